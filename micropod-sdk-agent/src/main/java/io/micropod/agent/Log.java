@@ -1,0 +1,45 @@
+package io.micropod.agent;
+
+/**
+ * The agent's logger: one plain line per event on stderr, which the guest's {@code /init} sends
+ * to the VM console ({@code console.log} on the host).
+ *
+ * <p>Deliberately not java.util.logging: the agent starts interpreted under TCG, where every
+ * class loaded on the start path costs. {@link #debug} lines appear only with
+ * {@code MICROPOD_DEBUG=1}. Never pass environment values or other secrets to these methods.
+ */
+public final class Log {
+  private static final boolean DEBUG = "1".equals(System.getenv("MICROPOD_DEBUG"));
+
+  private Log() {}
+
+  /** Whether debug lines are printed ({@code MICROPOD_DEBUG=1}). */
+  public static boolean isDebug() {
+    return DEBUG;
+  }
+
+  public static void debug(String message) {
+    if (DEBUG) {
+      print("DEBUG", message);
+    }
+  }
+
+  public static void info(String message) {
+    print("INFO", message);
+  }
+
+  public static void warn(String message) {
+    print("WARN", message);
+  }
+
+  public static void warn(String message, Throwable cause) {
+    print("WARN", message + ": " + cause);
+    if (DEBUG) {
+      cause.printStackTrace();
+    }
+  }
+
+  private static void print(String level, String message) {
+    System.err.println("micropod-agent " + level + " " + message);
+  }
+}

@@ -1,0 +1,95 @@
+package io.micropod.agent.rpc;
+
+import io.grpc.stub.StreamObserver;
+import io.micropod.agent.GuestInfo;
+import io.micropod.agent.runtime.ContainerManager;
+import io.micropod.agent.v1.AgentServiceGrpc;
+import io.micropod.agent.v1.CreateContainerRequest;
+import io.micropod.agent.v1.CreateContainerResponse;
+import io.micropod.agent.v1.ExecRequest;
+import io.micropod.agent.v1.ExecResponse;
+import io.micropod.agent.v1.GetInfoRequest;
+import io.micropod.agent.v1.GetInfoResponse;
+import io.micropod.agent.v1.LogChunk;
+import io.micropod.agent.v1.ReadLogsRequest;
+import io.micropod.agent.v1.RemoveContainerRequest;
+import io.micropod.agent.v1.RemoveContainerResponse;
+import io.micropod.agent.v1.ShutdownRequest;
+import io.micropod.agent.v1.ShutdownResponse;
+import io.micropod.agent.v1.SignalContainerRequest;
+import io.micropod.agent.v1.SignalContainerResponse;
+import io.micropod.agent.v1.StartContainerRequest;
+import io.micropod.agent.v1.StartContainerResponse;
+import io.micropod.agent.v1.WaitContainerRequest;
+import io.micropod.agent.v1.WaitContainerResponse;
+
+/**
+ * {@code micropod.agent.v1.AgentService}: dispatches each RPC to the small handler for its kind
+ * of thing (info, containers, logs, exec, shutdown), as the Kata agent does.
+ */
+public final class AgentService extends AgentServiceGrpc.AgentServiceImplBase {
+  private final InfoHandler info;
+  private final ContainerHandler containers;
+  private final LogsHandler logs;
+  private final ExecHandler exec;
+  private final ShutdownHandler shutdown;
+
+  /** @param shutdown starts the agent's shutdown and returns at once */
+  public AgentService(GuestInfo info, ContainerManager containers, Runnable shutdown) {
+    this.info = new InfoHandler(info);
+    this.containers = new ContainerHandler(containers);
+    this.logs = new LogsHandler(containers);
+    this.exec = new ExecHandler(containers);
+    this.shutdown = new ShutdownHandler(shutdown);
+  }
+
+  @Override
+  public void getInfo(GetInfoRequest request, StreamObserver<GetInfoResponse> observer) {
+    info.getInfo(request, observer);
+  }
+
+  @Override
+  public void createContainer(
+      CreateContainerRequest request, StreamObserver<CreateContainerResponse> observer) {
+    containers.create(request, observer);
+  }
+
+  @Override
+  public void startContainer(
+      StartContainerRequest request, StreamObserver<StartContainerResponse> observer) {
+    containers.start(request, observer);
+  }
+
+  @Override
+  public void waitContainer(
+      WaitContainerRequest request, StreamObserver<WaitContainerResponse> observer) {
+    containers.await(request, observer);
+  }
+
+  @Override
+  public void signalContainer(
+      SignalContainerRequest request, StreamObserver<SignalContainerResponse> observer) {
+    containers.signal(request, observer);
+  }
+
+  @Override
+  public void removeContainer(
+      RemoveContainerRequest request, StreamObserver<RemoveContainerResponse> observer) {
+    containers.remove(request, observer);
+  }
+
+  @Override
+  public void readLogs(ReadLogsRequest request, StreamObserver<LogChunk> observer) {
+    logs.readLogs(request, observer);
+  }
+
+  @Override
+  public StreamObserver<ExecRequest> execProcess(StreamObserver<ExecResponse> observer) {
+    return exec.exec(observer);
+  }
+
+  @Override
+  public void shutdown(ShutdownRequest request, StreamObserver<ShutdownResponse> observer) {
+    shutdown.shutdown(request, observer);
+  }
+}

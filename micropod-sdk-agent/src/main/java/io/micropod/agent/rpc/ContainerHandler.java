@@ -1,0 +1,112 @@
+package io.micropod.agent.rpc;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.micropod.agent.runtime.ContainerManager;
+import io.micropod.agent.runtime.ProcessRequest;
+import io.micropod.agent.v1.CreateContainerRequest;
+import io.micropod.agent.v1.CreateContainerResponse;
+import io.micropod.agent.v1.ProcessSpec;
+import io.micropod.agent.v1.RemoveContainerRequest;
+import io.micropod.agent.v1.RemoveContainerResponse;
+import io.micropod.agent.v1.SignalContainerRequest;
+import io.micropod.agent.v1.SignalContainerResponse;
+import io.micropod.agent.v1.StartContainerRequest;
+import io.micropod.agent.v1.StartContainerResponse;
+import io.micropod.agent.v1.WaitContainerRequest;
+import io.micropod.agent.v1.WaitContainerResponse;
+
+/**
+ * Container lifecycle: Create, Start, Wait, Signal, Remove. Create, Signal and Remove block the
+ * calling gRPC executor thread for their (bounded) commands; Start and Wait answer when their
+ * future completes and hold no thread meanwhile.
+ */
+final class ContainerHandler {
+  private final ContainerManager containers;
+
+  ContainerHandler(ContainerManager containers) {
+    this.containers = containers;
+  }
+
+  static ProcessRequest toRequest(ProcessSpec p) {
+    return new ProcessRequest(
+        p.getArgsList(), p.getEnvList(), p.getCwd(), p.getUser(), p.getTerminal());
+  }
+
+  void create(CreateContainerRequest request, StreamObserver<CreateContainerResponse> observer) {
+    Statuses.reply(
+        observer,
+        () ->
+            CreateContainerResponse.newBuilder()
+                .setBundlePath(
+                    containers
+                        .create(
+                            request.getContainerId(),
+                            request.getImageRootfs(),
+                            toRequest(request.getProcess()),
+                            request.getHostname())
+                        .toString())
+                .build());
+  }
+
+  /** The answer may come after the client gave up (deadline): then it is dropped quietly. */
+  private static void ignoreCancellation(StreamObserver<?> observer) {
+    ((ServerCallStreamObserver<?>) observer).setOnCancelHandler(() -> {});
+  }
+
+  void start(StartContainerRequest request, StreamObserver<StartContainerResponse> observer) {
+    ignoreCancellation(observer);
+    try {
+      containers
+          .start(request.getContainerId())
+          .whenComplete(
+              (pid, failure) ->
+                  Statuses.reply(
+                      observer,
+                      failure == null ? StartContainerResponse.newBuilder().setPid(pid).build()
+                          : null,
+                      failure));
+    } catch (RuntimeException e) {
+      observer.onError(Statuses.toStatus(e));
+    }
+  }
+
+  void await(WaitContainerRequest request, StreamObserver<WaitContainerResponse> observer) {
+    ignoreCancellation(observer);
+    try {
+      containers
+          .await(request.getContainerId())
+          .whenComplete(
+              (exit, failure) ->
+                  Statuses.reply(
+                      observer,
+                      failure == null
+                          ? WaitContainerResponse.newBuilder()
+                              .setExitCode(exit.exitCode())
+                              .setSignal(exit.signal())
+                              .build()
+                          : null,
+                      failure));
+    } catch (RuntimeException e) {
+      observer.onError(Statuses.toStatus(e));
+    }
+  }
+
+  void signal(SignalContainerRequest request, StreamObserver<SignalContainerResponse> observer) {
+    Statuses.reply(
+        observer,
+        () -> {
+          containers.signal(request.getContainerId(), request.getSignal());
+          return SignalContainerResponse.getDefaultInstance();
+        });
+  }
+
+  void remove(RemoveContainerRequest request, StreamObserver<RemoveContainerResponse> observer) {
+    Statuses.reply(
+        observer,
+        () -> {
+          containers.remove(request.getContainerId());
+          return RemoveContainerResponse.getDefaultInstance();
+        });
+  }
+}

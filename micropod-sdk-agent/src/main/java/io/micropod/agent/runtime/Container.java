@@ -1,0 +1,116 @@
+package io.micropod.agent.runtime;
+
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One container: its directories, process, output and state. Mutable state is guarded by the
+ * instance's monitor; {@link ContainerManager} drives the transitions.
+ *
+ * <pre>
+ * CREATED -> STARTING -> RUNNING -> STOPPED
+ *                    \-------------> STOPPED (the runtime failed to start it)
+ * any -> REMOVING (then gone)
+ * </pre>
+ */
+final class Container {
+  enum State {
+    CREATED,
+    STARTING,
+    RUNNING,
+    STOPPED,
+    REMOVING;
+
+    String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  final String id;
+  final ProcessConfig process;
+  final Path dir;
+  final Path upper;
+  final Path work;
+  final Path rootfs;
+  final Path bundle;
+  final OutputLog log;
+  /** Completes when runc has exited and its output was read (or 2 s passed). */
+  final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+
+  private State state = State.CREATED;
+  private Process runc;
+  private CompletableFuture<Void> removal;
+
+  Container(String id, ProcessConfig process, Path containersDir, int logBytes) {
+    this.id = id;
+    this.process = process;
+    this.dir = containersDir.resolve(id);
+    this.upper = dir.resolve("upper");
+    this.work = dir.resolve("work");
+    this.rootfs = dir.resolve("rootfs");
+    this.bundle = dir.resolve("bundle");
+    this.log = new OutputLog(logBytes);
+  }
+
+  Path configFile() {
+    return bundle.resolve("config.json");
+  }
+
+  Path runtimeLog() {
+    return bundle.resolve("runc.log");
+  }
+
+  Path pidFile() {
+    return bundle.resolve("pid");
+  }
+
+  synchronized State state() {
+    return state;
+  }
+
+  synchronized void state(State next) {
+    if (state != State.REMOVING) {
+      state = next;
+    }
+  }
+
+  /** Moves CREATED to STARTING, or throws FAILED_PRECONDITION. */
+  synchronized void beginStart() {
+    if (state != State.CREATED) {
+      throw ContainerException.precondition(
+          "container " + id + " is " + state.label() + ", not created");
+    }
+    state = State.STARTING;
+  }
+
+  synchronized void runtimeProcess(Process p) {
+    this.runc = p;
+  }
+
+  synchronized Process runtimeProcess() {
+    return runc;
+  }
+
+  /**
+   * Starts removal: returns a new future the caller must complete, or null when a removal is
+   * already under way (then {@link #removal()} is the one to wait for).
+   */
+  synchronized CompletableFuture<Void> beginRemoval() {
+    if (removal != null) {
+      return null;
+    }
+    state = State.REMOVING;
+    removal = new CompletableFuture<>();
+    return removal;
+  }
+
+  synchronized CompletableFuture<Void> removal() {
+    return removal;
+  }
+
+  /** After a failed removal: allow another try. */
+  synchronized void removalFailed(State previous) {
+    removal = null;
+    state = previous;
+  }
+}

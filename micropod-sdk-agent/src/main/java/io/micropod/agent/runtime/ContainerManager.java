@@ -1,0 +1,496 @@
+package io.micropod.agent.runtime;
+
+import io.micropod.agent.Log;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The containers of this guest and what can be done to them, with a real OCI runtime.
+ *
+ * <p>Methods that return a {@link CompletableFuture} never block; the others may block for a
+ * bounded time (they run {@code mount}, {@code runc kill}, ...) and must not be called on a
+ * Netty event loop. Errors the host should see are {@link ContainerException}s. Thread-safe.
+ */
+public final class ContainerManager {
+  /** How often StartContainer looks for runc's pid file. */
+  static final long PID_POLL_MILLIS = 10;
+  /** How long a start may take before StartContainer gives up waiting (not the container). */
+  static final Duration START_TIMEOUT = Duration.ofSeconds(120);
+  /** After the process exited, how long to wait for the rest of its output. */
+  static final Duration OUTPUT_GRACE = Duration.ofSeconds(2);
+  /** How long RemoveContainer waits for a killed container to exit. */
+  static final Duration KILL_WAIT = Duration.ofSeconds(10);
+
+  private final Path containersDir;
+  private final Runc runc;
+  private final Mounter mounter;
+  private final ScheduledExecutorService timer;
+  private final Executor work;
+  private final int logBytes;
+  private final long nofileLimit;
+  private final ConcurrentHashMap<String, Container> containers = new ConcurrentHashMap<>();
+  private final AtomicInteger execSeq = new AtomicInteger();
+
+  /**
+   * @param containersDir where per-container directories are made
+   * @param timer one thread for polls and timeouts (never blocked)
+   * @param work runs continuations that may block briefly
+   * @param logBytes bound of each container's {@link OutputLog}
+   * @param nofileLimit RLIMIT_NOFILE of container processes
+   */
+  public ContainerManager(
+      Path containersDir,
+      Runc runc,
+      Mounter mounter,
+      ScheduledExecutorService timer,
+      Executor work,
+      int logBytes,
+      long nofileLimit) {
+    this.containersDir = containersDir;
+    this.runc = runc;
+    this.mounter = mounter;
+    this.timer = timer;
+    this.work = work;
+    this.logBytes = logBytes;
+    this.nofileLimit = nofileLimit;
+  }
+
+  private Container get(String id) {
+    ContainerId.validate(id);
+    Container c = containers.get(id);
+    if (c == null) {
+      throw ContainerException.notFound(id);
+    }
+    return c;
+  }
+
+  /** Ids of the containers that exist now. */
+  public List<String> ids() {
+    return new ArrayList<>(containers.keySet());
+  }
+
+  // ---- create ---------------------------------------------------------------------------------
+
+  /**
+   * Makes {@code <containersDir>/<id>/{upper,work,rootfs,bundle}}, mounts the overlay of
+   * {@code imageRootfs} on {@code rootfs} and writes {@code bundle/config.json}. Blocks.
+   *
+   * @return the bundle directory
+   */
+  public Path create(String id, String imageRootfs, ProcessRequest request, String hostname) {
+    ContainerId.validate(id);
+    ProcessConfig process = request.validate();
+    String host = hostname == null || hostname.isEmpty() ? id : hostname;
+    if (host.length() > 64) {
+      throw ContainerException.invalid("hostname longer than 64 characters: " + host);
+    }
+    Path lower = checkImageRootfs(imageRootfs);
+    Container c = new Container(id, process, containersDir, logBytes);
+    if (containers.putIfAbsent(id, c) != null) {
+      throw alreadyExists(id);
+    }
+    boolean madeDir = false;
+    boolean mounted = false;
+    try {
+      Files.createDirectories(containersDir);
+      Files.createDirectory(c.dir, PosixFilePermissions.asFileAttribute(
+          PosixFilePermissions.fromString("rwx------")));
+      madeDir = true;
+      Files.createDirectory(c.upper);
+      Files.createDirectory(c.work);
+      Files.createDirectory(c.rootfs);
+      Files.createDirectory(c.bundle);
+      mounter.mountOverlay(lower, c.upper, c.work, c.rootfs);
+      mounted = true;
+      Files.write(c.configFile(), OciSpec.toBytes(OciSpec.config(id, process, c.rootfs, host, nofileLimit)));
+      Log.debug("container " + id + " created, bundle " + c.bundle);
+      return c.bundle;
+    } catch (FileAlreadyExistsException e) {
+      containers.remove(id, c);
+      throw madeDir
+          ? ContainerException.internal("cannot create " + e.getFile(), e)
+          : alreadyExists(id);
+    } catch (IOException | RuntimeException e) {
+      containers.remove(id, c);
+      undoCreate(c, madeDir, mounted);
+      if (e instanceof ContainerException) {
+        throw (ContainerException) e;
+      }
+      throw ContainerException.internal(
+          "cannot create container " + id + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void undoCreate(Container c, boolean madeDir, boolean mounted) {
+    try {
+      if (mounted) {
+        mounter.unmount(c.rootfs);
+      }
+      if (madeDir) {
+        FileTree.delete(c.dir);
+      }
+    } catch (IOException e) {
+      Log.warn("cleanup of container " + c.id + " after a failed create", e);
+    }
+  }
+
+  private static ContainerException alreadyExists(String id) {
+    return new ContainerException(
+        ContainerException.Reason.ALREADY_EXISTS, "container " + id + " already exists");
+  }
+
+  private static Path checkImageRootfs(String imageRootfs) {
+    if (imageRootfs == null || !imageRootfs.startsWith("/")) {
+      throw ContainerException.invalid("image_rootfs must be an absolute path: " + imageRootfs);
+    }
+    if (imageRootfs.indexOf(',') >= 0 || imageRootfs.indexOf(':') >= 0) {
+      throw ContainerException.invalid(
+          "image_rootfs must not contain ',' or ':' (overlay options): " + imageRootfs);
+    }
+    Path lower = Path.of(imageRootfs);
+    if (!Files.isDirectory(lower)) {
+      throw ContainerException.precondition("image_rootfs is not a directory: " + imageRootfs);
+    }
+    return lower;
+  }
+
+  // ---- start ----------------------------------------------------------------------------------
+
+  /**
+   * Runs the container with {@code runc run} in the foreground; its stdout and stderr feed the
+   * container's {@link OutputLog} from the first byte. The future completes with the pid once
+   * runc has written its pid file, with 0 when runc exited first without an error, and fails
+   * with FAILED_PRECONDITION carrying runc's message when runc reported an error (the start
+   * failed; runc's state is then deleted and the container is STOPPED, still to be removed).
+   */
+  public CompletableFuture<Integer> start(String id) {
+    Container c = get(id);
+    c.beginStart();
+    ProcessBuilder pb =
+        new ProcessBuilder(runc.runCommand(id, c.bundle, c.runtimeLog(), c.pidFile()));
+    pb.redirectInput(ProcessBuilder.Redirect.from(Paths.DEV_NULL));
+    Process p;
+    try {
+      p = pb.start();
+    } catch (IOException e) {
+      c.state(Container.State.CREATED);
+      throw ContainerException.precondition(
+          "cannot run the OCI runtime " + runc.binary() + ": " + e.getMessage());
+    }
+    c.runtimeProcess(p);
+    Log.debug("container " + id + ": runtime started");
+    OutputSink sink = c.log::append;
+    CompletableFuture<Void> output =
+        CompletableFuture.allOf(
+            StreamPump.start(
+                p.getInputStream(), OutputLog.Stream.STDOUT, sink, "micropod-agent-" + id + "-out"),
+            StreamPump.start(
+                p.getErrorStream(), OutputLog.Stream.STDERR, sink, "micropod-agent-" + id + "-err"));
+    CompletableFuture<Integer> started = new CompletableFuture<>();
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+    p.onExit().thenRunAsync(() -> runtimeExited(c, p, output, started), work);
+    timer.execute(() -> pollStarted(c, p, started, deadline));
+    return started;
+  }
+
+  private void pollStarted(
+      Container c, Process p, CompletableFuture<Integer> started, long deadline) {
+    if (started.isDone()) {
+      return;
+    }
+    Integer pid = readPid(c);
+    if (pid != null) {
+      synchronized (c) {
+        if (c.state() == Container.State.STARTING) {
+          c.state(Container.State.RUNNING);
+        }
+      }
+      Log.debug("container " + c.id + ": running, pid " + pid);
+      started.complete(pid);
+      return;
+    }
+    if (!p.isAlive()) {
+      return; // runtimeExited decides
+    }
+    if (System.nanoTime() - deadline > 0) {
+      started.completeExceptionally(
+          new ContainerException(
+              ContainerException.Reason.DEADLINE_EXCEEDED,
+              "the OCI runtime did not start container " + c.id + " within "
+                  + START_TIMEOUT.toSeconds() + " s"));
+      return;
+    }
+    timer.schedule(() -> pollStarted(c, p, started, deadline), PID_POLL_MILLIS,
+        TimeUnit.MILLISECONDS);
+  }
+
+  private void runtimeExited(
+      Container c, Process p, CompletableFuture<Void> output, CompletableFuture<Integer> started) {
+    int status = p.exitValue();
+    boolean startFailed = false;
+    synchronized (c) {
+      if (!started.isDone()) {
+        Integer pid = readPid(c);
+        String error = RuncLog.lastError(c.runtimeLog());
+        if (error != null) {
+          startFailed = true;
+          c.state(Container.State.STOPPED);
+          started.completeExceptionally(ContainerException.precondition(error));
+        } else {
+          c.state(Container.State.STOPPED);
+          started.complete(pid == null ? 0 : pid);
+        }
+      } else {
+        c.state(Container.State.STOPPED);
+      }
+    }
+    Log.debug("container " + c.id + ": runtime exited with " + status);
+    if (startFailed) {
+      deleteQuietly(c.id);
+    }
+    afterOutput(output, () -> {
+      c.log.close();
+      c.exit.complete(ExitStatus.fromStatus(status));
+    });
+  }
+
+  /** Runs {@code then} once {@code output} is done, or after {@link #OUTPUT_GRACE}. */
+  void afterOutput(CompletableFuture<Void> output, Runnable then) {
+    CompletableFuture<Void> bounded = new CompletableFuture<>();
+    output.whenComplete((v, e) -> bounded.complete(null));
+    timer.schedule(() -> bounded.complete(null), OUTPUT_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+    bounded.thenRunAsync(then, work);
+  }
+
+  private static Integer readPid(Container c) {
+    try {
+      String text = new String(Files.readAllBytes(c.pidFile()), StandardCharsets.US_ASCII).trim();
+      return text.isEmpty() ? null : Integer.valueOf(text);
+    } catch (NoSuchFileException e) {
+      return null;
+    } catch (IOException | NumberFormatException e) {
+      return null;
+    }
+  }
+
+  private void deleteQuietly(String id) {
+    try {
+      Commands.Result r = runc.deleteForce(id);
+      if (!r.ok()) {
+        Log.debug("runc delete --force " + id + ": " + r.output());
+      }
+    } catch (IOException e) {
+      Log.debug("runc delete --force " + id + ": " + e.getMessage());
+    }
+  }
+
+  // ---- wait, signal, logs ---------------------------------------------------------------------
+
+  /** Completes when the container's process has exited and its output was read. */
+  public CompletableFuture<ExitStatus> await(String id) {
+    return get(id).exit.copy();
+  }
+
+  /** The container's output log. */
+  public OutputLog logs(String id) {
+    return get(id).log;
+  }
+
+  /** {@code runc kill <id> <signal>}; FAILED_PRECONDITION when the container does not run. */
+  public void signal(String id, int signal) {
+    if (signal < 1 || signal > 64) {
+      throw ContainerException.invalid("signal must be 1..64: " + signal);
+    }
+    Container c = get(id);
+    Container.State state = c.state();
+    if (state != Container.State.RUNNING && state != Container.State.STARTING) {
+      throw ContainerException.precondition("container " + id + " is " + state.label());
+    }
+    Commands.Result r;
+    try {
+      r = runc.kill(id, signal);
+    } catch (IOException e) {
+      throw ContainerException.internal("runc kill " + id + " failed: " + e.getMessage(), e);
+    }
+    if (!r.ok()) {
+      if (c.state() != Container.State.RUNNING) {
+        throw ContainerException.precondition("container " + id + " is " + c.state().label());
+      }
+      throw ContainerException.internal("runc kill " + id + " failed: " + r.output(), null);
+    }
+  }
+
+  // ---- remove ---------------------------------------------------------------------------------
+
+  /**
+   * Kills the container if it runs (SIGKILL, waiting up to {@link #KILL_WAIT}), deletes runc's
+   * state, unmounts the overlay and deletes the container's directory. Blocks. A second call
+   * while a removal runs waits for that one.
+   */
+  public void remove(String id) {
+    Container c = get(id);
+    Container.State previous = c.state();
+    CompletableFuture<Void> mine = c.beginRemoval();
+    if (mine == null) {
+      join(c.removal());
+      return;
+    }
+    try {
+      doRemove(c);
+      containers.remove(id, c);
+      mine.complete(null);
+      Log.debug("container " + id + " removed");
+    } catch (RuntimeException e) {
+      c.removalFailed(previous);
+      mine.completeExceptionally(e);
+      throw e;
+    }
+  }
+
+  private void doRemove(Container c) {
+    Process p = c.runtimeProcess();
+    if (p != null && p.isAlive()) {
+      try {
+        runc.kill(c.id, 9);
+      } catch (IOException e) {
+        Log.debug("runc kill " + c.id + ": " + e.getMessage());
+      }
+      if (!waitFor(p, KILL_WAIT)) {
+        deleteQuietly(c.id);
+        p.destroyForcibly();
+        waitFor(p, KILL_WAIT);
+      }
+    }
+    if (p != null) {
+      deleteQuietly(c.id);
+      try {
+        c.exit.get(OUTPUT_GRACE.toMillis() + 1000, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (ExecutionException | TimeoutException e) {
+        // the exit is recorded by runtimeExited; nothing more to do here
+      }
+    }
+    try {
+      mounter.unmount(c.rootfs);
+    } catch (IOException e) {
+      throw ContainerException.internal(
+          "cannot unmount the overlay of container " + c.id + ": " + e.getMessage(), e);
+    }
+    try {
+      FileTree.delete(c.dir);
+    } catch (IOException e) {
+      throw ContainerException.internal(
+          "cannot delete " + c.dir + ": " + e.getMessage(), e);
+    }
+    c.log.close();
+    c.exit.completeExceptionally(
+        ContainerException.precondition(
+            "container " + c.id + (p == null ? " was removed before it ran" : " was removed")));
+  }
+
+  private static boolean waitFor(Process p, Duration timeout) {
+    try {
+      return p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private static void join(CompletableFuture<Void> f) {
+    try {
+      f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw ContainerException.internal("interrupted", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof ContainerException) {
+        throw (ContainerException) e.getCause();
+      }
+      throw ContainerException.internal(String.valueOf(e.getCause()), e.getCause());
+    }
+  }
+
+  /** Removes every container, in parallel; failures are logged. Blocks. */
+  public void removeAll() {
+    List<CompletableFuture<Void>> all = new ArrayList<>();
+    for (String id : ids()) {
+      all.add(CompletableFuture.runAsync(() -> remove(id), work)
+          .exceptionally(e -> {
+            Log.warn("removing container " + id, e);
+            return null;
+          }));
+    }
+    CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0])).join();
+  }
+
+  // ---- exec -----------------------------------------------------------------------------------
+
+  /**
+   * Starts {@code runc exec} of {@code request} in running container {@code id}; its output goes
+   * to {@code sink}. NOT_FOUND for an unknown container, FAILED_PRECONDITION when it does not
+   * run.
+   */
+  public ExecSession exec(String id, ProcessRequest request, boolean attachStdin, OutputSink sink) {
+    Container c = get(id);
+    ProcessConfig process = request.validateForExec(c.process);
+    if (c.state() != Container.State.RUNNING) {
+      throw ContainerException.precondition(
+          "container " + id + " is " + c.state().label() + ", not running");
+    }
+    int seq = execSeq.incrementAndGet();
+    Path json = c.bundle.resolve("exec-" + seq + ".json");
+    Path log = c.bundle.resolve("exec-" + seq + ".log");
+    try {
+      Files.write(json, OciSpec.toBytes(OciSpec.process(process, nofileLimit)));
+    } catch (IOException e) {
+      throw ContainerException.internal("cannot write " + json + ": " + e.getMessage(), e);
+    }
+    ProcessBuilder pb = new ProcessBuilder(runc.execCommand(id, json, log));
+    if (!attachStdin) {
+      pb.redirectInput(ProcessBuilder.Redirect.from(Paths.DEV_NULL));
+    }
+    Process p;
+    try {
+      p = pb.start();
+    } catch (IOException e) {
+      deleteFiles(json, log);
+      throw ContainerException.precondition(
+          "cannot run the OCI runtime " + runc.binary() + ": " + e.getMessage());
+    }
+    return ExecSession.start(
+        p, "micropod-agent-" + id + "-exec" + seq, sink, this,
+        () -> {
+          String error = RuncLog.lastError(log);
+          deleteFiles(json, log);
+          return error;
+        });
+  }
+
+  static void deleteFiles(Path... files) {
+    for (Path f : files) {
+      try {
+        Files.deleteIfExists(f);
+      } catch (IOException e) {
+        Log.debug("cannot delete " + f + ": " + e.getMessage());
+      }
+    }
+  }
+}

@@ -1,0 +1,108 @@
+package io.micropod.agent.runtime;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+
+/**
+ * One {@code runc exec}: its output is pumped to an {@link OutputSink} as it comes, stdin is fed
+ * by the caller, and {@link #exit()} completes after the process exited and its output was
+ * read. When runc itself failed (an error entry in its log) the exit code follows the shell
+ * convention: 127 when the executable was not found, else 126, and runc's message is written to
+ * the sink as stderr unless runc already printed it there.
+ */
+public final class ExecSession {
+  private static final int STDERR_TAIL_CHARS = 8192;
+
+  private final Process process;
+  private final OutputSink sink;
+  private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+  private final StringBuilder stderrTail = new StringBuilder();
+
+  private ExecSession(Process process, OutputSink sink) {
+    this.process = process;
+    this.sink = sink;
+  }
+
+  static ExecSession start(
+      Process process,
+      String name,
+      OutputSink sink,
+      ContainerManager manager,
+      Supplier<String> runtimeError) {
+    ExecSession s = new ExecSession(process, sink);
+    OutputSink tee = s::forward;
+    CompletableFuture<Void> output =
+        CompletableFuture.allOf(
+            StreamPump.start(process.getInputStream(), OutputLog.Stream.STDOUT, tee, name + "-out"),
+            StreamPump.start(process.getErrorStream(), OutputLog.Stream.STDERR, tee, name + "-err"));
+    process
+        .onExit()
+        .thenRun(() -> manager.afterOutput(output, () -> s.finish(runtimeError.get())));
+    return s;
+  }
+
+  private void forward(OutputLog.Stream stream, byte[] data, int offset, int length)
+      throws InterruptedException {
+    if (stream == OutputLog.Stream.STDERR) {
+      synchronized (stderrTail) {
+        stderrTail.append(new String(data, offset, length, StandardCharsets.UTF_8));
+        if (stderrTail.length() > STDERR_TAIL_CHARS) {
+          stderrTail.delete(0, stderrTail.length() - STDERR_TAIL_CHARS);
+        }
+      }
+    }
+    sink.write(stream, data, offset, length);
+  }
+
+  private void finish(String runtimeError) {
+    int status = process.exitValue();
+    if (runtimeError == null) {
+      exit.complete(ExitStatus.fromStatus(status));
+      return;
+    }
+    boolean printed;
+    synchronized (stderrTail) {
+      printed = stderrTail.indexOf(runtimeError) >= 0;
+    }
+    if (!printed) {
+      byte[] message = (runtimeError + "\n").getBytes(StandardCharsets.UTF_8);
+      try {
+        sink.write(OutputLog.Stream.STDERR, message, 0, message.length);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (RuntimeException e) {
+        // the caller went away; the exit below is all that is left to report
+      }
+    }
+    exit.complete(new ExitStatus(RuncLog.isNotFound(runtimeError) ? 127 : 126, 0));
+  }
+
+  /** Completes with the process's exit status once it exited and its output was read. */
+  public CompletableFuture<ExitStatus> exit() {
+    return exit;
+  }
+
+  /** Writes to the process's stdin (only when started with attach_stdin). May block. */
+  public void writeStdin(byte[] data) throws IOException {
+    OutputStream in = process.getOutputStream();
+    in.write(data);
+    in.flush();
+  }
+
+  /** Closes the process's stdin; idempotent. */
+  public void closeStdin() {
+    try {
+      process.getOutputStream().close();
+    } catch (IOException e) {
+      // already closed or the process is gone
+    }
+  }
+
+  /** Stops the exec (SIGTERM to runc, which forwards it to the process). */
+  public void kill() {
+    process.destroy();
+  }
+}

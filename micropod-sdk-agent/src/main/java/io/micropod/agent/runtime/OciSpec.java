@@ -1,0 +1,160 @@
+package io.micropod.agent.runtime;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Builds the OCI runtime spec (1.0.2) {@code config.json} of a container, modelled on
+ * {@code runc spec} with these differences: Docker's default capability set, RLIMIT_NOFILE
+ * 1048576, a writable root, a cgroup namespace and cgroupsPath {@code /micropod/<id>}, and no
+ * network namespace (containers share the guest's network, which is why the agent's socket is a
+ * filesystem socket).
+ */
+public final class OciSpec {
+  public static final String OCI_VERSION = "1.0.2";
+
+  /** Docker's default capabilities (moby's oci/caps/defaults.go). */
+  static final List<String> DEFAULT_CAPABILITIES =
+      List.of(
+          "CAP_CHOWN",
+          "CAP_DAC_OVERRIDE",
+          "CAP_FSETID",
+          "CAP_FOWNER",
+          "CAP_MKNOD",
+          "CAP_NET_RAW",
+          "CAP_SETGID",
+          "CAP_SETUID",
+          "CAP_SETFCAP",
+          "CAP_SETPCAP",
+          "CAP_NET_BIND_SERVICE",
+          "CAP_SYS_CHROOT",
+          "CAP_KILL",
+          "CAP_AUDIT_WRITE");
+
+  static final List<String> MASKED_PATHS =
+      List.of(
+          "/proc/acpi",
+          "/proc/asound",
+          "/proc/kcore",
+          "/proc/keys",
+          "/proc/latency_stats",
+          "/proc/timer_list",
+          "/proc/timer_stats",
+          "/proc/sched_debug",
+          "/sys/firmware",
+          "/proc/scsi");
+
+  static final List<String> READONLY_PATHS =
+      List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger");
+
+  static final List<String> NAMESPACES = List.of("pid", "ipc", "uts", "mount", "cgroup");
+
+  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+  private OciSpec() {}
+
+  /**
+   * The complete config.json tree of container {@code id}.
+   *
+   * @param nofileLimit RLIMIT_NOFILE, soft and hard (the agent uses 1048576)
+   */
+  public static ObjectNode config(
+      String id, ProcessConfig process, Path rootfs, String hostname, long nofileLimit) {
+    ObjectNode config = NODES.objectNode();
+    config.put("ociVersion", OCI_VERSION);
+    config.set("process", process(process, nofileLimit));
+    ObjectNode root = config.putObject("root");
+    root.put("path", rootfs.toString());
+    root.put("readonly", false);
+    config.put("hostname", hostname);
+    config.set("mounts", mounts());
+    config.set("linux", linux(id));
+    return config;
+  }
+
+  /** The {@code process} object; also the {@code --process} file of {@code runc exec}. */
+  public static ObjectNode process(ProcessConfig process, long nofileLimit) {
+    ObjectNode p = NODES.objectNode();
+    p.put("terminal", false);
+    ObjectNode user = p.putObject("user");
+    user.put("uid", process.uid());
+    user.put("gid", process.gid());
+    strings(p.putArray("args"), process.args());
+    strings(p.putArray("env"), process.env());
+    p.put("cwd", process.cwd());
+    ObjectNode caps = p.putObject("capabilities");
+    strings(caps.putArray("bounding"), DEFAULT_CAPABILITIES);
+    strings(caps.putArray("effective"), DEFAULT_CAPABILITIES);
+    strings(caps.putArray("permitted"), DEFAULT_CAPABILITIES);
+    ObjectNode nofile = p.putArray("rlimits").addObject();
+    nofile.put("type", "RLIMIT_NOFILE");
+    nofile.put("hard", nofileLimit);
+    nofile.put("soft", nofileLimit);
+    p.put("noNewPrivileges", true);
+    return p;
+  }
+
+  private static ArrayNode mounts() {
+    ArrayNode mounts = NODES.arrayNode();
+    mount(mounts, "/proc", "proc", "proc");
+    mount(mounts, "/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k");
+    mount(
+        mounts,
+        "/dev/pts",
+        "devpts",
+        "devpts",
+        "nosuid",
+        "noexec",
+        "newinstance",
+        "ptmxmode=0666",
+        "mode=0620",
+        "gid=5");
+    mount(
+        mounts, "/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k");
+    mount(mounts, "/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev");
+    mount(mounts, "/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro");
+    mount(
+        mounts, "/sys/fs/cgroup", "cgroup", "cgroup", "nosuid", "noexec", "nodev", "relatime", "ro");
+    return mounts;
+  }
+
+  private static void mount(
+      ArrayNode mounts, String destination, String type, String source, String... options) {
+    ObjectNode m = mounts.addObject();
+    m.put("destination", destination);
+    m.put("type", type);
+    m.put("source", source);
+    if (options.length > 0) {
+      strings(m.putArray("options"), List.of(options));
+    }
+  }
+
+  private static ObjectNode linux(String id) {
+    ObjectNode linux = NODES.objectNode();
+    ObjectNode deny = linux.putObject("resources").putArray("devices").addObject();
+    deny.put("allow", false);
+    deny.put("access", "rwm");
+    linux.put("cgroupsPath", "/micropod/" + id);
+    ArrayNode namespaces = linux.putArray("namespaces");
+    for (String type : NAMESPACES) {
+      namespaces.addObject().put("type", type);
+    }
+    strings(linux.putArray("maskedPaths"), MASKED_PATHS);
+    strings(linux.putArray("readonlyPaths"), READONLY_PATHS);
+    return linux;
+  }
+
+  private static void strings(ArrayNode array, List<String> values) {
+    for (String v : values) {
+      array.add(v);
+    }
+  }
+
+  /** The tree as pretty-printed JSON bytes (UTF-8), as written to disk. */
+  public static byte[] toBytes(ObjectNode tree) {
+    return Json.toBytes(tree);
+  }
+}

@@ -1,0 +1,28 @@
+package io.micropod.agent.runtime;
+
+import java.util.List;
+
+/**
+ * A process as the host asked for it, before validation (see {@link ProcessConfig}).
+ *
+ * @param args argv
+ * @param env "KEY=value" entries
+ * @param cwd working directory; empty: "/" (exec: the container's)
+ * @param user "uid" or "uid:gid"; empty: 0:0
+ * @param terminal whether a TTY was asked for (not supported)
+ */
+public record ProcessRequest(
+    List<String> args, List<String> env, String cwd, String user, boolean terminal) {
+  public ProcessRequest {
+    args = List.copyOf(args);
+    env = List.copyOf(env);
+  }
+
+  ProcessConfig validate() {
+    return ProcessConfig.of(args, env, cwd, user, terminal);
+  }
+
+  ProcessConfig validateForExec(ProcessConfig container) {
+    return ProcessConfig.forExec(container, args, env, cwd, user, terminal);
+  }
+}

@@ -1,0 +1,105 @@
+package io.micropod.agent.runtime;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The command lines of the OCI runtime ({@code runc}; {@code crun} takes the same ones), and the
+ * short ones run to completion. The long-running {@code run} and {@code exec} are started by
+ * {@link Container} and {@link ExecSession}, which own their stdio.
+ */
+public final class Runc {
+  static final Duration SHORT_TIMEOUT = Duration.ofSeconds(30);
+
+  private final Path binary;
+  private final Path root;
+  private final Commands commands;
+
+  /**
+   * @param binary the runtime binary
+   * @param root runc's {@code --root} state directory, or null for its default
+   */
+  public Runc(Path binary, Path root, Commands commands) {
+    this.binary = binary;
+    this.root = root;
+    this.commands = commands;
+  }
+
+  public Path binary() {
+    return binary;
+  }
+
+  private List<String> base(Path logFile) {
+    List<String> argv = new ArrayList<>();
+    argv.add(binary.toString());
+    if (root != null) {
+      argv.add("--root");
+      argv.add(root.toString());
+    }
+    if (logFile != null) {
+      argv.add("--log");
+      argv.add(logFile.toString());
+      argv.add("--log-format");
+      argv.add("json");
+    }
+    return argv;
+  }
+
+  /**
+   * {@code runc --log <bundle>/runc.log --log-format json run --bundle <bundle> --pid-file
+   * <bundle>/pid <id>}: runs the container in the foreground; its stdio is runc's.
+   */
+  List<String> runCommand(String id, Path bundle, Path logFile, Path pidFile) {
+    List<String> argv = base(logFile);
+    argv.add("run");
+    argv.add("--bundle");
+    argv.add(bundle.toString());
+    argv.add("--pid-file");
+    argv.add(pidFile.toString());
+    argv.add(id);
+    return argv;
+  }
+
+  /** {@code runc --log <log> --log-format json exec --process <json> <id>}, in the foreground. */
+  List<String> execCommand(String id, Path processJson, Path logFile) {
+    List<String> argv = base(logFile);
+    argv.add("exec");
+    argv.add("--process");
+    argv.add(processJson.toString());
+    argv.add(id);
+    return argv;
+  }
+
+  /** {@code runc kill <id> <signal>}. */
+  Commands.Result kill(String id, int signal) throws IOException {
+    List<String> argv = base(null);
+    argv.add("kill");
+    argv.add(id);
+    argv.add(Integer.toString(signal));
+    return commands.run(argv, SHORT_TIMEOUT);
+  }
+
+  /** {@code runc delete --force <id>}: kills what runs and removes runc's state. */
+  Commands.Result deleteForce(String id) throws IOException {
+    List<String> argv = base(null);
+    argv.add("delete");
+    argv.add("--force");
+    argv.add(id);
+    return commands.run(argv, SHORT_TIMEOUT);
+  }
+
+  /** The first line of {@code runc --version}, e.g. "runc version 1.1.5". */
+  public String version() throws IOException {
+    List<String> argv = base(null);
+    argv.add("--version");
+    Commands.Result r = commands.run(argv, SHORT_TIMEOUT);
+    if (!r.ok()) {
+      throw new IOException(binary + " --version exited with " + r.exitCode());
+    }
+    int eol = r.output().indexOf('\n');
+    return eol < 0 ? r.output() : r.output().substring(0, eol);
+  }
+}

@@ -1,0 +1,58 @@
+package io.micropod.agent.runtime;
+
+import io.micropod.agent.Log;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One daemon thread that reads a process's stdout or stderr until EOF and hands every read to an
+ * {@link OutputSink}. It starts reading at once, so no early output waits in the pipe.
+ */
+final class StreamPump implements Runnable {
+  private static final int BUFFER_BYTES = 32 * 1024;
+
+  private final InputStream in;
+  private final OutputLog.Stream stream;
+  private final OutputSink sink;
+  private final String name;
+  private final CompletableFuture<Void> done = new CompletableFuture<>();
+
+  private StreamPump(InputStream in, OutputLog.Stream stream, OutputSink sink, String name) {
+    this.in = in;
+    this.stream = stream;
+    this.sink = sink;
+    this.name = name;
+  }
+
+  /** Starts a pump thread named {@code name}; the future completes at EOF (or read error). */
+  static CompletableFuture<Void> start(
+      InputStream in, OutputLog.Stream stream, OutputSink sink, String name) {
+    StreamPump pump = new StreamPump(in, stream, sink, name);
+    Thread t = new Thread(pump, name);
+    t.setDaemon(true);
+    t.start();
+    return pump.done;
+  }
+
+  @Override
+  public void run() {
+    byte[] buffer = new byte[BUFFER_BYTES];
+    try (InputStream input = in) {
+      int n;
+      while ((n = input.read(buffer)) >= 0) {
+        if (n > 0) {
+          sink.write(stream, buffer, 0, n);
+        }
+      }
+    } catch (IOException e) {
+      Log.debug(name + ": read ended: " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      Log.warn(name + ": output sink failed", e);
+    } finally {
+      done.complete(null);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+package io.micropod.agent.channel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micropod.agent.Poll;
+import java.io.FileOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ChannelRelayTest {
+  private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+  @TempDir Path dir;
+
+  private ChannelRelay relayOver(FakePort port, Path socket) {
+    return new ChannelRelay(port.in, port.out, null, socket, Duration.ofMillis(1)).start();
+  }
+
+  @Test
+  void pollsWithoutConnectingWhileNoHostIsConnected() throws Exception {
+    Path socket = dir.resolve("agent.sock");
+    FakePort port = new FakePort();
+    try (UdsServer server = new UdsServer(socket, true);
+        ChannelRelay relay = relayOver(port, socket)) {
+      Poll.until("several EOF polls", TIMEOUT, () -> port.eofReads() >= 5);
+      assertThat(server.accepted()).isZero();
+      assertThat(relay.sessions()).isZero();
+    }
+  }
+
+  @Test
+  void eachHostSessionGetsAFreshConnectionThatEndsWhenTheHostLeaves() throws Exception {
+    Path socket = dir.resolve("agent.sock");
+    FakePort port = new FakePort();
+    try (UdsServer server = new UdsServer(socket, true);
+        ChannelRelay relay = relayOver(port, socket)) {
+      port.connect();
+      port.send("ping-1");
+      Poll.until("echo of ping-1", TIMEOUT, () -> port.received().equals("ping-1"));
+      port.send("more");
+      Poll.until("echo of more", TIMEOUT, () -> port.received().equals("ping-1more"));
+      assertThat(server.accepted()).isEqualTo(1);
+
+      port.disconnect();
+      Poll.until("the relay to close the first connection", TIMEOUT, () -> server.closed() == 1);
+      int polls = port.eofReads();
+      Poll.until("polling again", TIMEOUT, () -> port.eofReads() > polls + 2);
+
+      port.connect();
+      port.send("ping-2");
+      Poll.until("echo of ping-2", TIMEOUT, () -> port.received().equals("ping-2"));
+      assertThat(server.accepted()).isEqualTo(2);
+      assertThat(relay.sessions()).isEqualTo(2);
+      assertThat(server.received()).isEqualTo("ping-1moreping-2");
+    }
+  }
+
+  @Test
+  void aReadErrorEndsTheSessionButNotTheRelay() throws Exception {
+    Path socket = dir.resolve("agent.sock");
+    FakePort port = new FakePort();
+    try (UdsServer server = new UdsServer(socket, true);
+        ChannelRelay relay = relayOver(port, socket)) {
+      port.connect();
+      port.send("one");
+      Poll.until("echo of one", TIMEOUT, () -> port.received().equals("one"));
+      port.failNextRead();
+      Poll.until("the session to be closed", TIMEOUT, () -> server.closed() == 1);
+      port.send("two");
+      Poll.until("echo of two", TIMEOUT, () -> port.received().equals("onetwo"));
+      assertThat(relay.sessions()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void hostBytesAreDiscardedWhenTheAgentSocketIsGone() throws Exception {
+    Path socket = dir.resolve("absent.sock");
+    FakePort port = new FakePort();
+    try (ChannelRelay relay = relayOver(port, socket)) {
+      port.connect();
+      port.send("nobody listens");
+      Poll.until("the session to start", TIMEOUT, () -> relay.sessions() == 1);
+      port.disconnect();
+      int polls = port.eofReads();
+      Poll.until("polling again", TIMEOUT, () -> port.eofReads() > polls + 2);
+      assertThat(port.received()).isEmpty();
+    }
+  }
+
+  @Test
+  void opensAFileLikeChannelByPathOnceReadWrite() throws Exception {
+    Path socket = dir.resolve("agent.sock");
+    Path fifo = dir.resolve("port");
+    Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+    assertThat(mkfifo.waitFor()).isZero();
+    try (UdsServer server = new UdsServer(socket, false)) {
+      ChannelRelay relay = ChannelRelay.open(fifo, socket).start();
+      // Opening a FIFO for writing blocks until it has a reader: the relay's rw open is one.
+      FileOutputStream host = new FileOutputStream(fifo.toFile());
+      try {
+        host.write("hello from the host".getBytes(StandardCharsets.UTF_8));
+        host.flush();
+        Poll.until("bytes at the agent socket", TIMEOUT,
+            () -> server.received().equals("hello from the host"));
+      } finally {
+        relay.close();
+        host.write('!'); // wakes the relay's blocked read so that its thread ends
+        host.close();
+      }
+    }
+  }
+}

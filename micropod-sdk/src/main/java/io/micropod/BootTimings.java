@@ -1,0 +1,103 @@
+package io.micropod;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * Where the time of one {@code start()} went. Immutable.
+ *
+ * <ul>
+ *   <li>{@link #image()}: resolving the image and unpacking its layers (0 when cached);
+ *   <li>{@link #vmBoot()}: from spawning the VMM until the guest's {@code /init} started;
+ *   <li>{@link #agentReady()}: from spawning the VMM until the guest agent answered;
+ *   <li>{@link #containerStart()}: creating and starting the container in the guest;
+ *   <li>{@link #total()}: the whole {@code start()} call.
+ * </ul>
+ *
+ * {@code vmBoot} is part of {@code agentReady}; the parts do not add up to {@code total}, which
+ * also holds the work between them (virtiofsd start-up, waiting for sockets).
+ */
+public final class BootTimings {
+  private final Duration image;
+  private final Duration vmBoot;
+  private final Duration agentReady;
+  private final Duration containerStart;
+  private final Duration total;
+
+  private BootTimings(
+      Duration image, Duration vmBoot, Duration agentReady, Duration containerStart, Duration total) {
+    this.image = Objects.requireNonNull(image, "image");
+    this.vmBoot = Objects.requireNonNull(vmBoot, "vmBoot");
+    this.agentReady = Objects.requireNonNull(agentReady, "agentReady");
+    this.containerStart = Objects.requireNonNull(containerStart, "containerStart");
+    this.total = Objects.requireNonNull(total, "total");
+  }
+
+  /** Timings; useful for tests and fakes. */
+  public static BootTimings of(
+      Duration image, Duration vmBoot, Duration agentReady, Duration containerStart, Duration total) {
+    return new BootTimings(image, vmBoot, agentReady, containerStart, total);
+  }
+
+  /** Resolving the image and preparing its root filesystem (unpacking, unless cached). */
+  public Duration image() {
+    return image;
+  }
+
+  /**
+   * VMM spawn to the guest's {@code /init} started. Computed from the guest's uptime when
+   * {@code /init} started (the guest clock starts with the kernel) plus the VMM's own start-up
+   * before the kernel ran, which the host derives from the guest clock in the agent's first
+   * answer. Zero when the guest reports no timings.
+   */
+  public Duration vmBoot() {
+    return vmBoot;
+  }
+
+  /** VMM spawn to the guest agent's first answer. */
+  public Duration agentReady() {
+    return agentReady;
+  }
+
+  /** Creating and starting the container (the two agent calls). */
+  public Duration containerStart() {
+    return containerStart;
+  }
+
+  /** The whole {@code start()}. */
+  public Duration total() {
+    return total;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof BootTimings)) {
+      return false;
+    }
+    BootTimings t = (BootTimings) o;
+    return image.equals(t.image) && vmBoot.equals(t.vmBoot) && agentReady.equals(t.agentReady)
+        && containerStart.equals(t.containerStart) && total.equals(t.total);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(image, vmBoot, agentReady, containerStart, total);
+  }
+
+  /** One line, e.g. {@code image 12 ms, vm boot 2.1 s, agent ready 5.3 s, container start 1.1 s, total 6.6 s}. */
+  @Override
+  public String toString() {
+    return "image " + format(image) + ", vm boot " + format(vmBoot) + ", agent ready "
+        + format(agentReady) + ", container start " + format(containerStart) + ", total "
+        + format(total);
+  }
+
+  private static String format(Duration d) {
+    long ms = d.toMillis();
+    if (ms < 1000) {
+      return ms + " ms";
+    }
+    return String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
+  }
+}

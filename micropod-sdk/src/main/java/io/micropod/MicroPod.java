@@ -1,0 +1,118 @@
+package io.micropod;
+
+import io.micropod.internal.RealMicroPod;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.OptionalInt;
+
+/**
+ * A running pod: one container in its own microVM. Start one with {@link #builder()} or
+ * {@link #start(MicroPodSpec)}; close it when done, which stops the VM and removes everything
+ * the pod created on the host.
+ *
+ * <pre>{@code
+ * try (MicroPod pod = MicroPod.builder()
+ *     .image("oci:/images/busybox")
+ *     .command("sleep", "3600")
+ *     .start()) {
+ *   ExecResult r = pod.exec("cat", "/etc/passwd");
+ *   System.out.println(r.stdout());
+ * }
+ * }</pre>
+ *
+ * <h2>Lifecycle</h2>
+ * {@code start()} returns once the container's main process runs; if any step fails, it undoes
+ * every step already done (in reverse order) and throws a {@link MicroPodException} subtype.
+ * The pod lives until {@link #close()}, also after its main process exited: {@link #exec} needs
+ * the main process to be running, {@link #logs()} and {@link #waitFor()} do not.
+ *
+ * <h2>Threads</h2>
+ * Implementations are thread-safe: {@code exec}, {@code logs} and {@code waitFor} may run
+ * concurrently from several threads. {@code close()} ends calls still in flight, which then
+ * throw {@link IllegalStateException}.
+ */
+public interface MicroPod extends AutoCloseable {
+
+  /** A new {@link MicroPodSpec.Builder}; its {@code start()} starts a pod. */
+  static MicroPodSpec.Builder builder() {
+    return MicroPodSpec.builder();
+  }
+
+  /**
+   * Starts a pod: resolves and unpacks the image, boots the VM, connects to its agent and starts
+   * the container. Blocks until the container's main process runs.
+   *
+   * @throws HostUnsupportedException when this host lacks QEMU, virtiofsd, the guest image or a
+   *     permission
+   * @throws ImageException when the image cannot be resolved or unpacked
+   * @throws VmStartException when the VM or virtiofsd cannot start or dies while booting
+   * @throws AgentTimeoutException when the guest agent does not answer within
+   *     {@link MicroPodSpec#startupTimeout()}
+   * @throws ContainerStartException when the container's command cannot be started
+   * @throws MicroPodException when interrupted (the thread's interrupt flag is set again)
+   */
+  static MicroPod start(MicroPodSpec spec) {
+    Objects.requireNonNull(spec, "spec");
+    return RealMicroPod.start(spec, spec.runtime().services());
+  }
+
+  /** A short random hex id (12 characters), unique among running pods. */
+  String id();
+
+  /** The spec this pod was started from. */
+  MicroPodSpec spec();
+
+  /**
+   * Runs {@code argv} in the running container, with the container's environment, working
+   * directory and user, and waits for it to exit. A non-zero exit code is data, not an exception.
+   *
+   * @throws IllegalArgumentException when {@code argv} is empty
+   * @throws IllegalStateException when the pod is closed
+   * @throws AgentException when the agent cannot run it (e.g. the container is no longer running)
+   */
+  ExecResult exec(String... argv);
+
+  /** See {@link #exec(String...)}. */
+  ExecResult exec(List<String> argv);
+
+  /**
+   * Everything the container's main process wrote so far, stdout and stderr interleaved in the
+   * order they arrived, decoded as UTF-8.
+   */
+  String logs();
+
+  /**
+   * Blocks until the container's main process exits and returns its exit status (its code, or
+   * 128 + signal number). Returns at once when it already exited.
+   *
+   * @throws MicroPodException when interrupted (the interrupt flag is set again)
+   */
+  int waitFor();
+
+  /**
+   * Like {@link #waitFor()}, but gives up after {@code timeout}.
+   *
+   * @return the exit status, or empty when the process still runs at the deadline
+   */
+  OptionalInt waitFor(Duration timeout);
+
+  /** Where the time of {@code start()} went. */
+  BootTimings bootTimings();
+
+  /**
+   * Stops the pod and removes what it created on the host. Idempotent; never throws.
+   *
+   * <p>In order (the reverse of start): asks the agent to shut the guest down (2 s deadline) and
+   * closes the agent channel; waits up to 5 s for the VMM to exit, then terminates it (and kills
+   * it if needed); stops virtiofsd; deletes the pod's socket directory and its state
+   * directory ({@code $MICROPOD_HOME/pods/<id>}; kept, with the console log, when the
+   * environment variable {@code MICROPOD_DEBUG=1} is set). Every clean-up runs even when an
+   * earlier one failed; failures are logged at WARN and reported to the listener as
+   * {@code phaseFailed(id, STOP, e)} where {@code e} carries them as suppressed exceptions.
+   * Clean-up failures are not thrown: a caller cannot act on them, and throwing from
+   * {@code close()} would hide the exception of a try-with-resources body.
+   */
+  @Override
+  void close();
+}

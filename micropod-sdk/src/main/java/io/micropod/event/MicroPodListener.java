@@ -1,0 +1,42 @@
+package io.micropod.event;
+
+import java.time.Duration;
+
+/**
+ * Receives typed progress events of pods: one {@code phaseStart} and then either one
+ * {@code phaseEnd} or one {@code phaseFailed} per {@link Phase}.
+ *
+ * <p>Implementations must be fast, must not block and should not throw: they run on the thread
+ * that starts or closes the pod. Anything a listener throws is caught and logged at WARN; it
+ * never changes the outcome of {@code start()} or {@code close()}. One listener may serve many
+ * pods at once, from many threads: tell them apart by {@code podId}.
+ *
+ * <pre>{@code
+ * MicroPodListener timings = new MicroPodListener() {
+ *   @Override public void phaseEnd(String podId, Phase phase, Duration took) {
+ *     System.out.printf("%s %s took %d ms%n", podId, phase, took.toMillis());
+ *   }
+ * };
+ * try (MicroPod pod = MicroPod.builder().image("oci:/images/busybox").listener(timings).start()) {
+ *   ...
+ * }
+ * }</pre>
+ */
+public interface MicroPodListener {
+  /** A listener that ignores every event; the default of {@code MicroPodSpec}. */
+  MicroPodListener NONE = new MicroPodListener() {};
+
+  /** {@code phase} of pod {@code podId} begins. */
+  default void phaseStart(String podId, Phase phase) {}
+
+  /** {@code phase} of pod {@code podId} completed after {@code took}. */
+  default void phaseEnd(String podId, Phase phase, Duration took) {}
+
+  /**
+   * {@code phase} of pod {@code podId} failed with {@code cause}. During {@code start()} this is
+   * the exception {@code start()} is about to throw, once everything already done has been
+   * undone. During {@code close()} ({@link Phase#STOP}) it is a {@code MicroPodException} whose
+   * suppressed exceptions are the individual clean-up failures.
+   */
+  default void phaseFailed(String podId, Phase phase, Throwable cause) {}
+}

@@ -1,0 +1,552 @@
+package io.micropod.internal;
+
+import io.micropod.AgentException;
+import io.micropod.AgentTimeoutException;
+import io.micropod.BootTimings;
+import io.micropod.ContainerStartException;
+import io.micropod.ExecResult;
+import io.micropod.ImageException;
+import io.micropod.ImageRef;
+import io.micropod.MicroPod;
+import io.micropod.MicroPodException;
+import io.micropod.MicroPodSpec;
+import io.micropod.VmStartException;
+import io.micropod.agent.v1.CreateContainerRequest;
+import io.micropod.agent.v1.GetInfoResponse;
+import io.micropod.agent.v1.GuestBootTimings;
+import io.micropod.agent.v1.ProcessSpec;
+import io.micropod.event.Phase;
+import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.image.LayerUnpacker;
+import io.micropod.internal.image.OciLayout;
+import io.micropod.internal.image.ProcessPlan;
+import io.micropod.internal.image.ResolvedImage;
+import io.micropod.internal.vm.HostCapabilities;
+import io.micropod.internal.vm.RootfsShare;
+import io.micropod.internal.vm.VmConfig;
+import io.micropod.internal.vm.VmProcess;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pod: boots through a {@link BootSequence} of named steps, then serves exec, logs and wait
+ * through its {@link AgentClient}, and tears down through the {@link CleanupStack} the steps
+ * filled.
+ */
+public final class RealMicroPod implements MicroPod {
+  private static final Logger log = LoggerFactory.getLogger(RealMicroPod.class);
+
+  /** Where the guest's /init mounts the image tree (the overlay's lower layer). */
+  public static final String GUEST_IMAGE_ROOTFS = "/run/micropod/image";
+  static final Duration VMM_EXIT_GRACE = Duration.ofSeconds(5);
+  /** How long virtiofsd and QEMU may take to create their sockets (native start-up, not boot). */
+  static final Duration SOCKET_TIMEOUT = Duration.ofSeconds(10);
+
+  private final Boot boot;
+  private final CleanupStack cleanup;
+  private final BootTimings timings;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile Integer exitCode;
+
+  private RealMicroPod(Boot boot, CleanupStack cleanup, BootTimings timings) {
+    this.boot = boot;
+    this.cleanup = cleanup;
+    this.timings = timings;
+  }
+
+  /** The state the boot steps share; one per start. */
+  static final class Boot {
+    final String id;
+    final MicroPodSpec spec;
+    final RuntimeServices runtime;
+    final HostCapabilities host;
+    volatile ResolvedImage image;
+    volatile Path rootfs;
+    volatile ProcessPlan plan;
+    volatile Path podDir;
+    volatile Path socketDir;
+    volatile RootfsShare rootfsShare;
+    volatile VmConfig vmConfig;
+    volatile VmProcess vm;
+    volatile AgentClient agent;
+    volatile GetInfoResponse info;
+    volatile Instant deadline;
+    volatile long spawnNanos;
+    volatile long agentReadyNanos;
+    volatile boolean shutdownRequested;
+
+    Boot(String id, MicroPodSpec spec, RuntimeServices runtime, HostCapabilities host) {
+      this.id = id;
+      this.spec = spec;
+      this.runtime = runtime;
+      this.host = host;
+    }
+
+    Duration remaining() {
+      Duration d = Duration.between(Instant.now(), deadline);
+      return d.isNegative() ? Duration.ofMillis(1) : d;
+    }
+
+    String consoleTail() {
+      VmProcess v = vm;
+      return v == null ? "" : v.consoleTail();
+    }
+
+    /** Kills the processes at once and removes the pod's directories (JVM shutdown). */
+    void kill() {
+      VmProcess v = vm;
+      if (v != null) {
+        v.kill();
+      }
+      RootfsShare f = rootfsShare;
+      if (f != null) {
+        f.kill();
+      }
+      for (Path dir : new Path[] {socketDir, runtime.config().debug() ? null : podDir}) {
+        if (dir != null) {
+          try {
+            deleteTree(dir);
+          } catch (IOException | RuntimeException e) {
+            // the JVM is exiting: best effort
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Starts a pod.
+   *
+   * @throws MicroPodException (a subtype) when it could not; nothing is left behind
+   */
+  public static MicroPod start(MicroPodSpec spec, RuntimeServices runtime) {
+    long started = System.nanoTime();
+    String id = Ids.newPodId();
+    HostCapabilities host = runtime.host();
+    Boot boot = new Boot(id, spec, runtime, host);
+    CleanupStack cleanup = new CleanupStack(id);
+    runtime.track(id, boot::kill);
+    cleanup.push("runtime.untrack", () -> runtime.untrack(id));
+    log.debug("pod {}: starting {}", id, spec);
+    Map<String, Duration> took = new BootSequence<>(id, spec.listener(), steps()).run(boot, cleanup);
+    BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
+    RealMicroPod pod = new RealMicroPod(boot, cleanup, timings);
+    boot.vm.onExit().thenAccept(pod::vmExited);
+    log.info("pod {} started: {} ({})", id, spec.image(), timings);
+    return pod;
+  }
+
+  /** The boot steps, in order. */
+  static List<BootStep<Boot>> steps() {
+    return List.of(
+        BootStep.of("image.resolve", Phase.IMAGE_PULL, RealMicroPod::resolveImage),
+        BootStep.of("rootfs.prepare", Phase.ROOTFS_PREPARE, RealMicroPod::prepareRootfs),
+        BootStep.of("virtiofs.start", Phase.ROOTFS_PREPARE, RealMicroPod::shareRootfs),
+        BootStep.of("vmm.spawn", Phase.VM_BOOT, RealMicroPod::spawnVmm),
+        BootStep.of("agent.connect", Phase.AGENT_CONNECT, RealMicroPod::connectAgent),
+        BootStep.of("container.create", Phase.CONTAINER_START, RealMicroPod::createContainer),
+        BootStep.of("container.start", Phase.CONTAINER_START, RealMicroPod::startContainer));
+  }
+
+  private static void resolveImage(Boot b, CleanupStack cleanup) {
+    ImageRef ref = b.spec.image();
+    if (!ref.isOciLayout()) {
+      throw new ImageException(ref.toString(),
+          "pulling from registries is not implemented yet; use an OCI layout: oci:/path/to/layout[:tag]",
+          null, b.id, Phase.IMAGE_PULL);
+    }
+    try {
+      b.image = OciLayout.resolve(ref);
+    } catch (ImageException e) {
+      throw withPod(e, b.id, Phase.IMAGE_PULL);
+    }
+    String arch = b.image.config().architecture();
+    if (!arch.isEmpty() && !arch.equals("amd64")) {
+      throw new ImageException(ref.toString(), "the image is built for " + arch
+          + "; MicroPod runs linux/amd64 guests: use an amd64 image", null, b.id, Phase.IMAGE_PULL);
+    }
+  }
+
+  private static void prepareRootfs(Boot b, CleanupStack cleanup)
+      throws InterruptedException, IOException {
+    String ref = b.spec.image().toString();
+    try {
+      b.rootfs = b.runtime.store().prepare(b.image);
+      b.plan = ProcessPlan.merge(b.image.config(), b.spec, b.rootfs, ref);
+    } catch (ImageException e) {
+      throw withPod(e, b.id, Phase.ROOTFS_PREPARE);
+    } catch (java.nio.channels.ClosedByInterruptException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new ImageException(ref, "cannot unpack " + ref + " into " + b.runtime.store().treeOf(b.image)
+          + ": " + e, e, b.id, Phase.ROOTFS_PREPARE);
+    }
+  }
+
+  private static void shareRootfs(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
+    Path podDir = b.runtime.config().home().resolve("pods").resolve(b.id);
+    Path socketDir = socketBase().resolve("micropod-" + b.id);
+    Files.createDirectories(podDir.getParent());
+    Files.createDirectory(podDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    b.podDir = podDir;
+    boolean keep = b.runtime.config().debug();
+    cleanup.push("poddir.remove", () -> {
+      if (keep) {
+        log.info("pod {}: MICROPOD_DEBUG=1, kept its logs (console.log, qemu.log, virtiofsd.log) in {}",
+            b.id, podDir);
+      } else {
+        deleteTree(podDir);
+      }
+    });
+    Files.createDirectory(socketDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    b.socketDir = socketDir;
+    cleanup.push("sockdir.remove", () -> deleteTree(socketDir));
+    b.vmConfig = new VmConfig(b.id, b.spec.memoryMib(), b.spec.cpus(), b.host, podDir, socketDir,
+        b.runtime.config().debug());
+    b.rootfsShare = b.runtime.driver().shareRootfs(b.vmConfig, b.rootfs, Instant.now().plus(SOCKET_TIMEOUT));
+    cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
+  }
+
+  private static void spawnVmm(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
+    VmConfig config = b.vmConfig;
+    b.spawnNanos = System.nanoTime();
+    b.deadline = Instant.now().plus(b.spec.startupTimeout());
+    b.vm = b.runtime.driver().spawn(config, Instant.now().plus(SOCKET_TIMEOUT));
+    cleanup.push("vmm.stop", () -> b.vm.stop(b.shutdownRequested ? VMM_EXIT_GRACE : Duration.ZERO));
+  }
+
+  private static void connectAgent(Boot b, CleanupStack cleanup) throws InterruptedException {
+    Path socket = b.vm.agentSocket();
+    AgentClient agent = AgentClient.overUnixSocket(b.id, socket, b.runtime.eventLoop(), b.runtime.executor());
+    b.agent = agent;
+    cleanup.push("agent.close", () -> {
+      try {
+        if (b.info != null && b.vm.isAlive()) {
+          agent.shutdown(AgentClient.SHUTDOWN_DEADLINE);
+          b.shutdownRequested = true;
+        }
+      } catch (MicroPodException e) {
+        log.debug("pod {}: Shutdown RPC failed, the VMM will be terminated: {}", b.id, e.getMessage());
+      } finally {
+        agent.close();
+      }
+    });
+    Duration budget = b.remaining();
+    CompletableFuture<GetInfoResponse> info = agent.getInfoAsync(budget);
+    try {
+      CompletableFuture.anyOf(info, b.vm.onExit())
+          .get(budget.toMillis() + 1000, TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      info.cancel(true);
+    } catch (ExecutionException e) {
+      // one of them failed: looked at below
+    } catch (InterruptedException e) {
+      info.cancel(true);
+      throw e;
+    }
+    if (!info.isDone() || info.isCompletedExceptionally()) {
+      info.cancel(true);
+      if (!b.vm.isAlive()) {
+        throw new VmStartException("the VM of pod " + b.id + " exited with code "
+            + exitCodeOf(b.vm) + " while booting, before its agent answered", null, b.id,
+            Phase.AGENT_CONNECT, "agent.connect", b.consoleTail());
+      }
+      Throwable failure = failureOf(info);
+      if (failure == null || failure instanceof AgentTimeoutException
+          || failure instanceof java.util.concurrent.CancellationException) {
+        throw new AgentTimeoutException("the agent of pod " + b.id + " did not answer within "
+            + Durations.human(b.spec.startupTimeout()) + " of the VM's start (agent socket " + socket
+            + "); the guest may be slow (raise startupTimeout) or hung. Guest console: "
+            + b.podDir.resolve("console.log") + "\n--- console and VMM output (last lines) ---\n"
+            + b.consoleTail(), failure, b.id, Phase.AGENT_CONNECT, "GetInfo", b.spec.startupTimeout());
+      }
+      if (failure instanceof RuntimeException) {
+        throw (RuntimeException) failure;
+      }
+      throw new MicroPodException("GetInfo failed: " + failure, failure, b.id, Phase.AGENT_CONNECT);
+    }
+    b.info = info.join();
+    b.agentReadyNanos = System.nanoTime();
+    GuestBootTimings g = b.info.getBootTimings();
+    log.debug("pod {}: agent {} answered {} ms after the VM's spawn ({}; kernel {}; {}; guest uptime at"
+            + " /init {} ms, agent main {} ms, agent ready {} ms, answer {} ms)", b.id, b.info.getAgentVersion(),
+        (b.agentReadyNanos - b.spawnNanos) / 1_000_000, socket, b.info.getKernelRelease(),
+        b.info.getRuntimeVersion(), g.getInitStartedMs(), g.getAgentMainMs(), g.getAgentReadyMs(), g.getNowMs());
+  }
+
+  /** The VMM's exit code; it may take a moment after the process ended to be reported. */
+  private static String exitCodeOf(VmProcess vm) {
+    try {
+      return String.valueOf(vm.onExit().get(1, TimeUnit.SECONDS));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "unknown";
+    } catch (ExecutionException | TimeoutException e) {
+      return "unknown";
+    }
+  }
+
+  private static Throwable failureOf(CompletableFuture<?> f) {
+    try {
+      f.getNow(null);
+      return null;
+    } catch (java.util.concurrent.CompletionException e) {
+      return e.getCause();
+    } catch (java.util.concurrent.CancellationException e) {
+      return e;
+    }
+  }
+
+  private static void createContainer(Boot b, CleanupStack cleanup) {
+    ProcessPlan p = b.plan;
+    CreateContainerRequest req = CreateContainerRequest.newBuilder()
+        .setContainerId(b.id)
+        .setImageRootfs(GUEST_IMAGE_ROOTFS)
+        .setProcess(processSpec(p, p.args()))
+        .setHostname(b.id)
+        .build();
+    try {
+      b.agent.createContainer(req, b.remaining());
+    } catch (AgentException e) {
+      throw vmDiedOr(b, e, "container.create");
+    }
+  }
+
+  private static void startContainer(Boot b, CleanupStack cleanup) {
+    try {
+      b.agent.startContainer(b.id, b.remaining());
+    } catch (ContainerStartException e) {
+      throw new ContainerStartException("the container of pod " + b.id + " could not start "
+          + b.plan.args() + ": " + e.runtimeMessage() + " (check that the command exists in the image "
+          + "and is executable, and that the working directory " + b.plan.cwd() + " exists)",
+          e, b.id, Phase.CONTAINER_START, e.runtimeMessage());
+    } catch (AgentException e) {
+      throw vmDiedOr(b, e, "container.start");
+    }
+  }
+
+  /** When the VM died under a call, say so (with its console) rather than "unreachable". */
+  private static RuntimeException vmDiedOr(Boot b, AgentException e, String step) {
+    if (b.vm.isAlive()) {
+      return e;
+    }
+    return new VmStartException("the VM of pod " + b.id + " exited with code "
+        + exitCodeOf(b.vm) + " during " + step, e, b.id, Phase.CONTAINER_START, step,
+        b.consoleTail());
+  }
+
+  static ProcessSpec processSpec(ProcessPlan plan, List<String> args) {
+    return ProcessSpec.newBuilder()
+        .addAllArgs(args)
+        .addAllEnv(plan.env())
+        .setCwd(plan.cwd())
+        .setUser(plan.user())
+        .setTerminal(false)
+        .build();
+  }
+
+  static BootTimings timings(Boot b, Map<String, Duration> took, Duration total) {
+    Duration image = took.getOrDefault("image.resolve", Duration.ZERO)
+        .plus(took.getOrDefault("rootfs.prepare", Duration.ZERO));
+    Duration agentReady = Duration.ofNanos(b.agentReadyNanos - b.spawnNanos);
+    Duration containerStart = took.getOrDefault("container.create", Duration.ZERO)
+        .plus(took.getOrDefault("container.start", Duration.ZERO));
+    return BootTimings.of(image, vmBoot(b.info, agentReady), agentReady, containerStart, total);
+  }
+
+  /**
+   * VMM spawn to /init: the guest's uptime at /init (counted from kernel start) plus the time
+   * before the kernel ran. That offset is the host-measured time of the agent's answer minus the
+   * guest's uptime when it built the answer ({@code now_ms}); agents that do not report it give
+   * their ready time instead, which overestimates by the first call's latency.
+   */
+  static Duration vmBoot(GetInfoResponse info, Duration agentReady) {
+    if (info == null || !info.hasBootTimings() || info.getBootTimings().getInitStartedMs() <= 0) {
+      return Duration.ZERO;
+    }
+    GuestBootTimings g = info.getBootTimings();
+    long guestClockAtAnswer = g.getNowMs() > 0 ? g.getNowMs() : g.getAgentReadyMs();
+    long beforeKernelMs = guestClockAtAnswer > 0 ? Math.max(0, agentReady.toMillis() - guestClockAtAnswer) : 0;
+    return Duration.ofMillis(Math.min(g.getInitStartedMs() + beforeKernelMs, agentReady.toMillis()));
+  }
+
+  private static ImageException withPod(ImageException e, String podId, Phase phase) {
+    if (e.podId() != null) {
+      return e;
+    }
+    return new ImageException(e.ref(), e.getMessage(), e, podId, phase);
+  }
+
+  private static Path socketBase() {
+    Path tmp = Path.of("/tmp");
+    return Files.isDirectory(tmp) ? tmp : Path.of(System.getProperty("java.io.tmpdir"));
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Files.walkFileTree(root, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Files.delete(file);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+        if (exc != null) {
+          throw exc;
+        }
+        Files.delete(dir);
+        return FileVisitResult.CONTINUE;
+      }
+    });
+  }
+
+  // ---- the running pod -------------------------------------------------------------------
+
+  private void vmExited(Integer code) {
+    if (!closed.get()) {
+      log.warn("pod {}: the VM exited unexpectedly (code {}); see {}", boot.id, code,
+          boot.podDir.resolve("console.log"));
+      boot.agent.shutdownNow();
+    }
+  }
+
+  @Override
+  public String id() {
+    return boot.id;
+  }
+
+  @Override
+  public MicroPodSpec spec() {
+    return boot.spec;
+  }
+
+  @Override
+  public ExecResult exec(String... argv) {
+    return exec(Arrays.asList(Objects.requireNonNull(argv, "argv")));
+  }
+
+  @Override
+  public ExecResult exec(List<String> argv) {
+    Objects.requireNonNull(argv, "argv");
+    if (argv.isEmpty()) {
+      throw new IllegalArgumentException("argv is empty");
+    }
+    for (int i = 0; i < argv.size(); i++) {
+      if (argv.get(i) == null) {
+        throw new IllegalArgumentException("argv[" + i + "] is null");
+      }
+    }
+    ProcessSpec process = processSpec(boot.plan, argv);
+    return call(() -> boot.agent.exec(boot.id, process, null));
+  }
+
+  @Override
+  public String logs() {
+    return call(() -> new String(boot.agent.readLogs(boot.id), StandardCharsets.UTF_8));
+  }
+
+  @Override
+  public int waitFor() {
+    Integer known = exitCode;
+    if (known != null) {
+      return known;
+    }
+    int code = call(() -> boot.agent.waitContainer(boot.id, null)).orElseThrow();
+    exitCode = code;
+    return code;
+  }
+
+  @Override
+  public OptionalInt waitFor(Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    Integer known = exitCode;
+    if (known != null) {
+      return OptionalInt.of(known);
+    }
+    if (timeout.isNegative()) {
+      timeout = Duration.ZERO;
+    }
+    Duration t = timeout;
+    OptionalInt r = call(() -> boot.agent.waitContainer(boot.id, t));
+    if (r.isPresent()) {
+      exitCode = r.getAsInt();
+    }
+    return r;
+  }
+
+  @Override
+  public BootTimings bootTimings() {
+    return timings;
+  }
+
+  private <T> T call(Supplier<T> call) {
+    checkOpen();
+    try {
+      return call.get();
+    } catch (MicroPodException e) {
+      if (closed.get()) {
+        throw new IllegalStateException("pod " + boot.id + " was closed", e);
+      }
+      throw e;
+    }
+  }
+
+  private void checkOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("pod " + boot.id + " is closed");
+    }
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    long started = System.nanoTime();
+    Listeners.phaseStart(boot.spec.listener(), boot.id, Phase.STOP);
+    log.debug("pod {}: closing", boot.id);
+    List<Throwable> failures = cleanup.runAll();
+    Duration took = Duration.ofNanos(System.nanoTime() - started);
+    if (failures.isEmpty()) {
+      log.debug("pod {}: closed in {} ms", boot.id, took.toMillis());
+      Listeners.phaseEnd(boot.spec.listener(), boot.id, Phase.STOP, took);
+      return;
+    }
+    MicroPodException e = new MicroPodException("pod " + boot.id + ": " + failures.size()
+        + " clean-up step(s) failed while closing; something may be left behind (see the WARN logs)",
+        null, boot.id, Phase.STOP);
+    failures.forEach(e::addSuppressed);
+    log.warn("{}", e.getMessage());
+    Listeners.phaseFailed(boot.spec.listener(), boot.id, Phase.STOP, e);
+  }
+
+  @Override
+  public String toString() {
+    return "MicroPod{id=" + boot.id + ", image=" + boot.spec.image() + (closed.get() ? ", closed" : "") + "}";
+  }
+}

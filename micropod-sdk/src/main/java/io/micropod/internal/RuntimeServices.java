@@ -1,0 +1,189 @@
+package io.micropod.internal;
+
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.micropod.HostUnsupportedException;
+import io.micropod.internal.image.RootfsStore;
+import io.micropod.internal.vm.Accel;
+import io.micropod.internal.vm.HostCapabilities;
+import io.micropod.internal.vm.HostProbe;
+import io.micropod.internal.vm.QemuDriver;
+import io.micropod.internal.vm.VmmDriver;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The internals of a {@code MicroPodRuntime}: configuration, host capabilities (probed once, on
+ * first start; a failed probe is retried next time), the gRPC executor and I/O event loop
+ * (created on first use, daemon threads), the image store, the VMM driver, and a JVM shutdown
+ * hook that kills the VMs of pods still running when the JVM exits. Thread-safe.
+ */
+public final class RuntimeServices {
+  private static final Logger log = LoggerFactory.getLogger(RuntimeServices.class);
+
+  private final RuntimeConfig config;
+  private final Supplier<HostCapabilities> probe;
+  private final VmmDriver driver;
+  private final Map<String, Runnable> livePods = new ConcurrentHashMap<>();
+
+  private HostCapabilities host;
+  private RootfsStore store;
+  private ExecutorService executor;
+  private EventLoopGroup eventLoop;
+  private Thread shutdownHook;
+  private boolean closed;
+
+  public RuntimeServices(RuntimeConfig config) {
+    this(config, () -> HostProbe.forHost(config).probe(), new QemuDriver());
+  }
+
+  /** A runtime with its host probe and VMM driver replaced (tests). */
+  public RuntimeServices(RuntimeConfig config, Supplier<HostCapabilities> probe, VmmDriver driver) {
+    this.config = config;
+    this.probe = probe;
+    this.driver = driver;
+  }
+
+  public RuntimeConfig config() {
+    return config;
+  }
+
+  public VmmDriver driver() {
+    return driver;
+  }
+
+  /**
+   * What this host offers; probed on first call and cached once it succeeded.
+   *
+   * @throws HostUnsupportedException naming everything missing
+   */
+  public synchronized HostCapabilities host() {
+    checkOpen();
+    if (host == null) {
+      if (!Epoll.isAvailable()) {
+        Throwable cause = Epoll.unavailabilityCause();
+        throw new HostUnsupportedException(List.of("the native epoll transport of grpc-netty-shaded, "
+            + "which MicroPod uses for Unix sockets (Linux on x86_64 or aarch64 only): "
+            + (cause == null ? "unavailable" : cause.toString())));
+      }
+      HostCapabilities h = probe.get();
+      if (h.accel() == Accel.TCG) {
+        log.warn("{}", h.accelReason());
+      } else {
+        log.info("{}", h.accelReason());
+      }
+      log.debug("host: qemu {}, virtiofsd {}{}, kernel {}, initramfs {}, machine {}, tsc {} kHz",
+          h.qemuBinary(), h.virtiofsd(), h.virtiofsdWrapper().isEmpty() ? "" : " via " + h.virtiofsdWrapper(),
+          h.kernel(), h.initramfs(), h.machine().qemuName(), h.tscKhz());
+      host = h;
+    }
+    return host;
+  }
+
+  public synchronized RootfsStore store() {
+    checkOpen();
+    if (store == null) {
+      store = new RootfsStore(config.home(), host().runningAsRoot());
+    }
+    return store;
+  }
+
+  /** The executor gRPC callbacks run on. */
+  public synchronized ExecutorService executor() {
+    checkOpen();
+    if (executor == null) {
+      executor = Executors.newCachedThreadPool(daemonThreads("micropod-runtime-grpc-"));
+    }
+    return executor;
+  }
+
+  /** The I/O event loop of every agent channel of this runtime (one thread). */
+  public synchronized EventLoopGroup eventLoop() {
+    checkOpen();
+    if (eventLoop == null) {
+      eventLoop = new MultiThreadIoEventLoopGroup(
+          1, daemonThreads("micropod-runtime-io-"), EpollIoHandler.newFactory());
+    }
+    return eventLoop;
+  }
+
+  /** Tracks a pod (while starting and running) so the shutdown hook can kill its VM. */
+  public synchronized void track(String podId, Runnable killer) {
+    checkOpen();
+    livePods.put(podId, killer);
+    if (shutdownHook == null) {
+      shutdownHook = new Thread(this::killAll, "micropod-runtime-shutdown");
+      Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+  }
+
+  public void untrack(String podId) {
+    livePods.remove(podId);
+  }
+
+  private void killAll() {
+    livePods.forEach((id, killer) -> {
+      try {
+        killer.run();
+      } catch (RuntimeException e) {
+        // the JVM is exiting; nothing better to do
+      }
+    });
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the MicroPodRuntime is closed");
+    }
+  }
+
+  public void close() {
+    ExecutorService e;
+    EventLoopGroup g;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      e = executor;
+      g = eventLoop;
+      if (shutdownHook != null) {
+        try {
+          Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException ignored) {
+          // already shutting down
+        }
+      }
+    }
+    if (!livePods.isEmpty()) {
+      log.warn("closing a MicroPodRuntime with {} pod(s) still running: {}; close pods first",
+          livePods.size(), livePods.keySet());
+    }
+    if (g != null) {
+      g.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+    }
+    if (e != null) {
+      e.shutdown();
+    }
+  }
+
+  static ThreadFactory daemonThreads(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

@@ -1,0 +1,89 @@
+package io.micropod.internal.fs;
+
+import io.micropod.VmStartException;
+import io.micropod.event.Phase;
+import io.micropod.internal.vm.FileTail;
+import io.micropod.internal.vm.HostCapabilities;
+import io.micropod.internal.vm.ManagedProcess;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * QEMU's (C) virtiofsd sharing one image tree with one VM over a vhost-user socket. Started
+ * before QEMU; it exits by itself when QEMU disconnects. Run as root, or under
+ * {@code unshare --map-root-user} otherwise.
+ */
+public final class VirtiofsDaemon {
+  public static final String STEP = "virtiofs.start";
+
+  private final ManagedProcess process;
+
+  private VirtiofsDaemon(ManagedProcess process) {
+    this.process = process;
+  }
+
+  /** The command line: the host's wrapper (if any), then virtiofsd with the contract's options. */
+  public static List<String> command(HostCapabilities host, Path socket, Path sharedDir) {
+    List<String> c = new ArrayList<>(host.virtiofsdWrapper());
+    c.add(host.virtiofsd().toString());
+    c.add("--socket-path=" + socket);
+    c.add("-o");
+    c.add("source=" + sharedDir);
+    c.add("-o");
+    c.add("cache=none");
+    c.add("-o");
+    c.add("sandbox=chroot");
+    return c;
+  }
+
+  /**
+   * Starts virtiofsd and waits for its socket.
+   *
+   * @throws VmStartException when it cannot start, dies, or does not create its socket in time
+   */
+  public static VirtiofsDaemon start(String podId, HostCapabilities host, Path socket, Path sharedDir,
+      Path logFile, Instant deadline) throws InterruptedException {
+    List<String> cmd = command(host, socket, sharedDir);
+    ManagedProcess p;
+    try {
+      p = ManagedProcess.start(podId, "virtiofsd", cmd, logFile);
+    } catch (IOException e) {
+      throw new VmStartException("cannot start virtiofsd (" + cmd.get(0) + "): " + e.getMessage(), e,
+          podId, Phase.ROOTFS_PREPARE, STEP, "");
+    }
+    ManagedProcess.Await seen;
+    try {
+      seen = p.awaitFile(socket, deadline);
+    } catch (InterruptedException e) {
+      p.stop(Duration.ZERO);
+      throw e;
+    }
+    if (seen != ManagedProcess.Await.APPEARED) {
+      String tail = FileTail.tails(40, "virtiofsd.log", logFile);
+      p.stop(Duration.ZERO);
+      String what = seen == ManagedProcess.Await.DIED
+          ? "virtiofsd exited with code " + p.exitCode().orElse(-1) + " before it created " + socket
+          : "virtiofsd did not create " + socket + " in time";
+      throw new VmStartException(what + " (sharing " + sharedDir + "); see " + logFile, null, podId,
+          Phase.ROOTFS_PREPARE, STEP, tail);
+    }
+    return new VirtiofsDaemon(p);
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** Stops virtiofsd: it normally exited with QEMU already; waits up to 1 s, then terminates it. */
+  public void stop() {
+    process.stop(Duration.ofSeconds(1));
+  }
+
+  public void kill() {
+    process.kill();
+  }
+}

@@ -1,0 +1,147 @@
+package io.micropod.internal.image;
+
+import io.micropod.ImageException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The content-addressed store of unpacked images: {@code <home>/store/rootfs/<manifest hex>/}
+ * is the root filesystem of one image manifest, never modified once there (the guest mounts it
+ * read-only under an overlay).
+ *
+ * <p>A tree is unpacked into {@code .tmp-<hex>-<random>} next to it and renamed into place
+ * atomically, so a tree that exists is complete. A file lock
+ * ({@code <home>/store/locks/<hex>.lock}) makes concurrent starts of one image, in this and other
+ * JVMs, unpack it once. Thread-safe.
+ */
+public final class RootfsStore {
+  private static final Logger log = LoggerFactory.getLogger(RootfsStore.class);
+
+  private final Path rootfsDir;
+  private final Path locksDir;
+  private final boolean applyOwnership;
+  private final ConcurrentHashMap<String, Object> jvmLocks = new ConcurrentHashMap<>();
+
+  public RootfsStore(Path home, boolean applyOwnership) {
+    this.rootfsDir = home.resolve("store").resolve("rootfs");
+    this.locksDir = home.resolve("store").resolve("locks");
+    this.applyOwnership = applyOwnership;
+  }
+
+  /** Where the tree of {@code image} lives (whether or not it is there yet). */
+  public Path treeOf(ResolvedImage image) {
+    return rootfsDir.resolve(image.manifestHex());
+  }
+
+  /**
+   * Returns the unpacked root filesystem of {@code image}, unpacking it first when needed.
+   *
+   * @throws ImageException when a layer is hostile, corrupted or unsupported
+   */
+  public Path prepare(ResolvedImage image) throws IOException, InterruptedException {
+    Path tree = treeOf(image);
+    if (Files.isDirectory(tree)) {
+      return tree;
+    }
+    Files.createDirectories(rootfsDir);
+    Files.createDirectories(locksDir);
+    String hex = image.manifestHex();
+    Object jvmLock = jvmLocks.computeIfAbsent(hex, k -> new Object());
+    synchronized (jvmLock) {
+      try (FileChannel ch = FileChannel.open(locksDir.resolve(hex + ".lock"),
+              StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+          FileLock lock = lockInterruptibly(ch)) {
+        if (Files.isDirectory(tree)) {
+          return tree;
+        }
+        unpack(image, tree);
+        return tree;
+      }
+    }
+  }
+
+  /** Locks {@code ch}, waiting for other JVMs (and other runtimes of this JVM) that hold it. */
+  private static FileLock lockInterruptibly(FileChannel ch) throws IOException, InterruptedException {
+    while (true) {
+      try {
+        FileLock lock = ch.tryLock();
+        if (lock != null) {
+          return lock;
+        }
+      } catch (OverlappingFileLockException e) {
+        // another runtime of this JVM unpacks the same image: wait like for another JVM
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+      if (Thread.interrupted()) {
+        throw new InterruptedException("interrupted while waiting for the image store lock");
+      }
+    }
+  }
+
+  private void unpack(ResolvedImage image, Path tree) throws IOException {
+    String ref = image.ref().toString();
+    long started = System.nanoTime();
+    Path tmp = rootfsDir.resolve(".tmp-" + image.manifestHex() + "-" + Long.toHexString(System.nanoTime()));
+    Files.createDirectory(tmp);
+    boolean done = false;
+    try {
+      LayerUnpacker unpacker = new LayerUnpacker(tmp, ref, applyOwnership);
+      for (Layer layer : image.layers()) {
+        applyVerified(unpacker, layer, ref);
+      }
+      unpacker.finish();
+      try {
+        Files.move(tmp, tree, StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e) {
+        throw new IOException("cannot rename " + tmp + " to " + tree + " atomically", e);
+      } catch (FileAlreadyExistsException e) {
+        // someone without our lock protocol made it; theirs is as good as ours
+        LayerUnpacker.deleteRecursively(tmp);
+      }
+      done = true;
+      log.info("unpacked {} ({} layers) into {} in {} ms", ref, image.layers().size(), tree,
+          (System.nanoTime() - started) / 1_000_000);
+    } finally {
+      if (!done) {
+        try {
+          LayerUnpacker.deleteRecursively(tmp);
+        } catch (IOException e) {
+          log.warn("cannot delete partial image tree {}: {}", tmp, e.toString());
+        }
+      }
+    }
+  }
+
+  private static void applyVerified(LayerUnpacker unpacker, Layer layer, String ref)
+      throws IOException {
+    String algorithm = layer.digest().substring(0, layer.digest().indexOf(':'));
+    MessageDigest md = OciLayout.messageDigest(algorithm);
+    try (InputStream raw = Files.newInputStream(layer.blob());
+        DigestInputStream in = new DigestInputStream(raw, md)) {
+      unpacker.apply(in, layer.digest());
+      OciLayout.drain(in);
+    }
+    String actual = algorithm + ":" + HexFormat.of().formatHex(md.digest());
+    if (!actual.equals(layer.digest())) {
+      throw new ImageException(ref, "layer blob " + layer.blob() + " does not match its digest "
+          + layer.digest() + " (it hashes to " + actual + "): the layout is corrupted; copy it again");
+    }
+  }
+}

@@ -1,0 +1,85 @@
+package io.micropod.internal.vm;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds the QEMU command line and the kernel command line of the guest contract
+ * ({@code docs/internals/guest-contract.md}): microvm (virtio-mmio) or q35 (PCI), TCG or KVM,
+ * a virtio-serial port for the agent bound to a host Unix socket, a vhost-user-fs device for the
+ * image tree, and the console written to a file.
+ */
+public final class QemuCommandLine {
+  /** The virtio-serial port name the guest's /init looks for. */
+  public static final String AGENT_PORT_NAME = "io.micropod.agent.0";
+  /** The virtio-fs tag the guest's /init mounts. */
+  public static final String ROOTFS_TAG = "micropod-rootfs";
+
+  private QemuCommandLine() {}
+
+  /** Where the VM's files are. */
+  public record Paths(Path consoleLog, Path agentSocket, Path virtiofsSocket) {}
+
+  public static List<String> build(
+      HostCapabilities host, int memoryMib, int cpus, Paths paths, boolean debug) {
+    boolean microvm = host.machine() == Machine.MICROVM;
+    String accel = host.accel().qemuName();
+    List<String> a = new ArrayList<>();
+    a.add(host.qemuBinary().toString());
+    a.add("-nodefaults");
+    a.add("-no-user-config");
+    a.add("-nographic");
+    a.add("-no-reboot");
+    a.add("-machine");
+    a.add(microvm
+        ? "microvm,accel=" + accel + ",acpi=on,rtc=on,isa-serial=on,memory-backend=mem"
+        : "q35,accel=" + accel + ",memory-backend=mem");
+    a.add("-cpu");
+    a.add(host.accel() == Accel.KVM ? "host" : "max");
+    a.add("-m");
+    a.add(memoryMib + "M");
+    a.add("-smp");
+    a.add(Integer.toString(cpus));
+    a.add("-object");
+    a.add("memory-backend-memfd,id=mem,size=" + memoryMib + "M,share=on");
+    if (microvm) {
+      a.add("-global");
+      a.add("virtio-mmio.force-legacy=false");
+    }
+    a.add("-kernel");
+    a.add(host.kernel().toString());
+    a.add("-initrd");
+    a.add(host.initramfs().toString());
+    a.add("-append");
+    a.add(kernelCmdline(host, debug));
+    a.add("-chardev");
+    a.add("file,id=console,path=" + paths.consoleLog());
+    a.add("-serial");
+    a.add("chardev:console");
+    a.add("-device");
+    a.add(microvm ? "virtio-serial-device" : "virtio-serial-pci");
+    a.add("-chardev");
+    a.add("socket,id=agent,path=" + paths.agentSocket() + ",server=on,wait=off");
+    a.add("-device");
+    a.add("virtserialport,chardev=agent,name=" + AGENT_PORT_NAME);
+    a.add("-chardev");
+    a.add("socket,id=rootfs,path=" + paths.virtiofsSocket());
+    a.add("-device");
+    a.add((microvm ? "vhost-user-fs-device" : "vhost-user-fs-pci") + ",chardev=rootfs,tag=" + ROOTFS_TAG);
+    return a;
+  }
+
+  /** The kernel command line: the contract's base, {@code tsc_early_khz}, and MicroPod's keys. */
+  public static String kernelCmdline(HostCapabilities host, boolean debug) {
+    StringBuilder sb = new StringBuilder("console=ttyS0 quiet panic=1 cryptomgr.notests rdinit=/init");
+    if (host.tscKhz() > 0) {
+      sb.append(" tsc_early_khz=").append(host.tscKhz());
+    }
+    sb.append(" micropod.accel=").append(host.accel().qemuName());
+    sb.append(" micropod.channel=serial");
+    sb.append(" micropod.rootfs=virtiofs");
+    sb.append(" micropod.debug=").append(debug ? "1" : "0");
+    return sb.toString();
+  }
+}

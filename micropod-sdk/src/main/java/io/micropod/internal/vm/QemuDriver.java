@@ -1,0 +1,116 @@
+package io.micropod.internal.vm;
+
+import io.micropod.VmStartException;
+import io.micropod.event.Phase;
+import io.micropod.internal.fs.VirtiofsDaemon;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The QEMU driver: {@code qemu-system-x86_64} per the guest contract, TCG or KVM. */
+public final class QemuDriver implements VmmDriver {
+  private static final Logger log = LoggerFactory.getLogger(QemuDriver.class);
+  public static final String SPAWN_STEP = "vmm.spawn";
+
+  @Override
+  public String name() {
+    return "qemu";
+  }
+
+  @Override
+  public RootfsShare shareRootfs(VmConfig config, Path tree, Instant deadline)
+      throws InterruptedException {
+    VirtiofsDaemon d = VirtiofsDaemon.start(config.podId(), config.host(), config.virtiofsSocket(),
+        tree, config.podDir().resolve("virtiofsd.log"), deadline);
+    return new RootfsShare() {
+      @Override
+      public void stop() {
+        d.stop();
+      }
+
+      @Override
+      public void kill() {
+        d.kill();
+      }
+    };
+  }
+
+  @Override
+  public VmProcess spawn(VmConfig config, Instant deadline) throws IOException, InterruptedException {
+    List<String> args = QemuCommandLine.build(config.host(), config.memoryMib(), config.cpus(),
+        new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket()),
+        config.debug());
+    ManagedProcess qemu;
+    try {
+      qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog());
+    } catch (IOException e) {
+      throw new VmStartException("cannot start " + args.get(0) + ": " + e.getMessage(), e,
+          config.podId(), Phase.VM_BOOT, SPAWN_STEP, "");
+    }
+    QemuVm vm = new QemuVm(config, qemu);
+    log.debug("pod {}: qemu pid {}, {} {}, console {}", config.podId(), qemu.pid(),
+        config.host().machine().qemuName(), config.host().accel().qemuName(), config.consoleLog());
+    ManagedProcess.Await seen;
+    try {
+      seen = qemu.awaitFile(config.agentSocket(), deadline);
+    } catch (InterruptedException e) {
+      vm.stop(Duration.ZERO);
+      throw e;
+    }
+    if (seen != ManagedProcess.Await.APPEARED) {
+      String tail = vm.consoleTail();
+      vm.stop(Duration.ZERO);
+      String what = seen == ManagedProcess.Await.DIED
+          ? "QEMU exited with code " + qemu.exitCode().orElse(-1) + " before it created the agent socket "
+              + config.agentSocket() + "; see " + config.vmmLog()
+          : "QEMU did not create the agent socket " + config.agentSocket() + " before the start-up deadline";
+      throw new VmStartException(what, null, config.podId(), Phase.VM_BOOT, SPAWN_STEP, tail);
+    }
+    return vm;
+  }
+
+  private static final class QemuVm implements VmProcess {
+    private final VmConfig config;
+    private final ManagedProcess qemu;
+
+    QemuVm(VmConfig config, ManagedProcess qemu) {
+      this.config = config;
+      this.qemu = qemu;
+    }
+
+    @Override
+    public Path agentSocket() {
+      return config.agentSocket();
+    }
+
+    @Override
+    public boolean isAlive() {
+      return qemu.isAlive();
+    }
+
+    @Override
+    public CompletableFuture<Integer> onExit() {
+      return qemu.onExit();
+    }
+
+    @Override
+    public String consoleTail() {
+      return FileTail.tails(40, "console.log", config.consoleLog(), "qemu.log", config.vmmLog());
+    }
+
+    @Override
+    public void stop(Duration grace) {
+      qemu.stop(grace);
+    }
+
+    @Override
+    public void kill() {
+      qemu.kill();
+    }
+  }
+}

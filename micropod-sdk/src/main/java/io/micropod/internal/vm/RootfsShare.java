@@ -1,0 +1,10 @@
+package io.micropod.internal.vm;
+
+/** Whatever delivers the image tree to one VM (virtiofsd for QEMU; a block image later). */
+public interface RootfsShare {
+  /** Stops it, normally after the VM exited. */
+  void stop();
+
+  /** Kills it at once (JVM shutdown). */
+  void kill();
+}

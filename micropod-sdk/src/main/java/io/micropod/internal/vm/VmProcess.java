@@ -1,0 +1,28 @@
+package io.micropod.internal.vm;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/** A launched VM as its driver hands it out. */
+public interface VmProcess {
+  /** The host end of the agent channel: a Unix socket gRPC connects to. */
+  Path agentSocket();
+
+  boolean isAlive();
+
+  /** Completes with the VMM's exit code when it exits. */
+  CompletableFuture<Integer> onExit();
+
+  /** The last lines of the guest console and the VMM's output. */
+  String consoleTail();
+
+  /**
+   * Stops the VM: waits up to {@code grace} for it to exit by itself (after the agent was asked
+   * to shut down), then terminates and if needed kills the VMM.
+   */
+  void stop(Duration grace);
+
+  /** Kills the VMM at once (JVM shutdown). */
+  void kill();
+}

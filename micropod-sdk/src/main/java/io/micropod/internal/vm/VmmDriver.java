@@ -1,0 +1,29 @@
+package io.micropod.internal.vm;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+
+/**
+ * Launches VMs. Internal and SPI-shaped: a future {@code io.micropod.spi.VmmDriver} (Firecracker,
+ * Cloud Hypervisor) will look like this once it has settled.
+ */
+public interface VmmDriver {
+  /** The driver's name, e.g. {@code qemu}. */
+  String name();
+
+  /**
+   * Makes {@code tree} (the unpacked image, read-only) available to the VM about to be spawned
+   * with {@code config}; for QEMU, starts virtiofsd on {@code config.virtiofsSocket()}.
+   *
+   * @throws io.micropod.VmStartException when the helper does not start, with its output
+   */
+  RootfsShare shareRootfs(VmConfig config, Path tree, Instant deadline) throws InterruptedException;
+
+  /**
+   * Launches the VM and returns once its agent channel can be connected to.
+   *
+   * @throws io.micropod.VmStartException when the VMM does not start or dies, with its output
+   */
+  VmProcess spawn(VmConfig config, Instant deadline) throws IOException, InterruptedException;
+}

@@ -1,0 +1,102 @@
+package io.micropod;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** One real pod (QEMU, guest agent, runc) shared by the tests of this class: boots cost seconds. */
+class RunningPodIT {
+
+  private static MicroPod pod;
+
+  @BeforeAll
+  static void startPod() {
+    pod = MicroPod.builder()
+        .image(TestImages.busybox())
+        .command("sleep", "3600")
+        .env("GREETING", "hello from env")
+        .workingDir("/tmp")
+        .start();
+  }
+
+  @AfterAll
+  static void closePod() {
+    if (pod != null) {
+      pod.close();
+      assertThat(Leaks.of(pod.id())).isEmpty();
+    }
+  }
+
+  @Test
+  void execReturnsStdoutAndExitCode() {
+    ExecResult result = pod.exec("echo", "hi");
+
+    assertThat(result.exitCode()).isZero();
+    assertThat(result.stdout()).isEqualTo("hi\n");
+    assertThat(result.stderr()).isEmpty();
+  }
+
+  @Test
+  void execReportsStderrAndNonZeroExitCode() {
+    ExecResult result = pod.exec("sh", "-c", "echo out; echo bad >&2; exit 7");
+
+    assertThat(result.exitCode()).isEqualTo(7);
+    assertThat(result.stdout()).isEqualTo("out\n");
+    assertThat(result.stderr()).isEqualTo("bad\n");
+  }
+
+  @Test
+  void execSeesTheContainersEnvAndWorkingDir() {
+    ExecResult result = pod.exec("sh", "-c", "echo \"$GREETING\"; pwd");
+
+    assertThat(result.stdout()).isEqualTo("hello from env\n/tmp\n");
+  }
+
+  @Test
+  void execOfAMissingExecutableExitsWith127() {
+    ExecResult result = pod.exec("/no/such/binary");
+
+    assertThat(result.exitCode()).isEqualTo(127);
+    assertThat(result.stderr()).contains("/no/such/binary");
+  }
+
+  @Test
+  void containerRunsInsideAVirtualMachineWithItsOwnKernel() throws IOException {
+    String hostKernel = Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim();
+
+    String guestKernel = pod.exec("uname", "-r").stdout().trim();
+
+    assertThat(guestKernel).endsWith("-cloud-amd64").isNotEqualTo(hostKernel);
+    assertThat(pod.exec("cat", "/proc/1/cmdline").stdout()).startsWith("sleep");
+  }
+
+  @Test
+  void writesInTheContainerDoNotChangeTheCachedImage() throws IOException {
+    ExecResult write = pod.exec("sh", "-c",
+        "echo changed > /etc/passwd && echo new > /bin/added && rm /bin/ls && cat /etc/passwd");
+    assertThat(write.exitCode()).as(write.toString()).isZero();
+    assertThat(write.stdout()).isEqualTo("changed\n");
+
+    List<Path> trees = unpackedImageTrees();
+    assertThat(trees).isNotEmpty();
+    for (Path tree : trees) {
+      assertThat(Files.readString(tree.resolve("etc/passwd"))).doesNotContain("changed");
+      assertThat(tree.resolve("bin/added")).doesNotExist();
+      assertThat(tree.resolve("bin/ls")).exists();
+    }
+  }
+
+  private static List<Path> unpackedImageTrees() throws IOException {
+    Path store = TestImages.home().resolve("store").resolve("rootfs");
+    try (Stream<Path> dirs = Files.list(store)) {
+      return dirs.filter(d -> Files.isRegularFile(d.resolve("etc/passwd"))).toList();
+    }
+  }
+}

@@ -1,0 +1,461 @@
+package io.micropod.internal;
+
+import static io.micropod.event.Phase.AGENT_CONNECT;
+import static io.micropod.event.Phase.CONTAINER_START;
+import static io.micropod.event.Phase.IMAGE_PULL;
+import static io.micropod.event.Phase.ROOTFS_PREPARE;
+import static io.micropod.event.Phase.STOP;
+import static io.micropod.event.Phase.VM_BOOT;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
+import io.grpc.stub.StreamObserver;
+import io.micropod.AgentTimeoutException;
+import io.micropod.ContainerStartException;
+import io.micropod.ExecResult;
+import io.micropod.ImageException;
+import io.micropod.MicroPod;
+import io.micropod.MicroPodException;
+import io.micropod.MicroPodSpec;
+import io.micropod.VmStartException;
+import io.micropod.agent.v1.AgentServiceGrpc;
+import io.micropod.agent.v1.CreateContainerRequest;
+import io.micropod.agent.v1.CreateContainerResponse;
+import io.micropod.agent.v1.ExecExit;
+import io.micropod.agent.v1.ExecRequest;
+import io.micropod.agent.v1.ExecResponse;
+import io.micropod.agent.v1.GetInfoRequest;
+import io.micropod.agent.v1.GetInfoResponse;
+import io.micropod.agent.v1.GuestBootTimings;
+import io.micropod.agent.v1.LogChunk;
+import io.micropod.agent.v1.ReadLogsRequest;
+import io.micropod.agent.v1.ShutdownRequest;
+import io.micropod.agent.v1.ShutdownResponse;
+import io.micropod.agent.v1.StartContainerRequest;
+import io.micropod.agent.v1.StartContainerResponse;
+import io.micropod.agent.v1.WaitContainerRequest;
+import io.micropod.agent.v1.WaitContainerResponse;
+import io.micropod.event.MicroPodListener;
+import io.micropod.event.Phase;
+import io.micropod.internal.vm.Accel;
+import io.micropod.internal.vm.HostCapabilities;
+import io.micropod.internal.vm.Machine;
+import io.micropod.internal.vm.RootfsShare;
+import io.micropod.internal.vm.VmConfig;
+import io.micropod.internal.vm.VmProcess;
+import io.micropod.internal.vm.VmmDriver;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole pod life (boot steps, agent calls over a real Unix socket with Netty epoll, close)
+ * with a fake VMM driver: no VM can boot in a unit test, so the "VM" is a gRPC server playing
+ * the guest agent on the agent socket, per the guest contract.
+ */
+class FakeVmPodTest {
+
+  /** Plays the guest agent; records the calls in order. */
+  static final class FakeAgent extends AgentServiceGrpc.AgentServiceImplBase {
+    final List<String> calls = new CopyOnWriteArrayList<>();
+    volatile CreateContainerRequest created;
+    volatile boolean silent;
+    volatile Status startStatus;
+    volatile Runnable onShutdown = () -> {};
+
+    @Override
+    public void getInfo(GetInfoRequest req, StreamObserver<GetInfoResponse> out) {
+      calls.add("GetInfo");
+      if (silent) {
+        return;
+      }
+      out.onNext(GetInfoResponse.newBuilder().setKernelRelease("6.1.0-fake")
+          .setBootTimings(GuestBootTimings.newBuilder().setInitStartedMs(5).setAgentReadyMs(6)).build());
+      out.onCompleted();
+    }
+
+    @Override
+    public void createContainer(CreateContainerRequest req, StreamObserver<CreateContainerResponse> out) {
+      calls.add("CreateContainer");
+      created = req;
+      out.onNext(CreateContainerResponse.newBuilder().setBundlePath("/b").build());
+      out.onCompleted();
+    }
+
+    @Override
+    public void startContainer(StartContainerRequest req, StreamObserver<StartContainerResponse> out) {
+      calls.add("StartContainer");
+      if (startStatus != null) {
+        out.onError(startStatus.asRuntimeException());
+        return;
+      }
+      out.onNext(StartContainerResponse.newBuilder().setPid(1).build());
+      out.onCompleted();
+    }
+
+    @Override
+    public void waitContainer(WaitContainerRequest req, StreamObserver<WaitContainerResponse> out) {
+      out.onNext(WaitContainerResponse.newBuilder().setExitCode(3).build());
+      out.onCompleted();
+    }
+
+    @Override
+    public void readLogs(ReadLogsRequest req, StreamObserver<LogChunk> out) {
+      out.onNext(LogChunk.newBuilder().setData(ByteString.copyFromUtf8("hello\n")).build());
+      out.onNext(LogChunk.newBuilder().setData(ByteString.copyFromUtf8("oops\n")).build());
+      out.onCompleted();
+    }
+
+    @Override
+    public StreamObserver<ExecRequest> execProcess(StreamObserver<ExecResponse> out) {
+      return new StreamObserver<>() {
+        @Override
+        public void onNext(ExecRequest r) {
+          calls.add("ExecProcess " + r.getStart().getProcess().getArgsList());
+          out.onNext(ExecResponse.newBuilder().setStdout(ByteString.copyFromUtf8(
+              String.join(" ", r.getStart().getProcess().getArgsList()) + "\n")).build());
+          out.onNext(ExecResponse.newBuilder().setExit(ExecExit.newBuilder().setExitCode(0)).build());
+          out.onCompleted();
+        }
+
+        @Override
+        public void onError(Throwable t) {}
+
+        @Override
+        public void onCompleted() {}
+      };
+    }
+
+    @Override
+    public void shutdown(ShutdownRequest req, StreamObserver<ShutdownResponse> out) {
+      calls.add("Shutdown");
+      out.onNext(ShutdownResponse.getDefaultInstance());
+      out.onCompleted();
+      onShutdown.run();
+    }
+  }
+
+  /** A "VM" that is a gRPC server on the agent socket; powers off when the agent shuts down. */
+  static final class FakeDriver implements VmmDriver {
+    final FakeAgent agent = new FakeAgent();
+    final List<String> events = new CopyOnWriteArrayList<>();
+    volatile boolean dieDuringBoot;
+    volatile Path sharedTree;
+
+    @Override
+    public String name() {
+      return "fake";
+    }
+
+    @Override
+    public RootfsShare shareRootfs(VmConfig config, Path tree, Instant deadline) {
+      sharedTree = tree;
+      events.add("share");
+      return new RootfsShare() {
+        @Override
+        public void stop() {
+          events.add("unshare");
+        }
+
+        @Override
+        public void kill() {}
+      };
+    }
+
+    @Override
+    public VmProcess spawn(VmConfig config, Instant deadline) throws IOException {
+      events.add("spawn");
+      CompletableFuture<Integer> exit = new CompletableFuture<>();
+      EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+      Server server = dieDuringBoot ? null
+          : NettyServerBuilder.forAddress(new DomainSocketAddress(config.agentSocket().toString()))
+              .channelType(EpollServerDomainSocketChannel.class)
+              .bossEventLoopGroup(group).workerEventLoopGroup(group)
+              .withChildOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_KEEPALIVE, null)
+              .addService(agent).build().start();
+      Runnable powerOff = () -> {
+        if (server != null) {
+          server.shutdownNow();
+        }
+        group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
+        exit.complete(0);
+      };
+      agent.onShutdown = () -> CompletableFuture.runAsync(powerOff);
+      if (dieDuringBoot) {
+        CompletableFuture.runAsync(powerOff, CompletableFuture.delayedExecutor(200,
+            java.util.concurrent.TimeUnit.MILLISECONDS));
+      }
+      return new VmProcess() {
+        @Override
+        public Path agentSocket() {
+          return config.agentSocket();
+        }
+
+        @Override
+        public boolean isAlive() {
+          return !exit.isDone();
+        }
+
+        @Override
+        public CompletableFuture<Integer> onExit() {
+          return exit;
+        }
+
+        @Override
+        public String consoleTail() {
+          return "[console.log]\nKernel panic - fake";
+        }
+
+        @Override
+        public void stop(Duration grace) {
+          try {
+            exit.get(grace.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          } catch (Exception e) {
+            // not exited within the grace period
+          }
+          events.add(exit.isDone() ? "stop (already exited)" : "stop (killed)");
+          powerOff.run();
+        }
+
+        @Override
+        public void kill() {
+          powerOff.run();
+        }
+      };
+    }
+  }
+
+  /** Records listener events as "start PHASE" / "end PHASE" / "failed PHASE". */
+  static final class Recorder implements MicroPodListener {
+    final List<String> events = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void phaseStart(String podId, Phase phase) {
+      events.add("start " + phase);
+    }
+
+    @Override
+    public void phaseEnd(String podId, Phase phase, Duration took) {
+      events.add("end " + phase);
+    }
+
+    @Override
+    public void phaseFailed(String podId, Phase phase, Throwable cause) {
+      events.add("failed " + phase);
+    }
+  }
+
+  @TempDir Path tmp;
+  private Path home;
+  private Path layout;
+  private final FakeDriver driver = new FakeDriver();
+  private final Recorder recorder = new Recorder();
+  private RuntimeServices runtime;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    home = tmp.resolve("home");
+    layout = writeLayout(tmp.resolve("layout"));
+    HostCapabilities host = new HostCapabilities(Path.of("/fake/qemu"), Path.of("/fake/virtiofsd"), List.of(),
+        Path.of("/fake/vmlinux"), Path.of("/fake/initramfs.cpio"), Accel.TCG, "fake", Machine.MICROVM, 0, false);
+    runtime = new RuntimeServices(new RuntimeConfig(home, "qemu", null, null, null, null, Map.of()),
+        () -> host, driver);
+  }
+
+  @AfterEach
+  void tearDown() {
+    runtime.close();
+  }
+
+  private MicroPodSpec.Builder spec() {
+    return MicroPodSpec.builder().image("oci:" + layout).listener(recorder);
+  }
+
+  private List<Path> leftovers(String podId) {
+    return java.util.stream.Stream.of(Path.of("/tmp", "micropod-" + podId), home.resolve("pods").resolve(podId))
+        .filter(Files::exists).toList();
+  }
+
+  @Test
+  void podBootsServesCallsAndCloseUndoesEverythingInReverse() {
+    MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").env("GREETING", "hi").build(), runtime);
+    String id = pod.id();
+
+    assertThat(id).matches("[0-9a-f]{12}");
+    assertThat(Path.of("/tmp", "micropod-" + id)).isDirectory();
+    assertThat(driver.sharedTree).isEqualTo(home.resolve("store/rootfs").resolve(driver.sharedTree.getFileName()));
+    assertThat(driver.sharedTree.resolve("bin/hello")).hasContent("hi");
+    CreateContainerRequest created = driver.agent.created;
+    assertThat(created.getContainerId()).isEqualTo(id);
+    assertThat(created.getImageRootfs()).isEqualTo("/run/micropod/image");
+    assertThat(created.getProcess().getArgsList()).containsExactly("/entry", "sleep", "60");
+    assertThat(created.getProcess().getEnvList()).containsExactly("PATH=/bin", "GREETING=hi");
+    assertThat(created.getProcess().getCwd()).isEqualTo("/work");
+
+    assertThat(pod.exec("echo", "hi")).isEqualTo(ExecResult.of(0, "echo hi\n", ""));
+    assertThat(pod.logs()).isEqualTo("hello\noops\n");
+    assertThat(pod.waitFor()).isEqualTo(3);
+    assertThat(pod.waitFor(Duration.ofSeconds(1))).hasValue(3);
+    assertThat(pod.bootTimings().total()).isPositive();
+    assertThat(pod.bootTimings().agentReady()).isLessThanOrEqualTo(pod.bootTimings().total());
+
+    pod.close();
+
+    assertThat(recorder.events).containsExactly(
+        "start IMAGE_PULL", "end IMAGE_PULL", "start ROOTFS_PREPARE", "end ROOTFS_PREPARE",
+        "start VM_BOOT", "end VM_BOOT", "start AGENT_CONNECT", "end AGENT_CONNECT",
+        "start CONTAINER_START", "end CONTAINER_START", "start STOP", "end STOP");
+    assertThat(driver.agent.calls).containsExactly("GetInfo", "CreateContainer", "StartContainer",
+        "ExecProcess [echo, hi]", "Shutdown");
+    assertThat(driver.events).containsExactly("share", "spawn", "stop (already exited)", "unshare");
+    assertThat(leftovers(id)).isEmpty();
+
+    pod.close();
+    assertThat(recorder.events).hasSize(12);
+    assertThatThrownBy(() -> pod.exec("true")).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+  }
+
+  @Test
+  void containerThatCannotStartUnwindsEverything() {
+    driver.agent.startStatus = Status.FAILED_PRECONDITION.withDescription("exec: \"/nope\": no such file");
+
+    Throwable thrown = catchThrowable(() -> RealMicroPod.start(spec().command("/nope").build(), runtime));
+
+    assertThat(thrown).isInstanceOfSatisfying(ContainerStartException.class, e -> {
+      assertThat(e).hasMessageContaining("/nope");
+      assertThat(e.runtimeMessage()).contains("no such file");
+      assertThat(e.phase()).hasValue(CONTAINER_START);
+      assertThat(leftovers(e.podId())).isEmpty();
+    });
+    assertThat(driver.agent.calls).endsWith("StartContainer", "Shutdown");
+    assertThat(driver.events).containsExactly("share", "spawn", "stop (already exited)", "unshare");
+    assertThat(recorder.events).endsWith("start CONTAINER_START", "failed CONTAINER_START");
+  }
+
+  @Test
+  void agentThatNeverAnswersIsAnAgentTimeoutAfterTheStartupTimeout() {
+    driver.agent.silent = true;
+
+    Throwable thrown = catchThrowable(() ->
+        RealMicroPod.start(spec().command("true").startupTimeout(Duration.ofMillis(500)).build(), runtime));
+
+    assertThat(thrown).isInstanceOfSatisfying(AgentTimeoutException.class, e -> {
+      assertThat(e).hasMessageContaining("agent").hasMessageContaining("agent.sock")
+          .hasMessageContaining("Kernel panic - fake");
+      assertThat(e.phase()).hasValue(AGENT_CONNECT);
+      assertThat(leftovers(e.podId())).isEmpty();
+    });
+    assertThat(driver.agent.calls).doesNotContain("Shutdown");
+    assertThat(driver.events).containsExactly("share", "spawn", "stop (killed)", "unshare");
+  }
+
+  @Test
+  void vmThatDiesWhileBootingFailsFastWithItsConsole() {
+    driver.dieDuringBoot = true;
+    Instant started = Instant.now();
+
+    Throwable thrown = catchThrowable(() ->
+        RealMicroPod.start(spec().command("true").startupTimeout(Duration.ofSeconds(60)).build(), runtime));
+
+    assertThat(thrown).isInstanceOfSatisfying(VmStartException.class, e -> {
+      assertThat(e.stepId()).isEqualTo("agent.connect");
+      assertThat(e.consoleTail()).contains("Kernel panic - fake");
+      assertThat(leftovers(e.podId())).isEmpty();
+    });
+    assertThat(Duration.between(started, Instant.now())).isLessThan(Duration.ofSeconds(30));
+    assertThat(recorder.events).endsWith("start AGENT_CONNECT", "failed AGENT_CONNECT");
+  }
+
+  @Test
+  void registryReferencesAreNotPulledYet() {
+    Throwable thrown = catchThrowable(() ->
+        RealMicroPod.start(MicroPodSpec.builder().image("alpine:3.20").listener(recorder).build(), runtime));
+
+    assertThat(thrown).isInstanceOfSatisfying(ImageException.class, e -> {
+      assertThat(e).hasMessage(
+          "pulling from registries is not implemented yet; use an OCI layout: oci:/path/to/layout[:tag]");
+      assertThat(e.ref()).isEqualTo("docker.io/library/alpine:3.20");
+      assertThat(e.phase()).hasValue(IMAGE_PULL);
+    });
+    assertThat(recorder.events).containsExactly("start IMAGE_PULL", "failed IMAGE_PULL");
+    assertThat(driver.events).isEmpty();
+    assertThat(home.resolve("pods")).doesNotExist();
+  }
+
+  @Test
+  void interruptedStartCleansUpAndKeepsTheFlag() {
+    driver.agent.silent = true;
+    Thread.currentThread().interrupt();
+    try {
+      Throwable thrown = catchThrowable(() -> RealMicroPod.start(spec().command("true").build(), runtime));
+
+      assertThat(thrown).isInstanceOf(MicroPodException.class).hasMessageContaining("interrupted");
+      assertThat(leftovers(((MicroPodException) thrown).podId())).isEmpty();
+      assertThat(Thread.currentThread().isInterrupted()).isTrue();
+    } finally {
+      Thread.interrupted();
+    }
+  }
+
+  private static Path writeLayout(Path dir) throws Exception {
+    Files.createDirectories(dir.resolve("blobs/sha256"));
+    Files.writeString(dir.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+    ByteArrayOutputStream tarBytes = new ByteArrayOutputStream();
+    try (TarArchiveOutputStream tar = new TarArchiveOutputStream(new GZIPOutputStream(tarBytes))) {
+      byte[] hi = "hi".getBytes(StandardCharsets.UTF_8);
+      TarArchiveEntry e = new TarArchiveEntry("bin/hello");
+      e.setSize(hi.length);
+      e.setMode(0100755);
+      tar.putArchiveEntry(e);
+      tar.write(hi);
+      tar.closeArchiveEntry();
+    }
+    byte[] layer = tarBytes.toByteArray();
+    byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH=/bin\"],"
+        + "\"Entrypoint\":[\"/entry\"],\"Cmd\":[\"sh\"],\"WorkingDir\":\"/work\"}}").getBytes(StandardCharsets.UTF_8);
+    String manifest = "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+        + "\"digest\":\"" + blob(dir, config) + "\",\"size\":" + config.length + "},\"layers\":[{\"mediaType\":"
+        + "\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" + blob(dir, layer) + "\",\"size\":"
+        + layer.length + "}]}";
+    byte[] m = manifest.getBytes(StandardCharsets.UTF_8);
+    Files.writeString(dir.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+        + "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" + blob(dir, m) + "\",\"size\":" + m.length
+        + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"latest\"}}]}");
+    return dir;
+  }
+
+  private static String blob(Path dir, byte[] bytes) throws Exception {
+    String hex = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    Files.write(dir.resolve("blobs/sha256").resolve(hex), bytes);
+    return "sha256:" + hex;
+  }
+}

@@ -1,0 +1,65 @@
+package io.micropod.internal.vm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class QemuCommandLineTest {
+  private static final QemuCommandLine.Paths PATHS = new QemuCommandLine.Paths(
+      Path.of("/home/u/.cache/micropod/pods/abc/console.log"),
+      Path.of("/tmp/micropod-abc/agent.sock"),
+      Path.of("/tmp/micropod-abc/virtiofs.sock"));
+
+  static HostCapabilities host(Accel accel, Machine machine, long tscKhz) {
+    return new HostCapabilities(Path.of("/usr/bin/qemu-system-x86_64"), Path.of("/usr/lib/qemu/virtiofsd"),
+        List.of(), Path.of("/g/vmlinux"), Path.of("/g/initramfs.cpio"), accel, "test", machine, tscKhz, true);
+  }
+
+  @Test
+  void microvmUnderTcgMatchesTheGuestContract() {
+    List<String> args = QemuCommandLine.build(host(Accel.TCG, Machine.MICROVM, 2596098), 512, 1, PATHS, false);
+
+    assertThat(args).containsExactly(
+        "/usr/bin/qemu-system-x86_64", "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+        "-machine", "microvm,accel=tcg,acpi=on,rtc=on,isa-serial=on,memory-backend=mem",
+        "-cpu", "max", "-m", "512M", "-smp", "1",
+        "-object", "memory-backend-memfd,id=mem,size=512M,share=on",
+        "-global", "virtio-mmio.force-legacy=false",
+        "-kernel", "/g/vmlinux", "-initrd", "/g/initramfs.cpio",
+        "-append", "console=ttyS0 quiet panic=1 cryptomgr.notests rdinit=/init tsc_early_khz=2596098"
+            + " micropod.accel=tcg micropod.channel=serial micropod.rootfs=virtiofs micropod.debug=0",
+        "-chardev", "file,id=console,path=/home/u/.cache/micropod/pods/abc/console.log",
+        "-serial", "chardev:console",
+        "-device", "virtio-serial-device",
+        "-chardev", "socket,id=agent,path=/tmp/micropod-abc/agent.sock,server=on,wait=off",
+        "-device", "virtserialport,chardev=agent,name=io.micropod.agent.0",
+        "-chardev", "socket,id=rootfs,path=/tmp/micropod-abc/virtiofs.sock",
+        "-device", "vhost-user-fs-device,chardev=rootfs,tag=micropod-rootfs");
+  }
+
+  @Test
+  void kvmUsesTheHostCpu() {
+    List<String> args = QemuCommandLine.build(host(Accel.KVM, Machine.MICROVM, 2596098), 1024, 2, PATHS, false);
+
+    assertThat(args).containsSequence("-machine", "microvm,accel=kvm,acpi=on,rtc=on,isa-serial=on,memory-backend=mem")
+        .containsSequence("-cpu", "host")
+        .containsSequence("-m", "1024M", "-smp", "2")
+        .containsSequence("-object", "memory-backend-memfd,id=mem,size=1024M,share=on");
+    assertThat(String.join(" ", args)).contains("micropod.accel=kvm");
+  }
+
+  @Test
+  void q35UsesPciDevicesAndNoMmioGlobal() {
+    List<String> args = QemuCommandLine.build(host(Accel.TCG, Machine.Q35, 0), 512, 1, PATHS, true);
+
+    assertThat(args).containsSequence("-machine", "q35,accel=tcg,memory-backend=mem")
+        .containsSequence("-device", "virtio-serial-pci")
+        .containsSequence("-device", "vhost-user-fs-pci,chardev=rootfs,tag=micropod-rootfs")
+        .doesNotContain("-global", "virtio-serial-device");
+    assertThat(QemuCommandLine.kernelCmdline(host(Accel.TCG, Machine.Q35, 0), true))
+        .isEqualTo("console=ttyS0 quiet panic=1 cryptomgr.notests rdinit=/init"
+            + " micropod.accel=tcg micropod.channel=serial micropod.rootfs=virtiofs micropod.debug=1");
+  }
+}

@@ -1,0 +1,399 @@
+#!/usr/bin/env bash
+# Builds the MicroPod guest image into $MICROPOD_HOME/guest/<version>/ and the
+# offline busybox test image into $MICROPOD_HOME/oci/busybox/.
+# See README.md (next to this script) and docs/internals/guest-contract.md.
+#
+# usage: build-guest.sh [--version V] [--agent-jar JAR] [--default-home DIR]
+#                       [--jdk DIR] [--force] [--keep-work]
+#
+# Maven runs this in the `package` phase of rootfs-builder. Rebuilding with
+# unchanged inputs is a no-op that takes well under a second.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+S=$HERE/scripts
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
+
+# ---- arguments ------------------------------------------------------------------
+version='' agent_jar=$HERE/../micropod-sdk-agent/target/micropod-agent.jar
+default_home=$HOME/.cache/micropod jdk=${MICROPOD_GUEST_JDK:-} force=0 keep_work=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --version) version=$2; shift 2 ;;
+        --agent-jar) agent_jar=$2; shift 2 ;;
+        --default-home) default_home=$2; shift 2 ;;
+        --jdk) jdk=$2; shift 2 ;;
+        --force) force=1; shift ;;
+        --keep-work) keep_work=1; shift ;;
+        *) sed -n '2,10p' "$0" >&2; exit 2 ;;
+    esac
+done
+# The environment wins over Maven's micropod.home property (contract: MICROPOD_HOME).
+home=${MICROPOD_HOME:-$default_home}
+if [ -z "$version" ]; then
+    # Run by hand: take the version from the <parent> of this module's pom.
+    version=$(sed -n '/<parent>/,/<\/parent>/s:.*<version>\(.*\)</version>.*:\1:p' "$HERE/pom.xml")
+fi
+
+say()  { echo "[rootfs-builder] $*"; }
+warn() { echo "[rootfs-builder] WARNING: $*" >&2; }
+die()  { echo "[rootfs-builder] ERROR: $*" >&2; exit 1; }
+step() { say "$* (+$((SECONDS - t0))s)"; }
+t0=$SECONDS
+
+# ---- inputs -----------------------------------------------------------------------
+[ -f "$agent_jar" ] || die "agent jar not found: $agent_jar
+  Build the agent first: mvn -B install -pl micropod-sdk-agent -am (from the repository root)."
+agent_jar=$(cd "$(dirname "$agent_jar")" && pwd)/$(basename "$agent_jar")
+
+# Guest JRE: Temurin 25 when present (AOT cache, JEP 483/514), else the default JDK.
+if [ -z "$jdk" ]; then
+    if [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/jlink ]; then
+        jdk=/usr/lib/jvm/temurin-25-jdk-amd64
+    elif [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/jlink" ]; then
+        jdk=$JAVA_HOME
+    else
+        jdk=$(dirname "$(dirname "$(readlink -f "$(command -v jlink || command -v javac || echo /nonexistent/bin/x)")")")
+    fi
+fi
+[ -x "$jdk/bin/jlink" ] && [ -f "$jdk/release" ] || die "no JDK with jlink found (tried $jdk); set MICROPOD_GUEST_JDK"
+jdk_feature=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$jdk/release")
+jdk_desc="$(sed -n 's/^IMPLEMENTOR="\(.*\)"/\1/p' "$jdk/release") $(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$jdk/release") ($jdk)"
+
+cd "$HERE"
+builder_files=(packages.lock build-guest.sh guest/init $(ls scripts/*.py scripts/*.sh))
+inputs_hash=$(python3 "$S/inputs_hash.py" --text "version=$version" --text "jdk=$jdk_desc" \
+    --text "jreExclude=${MICROPOD_JRE_EXCLUDE_MODULES-(default)}" \
+    --text "$(cat "$jdk/release")" "${builder_files[@]}" "$agent_jar")
+oci_hash=$(python3 "$S/inputs_hash.py" --text "$(grep '^busybox-static=' packages.lock)" scripts/oci-busybox.sh)
+
+guest_dir=$home/guest/$version
+oci_dir=$home/oci/busybox
+oci_stamp=$home/oci/.busybox.inputs-hash
+
+up_to_date() {
+    need_guest=1 need_oci=1
+    if [ -f "$guest_dir/manifest.json" ] && [ -f "$guest_dir/initramfs.cpio" ] \
+        && grep -q "\"inputsHash\": \"$inputs_hash\"" "$guest_dir/manifest.json"; then
+        need_guest=0
+    fi
+    if [ -f "$oci_dir/index.json" ] && [ "$(cat "$oci_stamp" 2>/dev/null)" = "$oci_hash" ]; then
+        need_oci=0
+    fi
+    [ $force = 0 ] && [ $need_guest = 0 ] && [ $need_oci = 0 ]
+}
+
+if up_to_date; then
+    say "guest image $version is up to date ($guest_dir, inputsHash ${inputs_hash:0:12}): nothing to do"
+    exit 0
+fi
+
+# One build at a time per MICROPOD_HOME; whoever waited re-checks.
+mkdir -p "$home/guest" "$home/oci" "$home/cache/debs"
+exec 9> "$home/guest/.build.lock"
+flock 9
+if up_to_date; then
+    say "guest image $version was built meanwhile by another build: nothing to do"
+    exit 0
+fi
+[ $force = 1 ] && need_guest=1 need_oci=1
+
+for tool in apt-get apt-cache dpkg-deb lz4 tar gzip unshare chroot timeout; do
+    command -v "$tool" > /dev/null || die "$tool is required to build the guest image"
+done
+
+# The work dir sits next to the output so that the final rename is atomic.
+work=$home/guest/.build-$version-$$
+rm -rf "$work"
+mkdir -p "$work/pkgs" "$work/root" "$work/out"
+cleanup() { [ $keep_work = 1 ] && say "work dir kept: $work" || rm -rf "$work"; }
+trap cleanup EXIT
+
+# ---- Debian packages ---------------------------------------------------------------
+cache=$home/cache/debs
+apt_opts=()
+[ "$(id -u)" != 0 ] || apt_opts=(-o APT::Sandbox::User=root)  # root: no _apt sandbox warning
+: > "$work/packages"
+
+check_apt_lists() {
+    local lists=/var/lib/apt/lists
+    eval "$(apt-config shell lists Dir::State::lists/d)"
+    compgen -G "${lists%/}/*_Packages*" > /dev/null \
+        || die "apt has no package lists in $lists: run 'apt-get update' (as root) and build again"
+}
+
+# Downloads name=version into the cache (once); prints the .deb's path.
+apt_download() {
+    local spec=$1 dl=$cache/.dl-$$
+    rm -rf "$dl" && mkdir -p "$dl" && chmod 777 "$dl"
+    if (cd "$dl" && apt-get "${apt_opts[@]}" -q download "$spec" > "$dl.log" 2>&1); then
+        local f
+        f=$(ls "$dl"/*.deb)
+        mv "$f" "$cache/"
+        rm -rf "$dl" "$dl.log"
+        echo "$cache/$(basename "$f")"
+    else
+        cat "$dl.log" >&2
+        rm -rf "$dl" "$dl.log"
+        return 1
+    fi
+}
+
+# fetch NAME VERSION: puts the package into $work/pkgs/NAME and records the
+# version really used. Falls back loudly when the pinned version is gone.
+fetch() {
+    local name=$1 want=$2 deb='' got cand
+    for f in "$cache/${name}_${want//:/%3a}_"*.deb; do [ -f "$f" ] && deb=$f; done
+    if [ -z "$deb" ]; then
+        check_apt_lists
+        say "downloading $name=$want"
+        if ! deb=$(apt_download "$name=$want"); then
+            cand=$(apt-cache policy "$name" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+            if [ -n "$cand" ] && [ "$cand" != "(none)" ]; then
+                warn "==================================================================="
+                warn "$name=$want is no longer served; using the current $name=$cand."
+                warn "Update rootfs-builder/packages.lock."
+                warn "==================================================================="
+                deb=$(apt_download "$name=$cand") || die "cannot download $name=$cand"
+            elif [[ $name == linux-image-*-cloud-amd64 ]]; then
+                # Kernel ABI bumps rename the package: follow the metapackage.
+                local meta
+                meta=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)/\1/p' | head -1)
+                [ -n "$meta" ] || die "neither $name nor linux-image-cloud-amd64 is available (run 'apt-get update'?)"
+                warn "==================================================================="
+                warn "$name is no longer served; using $meta (from linux-image-cloud-amd64)."
+                warn "Update rootfs-builder/packages.lock."
+                warn "==================================================================="
+                name=$meta
+                deb=$(apt_download "$name") || die "cannot download $name"
+            else
+                die "cannot download $name=$want and apt has no candidate for $name (run 'apt-get update'?)"
+            fi
+        fi
+    fi
+    got=$(dpkg-deb -f "$deb" Version)
+    echo "$name=$got" >> "$work/packages"
+    rm -rf "$work/pkgs/$name"
+    dpkg -x "$deb" "$work/pkgs/$name"
+    # Stable handle for the kernel, whatever its ABI name.
+    [[ $name != linux-image-* ]] || ln -sfn "$name" "$work/pkgs/kernel"
+}
+
+step "fetching Debian packages (cache: $cache)"
+while IFS='=' read -r name want; do
+    case "$name" in ''|'#'*) continue ;; esac
+    if [ $need_guest = 1 ] || [ "$name" = busybox-static ]; then
+        fetch "$name" "$want"
+    fi
+done < packages.lock
+busybox_version=$(sed -n 's/^busybox-static=//p' "$work/packages")
+
+# ---- the offline busybox OCI image ---------------------------------------------------
+if [ $need_oci = 1 ]; then
+    step "building the busybox OCI image"
+    bash "$S/oci-busybox.sh" "$work/pkgs/busybox-static/bin/busybox" "$busybox_version" "$oci_dir"
+    echo "$oci_hash" > "$oci_stamp"
+fi
+if [ $need_guest = 0 ]; then
+    say "guest image $version is up to date"
+    exit 0
+fi
+
+# ---- stage the guest root --------------------------------------------------------------
+R=$work/root
+P=$work/pkgs
+step "staging the guest root"
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,lib/x86_64-linux-gnu,lib64,etc/micropod,dev,proc,sys,run,tmp,root,newroot,opt/micropod/agent}
+chmod 1777 "$R/tmp"
+chmod 0700 "$R/root"
+install -m 0755 guest/init "$R/init"
+
+# busybox: every applet as a symlink in /bin (PATH has /bin).
+install -m 0755 "$P/busybox-static/bin/busybox" "$R/bin/busybox"
+for applet in $("$R/bin/busybox" --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$R/bin/$applet"
+done
+
+# runc at the path of MICROPOD_RUNTIME.
+install -m 0755 "$P/runc/usr/sbin/runc" "$R/usr/bin/runc"
+ln -s ../bin/runc "$R/usr/sbin/runc"
+
+# The dynamic loader at the path every binary asks for (PT_INTERP).
+cp "$(readlink -f "$P/libc6/lib64/ld-linux-x86-64.so.2")" "$R/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$R/lib64/ld-linux-x86-64.so.2"
+
+printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' > "$R/etc/passwd"
+printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' > "$R/etc/group"
+printf '%s\n' '127.0.0.1 localhost' '::1 localhost' > "$R/etc/hosts"
+
+# ---- kernel and modules ---------------------------------------------------------------
+step "kernel: vmlinuz, vmlinux, modules"
+vmlinuz=$(ls "$P"/kernel/boot/vmlinuz-*)
+kernel_release=${vmlinuz##*/vmlinuz-}
+moddir=$P/kernel/lib/modules/$kernel_release
+cp "$vmlinuz" "$work/out/vmlinuz"
+python3 "$S/vmlinux.py" "$vmlinuz" "$work/out/vmlinux"
+# virtio transports (mmio for -machine microvm, pci for q35), the devices of the
+# contract's QEMU command line, overlay for container roots, vsock for hosts
+# with vhost-vsock. A trailing '?' marks a module this kernel may lack.
+python3 "$S/modules.py" "$moddir" virtio_mmio virtio_pci virtio_console virtio_blk \
+    fuse virtiofs overlay vsock vmw_vsock_virtio_transport virtio_net 'virtio_rng?' > "$work/modules"
+: > "$R/etc/micropod/modules.order"
+while read -r ko; do
+    install -D -m 0644 "$moddir/$ko" "$R/lib/modules/$kernel_release/$ko"
+    echo "/lib/modules/$kernel_release/$ko" >> "$R/etc/micropod/modules.order"
+done < "$work/modules"
+
+# ---- JRE, agent, archive flags ------------------------------------------------------------
+step "jlink: guest JRE from $jdk_desc"
+# Modules: what jdeps finds in the agent jar, plus jdk.unsupported (Netty and
+# protobuf use sun.misc.Unsafe reflectively, which jdeps cannot see), minus
+# MICROPOD_JRE_EXCLUDE_MODULES, by default java.desktop, java.sql and java.xml:
+# jdeps finds them only through Jackson, whose module declares them
+# `requires static` (optional: java.beans, java.sql and DOM types, which the
+# agent never serializes). With them the guest JRE is ~35 MB larger, and every
+# boot pays for it. Set MICROPOD_JRE_EXCLUDE_MODULES="" to keep them.
+exclude=",${MICROPOD_JRE_EXCLUDE_MODULES-java.desktop,java.sql,java.xml},"
+# --list-deps, not --print-module-deps: the latter prints a reduced set, and
+# java.logging, say, would vanish with the java.sql that `requires transitive` it.
+jre_modules=$( ("$jdk/bin/jdeps" --ignore-missing-deps --list-deps --multi-release "$jdk_feature" "$agent_jar"; echo jdk.unsupported) \
+    | grep -v / | tr -d ' ' | sort -u | while read -r m; do [[ $exclude == *",$m,"* ]] || echo "$m"; done | paste -sd,)
+say "JRE modules: $jre_modules"
+# Should java.desktop be kept: the guest has no display and no sound, so leave
+# out its natives that link X11 or ALSA libraries.
+"$jdk/bin/jlink" --add-modules "$jre_modules" --strip-debug --no-header-files --no-man-pages \
+    --exclude-files='**/libawt_xawt.so,**/libjawt.so,**/libsplashscreen.so,**/libjsound.so' \
+    --output "$R/opt/micropod/jre"
+cp "$agent_jar" "$R/opt/micropod/agent/micropod-agent.jar"
+agent_sha=$(sha256sum < "$agent_jar" | cut -d' ' -f1)
+
+# One line of JVM flags, shared by /init and the training run below: an archive
+# only works with the flags (and paths) it was made with.
+common_flags="-XX:+UseSerialGC -XX:-UsePerfData -Xmx128m -Xss512k"
+# Netty derives a "machine id" for channel ids from a MAC address; the guest has
+# only lo, so Netty scans the interfaces and then warns on the console. Channel
+# ids need no uniqueness across VMs: give it one.
+common_flags="$common_flags -Dio.grpc.netty.shaded.io.netty.machineId=02:00:00:00:00:01"
+if [ "$jdk_feature" -ge 25 ]; then
+    archive=/opt/micropod/agent/agent.aot
+    # Netty loads its epoll library with System.loadLibrary: JDK 24+ warns about
+    # that on stderr (the console) unless native access is granted.
+    common_flags="$common_flags --enable-native-access=ALL-UNNAMED"
+    archive_flag=-XX:AOTCache=$archive
+else
+    archive=/opt/micropod/agent/agent.jsa
+    archive_flag=-XX:SharedArchiveFile=$archive
+fi
+echo "$common_flags $archive_flag" > "$R/etc/micropod/jvm.flags"
+# What guest/init puts in front of jvm.flags (keep both in step).
+tcg_flags="-Xint -XX:TieredStopAtLevel=0"
+kvm_flags="-XX:TieredStopAtLevel=1"
+
+# ---- shared libraries ------------------------------------------------------------------
+step "shared libraries"
+libs=$(python3 "$S/elfdeps.py" "$R" "$P/libc6" "$P/libseccomp2" "$P/libgcc-s1" "$P/libstdc++6" "$P/zlib1g" \
+    --jar "$R/opt/micropod/agent/micropod-agent.jar" --also libgcc_s.so.1)
+libs=$(echo $libs)
+say "libraries: $libs"
+# Licences of what is shipped (docs, man pages and locales are not).
+shipped=(busybox-static runc libc6 libseccomp2 libgcc-s1 "$(readlink "$P/kernel")")
+[[ " $libs " != *" libstdc++.so.6 "* ]] || shipped+=(libstdc++6)
+[[ " $libs " != *" libz.so.1 "* ]] || shipped+=(zlib1g)
+for pkg in "${shipped[@]}"; do
+    # libgcc-s1 and libstdc++6 link theirs to gcc-12-base, which is not fetched.
+    if [ -f "$P/$pkg/usr/share/doc/$pkg/copyright" ]; then
+        install -D -m 0644 "$P/$pkg/usr/share/doc/$pkg/copyright" "$R/usr/share/doc/$pkg/copyright"
+    fi
+done
+
+# ---- run things inside the staged root ---------------------------------------------------
+# A private mount namespace (and a user namespace when not root) keeps the
+# /proc and /dev bind mounts invisible to the host: nothing to unmount, nothing
+# leaks if the build dies.
+in_guest_root() {
+    local limit=$1; shift
+    local userns=()
+    [ "$(id -u)" = 0 ] || userns=(-r)
+    unshare "${userns[@]}" -m --propagation private -- sh -c '
+        root=$1 limit=$2; shift 2
+        mount --rbind /proc "$root/proc" && mount --rbind /dev "$root/dev" || exit 1
+        exec timeout "$limit" chroot "$root" /bin/env -i PATH=/usr/bin:/bin HOME=/root "$@"
+    ' sh "$R" "$limit" "$@"
+}
+
+step "checking the guest root's binaries in a chroot"
+in_guest_root 60 /bin/busybox true || die "busybox does not run in the guest root"
+in_guest_root 60 /usr/bin/runc --version > "$work/runc.version" || die "runc does not run in the guest root"
+in_guest_root 60 /opt/micropod/jre/bin/java -version 2> "$work/java.version" || die "java does not run in the guest root"
+
+# ---- AOT cache / CDS archive: a training run of the agent in the guest root -----------
+java=/opt/micropod/jre/bin/java
+jar=/opt/micropod/agent/micropod-agent.jar
+train_flags="$tcg_flags $common_flags"
+archive_training="agent --train"
+train() {  # train <app args...>: writes $archive
+    if [ "$jdk_feature" -ge 25 ]; then
+        # JEP 514: one run records and then assembles the cache.
+        # shellcheck disable=SC2086
+        in_guest_root 600 $java $train_flags -XX:AOTCacheOutput=$archive "$@"
+    else
+        # JDK 17: a class list from the run, then a static AppCDS dump.
+        # shellcheck disable=SC2086
+        in_guest_root 600 $java $train_flags -Xshare:off -XX:DumpLoadedClassList=/tmp/agent.classlist "$@" \
+        && in_guest_root 600 $java $train_flags -Xshare:dump -XX:SharedClassListFile=/tmp/agent.classlist \
+            -XX:SharedArchiveFile=$archive -cp $jar
+    fi
+}
+step "training the agent's class archive ($archive) in the guest root"
+if ! train -jar $jar --train > "$work/train.log" 2>&1; then
+    grep -v '^[[:space:]]*at ' "$work/train.log" | tail -20 >&2
+    warn "==================================================================="
+    warn "the agent's training run (java -jar micropod-agent.jar --train) failed;"
+    warn "the archive is trained on JVM start-up only (-version): slower agent start."
+    warn "==================================================================="
+    archive_training="-version only (agent --train failed)"
+    rm -f "$R$archive"
+    train -cp $jar -version > "$work/train-version.log" 2>&1 \
+        || { tail -20 "$work/train-version.log" >&2; die "cannot create $archive"; }
+fi
+[ -s "$R$archive" ] || die "training made no $archive"
+
+# Prove the guest's JVM accepts the archive: a second run that must map it.
+if [ "$jdk_feature" -ge 25 ]; then
+    check=(-XX:AOTMode=on -Xlog:aot) accepted_re='Using AOT-linked classes: true'
+else
+    check=(-Xshare:on -Xlog:cds) accepted_re='Opened (shared )?archive'
+fi
+if [ "$archive_training" = "agent --train" ]; then app=(-jar $jar --train); else app=(-cp $jar -version); fi
+# shellcheck disable=SC2086
+in_guest_root 600 $java $tcg_flags $common_flags $archive_flag "${check[@]}" "${app[@]}" > "$work/verify.log" 2>&1 \
+    && grep -Eq "$accepted_re" "$work/verify.log" \
+    || { tail -30 "$work/verify.log" >&2; die "the guest JVM does not accept $archive"; }
+# ... and with the KVM flags (JIT on): start-up only, which is when the archive is mapped.
+# shellcheck disable=SC2086
+in_guest_root 600 $java $kvm_flags $common_flags $archive_flag "${check[@]}" -cp $jar -version > "$work/verify-kvm.log" 2>&1 \
+    && grep -Eq "$accepted_re" "$work/verify-kvm.log" \
+    || { tail -30 "$work/verify-kvm.log" >&2; die "the guest JVM does not accept $archive with the KVM flags"; }
+archive_status="accepted under TCG and KVM flags ($(grep -Eo "$accepted_re" "$work/verify.log" | head -1); trained with: $archive_training)"
+say "class archive $archive: $archive_status"
+rm -rf "${R:?}"/tmp/* "$R$archive.config"
+
+# ---- initramfs, manifest, install --------------------------------------------------------
+step "writing initramfs.cpio"
+python3 "$S/mkcpio.py" "$R" "$work/out/initramfs.cpio"
+python3 "$S/manifest.py" "$work/out" "$work/packages" \
+    "version=$version" "kernelRelease=$kernel_release" "jdk=$jdk_desc" \
+    "agentJarSha256=$agent_sha" "jreModules=$jre_modules" \
+    "jvmFlags=$common_flags $archive_flag" "jvmArchive=$archive $archive_status" \
+    "runtimeVersion=$(head -1 "$work/runc.version")" "inputsHash=$inputs_hash"
+
+# Swap the new image in with renames on one file system: readers never see a
+# half-written directory (for an instant between the two renames, none at all).
+new=$home/guest/.new-$version-$$
+mv "$work/out" "$new"
+if [ -e "$guest_dir" ]; then
+    mv "$guest_dir" "$home/guest/.old-$version-$$"
+fi
+mv "$new" "$guest_dir"
+rm -rf "$home/guest/.old-$version-$$"
+step "guest image $version installed in $guest_dir: initramfs $(du -h "$guest_dir/initramfs.cpio" | cut -f1), kernel $kernel_release"
