@@ -16,6 +16,10 @@ import io.micropod.internal.vm.VmProcess;
 import io.micropod.internal.vm.VmmDriver;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -182,12 +186,12 @@ public final class FirecrackerDriver implements VmmDriver {
     FirecrackerVm vm = new FirecrackerVm(config, process, new FirecrackerApi(apiSocket(config)));
     boolean ok = false;
     try {
-      ManagedProcess.Await seen = process.awaitFile(apiSocket(config), deadline);
+      ManagedProcess.Await seen = awaitApi(process, apiSocket(config), deadline);
       if (seen != ManagedProcess.Await.APPEARED) {
         String what = seen == ManagedProcess.Await.DIED
             ? "firecracker exited with code " + process.exitCode().orElse(-1) + " before it created its API socket "
                 + apiSocket(config) + "; see " + config.consoleLog()
-            : "firecracker did not create its API socket " + apiSocket(config) + " before the start-up deadline";
+            : "firecracker did not open its API socket " + apiSocket(config) + " before the start-up deadline";
         throw new VmStartException(what, null, config.podId(), Phase.VM_BOOT, SPAWN_STEP, vm.consoleTail());
       }
       FirecrackerApi api = vm.api();
@@ -211,6 +215,34 @@ public final class FirecrackerDriver implements VmmDriver {
     } finally {
       if (!ok) {
         vm.stop(Duration.ZERO);
+      }
+    }
+  }
+
+  /**
+   * Waits until the API socket accepts connections. The file appears at bind(2), a moment before
+   * listen(2): a connect in between is refused (seen with the stand-in), so existing is not enough.
+   */
+  static ManagedProcess.Await awaitApi(ManagedProcess process, Path socket, Instant deadline)
+      throws InterruptedException {
+    ManagedProcess.Await seen = process.awaitFile(socket, deadline);
+    if (seen != ManagedProcess.Await.APPEARED) {
+      return seen;
+    }
+    while (true) {
+      try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+        return ManagedProcess.Await.APPEARED;
+      } catch (IOException e) {
+        if (!process.isAlive()) {
+          return ManagedProcess.Await.DIED;
+        }
+        if (Instant.now().isAfter(deadline)) {
+          return ManagedProcess.Await.TIMED_OUT;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        if (Thread.interrupted()) {
+          throw new InterruptedException("interrupted while waiting for " + socket);
+        }
       }
     }
   }
@@ -269,7 +301,7 @@ public final class FirecrackerDriver implements VmmDriver {
     FirecrackerVm vm = new FirecrackerVm(config, process, new FirecrackerApi(apiSocket(config)));
     boolean ok = false;
     try {
-      if (process.awaitFile(apiSocket(config), deadline) != ManagedProcess.Await.APPEARED) {
+      if (awaitApi(process, apiSocket(config), deadline) != ManagedProcess.Await.APPEARED) {
         throw new VmStartException("firecracker did not create its API socket " + apiSocket(config), null,
             config.podId(), Phase.VM_BOOT, SPAWN_STEP, vm.consoleTail());
       }
