@@ -32,7 +32,8 @@ import java.util.function.Consumer;
  * {@code docs/firecracker.md} (from Firecracker's {@code firecracker.yaml}) documents it: method
  * and path, JSON body field names and types, required fields, enum values, ranges, unknown
  * fields (Firecracker rejects them), {@code Content-Length} bodies (Firecracker's micro_http has
- * no chunked encoding), and the call order: configuration only before {@code InstanceStart},
+ * no chunked encoding) with {@code Content-Type: application/json} exactly (micro_http parses
+ * media types without parameters), and the call order: configuration only before {@code InstanceStart},
  * {@code PATCH /vm} and {@code SendCtrlAltDel} only after, snapshot create only when paused,
  * snapshot load only into a fresh VMM. It answers like Firecracker: 204, 200 with a body for
  * {@code GET /}, 400 with {@code {"fault_message": "..."}}.
@@ -214,7 +215,15 @@ final class FirecrackerContractPeer implements AutoCloseable {
         } else if (headers.containsKey("content-length")) {
           body = in.readNBytes(Integer.parseInt(headers.get("content-length")));
         }
-        String[] parts = requestLine.split(" ");
+        if (body.length > 0 && !"application/json".equals(headers.get("content-type"))) {
+          // Firecracker's micro_http knows only application/json and text/plain, with no parameters
+          problem = "Invalid content type: " + headers.get("content-type");
+        }
+        String accept = headers.get("accept");
+        if (accept != null && !accept.equals("application/json") && !accept.equals("text/plain")) {
+          problem = "Unsupported media type in Accept: " + accept;
+        }
+                String[] parts = requestLine.split(" ");
         if (parts.length != 3 || !parts[2].equals("HTTP/1.1")) {
           problem = "bad request line: " + requestLine;
         }
