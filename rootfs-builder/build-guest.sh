@@ -218,6 +218,10 @@ done
 install -m 0755 "$P/runc/usr/sbin/runc" "$R/usr/bin/runc"
 ln -s ../bin/runc "$R/usr/sbin/runc"
 
+# socat: the guest end of the vsock agent channel (guest/init starts it with
+# micropod.channel=vsock).
+install -m 0755 "$P/socat/usr/bin/socat" "$R/usr/bin/socat"
+
 # The dynamic loader at the path every binary asks for (PT_INTERP).
 cp "$(readlink -f "$P/libc6/lib64/ld-linux-x86-64.so.2")" "$R/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
 ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$R/lib64/ld-linux-x86-64.so.2"
@@ -291,12 +295,14 @@ kvm_flags="-XX:TieredStopAtLevel=1"
 
 # ---- shared libraries ------------------------------------------------------------------
 step "shared libraries"
+socat_pkgs=(libssl3 libwrap0 libnsl2 libtirpc3 libgssapi-krb5-2 libkrb5-3 libk5crypto3 libcom-err2 libkrb5support0 libkeyutils1)
 libs=$(python3 "$S/elfdeps.py" "$R" "$P/libc6" "$P/libseccomp2" "$P/libgcc-s1" "$P/libstdc++6" "$P/zlib1g" \
+    "${socat_pkgs[@]/#/$P/}" \
     --jar "$R/opt/micropod/agent/micropod-agent.jar" --also libgcc_s.so.1)
 libs=$(echo $libs)
 say "libraries: $libs"
 # Licences of what is shipped (docs, man pages and locales are not).
-shipped=(busybox-static runc libc6 libseccomp2 libgcc-s1 "$(readlink "$P/kernel")")
+shipped=(busybox-static runc libc6 libseccomp2 libgcc-s1 "$(readlink "$P/kernel")" socat "${socat_pkgs[@]}")
 [[ " $libs " != *" libstdc++.so.6 "* ]] || shipped+=(libstdc++6)
 [[ " $libs " != *" libz.so.1 "* ]] || shipped+=(zlib1g)
 for pkg in "${shipped[@]}"; do
@@ -324,6 +330,7 @@ in_guest_root() {
 step "checking the guest root's binaries in a chroot"
 in_guest_root 60 /bin/busybox true || die "busybox does not run in the guest root"
 in_guest_root 60 /usr/bin/runc --version > "$work/runc.version" || die "runc does not run in the guest root"
+in_guest_root 60 /usr/bin/socat -V > /dev/null || die "socat does not run in the guest root"
 in_guest_root 60 /opt/micropod/jre/bin/java -version 2> "$work/java.version" || die "java does not run in the guest root"
 
 # ---- AOT cache / CDS archive: a training run of the agent in the guest root -----------

@@ -63,7 +63,7 @@ public final class MicroPodRuntime implements AutoCloseable {
     return services.config().home();
   }
 
-  /** The VMM driver's name, e.g. {@code qemu}. */
+  /** The VMM driver as configured: {@code auto} (chosen on first start), {@code qemu} or {@code firecracker}. */
   public String vmm() {
     return services.config().vmm();
   }
@@ -92,7 +92,7 @@ public final class MicroPodRuntime implements AutoCloseable {
   /** Builds a {@link MicroPodRuntime}. Not thread-safe. */
   public static final class Builder {
     private Path home;
-    private String vmm = "qemu";
+    private String vmm = "auto";
     private Path qemuBinary;
     private Path virtiofsd;
     private Path kernel;
@@ -107,11 +107,17 @@ public final class MicroPodRuntime implements AutoCloseable {
       return this;
     }
 
-    /** The VMM driver: {@code qemu} (the default and, for now, the only one). */
+    /**
+     * The VMM driver: {@code auto} (the default: {@code firecracker} when {@code /dev/kvm} is
+     * usable and a {@code firecracker} binary is found through {@code MICROPOD_FIRECRACKER_BIN}
+     * or {@code PATH}, else {@code qemu}; {@code MICROPOD_VMM} may force one), {@code qemu} or
+     * {@code firecracker}. A forced driver that cannot run on this host makes the first
+     * {@code start()} throw {@code HostUnsupportedException} naming why.
+     */
     public Builder vmm(String vmm) {
       Objects.requireNonNull(vmm, "vmm");
-      if (!vmm.equals("qemu")) {
-        throw new IllegalArgumentException("unsupported vmm: " + vmm + " (supported: qemu)");
+      if (!vmm.equals("auto") && !vmm.equals("qemu") && !vmm.equals("firecracker")) {
+        throw new IllegalArgumentException("unsupported vmm: " + vmm + " (supported: auto, qemu, firecracker)");
       }
       this.vmm = vmm;
       return this;

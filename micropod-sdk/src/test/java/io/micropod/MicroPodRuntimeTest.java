@@ -41,15 +41,28 @@ class MicroPodRuntimeTest {
     try (MicroPodRuntime rt = MicroPodRuntime.builder()
         .environment(Map.of("MICROPOD_HOME", "/elsewhere")).home(home).build()) {
       assertThat(rt.home()).isEqualTo(home);
-      assertThat(rt.vmm()).isEqualTo("qemu");
+      assertThat(rt.vmm()).isEqualTo("auto");
     }
   }
 
   @Test
-  void onlyTheQemuDriverExists() {
-    assertThatThrownBy(() -> MicroPodRuntime.builder().vmm("firecracker"))
+  void vmmIsAutoQemuOrFirecracker() {
+    assertThat(MicroPodRuntime.builder().vmm("firecracker").build().vmm()).isEqualTo("firecracker");
+    assertThat(MicroPodRuntime.builder().vmm("qemu").build().vmm()).isEqualTo("qemu");
+    assertThatThrownBy(() -> MicroPodRuntime.builder().vmm("cloud-hypervisor"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("unsupported vmm: firecracker (supported: qemu)");
+        .hasMessage("unsupported vmm: cloud-hypervisor (supported: auto, qemu, firecracker)");
+  }
+
+  @Test
+  void aForcedFirecrackerThatCannotRunFailsTheStartSayingWhy(@TempDir Path home) {
+    try (MicroPodRuntime rt = MicroPodRuntime.builder().home(home).vmm("firecracker")
+        .environment(Map.of("PATH", home.toString())).build()) {
+      assertThatThrownBy(() -> MicroPod.builder().runtime(rt).image("oci:/nonexistent").start())
+          .isInstanceOf(HostUnsupportedException.class)
+          .hasMessageContaining("no firecracker binary on PATH (" + home + ")")
+          .hasMessageContaining("forced by MicroPodRuntime.Builder.vmm(\"firecracker\")");
+    }
   }
 
   @Test

@@ -10,15 +10,24 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
-/** One real pod (QEMU, guest agent, runc) shared by the tests of this class: boots cost seconds. */
+/**
+ * One real pod (QEMU, guest agent, runc) shared by the tests of this class: boots cost seconds.
+ * Subclasses run every test again on a pod made by their {@link #newPod()} (BlockRootfsPodIT).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RunningPodIT {
 
-  private static MicroPod pod;
+  MicroPod pod;
 
   @BeforeAll
-  static void startPod() {
-    pod = MicroPod.builder()
+  void startPod() {
+    pod = newPod();
+  }
+
+  MicroPod newPod() {
+    return MicroPod.builder()
         .image(TestImages.busybox())
         .command("sleep", "3600")
         .env("GREETING", "hello from env")
@@ -27,7 +36,7 @@ class RunningPodIT {
   }
 
   @AfterAll
-  static void closePod() {
+  void closePod() {
     if (pod != null) {
       pod.close();
       assertThat(Leaks.of(pod.id())).isEmpty();

@@ -232,7 +232,7 @@ public final class RealMicroPod implements MicroPod {
     VmConfig config = b.vmConfig;
     b.spawnNanos = System.nanoTime();
     b.deadline = Instant.now().plus(b.spec.startupTimeout());
-    b.vm = b.runtime.driver().spawn(config, Instant.now().plus(SOCKET_TIMEOUT));
+    b.vm = b.runtime.driver().spawn(config, b.rootfsShare, Instant.now().plus(SOCKET_TIMEOUT));
     cleanup.push("vmm.stop", () -> b.vm.stop(b.shutdownRequested ? VMM_EXIT_GRACE : Duration.ZERO));
   }
 

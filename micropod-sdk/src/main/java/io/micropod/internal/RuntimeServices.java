@@ -9,7 +9,10 @@ import io.micropod.internal.image.RootfsStore;
 import io.micropod.internal.vm.Accel;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.HostProbe;
+import io.micropod.internal.image.BlockImages;
 import io.micropod.internal.vm.QemuDriver;
+import io.micropod.internal.vm.VmmSelection;
+import io.micropod.internal.vm.firecracker.FirecrackerDriver;
 import io.micropod.internal.vm.VmmDriver;
 import java.util.List;
 import java.util.Map;
@@ -33,8 +36,8 @@ public final class RuntimeServices {
   private static final Logger log = LoggerFactory.getLogger(RuntimeServices.class);
 
   private final RuntimeConfig config;
-  private final Supplier<HostCapabilities> probe;
-  private final VmmDriver driver;
+  private Supplier<HostCapabilities> probe;
+  private VmmDriver driver;
   private final Map<String, Runnable> livePods = new ConcurrentHashMap<>();
 
   private HostCapabilities host;
@@ -45,7 +48,7 @@ public final class RuntimeServices {
   private boolean closed;
 
   public RuntimeServices(RuntimeConfig config) {
-    this(config, () -> HostProbe.forHost(config).probe(), new QemuDriver());
+    this(config, null, null);
   }
 
   /** A runtime with its host probe and VMM driver replaced (tests). */
@@ -59,8 +62,26 @@ public final class RuntimeServices {
     return config;
   }
 
-  public VmmDriver driver() {
+  /** The VMM driver; chosen with the host probe ({@link VmmSelection}) unless given. */
+  public synchronized VmmDriver driver() {
+    if (driver == null) {
+      host();
+    }
     return driver;
+  }
+
+  /** Chooses the driver (explaining itself in one INFO line) and the probe that goes with it. */
+  private void selectDriver() {
+    VmmSelection.Choice choice = VmmSelection.select(config);
+    log.info("{}", choice.reason());
+    if (choice.vmm().equals(VmmSelection.FIRECRACKER)) {
+      driver = new FirecrackerDriver(choice.firecrackerBinary(),
+          new BlockImages(config.home(), config.getenv("PATH")), FirecrackerDriver.Options.from(config));
+    } else {
+      driver = new QemuDriver(choice.rootfsMode(),
+          new BlockImages(config.home(), config.getenv("PATH")));
+    }
+    probe = () -> HostProbe.forHost(config).probe(choice.vmm());
   }
 
   /**
@@ -77,8 +98,13 @@ public final class RuntimeServices {
             + "which MicroPod uses for Unix sockets (Linux on x86_64 or aarch64 only): "
             + (cause == null ? "unavailable" : cause.toString())));
       }
+      if (driver == null) {
+        selectDriver();
+      }
       HostCapabilities h = probe.get();
-      if (h.accel() == Accel.TCG) {
+      if (driver instanceof FirecrackerDriver) {
+        log.debug("firecracker: /dev/kvm is used directly; the QEMU accelerator probe does not apply");
+      } else if (h.accel() == Accel.TCG) {
         log.warn("{}", h.accelReason());
       } else {
         log.info("{}", h.accelReason());

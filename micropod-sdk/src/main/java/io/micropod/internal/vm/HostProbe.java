@@ -67,9 +67,20 @@ public final class HostProbe {
    * @throws HostUnsupportedException listing everything that is missing
    */
   public HostCapabilities probe() {
+    return probe(VmmSelection.QEMU);
+  }
+
+  /**
+   * Probes the host for {@code vmm}: for {@code firecracker} QEMU and virtiofsd are not needed
+   * (their fields stay null).
+   *
+   * @throws HostUnsupportedException listing everything that is missing
+   */
+  public HostCapabilities probe(String vmm) {
+    boolean qemuNeeded = !VmmSelection.FIRECRACKER.equals(vmm);
     List<String> missing = new ArrayList<>();
-    Path qemu = findQemu(missing);
-    Path virtiofsd = findVirtiofsd(missing);
+    Path qemu = qemuNeeded ? findQemu(missing) : null;
+    Path virtiofsd = qemuNeeded ? findVirtiofsd(missing) : null;
     Path kernel = findKernel(missing);
     Path initramfs = findInitramfs(missing);
     checkHome(missing);

@@ -23,6 +23,16 @@ public final class QemuCommandLine {
 
   public static List<String> build(
       HostCapabilities host, int memoryMib, int cpus, Paths paths, boolean debug) {
+    return build(host, memoryMib, cpus, paths, null, debug);
+  }
+
+  /**
+   * The command line; with {@code blockImage} not null the image tree is that read-only raw
+   * image on a virtio-blk device ({@code micropod.rootfs=blk}, the guest's {@code /dev/vda})
+   * instead of virtio-fs.
+   */
+  public static List<String> build(
+      HostCapabilities host, int memoryMib, int cpus, Paths paths, Path blockImage, boolean debug) {
     boolean microvm = host.machine() == Machine.MICROVM;
     String accel = host.accel().qemuName();
     List<String> a = new ArrayList<>();
@@ -52,7 +62,7 @@ public final class QemuCommandLine {
     a.add("-initrd");
     a.add(host.initramfs().toString());
     a.add("-append");
-    a.add(kernelCmdline(host, debug));
+    a.add(kernelCmdline(host, debug, blockImage != null ? "blk" : "virtiofs"));
     a.add("-chardev");
     a.add("file,id=console,path=" + paths.consoleLog());
     a.add("-serial");
@@ -63,6 +73,13 @@ public final class QemuCommandLine {
     a.add("socket,id=agent,path=" + paths.agentSocket() + ",server=on,wait=off");
     a.add("-device");
     a.add("virtserialport,chardev=agent,name=" + AGENT_PORT_NAME);
+    if (blockImage != null) {
+      a.add("-drive");
+      a.add("file=" + blockImage + ",if=none,format=raw,readonly=on,id=rootfs");
+      a.add("-device");
+      a.add((microvm ? "virtio-blk-device" : "virtio-blk-pci") + ",drive=rootfs");
+      return a;
+    }
     a.add("-chardev");
     a.add("socket,id=rootfs,path=" + paths.virtiofsSocket());
     a.add("-device");
@@ -72,13 +89,18 @@ public final class QemuCommandLine {
 
   /** The kernel command line: the contract's base, {@code tsc_early_khz}, and MicroPod's keys. */
   public static String kernelCmdline(HostCapabilities host, boolean debug) {
+    return kernelCmdline(host, debug, "virtiofs");
+  }
+
+  /** The kernel command line with {@code micropod.rootfs=<rootfs>} ({@code virtiofs} or {@code blk}). */
+  public static String kernelCmdline(HostCapabilities host, boolean debug, String rootfs) {
     StringBuilder sb = new StringBuilder("console=ttyS0 quiet panic=1 cryptomgr.notests rdinit=/init");
     if (host.tscKhz() > 0) {
       sb.append(" tsc_early_khz=").append(host.tscKhz());
     }
     sb.append(" micropod.accel=").append(host.accel().qemuName());
     sb.append(" micropod.channel=serial");
-    sb.append(" micropod.rootfs=virtiofs");
+    sb.append(" micropod.rootfs=").append(rootfs);
     sb.append(" micropod.debug=").append(debug ? "1" : "0");
     return sb.toString();
   }

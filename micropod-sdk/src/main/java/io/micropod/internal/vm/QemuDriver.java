@@ -3,6 +3,7 @@ package io.micropod.internal.vm;
 import io.micropod.VmStartException;
 import io.micropod.event.Phase;
 import io.micropod.internal.fs.VirtiofsDaemon;
+import io.micropod.internal.image.BlockImages;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,6 +18,27 @@ public final class QemuDriver implements VmmDriver {
   private static final Logger log = LoggerFactory.getLogger(QemuDriver.class);
   public static final String SPAWN_STEP = "vmm.spawn";
 
+  private final RootfsMode rootfsMode;
+  private final BlockImages blockImages;
+
+  /** The default: the image tree over virtio-fs. */
+  public QemuDriver() {
+    this(RootfsMode.VIRTIOFS, null);
+  }
+
+  /** With {@link RootfsMode#BLOCK}, {@code blockImages} builds the read-only images. */
+  public QemuDriver(RootfsMode rootfsMode, BlockImages blockImages) {
+    if (rootfsMode == RootfsMode.BLOCK && blockImages == null) {
+      throw new IllegalArgumentException("block mode needs BlockImages");
+    }
+    this.rootfsMode = rootfsMode;
+    this.blockImages = blockImages;
+  }
+
+  public RootfsMode rootfsMode() {
+    return rootfsMode;
+  }
+
   @Override
   public String name() {
     return "qemu";
@@ -25,6 +47,9 @@ public final class QemuDriver implements VmmDriver {
   @Override
   public RootfsShare shareRootfs(VmConfig config, Path tree, Instant deadline)
       throws InterruptedException {
+    if (rootfsMode == RootfsMode.BLOCK) {
+      return BlockRootfs.prepare(blockImages, config.podId(), tree);
+    }
     VirtiofsDaemon d = VirtiofsDaemon.start(config.podId(), config.host(), config.virtiofsSocket(),
         tree, config.podDir().resolve("virtiofsd.log"), deadline);
     return new RootfsShare() {
@@ -42,9 +67,19 @@ public final class QemuDriver implements VmmDriver {
 
   @Override
   public VmProcess spawn(VmConfig config, Instant deadline) throws IOException, InterruptedException {
+    return spawn(config, null, deadline);
+  }
+
+  @Override
+  public VmProcess spawn(VmConfig config, RootfsShare rootfs, Instant deadline)
+      throws IOException, InterruptedException {
+    Path blockImage = rootfs == null ? null : rootfs.blockImage();
+    if (rootfsMode == RootfsMode.BLOCK && blockImage == null) {
+      throw new IllegalStateException("block rootfs mode but no block image was prepared");
+    }
     List<String> args = QemuCommandLine.build(config.host(), config.memoryMib(), config.cpus(),
         new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket()),
-        config.debug());
+        blockImage, config.debug());
     ManagedProcess qemu;
     try {
       qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog());

@@ -2,6 +2,15 @@ package io.micropod.internal.vm;
 
 /** Whatever delivers the image tree to one VM (virtiofsd for QEMU; a block image later). */
 public interface RootfsShare {
+  /**
+   * The read-only block image to attach as the guest's {@code /dev/vda} ({@code micropod.rootfs=blk});
+   * null when the tree is shared with virtio-fs.
+   */
+  default java.nio.file.Path blockImage() {
+    return null;
+  }
+
+
   /** Stops it, normally after the VM exited. */
   void stop();
 

@@ -26,4 +26,13 @@ public interface VmmDriver {
    * @throws io.micropod.VmStartException when the VMM does not start or dies, with its output
    */
   VmProcess spawn(VmConfig config, Instant deadline) throws IOException, InterruptedException;
+
+  /**
+   * Launches the VM with the rootfs that {@link #shareRootfs} made ready; drivers with a block
+   * mode override this. The default ignores {@code rootfs}.
+   */
+  default VmProcess spawn(VmConfig config, RootfsShare rootfs, Instant deadline)
+      throws IOException, InterruptedException {
+    return spawn(config, deadline);
+  }
 }

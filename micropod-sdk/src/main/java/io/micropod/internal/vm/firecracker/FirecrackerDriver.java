@@ -1,0 +1,423 @@
+package io.micropod.internal.vm.firecracker;
+
+import io.micropod.VmStartException;
+import io.micropod.event.Phase;
+import io.micropod.internal.RuntimeConfig;
+import io.micropod.internal.image.BlockImages;
+import io.micropod.internal.transport.HybridVsockConnector;
+import io.micropod.internal.transport.HybridVsockRelay;
+import io.micropod.internal.vm.BlockRootfs;
+import io.micropod.internal.vm.FileTail;
+import io.micropod.internal.vm.HostCapabilities;
+import io.micropod.internal.vm.ManagedProcess;
+import io.micropod.internal.vm.RootfsShare;
+import io.micropod.internal.vm.VmConfig;
+import io.micropod.internal.vm.VmProcess;
+import io.micropod.internal.vm.VmmDriver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Firecracker driver, to the contract in {@code docs/firecracker.md}.
+ *
+ * <h2>Boot, as named steps</h2>
+ * <ol>
+ *   <li>{@code vmm.spawn}: {@code firecracker --api-sock <sockdir>/firecracker.sock --id <podId>
+ *       [--enable-pci]} with stdout and stderr (the guest's serial console) appended to
+ *       {@code <poddir>/console.log}; waits for the API socket. {@code <sockdir>} is the pod's
+ *       0700 socket directory.
+ *   <li>{@code vm.configure.logger}, {@code .metrics} ({@code <poddir>/firecracker.log},
+ *       {@code firecracker-metrics.json}), {@code .boot-source} (the ELF {@code vmlinux}, the
+ *       agent initramfs, {@link #bootArgs}), {@code .machine-config}, {@code .drives.rootfs} (the
+ *       read-only ext4 image of the image tree), {@code .vsock} (CID 3,
+ *       {@code <sockdir>/vsock.sock}), {@code .network-interfaces} (only with
+ *       {@code MICROPOD_FIRECRACKER_TAP}).
+ *   <li>{@code vm.boot}: {@code PUT /actions InstanceStart}.
+ *   <li>A {@link HybridVsockRelay} on {@code <sockdir>/agent.sock} to guest port
+ *       {@link #AGENT_VSOCK_PORT}: the agent client connects there as with QEMU.
+ * </ol>
+ * A failure at any step kills the VMM and throws {@link VmStartException} with the step id, the
+ * API's {@code fault_message} and the tails of the console and Firecracker's log.
+ *
+ * <h2>Stop</h2>
+ * Waits the grace period for the VMM to exit (the agent powered the guest off), then
+ * {@code SendCtrlAltDel} and {@link #CTRL_ALT_DEL_DEADLINE}, then SIGTERM and SIGKILL.
+ *
+ * <h2>What met a real Firecracker</h2>
+ * Nothing in this class: the build machines have no usable KVM and no Firecracker binary. The
+ * process management ran against a stand-in executable ({@code fake-firecracker}, a test
+ * resource) that serves the documented API; the API calls against a peer that checks them
+ * field by field; the guest side (PCI mode with Debian's kernel, vsock, reboot on exit) only in
+ * QEMU where it could, see {@code docs/firecracker.md}.
+ */
+public final class FirecrackerDriver implements VmmDriver {
+  private static final Logger log = LoggerFactory.getLogger(FirecrackerDriver.class);
+
+  /** The guest vsock port the agent listens on (contract). */
+  public static final int AGENT_VSOCK_PORT = 1024;
+  /** The guest's vsock context id. */
+  public static final int GUEST_CID = 3;
+  /** How long the guest gets to react to Ctrl-Alt-Del before the VMM is terminated. */
+  public static final Duration CTRL_ALT_DEL_DEADLINE = Duration.ofSeconds(3);
+  public static final String SPAWN_STEP = "vmm.spawn";
+  public static final String BOOT_STEP = "vm.boot";
+
+  /**
+   * Settings from the environment.
+   *
+   * @param enablePci {@code --enable-pci} (Firecracker 1.13+): needed with Debian's kernel, which
+   *     lacks {@code CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES}; {@code MICROPOD_FIRECRACKER_PCI=0} turns
+   *     it off for a kernel that has it
+   * @param tapDevice {@code MICROPOD_FIRECRACKER_TAP}: a TAP device to attach as {@code eth0}
+   *     (creating it needs root or CAP_NET_ADMIN); null for none
+   * @param vsockTimeouts the hybrid-vsock dialer's stages
+   */
+  public record Options(boolean enablePci, String tapDevice, HybridVsockConnector.Timeouts vsockTimeouts) {
+    public static final Options DEFAULT = new Options(true, null, HybridVsockConnector.Timeouts.DEFAULT);
+
+    public static Options from(RuntimeConfig config) {
+      String pci = config.getenv("MICROPOD_FIRECRACKER_PCI");
+      String tap = config.getenv("MICROPOD_FIRECRACKER_TAP");
+      return new Options(pci == null || !pci.trim().equals("0"),
+          tap == null || tap.isBlank() ? null : tap.trim(), HybridVsockConnector.Timeouts.DEFAULT);
+    }
+  }
+
+  private final Path binary;
+  private final BlockImages blockImages;
+  private final Options options;
+
+  public FirecrackerDriver(Path binary, BlockImages blockImages, Options options) {
+    this.binary = binary;
+    this.blockImages = blockImages;
+    this.options = options;
+  }
+
+  @Override
+  public String name() {
+    return "firecracker";
+  }
+
+  public Path binary() {
+    return binary;
+  }
+
+  /** Builds (or finds) the read-only ext4 image of {@code tree}; nothing runs beside the VM. */
+  @Override
+  public RootfsShare shareRootfs(VmConfig config, Path tree, Instant deadline) throws InterruptedException {
+    return BlockRootfs.prepare(blockImages, config.podId(), tree);
+  }
+
+  @Override
+  public VmProcess spawn(VmConfig config, Instant deadline) {
+    throw new IllegalStateException("the firecracker driver needs the block rootfs: use spawn(config, rootfs, deadline)");
+  }
+
+  /** The API socket of a pod. */
+  public static Path apiSocket(VmConfig config) {
+    return config.socketDir().resolve("firecracker.sock");
+  }
+
+  /** The host end of the pod's hybrid vsock ({@code uds_path}). */
+  public static Path vsockSocket(VmConfig config) {
+    return config.socketDir().resolve("vsock.sock");
+  }
+
+  public static Path firecrackerLog(VmConfig config) {
+    return config.podDir().resolve("firecracker.log");
+  }
+
+  public static Path metricsFile(VmConfig config) {
+    return config.podDir().resolve("firecracker-metrics.json");
+  }
+
+  /** The VMM command line. */
+  public List<String> command(VmConfig config) {
+    List<String> cmd = new ArrayList<>(List.of(binary.toString(), "--api-sock", apiSocket(config).toString(),
+        "--id", config.podId()));
+    if (options.enablePci()) {
+      cmd.add("--enable-pci");
+    }
+    return cmd;
+  }
+
+  /**
+   * The kernel command line: the contract's keys with {@code micropod.channel=vsock},
+   * {@code micropod.rootfs=blk}, {@code micropod.accel=kvm}, and {@code micropod.vmm=firecracker}
+   * (the guest's /init leaves with {@code reboot -f}: Firecracker exits on the guest's reboot).
+   * No {@code tsc_early_khz}: that works around a TCG-only hang.
+   */
+  public static String bootArgs(boolean debug) {
+    return "console=ttyS0 reboot=k panic=1 quiet cryptomgr.notests rdinit=/init micropod.accel=kvm"
+        + " micropod.channel=vsock micropod.rootfs=blk micropod.vmm=firecracker micropod.debug=" + (debug ? "1" : "0");
+  }
+
+  @Override
+  public VmProcess spawn(VmConfig config, RootfsShare rootfs, Instant deadline)
+      throws IOException, InterruptedException {
+    HostCapabilities host = config.host();
+    checkSpawnable(config, rootfs);
+    Path fcLog = firecrackerLog(config);
+    Path metrics = metricsFile(config);
+    Files.createDirectories(config.podDir());
+    touch(fcLog);
+    touch(metrics);
+    List<String> cmd = command(config);
+    ManagedProcess process;
+    try {
+      process = ManagedProcess.start(config.podId(), "firecracker", cmd, config.consoleLog());
+    } catch (IOException e) {
+      throw new VmStartException("cannot start " + binary + ": " + e.getMessage(), e, config.podId(),
+          Phase.VM_BOOT, SPAWN_STEP, "");
+    }
+    FirecrackerVm vm = new FirecrackerVm(config, process, new FirecrackerApi(apiSocket(config)));
+    boolean ok = false;
+    try {
+      ManagedProcess.Await seen = awaitApi(process, apiSocket(config), deadline);
+      if (seen != ManagedProcess.Await.APPEARED) {
+        String what = seen == ManagedProcess.Await.DIED
+            ? "firecracker exited with code " + process.exitCode().orElse(-1) + " before it created its API socket "
+                + apiSocket(config) + "; see " + config.consoleLog()
+            : "firecracker did not open its API socket " + apiSocket(config) + " before the start-up deadline";
+        throw new VmStartException(what, null, config.podId(), Phase.VM_BOOT, SPAWN_STEP, vm.consoleTail());
+      }
+      FirecrackerApi api = vm.api();
+      step(vm, "vm.configure.logger", () -> api.putLogger(fcLog, config.debug() ? "Debug" : "Info"));
+      step(vm, "vm.configure.metrics", () -> api.putMetrics(metrics));
+      step(vm, "vm.configure.boot-source", () -> api.putBootSource(host.kernel(), bootArgs(config.debug()),
+          host.initramfs()));
+      step(vm, "vm.configure.machine-config", () -> api.putMachineConfig(config.cpus(), config.memoryMib(), false));
+      step(vm, "vm.configure.drives.rootfs", () -> api.putDrive("rootfs", rootfs.blockImage(), false, true));
+      step(vm, "vm.configure.vsock", () -> api.putVsock(GUEST_CID, vsockSocket(config)));
+      if (options.tapDevice() != null) {
+        step(vm, "vm.configure.network-interfaces", () -> api.putNetworkInterface("eth0", options.tapDevice(), null));
+      }
+      step(vm, BOOT_STEP, () -> api.action("InstanceStart"));
+      vm.relay = HybridVsockRelay.start(config.podId(), config.agentSocket(),
+          new HybridVsockConnector(vsockSocket(config), AGENT_VSOCK_PORT, options.vsockTimeouts()));
+      log.debug("pod {}: firecracker pid {} started the VM; agent relay {} -> {} port {}", config.podId(),
+          process.pid(), config.agentSocket(), vsockSocket(config), AGENT_VSOCK_PORT);
+      ok = true;
+      return vm;
+    } finally {
+      if (!ok) {
+        vm.stop(Duration.ZERO);
+      }
+    }
+  }
+
+  /**
+   * Waits until the API socket accepts connections. The file appears at bind(2), a moment before
+   * listen(2): a connect in between is refused (seen with the stand-in), so existing is not enough.
+   */
+  static ManagedProcess.Await awaitApi(ManagedProcess process, Path socket, Instant deadline)
+      throws InterruptedException {
+    ManagedProcess.Await seen = process.awaitFile(socket, deadline);
+    if (seen != ManagedProcess.Await.APPEARED) {
+      return seen;
+    }
+    while (true) {
+      try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+        return ManagedProcess.Await.APPEARED;
+      } catch (IOException e) {
+        if (!process.isAlive()) {
+          return ManagedProcess.Await.DIED;
+        }
+        if (Instant.now().isAfter(deadline)) {
+          return ManagedProcess.Await.TIMED_OUT;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        if (Thread.interrupted()) {
+          throw new InterruptedException("interrupted while waiting for " + socket);
+        }
+      }
+    }
+  }
+
+  /** What Firecracker cannot take: an odd vCPU count, a compressed kernel, no block image. */
+  private void checkSpawnable(VmConfig config, RootfsShare rootfs) throws IOException {
+    int cpus = config.cpus();
+    if (cpus < 1 || cpus > 32 || (cpus > 1 && cpus % 2 != 0)) {
+      throw new VmStartException("Firecracker takes 1 or an even number of vCPUs up to 32, not " + cpus
+          + ": set cpus(1), cpus(2), cpus(4), ...", null, config.podId(), Phase.VM_BOOT, SPAWN_STEP, "");
+    }
+    if (rootfs == null || rootfs.blockImage() == null) {
+      throw new IllegalStateException("the firecracker driver needs a block rootfs image");
+    }
+    Path kernel = config.host().kernel();
+    byte[] magic = new byte[4];
+    try (InputStream in = Files.newInputStream(kernel)) {
+      if (in.readNBytes(magic, 0, 4) != 4 || magic[0] != 0x7f || magic[1] != 'E' || magic[2] != 'L' || magic[3] != 'F') {
+        throw new VmStartException("Firecracker boots an uncompressed ELF vmlinux, and " + kernel
+            + " is not one: use the guest image's vmlinux (or set MICROPOD_KERNEL_PATH to one)", null,
+            config.podId(), Phase.VM_BOOT, SPAWN_STEP, "");
+      }
+    }
+  }
+
+  private static void touch(Path p) throws IOException {
+    if (!Files.exists(p)) {
+      Files.createFile(p);
+    }
+  }
+
+  /** One API call as a named boot step. */
+  private interface ApiCall {
+    void run() throws FirecrackerApiException;
+  }
+
+  private static void step(FirecrackerVm vm, String stepId, ApiCall call) {
+    log.debug("pod {}: {}", vm.config.podId(), stepId);
+    try {
+      call.run();
+    } catch (FirecrackerApiException e) {
+      throw new VmStartException("firecracker failed at " + stepId + ": " + e.getMessage() + "; see " + vm.config.consoleLog() + " and "
+          + firecrackerLog(vm.config), e, vm.config.podId(), Phase.VM_BOOT, stepId, vm.consoleTail());
+    }
+  }
+
+  /**
+   * Spawns a fresh Firecracker and restores a snapshot into it ({@code PUT /snapshot/load}, memory
+   * from a file, resumed), with the hybrid vsock moved to this pod's socket
+   * ({@code vsock_override}). Vsock connections do not survive a restore; the relay dials anew.
+   */
+  public FirecrackerVm restore(VmConfig config, Path snapshot, Path memFile, Instant deadline)
+      throws IOException, InterruptedException {
+    Files.createDirectories(config.podDir());
+    ManagedProcess process = ManagedProcess.start(config.podId(), "firecracker", command(config), config.consoleLog());
+    FirecrackerVm vm = new FirecrackerVm(config, process, new FirecrackerApi(apiSocket(config)));
+    boolean ok = false;
+    try {
+      if (awaitApi(process, apiSocket(config), deadline) != ManagedProcess.Await.APPEARED) {
+        throw new VmStartException("firecracker did not create its API socket " + apiSocket(config), null,
+            config.podId(), Phase.VM_BOOT, SPAWN_STEP, vm.consoleTail());
+      }
+      step(vm, "vm.snapshot.load", () -> vm.api().loadSnapshot(snapshot, memFile, true, vsockSocket(config)));
+      vm.relay = HybridVsockRelay.start(config.podId(), config.agentSocket(),
+          new HybridVsockConnector(vsockSocket(config), AGENT_VSOCK_PORT, options.vsockTimeouts()));
+      ok = true;
+      return vm;
+    } finally {
+      if (!ok) {
+        vm.stop(Duration.ZERO);
+      }
+    }
+  }
+
+  /**
+   * A running Firecracker VM: its process, API client and agent relay. The snapshot calls are
+   * here for the performance work (pause, snapshot, resume); none has met a real Firecracker.
+   */
+  public static final class FirecrackerVm implements VmProcess {
+    private final VmConfig config;
+    private final ManagedProcess process;
+    private final FirecrackerApi api;
+    private volatile HybridVsockRelay relay;
+
+    FirecrackerVm(VmConfig config, ManagedProcess process, FirecrackerApi api) {
+      this.config = config;
+      this.process = process;
+      this.api = api;
+    }
+
+    public FirecrackerApi api() {
+      return api;
+    }
+
+    public long pid() {
+      return process.pid();
+    }
+
+    /** {@code PATCH /vm Paused}. */
+    public void pause() throws FirecrackerApiException {
+      api.pause();
+    }
+
+    /** {@code PATCH /vm Resumed}. */
+    public void resume() throws FirecrackerApiException {
+      api.resume();
+    }
+
+    /** Pauses, writes a {@code Full} snapshot, resumes when {@code resume}. */
+    public void snapshot(Path snapshot, Path memFile, boolean resume) throws FirecrackerApiException {
+      api.pause();
+      api.createSnapshot(snapshot, memFile, "Full");
+      if (resume) {
+        api.resume();
+      }
+    }
+
+    @Override
+    public Path agentSocket() {
+      return config.agentSocket();
+    }
+
+    @Override
+    public boolean isAlive() {
+      return process.isAlive();
+    }
+
+    @Override
+    public CompletableFuture<Integer> onExit() {
+      return process.onExit();
+    }
+
+    @Override
+    public String consoleTail() {
+      return FileTail.tails(40, "console.log", config.consoleLog(), "firecracker.log", firecrackerLog(config));
+    }
+
+    @Override
+    public void stop(Duration grace) {
+      try {
+        boolean exited = false;
+        if (!grace.isZero() && process.isAlive()) {
+          try {
+            exited = process.awaitExit(grace);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        if (!exited && process.isAlive() && !grace.isZero() && !Thread.currentThread().isInterrupted()) {
+          try {
+            api.action("SendCtrlAltDel");
+            process.awaitExit(CTRL_ALT_DEL_DEADLINE);
+          } catch (FirecrackerApiException e) {
+            log.debug("pod {}: SendCtrlAltDel failed: {}", config.podId(), e.getMessage());
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        process.stop(Duration.ZERO);
+      } finally {
+        HybridVsockRelay r = relay;
+        if (r != null) {
+          r.close();
+        }
+        api.close();
+      }
+    }
+
+    @Override
+    public void kill() {
+      process.kill();
+      HybridVsockRelay r = relay;
+      if (r != null) {
+        r.close();
+      }
+    }
+  }
+}

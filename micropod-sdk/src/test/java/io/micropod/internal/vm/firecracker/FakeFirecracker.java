@@ -1,0 +1,71 @@
+package io.micropod.internal.vm.firecracker;
+
+import io.micropod.internal.transport.HybridVsockPeer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * STAND-IN for the {@code firecracker} executable (run through {@code fake-firecracker.sh}):
+ * {@code --api-sock <path>} is served by a {@link FirecrackerContractPeer}; every answered
+ * request is appended to {@code $FAKE_FC_RECORD} as {@code <status> <method> <path> <body>};
+ * {@code $FAKE_FC_FAIL} ({@code "PUT /machine-config=message"}) makes that call fail with 400.
+ * After {@code InstanceStart} it writes a line to stdout (the console) and to the logger's
+ * {@code log_path}, and serves the hybrid vsock {@code uds_path} with an echo on guest port
+ * 1024. {@code SendCtrlAltDel} makes it exit 0, as Firecracker exits when its guest reboots.
+ */
+public final class FakeFirecracker {
+  private FakeFirecracker() {}
+
+  public static void main(String[] args) throws Exception {
+    Path apiSock = null;
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--api-sock")) {
+        apiSock = Path.of(args[++i]);
+      }
+    }
+    if (apiSock == null) {
+      System.err.println("fake-firecracker: --api-sock is required");
+      System.exit(2);
+    }
+    Path record = Path.of(System.getenv("FAKE_FC_RECORD"));
+    String fail = System.getenv().getOrDefault("FAKE_FC_FAIL", "");
+    FirecrackerContractPeer peer = FirecrackerContractPeer.start(apiSock);
+    if (fail.contains("=")) {
+      peer.failNext(fail.substring(0, fail.indexOf('=')), fail.substring(fail.indexOf('=') + 1));
+    }
+    System.out.println("fake-firecracker (MicroPod stand-in, no VM): serving " + apiSock);
+    System.out.flush();
+    peer.onExchange(ex -> {
+      try {
+        Files.writeString(record, ex.status() + " " + ex.call() + " " + ex.body() + "\n", StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        if (ex.status() == 204 && ex.call().equals("PUT /actions")) {
+          String action = ex.body().get("action_type").asText();
+          if (action.equals("InstanceStart")) {
+            System.out.println("stand-in guest console: InstanceStart received, no kernel runs here");
+            System.out.flush();
+            if (peer.logger() != null && peer.logger().hasNonNull("log_path")) {
+              Files.writeString(Path.of(peer.logger().get("log_path").asText()),
+                  "[stand-in] Running Firecracker stand-in\n", StandardOpenOption.APPEND);
+            }
+            if (peer.vsock() != null) {
+              HybridVsockPeer.start(Path.of(peer.vsock().get("uds_path").asText()), 1024, null);
+            }
+          } else if (action.equals("SendCtrlAltDel")) {
+            System.out.println("stand-in guest console: Ctrl-Alt-Del, rebooting -> VMM exits");
+            System.out.flush();
+            Files.deleteIfExists(peer.socket());
+            Runtime.getRuntime().halt(0);
+          }
+        }
+      } catch (IOException e) {
+        e.printStackTrace();
+      }
+    });
+    new CountDownLatch(1).await();
+  }
+}

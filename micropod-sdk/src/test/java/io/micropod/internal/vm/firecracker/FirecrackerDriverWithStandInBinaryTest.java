@@ -1,0 +1,225 @@
+package io.micropod.internal.vm.firecracker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.micropod.VmStartException;
+import io.micropod.internal.image.BlockImages;
+import io.micropod.internal.transport.HybridVsockConnector;
+import io.micropod.internal.vm.Accel;
+import io.micropod.internal.vm.HostCapabilities;
+import io.micropod.internal.vm.Machine;
+import io.micropod.internal.vm.RootfsShare;
+import io.micropod.internal.vm.VmConfig;
+import io.micropod.internal.vm.VmProcess;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The driver's process management with {@code fake-firecracker.sh}, a STAND-IN executable for the
+ * real {@code firecracker} binary (none can run here: no KVM). It serves the documented API
+ * through {@link FirecrackerContractPeer}, so spawn, configuration order, fault messages, the
+ * console and log files, the agent relay over hybrid vsock and the Ctrl-Alt-Del stop are
+ * exercised for real; only the guest is missing.
+ */
+class FirecrackerDriverWithStandInBinaryTest {
+  private static final Duration START = Duration.ofSeconds(60);
+
+  private Path dir;
+  private Path record;
+  private VmProcess vm;
+
+  @BeforeEach
+  void setUp() throws IOException {
+    dir = Files.createTempDirectory(Path.of("/tmp"), "mp-fcd-");
+    record = dir.resolve("requests.txt");
+  }
+
+  @AfterEach
+  void tearDown() throws IOException {
+    if (vm != null) {
+      vm.kill();
+      vm.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(t -> null).join();
+    }
+    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Files.delete(file);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+        Files.delete(d);
+        return FileVisitResult.CONTINUE;
+      }
+    });
+  }
+
+  /** fake-firecracker.sh with this JVM and classpath filled in. */
+  private Path fakeBinary(String fail) throws IOException {
+    String template;
+    try (InputStream in = getClass().getResourceAsStream("fake-firecracker.sh")) {
+      template = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    String script = template
+        .replace("@RECORD@", record.toString())
+        .replace("@FAIL@", fail)
+        .replace("@JAVA@", Path.of(System.getProperty("java.home"), "bin", "java").toString())
+        .replace("@CLASSPATH@", System.getProperty("java.class.path"));
+    Path bin = dir.resolve("fake-firecracker");
+    Files.writeString(bin, script);
+    Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwx------"));
+    return bin;
+  }
+
+  private VmConfig config(int cpus) throws IOException {
+    Path kernel = dir.resolve("vmlinux");
+    Files.write(kernel, new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1, 0});
+    Path initramfs = Files.writeString(dir.resolve("initramfs.cpio"), "cpio");
+    HostCapabilities host = new HostCapabilities(null, null, List.of(), kernel, initramfs, Accel.KVM,
+        "test", Machine.MICROVM, 0, true);
+    Path podDir = Files.createDirectory(dir.resolve("pod"), PosixFilePermissions.asFileAttribute(
+        PosixFilePermissions.fromString("rwx------")));
+    Path sockDir = Files.createDirectory(dir.resolve("s"), PosixFilePermissions.asFileAttribute(
+        PosixFilePermissions.fromString("rwx------")));
+    return new VmConfig("pod0123abcd", 256, cpus, host, podDir, sockDir, false);
+  }
+
+  private RootfsShare image() throws IOException {
+    Path image = Files.writeString(dir.resolve("image.ext4"), "ext4");
+    return new RootfsShare() {
+      @Override
+      public Path blockImage() {
+        return image;
+      }
+
+      @Override
+      public void stop() {}
+
+      @Override
+      public void kill() {}
+    };
+  }
+
+  private FirecrackerDriver driver(Path binary) {
+    return new FirecrackerDriver(binary, new BlockImages(dir, null), new FirecrackerDriver.Options(true, null,
+        new HybridVsockConnector.Timeouts(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5),
+            Duration.ofMillis(20))));
+  }
+
+  private List<String> recorded() throws IOException {
+    return Files.exists(record) ? Files.readAllLines(record) : List.of();
+  }
+
+  @Test
+  void spawnConfiguresInTheDocumentedOrderStartsAndRelaysTheAgentChannel() throws Exception {
+    VmConfig config = config(2);
+    FirecrackerDriver driver = driver(fakeBinary(""));
+
+    vm = driver.spawn(config, image(), Instant.now().plus(START));
+
+    List<String> calls = recorded().stream().map(l -> l.substring(0, l.indexOf(' ', l.indexOf(' ', 4) + 1))).toList();
+    assertThat(calls).containsExactly("204 PUT /logger", "204 PUT /metrics", "204 PUT /boot-source",
+        "204 PUT /machine-config", "204 PUT /drives/rootfs", "204 PUT /vsock", "204 PUT /actions");
+    String all = String.join("\n", recorded());
+    assertThat(all).contains("\"kernel_image_path\":\"" + config.host().kernel() + "\"")
+        .contains("\"initrd_path\":\"" + config.host().initramfs() + "\"")
+        .contains("micropod.channel=vsock micropod.rootfs=blk")
+        .contains("\"vcpu_count\":2,\"mem_size_mib\":256")
+        .contains("\"is_read_only\":true")
+        .contains("\"guest_cid\":3,\"uds_path\":\"" + config.socketDir().resolve("vsock.sock") + "\"")
+        .contains("\"action_type\":\"InstanceStart\"");
+    assertThat(driver.command(config)).containsExactly(driver.binary().toString(), "--api-sock",
+        config.socketDir().resolve("firecracker.sock").toString(), "--id", "pod0123abcd", "--enable-pci");
+    assertThat(Files.readString(config.consoleLog())).contains("stand-in guest console: InstanceStart");
+    assertThat(Files.readString(FirecrackerDriver.firecrackerLog(config))).contains("Running Firecracker stand-in");
+
+    try (SocketChannel agent = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      agent.connect(UnixDomainSocketAddress.of(vm.agentSocket()));
+      agent.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)));
+      ByteBuffer back = ByteBuffer.allocate(4);
+      while (back.hasRemaining()) {
+        assertThat(agent.read(back)).isNotNegative();
+      }
+      assertThat(new String(back.array(), StandardCharsets.US_ASCII)).isEqualTo("ping");
+    }
+  }
+
+  @Test
+  void stopSendsCtrlAltDelAndTheVmmExits() throws Exception {
+    VmConfig config = config(1);
+    vm = driver(fakeBinary("")).spawn(config, image(), Instant.now().plus(START));
+    long pid = ((FirecrackerDriver.FirecrackerVm) vm).pid();
+
+    vm.stop(Duration.ofMillis(200));
+
+    assertThat(recorded()).last().asString().startsWith("204 PUT /actions").contains("SendCtrlAltDel");
+    assertThat(vm.isAlive()).isFalse();
+    assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    assertThat(vm.onExit().get(5, TimeUnit.SECONDS)).isZero(); // exited by itself, not killed
+    assertThat(vm.agentSocket()).doesNotExist();
+  }
+
+  @Test
+  void aRefusedConfigurationCallFailsTheStartWithItsStepAndFaultMessageAndKillsTheVmm() throws Exception {
+    VmConfig config = config(2);
+    FirecrackerDriver driver = driver(fakeBinary("PUT /machine-config=Invalid memory size: 256"));
+
+    assertThatThrownBy(() -> vm = driver.spawn(config, image(), Instant.now().plus(START)))
+        .isInstanceOfSatisfying(VmStartException.class, e -> {
+          assertThat(e.stepId()).isEqualTo("vm.configure.machine-config");
+          assertThat(e.getMessage()).contains("PUT /machine-config answered 400: injected: Invalid memory size: 256");
+        });
+    assertThat(recorded()).noneMatch(l -> l.contains("InstanceStart"));
+    assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(dir.toString()))
+        .filter(ProcessHandle::isAlive).toList()).isEmpty();
+  }
+
+  @Test
+  void aVmmThatDiesBeforeItsSocketFailsTheSpawnWithItsExitCode() throws Exception {
+    Path bin = dir.resolve("dies");
+    Files.writeString(bin, "#!/bin/sh\necho 'Error: no KVM here' >&2\nexit 3\n");
+    Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwx------"));
+    VmConfig config = config(1);
+
+    assertThatThrownBy(() -> driver(bin).spawn(config, image(), Instant.now().plus(START)))
+        .isInstanceOfSatisfying(VmStartException.class, e -> {
+          assertThat(e.stepId()).isEqualTo("vmm.spawn");
+          assertThat(e.getMessage()).contains("exited with code 3 before it created its API socket");
+          assertThat(e.consoleTail()).contains("Error: no KVM here");
+        });
+  }
+
+  @Test
+  void oddVcpuCountsAndCompressedKernelsAreRefusedBeforeSpawning() throws Exception {
+    VmConfig three = config(3);
+    assertThatThrownBy(() -> driver(fakeBinary("")).spawn(three, image(), Instant.now().plus(START)))
+        .isInstanceOf(VmStartException.class)
+        .hasMessageContaining("1 or an even number of vCPUs up to 32, not 3");
+    Files.writeString(three.host().kernel(), "MZ bzImage");
+    VmConfig one = new VmConfig("pod1", 256, 1, three.host(), three.podDir(), three.socketDir(), false);
+    assertThatThrownBy(() -> driver(fakeBinary("")).spawn(one, image(), Instant.now().plus(START)))
+        .isInstanceOf(VmStartException.class)
+        .hasMessageContaining("uncompressed ELF vmlinux");
+    assertThat(recorded()).isEmpty();
+  }
+}
