@@ -13,6 +13,10 @@ import java.util.regex.Pattern;
  * Waits for an HTTP status on a path, asked from inside the pod with {@code wget -S} (so it needs
  * {@code wget} in the image, as busybox has; it works without port mapping). Immutable: each
  * setter returns a copy. Get one from {@link Wait#forHttp(String)}.
+ *
+ * <p>Each probe is one {@code wget} without a timeout of its own ({@code -T} crashes Debian's
+ * static busybox 1.35): a server that accepts connections but never answers holds the probe past
+ * this strategy's timeout.
  */
 public final class HttpWaitStrategy implements WaitStrategy {
   private static final Pattern STATUS_LINE = Pattern.compile("HTTP/[0-9.]+ ([0-9]{3})");
@@ -64,7 +68,7 @@ public final class HttpWaitStrategy implements WaitStrategy {
   public void waitUntilReady(MicroPod pod) {
     String url = "http://127.0.0.1:" + port + path;
     new PollingWait("HTTP " + status + " from GET " + url, timeout, false, p -> {
-      ExecResult r = p.exec("wget", "-S", "-T", "5", "-O", "/dev/null", url);
+      ExecResult r = p.exec("wget", "-S", "-O", "/dev/null", url);
       if (r.exitCode() == 127 || r.exitCode() == 126) {
         return Check.failed("cannot run wget in the container (exit code " + r.exitCode()
             + "): forHttp needs wget in the image");

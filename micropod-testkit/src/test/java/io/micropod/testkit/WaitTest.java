@@ -123,7 +123,7 @@ class WaitTest {
         .isInstanceOf(PodNotReadyException.class)
         .hasMessageContaining("HTTP 200 from GET http://127.0.0.1:8080/health")
         .hasMessageContaining("last seen: got HTTP 404");
-    assertThat(seen[0]).containsExactly("wget", "-S", "-T", "5", "-O", "/dev/null",
+    assertThat(seen[0]).containsExactly("wget", "-S", "-O", "/dev/null",
         "http://127.0.0.1:8080/health");
 
     pod.exec = argv -> ExecResult.of(1, "", "  HTTP/1.1 404 Not Found\n");
