@@ -25,9 +25,15 @@ class DocSnippetsTest {
   void snippetsEqualTheirTaggedRegions(String doc) throws IOException {
     String text = Files.readString(ROOT.resolve(doc));
     Matcher m = SNIPPET.matcher(text);
+    int found = 0;
     while (m.find()) {
+      found++;
       String region = region(ROOT.resolve(m.group(1)), m.group(2));
       assertThat(m.group(3)).as("%s: snippet %s#%s", doc, m.group(1), m.group(2)).isEqualTo(region);
+    }
+    assertThat(found).as("snippets in %s", doc).isEqualTo(text.split("<!-- snippet: ", -1).length - 1);
+    if (doc.equals("docs/testing.md")) {
+      assertThat(found).isPositive();
     }
   }
 
