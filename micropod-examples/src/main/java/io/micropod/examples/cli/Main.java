@@ -83,6 +83,7 @@ public final class Main implements Callable<Integer> {
     setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", debug ? "debug" : "error");
     setIfAbsent("org.slf4j.simpleLogger.logFile", "System.err");
     setIfAbsent("org.slf4j.simpleLogger.showDateTime", debug ? "true" : "false");
+    setIfAbsent("org.slf4j.simpleLogger.log.io.grpc", "info"); // its Netty internals, even in debug
   }
 
   private static void setIfAbsent(String key, String value) {
