@@ -1,0 +1,94 @@
+package io.micropod.examples.cli;
+
+import java.io.PrintWriter;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code micropod} command line: Docker's commands and flags, for pods in microVMs.
+ *
+ * <pre>
+ * micropod run [--rm] [-e K=V] [--memory MiB] [--cpus N] IMAGE [CMD...]
+ * micropod list | ps, stop, logs [-f], exec, pull, images, rmi
+ * </pre>
+ *
+ * Exit status: the container's own with {@code run}; {@value ExitCodes#USAGE} for a usage error,
+ * a bad argument or a feature that is not available yet; {@value ExitCodes#FAILURE} when MicroPod
+ * could not run the pod; 130 when interrupted. Errors are one line on stderr; with
+ * {@code MICROPOD_DEBUG=1}, also the stack trace, and verbose logs.
+ */
+@Command(name = "micropod",
+    description = "Run OCI container images in microVMs.",
+    usageHelpAutoWidth = true,
+    subcommands = {
+        RunCommand.class, ListCommand.class, StopCommand.class, LogsCommand.class,
+        ExecCommand.class, PullCommand.class, ImagesCommand.class, RmiCommand.class,
+        CommandLine.HelpCommand.class})
+public final class Main implements Callable<Integer> {
+
+  @Spec
+  CommandSpec spec;
+
+  @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
+  boolean help;
+
+  final Map<String, String> env;
+
+  Main(Map<String, String> env) {
+    this.env = Objects.requireNonNull(env, "env");
+  }
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return ExitCodes.USAGE;
+  }
+
+  boolean debug() {
+    return "1".equals(env.get("MICROPOD_DEBUG"));
+  }
+
+  public static void main(String[] args) {
+    Map<String, String> env = System.getenv();
+    configureLogging("1".equals(env.get("MICROPOD_DEBUG")));
+    int code = execute(args, env, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+    System.exit(code);
+  }
+
+  /** Runs the command line and returns the exit status (tests call this; main exits with it). */
+  static int execute(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
+    return commandLine(new Main(env), out, err).execute(args);
+  }
+
+  static CommandLine commandLine(Main main, PrintWriter out, PrintWriter err) {
+    CommandLine cl = new CommandLine(main);
+    cl.setOut(out);
+    cl.setErr(err);
+    // Everything after IMAGE (run) or ID (exec) is the command, flags included: `run img ls -l`.
+    cl.getSubcommands().get("run").setStopAtPositional(true);
+    cl.getSubcommands().get("exec").setStopAtPositional(true);
+    Errors errors = new Errors(main.debug());
+    cl.setParameterExceptionHandler(errors::onParameterError);
+    cl.setExecutionExceptionHandler(errors::onExecutionError);
+    return cl;
+  }
+
+  /** slf4j-simple: errors only (the CLI reports failures itself), everything with debug. */
+  static void configureLogging(boolean debug) {
+    setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", debug ? "debug" : "error");
+    setIfAbsent("org.slf4j.simpleLogger.logFile", "System.err");
+    setIfAbsent("org.slf4j.simpleLogger.showDateTime", debug ? "true" : "false");
+    setIfAbsent("org.slf4j.simpleLogger.log.io.grpc", "info"); // its Netty internals, even in debug
+  }
+
+  private static void setIfAbsent(String key, String value) {
+    if (System.getProperty(key) == null) {
+      System.setProperty(key, value);
+    }
+  }
+}
