@@ -150,6 +150,7 @@ public final class RealMicroPod implements MicroPod {
     CleanupStack cleanup = new CleanupStack(id);
     runtime.track(id, boot::kill);
     cleanup.push("runtime.untrack", () -> runtime.untrack(id));
+    claimName(boot, cleanup);
     log.debug("pod {}: starting {}", id, spec);
     Map<String, Duration> took = new BootSequence<>(id, spec.listener(), steps()).run(boot, cleanup);
     BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
@@ -162,7 +163,6 @@ public final class RealMicroPod implements MicroPod {
   /** The boot steps, in order. */
   static List<BootStep<Boot>> steps() {
     return List.of(
-        BootStep.of("name.claim", Phase.IMAGE_PULL, RealMicroPod::claimName),
         BootStep.of("image.resolve", Phase.IMAGE_PULL, RealMicroPod::resolveImage),
         BootStep.of("rootfs.prepare", Phase.ROOTFS_PREPARE, RealMicroPod::prepareRootfs),
         BootStep.of("virtiofs.start", Phase.ROOTFS_PREPARE, RealMicroPod::shareRootfs),
@@ -175,12 +175,14 @@ public final class RealMicroPod implements MicroPod {
         BootStep.of("ports.start", Phase.CONTAINER_START, Lifecycle::startPorts));
   }
 
+  /** Reserves the spec's name (API misuse, not a boot failure: before the sequence). */
   private static void claimName(Boot b, CleanupStack cleanup) {
     String name = b.spec.name().orElse(null);
     if (name == null) {
       return;
     }
     if (!b.runtime.claimName(name, b.id)) {
+      cleanup.runAll();
       throw new IllegalStateException("a running pod of this runtime is already named \"" + name
           + "\": close it or choose another name");
     }

@@ -84,7 +84,8 @@ public final class ContainerPaths {
       sofar.append('/').append(part);
       dir = resolve(root, sofar.toString(), true);
       if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-        Files.createDirectory(dir);
+        // every existing component of dir is resolved already; the missing ones are plain names
+        Files.createDirectories(dir);
       } else if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
         throw new IOException(sofar + " exists and is not a directory");
       }
