@@ -683,4 +683,10 @@ public final class RealMicroPod implements MicroPod {
   public String host() {
     return "127.0.0.1";
   }
+
+  /** The agent client, for measurements and the testkit; not API. */
+  public AgentClient agentClient() {
+    checkOpen();
+    return boot.agent;
+  }
 }
