@@ -130,6 +130,15 @@ public interface MicroPod extends AutoCloseable {
   ExecResult exec(ExecSpec spec);
 
   /**
+   * Starts a process like {@link #exec(ExecSpec)} but returns at once: write its stdin through
+   * {@link ExecProcess#stdin()} as you go (the spec's {@code stdin} bytes, if any, are ignored),
+   * close it for EOF, then {@link ExecProcess#await()}.
+   *
+   * @throws IllegalStateException when the pod is closed
+   */
+  ExecProcess execStreaming(ExecSpec spec);
+
+  /**
    * Streams the main process's output to {@code consumer}, line by line and tagged with its
    * stream: first everything so far, then live until the process exits or the returned handle is
    * closed. The consumer runs on one SDK thread at a time, in order; what it throws is logged and

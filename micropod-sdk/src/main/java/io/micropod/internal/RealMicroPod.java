@@ -583,6 +583,14 @@ public final class RealMicroPod implements MicroPod {
   }
 
   @Override
+  public io.micropod.ExecProcess execStreaming(io.micropod.ExecSpec spec) {
+    Objects.requireNonNull(spec, "spec");
+    checkOpen();
+    ProcessSpec process = Lifecycle.processSpec(boot, spec);
+    return boot.agent.execStreaming(boot.id, process);
+  }
+
+  @Override
   public LogFollower followLogs(java.util.function.Consumer<io.micropod.LogLine> consumer) {
     Objects.requireNonNull(consumer, "consumer");
     checkOpen();

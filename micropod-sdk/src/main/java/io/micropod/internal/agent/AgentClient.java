@@ -440,6 +440,93 @@ public final class AgentClient implements AutoCloseable {
   }
 
   /**
+   * {@code ExecProcess} with stdin attached, written through the returned handle's
+   * {@code stdin()} under flow control (writes wait while the call is not ready).
+   */
+  public io.micropod.ExecProcess execStreaming(String containerId, ProcessSpec process) {
+    CompletableFuture<ExecResult> result = new CompletableFuture<>();
+    ExecObserver observer = new ExecObserver(result);
+    io.grpc.stub.StreamObserver<ExecRequest> requests = async.execProcess(observer);
+    synchronized (observer) {
+      requests.onNext(ExecRequest.newBuilder()
+          .setStart(ExecStart.newBuilder()
+              .setContainerId(containerId)
+              .setProcess(process)
+              .setAttachStdin(true))
+          .build());
+    }
+    java.io.OutputStream stdin = new java.io.OutputStream() {
+      private boolean closed;
+
+      @Override
+      public void write(int b) throws java.io.IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public synchronized void write(byte[] b, int off, int len) throws java.io.IOException {
+        java.util.Objects.checkFromIndexSize(off, len, b.length);
+        if (closed) {
+          throw new java.io.IOException("stdin is closed");
+        }
+        while (len > 0) {
+          observer.awaitReady();
+          int n = Math.min(len, 32 * 1024);
+          synchronized (observer) {
+            if (result.isDone()) {
+              throw new java.io.IOException("the process exited; its stdin is closed");
+            }
+            requests.onNext(ExecRequest.newBuilder()
+                .setStdin(com.google.protobuf.ByteString.copyFrom(b, off, n)).build());
+          }
+          off += n;
+          len -= n;
+        }
+      }
+
+      @Override
+      public synchronized void close() {
+        if (closed) {
+          return;
+        }
+        closed = true;
+        synchronized (observer) {
+          if (!result.isDone()) {
+            requests.onNext(ExecRequest.newBuilder().setCloseStdin(true).build());
+          }
+        }
+      }
+    };
+    return new io.micropod.ExecProcess() {
+      @Override
+      public java.io.OutputStream stdin() {
+        return stdin;
+      }
+
+      @Override
+      public ExecResult await() {
+        return awaitExec(result, observer, process, null);
+      }
+
+      @Override
+      public java.util.Optional<ExecResult> await(Duration timeout) {
+        try {
+          result.get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+          return java.util.Optional.empty();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new MicroPodException("interrupted while waiting for " + process.getArgsList()
+              + " in pod " + podId, e, podId, null);
+        } catch (ExecutionException e) {
+          // awaitExec maps it
+        }
+        return java.util.Optional.of(awaitExec(result, observer, process, null));
+      }
+    };
+  }
+
+  /**
    * {@code ExecProcess} feeding {@code stdin} (then closing it): waits for the exit.
    *
    * @param timeout null for none
@@ -600,6 +687,7 @@ public final class AgentClient implements AutoCloseable {
     private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     private ClientCallStreamObserver<ExecRequest> call;
+    private final Object ready = new Object();
     private Integer exitCode;
 
     ExecObserver(CompletableFuture<ExecResult> result) {
@@ -609,6 +697,25 @@ public final class AgentClient implements AutoCloseable {
     @Override
     public void beforeStart(ClientCallStreamObserver<ExecRequest> call) {
       this.call = call;
+      call.setOnReadyHandler(() -> {
+        synchronized (ready) {
+          ready.notifyAll();
+        }
+      });
+    }
+
+    /** Waits until the call can take another message (or the exec ended). */
+    void awaitReady() throws java.io.InterruptedIOException {
+      synchronized (ready) {
+        while (!call.isReady() && !result.isDone()) {
+          try {
+            ready.wait(50);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while writing stdin");
+          }
+        }
+      }
     }
 
     @Override
