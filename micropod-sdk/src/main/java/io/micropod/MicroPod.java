@@ -115,4 +115,103 @@ public interface MicroPod extends AutoCloseable {
    */
   @Override
   void close();
+
+  // ---- lifecycle API (issue 4) ---------------------------------------------------------------
+
+  /**
+   * Runs a process in the running container as {@code spec} says, feeding its stdin when given,
+   * and waits for it to exit.
+   *
+   * @throws IllegalStateException when the pod is closed
+   * @throws ImageException when {@link ExecSpec#user()} names a user the image does not have
+   * @throws AgentException when the agent cannot run it (status {@code FAILED_PRECONDITION} when
+   *     the container is no longer running)
+   */
+  ExecResult exec(ExecSpec spec);
+
+  /**
+   * Starts a process like {@link #exec(ExecSpec)} but returns at once: write its stdin through
+   * {@link ExecProcess#stdin()} as you go (the spec's {@code stdin} bytes, if any, are ignored),
+   * close it for EOF, then {@link ExecProcess#await()}.
+   *
+   * @throws IllegalStateException when the pod is closed
+   */
+  ExecProcess execStreaming(ExecSpec spec);
+
+  /**
+   * Streams the main process's output to {@code consumer}, line by line and tagged with its
+   * stream: first everything so far, then live until the process exits or the returned handle is
+   * closed. The consumer runs on one SDK thread at a time, in order; what it throws is logged and
+   * skipped. Closing the handle is idempotent.
+   */
+  LogFollower followLogs(java.util.function.Consumer<LogLine> consumer);
+
+  /**
+   * Sends {@code signal} (1..64, e.g. 15 for SIGTERM) to the container's main process.
+   *
+   * @throws IllegalArgumentException when the number is not 1..64
+   * @throws AgentException with {@code FAILED_PRECONDITION} when it no longer runs
+   */
+  void signal(int signal);
+
+  /**
+   * Stops the main process as {@code docker stop} does: SIGTERM, then SIGKILL if it still runs
+   * after {@code timeout}; returns its exit status. Returns at once when it already exited. The pod
+   * (VM) stays up until {@link #close()}; {@link #copyOut}, {@link #logs()} keep working.
+   */
+  int stop(Duration timeout);
+
+  /**
+   * Like {@link #waitFor()}, with whether the OOM killer ended the container (its memory limit is
+   * {@link MicroPodSpec#containerMemoryMib()}).
+   */
+  ExitStatus waitForExit();
+
+  /**
+   * Copies the host file or directory {@code hostPath} to {@code containerPath} (its own path in
+   * the container; missing parents are made, an existing file is replaced). Symlinks in the
+   * container are resolved inside its root, never out of it. Blocks until done.
+   *
+   * @throws IllegalArgumentException when {@code hostPath} does not exist or {@code containerPath}
+   *     is not absolute
+   * @throws AgentException when the agent cannot write it
+   */
+  void copyIn(java.nio.file.Path hostPath, String containerPath);
+
+  /**
+   * Copies the container's file or directory {@code containerPath} (symlinks resolved inside the
+   * container's root) to {@code hostPath}, which must not exist; its parent must. Works also after
+   * the main process exited.
+   *
+   * @throws IllegalArgumentException when {@code hostPath} exists or its parent does not
+   * @throws AgentException with {@code NOT_FOUND} when {@code containerPath} does not exist
+   */
+  void copyOut(String containerPath, java.nio.file.Path hostPath);
+
+  /** The container's and the VM's resource use now. */
+  PodStats stats();
+
+  /**
+   * The host port that forwards to {@code containerPort} on {@link #host()}.
+   *
+   * @throws IllegalArgumentException when the spec does not publish {@code containerPort}
+   */
+  int mappedPort(int containerPort);
+
+  /** The host address published ports listen on: {@code "127.0.0.1"}. */
+  String host();
+
+  /** A live {@link #followLogs} subscription. */
+  interface LogFollower extends AutoCloseable {
+    /** Stops following; idempotent. */
+    @Override
+    void close();
+
+    /**
+     * Waits until every line up to the process's exit was delivered.
+     *
+     * @return false when {@code timeout} passed first
+     */
+    boolean awaitEnd(Duration timeout);
+  }
 }

@@ -30,7 +30,10 @@ import java.util.Optional;
  * <h2>Defaults</h2>
  * No command (the image's {@code Entrypoint} + {@code Cmd}), no extra environment, the image's
  * working directory, 512 MiB, 1 vCPU, a 120 s start-up timeout, {@link MicroPodListener#NONE},
- * and {@link MicroPodRuntime#defaultRuntime()}.
+ * and {@link MicroPodRuntime#defaultRuntime()}. No entrypoint override, the image's user, the
+ * pod id as hostname, no labels, no name, no published ports, no files copied in, and a container
+ * memory limit of the guest memory minus {@value #AGENT_RESERVE_MIB} MiB for the guest's kernel
+ * and agent (at least half the guest memory).
  */
 public final class MicroPodSpec {
   /** Default guest memory, MiB. */
@@ -51,8 +54,27 @@ public final class MicroPodSpec {
   private final Duration startupTimeout;
   private final MicroPodListener listener;
   private final MicroPodRuntime runtime; // null: the default runtime
+  private final List<String> entrypoint; // null: the image's
+  private final String user;
+  private final String hostname;
+  private final Map<String, String> labels;
+  private final String name;
+  private final List<PortMapping> ports;
+  private final List<ContainerFile> files;
+  private final int containerMemoryMib; // 0: default
+
+  /** Guest memory kept out of the container's default limit for the kernel and the agent, MiB. */
+  public static final int AGENT_RESERVE_MIB = 160;
 
   private MicroPodSpec(Builder b) {
+    this.entrypoint = b.entrypoint == null ? null : List.copyOf(b.entrypoint);
+    this.user = b.user;
+    this.hostname = b.hostname;
+    this.labels = Collections.unmodifiableMap(new LinkedHashMap<>(b.labels));
+    this.name = b.name;
+    this.ports = List.copyOf(b.ports);
+    this.files = List.copyOf(b.files);
+    this.containerMemoryMib = b.containerMemoryMib;
     this.image = b.image;
     this.command = List.copyOf(b.command);
     this.env = Collections.unmodifiableMap(new LinkedHashMap<>(b.env));
@@ -128,6 +150,58 @@ public final class MicroPodSpec {
     return runtime != null ? runtime : MicroPodRuntime.defaultRuntime();
   }
 
+  /**
+   * The entrypoint that replaces the image's {@code Entrypoint}; empty: the image's. When set and
+   * no {@link #command()} is given, the image's {@code Cmd} is dropped too (as {@code docker run
+   * --entrypoint} does).
+   */
+  public Optional<List<String>> entrypoint() {
+    return Optional.ofNullable(entrypoint);
+  }
+
+  /** The user ({@code name}, {@code uid}, {@code uid:gid}, ...) the process runs as; empty: the image's. */
+  public Optional<String> user() {
+    return Optional.ofNullable(user);
+  }
+
+  /** The container's hostname; empty: the pod id. */
+  public Optional<String> hostname() {
+    return Optional.ofNullable(hostname);
+  }
+
+  /** Free-form metadata of the pod, not seen by the container. Unmodifiable. */
+  public Map<String, String> labels() {
+    return labels;
+  }
+
+  /** The pod's name, unique among the running pods of a runtime; empty: none. */
+  public Optional<String> name() {
+    return Optional.ofNullable(name);
+  }
+
+  /** The published TCP ports, in the order they were added. */
+  public List<PortMapping> ports() {
+    return ports;
+  }
+
+  /** Files and directories copied into the container before it starts, in order. */
+  public List<ContainerFile> files() {
+    return files;
+  }
+
+  /**
+   * The container's cgroup memory limit, MiB: when its processes use more, the kernel's OOM
+   * killer kills one of them (the main process ends with 137 and {@link ExitStatus#oomKilled()}),
+   * and the VM keeps running. Default: {@link #memoryMib()} minus {@value #AGENT_RESERVE_MIB}, at
+   * least half of {@link #memoryMib()}.
+   */
+  public int containerMemoryMib() {
+    if (containerMemoryMib > 0) {
+      return containerMemoryMib;
+    }
+    return Math.max(memoryMib - AGENT_RESERVE_MIB, memoryMib / 2);
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof MicroPodSpec)) {
@@ -137,7 +211,10 @@ public final class MicroPodSpec {
     return image.equals(s.image) && command.equals(s.command) && env.equals(s.env)
         && Objects.equals(workingDir, s.workingDir) && memoryMib == s.memoryMib && cpus == s.cpus
         && startupTimeout.equals(s.startupTimeout) && listener == s.listener
-        && runtime == s.runtime;
+        && runtime == s.runtime && Objects.equals(entrypoint, s.entrypoint)
+        && Objects.equals(user, s.user) && Objects.equals(hostname, s.hostname)
+        && labels.equals(s.labels) && Objects.equals(name, s.name) && ports.equals(s.ports)
+        && files.equals(s.files) && containerMemoryMib == s.containerMemoryMib;
   }
 
   @Override
@@ -150,7 +227,8 @@ public final class MicroPodSpec {
   public String toString() {
     return "MicroPodSpec{image=" + image + ", command=" + command + ", envKeys=" + env.keySet()
         + (workingDir != null ? ", workingDir=" + workingDir : "") + ", memoryMib=" + memoryMib
-        + ", cpus=" + cpus + ", startupTimeout=" + startupTimeout + "}";
+        + ", cpus=" + cpus + ", startupTimeout=" + startupTimeout
+        + (name != null ? ", name=" + name : "") + (ports.isEmpty() ? "" : ", ports=" + ports) + "}";
   }
 
   /**
@@ -168,6 +246,14 @@ public final class MicroPodSpec {
     private MicroPodListener listener = MicroPodListener.NONE;
     private MicroPodRuntime runtime;
     private boolean started;
+    private List<String> entrypoint;
+    private String user;
+    private String hostname;
+    private final LinkedHashMap<String, String> labels = new LinkedHashMap<>();
+    private String name;
+    private final List<PortMapping> ports = new ArrayList<>();
+    private final List<ContainerFile> files = new ArrayList<>();
+    private int containerMemoryMib;
 
     private Builder() {}
 
@@ -181,6 +267,134 @@ public final class MicroPodSpec {
       this.startupTimeout = spec.startupTimeout;
       this.listener = spec.listener;
       this.runtime = spec.runtime;
+      this.entrypoint = spec.entrypoint == null ? null : new ArrayList<>(spec.entrypoint);
+      this.user = spec.user;
+      this.hostname = spec.hostname;
+      this.labels.putAll(spec.labels);
+      this.name = spec.name;
+      this.ports.addAll(spec.ports);
+      this.files.addAll(spec.files);
+      this.containerMemoryMib = spec.containerMemoryMib;
+    }
+
+    /** See {@link MicroPodSpec#entrypoint()}; at least one element. */
+    public Builder entrypoint(String... argv) {
+      Objects.requireNonNull(argv, "entrypoint");
+      List<String> list = Arrays.asList(argv);
+      if (list.isEmpty()) {
+        throw new IllegalArgumentException("entrypoint is empty");
+      }
+      for (int i = 0; i < list.size(); i++) {
+        if (list.get(i) == null) {
+          throw new IllegalArgumentException("entrypoint[" + i + "] is null");
+        }
+      }
+      if (list.get(0).isEmpty()) {
+        throw new IllegalArgumentException("entrypoint[0] is empty");
+      }
+      this.entrypoint = new ArrayList<>(list);
+      return this;
+    }
+
+    /** See {@link MicroPodSpec#user()}: a name or uid, optionally {@code :group} or {@code :gid}. */
+    public Builder user(String user) {
+      Objects.requireNonNull(user, "user");
+      if (!user.matches("[A-Za-z0-9_.][A-Za-z0-9_.-]*(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?")) {
+        throw new IllegalArgumentException("user is not name|uid[:group|gid]: " + user);
+      }
+      this.user = user;
+      return this;
+    }
+
+    /** See {@link MicroPodSpec#hostname()}; an RFC 1123 host name of at most 63 characters. */
+    public Builder hostname(String hostname) {
+      Objects.requireNonNull(hostname, "hostname");
+      if (!hostname.matches("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")) {
+        throw new IllegalArgumentException("hostname is not a valid host name (letters, digits, '-', "
+            + "at most 63): " + hostname);
+      }
+      this.hostname = hostname;
+      return this;
+    }
+
+    /** Sets one label; keys are non-empty. */
+    public Builder label(String key, String value) {
+      Objects.requireNonNull(key, "label key");
+      Objects.requireNonNull(value, () -> "label value of " + key);
+      if (key.isEmpty()) {
+        throw new IllegalArgumentException("label key is empty");
+      }
+      labels.put(key, value);
+      return this;
+    }
+
+    /**
+     * See {@link MicroPodSpec#name()}: 1 to 63 of {@code [A-Za-z0-9_.-]}, starting with a letter or
+     * digit. {@code start()} fails with {@link IllegalStateException} when a running pod of the
+     * same runtime has it.
+     */
+    public Builder name(String name) {
+      Objects.requireNonNull(name, "name");
+      if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
+        throw new IllegalArgumentException("name must be 1-63 of [A-Za-z0-9_.-], starting with a "
+            + "letter or digit: " + name);
+      }
+      this.name = name;
+      return this;
+    }
+
+    /** Publishes {@code containerPort} on a random host port; see {@link PortMapping}. */
+    public Builder port(int containerPort) {
+      return port(PortMapping.ofContainerPort(containerPort));
+    }
+
+    /** Publishes {@code containerPort} on the fixed {@code hostPort}; see {@link PortMapping}. */
+    public Builder port(int hostPort, int containerPort) {
+      return port(PortMapping.of(hostPort, containerPort));
+    }
+
+    /**
+     * Publishes a port.
+     *
+     * @throws IllegalArgumentException when the container port or the fixed host port is already
+     *     published by this spec
+     */
+    public Builder port(PortMapping mapping) {
+      Objects.requireNonNull(mapping, "port");
+      for (PortMapping p : ports) {
+        if (p.containerPort() == mapping.containerPort()) {
+          throw new IllegalArgumentException("container port already published: " + mapping.containerPort());
+        }
+        if (mapping.hostPort() != 0 && p.hostPort() == mapping.hostPort()) {
+          throw new IllegalArgumentException("host port already used by this spec: " + mapping.hostPort());
+        }
+      }
+      ports.add(mapping);
+      return this;
+    }
+
+    /** Copies the host file or directory {@code hostPath} to {@code containerPath} before start. */
+    public Builder copyToContainer(java.nio.file.Path hostPath, String containerPath) {
+      files.add(ContainerFile.fromHost(hostPath, containerPath));
+      return this;
+    }
+
+    /** Writes {@code content} to {@code containerPath} with {@code mode} (e.g. 0644) before start. */
+    public Builder copyToContainer(byte[] content, String containerPath, int mode) {
+      files.add(ContainerFile.fromBytes(content, containerPath, mode));
+      return this;
+    }
+
+    /**
+     * See {@link MicroPodSpec#containerMemoryMib()}: 4 to the guest memory, MiB; checked against
+     * {@link #memoryMib} at {@code build()}.
+     */
+    public Builder containerMemoryMib(int mib) {
+      if (mib < 4) {
+        throw new IllegalArgumentException("containerMemoryMib < 4: " + mib);
+      }
+      this.containerMemoryMib = mib;
+      return this;
     }
 
     /**
@@ -305,6 +519,10 @@ public final class MicroPodSpec {
     public MicroPodSpec build() {
       if (image == null) {
         throw new IllegalStateException("image is required");
+      }
+      if (containerMemoryMib > memoryMib) {
+        throw new IllegalStateException("containerMemoryMib (" + containerMemoryMib
+            + ") > memoryMib (" + memoryMib + "): raise memoryMib or lower the container limit");
       }
       return new MicroPodSpec(this);
     }

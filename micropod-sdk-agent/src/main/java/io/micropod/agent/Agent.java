@@ -98,7 +98,7 @@ public final class Agent implements AutoCloseable {
     Files.deleteIfExists(socket);
     server =
         UdsTransport.startServer(
-            socket, new AgentService(info, containers, this::shutdownAsync), boss, worker, work);
+            socket, new AgentService(info, containers, this::shutdownAsync, work), boss, worker, work);
     info.ready(GuestClock.uptimeMillis());
     info.lookUpRuntimeVersion(runc::version, work);
   }

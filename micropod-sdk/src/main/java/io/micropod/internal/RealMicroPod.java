@@ -95,6 +95,8 @@ public final class RealMicroPod implements MicroPod {
     volatile long spawnNanos;
     volatile long agentReadyNanos;
     volatile boolean shutdownRequested;
+    final java.util.Map<Integer, io.micropod.internal.net.PortForwarder> ports =
+        new java.util.concurrent.ConcurrentHashMap<>();
 
     Boot(String id, MicroPodSpec spec, RuntimeServices runtime, HostCapabilities host) {
       this.id = id;
@@ -148,6 +150,7 @@ public final class RealMicroPod implements MicroPod {
     CleanupStack cleanup = new CleanupStack(id);
     runtime.track(id, boot::kill);
     cleanup.push("runtime.untrack", () -> runtime.untrack(id));
+    claimName(boot, cleanup);
     log.debug("pod {}: starting {}", id, spec);
     Map<String, Duration> took = new BootSequence<>(id, spec.listener(), steps()).run(boot, cleanup);
     BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
@@ -163,10 +166,27 @@ public final class RealMicroPod implements MicroPod {
         BootStep.of("image.resolve", Phase.IMAGE_PULL, RealMicroPod::resolveImage),
         BootStep.of("rootfs.prepare", Phase.ROOTFS_PREPARE, RealMicroPod::prepareRootfs),
         BootStep.of("virtiofs.start", Phase.ROOTFS_PREPARE, RealMicroPod::shareRootfs),
+        BootStep.of("ports.bind", Phase.VM_BOOT, Lifecycle::bindPorts),
         BootStep.of("vmm.spawn", Phase.VM_BOOT, RealMicroPod::spawnVmm),
         BootStep.of("agent.connect", Phase.AGENT_CONNECT, RealMicroPod::connectAgent),
         BootStep.of("container.create", Phase.CONTAINER_START, RealMicroPod::createContainer),
-        BootStep.of("container.start", Phase.CONTAINER_START, RealMicroPod::startContainer));
+        BootStep.of("container.copy", Phase.CONTAINER_START, Lifecycle::copyFiles),
+        BootStep.of("container.start", Phase.CONTAINER_START, RealMicroPod::startContainer),
+        BootStep.of("ports.start", Phase.CONTAINER_START, Lifecycle::startPorts));
+  }
+
+  /** Reserves the spec's name (API misuse, not a boot failure: before the sequence). */
+  private static void claimName(Boot b, CleanupStack cleanup) {
+    String name = b.spec.name().orElse(null);
+    if (name == null) {
+      return;
+    }
+    if (!b.runtime.claimName(name, b.id)) {
+      cleanup.runAll();
+      throw new IllegalStateException("a running pod of this runtime is already named \"" + name
+          + "\": close it or choose another name");
+    }
+    cleanup.push("name.release", () -> b.runtime.releaseName(name, b.id));
   }
 
   private static void resolveImage(Boot b, CleanupStack cleanup) {
@@ -324,7 +344,8 @@ public final class RealMicroPod implements MicroPod {
         .setContainerId(b.id)
         .setImageRootfs(GUEST_IMAGE_ROOTFS)
         .setProcess(processSpec(p, p.args()))
-        .setHostname(b.id)
+        .setHostname(b.spec.hostname().orElse(b.id))
+        .setMemoryLimitBytes((long) b.spec.containerMemoryMib() << 20)
         .build();
     try {
       b.agent.createContainer(req, b.remaining());
@@ -548,5 +569,132 @@ public final class RealMicroPod implements MicroPod {
   @Override
   public String toString() {
     return "MicroPod{id=" + boot.id + ", image=" + boot.spec.image() + (closed.get() ? ", closed" : "") + "}";
+  }
+
+  // ---- lifecycle API (issue 4): see Lifecycle ------------------------------------------------
+
+  @Override
+  public ExecResult exec(io.micropod.ExecSpec spec) {
+    Objects.requireNonNull(spec, "spec");
+    checkOpen();
+    ProcessSpec process = Lifecycle.processSpec(boot, spec);
+    byte[] stdin = spec.stdin().orElse(null);
+    return call(() -> boot.agent.exec(boot.id, process, stdin, null));
+  }
+
+  @Override
+  public io.micropod.ExecProcess execStreaming(io.micropod.ExecSpec spec) {
+    Objects.requireNonNull(spec, "spec");
+    checkOpen();
+    ProcessSpec process = Lifecycle.processSpec(boot, spec);
+    return boot.agent.execStreaming(boot.id, process);
+  }
+
+  @Override
+  public LogFollower followLogs(java.util.function.Consumer<io.micropod.LogLine> consumer) {
+    Objects.requireNonNull(consumer, "consumer");
+    checkOpen();
+    return Lifecycle.followLogs(boot, consumer);
+  }
+
+  @Override
+  public void signal(int signal) {
+    if (signal < 1 || signal > 64) {
+      throw new IllegalArgumentException("signal is not 1..64: " + signal);
+    }
+    call(() -> {
+      boot.agent.signal(boot.id, signal, Lifecycle.CALL_DEADLINE);
+      return null;
+    });
+  }
+
+  @Override
+  public int stop(Duration timeout) {
+    Objects.requireNonNull(timeout, "timeout");
+    if (timeout.isNegative()) {
+      throw new IllegalArgumentException("timeout < 0: " + timeout);
+    }
+    OptionalInt done = waitFor(Duration.ZERO);
+    if (done.isPresent()) {
+      return done.getAsInt();
+    }
+    if (!Lifecycle.trySignal(this, 15)) {
+      return waitFor();
+    }
+    OptionalInt r = waitFor(timeout);
+    if (r.isPresent()) {
+      return r.getAsInt();
+    }
+    log.debug("pod {}: still running {} after SIGTERM, sending SIGKILL", boot.id, Durations.human(timeout));
+    Lifecycle.trySignal(this, 9);
+    return waitFor();
+  }
+
+  @Override
+  public io.micropod.ExitStatus waitForExit() {
+    io.micropod.agent.v1.WaitContainerResponse r =
+        call(() -> boot.agent.waitStatus(boot.id, null)).orElseThrow();
+    exitCode = r.getExitCode();
+    return new io.micropod.ExitStatus(r.getExitCode(), r.getOomKilled());
+  }
+
+  @Override
+  public void copyIn(Path hostPath, String containerPath) {
+    io.micropod.ContainerFile file = io.micropod.ContainerFile.fromHost(hostPath, containerPath);
+    checkOpen();
+    call(() -> {
+      Lifecycle.copyIn(boot, file);
+      return null;
+    });
+  }
+
+  @Override
+  public void copyOut(String containerPath, Path hostPath) {
+    Objects.requireNonNull(containerPath, "containerPath");
+    Objects.requireNonNull(hostPath, "hostPath");
+    if (!containerPath.startsWith("/")) {
+      throw new IllegalArgumentException("containerPath is not absolute: " + containerPath);
+    }
+    if (Files.exists(hostPath, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      throw new IllegalArgumentException("hostPath already exists: " + hostPath);
+    }
+    Path parent = hostPath.toAbsolutePath().getParent();
+    if (parent == null || !Files.isDirectory(parent)) {
+      throw new IllegalArgumentException("the parent directory of hostPath does not exist: " + hostPath);
+    }
+    checkOpen();
+    call(() -> {
+      Lifecycle.copyOut(boot, containerPath, hostPath);
+      return null;
+    });
+  }
+
+  @Override
+  public io.micropod.PodStats stats() {
+    io.micropod.agent.v1.GetStatsResponse r = call(() -> boot.agent.stats(boot.id, Lifecycle.CALL_DEADLINE));
+    return new io.micropod.PodStats(r.getCpuUsageUsec(), r.getMemoryUsageBytes(),
+        r.getMemoryLimitBytes(), r.getIoReadBytes(), r.getIoWriteBytes(), r.getGuestMemTotalBytes(),
+        r.getGuestMemAvailableBytes(), r.getGuestLoad1(), r.getOomKills());
+  }
+
+  @Override
+  public int mappedPort(int containerPort) {
+    io.micropod.internal.net.PortForwarder f = boot.ports.get(containerPort);
+    if (f == null) {
+      throw new IllegalArgumentException("container port " + containerPort + " is not published; "
+          + "published: " + boot.ports.keySet() + " (add it with MicroPodSpec.Builder.port(..))");
+    }
+    return f.hostPort();
+  }
+
+  @Override
+  public String host() {
+    return "127.0.0.1";
+  }
+
+  /** The agent client, for measurements and the testkit; not API. */
+  public AgentClient agentClient() {
+    checkOpen();
+    return boot.agent;
   }
 }

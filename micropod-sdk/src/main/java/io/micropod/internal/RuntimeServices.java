@@ -154,6 +154,19 @@ public final class RuntimeServices {
     }
   }
 
+  private final java.util.concurrent.ConcurrentHashMap<String, String> names =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Reserves pod name {@code name} for {@code podId}; false when a live pod holds it. */
+  public boolean claimName(String name, String podId) {
+    return names.putIfAbsent(name, podId) == null;
+  }
+
+  /** Releases {@code name} if {@code podId} holds it. */
+  public void releaseName(String name, String podId) {
+    names.remove(name, podId);
+  }
+
   public void untrack(String podId) {
     livePods.remove(podId);
   }

@@ -220,11 +220,12 @@ class BootSequenceTest {
 
   @Test
   void realPodStepsHaveTheDocumentedIdsAndPhases() {
-    assertThat(RealMicroPod.steps()).extracting(BootStep::id).containsExactly("image.resolve",
-        "rootfs.prepare", "virtiofs.start", "vmm.spawn", "agent.connect", "container.create",
-        "container.start");
-    assertThat(RealMicroPod.steps()).extracting(BootStep::phase).containsExactly(IMAGE_PULL,
-        ROOTFS_PREPARE, ROOTFS_PREPARE, VM_BOOT, AGENT_CONNECT, CONTAINER_START, CONTAINER_START);
+    assertThat(RealMicroPod.steps()).extracting(BootStep::id).containsExactly(
+        "image.resolve", "rootfs.prepare", "virtiofs.start", "ports.bind", "vmm.spawn",
+        "agent.connect", "container.create", "container.copy", "container.start", "ports.start");
+    assertThat(RealMicroPod.steps()).extracting(BootStep::phase).containsExactly(
+        IMAGE_PULL, ROOTFS_PREPARE, ROOTFS_PREPARE, VM_BOOT, VM_BOOT, AGENT_CONNECT,
+        CONTAINER_START, CONTAINER_START, CONTAINER_START, CONTAINER_START);
   }
 
   @Test

@@ -33,14 +33,31 @@ public final class AgentService extends AgentServiceGrpc.AgentServiceImplBase {
   private final LogsHandler logs;
   private final ExecHandler exec;
   private final ShutdownHandler shutdown;
+  private final PortForwardHandler forward;
+  private final CopyHandler copy;
 
   /** @param shutdown starts the agent's shutdown and returns at once */
   public AgentService(GuestInfo info, ContainerManager containers, Runnable shutdown) {
+    this(info, containers, shutdown, r -> {
+      Thread t = new Thread(r);
+      t.setDaemon(true);
+      t.start();
+    });
+  }
+
+  /**
+   * @param shutdown starts the agent's shutdown and returns at once
+   * @param work runs the blocking pumps of PortForward, CopyIn and CopyOut (one task each)
+   */
+  public AgentService(GuestInfo info, ContainerManager containers, Runnable shutdown,
+      java.util.concurrent.Executor work) {
     this.info = new InfoHandler(info);
     this.containers = new ContainerHandler(containers);
     this.logs = new LogsHandler(containers);
     this.exec = new ExecHandler(containers);
     this.shutdown = new ShutdownHandler(shutdown);
+    this.forward = new PortForwardHandler(work);
+    this.copy = new CopyHandler(containers, work);
   }
 
   @Override
@@ -91,5 +108,29 @@ public final class AgentService extends AgentServiceGrpc.AgentServiceImplBase {
   @Override
   public void shutdown(ShutdownRequest request, StreamObserver<ShutdownResponse> observer) {
     shutdown.shutdown(request, observer);
+  }
+
+  @Override
+  public StreamObserver<io.micropod.agent.v1.PortForwardRequest> portForward(
+      StreamObserver<io.micropod.agent.v1.PortForwardResponse> observer) {
+    return forward.forward(observer);
+  }
+
+  @Override
+  public void getStats(io.micropod.agent.v1.GetStatsRequest request,
+      StreamObserver<io.micropod.agent.v1.GetStatsResponse> observer) {
+    copy.stats(request, observer);
+  }
+
+  @Override
+  public StreamObserver<io.micropod.agent.v1.CopyInRequest> copyIn(
+      StreamObserver<io.micropod.agent.v1.CopyInResponse> observer) {
+    return copy.copyIn(observer);
+  }
+
+  @Override
+  public void copyOut(io.micropod.agent.v1.CopyOutRequest request,
+      StreamObserver<io.micropod.agent.v1.CopyOutChunk> observer) {
+    copy.copyOut(request, observer);
   }
 }

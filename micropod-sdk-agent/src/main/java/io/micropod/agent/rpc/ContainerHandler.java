@@ -44,7 +44,9 @@ final class ContainerHandler {
                             request.getContainerId(),
                             request.getImageRootfs(),
                             toRequest(request.getProcess()),
-                            request.getHostname())
+                            request.getHostname(),
+                            new io.micropod.agent.runtime.OciSpec.Resources(
+                                request.getMemoryLimitBytes(), request.getCpuMillis()))
                         .toString())
                 .build());
   }
@@ -84,11 +86,20 @@ final class ContainerHandler {
                           ? WaitContainerResponse.newBuilder()
                               .setExitCode(exit.exitCode())
                               .setSignal(exit.signal())
+                              .setOomKilled(oomKilled(request.getContainerId()))
                               .build()
                           : null,
                       failure));
     } catch (RuntimeException e) {
       observer.onError(Statuses.toStatus(e));
+    }
+  }
+
+  private boolean oomKilled(String id) {
+    try {
+      return containers.oomKilled(id);
+    } catch (RuntimeException e) {
+      return false;
     }
   }
 

@@ -37,6 +37,10 @@ final class Container {
   /** Completes when runc has exited and its output was read (or 2 s passed). */
   final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
 
+  /** parent cgroup's oom_kill count when the container started. */
+  volatile long oomBaseline;
+  volatile boolean oomKilled;
+
   private State state = State.CREATED;
   private Process runc;
   private CompletableFuture<Void> removal;

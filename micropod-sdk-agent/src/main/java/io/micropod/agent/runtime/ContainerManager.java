@@ -46,6 +46,7 @@ public final class ContainerManager {
   private final long nofileLimit;
   private final ConcurrentHashMap<String, Container> containers = new ConcurrentHashMap<>();
   private final AtomicInteger execSeq = new AtomicInteger();
+  private final Cgroups cgroups = new Cgroups(Path.of("/sys/fs/cgroup"), Path.of("/proc"));
 
   /**
    * @param containersDir where per-container directories are made
@@ -94,7 +95,20 @@ public final class ContainerManager {
    * @return the bundle directory
    */
   public Path create(String id, String imageRootfs, ProcessRequest request, String hostname) {
+    return create(id, imageRootfs, request, hostname, OciSpec.Resources.NONE);
+  }
+
+  /** Like {@link #create(String, String, ProcessRequest, String)}, with cgroup limits. */
+  public Path create(String id, String imageRootfs, ProcessRequest request, String hostname,
+      OciSpec.Resources resources) {
     ContainerId.validate(id);
+    if (resources.memoryLimitBytes() < 0 || resources.cpuMillis() < 0) {
+      throw ContainerException.invalid("negative limit: " + resources);
+    }
+    if (resources.memoryLimitBytes() > 0 && resources.memoryLimitBytes() < 4L << 20) {
+      throw ContainerException.invalid(
+          "memory limit below 4 MiB: " + resources.memoryLimitBytes() + " bytes");
+    }
     ProcessConfig process = request.validate();
     String host = hostname == null || hostname.isEmpty() ? id : hostname;
     if (host.length() > 64) {
@@ -118,7 +132,7 @@ public final class ContainerManager {
       Files.createDirectory(c.bundle);
       mounter.mountOverlay(lower, c.upper, c.work, c.rootfs);
       mounted = true;
-      Files.write(c.configFile(), OciSpec.toBytes(OciSpec.config(id, process, c.rootfs, host, nofileLimit)));
+      Files.write(c.configFile(), OciSpec.toBytes(OciSpec.config(id, process, c.rootfs, host, nofileLimit, resources)));
       Log.debug("container " + id + " created, bundle " + c.bundle);
       return c.bundle;
     } catch (FileAlreadyExistsException e) {
@@ -182,6 +196,7 @@ public final class ContainerManager {
   public CompletableFuture<Integer> start(String id) {
     Container c = get(id);
     c.beginStart();
+    c.oomBaseline = cgroups.parentOomKills();
     ProcessBuilder pb =
         new ProcessBuilder(runc.runCommand(id, c.bundle, c.runtimeLog(), c.pidFile()));
     pb.redirectInput(ProcessBuilder.Redirect.from(Paths.DEV_NULL));
@@ -264,6 +279,10 @@ public final class ContainerManager {
     if (startFailed) {
       deleteQuietly(c.id);
     }
+    c.oomKilled = cgroups.parentOomKills() > c.oomBaseline;
+    if (c.oomKilled) {
+      Log.info("container " + c.id + ": killed by the OOM killer (memory limit reached)");
+    }
     afterOutput(output, () -> {
       c.log.close();
       c.exit.complete(ExitStatus.fromStatus(status));
@@ -305,6 +324,30 @@ public final class ContainerManager {
   /** Completes when the container's process has exited and its output was read. */
   public CompletableFuture<ExitStatus> await(String id) {
     return get(id).exit.copy();
+  }
+
+  /**
+   * Whether the OOM killer killed a process of the container during its run; meaningful once
+   * {@link #await} completed.
+   */
+  public boolean oomKilled(String id) {
+    return get(id).oomKilled;
+  }
+
+  /** Cgroup figures of container {@code id} and the guest's memory and load. */
+  public Cgroups.Stats stats(String id) {
+    get(id);
+    return cgroups.stats(id);
+  }
+
+  /** The container's root filesystem as the agent sees it (the overlay's mount point). */
+  public Path rootfs(String id) {
+    Container c = get(id);
+    Container.State state = c.state();
+    if (state == Container.State.REMOVING) {
+      throw ContainerException.precondition("container " + id + " is being removed");
+    }
+    return c.rootfs;
   }
 
   /** The container's output log. */

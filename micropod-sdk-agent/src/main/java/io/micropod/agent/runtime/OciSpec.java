@@ -63,6 +63,22 @@ public final class OciSpec {
    */
   public static ObjectNode config(
       String id, ProcessConfig process, Path rootfs, String hostname, long nofileLimit) {
+    return config(id, process, rootfs, hostname, nofileLimit, Resources.NONE);
+  }
+
+  /**
+   * Cgroup limits of a container.
+   *
+   * @param memoryLimitBytes {@code memory.limit} (and swap the same: no swap), 0 for none
+   * @param cpuMillis CPU quota in thousandths of a CPU over a 100 ms period, 0 for none
+   */
+  public record Resources(long memoryLimitBytes, int cpuMillis) {
+    public static final Resources NONE = new Resources(0, 0);
+  }
+
+  /** The config.json tree with {@code linux.resources} limits. */
+  public static ObjectNode config(String id, ProcessConfig process, Path rootfs, String hostname,
+      long nofileLimit, Resources resources) {
     ObjectNode config = NODES.objectNode();
     config.put("ociVersion", OCI_VERSION);
     config.set("process", process(process, nofileLimit));
@@ -71,7 +87,19 @@ public final class OciSpec {
     root.put("readonly", false);
     config.put("hostname", hostname);
     config.set("mounts", mounts());
-    config.set("linux", linux(id));
+    ObjectNode linux = linux(id);
+    ObjectNode res = (ObjectNode) linux.get("resources");
+    if (resources.memoryLimitBytes() > 0) {
+      ObjectNode memory = res.putObject("memory");
+      memory.put("limit", resources.memoryLimitBytes());
+      memory.put("swap", resources.memoryLimitBytes());
+    }
+    if (resources.cpuMillis() > 0) {
+      ObjectNode cpu = res.putObject("cpu");
+      cpu.put("period", 100_000L);
+      cpu.put("quota", resources.cpuMillis() * 100L);
+    }
+    config.set("linux", linux);
     return config;
   }
 

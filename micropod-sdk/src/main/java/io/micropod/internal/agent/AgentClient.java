@@ -195,6 +195,11 @@ public final class AgentClient implements AutoCloseable {
               .setAttachStdin(false))
           .build());
     }
+    return awaitExec(result, observer, process, timeout);
+  }
+
+  private ExecResult awaitExec(CompletableFuture<ExecResult> result, ExecObserver observer,
+      ProcessSpec process, Duration timeout) {
     try {
       return result.get();
     } catch (InterruptedException e) {
@@ -212,6 +217,345 @@ public final class AgentClient implements AutoCloseable {
       }
       throw new MicroPodException("exec in pod " + podId + " failed: " + c, c, podId, null);
     }
+  }
+
+  /** The async stub, for streaming calls the caller drives (PortForward, ReadLogs follow). */
+  public AgentServiceGrpc.AgentServiceStub asyncStub() {
+    return async;
+  }
+
+  /** {@code WaitContainer} with the whole answer; empty when {@code timeout} (null: none) passes. */
+  public java.util.Optional<io.micropod.agent.v1.WaitContainerResponse> waitStatus(
+      String containerId, Duration timeout) {
+    AgentServiceGrpc.AgentServiceBlockingStub stub = blocking;
+    if (timeout != null) {
+      stub = stub.withDeadlineAfter(Math.max(1, timeout.toNanos()), TimeUnit.NANOSECONDS);
+    }
+    try {
+      return java.util.Optional.of(
+          stub.waitContainer(WaitContainerRequest.newBuilder().setContainerId(containerId).build()));
+    } catch (StatusRuntimeException e) {
+      if (timeout != null && e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
+        return java.util.Optional.empty();
+      }
+      throw map(e, "WaitContainer", null, timeout);
+    }
+  }
+
+  /** {@code SignalContainer}. */
+  public void signal(String containerId, int signal, Duration deadline) {
+    try {
+      blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
+          .signalContainer(io.micropod.agent.v1.SignalContainerRequest.newBuilder()
+              .setContainerId(containerId).setSignal(signal).build());
+    } catch (StatusRuntimeException e) {
+      throw map(e, "SignalContainer", null, deadline);
+    }
+  }
+
+  /** {@code GetStats}. */
+  public io.micropod.agent.v1.GetStatsResponse stats(String containerId, Duration deadline) {
+    try {
+      return blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
+          .getStats(io.micropod.agent.v1.GetStatsRequest.newBuilder().setContainerId(containerId).build());
+    } catch (StatusRuntimeException e) {
+      throw map(e, "GetStats", null, deadline);
+    }
+  }
+
+  /**
+   * {@code CopyOut}: the tar stream of {@code path}, read lazily (gRPC flow control keeps at most
+   * a few chunks in flight). The caller closes the stream; closing early cancels the call.
+   */
+  public java.io.InputStream copyOut(String containerId, String path, Duration deadline) {
+    io.grpc.Context.CancellableContext ctx = io.grpc.Context.current().withCancellation();
+    io.grpc.Context prev = ctx.attach();
+    Iterator<io.micropod.agent.v1.CopyOutChunk> it;
+    try {
+      it = blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
+          .copyOut(io.micropod.agent.v1.CopyOutRequest.newBuilder()
+              .setContainerId(containerId).setPath(path).build());
+    } finally {
+      ctx.detach(prev);
+    }
+    return new java.io.InputStream() {
+      private com.google.protobuf.ByteString cur = com.google.protobuf.ByteString.EMPTY;
+      private int pos;
+
+      @Override
+      public int read() throws java.io.IOException {
+        byte[] b = new byte[1];
+        return read(b, 0, 1) < 0 ? -1 : b[0] & 0xff;
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws java.io.IOException {
+        while (pos >= cur.size()) {
+          try {
+            if (!it.hasNext()) {
+              return -1;
+            }
+            cur = it.next().getTar();
+          } catch (StatusRuntimeException e) {
+            throw new java.io.IOException(map(e, "CopyOut", null, deadline));
+          }
+          pos = 0;
+        }
+        int n = Math.min(len, cur.size() - pos);
+        cur.substring(pos, pos + n).copyTo(b, off);
+        pos += n;
+        return n;
+      }
+
+      @Override
+      public void close() {
+        ctx.cancel(null);
+      }
+    };
+  }
+
+  /**
+   * {@code CopyIn}: returns a stream to write a tar into; {@code close()} half-closes and waits for
+   * the agent's answer (the number of entries), throwing {@link java.io.IOException} wrapping the
+   * {@link MicroPodException} when the agent failed. Writes wait while the call is not ready.
+   */
+  public java.io.OutputStream copyIn(String containerId, String destDir, Duration deadline) {
+    CompletableFuture<Long> done = new CompletableFuture<>();
+    Object ready = new Object();
+    ClientCallStreamObserver<io.micropod.agent.v1.CopyInRequest>[] holder = new ClientCallStreamObserver[1];
+    io.grpc.stub.StreamObserver<io.micropod.agent.v1.CopyInRequest> requests =
+        async.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS).copyIn(
+            new ClientResponseObserver<io.micropod.agent.v1.CopyInRequest, io.micropod.agent.v1.CopyInResponse>() {
+              @Override
+              public void beforeStart(ClientCallStreamObserver<io.micropod.agent.v1.CopyInRequest> call) {
+                holder[0] = call;
+                call.setOnReadyHandler(() -> {
+                  synchronized (ready) {
+                    ready.notifyAll();
+                  }
+                });
+              }
+
+              @Override
+              public void onNext(io.micropod.agent.v1.CopyInResponse r) {
+                done.complete(r.getEntries());
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                done.completeExceptionally(t instanceof StatusRuntimeException
+                    ? map((StatusRuntimeException) t, "CopyIn", null, deadline) : t);
+                synchronized (ready) {
+                  ready.notifyAll();
+                }
+              }
+
+              @Override
+              public void onCompleted() {
+                done.complete(0L);
+              }
+            });
+    ClientCallStreamObserver<io.micropod.agent.v1.CopyInRequest> call = holder[0];
+    call.onNext(io.micropod.agent.v1.CopyInRequest.newBuilder()
+        .setStart(io.micropod.agent.v1.CopyInStart.newBuilder()
+            .setContainerId(containerId).setDestDir(destDir)).build());
+    return new java.io.OutputStream() {
+      private final byte[] buf = new byte[64 * 1024];
+      private int n;
+      private boolean closed;
+
+      @Override
+      public void write(int b) throws java.io.IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws java.io.IOException {
+        while (len > 0) {
+          if (n == buf.length) {
+            send();
+          }
+          int k = Math.min(len, buf.length - n);
+          System.arraycopy(b, off, buf, n, k);
+          n += k;
+          off += k;
+          len -= k;
+        }
+      }
+
+      private void send() throws java.io.IOException {
+        if (n == 0) {
+          return;
+        }
+        synchronized (ready) {
+          while (!call.isReady() && !done.isDone()) {
+            try {
+              ready.wait(50);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              call.cancel("interrupted", null);
+              throw new java.io.InterruptedIOException("interrupted");
+            }
+          }
+        }
+        if (done.isDone()) {
+          failure();
+        }
+        call.onNext(io.micropod.agent.v1.CopyInRequest.newBuilder()
+            .setTar(com.google.protobuf.ByteString.copyFrom(buf, 0, n)).build());
+        n = 0;
+      }
+
+      private void failure() throws java.io.IOException {
+        try {
+          done.get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted");
+        } catch (ExecutionException e) {
+          throw new java.io.IOException(e.getCause().getMessage(), e.getCause());
+        }
+        throw new java.io.IOException("the agent ended CopyIn before the stream did");
+      }
+
+      @Override
+      public void close() throws java.io.IOException {
+        if (closed) {
+          return;
+        }
+        closed = true;
+        send();
+        call.onCompleted();
+        try {
+          done.get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          call.cancel("interrupted", null);
+          throw new java.io.InterruptedIOException("interrupted");
+        } catch (ExecutionException e) {
+          throw new java.io.IOException(e.getCause().getMessage(), e.getCause());
+        }
+      }
+    };
+  }
+
+  /**
+   * {@code ExecProcess} with stdin attached, written through the returned handle's
+   * {@code stdin()} under flow control (writes wait while the call is not ready).
+   */
+  public io.micropod.ExecProcess execStreaming(String containerId, ProcessSpec process) {
+    CompletableFuture<ExecResult> result = new CompletableFuture<>();
+    ExecObserver observer = new ExecObserver(result);
+    io.grpc.stub.StreamObserver<ExecRequest> requests = async.execProcess(observer);
+    synchronized (observer) {
+      requests.onNext(ExecRequest.newBuilder()
+          .setStart(ExecStart.newBuilder()
+              .setContainerId(containerId)
+              .setProcess(process)
+              .setAttachStdin(true))
+          .build());
+    }
+    java.io.OutputStream stdin = new java.io.OutputStream() {
+      private boolean closed;
+
+      @Override
+      public void write(int b) throws java.io.IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public synchronized void write(byte[] b, int off, int len) throws java.io.IOException {
+        java.util.Objects.checkFromIndexSize(off, len, b.length);
+        if (closed) {
+          throw new java.io.IOException("stdin is closed");
+        }
+        while (len > 0) {
+          observer.awaitReady();
+          int n = Math.min(len, 32 * 1024);
+          synchronized (observer) {
+            if (result.isDone()) {
+              throw new java.io.IOException("the process exited; its stdin is closed");
+            }
+            requests.onNext(ExecRequest.newBuilder()
+                .setStdin(com.google.protobuf.ByteString.copyFrom(b, off, n)).build());
+          }
+          off += n;
+          len -= n;
+        }
+      }
+
+      @Override
+      public synchronized void close() {
+        if (closed) {
+          return;
+        }
+        closed = true;
+        synchronized (observer) {
+          if (!result.isDone()) {
+            requests.onNext(ExecRequest.newBuilder().setCloseStdin(true).build());
+          }
+        }
+      }
+    };
+    return new io.micropod.ExecProcess() {
+      @Override
+      public java.io.OutputStream stdin() {
+        return stdin;
+      }
+
+      @Override
+      public ExecResult await() {
+        return awaitExec(result, observer, process, null);
+      }
+
+      @Override
+      public java.util.Optional<ExecResult> await(Duration timeout) {
+        try {
+          result.get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+          return java.util.Optional.empty();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new MicroPodException("interrupted while waiting for " + process.getArgsList()
+              + " in pod " + podId, e, podId, null);
+        } catch (ExecutionException e) {
+          // awaitExec maps it
+        }
+        return java.util.Optional.of(awaitExec(result, observer, process, null));
+      }
+    };
+  }
+
+  /**
+   * {@code ExecProcess} feeding {@code stdin} (then closing it): waits for the exit.
+   *
+   * @param timeout null for none
+   */
+  public ExecResult exec(String containerId, ProcessSpec process, byte[] stdin, Duration timeout) {
+    if (stdin == null) {
+      return exec(containerId, process, timeout);
+    }
+    CompletableFuture<ExecResult> result = new CompletableFuture<>();
+    ExecObserver observer = new ExecObserver(result);
+    AgentServiceGrpc.AgentServiceStub stub = async;
+    if (timeout != null) {
+      stub = stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+    io.grpc.stub.StreamObserver<ExecRequest> requests = stub.execProcess(observer);
+    synchronized (observer) {
+      requests.onNext(ExecRequest.newBuilder()
+          .setStart(ExecStart.newBuilder()
+              .setContainerId(containerId)
+              .setProcess(process)
+              .setAttachStdin(true))
+          .build());
+      for (int off = 0; off < stdin.length; off += 32 * 1024) {
+        requests.onNext(ExecRequest.newBuilder().setStdin(com.google.protobuf.ByteString.copyFrom(
+            stdin, off, Math.min(32 * 1024, stdin.length - off))).build());
+      }
+      requests.onNext(ExecRequest.newBuilder().setCloseStdin(true).build());
+    }
+    return awaitExec(result, observer, process, timeout);
   }
 
   /** {@code Shutdown}: the agent replies, then the guest powers off. */
@@ -343,6 +687,7 @@ public final class AgentClient implements AutoCloseable {
     private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     private ClientCallStreamObserver<ExecRequest> call;
+    private final Object ready = new Object();
     private Integer exitCode;
 
     ExecObserver(CompletableFuture<ExecResult> result) {
@@ -352,6 +697,25 @@ public final class AgentClient implements AutoCloseable {
     @Override
     public void beforeStart(ClientCallStreamObserver<ExecRequest> call) {
       this.call = call;
+      call.setOnReadyHandler(() -> {
+        synchronized (ready) {
+          ready.notifyAll();
+        }
+      });
+    }
+
+    /** Waits until the call can take another message (or the exec ended). */
+    void awaitReady() throws java.io.InterruptedIOException {
+      synchronized (ready) {
+        while (!call.isReady() && !result.isDone()) {
+          try {
+            ready.wait(50);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while writing stdin");
+          }
+        }
+      }
     }
 
     @Override

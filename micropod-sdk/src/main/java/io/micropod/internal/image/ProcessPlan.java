@@ -43,8 +43,12 @@ public record ProcessPlan(List<String> args, List<String> env, String cwd, Strin
    * @throws ImageException when there is nothing to run, or the user cannot be resolved
    */
   public static ProcessPlan merge(ImageConfig config, MicroPodSpec spec, Path rootfs, String ref) {
-    List<String> args = new ArrayList<>(config.entrypoint());
-    args.addAll(spec.command().isEmpty() ? config.cmd() : spec.command());
+    List<String> args = new ArrayList<>(spec.entrypoint().orElse(config.entrypoint()));
+    if (!spec.command().isEmpty()) {
+      args.addAll(spec.command());
+    } else if (spec.entrypoint().isEmpty()) {
+      args.addAll(config.cmd());
+    }
     if (args.isEmpty()) {
       throw new ImageException(ref, "the image has neither Entrypoint nor Cmd and the spec has no "
           + "command: set one with MicroPod.builder().command(...)");
@@ -69,10 +73,11 @@ public record ProcessPlan(List<String> args, List<String> env, String cwd, Strin
     if (!cwd.startsWith("/")) {
       cwd = "/" + cwd; // Docker resolves a relative WorkingDir against /
     }
-    return new ProcessPlan(args, envList, cwd, resolveUser(config.user(), rootfs, ref));
+    return new ProcessPlan(args, envList, cwd,
+        resolveUser(spec.user().orElse(config.user()), rootfs, ref));
   }
 
-  static String resolveUser(String user, Path rootfs, String ref) {
+  public static String resolveUser(String user, Path rootfs, String ref) {
     if (user.isEmpty() || NUMERIC_USER.matcher(user).matches()) {
       return user;
     }

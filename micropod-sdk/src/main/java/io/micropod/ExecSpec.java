@@ -1,0 +1,155 @@
+package io.micropod;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A process to run in a running container with {@link MicroPod#exec(ExecSpec)}. Immutable; build
+ * one with {@link #of(String...)} or {@link #builder(String...)}.
+ *
+ * <pre>{@code
+ * ExecResult r = pod.exec(ExecSpec.builder("sh", "-c", "cat > /tmp/x && id -u")
+ *     .user("1000").workingDir("/tmp").env("A", "1")
+ *     .stdin("hello".getBytes(UTF_8)).build());
+ * }</pre>
+ *
+ * <h2>Defaults</h2>
+ * The container's environment (plus {@link #env()}), working directory and user; no stdin
+ * ({@code /dev/null}).
+ */
+public final class ExecSpec {
+  private final List<String> command;
+  private final Map<String, String> env;
+  private final String workingDir;
+  private final String user;
+  private final byte[] stdin;
+
+  private ExecSpec(Builder b) {
+    this.command = List.copyOf(b.command);
+    this.env = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(b.env));
+    this.workingDir = b.workingDir;
+    this.user = b.user;
+    this.stdin = b.stdin;
+  }
+
+  /** {@code argv} with every default. */
+  public static ExecSpec of(String... argv) {
+    return builder(argv).build();
+  }
+
+  /** A builder for {@code argv}. */
+  public static Builder builder(String... argv) {
+    return new Builder(Arrays.asList(Objects.requireNonNull(argv, "argv")));
+  }
+
+  /** A builder for {@code argv}. */
+  public static Builder builder(List<String> argv) {
+    return new Builder(argv);
+  }
+
+  public List<String> command() {
+    return command;
+  }
+
+  /** Added to (and overriding) the container's environment. */
+  public Map<String, String> env() {
+    return env;
+  }
+
+  public Optional<String> workingDir() {
+    return Optional.ofNullable(workingDir);
+  }
+
+  /** A user name or uid, optionally {@code :group}; names resolve against the image. */
+  public Optional<String> user() {
+    return Optional.ofNullable(user);
+  }
+
+  /** Bytes fed to the process's stdin, which is then closed; a copy. */
+  public Optional<byte[]> stdin() {
+    return Optional.ofNullable(stdin).map(byte[]::clone);
+  }
+
+  byte[] stdinUnsafe() {
+    return stdin;
+  }
+
+  @Override
+  public String toString() {
+    return "ExecSpec{command=" + command + ", envKeys=" + env.keySet()
+        + (workingDir != null ? ", workingDir=" + workingDir : "")
+        + (user != null ? ", user=" + user : "")
+        + (stdin != null ? ", stdin=" + stdin.length + " bytes" : "") + "}";
+  }
+
+  /** Builds an {@link ExecSpec}; setters validate eagerly. Not thread-safe. */
+  public static final class Builder {
+    private final List<String> command;
+    private final LinkedHashMap<String, String> env = new LinkedHashMap<>();
+    private String workingDir;
+    private String user;
+    private byte[] stdin;
+
+    private Builder(List<String> argv) {
+      Objects.requireNonNull(argv, "argv");
+      if (argv.isEmpty()) {
+        throw new IllegalArgumentException("argv is empty");
+      }
+      for (int i = 0; i < argv.size(); i++) {
+        if (argv.get(i) == null) {
+          throw new IllegalArgumentException("argv[" + i + "] is null");
+        }
+      }
+      if (argv.get(0).isEmpty()) {
+        throw new IllegalArgumentException("argv[0] is empty");
+      }
+      this.command = new ArrayList<>(argv);
+    }
+
+    public Builder env(String key, String value) {
+      Objects.requireNonNull(key, "env key");
+      Objects.requireNonNull(value, () -> "env value of " + key);
+      if (key.isEmpty() || key.indexOf('=') >= 0 || key.indexOf('\0') >= 0) {
+        throw new IllegalArgumentException("env key is empty or contains '=' or NUL: " + key);
+      }
+      if (value.indexOf('\0') >= 0) {
+        throw new IllegalArgumentException("env value of " + key + " contains NUL");
+      }
+      env.put(key, value);
+      return this;
+    }
+
+    public Builder workingDir(String absPath) {
+      Objects.requireNonNull(absPath, "workingDir");
+      if (!absPath.startsWith("/")) {
+        throw new IllegalArgumentException("workingDir is not absolute: " + absPath);
+      }
+      this.workingDir = absPath;
+      return this;
+    }
+
+    public Builder user(String user) {
+      Objects.requireNonNull(user, "user");
+      if (user.isEmpty() || user.indexOf('\0') >= 0) {
+        throw new IllegalArgumentException("user is empty or contains NUL");
+      }
+      this.user = user;
+      return this;
+    }
+
+    /** Bytes for the process's stdin (copied); it is closed after them. */
+    public Builder stdin(byte[] bytes) {
+      this.stdin = Objects.requireNonNull(bytes, "stdin").clone();
+      return this;
+    }
+
+    public ExecSpec build() {
+      return new ExecSpec(this);
+    }
+  }
+}
