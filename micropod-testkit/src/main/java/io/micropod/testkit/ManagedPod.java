@@ -1,16 +1,23 @@
 package io.micropod.testkit;
 
 import io.micropod.BootTimings;
+import io.micropod.ExecProcess;
 import io.micropod.ExecResult;
+import io.micropod.ExecSpec;
+import io.micropod.ExitStatus;
+import io.micropod.LogLine;
 import io.micropod.MicroPod;
 import io.micropod.MicroPodSpec;
+import io.micropod.PodStats;
 import io.micropod.testkit.internal.ManagedPodAccess;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalInt;
+import java.util.function.Consumer;
 
 /**
  * A pod for tests: a spec and its {@linkplain #waitingFor wait strategies}, started later by the
@@ -187,6 +194,61 @@ public final class ManagedPod implements MicroPod {
   @Override
   public BootTimings bootTimings() {
     return running().bootTimings();
+  }
+
+  @Override
+  public ExecResult exec(ExecSpec execSpec) {
+    return running().exec(execSpec);
+  }
+
+  @Override
+  public ExecProcess execStreaming(ExecSpec execSpec) {
+    return running().execStreaming(execSpec);
+  }
+
+  @Override
+  public LogFollower followLogs(Consumer<LogLine> consumer) {
+    return running().followLogs(consumer);
+  }
+
+  @Override
+  public void signal(int signal) {
+    running().signal(signal);
+  }
+
+  @Override
+  public int stop(Duration timeout) {
+    return running().stop(timeout);
+  }
+
+  @Override
+  public ExitStatus waitForExit() {
+    return running().waitForExit();
+  }
+
+  @Override
+  public void copyIn(Path hostPath, String containerPath) {
+    running().copyIn(hostPath, containerPath);
+  }
+
+  @Override
+  public void copyOut(String containerPath, Path hostPath) {
+    running().copyOut(containerPath, hostPath);
+  }
+
+  @Override
+  public PodStats stats() {
+    return running().stats();
+  }
+
+  @Override
+  public int mappedPort(int containerPort) {
+    return running().mappedPort(containerPort);
+  }
+
+  @Override
+  public String host() {
+    return running().host();
   }
 
   /**

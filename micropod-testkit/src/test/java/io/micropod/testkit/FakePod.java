@@ -1,9 +1,15 @@
 package io.micropod.testkit;
 
 import io.micropod.BootTimings;
+import io.micropod.ExecProcess;
 import io.micropod.ExecResult;
+import io.micropod.ExecSpec;
+import io.micropod.ExitStatus;
+import io.micropod.LogLine;
 import io.micropod.MicroPod;
 import io.micropod.MicroPodSpec;
+import io.micropod.PodStats;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.OptionalInt;
@@ -11,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /** A pod without a VM, for unit tests of the wait strategies: logs and exec are scripted. */
@@ -68,6 +75,67 @@ final class FakePod implements MicroPod {
   @Override
   public BootTimings bootTimings() {
     return BootTimings.of(Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+  }
+
+  // The wait strategies use only exec, logs and waitFor: the rest is not scripted.
+
+  @Override
+  public ExecResult exec(ExecSpec execSpec) {
+    throw unscripted();
+  }
+
+  @Override
+  public ExecProcess execStreaming(ExecSpec execSpec) {
+    throw unscripted();
+  }
+
+  @Override
+  public LogFollower followLogs(Consumer<LogLine> consumer) {
+    throw unscripted();
+  }
+
+  @Override
+  public void signal(int signal) {
+    throw unscripted();
+  }
+
+  @Override
+  public int stop(Duration timeout) {
+    throw unscripted();
+  }
+
+  @Override
+  public ExitStatus waitForExit() {
+    throw unscripted();
+  }
+
+  @Override
+  public void copyIn(Path hostPath, String containerPath) {
+    throw unscripted();
+  }
+
+  @Override
+  public void copyOut(String containerPath, Path hostPath) {
+    throw unscripted();
+  }
+
+  @Override
+  public PodStats stats() {
+    throw unscripted();
+  }
+
+  @Override
+  public int mappedPort(int containerPort) {
+    throw unscripted();
+  }
+
+  @Override
+  public String host() {
+    return "127.0.0.1";
+  }
+
+  private static UnsupportedOperationException unscripted() {
+    return new UnsupportedOperationException("not scripted in FakePod");
   }
 
   @Override
