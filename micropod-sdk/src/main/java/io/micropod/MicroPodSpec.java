@@ -38,8 +38,12 @@ import java.util.Optional;
 public final class MicroPodSpec {
   /** Default guest memory, MiB. */
   public static final int DEFAULT_MEMORY_MIB = 512;
-  /** Smallest guest memory the guest image boots in, MiB. */
-  public static final int MIN_MEMORY_MIB = 128;
+  /**
+   * Smallest guest memory the guest image boots in, MiB: the kernel unpacks the ~125 MB initramfs
+   * (JRE, AOT cache, agent, runc) into RAM, and at 384 MiB that fails with "Initramfs unpacking
+   * failed: write error".
+   */
+  public static final int MIN_MEMORY_MIB = 512;
   /** Largest guest memory accepted, MiB. */
   public static final int MAX_MEMORY_MIB = 65536;
   /** Default start-up timeout: generous, because software emulation (TCG) boots in seconds. */
@@ -468,7 +472,7 @@ public final class MicroPodSpec {
       return this;
     }
 
-    /** Guest memory, MiB; 128 to 65536, default 512. */
+    /** Guest memory, MiB; 512 to 65536, default 512. */
     public Builder memoryMib(int memoryMib) {
       if (memoryMib < MIN_MEMORY_MIB) {
         throw new IllegalArgumentException("memoryMib < " + MIN_MEMORY_MIB + ": " + memoryMib);

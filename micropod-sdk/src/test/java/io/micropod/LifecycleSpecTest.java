@@ -25,7 +25,7 @@ class LifecycleSpecTest {
     assertThat(spec.ports()).isEmpty();
     assertThat(spec.files()).isEmpty();
     assertThat(spec.containerMemoryMib()).isEqualTo(512 - MicroPodSpec.AGENT_RESERVE_MIB);
-    assertThat(base().memoryMib(128).build().containerMemoryMib()).isEqualTo(64);
+    assertThat(base().memoryMib(1024).build().containerMemoryMib()).isEqualTo(1024 - MicroPodSpec.AGENT_RESERVE_MIB);
   }
 
   @Test
@@ -57,8 +57,8 @@ class LifecycleSpecTest {
     assertThatThrownBy(() -> base().port(8080, 80).port(8080, 81)).hasMessageContaining("8080");
     assertThatThrownBy(() -> base().entrypoint()).hasMessageContaining("entrypoint is empty");
     assertThatThrownBy(() -> base().containerMemoryMib(2)).hasMessageContaining("containerMemoryMib < 4: 2");
-    assertThatThrownBy(() -> base().memoryMib(256).containerMemoryMib(300).build())
-        .isInstanceOf(IllegalStateException.class).hasMessageContaining("300");
+    assertThatThrownBy(() -> base().memoryMib(512).containerMemoryMib(600).build())
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("600");
     assertThatThrownBy(() -> base().copyToContainer(Path.of("/does/not/exist"), "/x"))
         .hasMessageContaining("/does/not/exist");
     assertThatThrownBy(() -> base().copyToContainer(new byte[0], "relative", 0644))

@@ -52,11 +52,11 @@ class MicroPodSpecTest {
   void memoryOutOfRangeNamesTheValue() {
     assertThatThrownBy(() -> MicroPod.builder().memoryMib(64))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("memoryMib < 128: 64");
+        .hasMessage("memoryMib < 512: 64");
     assertThatThrownBy(() -> MicroPod.builder().memoryMib(65537))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("memoryMib > 65536: 65537");
-    assertThat(MicroPod.builder().image("oci:/x").memoryMib(128).build().memoryMib()).isEqualTo(128);
+    assertThat(MicroPod.builder().image("oci:/x").memoryMib(512).build().memoryMib()).isEqualTo(512);
     assertThat(MicroPod.builder().image("oci:/x").memoryMib(65536).build().memoryMib()).isEqualTo(65536);
   }
 
@@ -117,10 +117,10 @@ class MicroPodSpecTest {
         .listener(listener).build();
 
     MicroPodSpec copy = spec.newBuilder().build();
-    MicroPodSpec changed = spec.newBuilder().memoryMib(256).env("L", "w").build();
+    MicroPodSpec changed = spec.newBuilder().memoryMib(2048).env("L", "w").build();
 
     assertThat(copy).isEqualTo(spec).hasSameHashCodeAs(spec);
-    assertThat(changed.memoryMib()).isEqualTo(256);
+    assertThat(changed.memoryMib()).isEqualTo(2048);
     assertThat(changed.env()).containsOnlyKeys("K", "L");
     assertThat(spec.memoryMib()).isEqualTo(1024);
     assertThat(spec.env()).containsOnlyKeys("K");
