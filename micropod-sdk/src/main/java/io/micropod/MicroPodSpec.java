@@ -30,7 +30,8 @@ import java.util.Optional;
  * <h2>Defaults</h2>
  * No command (the image's {@code Entrypoint} + {@code Cmd}), no extra environment, the image's
  * working directory, 512 MiB, 1 vCPU, a 120 s start-up timeout, {@link MicroPodListener#NONE},
- * and {@link MicroPodRuntime#defaultRuntime()}.
+ * {@link MicroPodRuntime#defaultRuntime()}, {@link PullPolicy#IF_MISSING} and the platform
+ * {@code linux/amd64} (the guest's).
  */
 public final class MicroPodSpec {
   /** Default guest memory, MiB. */
@@ -41,6 +42,10 @@ public final class MicroPodSpec {
   public static final int MAX_MEMORY_MIB = 65536;
   /** Default start-up timeout: generous, because software emulation (TCG) boots in seconds. */
   public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(120);
+  /** The platform picked from multi-platform images: the guest's. */
+  public static final String DEFAULT_PLATFORM = "linux/amd64";
+  private static final java.util.regex.Pattern PLATFORM =
+      java.util.regex.Pattern.compile("[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?");
 
   private final ImageRef image;
   private final List<String> command;
@@ -51,8 +56,12 @@ public final class MicroPodSpec {
   private final Duration startupTimeout;
   private final MicroPodListener listener;
   private final MicroPodRuntime runtime; // null: the default runtime
+  private final PullPolicy pullPolicy;
+  private final String platform;
 
   private MicroPodSpec(Builder b) {
+    this.pullPolicy = b.pullPolicy;
+    this.platform = b.platform;
     this.image = b.image;
     this.command = List.copyOf(b.command);
     this.env = Collections.unmodifiableMap(new LinkedHashMap<>(b.env));
@@ -118,6 +127,20 @@ public final class MicroPodSpec {
     return startupTimeout;
   }
 
+  /** When to contact the registry; default {@link PullPolicy#IF_MISSING}. */
+  public PullPolicy pullPolicy() {
+    return pullPolicy;
+  }
+
+  /**
+   * The {@code os/architecture[/variant]} picked from a multi-platform image (OCI index or Docker
+   * manifest list); default {@code linux/amd64}. MicroPod's guests are amd64: another platform
+   * pulls, but such an image cannot start (unless the caller only pulls it).
+   */
+  public String platform() {
+    return platform;
+  }
+
   /** Receives this pod's events; default {@link MicroPodListener#NONE}. */
   public MicroPodListener listener() {
     return listener;
@@ -137,12 +160,12 @@ public final class MicroPodSpec {
     return image.equals(s.image) && command.equals(s.command) && env.equals(s.env)
         && Objects.equals(workingDir, s.workingDir) && memoryMib == s.memoryMib && cpus == s.cpus
         && startupTimeout.equals(s.startupTimeout) && listener == s.listener
-        && runtime == s.runtime;
+        && runtime == s.runtime && pullPolicy == s.pullPolicy && platform.equals(s.platform);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(image, command, env, workingDir, memoryMib, cpus, startupTimeout);
+    return Objects.hash(image, command, env, workingDir, memoryMib, cpus, startupTimeout, pullPolicy, platform);
   }
 
   /** Names the environment's keys but never its values. */
@@ -150,7 +173,8 @@ public final class MicroPodSpec {
   public String toString() {
     return "MicroPodSpec{image=" + image + ", command=" + command + ", envKeys=" + env.keySet()
         + (workingDir != null ? ", workingDir=" + workingDir : "") + ", memoryMib=" + memoryMib
-        + ", cpus=" + cpus + ", startupTimeout=" + startupTimeout + "}";
+        + ", cpus=" + cpus + ", startupTimeout=" + startupTimeout + ", pullPolicy=" + pullPolicy
+        + ", platform=" + platform + "}";
   }
 
   /**
@@ -167,6 +191,8 @@ public final class MicroPodSpec {
     private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
     private MicroPodListener listener = MicroPodListener.NONE;
     private MicroPodRuntime runtime;
+    private PullPolicy pullPolicy = PullPolicy.IF_MISSING;
+    private String platform = DEFAULT_PLATFORM;
     private boolean started;
 
     private Builder() {}
@@ -181,11 +207,14 @@ public final class MicroPodSpec {
       this.startupTimeout = spec.startupTimeout;
       this.listener = spec.listener;
       this.runtime = spec.runtime;
+      this.pullPolicy = spec.pullPolicy;
+      this.platform = spec.platform;
     }
 
     /**
-     * The image, parsed at once with {@link ImageRef#parse(String)}: {@code oci:/path[:tag]}
-     * runs; registry references parse but cannot be pulled yet.
+     * The image, parsed at once with {@link ImageRef#parse(String)}: a registry reference
+     * ({@code alpine:3.20}, {@code host:5000/app@sha256:...}), {@code oci:/path[:tag]},
+     * {@code oci-archive:/file.tar} or {@code docker-archive:/file.tar}.
      *
      * @throws IllegalArgumentException if {@code ref} is not a valid reference
      */
@@ -288,6 +317,28 @@ public final class MicroPodSpec {
     /** Receives the pod's events; default {@link MicroPodListener#NONE}. */
     public Builder listener(MicroPodListener listener) {
       this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /** When to contact the registry; default {@link PullPolicy#IF_MISSING}. */
+    public Builder pullPolicy(PullPolicy pullPolicy) {
+      this.pullPolicy = Objects.requireNonNull(pullPolicy, "pullPolicy");
+      return this;
+    }
+
+    /**
+     * The platform to pick from multi-platform images, {@code os/architecture[/variant]}, e.g.
+     * {@code linux/amd64} (the default) or {@code linux/arm64/v8}.
+     *
+     * @throws IllegalArgumentException when {@code platform} is not of that form
+     */
+    public Builder platform(String platform) {
+      Objects.requireNonNull(platform, "platform");
+      if (!PLATFORM.matcher(platform).matches()) {
+        throw new IllegalArgumentException(
+            "invalid platform \"" + platform + "\" (expected os/architecture[/variant], e.g. linux/amd64)");
+      }
+      this.platform = platform;
       return this;
     }
 
