@@ -165,6 +165,9 @@ public final class DockerCredentials {
     Process p = pb.start();
     try (OutputStream in = p.getOutputStream()) {
       in.write(serverUrl.getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      // the helper exited without reading its input; its exit code and output tell why
+      log.debug("{} did not read the server URL: {}", exe, e.toString());
     }
     byte[] out;
     byte[] err;

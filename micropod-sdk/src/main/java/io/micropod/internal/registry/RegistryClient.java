@@ -80,7 +80,7 @@ public final class RegistryClient {
     this(http, credentials, insecureRegistries, Duration.ofMillis(250));
   }
 
-  RegistryClient(OkHttpClient http, DockerCredentials credentials, Set<String> insecureRegistries,
+  public RegistryClient(OkHttpClient http, DockerCredentials credentials, Set<String> insecureRegistries,
       Duration initialBackoff) {
     this.http = http;
     this.credentials = credentials;
