@@ -187,7 +187,7 @@ public final class ImageService {
       }
     }
     String mt = manifest.mediaType();
-    if (mt.contains("manifest.v1")) {
+    if (mt.startsWith("application/vnd.docker.distribution.manifest.v1")) {
       throw new ImageException(name, name + " has a Docker schema 1 manifest, which registries deprecated in 2019"
           + " and MicroPod does not read: push the image again with a current Docker or skopeo");
     }
