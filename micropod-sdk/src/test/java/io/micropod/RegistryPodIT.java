@@ -1,0 +1,73 @@
+package io.micropod;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micropod.event.MicroPodListener;
+import io.micropod.event.Phase;
+import io.micropod.internal.registry.LocalRegistry;
+import io.micropod.internal.registry.TestImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.OptionalInt;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** A pod (real VM) from an image pulled from a real registry on 127.0.0.1. */
+class RegistryPodIT {
+  static LocalRegistry registry;
+  static TestImage.Image busybox;
+
+  @BeforeAll
+  static void startRegistry() throws Exception {
+    registry = LocalRegistry.start();
+    busybox = TestImage.fromLayout(Path.of(TestImages.busybox().substring("oci:".length())));
+    registry.push("busybox", "latest", busybox);
+  }
+
+  @AfterAll
+  static void stopRegistry() throws Exception {
+    if (registry != null) {
+      registry.close();
+    }
+  }
+
+  @Test
+  void pullsFromTheRegistryReportsProgressAndRunsThePod() throws Exception {
+    // make the pull download: drop the busybox blobs a previous run left in the shared store
+    for (TestImage.Blob b : busybox.blobs()) {
+      Files.deleteIfExists(TestImages.home().resolve("store/blobs/sha256/" + b.digest().substring(7)));
+    }
+    AtomicLong done = new AtomicLong();
+    AtomicLong total = new AtomicLong();
+    MicroPodListener progress = new MicroPodListener() {
+      @Override
+      public void progress(String podId, Phase phase, long d, long t) {
+        if (phase == Phase.IMAGE_PULL) {
+          done.set(d);
+          total.set(t);
+        }
+      }
+    };
+    String ref = registry.host() + "/busybox:latest";
+    String id;
+    try (MicroPod pod = MicroPod.builder().image(ref).pullPolicy(PullPolicy.ALWAYS).listener(progress)
+        .command("sh", "-c", "echo pulled-and-running; ls /bin/busybox").start()) {
+      id = pod.id();
+      OptionalInt exit = pod.waitFor(Duration.ofSeconds(60));
+
+      assertThat(exit).hasValue(0);
+      assertThat(pod.logs()).contains("pulled-and-running\n").contains("/bin/busybox");
+    }
+    long expected = busybox.blobs().stream().mapToLong(b -> b.bytes().length).sum();
+    assertThat(total.get()).isEqualTo(expected);
+    assertThat(done.get()).isEqualTo(expected);
+    assertThat(MicroPodRuntime.defaultRuntime().images()).anySatisfy(i -> {
+      assertThat(i.ref()).isEqualTo(ref);
+      assertThat(i.digest()).isEqualTo(busybox.manifest().digest());
+    });
+    assertThat(Leaks.of(id)).isEmpty();
+  }
+}
