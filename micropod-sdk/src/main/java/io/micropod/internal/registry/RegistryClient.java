@@ -286,6 +286,9 @@ public final class RegistryClient {
               + " after " + i + " attempts: " + e.getMessage(), e);
         }
         log.debug("{}: {} from {} timed out (attempt {}): {}; retrying", ref, what, registry, i, e.toString());
+      } catch (java.net.UnknownHostException e) {
+        throw new ImageException(ref, "cannot resolve the host of registry " + registry + " ("
+            + e.getMessage() + "): check the image reference and the network's DNS", e);
       } catch (SSLException e) {
         throw new ImageException(ref, "TLS with registry " + registry + " failed: " + e.getMessage()
             + ". If it serves plain HTTP, mark it insecure: MicroPodRuntime.builder().insecureRegistry(\""
