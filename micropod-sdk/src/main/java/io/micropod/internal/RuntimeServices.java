@@ -198,6 +198,9 @@ public final class RuntimeServices {
       closed = true;
       e = executor;
       g = eventLoop;
+      if (images != null) {
+        images.close();
+      }
       if (shutdownHook != null) {
         try {
           Runtime.getRuntime().removeShutdownHook(shutdownHook);

@@ -64,6 +64,11 @@ public final class ImageService {
     this.archives = new ImageArchives(home);
   }
 
+  /** Releases the registry client's pooled connections. */
+  public void close() {
+    client.close();
+  }
+
   public BlobStore blobs() {
     return blobs;
   }

@@ -97,6 +97,11 @@ public final class RegistryClient {
         .build();
   }
 
+  /** Drops pooled connections (the runtime is closing). */
+  public void close() {
+    http.connectionPool().evictAll();
+  }
+
   /** The base URL of {@code registry}: {@code https://registry-1.docker.io} for Docker Hub. */
   public HttpUrl baseUrl(String registry) {
     String host = registry.equals("docker.io") ? "registry-1.docker.io" : registry;
