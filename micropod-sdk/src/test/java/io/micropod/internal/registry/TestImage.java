@@ -122,7 +122,10 @@ public final class TestImage {
     config.putObject("config").putArray("Cmd").add("/bin/sh");
     ObjectNode rootfs = config.putObject("rootfs");
     rootfs.put("type", "layers");
-    rootfs.putArray("diff_ids");
+    ArrayNode diffIds = rootfs.putArray("diff_ids");
+    for (byte[] l : compressedLayers) {
+      diffIds.add(digest(uncompressed(l)));
+    }
     Blob configBlob = blob(JSON.writeValueAsBytes(config),
         docker ? "application/vnd.docker.container.image.v1+json" : "application/vnd.oci.image.config.v1+json");
     ObjectNode m = JSON.createObjectNode();
@@ -133,6 +136,19 @@ public final class TestImage {
     ArrayNode ls = m.putArray("layers");
     layers.forEach(l -> ls.add(descriptor(l)));
     return new Image(blob(JSON.writeValueAsBytes(m), mt), configBlob, layers);
+  }
+
+  /** The tar inside a gzip, zstd or plain layer. */
+  public static byte[] uncompressed(byte[] layer) throws IOException {
+    java.io.InputStream in = new java.io.ByteArrayInputStream(layer);
+    if (layer.length >= 2 && (layer[0] & 0xff) == 0x1f && (layer[1] & 0xff) == 0x8b) {
+      in = new org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream(in, true);
+    } else if (layer.length >= 4 && (layer[0] & 0xff) == 0x28 && (layer[1] & 0xff) == 0xb5) {
+      in = new org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream(in);
+    }
+    try (java.io.InputStream i = in) {
+      return i.readAllBytes();
+    }
   }
 
   /** An index of images, each with its platform {@code os/arch[/variant]}. */
