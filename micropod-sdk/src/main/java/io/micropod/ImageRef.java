@@ -20,8 +20,14 @@ import java.util.regex.Pattern;
  * <h2>Registry</h2>
  * Docker's rules: {@code alpine} is {@code docker.io/library/alpine:latest};
  * {@code host:5000/a/b@sha256:...} keeps its registry and digest; a tag defaults to
- * {@code latest} only when there is no digest. Registry references parse, but in this milestone
- * {@code start()} fails for them with an {@link ImageException}: pulls are not implemented yet.
+ * {@code latest} only when there is no digest. {@code index.docker.io} is {@code docker.io};
+ * MicroPod talks to Docker Hub at {@code registry-1.docker.io}.
+ *
+ * <h2>Archives</h2>
+ * {@code oci-archive:<file.tar>[:<ref name>]} (a tarred OCI image layout) and
+ * {@code docker-archive:<file.tar>[:<name:tag>]} (what {@code docker save} writes), skopeo's
+ * syntax: the first colon ends the file name. Without a reference the archive must hold one image
+ * (a docker archive: the first). A relative file is made absolute against the working directory.
  */
 public final class ImageRef {
   /** The registry of references that name none. */
@@ -30,6 +36,10 @@ public final class ImageRef {
   public static final String DEFAULT_TAG = "latest";
 
   private static final String OCI_PREFIX = "oci:";
+  /** {@code oci-archive:}: a tar of an OCI image layout. */
+  public static final String OCI_ARCHIVE = "oci-archive";
+  /** {@code docker-archive:}: what {@code docker save} writes. */
+  public static final String DOCKER_ARCHIVE = "docker-archive";
   private static final Pattern PATH_COMPONENT =
       Pattern.compile("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*");
   private static final Pattern TAG = Pattern.compile("[\\w][\\w.-]{0,127}");
@@ -48,8 +58,17 @@ public final class ImageRef {
   private final String repository;
   private final String tag;
   private final String digest;
+  private final Path archive; // non-null for archives
+  private final String archiveKind; // OCI_ARCHIVE or DOCKER_ARCHIVE
 
   private ImageRef(Path layoutDir, String registry, String repository, String tag, String digest) {
+    this(layoutDir, registry, repository, tag, digest, null, null);
+  }
+
+  private ImageRef(Path layoutDir, String registry, String repository, String tag, String digest,
+      Path archive, String archiveKind) {
+    this.archive = archive;
+    this.archiveKind = archiveKind;
     this.layoutDir = layoutDir;
     this.registry = registry;
     this.repository = repository;
@@ -74,7 +93,34 @@ public final class ImageRef {
     if (reference.startsWith(OCI_PREFIX)) {
       return parseOci(reference);
     }
+    if (reference.startsWith(OCI_ARCHIVE + ":") || reference.startsWith(DOCKER_ARCHIVE + ":")) {
+      return parseArchive(reference);
+    }
     return parseRegistry(reference);
+  }
+
+  private static ImageRef parseArchive(String reference) {
+    int colon = reference.indexOf(':');
+    String kind = reference.substring(0, colon);
+    String rest = reference.substring(colon + 1);
+    int next = rest.indexOf(':');
+    String file = next < 0 ? rest : rest.substring(0, next);
+    String name = next < 0 ? null : rest.substring(next + 1);
+    if (file.isEmpty()) {
+      throw new IllegalArgumentException(
+          kind + " reference has no file: \"" + reference + "\" (use " + kind + ":/path/to/image.tar)");
+    }
+    if (name != null) {
+      if (name.isEmpty()) {
+        throw new IllegalArgumentException(
+            kind + " reference has an empty image name after ':': \"" + reference + "\"");
+      }
+      if (!OCI_REF_NAME.matcher(name).matches()) {
+        throw new IllegalArgumentException(
+            "invalid image name \"" + name + "\" in " + kind + " reference \"" + reference + "\"");
+      }
+    }
+    return new ImageRef(null, null, null, name, null, Path.of(file).toAbsolutePath().normalize(), kind);
   }
 
   /**
@@ -194,6 +240,26 @@ public final class ImageRef {
     return new ImageRef(null, registry, remainder, tag, digest);
   }
 
+  /** Whether this names an image archive ({@code oci-archive:} or {@code docker-archive:}). */
+  public boolean isArchive() {
+    return archive != null;
+  }
+
+  /** Whether this names an image in a registry (neither a layout nor an archive). */
+  public boolean isRegistry() {
+    return registry != null;
+  }
+
+  /** The absolute archive file of an {@code oci-archive:} or {@code docker-archive:} reference. */
+  public Optional<Path> archive() {
+    return Optional.ofNullable(archive);
+  }
+
+  /** {@link #OCI_ARCHIVE} or {@link #DOCKER_ARCHIVE} for archives. */
+  public Optional<String> archiveKind() {
+    return Optional.ofNullable(archiveKind);
+  }
+
   /** Whether this names a local OCI image layout (the {@code oci:} form). */
   public boolean isOciLayout() {
     return layoutDir != null;
@@ -216,7 +282,8 @@ public final class ImageRef {
 
   /**
    * The tag: always present for OCI layouts ({@code latest} by default); for registry references
-   * absent only when a digest was given without a tag.
+   * absent only when a digest was given without a tag; for archives the image name given after
+   * the file, if any.
    */
   public Optional<String> tag() {
     return Optional.ofNullable(tag);
@@ -235,22 +302,26 @@ public final class ImageRef {
     ImageRef r = (ImageRef) o;
     return Objects.equals(layoutDir, r.layoutDir) && Objects.equals(registry, r.registry)
         && Objects.equals(repository, r.repository) && Objects.equals(tag, r.tag)
-        && Objects.equals(digest, r.digest);
+        && Objects.equals(digest, r.digest) && Objects.equals(archive, r.archive)
+        && Objects.equals(archiveKind, r.archiveKind);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(layoutDir, registry, repository, tag, digest);
+    return Objects.hash(layoutDir, registry, repository, tag, digest, archive, archiveKind);
   }
 
   /**
-   * The normalised form: {@code oci:/abs/dir:tag}, or {@code registry/repository[:tag][@digest]},
+   * The normalised form: {@code oci:/abs/dir:tag}, {@code oci-archive:/abs/file.tar[:name]}, or {@code registry/repository[:tag][@digest]},
    * e.g. {@code docker.io/library/alpine:3.20}. {@code parse(toString())} returns an equal ref.
    */
   @Override
   public String toString() {
     if (layoutDir != null) {
       return OCI_PREFIX + layoutDir + ":" + tag;
+    }
+    if (archive != null) {
+      return archiveKind + ":" + archive + (tag != null ? ":" + tag : "");
     }
     StringBuilder sb = new StringBuilder(registry).append('/').append(repository);
     if (tag != null) {

@@ -2,9 +2,16 @@ package io.micropod;
 
 import io.micropod.internal.RuntimeConfig;
 import io.micropod.internal.RuntimeServices;
+import io.micropod.internal.image.ResolvedImage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Resources that pods share: the MicroPod home (image store, guest image, per-pod state), the
@@ -22,7 +29,14 @@ import java.util.Objects;
  * <h2>Home</h2>
  * Default: the system property {@code micropod.home}, else the environment variable
  * {@code MICROPOD_HOME}, else {@code ~/.cache/micropod}. It holds {@code guest/<sdk-version>/}
- * (kernel and initramfs), {@code store/} (unpacked images) and {@code pods/<id>/} (logs).
+ * (kernel and initramfs), {@code store/} (images: {@code blobs/sha256/}, {@code rootfs/},
+ * {@code images/}; see {@link #images()}) and {@code pods/<id>/} (logs). The store is shared by
+ * every runtime and process that uses the same home.
+ *
+ * <h2>Registries</h2>
+ * Credentials come from {@code $DOCKER_CONFIG/config.json} or {@code ~/.docker/config.json}, as
+ * for the Docker CLI. Registries are spoken to over HTTPS, except {@code localhost},
+ * {@code 127.0.0.1} and those given to {@link Builder#insecureRegistry(String)}.
  *
  * <h2>Environment</h2>
  * {@code MICROPOD_KERNEL_PATH} and {@code MICROPOD_AGENT_ROOTFS} override the guest kernel and
@@ -68,6 +82,91 @@ public final class MicroPodRuntime implements AutoCloseable {
     return services.config().vmm();
   }
 
+  /**
+   * The images in the local store, sorted by reference: registry images pulled before, and local
+   * sources ({@code oci:}, archives) that pods started from.
+   */
+  public List<ImageInfo> images() {
+    try {
+      return services.images().list();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list the image store under " + home(), e);
+    }
+  }
+
+  /**
+   * Pulls {@code ref} for {@code linux/amd64} into the local store (if missing) without starting
+   * a pod, e.g. to warm a cache.
+   *
+   * @throws IllegalArgumentException when {@code ref} is not a valid reference
+   * @throws ImageException (or a subtype) when it cannot be pulled
+   */
+  public ImageInfo pullImage(String ref) {
+    return pullImage(ImageRef.parse(ref), MicroPodSpec.DEFAULT_PLATFORM, PullPolicy.IF_MISSING);
+  }
+
+  /**
+   * Pulls {@code ref} for {@code platform} ({@code os/arch[/variant]}) per {@code policy}.
+   *
+   * @throws ImageException (or a subtype) when it cannot be pulled
+   */
+  public ImageInfo pullImage(ImageRef ref, String platform, PullPolicy policy) {
+    Objects.requireNonNull(ref, "ref");
+    Objects.requireNonNull(policy, "policy");
+    String checkedPlatform = MicroPodSpec.builder().image(ref).platform(platform).build().platform();
+    try {
+      ResolvedImage image = services.images().resolve(ref, checkedPlatform, policy,
+          (done, total) -> { }, "micropod-pull-");
+      for (ImageInfo i : images()) {
+        if (i.ref().equals(ref.toString()) && i.platform().equals(checkedPlatform)) {
+          return i;
+        }
+      }
+      throw new IllegalStateException("pulled " + ref + " (" + image.manifestDigest() + ") but the catalog lost it");
+    } catch (IOException e) {
+      throw new ImageException(ref.toString(), "cannot pull " + ref + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ImageException(ref.toString(), "interrupted while pulling " + ref, e);
+    }
+  }
+
+  /**
+   * Removes {@code ref} (every platform) from the store's catalog and deletes its unpacked tree
+   * unless another cached image or a pod of this runtime uses it; its blobs go with the next
+   * {@link #pruneImages()}.
+   *
+   * @return whether the store held {@code ref}
+   * @throws IllegalArgumentException when {@code ref} is not a valid reference
+   */
+  public boolean removeImage(String ref) {
+    String normalised = ImageRef.parse(ref).toString();
+    try {
+      return services.images().remove(normalised);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot remove " + normalised + " from the image store under " + home(), e);
+    }
+  }
+
+  /**
+   * Garbage-collects the store: deletes the blobs and unpacked trees of images no longer in
+   * {@link #images()} (trees used by pods of this runtime stay), extracted archives and partial
+   * downloads. Pods of other processes sharing the home may run an image just removed: prune
+   * when none do.
+   *
+   * @return bytes of blobs freed
+   */
+  public long pruneImages() {
+    try {
+      return services.images().prune();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot prune the image store under " + home(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while pruning the image store", e);
+    }
+  }
+
   /** For the SDK's own implementation; not API. */
   RuntimeServices services() {
     return services;
@@ -98,8 +197,31 @@ public final class MicroPodRuntime implements AutoCloseable {
     private Path kernel;
     private Path initramfs;
     private Map<String, String> environment;
+    private final Set<String> insecureRegistries = new LinkedHashSet<>();
 
     private Builder() {}
+
+    private static final Pattern REGISTRY = Pattern.compile(
+        "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+            + "|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?");
+
+    /**
+     * Speaks to {@code registry} ({@code host} or {@code host:port}, as in image references) over
+     * plain HTTP instead of HTTPS. Only for registries on a trusted network: anyone on the path
+     * can read the credentials sent to it (content stays verified by digest). {@code localhost}
+     * and {@code 127.0.0.1} are always plain HTTP. May be called repeatedly.
+     *
+     * @throws IllegalArgumentException when {@code registry} is not a host name with optional port
+     */
+    public Builder insecureRegistry(String registry) {
+      Objects.requireNonNull(registry, "registry");
+      if (!REGISTRY.matcher(registry).matches()) {
+        throw new IllegalArgumentException("invalid registry \"" + registry
+            + "\" (expected host or host:port, without scheme or path)");
+      }
+      insecureRegistries.add(registry);
+      return this;
+    }
 
     /** The MicroPod home directory; see the class documentation for the default. */
     public Builder home(Path home) {
@@ -180,7 +302,8 @@ public final class MicroPodRuntime implements AutoCloseable {
         resolvedHome = resolvedHome.toAbsolutePath().normalize();
       }
       return new RuntimeServices(
-          new RuntimeConfig(resolvedHome, vmm, qemuBinary, virtiofsd, kernel, initramfs, env));
+          new RuntimeConfig(resolvedHome, vmm, qemuBinary, virtiofsd, kernel, initramfs, env),
+          insecureRegistries);
     }
   }
 }

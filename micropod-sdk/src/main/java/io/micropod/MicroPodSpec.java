@@ -30,7 +30,8 @@ import java.util.Optional;
  * <h2>Defaults</h2>
  * No command (the image's {@code Entrypoint} + {@code Cmd}), no extra environment, the image's
  * working directory, 512 MiB, 1 vCPU, a 120 s start-up timeout, {@link MicroPodListener#NONE},
- * and {@link MicroPodRuntime#defaultRuntime()}. No entrypoint override, the image's user, the
+ * {@link MicroPodRuntime#defaultRuntime()}, {@link PullPolicy#IF_MISSING}, the platform
+ * {@code linux/amd64} (the guest's). No entrypoint override, the image's user, the
  * pod id as hostname, no labels, no name, no published ports, no files copied in, and a container
  * memory limit of the guest memory minus {@value #AGENT_RESERVE_MIB} MiB for the guest's kernel
  * and agent (at least half the guest memory).
@@ -48,6 +49,10 @@ public final class MicroPodSpec {
   public static final int MAX_MEMORY_MIB = 65536;
   /** Default start-up timeout: generous, because software emulation (TCG) boots in seconds. */
   public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(120);
+  /** The platform picked from multi-platform images: the guest's. */
+  public static final String DEFAULT_PLATFORM = "linux/amd64";
+  private static final java.util.regex.Pattern PLATFORM =
+      java.util.regex.Pattern.compile("[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?");
 
   private final ImageRef image;
   private final List<String> command;
@@ -58,6 +63,8 @@ public final class MicroPodSpec {
   private final Duration startupTimeout;
   private final MicroPodListener listener;
   private final MicroPodRuntime runtime; // null: the default runtime
+  private final PullPolicy pullPolicy;
+  private final String platform;
   private final List<String> entrypoint; // null: the image's
   private final String user;
   private final String hostname;
@@ -79,6 +86,8 @@ public final class MicroPodSpec {
     this.ports = List.copyOf(b.ports);
     this.files = List.copyOf(b.files);
     this.containerMemoryMib = b.containerMemoryMib;
+    this.pullPolicy = b.pullPolicy;
+    this.platform = b.platform;
     this.image = b.image;
     this.command = List.copyOf(b.command);
     this.env = Collections.unmodifiableMap(new LinkedHashMap<>(b.env));
@@ -142,6 +151,20 @@ public final class MicroPodSpec {
    */
   public Duration startupTimeout() {
     return startupTimeout;
+  }
+
+  /** When to contact the registry; default {@link PullPolicy#IF_MISSING}. */
+  public PullPolicy pullPolicy() {
+    return pullPolicy;
+  }
+
+  /**
+   * The {@code os/architecture[/variant]} picked from a multi-platform image (OCI index or Docker
+   * manifest list); default {@code linux/amd64}. MicroPod's guests are amd64: another platform
+   * pulls, but such an image cannot start (unless the caller only pulls it).
+   */
+  public String platform() {
+    return platform;
   }
 
   /** Receives this pod's events; default {@link MicroPodListener#NONE}. */
@@ -218,12 +241,13 @@ public final class MicroPodSpec {
         && runtime == s.runtime && Objects.equals(entrypoint, s.entrypoint)
         && Objects.equals(user, s.user) && Objects.equals(hostname, s.hostname)
         && labels.equals(s.labels) && Objects.equals(name, s.name) && ports.equals(s.ports)
-        && files.equals(s.files) && containerMemoryMib == s.containerMemoryMib;
+        && files.equals(s.files) && containerMemoryMib == s.containerMemoryMib
+        && pullPolicy == s.pullPolicy && platform.equals(s.platform);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(image, command, env, workingDir, memoryMib, cpus, startupTimeout);
+    return Objects.hash(image, command, env, workingDir, memoryMib, cpus, startupTimeout, pullPolicy, platform);
   }
 
   /** Names the environment's keys but never its values. */
@@ -232,7 +256,8 @@ public final class MicroPodSpec {
     return "MicroPodSpec{image=" + image + ", command=" + command + ", envKeys=" + env.keySet()
         + (workingDir != null ? ", workingDir=" + workingDir : "") + ", memoryMib=" + memoryMib
         + ", cpus=" + cpus + ", startupTimeout=" + startupTimeout
-        + (name != null ? ", name=" + name : "") + (ports.isEmpty() ? "" : ", ports=" + ports) + "}";
+        + (name != null ? ", name=" + name : "") + (ports.isEmpty() ? "" : ", ports=" + ports)
+        + ", pullPolicy=" + pullPolicy + ", platform=" + platform + "}";
   }
 
   /**
@@ -249,6 +274,8 @@ public final class MicroPodSpec {
     private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
     private MicroPodListener listener = MicroPodListener.NONE;
     private MicroPodRuntime runtime;
+    private PullPolicy pullPolicy = PullPolicy.IF_MISSING;
+    private String platform = DEFAULT_PLATFORM;
     private boolean started;
     private List<String> entrypoint;
     private String user;
@@ -279,6 +306,8 @@ public final class MicroPodSpec {
       this.ports.addAll(spec.ports);
       this.files.addAll(spec.files);
       this.containerMemoryMib = spec.containerMemoryMib;
+      this.pullPolicy = spec.pullPolicy;
+      this.platform = spec.platform;
     }
 
     /** See {@link MicroPodSpec#entrypoint()}; at least one element. */
@@ -402,8 +431,9 @@ public final class MicroPodSpec {
     }
 
     /**
-     * The image, parsed at once with {@link ImageRef#parse(String)}: {@code oci:/path[:tag]}
-     * runs; registry references parse but cannot be pulled yet.
+     * The image, parsed at once with {@link ImageRef#parse(String)}: a registry reference
+     * ({@code alpine:3.20}, {@code host:5000/app@sha256:...}), {@code oci:/path[:tag]},
+     * {@code oci-archive:/file.tar} or {@code docker-archive:/file.tar}.
      *
      * @throws IllegalArgumentException if {@code ref} is not a valid reference
      */
@@ -506,6 +536,28 @@ public final class MicroPodSpec {
     /** Receives the pod's events; default {@link MicroPodListener#NONE}. */
     public Builder listener(MicroPodListener listener) {
       this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /** When to contact the registry; default {@link PullPolicy#IF_MISSING}. */
+    public Builder pullPolicy(PullPolicy pullPolicy) {
+      this.pullPolicy = Objects.requireNonNull(pullPolicy, "pullPolicy");
+      return this;
+    }
+
+    /**
+     * The platform to pick from multi-platform images, {@code os/architecture[/variant]}, e.g.
+     * {@code linux/amd64} (the default) or {@code linux/arm64/v8}.
+     *
+     * @throws IllegalArgumentException when {@code platform} is not of that form
+     */
+    public Builder platform(String platform) {
+      Objects.requireNonNull(platform, "platform");
+      if (!PLATFORM.matcher(platform).matches()) {
+        throw new IllegalArgumentException(
+            "invalid platform \"" + platform + "\" (expected os/architecture[/variant], e.g. linux/amd64)");
+      }
+      this.platform = platform;
       return this;
     }
 

@@ -77,6 +77,24 @@ class ImageRefTest {
   }
 
   @Test
+  void archivesUseSkopeosSyntax() {
+    ImageRef docker = ImageRef.parse("docker-archive:/tmp/app.tar:app:1");
+    ImageRef oci = ImageRef.parse("oci-archive:rel/img.tar");
+
+    assertThat(docker.isArchive()).isTrue();
+    assertThat(docker.isRegistry()).isFalse();
+    assertThat(docker.archiveKind()).hasValue(ImageRef.DOCKER_ARCHIVE);
+    assertThat(docker.archive()).hasValue(Path.of("/tmp/app.tar"));
+    assertThat(docker.tag()).hasValue("app:1");
+    assertThat(docker.toString()).isEqualTo("docker-archive:/tmp/app.tar:app:1");
+    assertThat(oci.archiveKind()).hasValue(ImageRef.OCI_ARCHIVE);
+    assertThat(oci.archive()).hasValue(Path.of("rel/img.tar").toAbsolutePath());
+    assertThat(oci.tag()).isEmpty();
+    assertThat(ImageRef.parse(oci.toString())).isEqualTo(oci);
+    assertThat(ImageRef.parse("alpine").isRegistry()).isTrue();
+  }
+
+  @Test
   void relativeOciLayoutIsMadeAbsolute() {
     ImageRef ref = ImageRef.parse("oci:layouts/app:v1");
 
@@ -101,6 +119,10 @@ class ImageRefTest {
     "oci:/x:| empty tag",
     "oci:/x:bad tag| invalid tag",
     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef| image id",
+    "docker-archive:| no file",
+    "oci-archive::x| no file",
+    "docker-archive:/x.tar:| empty image name",
+    "oci-archive:/x.tar:bad name| invalid image name",
   })
   void invalidReferencesNameWhatIsWrong(String input, String problem) {
     assertThatThrownBy(() -> ImageRef.parse(input))

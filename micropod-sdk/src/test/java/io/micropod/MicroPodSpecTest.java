@@ -25,6 +25,31 @@ class MicroPodSpecTest {
     assertThat(spec.startupTimeout()).isEqualTo(Duration.ofSeconds(120));
     assertThat(spec.listener()).isSameAs(MicroPodListener.NONE);
     assertThat(spec.runtime()).isSameAs(MicroPodRuntime.defaultRuntime());
+    assertThat(spec.pullPolicy()).isEqualTo(PullPolicy.IF_MISSING);
+    assertThat(spec.platform()).isEqualTo("linux/amd64");
+  }
+
+  @Test
+  void platformAndPullPolicyAreValidatedAndKept() {
+    MicroPodSpec spec = MicroPodSpec.builder().image("alpine").platform("linux/arm64/v8")
+        .pullPolicy(PullPolicy.NEVER).build();
+
+    assertThat(spec.platform()).isEqualTo("linux/arm64/v8");
+    assertThat(spec.pullPolicy()).isEqualTo(PullPolicy.NEVER);
+    assertThat(spec.newBuilder().build()).isEqualTo(spec);
+    assertThat(spec.toString()).contains("pullPolicy=NEVER", "platform=linux/arm64/v8");
+    for (String bad : List.of("amd64", "linux/", "Linux/amd64", "linux/amd64/v1/x", "linux amd64")) {
+      assertThatThrownBy(() -> MicroPodSpec.builder().platform(bad))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("\"" + bad + "\"");
+    }
+  }
+
+  @Test
+  void insecureRegistriesAreValidated() {
+    MicroPodRuntime.builder().insecureRegistry("registry.lan:5000").insecureRegistry("10.0.0.5");
+
+    assertThatThrownBy(() -> MicroPodRuntime.builder().insecureRegistry("http://registry.lan"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("without scheme");
   }
 
   @Test

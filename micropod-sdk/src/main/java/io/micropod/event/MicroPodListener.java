@@ -39,4 +39,13 @@ public interface MicroPodListener {
    * suppressed exceptions are the individual clean-up failures.
    */
   default void phaseFailed(String podId, Phase phase, Throwable cause) {}
+
+  /**
+   * Progress of {@code phase} of pod {@code podId}, in bytes. In {@link Phase#IMAGE_PULL}:
+   * {@code done} bytes of the image's config and layers downloaded so far out of {@code total}
+   * (summed over the layers, which download in parallel); blobs already in the local store count
+   * neither way. Called often (about every 64 KiB) from the download threads, possibly
+   * concurrently: keep it cheap. Not called when nothing needs downloading.
+   */
+  default void progress(String podId, Phase phase, long done, long total) {}
 }

@@ -28,6 +28,14 @@ public final class Listeners {
     }
   }
 
+  public static void progress(MicroPodListener l, String podId, Phase phase, long done, long total) {
+    try {
+      l.progress(podId, phase, done, total);
+    } catch (RuntimeException | LinkageError e) {
+      log.warn("pod {}: listener {} threw from progress({})", podId, l, phase, e);
+    }
+  }
+
   public static void phaseFailed(MicroPodListener l, String podId, Phase phase, Throwable cause) {
     try {
       l.phaseFailed(podId, phase, cause);

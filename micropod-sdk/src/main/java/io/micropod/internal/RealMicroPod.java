@@ -18,7 +18,6 @@ import io.micropod.agent.v1.ProcessSpec;
 import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentClient;
 import io.micropod.internal.image.LayerUnpacker;
-import io.micropod.internal.image.OciLayout;
 import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.image.ResolvedImage;
 import io.micropod.internal.vm.HostCapabilities;
@@ -189,17 +188,19 @@ public final class RealMicroPod implements MicroPod {
     cleanup.push("name.release", () -> b.runtime.releaseName(name, b.id));
   }
 
-  private static void resolveImage(Boot b, CleanupStack cleanup) {
+  private static void resolveImage(Boot b, CleanupStack cleanup)
+      throws IOException, InterruptedException {
     ImageRef ref = b.spec.image();
-    if (!ref.isOciLayout()) {
-      throw new ImageException(ref.toString(),
-          "pulling from registries is not implemented yet; use an OCI layout: oci:/path/to/layout[:tag]",
-          null, b.id, Phase.IMAGE_PULL);
-    }
     try {
-      b.image = OciLayout.resolve(ref);
+      b.image = b.runtime.images().resolve(ref, b.spec.platform(), b.spec.pullPolicy(),
+          (done, total) -> Listeners.progress(b.spec.listener(), b.id, Phase.IMAGE_PULL, done, total),
+          "micropod-" + b.id + "-pull-");
     } catch (ImageException e) {
       throw withPod(e, b.id, Phase.IMAGE_PULL);
+    } catch (java.nio.channels.ClosedByInterruptException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new ImageException(ref.toString(), "cannot resolve " + ref + ": " + e, e, b.id, Phase.IMAGE_PULL);
     }
     String arch = b.image.config().architecture();
     if (!arch.isEmpty() && !arch.equals("amd64")) {
@@ -212,6 +213,7 @@ public final class RealMicroPod implements MicroPod {
       throws InterruptedException, IOException {
     String ref = b.spec.image().toString();
     try {
+      cleanup.push("image.release", b.runtime.images().useTree(b.image.manifestHex()));
       b.rootfs = b.runtime.store().prepare(b.image);
       b.plan = ProcessPlan.merge(b.image.config(), b.spec, b.rootfs, ref);
     } catch (ImageException e) {
@@ -415,6 +417,12 @@ public final class RealMicroPod implements MicroPod {
   private static ImageException withPod(ImageException e, String podId, Phase phase) {
     if (e.podId() != null) {
       return e;
+    }
+    if (e instanceof io.micropod.ImageNotFoundException) {
+      return new io.micropod.ImageNotFoundException(e.ref(), e.getMessage(), e, podId, phase);
+    }
+    if (e instanceof io.micropod.RegistryAuthenticationException a) {
+      return new io.micropod.RegistryAuthenticationException(e.ref(), a.registry(), e.getMessage(), e, podId, phase);
     }
     return new ImageException(e.ref(), e.getMessage(), e, podId, phase);
   }

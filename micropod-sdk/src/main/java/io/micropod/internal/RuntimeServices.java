@@ -5,7 +5,12 @@ import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.micropod.HostUnsupportedException;
+import io.micropod.internal.image.ImageService;
 import io.micropod.internal.image.RootfsStore;
+import io.micropod.internal.registry.DockerCredentials;
+import io.micropod.internal.registry.RegistryClient;
+import java.nio.file.Path;
+import java.util.Set;
 import io.micropod.internal.vm.Accel;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.HostProbe;
@@ -42,17 +47,30 @@ public final class RuntimeServices {
 
   private HostCapabilities host;
   private RootfsStore store;
+  private ImageService images;
+  private final Set<String> insecureRegistries;
   private ExecutorService executor;
   private EventLoopGroup eventLoop;
   private Thread shutdownHook;
   private boolean closed;
 
   public RuntimeServices(RuntimeConfig config) {
-    this(config, null, null);
+    this(config, Set.of());
+  }
+
+  /** @param insecureRegistries registries spoken to over plain HTTP ({@code host[:port]}) */
+  public RuntimeServices(RuntimeConfig config, Set<String> insecureRegistries) {
+    this(config, null, null, insecureRegistries);
   }
 
   /** A runtime with its host probe and VMM driver replaced (tests). */
   public RuntimeServices(RuntimeConfig config, Supplier<HostCapabilities> probe, VmmDriver driver) {
+    this(config, probe, driver, Set.of());
+  }
+
+  private RuntimeServices(RuntimeConfig config, Supplier<HostCapabilities> probe, VmmDriver driver,
+      Set<String> insecureRegistries) {
+    this.insecureRegistries = Set.copyOf(insecureRegistries);
     this.config = config;
     this.probe = probe;
     this.driver = driver;
@@ -123,6 +141,28 @@ public final class RuntimeServices {
       store = new RootfsStore(config.home(), host().runningAsRoot());
     }
     return store;
+  }
+
+  /**
+   * The image service: pulls, the blob store, the catalog. Needs no host probe, so images can be
+   * listed and pulled on hosts that cannot run VMs.
+   */
+  public synchronized ImageService images() {
+    checkOpen();
+    if (images == null) {
+      Path userHome = Path.of(System.getProperty("user.home"));
+      String envHome = config.getenv("HOME");
+      if (envHome != null && !envHome.isBlank()) {
+        userHome = Path.of(envHome);
+      }
+      images = new ImageService(config.home(), new RegistryClient(RegistryClient.defaultHttpClient(),
+          new DockerCredentials(config.env(), userHome), insecureRegistries));
+    }
+    return images;
+  }
+
+  public Set<String> insecureRegistries() {
+    return insecureRegistries;
   }
 
   /** The executor gRPC callbacks run on. */
@@ -197,6 +237,9 @@ public final class RuntimeServices {
       closed = true;
       e = executor;
       g = eventLoop;
+      if (images != null) {
+        images.close();
+      }
       if (shutdownHook != null) {
         try {
           Runtime.getRuntime().removeShutdownHook(shutdownHook);

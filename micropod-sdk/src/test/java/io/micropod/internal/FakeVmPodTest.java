@@ -396,14 +396,14 @@ class FakeVmPodTest {
   }
 
   @Test
-  void registryReferencesAreNotPulledYet() {
+  void anUnreachableRegistryFailsInImagePullWithoutRetryingDnsAndBootsNothing() {
+    // .invalid never resolves (RFC 2606)
     Throwable thrown = catchThrowable(() ->
-        RealMicroPod.start(MicroPodSpec.builder().image("alpine:3.20").listener(recorder).build(), runtime));
+        RealMicroPod.start(MicroPodSpec.builder().image("registry.invalid/app:3.20").listener(recorder).build(), runtime));
 
     assertThat(thrown).isInstanceOfSatisfying(ImageException.class, e -> {
-      assertThat(e).hasMessage(
-          "pulling from registries is not implemented yet; use an OCI layout: oci:/path/to/layout[:tag]");
-      assertThat(e.ref()).isEqualTo("docker.io/library/alpine:3.20");
+      assertThat(e).hasMessageContaining("cannot resolve the host of registry registry.invalid");
+      assertThat(e.ref()).isEqualTo("registry.invalid/app:3.20");
       assertThat(e.phase()).hasValue(IMAGE_PULL);
     });
     assertThat(recorder.events).containsExactly("start IMAGE_PULL", "failed IMAGE_PULL");

@@ -26,11 +26,12 @@ import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies image layers (tar, optionally gzip-compressed) onto a root directory, bottom layer
+ * Applies image layers (tar, optionally gzip- or zstd-compressed) onto a root directory, bottom layer
  * first, the way a container runtime's snapshotter would.
  *
  * <h2>Safety</h2>
@@ -47,7 +48,10 @@ import org.slf4j.LoggerFactory;
  * Whiteouts ({@code .wh.<name>} deletes a lower entry, {@code .wh..wh..opq} empties a directory
  * of lower entries), regular files, directories, symlinks, hardlinks (inside the root), modes
  * (including setuid/setgid/sticky) and modification times; ownership only when running as root.
- * Device nodes and FIFOs are skipped (DEBUG log). Directory modes and times are applied by
+ * Device nodes and FIFOs are skipped (DEBUG log): nothing is ever created with {@code mknod} on
+ * the host, and no host device is opened; the guest's container gets its {@code /dev} from the
+ * runtime (runc), as with Docker, so images need none of their own. A skipped entry still
+ * replaces (deletes) a lower entry of the same name, as it would in an overlay. Directory modes and times are applied by
  * {@link #finish()}, after all layers, so that read-only directories can still be filled.
  *
  * <p>Not thread-safe; one instance per tree being built.
@@ -80,11 +84,12 @@ public final class LayerUnpacker {
   }
 
   /**
-   * Applies one layer read from {@code layer} (tar, or gzip-compressed tar, detected by magic
-   * bytes). Reads the archive to its end but does not close {@code layer}.
+   * Applies one layer read from {@code layer} (tar, gzip- or zstd-compressed tar, detected by
+   * magic bytes, whatever the media type says). Reads the archive to its end but does not close
+   * {@code layer}.
    *
    * @param layerName names the layer in errors, e.g. its digest
-   * @throws ImageException when the layer is hostile or malformed, or compressed with zstd
+   * @throws ImageException when the layer is hostile or malformed
    */
   public void apply(InputStream layer, String layerName) throws IOException {
     BufferedInputStream in = new BufferedInputStream(layer, 65536);
@@ -96,8 +101,7 @@ public final class LayerUnpacker {
       tarStream = new GzipCompressorInputStream(in, true);
     } else if (magic.length == 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
         && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
-      throw new ImageException(imageRef, "layer " + layerName
-          + " is zstd-compressed, which MicroPod cannot unpack yet; use an image with gzip layers");
+      tarStream = new ZstdCompressorInputStream(in);
     } else {
       tarStream = in;
     }
@@ -133,6 +137,10 @@ public final class LayerUnpacker {
     }
     if (entry.isCharacterDevice() || entry.isBlockDevice() || entry.isFIFO()) {
       log.debug("layer {} of {}: skipping device node or FIFO {}", layerName, imageRef, name);
+      Path dir = resolveDir(parentParts, false, name, layerName);
+      if (dir != null && attributes(dir.resolve(base)) != null) {
+        deleteRecursively(dir.resolve(base));
+      }
       return;
     }
     Path parent = resolveDir(parentParts, true, name, layerName);

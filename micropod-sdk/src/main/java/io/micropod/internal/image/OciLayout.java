@@ -36,6 +36,11 @@ public final class OciLayout {
 
   /** Resolves an {@code oci:} reference. */
   public static ResolvedImage resolve(ImageRef ref) {
+    return resolve(ref, "linux/amd64");
+  }
+
+  /** Resolves an {@code oci:} reference, picking {@code platform} from an index. */
+  public static ResolvedImage resolve(ImageRef ref, String platform) {
     Path dir = ref.layoutDir().orElseThrow(() -> new IllegalArgumentException("not an OCI layout: " + ref));
     String tag = ref.tag().orElse(ImageRef.DEFAULT_TAG);
     String name = ref.toString();
@@ -57,7 +62,7 @@ public final class OciLayout {
       if (++depth > 4) {
         throw new ImageException(name, "image indexes nest too deep in " + dir);
       }
-      descriptor = selectPlatform(name, manifest);
+      descriptor = Platforms.select(name, manifest, platform);
       manifestDigest = digestOf(name, descriptor);
       manifest = readBlobJson(name, dir, manifestDigest);
     }
@@ -84,7 +89,7 @@ public final class OciLayout {
       }
       layers.add(new Layer(digest, l.path("mediaType").asText(""), size, blob));
     }
-    return new ResolvedImage(ref, manifestDigest, parseConfig(config), layers);
+    return new ResolvedImage(ref, manifestDigest, parseConfig(config), layers, config.path("created").asText(""));
   }
 
   static ImageConfig parseConfig(JsonNode config) {
@@ -135,16 +140,6 @@ public final class OciLayout {
     }
     throw new ImageException(name, "no manifest tagged \"" + tag + "\" in " + dir.resolve("index.json")
         + (tags.isEmpty() ? " (it has no tagged manifests)" : "; tags there: " + tags));
-  }
-
-  private static JsonNode selectPlatform(String name, JsonNode index) {
-    for (JsonNode m : index.path("manifests")) {
-      JsonNode p = m.path("platform");
-      if (p.path("os").asText("").equals("linux") && p.path("architecture").asText("").equals("amd64")) {
-        return m;
-      }
-    }
-    throw new ImageException(name, "the image index has no linux/amd64 manifest; MicroPod runs linux/amd64 guests");
   }
 
   private static String digestOf(String name, JsonNode descriptor) {
