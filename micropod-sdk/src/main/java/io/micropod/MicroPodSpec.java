@@ -51,6 +51,9 @@ public final class MicroPodSpec {
   private final Duration startupTimeout;
   private final MicroPodListener listener;
   private final MicroPodRuntime runtime; // null: the default runtime
+  private final NetworkMode networkMode;
+  private final List<Network> networks;
+  private final List<String> networkAliases;
 
   private MicroPodSpec(Builder b) {
     this.image = b.image;
@@ -62,6 +65,9 @@ public final class MicroPodSpec {
     this.startupTimeout = b.startupTimeout;
     this.listener = b.listener;
     this.runtime = b.runtime;
+    this.networkMode = b.networkMode;
+    this.networks = List.copyOf(b.networks);
+    this.networkAliases = List.copyOf(b.networkAliases);
   }
 
   /** A builder with every default; {@link Builder#image} is required. */
@@ -128,6 +134,21 @@ public final class MicroPodSpec {
     return runtime != null ? runtime : MicroPodRuntime.defaultRuntime();
   }
 
+  /** Outbound networking: {@link NetworkMode#NAT} (the default) or {@link NetworkMode#NONE}. */
+  public NetworkMode networkMode() {
+    return networkMode;
+  }
+
+  /** The networks the pod joins, in order; default none. Unmodifiable. */
+  public List<Network> networks() {
+    return networks;
+  }
+
+  /** The pod's extra names on each of its {@link #networks()}; default none. Unmodifiable. */
+  public List<String> networkAliases() {
+    return networkAliases;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof MicroPodSpec)) {
@@ -137,7 +158,8 @@ public final class MicroPodSpec {
     return image.equals(s.image) && command.equals(s.command) && env.equals(s.env)
         && Objects.equals(workingDir, s.workingDir) && memoryMib == s.memoryMib && cpus == s.cpus
         && startupTimeout.equals(s.startupTimeout) && listener == s.listener
-        && runtime == s.runtime;
+        && runtime == s.runtime && networkMode == s.networkMode && networks.equals(s.networks)
+        && networkAliases.equals(s.networkAliases);
   }
 
   @Override
@@ -150,7 +172,10 @@ public final class MicroPodSpec {
   public String toString() {
     return "MicroPodSpec{image=" + image + ", command=" + command + ", envKeys=" + env.keySet()
         + (workingDir != null ? ", workingDir=" + workingDir : "") + ", memoryMib=" + memoryMib
-        + ", cpus=" + cpus + ", startupTimeout=" + startupTimeout + "}";
+        + ", cpus=" + cpus + ", startupTimeout=" + startupTimeout
+        + (networkMode != NetworkMode.NAT ? ", networkMode=" + networkMode : "")
+        + (networks.isEmpty() ? "" : ", networks=" + networks + ", networkAliases=" + networkAliases)
+        + "}";
   }
 
   /**
@@ -167,6 +192,9 @@ public final class MicroPodSpec {
     private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
     private MicroPodListener listener = MicroPodListener.NONE;
     private MicroPodRuntime runtime;
+    private NetworkMode networkMode = NetworkMode.NAT;
+    private final List<Network> networks = new ArrayList<>();
+    private final List<String> networkAliases = new ArrayList<>();
     private boolean started;
 
     private Builder() {}
@@ -181,6 +209,9 @@ public final class MicroPodSpec {
       this.startupTimeout = spec.startupTimeout;
       this.listener = spec.listener;
       this.runtime = spec.runtime;
+      this.networkMode = spec.networkMode;
+      this.networks.addAll(spec.networks);
+      this.networkAliases.addAll(spec.networkAliases);
     }
 
     /**
@@ -298,6 +329,65 @@ public final class MicroPodSpec {
     }
 
     /**
+     * Outbound networking; default {@link NetworkMode#NAT}. {@link NetworkMode#NONE} leaves the
+     * guest with only {@code lo} and excludes {@link #network(Network)}.
+     */
+    public Builder networkMode(NetworkMode mode) {
+      this.networkMode = Objects.requireNonNull(mode, "networkMode");
+      return this;
+    }
+
+    /**
+     * Joins {@code network} (also callable several times for several networks): the pod gets a
+     * device and an address on it, and its name and aliases resolve for the other members.
+     * The network must belong to the spec's runtime and be open when the pod starts.
+     *
+     * @throws IllegalArgumentException when {@code network} was already added
+     */
+    public Builder network(Network network) {
+      Objects.requireNonNull(network, "network");
+      if (networks.contains(network)) {
+        throw new IllegalArgumentException("network already added: " + network.name());
+      }
+      networks.add(network);
+      return this;
+    }
+
+    /**
+     * Extra names of the pod on each of its networks (its id is always one), like Docker's
+     * {@code --network-alias}; replaces earlier aliases. Each is a host name label: 1-63 of
+     * {@code [a-zA-Z0-9_-]} (dots allowed between labels), not starting with {@code -}; unique
+     * per network (checked when the pod starts).
+     *
+     * @throws IllegalArgumentException naming an alias that is not a valid host name, repeated,
+     *     or reserved ({@code localhost}, {@value Network#HOST_NAME})
+     */
+    public Builder networkAliases(String... aliases) {
+      Objects.requireNonNull(aliases, "networkAliases");
+      List<String> checked = new ArrayList<>();
+      for (String a : aliases) {
+        Objects.requireNonNull(a, "alias");
+        if (!a.matches("[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62}(\\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*")
+            || a.length() > 253) {
+          throw new IllegalArgumentException("invalid network alias (a host name: letters, digits,"
+              + " '-', '_', dots between labels): '" + a + "'");
+        }
+        if (a.equalsIgnoreCase("localhost") || a.equalsIgnoreCase(Network.HOST_NAME)) {
+          throw new IllegalArgumentException("reserved network alias: '" + a + "'");
+        }
+        for (String c : checked) {
+          if (c.equalsIgnoreCase(a)) {
+            throw new IllegalArgumentException("network alias given twice: '" + a + "'");
+          }
+        }
+        checked.add(a);
+      }
+      networkAliases.clear();
+      networkAliases.addAll(checked);
+      return this;
+    }
+
+    /**
      * The spec.
      *
      * @throws IllegalStateException "image is required" when no image was set
@@ -305,6 +395,14 @@ public final class MicroPodSpec {
     public MicroPodSpec build() {
       if (image == null) {
         throw new IllegalStateException("image is required");
+      }
+      if (networkMode == NetworkMode.NONE && !networks.isEmpty()) {
+        throw new IllegalStateException("networkMode NONE (only loopback) cannot join networks "
+            + networks.stream().map(Network::name).toList() + ": use NAT or drop network(..)");
+      }
+      if (!networkAliases.isEmpty() && networks.isEmpty()) {
+        throw new IllegalStateException("networkAliases " + networkAliases
+            + " need a network: add network(..)");
       }
       return new MicroPodSpec(this);
     }

@@ -39,6 +39,7 @@ public final class RuntimeServices {
 
   private HostCapabilities host;
   private RootfsStore store;
+  private io.micropod.internal.net.NetworkRegistry networks;
   private ExecutorService executor;
   private EventLoopGroup eventLoop;
   private Thread shutdownHook;
@@ -97,6 +98,15 @@ public final class RuntimeServices {
       store = new RootfsStore(config.home(), host().runningAsRoot());
     }
     return store;
+  }
+
+  /** The networks of this runtime (created on first use). */
+  public synchronized io.micropod.internal.net.NetworkRegistry networks() {
+    checkOpen();
+    if (networks == null) {
+      networks = new io.micropod.internal.net.NetworkRegistry(config.home());
+    }
+    return networks;
   }
 
   /** The executor gRPC callbacks run on. */
@@ -165,6 +175,9 @@ public final class RuntimeServices {
           // already shutting down
         }
       }
+    }
+    if (networks != null) {
+      networks.closeAll();
     }
     if (!livePods.isEmpty()) {
       log.warn("closing a MicroPodRuntime with {} pod(s) still running: {}; close pods first",

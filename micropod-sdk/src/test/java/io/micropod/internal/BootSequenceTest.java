@@ -221,10 +221,11 @@ class BootSequenceTest {
   @Test
   void realPodStepsHaveTheDocumentedIdsAndPhases() {
     assertThat(RealMicroPod.steps()).extracting(BootStep::id).containsExactly("image.resolve",
-        "rootfs.prepare", "virtiofs.start", "vmm.spawn", "agent.connect", "container.create",
-        "container.start");
+        "rootfs.prepare", "virtiofs.start", "network.attach", "vmm.spawn", "agent.connect",
+        "container.create", "container.start", "network.announce");
     assertThat(RealMicroPod.steps()).extracting(BootStep::phase).containsExactly(IMAGE_PULL,
-        ROOTFS_PREPARE, ROOTFS_PREPARE, VM_BOOT, AGENT_CONNECT, CONTAINER_START, CONTAINER_START);
+        ROOTFS_PREPARE, ROOTFS_PREPARE, VM_BOOT, VM_BOOT, AGENT_CONNECT, CONTAINER_START,
+        CONTAINER_START, CONTAINER_START);
   }
 
   @Test

@@ -20,6 +20,8 @@ import io.micropod.agent.v1.SignalContainerRequest;
 import io.micropod.agent.v1.SignalContainerResponse;
 import io.micropod.agent.v1.StartContainerRequest;
 import io.micropod.agent.v1.StartContainerResponse;
+import io.micropod.agent.v1.UpdateHostsRequest;
+import io.micropod.agent.v1.UpdateHostsResponse;
 import io.micropod.agent.v1.WaitContainerRequest;
 import io.micropod.agent.v1.WaitContainerResponse;
 
@@ -91,5 +93,10 @@ public final class AgentService extends AgentServiceGrpc.AgentServiceImplBase {
   @Override
   public void shutdown(ShutdownRequest request, StreamObserver<ShutdownResponse> observer) {
     shutdown.shutdown(request, observer);
+  }
+
+  @Override
+  public void updateHosts(UpdateHostsRequest request, StreamObserver<UpdateHostsResponse> observer) {
+    containers.updateHosts(request, observer);
   }
 }

@@ -44,7 +44,7 @@ public final class QemuDriver implements VmmDriver {
   public VmProcess spawn(VmConfig config, Instant deadline) throws IOException, InterruptedException {
     List<String> args = QemuCommandLine.build(config.host(), config.memoryMib(), config.cpus(),
         new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket()),
-        config.debug());
+        config.debug(), config.network());
     ManagedProcess qemu;
     try {
       qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog());
