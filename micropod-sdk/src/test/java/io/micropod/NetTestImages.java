@@ -69,8 +69,8 @@ final class NetTestImages {
     String layerDigest = put(blobs, gz.toByteArray());
     ObjectNode index = (ObjectNode) JSON.readTree(base.resolve("index.json").toFile());
     String manifestDigest = index.get("manifests").get(0).get("digest").asText();
-    ObjectNode manifest = (ObjectNode) JSON.readTree(blob(base, manifestDigest));
-    ObjectNode config = (ObjectNode) JSON.readTree(blob(base, manifest.get("config").get("digest").asText()));
+    ObjectNode manifest = (ObjectNode) JSON.readTree(blob(base, manifestDigest).toFile());
+    ObjectNode config = (ObjectNode) JSON.readTree(blob(base, manifest.get("config").get("digest").asText()).toFile());
     ((ArrayNode) config.get("rootfs").get("diff_ids")).add("sha256:" + sha256(layerTar));
     byte[] configBytes = JSON.writeValueAsBytes(config);
     ObjectNode configRef = (ObjectNode) manifest.get("config");

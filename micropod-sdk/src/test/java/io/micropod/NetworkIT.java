@@ -31,7 +31,7 @@ class NetworkIT {
   private static MicroPod sealed;
 
   @BeforeAll
-  static void start() throws IOException {
+  static void start() throws Exception {
     hostServer = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     hostServer.createContext("/", exchange -> {
       byte[] body = "hello from the host's loopback\n".getBytes(StandardCharsets.UTF_8);
@@ -42,14 +42,16 @@ class NetworkIT {
     hostServer.start();
     front = Network.create();
     back = Network.create();
+    String udpImage = NetTestImages.busyboxWithUdp();
     web = MicroPod.builder()
-        .image(TestImages.busybox())
+        .image(udpImage)
         .network(front)
         .networkAliases("web", "www.example.test")
-        .command("sh", "-c", "mkdir -p /www && echo hello from web > /www/index.html"
-            + " && exec httpd -f -p 8080 -h /www")
+        .command("sh", "-c", "mkdir -p /www; echo hello from web > /www/index.html;"
+            + " (while :; do udp listen 9999 >> /tmp/udp.out 2>&1; done) &"
+            + " exec httpd -f -p 8080 -h /www")
         .start();
-    client = MicroPod.builder().image(TestImages.busybox()).network(front)
+    client = MicroPod.builder().image(udpImage).network(front)
         .command("sleep", "3600").start();
     other = MicroPod.builder().image(TestImages.busybox()).network(back)
         .networkAliases("other").command("sleep", "3600").start();
@@ -109,6 +111,16 @@ class NetworkIT {
         .isEqualTo("hello from web\n");
     assertThat(client.exec("timeout", "5", "wget", "-q", "-O-", "http://www.example.test:8080/").stdout())
         .isEqualTo("hello from web\n");
+  }
+
+  @Test
+  void udpBetweenTwoPodsOnOneNetworkWorksBothWays() {
+    ExecResult r = until(Duration.ofSeconds(30),
+        () -> client.exec("udp", "send", "web", "9999", "hello over udp"));
+
+    assertThat(r.stderr()).isEmpty();
+    assertThat(r.stdout()).isEqualTo("ack:hello over udp\n");
+    assertThat(web.exec("cat", "/tmp/udp.out").stdout()).contains("hello over udp\n");
   }
 
   @Test
