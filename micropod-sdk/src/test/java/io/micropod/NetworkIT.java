@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * {@code other} on another network, and {@code sealed} in mode NONE.
  */
 class NetworkIT {
+  private static final int BIG_BYTES = 16 << 20;
   private static HttpServer hostServer;
   private static Network front;
   private static Network back;
@@ -33,6 +34,12 @@ class NetworkIT {
   @BeforeAll
   static void start() throws Exception {
     hostServer = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    byte[] big = new byte[BIG_BYTES];
+    hostServer.createContext("/big", exchange -> {
+      exchange.sendResponseHeaders(200, big.length);
+      exchange.getResponseBody().write(big);
+      exchange.close();
+    });
     hostServer.createContext("/", exchange -> {
       byte[] body = "hello from the host's loopback\n".getBytes(StandardCharsets.UTF_8);
       exchange.sendResponseHeaders(200, body.length);
@@ -121,6 +128,37 @@ class NetworkIT {
     assertThat(r.stderr()).isEmpty();
     assertThat(r.stdout()).isEqualTo("ack:hello over udp\n");
     assertThat(web.exec("cat", "/tmp/udp.out").stdout()).contains("hello over udp\n");
+  }
+
+  /** Guest-side seconds (centisecond /proc/uptime) that {@code command} took in {@code pod}. */
+  private static double timed(MicroPod pod, String command) {
+    ExecResult r = pod.exec("sh", "-c", "a=$(cut -d' ' -f1 /proc/uptime); " + command
+        + " || exit 1; b=$(cut -d' ' -f1 /proc/uptime); echo \"$a $b\"");
+    assertThat(r.exitCode()).as(r.stderr()).isZero();
+    String[] ab = r.stdout().trim().split(" ");
+    return Math.max(0.01, Double.parseDouble(ab[1]) - Double.parseDouble(ab[0]));
+  }
+
+  /** Figures for the closing note (printed, not asserted beyond the bytes arriving). */
+  @Test
+  void measuresTcpThroughputAndLatency() {
+    assertThat(web.exec("dd", "if=/dev/zero", "of=/www/big", "bs=1M", "count=16").exitCode()).isZero();
+    until(Duration.ofSeconds(30), () -> client.exec("timeout", "5", "wget", "-q", "-O", "/dev/null",
+        "http://web:8080/"));
+
+    ExecResult size = client.exec("sh", "-c", "wget -q -O- http://web:8080/big | wc -c");
+    assertThat(size.stdout().trim()).isEqualTo(String.valueOf(BIG_BYTES));
+    double podToPod = timed(client, "wget -q -O /dev/null http://web:8080/big");
+    double hostToPod = timed(client, "wget -q -O /dev/null http://" + Network.HOST_NAME + ":"
+        + hostServer.getAddress().getPort() + "/big");
+    double requests = timed(client, "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O /dev/null"
+        + " http://web:8080/ || exit 1; done");
+    String ping = client.exec("ping", "-c", "5", "-q", "web").stdout();
+
+    System.out.printf("NETWORK-FIGURES pod->pod %.1f MB/s, host->pod %.1f MB/s (16 MiB over HTTP,"
+            + " busybox wget), 10 sequential HTTP requests pod->pod: %.0f ms each (incl. wget start),"
+            + " ping pod->pod: %s%n", BIG_BYTES / 1e6 / podToPod, BIG_BYTES / 1e6 / hostToPod,
+        requests * 100, ping.lines().filter(l -> l.contains("min/avg/max")).findFirst().orElse(ping));
   }
 
   @Test
