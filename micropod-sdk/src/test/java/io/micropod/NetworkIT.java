@@ -35,6 +35,13 @@ class NetworkIT {
   static void start() throws Exception {
     hostServer = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     byte[] big = new byte[BIG_BYTES];
+    hostServer.createContext("/sink", exchange -> {
+      long n = exchange.getRequestBody().transferTo(java.io.OutputStream.nullOutputStream());
+      byte[] body = Long.toString(n).getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
     hostServer.createContext("/big", exchange -> {
       exchange.sendResponseHeaders(200, big.length);
       exchange.getResponseBody().write(big);
@@ -85,6 +92,12 @@ class NetworkIT {
         assertThat(Leaks.of(p.id())).isEmpty();
       }
     }
+    for (Network n : new Network[] {front, back}) {
+      if (n != null) {
+        assertThat(TestImages.home().resolve("networks").resolve(n.name() + ".json")).doesNotExist();
+      }
+    }
+
   }
 
   /** Polls {@code probe} until it succeeds or the deadline passes; returns the last result. */
@@ -151,13 +164,20 @@ class NetworkIT {
     double podToPod = timed(client, "wget -q -O /dev/null http://web:8080/big");
     double hostToPod = timed(client, "wget -q -O /dev/null http://" + Network.HOST_NAME + ":"
         + hostServer.getAddress().getPort() + "/big");
+    // busybox wget posts its file as a C string: no NUL bytes
+    assertThat(client.exec("sh", "-c", "dd if=/dev/zero bs=1M count=16 2>/dev/null | tr '\\0' a"
+        + " > /tmp/big").exitCode()).isZero();
+    String sink = "http://" + Network.HOST_NAME + ":" + hostServer.getAddress().getPort() + "/sink";
+    assertThat(client.exec("wget", "-q", "-O-", "--post-file=/tmp/big", sink).stdout())
+        .isEqualTo(String.valueOf(BIG_BYTES));
+    double podToHost = timed(client, "wget -q -O /dev/null --post-file=/tmp/big " + sink);
     double requests = timed(client, "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O /dev/null"
         + " http://web:8080/ || exit 1; done");
     String ping = client.exec("ping", "-c", "5", "-q", "web").stdout();
 
-    System.out.printf("NETWORK-FIGURES pod->pod %.1f MB/s, host->pod %.1f MB/s (16 MiB over HTTP,"
-            + " busybox wget), 10 sequential HTTP requests pod->pod: %.0f ms each (incl. wget start),"
-            + " ping pod->pod: %s%n", BIG_BYTES / 1e6 / podToPod, BIG_BYTES / 1e6 / hostToPod,
+    System.out.printf("NETWORK-FIGURES pod->pod %.1f MB/s, host->pod %.1f MB/s, pod->host %.1f MB/s"
+            + " (16 MiB over HTTP, busybox wget), 10 sequential HTTP requests pod->pod: %.0f ms each (incl. wget start),"
+            + " ping pod->pod: %s%n", BIG_BYTES / 1e6 / podToPod, BIG_BYTES / 1e6 / hostToPod, BIG_BYTES / 1e6 / podToHost,
         requests * 100, ping.lines().filter(l -> l.contains("min/avg/max")).findFirst().orElse(ping));
   }
 

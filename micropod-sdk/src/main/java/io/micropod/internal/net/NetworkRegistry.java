@@ -43,6 +43,7 @@ public final class NetworkRegistry {
 
   private final Path dir;
   private final Map<String, LocalNetwork> networks = new ConcurrentHashMap<>();
+  private Thread shutdownHook;
 
   public NetworkRegistry(Path home) {
     this.dir = home.resolve("networks");
@@ -89,6 +90,7 @@ public final class NetworkRegistry {
           LocalNetwork n = new LocalNetwork(this, name, index, ethernet);
           n.handle(handle.apply(n));
           networks.put(name, n);
+          installShutdownHook();
           writeState(n);
           log.debug("network {} created: {}, switch {}", name, n.subnet(), ethernet.socket());
           return n;
@@ -113,6 +115,32 @@ public final class NetworkRegistry {
         throw new NetworkException(name, "cannot create network " + name + " (records in " + dir
             + "): " + e, e);
       }
+    }
+  }
+
+  /**
+   * At JVM exit, removes the records and sockets of networks still open (a default runtime is
+   * never closed): the switch threads die with the JVM, their traces should not outlive it.
+   */
+  private synchronized void installShutdownHook() {
+    if (shutdownHook != null) {
+      return;
+    }
+    shutdownHook = new Thread(() -> {
+      for (LocalNetwork n : networks.values()) {
+        try {
+          Files.deleteIfExists(recordOf(n.name()));
+          Files.deleteIfExists(n.ethernet().socket());
+          Files.deleteIfExists(n.ethernet().socket().getParent());
+        } catch (IOException | RuntimeException e) {
+          // the JVM is exiting: best effort
+        }
+      }
+    }, "micropod-networks-shutdown");
+    try {
+      Runtime.getRuntime().addShutdownHook(shutdownHook);
+    } catch (IllegalStateException e) {
+      // already shutting down
     }
   }
 
