@@ -167,6 +167,32 @@ public final class MicroPodRuntime implements AutoCloseable {
     }
   }
 
+  /**
+   * Creates a {@link Network} with a generated name ({@code micropod-<12 hex>}).
+   *
+   * @throws NetworkException when it cannot be created
+   */
+  public Network newNetwork() {
+    return newNetwork("micropod-" + io.micropod.internal.Ids.newPodId());
+  }
+
+  /**
+   * Creates network {@code name} for this runtime's pods: reserves the name and a subnet, starts
+   * its switch and records it under {@code <home>/networks/}. The caller closes it.
+   *
+   * @param name 1-63 of {@code [a-zA-Z0-9_.-]}, starting with a letter or digit
+   * @throws IllegalArgumentException when the name is not valid
+   * @throws NetworkException when a network of that name exists (in any live process sharing
+   *     this home); nothing is created then
+   * @throws IllegalStateException when this runtime is closed
+   */
+  public Network newNetwork(String name) {
+    Network.checkName(name);
+    Network[] made = new Network[1];
+    services.networks().create(name, local -> made[0] = new Network(this, local));
+    return made[0];
+  }
+
   /** For the SDK's own implementation; not API. */
   RuntimeServices services() {
     return services;

@@ -76,6 +76,9 @@ public final class MicroPodSpec {
 
   /** Guest memory kept out of the container's default limit for the kernel and the agent, MiB. */
   public static final int AGENT_RESERVE_MIB = 160;
+  private final NetworkMode networkMode;
+  private final List<Network> networks;
+  private final List<String> networkAliases;
 
   private MicroPodSpec(Builder b) {
     this.entrypoint = b.entrypoint == null ? null : List.copyOf(b.entrypoint);
@@ -97,6 +100,9 @@ public final class MicroPodSpec {
     this.startupTimeout = b.startupTimeout;
     this.listener = b.listener;
     this.runtime = b.runtime;
+    this.networkMode = b.networkMode;
+    this.networks = List.copyOf(b.networks);
+    this.networkAliases = List.copyOf(b.networkAliases);
   }
 
   /** A builder with every default; {@link Builder#image} is required. */
@@ -229,6 +235,21 @@ public final class MicroPodSpec {
     return Math.max(memoryMib - AGENT_RESERVE_MIB, memoryMib / 2);
   }
 
+  /** Outbound networking: {@link NetworkMode#NAT} (the default) or {@link NetworkMode#NONE}. */
+  public NetworkMode networkMode() {
+    return networkMode;
+  }
+
+  /** The networks the pod joins, in order; default none. Unmodifiable. */
+  public List<Network> networks() {
+    return networks;
+  }
+
+  /** The pod's extra names on each of its {@link #networks()}; default none. Unmodifiable. */
+  public List<String> networkAliases() {
+    return networkAliases;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof MicroPodSpec)) {
@@ -242,7 +263,9 @@ public final class MicroPodSpec {
         && Objects.equals(user, s.user) && Objects.equals(hostname, s.hostname)
         && labels.equals(s.labels) && Objects.equals(name, s.name) && ports.equals(s.ports)
         && files.equals(s.files) && containerMemoryMib == s.containerMemoryMib
-        && pullPolicy == s.pullPolicy && platform.equals(s.platform);
+        && pullPolicy == s.pullPolicy && platform.equals(s.platform)
+        && networkMode == s.networkMode && networks.equals(s.networks)
+        && networkAliases.equals(s.networkAliases);
   }
 
   @Override
@@ -257,7 +280,10 @@ public final class MicroPodSpec {
         + (workingDir != null ? ", workingDir=" + workingDir : "") + ", memoryMib=" + memoryMib
         + ", cpus=" + cpus + ", startupTimeout=" + startupTimeout
         + (name != null ? ", name=" + name : "") + (ports.isEmpty() ? "" : ", ports=" + ports)
-        + ", pullPolicy=" + pullPolicy + ", platform=" + platform + "}";
+        + ", pullPolicy=" + pullPolicy + ", platform=" + platform
+        + (networkMode != NetworkMode.NAT ? ", networkMode=" + networkMode : "")
+        + (networks.isEmpty() ? "" : ", networks=" + networks + ", networkAliases=" + networkAliases)
+        + "}";
   }
 
   /**
@@ -276,6 +302,9 @@ public final class MicroPodSpec {
     private MicroPodRuntime runtime;
     private PullPolicy pullPolicy = PullPolicy.IF_MISSING;
     private String platform = DEFAULT_PLATFORM;
+    private NetworkMode networkMode = NetworkMode.NAT;
+    private final List<Network> networks = new ArrayList<>();
+    private final List<String> networkAliases = new ArrayList<>();
     private boolean started;
     private List<String> entrypoint;
     private String user;
@@ -308,6 +337,9 @@ public final class MicroPodSpec {
       this.containerMemoryMib = spec.containerMemoryMib;
       this.pullPolicy = spec.pullPolicy;
       this.platform = spec.platform;
+      this.networkMode = spec.networkMode;
+      this.networks.addAll(spec.networks);
+      this.networkAliases.addAll(spec.networkAliases);
     }
 
     /** See {@link MicroPodSpec#entrypoint()}; at least one element. */
@@ -568,6 +600,65 @@ public final class MicroPodSpec {
     }
 
     /**
+     * Outbound networking; default {@link NetworkMode#NAT}. {@link NetworkMode#NONE} leaves the
+     * guest with only {@code lo} and excludes {@link #network(Network)}.
+     */
+    public Builder networkMode(NetworkMode mode) {
+      this.networkMode = Objects.requireNonNull(mode, "networkMode");
+      return this;
+    }
+
+    /**
+     * Joins {@code network} (also callable several times for several networks): the pod gets a
+     * device and an address on it, and its name and aliases resolve for the other members.
+     * The network must belong to the spec's runtime and be open when the pod starts.
+     *
+     * @throws IllegalArgumentException when {@code network} was already added
+     */
+    public Builder network(Network network) {
+      Objects.requireNonNull(network, "network");
+      if (networks.contains(network)) {
+        throw new IllegalArgumentException("network already added: " + network.name());
+      }
+      networks.add(network);
+      return this;
+    }
+
+    /**
+     * Extra names of the pod on each of its networks (its id is always one), like Docker's
+     * {@code --network-alias}; replaces earlier aliases. Each is a host name label: 1-63 of
+     * {@code [a-zA-Z0-9_-]} (dots allowed between labels), not starting with {@code -}; unique
+     * per network (checked when the pod starts).
+     *
+     * @throws IllegalArgumentException naming an alias that is not a valid host name, repeated,
+     *     or reserved ({@code localhost}, {@value Network#HOST_NAME})
+     */
+    public Builder networkAliases(String... aliases) {
+      Objects.requireNonNull(aliases, "networkAliases");
+      List<String> checked = new ArrayList<>();
+      for (String a : aliases) {
+        Objects.requireNonNull(a, "alias");
+        if (!a.matches("[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62}(\\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*")
+            || a.length() > 253) {
+          throw new IllegalArgumentException("invalid network alias (a host name: letters, digits,"
+              + " '-', '_', dots between labels): '" + a + "'");
+        }
+        if (a.equalsIgnoreCase("localhost") || a.equalsIgnoreCase(Network.HOST_NAME)) {
+          throw new IllegalArgumentException("reserved network alias: '" + a + "'");
+        }
+        for (String c : checked) {
+          if (c.equalsIgnoreCase(a)) {
+            throw new IllegalArgumentException("network alias given twice: '" + a + "'");
+          }
+        }
+        checked.add(a);
+      }
+      networkAliases.clear();
+      networkAliases.addAll(checked);
+      return this;
+    }
+
+    /**
      * The spec.
      *
      * @throws IllegalStateException "image is required" when no image was set
@@ -579,6 +670,14 @@ public final class MicroPodSpec {
       if (containerMemoryMib > memoryMib) {
         throw new IllegalStateException("containerMemoryMib (" + containerMemoryMib
             + ") > memoryMib (" + memoryMib + "): raise memoryMib or lower the container limit");
+      }
+      if (networkMode == NetworkMode.NONE && !networks.isEmpty()) {
+        throw new IllegalStateException("networkMode NONE (only loopback) cannot join networks "
+            + networks.stream().map(Network::name).toList() + ": use NAT or drop network(..)");
+      }
+      if (!networkAliases.isEmpty() && networks.isEmpty()) {
+        throw new IllegalStateException("networkAliases " + networkAliases
+            + " need a network: add network(..)");
       }
       return new MicroPodSpec(this);
     }

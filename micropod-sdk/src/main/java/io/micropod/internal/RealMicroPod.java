@@ -96,6 +96,12 @@ public final class RealMicroPod implements MicroPod {
     volatile boolean shutdownRequested;
     final java.util.Map<Integer, io.micropod.internal.net.PortForwarder> ports =
         new java.util.concurrent.ConcurrentHashMap<>();
+    /** The networks the pod joined (filled by network.attach), in the spec's order. */
+    final List<io.micropod.internal.net.LocalNetwork> networks = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Serialises /etc/hosts rewrites so the last one written is the newest. */
+    final Object hostsLock = new Object();
+    volatile boolean containerCreated;
+    volatile String lastHosts;
 
     Boot(String id, MicroPodSpec spec, RuntimeServices runtime, HostCapabilities host) {
       this.id = id;
@@ -145,13 +151,14 @@ public final class RealMicroPod implements MicroPod {
     long started = System.nanoTime();
     String id = Ids.newPodId();
     HostCapabilities host = runtime.host();
+    List<io.micropod.internal.net.LocalNetwork> joining = NetworkSteps.check(spec, runtime);
     Boot boot = new Boot(id, spec, runtime, host);
     CleanupStack cleanup = new CleanupStack(id);
     runtime.track(id, boot::kill);
     cleanup.push("runtime.untrack", () -> runtime.untrack(id));
     claimName(boot, cleanup);
     log.debug("pod {}: starting {}", id, spec);
-    Map<String, Duration> took = new BootSequence<>(id, spec.listener(), steps()).run(boot, cleanup);
+    Map<String, Duration> took = new BootSequence<>(id, spec.listener(), steps(joining)).run(boot, cleanup);
     BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
     RealMicroPod pod = new RealMicroPod(boot, cleanup, timings);
     boot.vm.onExit().thenAccept(pod::vmExited);
@@ -161,17 +168,23 @@ public final class RealMicroPod implements MicroPod {
 
   /** The boot steps, in order. */
   static List<BootStep<Boot>> steps() {
+    return steps(List.of());
+  }
+
+  static List<BootStep<Boot>> steps(List<io.micropod.internal.net.LocalNetwork> joining) {
     return List.of(
         BootStep.of("image.resolve", Phase.IMAGE_PULL, RealMicroPod::resolveImage),
         BootStep.of("rootfs.prepare", Phase.ROOTFS_PREPARE, RealMicroPod::prepareRootfs),
         BootStep.of("virtiofs.start", Phase.ROOTFS_PREPARE, RealMicroPod::shareRootfs),
         BootStep.of("ports.bind", Phase.VM_BOOT, Lifecycle::bindPorts),
+        BootStep.of("network.attach", Phase.VM_BOOT, (b, c) -> NetworkSteps.attach(b, c, joining)),
         BootStep.of("vmm.spawn", Phase.VM_BOOT, RealMicroPod::spawnVmm),
         BootStep.of("agent.connect", Phase.AGENT_CONNECT, RealMicroPod::connectAgent),
         BootStep.of("container.create", Phase.CONTAINER_START, RealMicroPod::createContainer),
         BootStep.of("container.copy", Phase.CONTAINER_START, Lifecycle::copyFiles),
         BootStep.of("container.start", Phase.CONTAINER_START, RealMicroPod::startContainer),
-        BootStep.of("ports.start", Phase.CONTAINER_START, Lifecycle::startPorts));
+        BootStep.of("ports.start", Phase.CONTAINER_START, Lifecycle::startPorts),
+        BootStep.of("network.announce", Phase.CONTAINER_START, NetworkSteps::announce));
   }
 
   /** Reserves the spec's name (API misuse, not a boot failure: before the sequence). */
@@ -348,9 +361,12 @@ public final class RealMicroPod implements MicroPod {
         .setProcess(processSpec(p, p.args()))
         .setHostname(b.spec.hostname().orElse(b.id))
         .setMemoryLimitBytes((long) b.spec.containerMemoryMib() << 20)
+        .setHosts(NetworkSteps.hosts(b))
+        .setResolvConf(NetworkSteps.resolvConf(b))
         .build();
     try {
       b.agent.createContainer(req, b.remaining());
+      b.containerCreated = true;
     } catch (AgentException e) {
       throw vmDiedOr(b, e, "container.create");
     }

@@ -49,6 +49,7 @@ public final class RuntimeServices {
   private RootfsStore store;
   private ImageService images;
   private final Set<String> insecureRegistries;
+  private io.micropod.internal.net.NetworkRegistry networks;
   private ExecutorService executor;
   private EventLoopGroup eventLoop;
   private Thread shutdownHook;
@@ -165,6 +166,15 @@ public final class RuntimeServices {
     return insecureRegistries;
   }
 
+  /** The networks of this runtime (created on first use). */
+  public synchronized io.micropod.internal.net.NetworkRegistry networks() {
+    checkOpen();
+    if (networks == null) {
+      networks = new io.micropod.internal.net.NetworkRegistry(config.home());
+    }
+    return networks;
+  }
+
   /** The executor gRPC callbacks run on. */
   public synchronized ExecutorService executor() {
     checkOpen();
@@ -247,6 +257,9 @@ public final class RuntimeServices {
           // already shutting down
         }
       }
+    }
+    if (networks != null) {
+      networks.closeAll();
     }
     if (!livePods.isEmpty()) {
       log.warn("closing a MicroPodRuntime with {} pod(s) still running: {}; close pods first",

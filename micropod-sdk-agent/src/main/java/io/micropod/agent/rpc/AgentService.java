@@ -20,6 +20,8 @@ import io.micropod.agent.v1.SignalContainerRequest;
 import io.micropod.agent.v1.SignalContainerResponse;
 import io.micropod.agent.v1.StartContainerRequest;
 import io.micropod.agent.v1.StartContainerResponse;
+import io.micropod.agent.v1.UpdateHostsRequest;
+import io.micropod.agent.v1.UpdateHostsResponse;
 import io.micropod.agent.v1.WaitContainerRequest;
 import io.micropod.agent.v1.WaitContainerResponse;
 
@@ -132,5 +134,10 @@ public final class AgentService extends AgentServiceGrpc.AgentServiceImplBase {
   public void copyOut(io.micropod.agent.v1.CopyOutRequest request,
       StreamObserver<io.micropod.agent.v1.CopyOutChunk> observer) {
     copy.copyOut(request, observer);
+  }
+
+  @Override
+  public void updateHosts(UpdateHostsRequest request, StreamObserver<UpdateHostsResponse> observer) {
+    containers.updateHosts(request, observer);
   }
 }

@@ -3,6 +3,7 @@ package io.micropod.agent.rpc;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micropod.agent.runtime.ContainerManager;
+import io.micropod.agent.runtime.NetworkFiles;
 import io.micropod.agent.runtime.ProcessRequest;
 import io.micropod.agent.v1.CreateContainerRequest;
 import io.micropod.agent.v1.CreateContainerResponse;
@@ -13,6 +14,8 @@ import io.micropod.agent.v1.SignalContainerRequest;
 import io.micropod.agent.v1.SignalContainerResponse;
 import io.micropod.agent.v1.StartContainerRequest;
 import io.micropod.agent.v1.StartContainerResponse;
+import io.micropod.agent.v1.UpdateHostsRequest;
+import io.micropod.agent.v1.UpdateHostsResponse;
 import io.micropod.agent.v1.WaitContainerRequest;
 import io.micropod.agent.v1.WaitContainerResponse;
 
@@ -46,7 +49,8 @@ final class ContainerHandler {
                             toRequest(request.getProcess()),
                             request.getHostname(),
                             new io.micropod.agent.runtime.OciSpec.Resources(
-                                request.getMemoryLimitBytes(), request.getCpuMillis()))
+                                request.getMemoryLimitBytes(), request.getCpuMillis()),
+                            new NetworkFiles(request.getHosts(), request.getResolvConf()))
                         .toString())
                 .build());
   }
@@ -118,6 +122,15 @@ final class ContainerHandler {
         () -> {
           containers.remove(request.getContainerId());
           return RemoveContainerResponse.getDefaultInstance();
+        });
+  }
+
+  void updateHosts(UpdateHostsRequest request, StreamObserver<UpdateHostsResponse> observer) {
+    Statuses.reply(
+        observer,
+        () -> {
+          containers.updateHosts(request.getContainerId(), request.getHosts());
+          return UpdateHostsResponse.getDefaultInstance();
         });
   }
 }

@@ -95,12 +95,15 @@ public final class ContainerManager {
    * @return the bundle directory
    */
   public Path create(String id, String imageRootfs, ProcessRequest request, String hostname) {
-    return create(id, imageRootfs, request, hostname, OciSpec.Resources.NONE);
+    return create(id, imageRootfs, request, hostname, OciSpec.Resources.NONE, NetworkFiles.NONE);
   }
 
-  /** Like {@link #create(String, String, ProcessRequest, String)}, with cgroup limits. */
+  /**
+   * Like {@link #create(String, String, ProcessRequest, String)}, with cgroup limits, a managed
+   * {@code /etc/hosts} and {@code /etc/resolv.conf} (see {@link NetworkFiles}).
+   */
   public Path create(String id, String imageRootfs, ProcessRequest request, String hostname,
-      OciSpec.Resources resources) {
+      OciSpec.Resources resources, NetworkFiles network) {
     ContainerId.validate(id);
     if (resources.memoryLimitBytes() < 0 || resources.cpuMillis() < 0) {
       throw ContainerException.invalid("negative limit: " + resources);
@@ -132,7 +135,8 @@ public final class ContainerManager {
       Files.createDirectory(c.bundle);
       mounter.mountOverlay(lower, c.upper, c.work, c.rootfs);
       mounted = true;
-      Files.write(c.configFile(), OciSpec.toBytes(OciSpec.config(id, process, c.rootfs, host, nofileLimit, resources)));
+      Files.write(c.configFile(), OciSpec.toBytes(
+          network.apply(OciSpec.config(id, process, c.rootfs, host, nofileLimit, resources), c.dir)));
       Log.debug("container " + id + " created, bundle " + c.bundle);
       return c.bundle;
     } catch (FileAlreadyExistsException e) {
@@ -182,6 +186,26 @@ public final class ContainerManager {
       throw ContainerException.precondition("image_rootfs is not a directory: " + imageRootfs);
     }
     return lower;
+  }
+
+  /**
+   * Replaces the content of the container's managed {@code /etc/hosts} in place. Blocks briefly.
+   * FAILED_PRECONDITION when it was created without one.
+   */
+  public void updateHosts(String id, String hosts) {
+    Container c = get(id);
+    if (hosts == null || hosts.isEmpty() || hosts.indexOf('\0') >= 0) {
+      throw ContainerException.invalid("hosts must be non-empty text without NUL");
+    }
+    try {
+      if (!NetworkFiles.rewriteHosts(c.dir, hosts)) {
+        throw ContainerException.precondition(
+            "container " + id + " was created without a managed /etc/hosts");
+      }
+    } catch (IOException e) {
+      throw ContainerException.internal("cannot rewrite the hosts file of " + id + ": " + e.getMessage(), e);
+    }
+    Log.debug("container " + id + ": /etc/hosts rewritten");
   }
 
   // ---- start ----------------------------------------------------------------------------------

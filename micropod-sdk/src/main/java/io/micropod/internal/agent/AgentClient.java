@@ -568,6 +568,17 @@ public final class AgentClient implements AutoCloseable {
     }
   }
 
+  /** {@code UpdateHosts}: replaces the content of the container's managed /etc/hosts. */
+  public void updateHosts(String containerId, String hosts, Duration deadline) {
+    try {
+      blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
+          .updateHosts(io.micropod.agent.v1.UpdateHostsRequest.newBuilder()
+              .setContainerId(containerId).setHosts(hosts).build());
+    } catch (StatusRuntimeException e) {
+      throw map(e, "UpdateHosts", null, deadline);
+    }
+  }
+
   /** Fails every call in flight now (the VM is gone). */
   public void shutdownNow() {
     channel.shutdownNow();

@@ -28,7 +28,14 @@ public final class HostProbe {
 
   public static final String QEMU_BINARY_NAME = "qemu-system-x86_64";
   public static final Path DEFAULT_VIRTIOFSD = Path.of("/usr/lib/qemu/virtiofsd");
-  public static final List<String> UNSHARE = List.of("unshare", "--map-root-user");
+  /**
+   * virtiofsd's wrapper for non-root users: a user namespace (root inside) plus a mount
+   * namespace with a private tmpfs on /run, because the C virtiofsd writes its pid file under
+   * /var/run/virtiofsd/, which only the real root may write ("Could not create
+   * '/var/run/virtiofsd/...pid': Permission denied" otherwise).
+   */
+  public static final List<String> UNSHARE = List.of("unshare", "--map-root-user", "--mount",
+      "sh", "-c", "mount -t tmpfs tmpfs /run && exec \"$0\" \"$@\"");
   private static final String TCG_SUFFIX = ": using TCG software emulation, expect seconds per boot";
   private static final Pattern CPU_MHZ = Pattern.compile("(?m)^cpu MHz\\s*:\\s*([0-9.]+)");
   private static final Pattern VIRT_FLAGS = Pattern.compile("(?m)^flags\\s*:.*\\b(vmx|svm)\\b");

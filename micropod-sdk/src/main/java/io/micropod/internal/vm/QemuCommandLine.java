@@ -23,7 +23,7 @@ public final class QemuCommandLine {
 
   public static List<String> build(
       HostCapabilities host, int memoryMib, int cpus, Paths paths, boolean debug) {
-    return build(host, memoryMib, cpus, paths, null, debug);
+    return build(host, memoryMib, cpus, paths, null, debug, GuestNetworkConfig.NONE);
   }
 
   /**
@@ -33,6 +33,18 @@ public final class QemuCommandLine {
    */
   public static List<String> build(
       HostCapabilities host, int memoryMib, int cpus, Paths paths, Path blockImage, boolean debug) {
+    return build(host, memoryMib, cpus, paths, blockImage, debug, GuestNetworkConfig.NONE);
+  }
+
+  /** Like {@link #build(HostCapabilities, int, int, Paths, boolean)}, with network devices. */
+  public static List<String> build(HostCapabilities host, int memoryMib, int cpus, Paths paths,
+      boolean debug, GuestNetworkConfig network) {
+    return build(host, memoryMib, cpus, paths, null, debug, network);
+  }
+
+  /** The command line with a block image or virtio-fs (see above) and network devices. */
+  public static List<String> build(HostCapabilities host, int memoryMib, int cpus, Paths paths,
+      Path blockImage, boolean debug, GuestNetworkConfig network) {
     boolean microvm = host.machine() == Machine.MICROVM;
     String accel = host.accel().qemuName();
     List<String> a = new ArrayList<>();
@@ -62,7 +74,7 @@ public final class QemuCommandLine {
     a.add("-initrd");
     a.add(host.initramfs().toString());
     a.add("-append");
-    a.add(kernelCmdline(host, debug, blockImage != null ? "blk" : "virtiofs"));
+    a.add(kernelCmdline(host, debug, blockImage != null ? "blk" : "virtiofs", network));
     a.add("-chardev");
     a.add("file,id=console,path=" + paths.consoleLog());
     a.add("-serial");
@@ -78,22 +90,58 @@ public final class QemuCommandLine {
       a.add("file=" + blockImage + ",if=none,format=raw,readonly=on,id=rootfs");
       a.add("-device");
       a.add((microvm ? "virtio-blk-device" : "virtio-blk-pci") + ",drive=rootfs");
-      return a;
+    } else {
+      a.add("-chardev");
+      a.add("socket,id=rootfs,path=" + paths.virtiofsSocket());
+      a.add("-device");
+      a.add((microvm ? "vhost-user-fs-device" : "vhost-user-fs-pci") + ",chardev=rootfs,tag=" + ROOTFS_TAG);
     }
-    a.add("-chardev");
-    a.add("socket,id=rootfs,path=" + paths.virtiofsSocket());
-    a.add("-device");
-    a.add((microvm ? "vhost-user-fs-device" : "vhost-user-fs-pci") + ",chardev=rootfs,tag=" + ROOTFS_TAG);
+    netdevs(a, microvm, network);
     return a;
+  }
+
+  /**
+   * The network devices (docs/networking.md): the NAT as user-mode networking with no host
+   * forwards (inbound goes through the agent's port forwarding) and no IPv6; each network as a
+   * {@code stream} netdev, a client of the network's switch socket. None: no device, only lo.
+   */
+  static void netdevs(List<String> a, boolean microvm, GuestNetworkConfig network) {
+    String device = microvm ? "virtio-net-device" : "virtio-net-pci";
+    if (network.nat()) {
+      a.add("-netdev");
+      a.add("user,id=nat,net=10.0.2.0/24,host=" + GuestNetworkConfig.NAT_GATEWAY
+          + ",dns=" + GuestNetworkConfig.NAT_DNS + ",ipv6=off");
+      a.add("-device");
+      a.add(device + ",netdev=nat,mac=" + GuestNetworkConfig.NAT_MAC);
+    }
+    int i = 0;
+    for (GuestNetworkConfig.Nic nic : network.nics()) {
+      String id = "net" + i++;
+      a.add("-netdev");
+      a.add("stream,id=" + id + ",server=off,addr.type=unix,addr.path=" + nic.switchSocket());
+      a.add("-device");
+      a.add(device + ",netdev=" + id + ",mac=" + nic.mac());
+    }
   }
 
   /** The kernel command line: the contract's base, {@code tsc_early_khz}, and MicroPod's keys. */
   public static String kernelCmdline(HostCapabilities host, boolean debug) {
-    return kernelCmdline(host, debug, "virtiofs");
+    return kernelCmdline(host, debug, "virtiofs", GuestNetworkConfig.NONE);
   }
 
   /** The kernel command line with {@code micropod.rootfs=<rootfs>} ({@code virtiofs} or {@code blk}). */
   public static String kernelCmdline(HostCapabilities host, boolean debug, String rootfs) {
+    return kernelCmdline(host, debug, rootfs, GuestNetworkConfig.NONE);
+  }
+
+  /** The kernel command line with the {@code micropod.nic} keys of {@code network}. */
+  public static String kernelCmdline(HostCapabilities host, boolean debug, GuestNetworkConfig network) {
+    return kernelCmdline(host, debug, "virtiofs", network);
+  }
+
+  /** The kernel command line with {@code micropod.rootfs=<rootfs>} and the network's keys. */
+  public static String kernelCmdline(
+      HostCapabilities host, boolean debug, String rootfs, GuestNetworkConfig network) {
     StringBuilder sb = new StringBuilder("console=ttyS0 quiet panic=1 cryptomgr.notests rdinit=/init");
     if (host.tscKhz() > 0) {
       sb.append(" tsc_early_khz=").append(host.tscKhz());
@@ -102,6 +150,9 @@ public final class QemuCommandLine {
     sb.append(" micropod.channel=serial");
     sb.append(" micropod.rootfs=").append(rootfs);
     sb.append(" micropod.debug=").append(debug ? "1" : "0");
+    for (String nic : network.kernelArgs()) {
+      sb.append(' ').append(nic);
+    }
     return sb.toString();
   }
 }

@@ -79,7 +79,7 @@ public final class QemuDriver implements VmmDriver {
     }
     List<String> args = QemuCommandLine.build(config.host(), config.memoryMib(), config.cpus(),
         new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket()),
-        blockImage, config.debug());
+        blockImage, config.debug(), config.network());
     ManagedProcess qemu;
     try {
       qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog());

@@ -1,0 +1,108 @@
+package io.micropod;
+
+import io.micropod.internal.net.LocalNetwork;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * A private network of pods: its members reach each other over TCP and UDP, by pod id and by
+ * their {@linkplain MicroPodSpec.Builder#networkAliases(String...) aliases}; pods outside it
+ * cannot reach them through it. Rootless: a user-space Ethernet switch in this process that the
+ * VMs' network devices connect to through a Unix socket. Addresses come from a
+ * {@code 10.89.<n>.0/24} subnet per network; names resolve through the container's managed
+ * {@code /etc/hosts}, rewritten when members join or leave.
+ *
+ * <pre>{@code
+ * try (Network net = runtime.newNetwork("backend");
+ *      MicroPod db = MicroPod.builder().runtime(runtime).image(..).network(net).networkAliases("db").start();
+ *      MicroPod app = MicroPod.builder().runtime(runtime).image(..).network(net).start()) {
+ *   app.exec("wget", "-q", "-O-", "http://db:8080/");
+ * }
+ * }</pre>
+ *
+ * <h2>Lifecycle</h2>
+ * Created by {@link MicroPodRuntime#newNetwork(String)} or {@link #create()}; lives until
+ * {@link #close()} or until its runtime is closed, and at most as long as this process (the
+ * switch runs in it). Close the pods first: closing a network with members cuts their link to
+ * it (they keep running). A record in {@code <home>/networks/<name>.json} lets other processes
+ * sharing the MicroPod home see the network; names are unique per home while their process lives.
+ * Thread-safe.
+ */
+public final class Network implements AutoCloseable {
+  /** The host as seen from pods with {@link NetworkMode#NAT}: its loopback services included. */
+  public static final String HOST_NAME = "host.micropod.internal";
+
+  private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}");
+
+  private final MicroPodRuntime runtime;
+  private final LocalNetwork impl;
+
+  Network(MicroPodRuntime runtime, LocalNetwork impl) {
+    this.runtime = runtime;
+    this.impl = impl;
+  }
+
+  /** A network with a generated name ({@code micropod-<12 hex>}) on the default runtime. */
+  public static Network create() {
+    return MicroPodRuntime.defaultRuntime().newNetwork();
+  }
+
+  /** Network {@code name} on the default runtime; see {@link MicroPodRuntime#newNetwork(String)}. */
+  public static Network create(String name) {
+    return MicroPodRuntime.defaultRuntime().newNetwork(name);
+  }
+
+  static String checkName(String name) {
+    Objects.requireNonNull(name, "name");
+    if (!NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException("invalid network name (1-63 of [a-zA-Z0-9_.-], starting"
+          + " with a letter or digit): '" + name + "'");
+    }
+    return name;
+  }
+
+  /** The network's name, unique in its MicroPod home. */
+  public String name() {
+    return impl.name();
+  }
+
+  /** The network's IPv4 subnet, e.g. {@code 10.89.1.0/24}. */
+  public String subnet() {
+    return impl.subnet();
+  }
+
+  /** The runtime the network belongs to; only its pods can join. */
+  public MicroPodRuntime runtime() {
+    return runtime;
+  }
+
+  /** Ids of the pods on the network now, in the order they joined. */
+  public List<String> members() {
+    List<String> ids = new ArrayList<>();
+    for (LocalNetwork.Member m : impl.members()) {
+      ids.add(m.podId());
+    }
+    return ids;
+  }
+
+  /** Whether {@link #close()} was called (or the runtime closed). */
+  public boolean isClosed() {
+    return impl.isClosed();
+  }
+
+  /**
+   * Stops the network's switch and deletes its record. Pods still on it lose their link to it
+   * (a WARN says which). Idempotent; never throws.
+   */
+  @Override
+  public void close() {
+    impl.close();
+  }
+
+  @Override
+  public String toString() {
+    return "Network{" + name() + ", " + subnet() + (isClosed() ? ", closed" : "") + "}";
+  }
+}

@@ -1,0 +1,122 @@
+package io.micropod.internal;
+
+import io.micropod.MicroPodException;
+import io.micropod.MicroPodSpec;
+import io.micropod.Network;
+import io.micropod.NetworkMode;
+import io.micropod.internal.net.HostsFile;
+import io.micropod.internal.net.LocalNetwork;
+import io.micropod.internal.vm.GuestNetworkConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The network parts of a pod's start (docs/networking.md): checks the spec's networks, joins
+ * them ({@code network.attach}: address, MAC, the VM's devices), gives the container its managed
+ * /etc/hosts and /etc/resolv.conf, and once it runs tells the other members
+ * ({@code network.announce}), whose hosts files are rewritten through the agent.
+ */
+final class NetworkSteps {
+  private static final Logger log = LoggerFactory.getLogger(NetworkSteps.class);
+  /** Deadline of one UpdateHosts call to a member's agent. */
+  static final Duration HOSTS_DEADLINE = Duration.ofSeconds(5);
+
+  private NetworkSteps() {}
+
+  /**
+   * The internal networks of {@code spec.networks()}.
+   *
+   * @throws IllegalStateException when one is closed or belongs to another runtime
+   */
+  static List<LocalNetwork> check(MicroPodSpec spec, RuntimeServices runtime) {
+    List<LocalNetwork> found = new ArrayList<>();
+    for (Network n : spec.networks()) {
+      if (n.isClosed()) {
+        throw new IllegalStateException("network " + n.name() + " is closed: create a new one"
+            + " (runtime.newNetwork(..)) before starting pods on it");
+      }
+      LocalNetwork local = runtime.networks().find(n);
+      if (local == null) {
+        throw new IllegalStateException("network " + n.name() + " belongs to another MicroPodRuntime"
+            + " (" + n.runtime() + ") than the spec's: create it with the spec's runtime");
+      }
+      found.add(local);
+    }
+    return found;
+  }
+
+  static boolean nat(RealMicroPod.Boot b) {
+    return b.spec.networkMode() == NetworkMode.NAT;
+  }
+
+  /** {@code network.attach}: joins each network, then gives the VM its devices. */
+  static void attach(RealMicroPod.Boot b, CleanupStack cleanup, List<LocalNetwork> joining) {
+    List<GuestNetworkConfig.Nic> nics = new ArrayList<>();
+    for (LocalNetwork n : joining) {
+      LocalNetwork.Member m = n.attach(b.id, b.spec.networkAliases());
+      cleanup.push("network.detach", () -> n.detach(b.id));
+      b.networks.add(n);
+      nics.add(n.nic(m));
+    }
+    b.vmConfig = b.vmConfig.withNetwork(new GuestNetworkConfig(nat(b), nics));
+  }
+
+  /** The container's /etc/hosts at create; remembered to skip identical rewrites. */
+  static String hosts(RealMicroPod.Boot b) {
+    String h = HostsFile.render(b.id, nat(b), b.networks);
+    b.lastHosts = h;
+    return h;
+  }
+
+  static String resolvConf(RealMicroPod.Boot b) {
+    return HostsFile.resolvConf(nat(b));
+  }
+
+  /**
+   * {@code network.announce}: from now on this pod's hosts file follows its networks' members;
+   * it is brought up to date once (members may have joined since it was made), then the other
+   * members learn about this pod.
+   */
+  static void announce(RealMicroPod.Boot b, CleanupStack cleanup) {
+    if (b.networks.isEmpty()) {
+      return;
+    }
+    Runnable refresh = () -> refreshHosts(b);
+    for (LocalNetwork n : b.networks) {
+      n.onChange(b.id, refresh);
+    }
+    cleanup.push("network.quiet", () -> {
+      for (LocalNetwork n : b.networks) {
+        n.onChange(b.id, null);
+      }
+    });
+    refresh.run();
+    for (LocalNetwork n : b.networks) {
+      n.announce(b.id);
+    }
+  }
+
+  /** Rewrites the container's /etc/hosts when its content changed. Never throws. */
+  static void refreshHosts(RealMicroPod.Boot b) {
+    synchronized (b.hostsLock) {
+      if (!b.containerCreated || b.agent == null || b.vm == null || !b.vm.isAlive()) {
+        return;
+      }
+      String content = HostsFile.render(b.id, nat(b), b.networks);
+      if (content.equals(b.lastHosts)) {
+        return;
+      }
+      try {
+        b.agent.updateHosts(b.id, content, HOSTS_DEADLINE);
+        b.lastHosts = content;
+        log.debug("pod {}: /etc/hosts rewritten", b.id);
+      } catch (MicroPodException e) {
+        log.warn("pod {}: cannot rewrite /etc/hosts (its network peers may not resolve): {}",
+            b.id, e.getMessage());
+      }
+    }
+  }
+}

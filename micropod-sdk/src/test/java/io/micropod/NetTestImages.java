@@ -1,0 +1,122 @@
+package io.micropod;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+
+/**
+ * The busybox test image plus {@code /bin/udp} (src/test/c/udp.c, built with {@code gcc -static}):
+ * busybox 1.35's nc has no UDP mode. Built once per build into {@code target/}.
+ */
+final class NetTestImages {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private NetTestImages() {}
+
+  static synchronized String busyboxWithUdp() throws IOException, InterruptedException {
+    Path target = Path.of("target", "net-test-image").toAbsolutePath();
+    Path layout = target.resolve("layout");
+    if (Files.isRegularFile(layout.resolve("index.json"))) {
+      return "oci:" + layout;
+    }
+    Files.createDirectories(target);
+    Path udp = target.resolve("udp");
+    Process gcc = new ProcessBuilder("gcc", "-static", "-O2", "-o", udp.toString(),
+        Path.of("src", "test", "c", "udp.c").toAbsolutePath().toString())
+        .redirectErrorStream(true).start();
+    String out = new String(gcc.getInputStream().readAllBytes());
+    if (!gcc.waitFor(120, TimeUnit.SECONDS) || gcc.exitValue() != 0) {
+      throw new IllegalStateException("cannot build the UDP test tool with `gcc -static` (install gcc"
+          + " and libc6-dev: bin/setup-host): " + out);
+    }
+    Path base = Path.of(TestImages.busybox().substring("oci:".length()));
+    Path work = target.resolve("layout.tmp");
+    deleteTree(work);
+    Path blobs = work.resolve("blobs").resolve("sha256");
+    Files.createDirectories(blobs);
+    try (var s = Files.list(base.resolve("blobs").resolve("sha256"))) {
+      for (Path b : s.toList()) {
+        Files.copy(b, blobs.resolve(b.getFileName()));
+      }
+    }
+    ByteArrayOutputStream tar = new ByteArrayOutputStream();
+    try (TarArchiveOutputStream t = new TarArchiveOutputStream(tar)) {
+      TarArchiveEntry e = new TarArchiveEntry("bin/udp");
+      e.setMode(0755);
+      e.setSize(Files.size(udp));
+      t.putArchiveEntry(e);
+      Files.copy(udp, t);
+      t.closeArchiveEntry();
+    }
+    byte[] layerTar = tar.toByteArray();
+    ByteArrayOutputStream gz = new ByteArrayOutputStream();
+    try (OutputStream g = new GZIPOutputStream(gz)) {
+      g.write(layerTar);
+    }
+    String layerDigest = put(blobs, gz.toByteArray());
+    ObjectNode index = (ObjectNode) JSON.readTree(base.resolve("index.json").toFile());
+    String manifestDigest = index.get("manifests").get(0).get("digest").asText();
+    ObjectNode manifest = (ObjectNode) JSON.readTree(blob(base, manifestDigest).toFile());
+    ObjectNode config = (ObjectNode) JSON.readTree(blob(base, manifest.get("config").get("digest").asText()).toFile());
+    ((ArrayNode) config.get("rootfs").get("diff_ids")).add("sha256:" + sha256(layerTar));
+    byte[] configBytes = JSON.writeValueAsBytes(config);
+    ObjectNode configRef = (ObjectNode) manifest.get("config");
+    configRef.put("digest", "sha256:" + put(blobs, configBytes));
+    configRef.put("size", configBytes.length);
+    ObjectNode layer = ((ArrayNode) manifest.get("layers")).addObject();
+    layer.put("mediaType", "application/vnd.oci.image.layer.v1.tar+gzip");
+    layer.put("digest", "sha256:" + layerDigest);
+    layer.put("size", gz.size());
+    byte[] manifestBytes = JSON.writeValueAsBytes(manifest);
+    ObjectNode m0 = (ObjectNode) index.get("manifests").get(0);
+    m0.put("digest", "sha256:" + put(blobs, manifestBytes));
+    m0.put("size", manifestBytes.length);
+    Files.write(work.resolve("index.json"), JSON.writeValueAsBytes(index));
+    Files.copy(base.resolve("oci-layout"), work.resolve("oci-layout"));
+    deleteTree(layout);
+    Files.move(work, layout, StandardCopyOption.ATOMIC_MOVE);
+    return "oci:" + layout;
+  }
+
+  private static Path blob(Path layout, String digest) {
+    return layout.resolve("blobs").resolve("sha256").resolve(digest.substring("sha256:".length()));
+  }
+
+  private static String put(Path blobs, byte[] data) throws IOException {
+    String hex = sha256(data);
+    Files.write(blobs.resolve(hex), data);
+    return hex;
+  }
+
+  private static String sha256(byte[] data) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (var s = Files.walk(p)) {
+      for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(x);
+      }
+    }
+  }
+}

@@ -1,0 +1,79 @@
+package io.micropod;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NetworkSpecTest {
+  @TempDir Path home;
+
+  @Test
+  void defaultsAreNatWithoutNetworks() {
+    MicroPodSpec spec = MicroPodSpec.builder().image("oci:/x").build();
+
+    assertThat(spec.networkMode()).isEqualTo(NetworkMode.NAT);
+    assertThat(spec.networks()).isEmpty();
+    assertThat(spec.networkAliases()).isEmpty();
+  }
+
+  @Test
+  void networksAndAliasesAreKeptAndCopiedByNewBuilder() {
+    try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(home).build();
+         Network net = runtime.newNetwork("front")) {
+      MicroPodSpec spec = MicroPodSpec.builder().image("oci:/x").runtime(runtime).network(net)
+          .networkAliases("db", "db.internal").build();
+
+      assertThat(spec.networks()).containsExactly(net);
+      assertThat(spec.networkAliases()).containsExactly("db", "db.internal");
+      assertThat(spec.newBuilder().build()).isEqualTo(spec);
+      assertThat(spec.toString()).contains("networks=[Network{front, 10.89.1.0/24}]");
+      assertThatThrownBy(() -> MicroPodSpec.builder().network(net).network(net))
+          .isInstanceOf(IllegalArgumentException.class).hasMessage("network already added: front");
+    }
+  }
+
+  @Test
+  void noneCannotJoinNetworksAndAliasesNeedANetwork() {
+    try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(home).build();
+         Network net = runtime.newNetwork("front")) {
+      assertThatThrownBy(() -> MicroPodSpec.builder().image("oci:/x").networkMode(NetworkMode.NONE)
+              .network(net).build())
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("networkMode NONE (only loopback) cannot join networks [front]");
+    }
+    assertThatThrownBy(() -> MicroPodSpec.builder().image("oci:/x").networkAliases("db").build())
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("need a network");
+  }
+
+  @Test
+  void badAliasesAndNamesAreRefusedAtTheSetter() {
+    MicroPodSpec.Builder b = MicroPodSpec.builder();
+
+    assertThatThrownBy(() -> b.networkAliases("-db")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'-db'");
+    assertThatThrownBy(() -> b.networkAliases("a b")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> b.networkAliases("db", "DB")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("given twice");
+    assertThatThrownBy(() -> b.networkAliases(Network.HOST_NAME))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("reserved");
+    try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(home).build()) {
+      assertThatThrownBy(() -> runtime.newNetwork("../etc"))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid network name");
+    }
+  }
+
+  @Test
+  void closingTheRuntimeClosesItsNetworks() {
+    MicroPodRuntime runtime = MicroPodRuntime.builder().home(home).build();
+    Network net = runtime.newNetwork();
+
+    runtime.close();
+
+    assertThat(net.isClosed()).isTrue();
+    assertThat(net.name()).startsWith("micropod-");
+    assertThat(home.resolve("networks").resolve(net.name() + ".json")).doesNotExist();
+  }
+}

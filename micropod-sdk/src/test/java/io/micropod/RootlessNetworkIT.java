@@ -1,0 +1,103 @@
+package io.micropod;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The network part without root: when the tests run as root, a second JVM runs
+ * {@link RootlessNetworkMain} as {@code nobody} ({@code setpriv --reuid=65534 --regid=65534
+ * --clear-groups}), so QEMU with its {@code user} and {@code stream} netdevs, the Ethernet switch
+ * and the rest of the pod run unprivileged (virtiofsd through {@code unshare --map-root-user},
+ * as the SDK does for every non-root user). Not as root: the same JVM runs as the current user.
+ * Two boots.
+ */
+class RootlessNetworkIT {
+
+  @Test
+  void aNetworkOfPodsWorksForAnUnprivilegedUser() throws IOException, InterruptedException {
+    boolean root = "0".equals(new String(new ProcessBuilder("id", "-u").start().getInputStream()
+        .readAllBytes(), StandardCharsets.US_ASCII).trim());
+    Path work = Files.createTempDirectory(Path.of("/tmp"), "micropod-rootless-",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+    try {
+      List<String> cp = new ArrayList<>();
+      int i = 0;
+      for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+        Path from = Path.of(entry);
+        if (!Files.exists(from)) {
+          continue;
+        }
+        Path to = work.resolve("cp").resolve((i++) + "-" + from.getFileName());
+        copyTree(from, to);
+        cp.add(to.toString());
+      }
+      Path home = work.resolve("home");
+      Files.createDirectories(home);
+      Path guest = TestImages.home().resolve("guest");
+      Path version;
+      try (var s = Files.list(guest)) {
+        version = s.filter(Files::isDirectory).findFirst().orElseThrow();
+      }
+      List<String> cmd = new ArrayList<>();
+      if (root) {
+        run(List.of("chown", "-R", "65534:65534", home.toString()));
+        cmd.addAll(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
+      }
+      cmd.addAll(List.of(ProcessHandle.current().info().command().orElse("java"),
+          "-cp", String.join(File.pathSeparator, cp), "-Duser.home=" + home,
+          RootlessNetworkMain.class.getName(), home.toString(), TestImages.busybox()));
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+      pb.environment().remove("MICROPOD_HOME");
+      pb.environment().put("MICROPOD_KERNEL_PATH", version.resolve("vmlinux").toString());
+      pb.environment().put("MICROPOD_AGENT_ROOTFS", version.resolve("initramfs.cpio").toString());
+      Process p = pb.start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      boolean exited = p.waitFor(10, TimeUnit.MINUTES);
+      System.out.println(out);
+
+      assertThat(exited).isTrue();
+      assertThat(out).contains("CHECK web rootless web", "CHECK host rootless host");
+      assertThat(out).doesNotContain("CHECK uid 0\n").doesNotContain("CHECK qemu-user root");
+      assertThat(out).containsPattern("CHECK qemu-user \\S+");
+      if (root) {
+        assertThat(out).contains("CHECK uid 65534");
+      }
+      assertThat(p.exitValue()).as(out).isZero();
+    } finally {
+      run(List.of("rm", "-rf", work.toString()));
+    }
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (var s = Files.walk(from)) {
+      for (Path f : s.toList()) {
+        Path t = to.resolve(from.relativize(f).toString());
+        if (Files.isDirectory(f)) {
+          Files.createDirectories(t);
+        } else {
+          Files.createDirectories(t.getParent());
+          Files.copy(f, t);
+        }
+        t.toFile().setReadable(true, false);
+        if (Files.isDirectory(t)) {
+          t.toFile().setExecutable(true, false);
+        }
+      }
+    }
+  }
+
+  private static void run(List<String> cmd) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(cmd).inheritIO().start();
+    p.waitFor(60, TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,64 @@
+package io.micropod;
+
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * Run by {@link RootlessNetworkIT} in a JVM of an unprivileged user: a network of two pods
+ * (busybox httpd as "web", a client) and a host service reached through the host name. Prints
+ * one {@code CHECK <name> <value>} line per fact; exits 0 when all held.
+ *
+ * <p>usage: RootlessNetworkMain HOME IMAGE
+ */
+public final class RootlessNetworkMain {
+  public static void main(String[] args) throws Exception {
+    Path home = Path.of(args[0]);
+    String image = args[1];
+    System.out.println("CHECK user " + System.getProperty("user.name"));
+    System.out.println("CHECK uid " + new String(new ProcessBuilder("id", "-u").start()
+        .getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim());
+    HttpServer host = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    host.createContext("/", x -> {
+      byte[] b = "rootless host\n".getBytes(StandardCharsets.UTF_8);
+      x.sendResponseHeaders(200, b.length);
+      x.getResponseBody().write(b);
+      x.close();
+    });
+    host.start();
+    boolean ok = true;
+    try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(home).build();
+         Network net = runtime.newNetwork("rootless");
+         MicroPod web = MicroPod.builder().runtime(runtime).image(image).network(net)
+             .networkAliases("web").command("sh", "-c", "mkdir -p /www; echo rootless web >"
+                 + " /www/index.html; exec httpd -f -p 8080 -h /www").start();
+         MicroPod client = MicroPod.builder().runtime(runtime).image(image).network(net)
+             .command("sleep", "3600").start()) {
+      ProcessHandle.current().descendants().forEach(p -> p.info().commandLine().ifPresent(c -> {
+        if (c.contains("qemu-system")) {
+          System.out.println("CHECK qemu-user " + p.info().user().orElse("?"));
+        }
+      }));
+      Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+      ExecResult r;
+      do {
+        r = client.exec("timeout", "5", "wget", "-q", "-O-", "http://web:8080/");
+      } while (r.exitCode() != 0 && Instant.now().isBefore(deadline));
+      System.out.println("CHECK web " + r.stdout().trim());
+      ok &= r.stdout().equals("rootless web\n");
+      ExecResult h = client.exec("timeout", "10", "wget", "-q", "-O-",
+          "http://" + Network.HOST_NAME + ":" + host.getAddress().getPort() + "/");
+      System.out.println("CHECK host " + h.stdout().trim());
+      ok &= h.stdout().equals("rootless host\n");
+    } finally {
+      host.stop(0);
+    }
+    System.exit(ok ? 0 : 1);
+  }
+
+  private RootlessNetworkMain() {}
+}
