@@ -1,8 +1,10 @@
 package io.micropod;
 
+import io.micropod.internal.PodStates;
 import io.micropod.internal.RuntimeConfig;
 import io.micropod.internal.RuntimeServices;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -23,6 +25,14 @@ import java.util.Objects;
  * Default: the system property {@code micropod.home}, else the environment variable
  * {@code MICROPOD_HOME}, else {@code ~/.cache/micropod}. It holds {@code guest/<sdk-version>/}
  * (kernel and initramfs), {@code store/} (unpacked images) and {@code pods/<id>/} (logs).
+ *
+ * <h2>Config directory and pods of other processes</h2>
+ * Default: the system property {@code micropod.config.dir}, else {@code MICROPOD_CONFIG_DIR},
+ * else {@code ~/.config/micropod}. Every pod is recorded there ({@code pods/<id>.json}, 0600)
+ * while it lives, so that other processes can {@link #list()} it and {@link #attach} to it.
+ * The first pod start of a runtime, and every {@link #list()} and {@link #attach}, sweep the
+ * records of pods whose owner JVM died: their VMM and virtiofsd are killed (checked by pid and
+ * start time) and their files removed. See {@code docs/reliability.md}.
  *
  * <h2>Environment</h2>
  * {@code MICROPOD_KERNEL_PATH} and {@code MICROPOD_AGENT_ROOTFS} override the guest kernel and
@@ -68,6 +78,39 @@ public final class MicroPodRuntime implements AutoCloseable {
     return services.config().vmm();
   }
 
+  /** The config directory (absolute): pod records live in its {@code pods/}. */
+  public Path configDir() {
+    return services.config().configDir();
+  }
+
+  /**
+   * The live pods recorded in this runtime's config directory, by every process, oldest first.
+   * Sweeps first: pods of dead owners are removed, not listed.
+   */
+  public List<PodInfo> list() {
+    return PodStates.list(services);
+  }
+
+  /**
+   * A handle to a pod that another process started (normally a {@link MicroPodSpec#detached()}
+   * pod whose JVM has exited), found by id or name. This JVM becomes the pod's owner: the handle
+   * serves {@code exec}, {@code logs} and {@code waitFor}, and its {@code close()} stops the pod
+   * and removes everything its first owner left (VMM, virtiofsd, sockets, directories, record).
+   * Not closing the handle leaves the pod running; it can be attached again once this JVM is gone.
+   * Its {@code spec()} holds only the image, the name and {@code detached}: env values are never
+   * written to disk, and {@code exec} runs with the container's own environment and working
+   * directory (the guest agent keeps them).
+   *
+   * @throws PodNotFoundException when no live pod has that id or name
+   * @throws PodBusyException when another live JVM holds the pod (its agent channel accepts one
+   *     client at a time)
+   * @throws AgentTimeoutException when the agent does not answer within 30 s
+   */
+  public MicroPod attach(String idOrName) {
+    java.util.Objects.requireNonNull(idOrName, "idOrName");
+    return PodStates.attach(this, services, idOrName);
+  }
+
   /** For the SDK's own implementation; not API. */
   RuntimeServices services() {
     return services;
@@ -86,7 +129,8 @@ public final class MicroPodRuntime implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "MicroPodRuntime{home=" + home() + ", vmm=" + vmm() + (isDefault ? ", default" : "") + "}";
+    return "MicroPodRuntime{home=" + home() + ", configDir=" + configDir() + ", vmm=" + vmm()
+        + (isDefault ? ", default" : "") + "}";
   }
 
   /** Builds a {@link MicroPodRuntime}. Not thread-safe. */
@@ -98,8 +142,15 @@ public final class MicroPodRuntime implements AutoCloseable {
     private Path kernel;
     private Path initramfs;
     private Map<String, String> environment;
+    private Path configDir;
 
     private Builder() {}
+
+    /** The config directory (pod records); see the class documentation for the default. */
+    public Builder configDir(Path configDir) {
+      this.configDir = Objects.requireNonNull(configDir, "configDir").toAbsolutePath().normalize();
+      return this;
+    }
 
     /** The MicroPod home directory; see the class documentation for the default. */
     public Builder home(Path home) {
@@ -173,8 +224,9 @@ public final class MicroPodRuntime implements AutoCloseable {
         }
         resolvedHome = resolvedHome.toAbsolutePath().normalize();
       }
+      Path resolvedConfig = configDir != null ? configDir : RuntimeConfig.defaultConfigDir(env);
       return new RuntimeServices(
-          new RuntimeConfig(resolvedHome, vmm, qemuBinary, virtiofsd, kernel, initramfs, env));
+          new RuntimeConfig(resolvedHome, vmm, qemuBinary, virtiofsd, kernel, initramfs, env, resolvedConfig));
     }
   }
 }

@@ -51,8 +51,12 @@ public final class MicroPodSpec {
   private final Duration startupTimeout;
   private final MicroPodListener listener;
   private final MicroPodRuntime runtime; // null: the default runtime
+  private final String name;
+  private final boolean detached;
 
   private MicroPodSpec(Builder b) {
+    this.name = b.name;
+    this.detached = b.detached;
     this.image = b.image;
     this.command = List.copyOf(b.command);
     this.env = Collections.unmodifiableMap(new LinkedHashMap<>(b.env));
@@ -128,6 +132,28 @@ public final class MicroPodSpec {
     return runtime != null ? runtime : MicroPodRuntime.defaultRuntime();
   }
 
+  /**
+   * The pod's name: unique among the live pods of a config directory, so that another process
+   * can {@link MicroPodRuntime#attach attach} to it by name; empty (the default): none, the pod
+   * is found by its id only.
+   */
+  public Optional<String> name() {
+    return Optional.ofNullable(name);
+  }
+
+  /**
+   * Whether the pod outlives the JVM that started it; default {@code false}.
+   *
+   * <p>A pod that is not detached dies with its JVM, however the JVM ends (its VMM and virtiofsd
+   * get SIGKILL from the kernel when the JVM dies, SIGKILL included; the next runtime start sweeps
+   * its files). A detached pod keeps running, and another JVM finds it with
+   * {@link MicroPodRuntime#list()}, {@link MicroPodRuntime#attach attaches} to it, and stops it by
+   * closing the attached handle. Closing the handle that started a detached pod stops it too.
+   */
+  public boolean detached() {
+    return detached;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof MicroPodSpec)) {
@@ -137,7 +163,7 @@ public final class MicroPodSpec {
     return image.equals(s.image) && command.equals(s.command) && env.equals(s.env)
         && Objects.equals(workingDir, s.workingDir) && memoryMib == s.memoryMib && cpus == s.cpus
         && startupTimeout.equals(s.startupTimeout) && listener == s.listener
-        && runtime == s.runtime;
+        && runtime == s.runtime && Objects.equals(name, s.name) && detached == s.detached;
   }
 
   @Override
@@ -150,7 +176,8 @@ public final class MicroPodSpec {
   public String toString() {
     return "MicroPodSpec{image=" + image + ", command=" + command + ", envKeys=" + env.keySet()
         + (workingDir != null ? ", workingDir=" + workingDir : "") + ", memoryMib=" + memoryMib
-        + ", cpus=" + cpus + ", startupTimeout=" + startupTimeout + "}";
+        + ", cpus=" + cpus + ", startupTimeout=" + startupTimeout
+        + (name != null ? ", name=" + name : "") + (detached ? ", detached" : "") + "}";
   }
 
   /**
@@ -168,10 +195,14 @@ public final class MicroPodSpec {
     private MicroPodListener listener = MicroPodListener.NONE;
     private MicroPodRuntime runtime;
     private boolean started;
+    private String name;
+    private boolean detached;
 
     private Builder() {}
 
     private Builder(MicroPodSpec spec) {
+      this.name = spec.name;
+      this.detached = spec.detached;
       this.image = spec.image;
       this.command = new ArrayList<>(spec.command);
       this.env.putAll(spec.env);
@@ -288,6 +319,26 @@ public final class MicroPodSpec {
     /** Receives the pod's events; default {@link MicroPodListener#NONE}. */
     public Builder listener(MicroPodListener listener) {
       this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /**
+     * The pod's name (see {@link MicroPodSpec#name()}): 1 to 63 characters of {@code [a-zA-Z0-9_.-]},
+     * starting with a letter or digit. {@code start()} fails when a live pod already has it.
+     */
+    public Builder name(String name) {
+      Objects.requireNonNull(name, "name");
+      if (!name.matches("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}")) {
+        throw new IllegalArgumentException("name must be 1-63 characters of [a-zA-Z0-9_.-], starting "
+            + "with a letter or digit: " + name);
+      }
+      this.name = name;
+      return this;
+    }
+
+    /** Whether the pod outlives its JVM (see {@link MicroPodSpec#detached()}); default false. */
+    public Builder detached(boolean detached) {
+      this.detached = detached;
       return this;
     }
 

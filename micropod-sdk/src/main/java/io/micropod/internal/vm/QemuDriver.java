@@ -26,7 +26,7 @@ public final class QemuDriver implements VmmDriver {
   public RootfsShare shareRootfs(VmConfig config, Path tree, Instant deadline)
       throws InterruptedException {
     VirtiofsDaemon d = VirtiofsDaemon.start(config.podId(), config.host(), config.virtiofsSocket(),
-        tree, config.podDir().resolve("virtiofsd.log"), deadline);
+        tree, config.podDir().resolve("virtiofsd.log"), deadline, config.detached());
     return new RootfsShare() {
       @Override
       public void stop() {
@@ -36,6 +36,11 @@ public final class QemuDriver implements VmmDriver {
       @Override
       public void kill() {
         d.kill();
+      }
+
+      @Override
+      public long pid() {
+        return d.pid();
       }
     };
   }
@@ -47,7 +52,7 @@ public final class QemuDriver implements VmmDriver {
         config.debug());
     ManagedProcess qemu;
     try {
-      qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog());
+      qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog(), config.detached());
     } catch (IOException e) {
       throw new VmStartException("cannot start " + args.get(0) + ": " + e.getMessage(), e,
           config.podId(), Phase.VM_BOOT, SPAWN_STEP, "");
@@ -111,6 +116,11 @@ public final class QemuDriver implements VmmDriver {
     @Override
     public void kill() {
       qemu.kill();
+    }
+
+    @Override
+    public long pid() {
+      return qemu.pid();
     }
   }
 }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
  *
  * @param podDir per-pod state directory (logs), 0700
  * @param socketDir short per-pod socket directory (sun_path is limited to 107 bytes), 0700
+ * @param detached whether the VMM and its helpers outlive the JVM (else they die with it)
  */
 public record VmConfig(
     String podId,
@@ -15,7 +16,14 @@ public record VmConfig(
     HostCapabilities host,
     Path podDir,
     Path socketDir,
-    boolean debug) {
+    boolean debug,
+    boolean detached) {
+
+  /** A pod whose processes die with the JVM. */
+  public VmConfig(String podId, int memoryMib, int cpus, HostCapabilities host, Path podDir,
+      Path socketDir, boolean debug) {
+    this(podId, memoryMib, cpus, host, podDir, socketDir, debug, false);
+  }
 
   public Path consoleLog() {
     return podDir.resolve("console.log");
