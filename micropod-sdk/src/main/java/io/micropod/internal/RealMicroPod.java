@@ -482,6 +482,11 @@ public final class RealMicroPod implements MicroPod {
     }
   }
 
+  /** The agent client (benchmarks ping it). */
+  AgentClient agent() {
+    return boot.agent;
+  }
+
   @Override
   public String id() {
     return boot.id;
