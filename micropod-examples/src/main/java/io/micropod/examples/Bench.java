@@ -99,6 +99,7 @@ public final class Bench {
     }
     List<Duration> first = new ArrayList<>();
     List<BootTimings> timings = new ArrayList<>();
+    List<long[]> guest = new ArrayList<>();
     MicroPodSpec spec = MicroPod.builder().image(image).command("sh", "-c", "echo first-output; exec sleep 3600").build();
     for (int i = 0; i < reps; i++) {
       long t0 = System.nanoTime();
@@ -108,6 +109,7 @@ public final class Bench {
         }
         first.add(Duration.ofNanos(System.nanoTime() - t0));
         timings.add(pod.bootTimings());
+        guest.add(BenchProbes.guestTimings(pod));
       }
     }
     Duration b = median(bare);
@@ -118,6 +120,10 @@ public final class Bench {
             + " ready %d ms, container create+start %d ms, start() total %d ms%n",
         med(timings, BootTimings::image), med(timings, BootTimings::vmBoot), med(timings, BootTimings::agentReady),
         med(timings, BootTimings::containerStart), med(timings, BootTimings::total));
+    System.out.printf("   guest clock, medians: kernel start -> /init %d ms, /init -> agent main %d ms,"
+            + " agent main -> serving %d ms, serving -> first GetInfo answered %d ms%n",
+        medL(guest, g -> g[0]), medL(guest, g -> g[1] - g[0]), medL(guest, g -> g[2] - g[1]),
+        medL(guest, g -> g[3] - g[2]));
     System.out.printf("   samples (ms): first output %s; bare boot %s%n", ms(first), ms(bare));
   }
 
@@ -205,6 +211,11 @@ public final class Bench {
     return median(ts.stream().map(f).toList()).toMillis();
   }
 
+  private static long medL(List<long[]> xs, java.util.function.ToLongFunction<long[]> f) {
+    long[] v = xs.stream().mapToLong(f).sorted().toArray();
+    return v[v.length / 2];
+  }
+
   private static String ms(List<Duration> ds) {
     return ds.stream().map(d -> Long.toString(d.toMillis())).toList().toString();
   }
@@ -218,7 +229,9 @@ public final class Bench {
         .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse("?");
   }
 
-  private static String accel() {
-    return Files.isWritable(Path.of("/dev/kvm")) ? "kvm (if MICROPOD_ACCEL allows)" : "tcg (no usable /dev/kvm)";
+  private static String accel() throws IOException {
+    String cpuinfo = Files.readString(Path.of("/proc/cpuinfo"));
+    boolean hw = cpuinfo.contains(" vmx") || cpuinfo.contains(" svm");
+    return Files.isWritable(Path.of("/dev/kvm")) && hw ? "kvm" : "tcg (no usable KVM)";
   }
 }

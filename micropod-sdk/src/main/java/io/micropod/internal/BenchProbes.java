@@ -86,4 +86,13 @@ public final class BenchProbes {
     return Duration.ofNanos(System.nanoTime() - t0);
   }
 
+  /**
+   * The guest's own boot timings of {@code pod}, ms of guest uptime (one clock, so their
+   * differences are exact): {@code /init} started, agent {@code main}, agent serving, and the
+   * guest's clock when it answered the first GetInfo.
+   */
+  public static long[] guestTimings(MicroPod pod) {
+    var g = ((RealMicroPod) pod).bootInfo().getBootTimings();
+    return new long[] {g.getInitStartedMs(), g.getAgentMainMs(), g.getAgentReadyMs(), g.getNowMs()};
+  }
 }

@@ -482,6 +482,11 @@ public final class RealMicroPod implements MicroPod {
     }
   }
 
+  /** The agent's first GetInfo answer (benchmarks read its boot timings). */
+  GetInfoResponse bootInfo() {
+    return boot.info;
+  }
+
   /** The agent client (benchmarks ping it). */
   AgentClient agent() {
     return boot.agent;

@@ -63,6 +63,7 @@ public record PodRecord(
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Proc(long pid, long startTime) {
+    @com.fasterxml.jackson.annotation.JsonIgnore
     public boolean isAlive() {
       return ProcStat.isAlive(pid, startTime);
     }
@@ -110,6 +111,7 @@ public record PodRecord(
   }
 
   /** The processes the pod runs on the host, VMM first. */
+  @com.fasterxml.jackson.annotation.JsonIgnore
   public List<Proc> processes() {
     return java.util.stream.Stream.of(vmm, virtiofsd).filter(java.util.Objects::nonNull).toList();
   }

@@ -71,14 +71,42 @@ public final class StateDirectory {
     }
   }
 
+  /**
+   * Runs {@code action} with the thread's interrupt flag cleared, then sets it again if it was
+   * set: file channels are interruptible (an interrupt closes them), and a record half-handled
+   * because the caller was interrupted would be worse than finishing these short writes. The
+   * caller's next interruptible step sees the flag.
+   */
+  private static <T> T uninterruptibly(Supplier<T> action) {
+    boolean interrupted = Thread.interrupted();
+    try {
+      return action.get();
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
   /** Runs {@code action} holding the state lock (this JVM's and the file lock). */
   public <T> T locked(Supplier<T> action) {
+    return uninterruptibly(() -> lockedNow(action));
+  }
+
+  private <T> T lockedNow(Supplier<T> action) {
     ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(dir, k -> new ReentrantLock());
     jvm.lock();
     try {
       ensureDir();
-      try (FileChannel ch = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
-              StandardOpenOption.WRITE);
+      Path lockFile = dir.resolve(".lock");
+      if (!Files.exists(lockFile)) {
+        try {
+          Files.createFile(lockFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (FileAlreadyExistsException e) {
+          // another process made it
+        }
+      }
+      try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE);
           FileLock lock = lock(ch)) {
         return action.get();
       }
@@ -110,6 +138,13 @@ public final class StateDirectory {
 
   /** Writes {@code record} atomically; the caller holds the lock. */
   public void writeLocked(PodRecord record) {
+    uninterruptibly(() -> {
+      writeNow(record);
+      return null;
+    });
+  }
+
+  private void writeNow(PodRecord record) {
     Path tmp = null;
     try {
       ensureDir();
@@ -154,6 +189,10 @@ public final class StateDirectory {
 
   /** The record of {@code id}, if any. */
   public Optional<PodRecord> read(String id) {
+    return uninterruptibly(() -> readNow(id));
+  }
+
+  private Optional<PodRecord> readNow(String id) {
     Path f = fileOf(id);
     try {
       return Optional.of(JSON.readValue(Files.readAllBytes(f), PodRecord.class));
