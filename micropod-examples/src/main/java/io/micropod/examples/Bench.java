@@ -23,7 +23,7 @@ import java.util.function.Function;
  *
  * <pre>
  * mvn -q exec:java -pl micropod-examples -Dexec.mainClass=io.micropod.examples.Bench \
- *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --only P1,P4,P5,P6"]
+ *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --p6-mem 512 --only P1,P4,P5,P6"]
  * </pre>
  *
  * Uses the busybox test image the build installs ({@code $MICROPOD_HOME/oci/busybox}) or
@@ -34,6 +34,7 @@ public final class Bench {
   private int reps = 5;
   private int execReps = 20;
   private int p6Max = 8;
+  private int p6Mem = MicroPodSpec.DEFAULT_MEMORY_MIB;
   private int streamMb = 50;
   private String only = "P1,P3,P4,P5,P6";
   private String image;
@@ -45,11 +46,12 @@ public final class Bench {
         case "--reps" -> b.reps = Integer.parseInt(args[++i]);
         case "--exec-reps" -> b.execReps = Integer.parseInt(args[++i]);
         case "--p6-max" -> b.p6Max = Integer.parseInt(args[++i]);
+        case "--p6-mem" -> b.p6Mem = Integer.parseInt(args[++i]);
         case "--stream-mb" -> b.streamMb = Integer.parseInt(args[++i]);
         case "--only" -> b.only = args[++i].toUpperCase();
         case "--image" -> b.image = args[++i];
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (known: --reps N, --exec-reps N, --p6-max N, --stream-mb N, --only P1,P3,P4,P5,P6, --image REF)");
+            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --stream-mb N, --only P1,P3,P4,P5,P6, --image REF)");
       }
     }
     b.run();
@@ -183,7 +185,7 @@ public final class Bench {
     try {
       while (pods.size() < p6Max) {
         try {
-          pods.add(MicroPod.builder().image(image).memoryMib(256).command("sleep", "3600").start());
+          pods.add(MicroPod.builder().image(image).memoryMib(p6Mem).command("sleep", "3600").start());
         } catch (RuntimeException e) {
           stopped = "start " + (pods.size() + 1) + " failed: " + e.getMessage().lines().findFirst().orElse("");
           break;
@@ -194,8 +196,8 @@ public final class Bench {
           }
         }
       }
-      System.out.printf("P6 pods alive at once, each answering exec: %d (256 MiB each; %s; %d s)%n",
-          pods.size(), stopped, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
+      System.out.printf("P6 pods alive at once, each answering exec: %d (%d MiB each; %s; %d s)%n",
+          pods.size(), p6Mem, stopped, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
     } finally {
       pods.forEach(MicroPod::close);
     }
