@@ -1,5 +1,6 @@
 package io.micropod;
 
+import io.micropod.internal.PodStates;
 import io.micropod.internal.RuntimeConfig;
 import io.micropod.internal.RuntimeServices;
 import io.micropod.internal.image.ResolvedImage;
@@ -37,6 +38,14 @@ import java.util.regex.Pattern;
  * Credentials come from {@code $DOCKER_CONFIG/config.json} or {@code ~/.docker/config.json}, as
  * for the Docker CLI. Registries are spoken to over HTTPS, except {@code localhost},
  * {@code 127.0.0.1} and those given to {@link Builder#insecureRegistry(String)}.
+ *
+ * <h2>Config directory and pods of other processes</h2>
+ * Default: the system property {@code micropod.config.dir}, else {@code MICROPOD_CONFIG_DIR},
+ * else {@code ~/.config/micropod}. Every pod is recorded there ({@code pods/<id>.json}, 0600)
+ * while it lives, so that other processes can {@link #list()} it and {@link #attach} to it.
+ * The first pod start of a runtime, and every {@link #list()} and {@link #attach}, sweep the
+ * records of pods whose owner JVM died: their VMM and virtiofsd are killed (checked by pid and
+ * start time) and their files removed. See {@code docs/reliability.md}.
  *
  * <h2>Environment</h2>
  * {@code MICROPOD_KERNEL_PATH} and {@code MICROPOD_AGENT_ROOTFS} override the guest kernel and
@@ -193,6 +202,39 @@ public final class MicroPodRuntime implements AutoCloseable {
     return made[0];
   }
 
+  /** The config directory (absolute): pod records live in its {@code pods/}. */
+  public Path configDir() {
+    return services.config().configDir();
+  }
+
+  /**
+   * The live pods recorded in this runtime's config directory, by every process, oldest first.
+   * Sweeps first: pods of dead owners are removed, not listed.
+   */
+  public List<PodInfo> list() {
+    return PodStates.list(services);
+  }
+
+  /**
+   * A handle to a pod that another process started (normally a {@link MicroPodSpec#detached()}
+   * pod whose JVM has exited), found by id or name. This JVM becomes the pod's owner: the handle
+   * serves {@code exec}, {@code logs} and {@code waitFor}, and its {@code close()} stops the pod
+   * and removes everything its first owner left (VMM, virtiofsd, sockets, directories, record).
+   * Not closing the handle leaves the pod running; it can be attached again once this JVM is gone.
+   * Its {@code spec()} holds only the image, the name and {@code detached}: env values are never
+   * written to disk, and {@code exec} runs with the container's own environment and working
+   * directory (the guest agent keeps them).
+   *
+   * @throws PodNotFoundException when no live pod has that id or name
+   * @throws PodBusyException when another live JVM holds the pod (its agent channel accepts one
+   *     client at a time)
+   * @throws AgentTimeoutException when the agent does not answer within 30 s
+   */
+  public MicroPod attach(String idOrName) {
+    java.util.Objects.requireNonNull(idOrName, "idOrName");
+    return PodStates.attach(this, services, idOrName);
+  }
+
   /** For the SDK's own implementation; not API. */
   RuntimeServices services() {
     return services;
@@ -211,7 +253,8 @@ public final class MicroPodRuntime implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "MicroPodRuntime{home=" + home() + ", vmm=" + vmm() + (isDefault ? ", default" : "") + "}";
+    return "MicroPodRuntime{home=" + home() + ", configDir=" + configDir() + ", vmm=" + vmm()
+        + (isDefault ? ", default" : "") + "}";
   }
 
   /** Builds a {@link MicroPodRuntime}. Not thread-safe. */
@@ -223,13 +266,20 @@ public final class MicroPodRuntime implements AutoCloseable {
     private Path kernel;
     private Path initramfs;
     private Map<String, String> environment;
+    private Path configDir;
     private final Set<String> insecureRegistries = new LinkedHashSet<>();
-
-    private Builder() {}
 
     private static final Pattern REGISTRY = Pattern.compile(
         "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
             + "|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?");
+
+    private Builder() {}
+
+    /** The config directory (pod records); see the class documentation for the default. */
+    public Builder configDir(Path configDir) {
+      this.configDir = Objects.requireNonNull(configDir, "configDir").toAbsolutePath().normalize();
+      return this;
+    }
 
     /**
      * Speaks to {@code registry} ({@code host} or {@code host:port}, as in image references) over
@@ -327,8 +377,9 @@ public final class MicroPodRuntime implements AutoCloseable {
         }
         resolvedHome = resolvedHome.toAbsolutePath().normalize();
       }
+      Path resolvedConfig = configDir != null ? configDir : RuntimeConfig.defaultConfigDir(env);
       return new RuntimeServices(
-          new RuntimeConfig(resolvedHome, vmm, qemuBinary, virtiofsd, kernel, initramfs, env),
+          new RuntimeConfig(resolvedHome, vmm, qemuBinary, virtiofsd, kernel, initramfs, env, resolvedConfig),
           insecureRegistries);
     }
   }

@@ -80,6 +80,8 @@ public final class MicroPodSpec {
   private final List<Network> networks;
   private final List<String> networkAliases;
 
+  private final boolean detached;
+
   private MicroPodSpec(Builder b) {
     this.entrypoint = b.entrypoint == null ? null : List.copyOf(b.entrypoint);
     this.user = b.user;
@@ -100,6 +102,7 @@ public final class MicroPodSpec {
     this.startupTimeout = b.startupTimeout;
     this.listener = b.listener;
     this.runtime = b.runtime;
+    this.detached = b.detached;
     this.networkMode = b.networkMode;
     this.networks = List.copyOf(b.networks);
     this.networkAliases = List.copyOf(b.networkAliases);
@@ -207,7 +210,11 @@ public final class MicroPodSpec {
     return labels;
   }
 
-  /** The pod's name, unique among the running pods of a runtime; empty: none. */
+  /**
+   * The pod's name: unique among the live pods of a config directory, so that another process
+   * can {@link MicroPodRuntime#attach attach} to it by name; empty (the default): none, the pod
+   * is found by its id only.
+   */
   public Optional<String> name() {
     return Optional.ofNullable(name);
   }
@@ -250,6 +257,19 @@ public final class MicroPodSpec {
     return networkAliases;
   }
 
+  /**
+   * Whether the pod outlives the JVM that started it; default {@code false}.
+   *
+   * <p>A pod that is not detached dies with its JVM, however the JVM ends (its VMM and virtiofsd
+   * get SIGKILL from the kernel when the JVM dies, SIGKILL included; the next runtime start sweeps
+   * its files). A detached pod keeps running, and another JVM finds it with
+   * {@link MicroPodRuntime#list()}, {@link MicroPodRuntime#attach attaches} to it, and stops it by
+   * closing the attached handle. Closing the handle that started a detached pod stops it too.
+   */
+  public boolean detached() {
+    return detached;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof MicroPodSpec)) {
@@ -265,7 +285,8 @@ public final class MicroPodSpec {
         && files.equals(s.files) && containerMemoryMib == s.containerMemoryMib
         && pullPolicy == s.pullPolicy && platform.equals(s.platform)
         && networkMode == s.networkMode && networks.equals(s.networks)
-        && networkAliases.equals(s.networkAliases);
+        && networkAliases.equals(s.networkAliases)
+        && detached == s.detached;
   }
 
   @Override
@@ -283,7 +304,7 @@ public final class MicroPodSpec {
         + ", pullPolicy=" + pullPolicy + ", platform=" + platform
         + (networkMode != NetworkMode.NAT ? ", networkMode=" + networkMode : "")
         + (networks.isEmpty() ? "" : ", networks=" + networks + ", networkAliases=" + networkAliases)
-        + "}";
+        + (detached ? ", detached" : "") + "}";
   }
 
   /**
@@ -314,10 +335,12 @@ public final class MicroPodSpec {
     private final List<PortMapping> ports = new ArrayList<>();
     private final List<ContainerFile> files = new ArrayList<>();
     private int containerMemoryMib;
+    private boolean detached;
 
     private Builder() {}
 
     private Builder(MicroPodSpec spec) {
+      this.detached = spec.detached;
       this.image = spec.image;
       this.command = new ArrayList<>(spec.command);
       this.env.putAll(spec.env);
@@ -590,6 +613,12 @@ public final class MicroPodSpec {
             "invalid platform \"" + platform + "\" (expected os/architecture[/variant], e.g. linux/amd64)");
       }
       this.platform = platform;
+      return this;
+    }
+
+    /** Whether the pod outlives its JVM (see {@link MicroPodSpec#detached()}); default false. */
+    public Builder detached(boolean detached) {
+      this.detached = detached;
       return this;
     }
 

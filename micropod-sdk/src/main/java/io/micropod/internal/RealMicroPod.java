@@ -102,6 +102,8 @@ public final class RealMicroPod implements MicroPod {
     final Object hostsLock = new Object();
     volatile boolean containerCreated;
     volatile String lastHosts;
+    /** This pod's record in the config directory, once written. */
+    volatile io.micropod.internal.state.PodRecord record;
 
     Boot(String id, MicroPodSpec spec, RuntimeServices runtime, HostCapabilities host) {
       this.id = id;
@@ -120,8 +122,25 @@ public final class RealMicroPod implements MicroPod {
       return v == null ? "" : v.consoleTail();
     }
 
-    /** Kills the processes at once and removes the pod's directories (JVM shutdown). */
+    /** Updates and writes this pod's record (atomic, locked). */
+    synchronized void updateRecord(java.util.function.UnaryOperator<io.micropod.internal.state.PodRecord> change) {
+      io.micropod.internal.state.PodRecord r = record;
+      if (r == null) {
+        return;
+      }
+      r = change.apply(r);
+      runtime.state().write(r);
+      record = r;
+    }
+
+    /**
+     * Kills the processes at once and removes the pod's directories and record (JVM shutdown).
+     * Does nothing for a detached pod: it outlives the JVM.
+     */
     void kill() {
+      if (spec.detached()) {
+        return;
+      }
       VmProcess v = vm;
       if (v != null) {
         v.kill();
@@ -139,6 +158,13 @@ public final class RealMicroPod implements MicroPod {
           }
         }
       }
+      if (record != null) {
+        try {
+          runtime.state().delete(id);
+        } catch (RuntimeException e) {
+          // the JVM is exiting: the next sweep removes it
+        }
+      }
     }
   }
 
@@ -154,6 +180,7 @@ public final class RealMicroPod implements MicroPod {
     List<io.micropod.internal.net.LocalNetwork> joining = NetworkSteps.check(spec, runtime);
     Boot boot = new Boot(id, spec, runtime, host);
     CleanupStack cleanup = new CleanupStack(id);
+    runtime.sweepOnce();
     runtime.track(id, boot::kill);
     cleanup.push("runtime.untrack", () -> runtime.untrack(id));
     claimName(boot, cleanup);
@@ -161,8 +188,23 @@ public final class RealMicroPod implements MicroPod {
     Map<String, Duration> took = new BootSequence<>(id, spec.listener(), steps(joining)).run(boot, cleanup);
     BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
     RealMicroPod pod = new RealMicroPod(boot, cleanup, timings);
+    try {
+      boot.updateRecord(r -> r.withStarted(Instant.now().toString()));
+    } catch (RuntimeException e) {
+      pod.close();
+      throw new MicroPodException("pod " + id + " started but its record could not be written: "
+          + e.getMessage() + "; the pod was stopped", e, id, Phase.CONTAINER_START);
+    }
     boot.vm.onExit().thenAccept(pod::vmExited);
     log.info("pod {} started: {} ({})", id, spec.image(), timings);
+    return pod;
+  }
+
+  /** A handle to a running pod that another JVM started (see {@link PodStates#attach}). */
+  static RealMicroPod attached(Boot boot, CleanupStack cleanup) {
+    RealMicroPod pod = new RealMicroPod(boot, cleanup,
+        BootTimings.of(Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO));
+    boot.vm.onExit().thenAccept(pod::vmExited);
     return pod;
   }
 
@@ -242,6 +284,8 @@ public final class RealMicroPod implements MicroPod {
   private static void shareRootfs(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
     Path podDir = b.runtime.config().home().resolve("pods").resolve(b.id);
     Path socketDir = socketBase().resolve("micropod-" + b.id);
+    PodStates.create(b, podDir, socketDir);
+    cleanup.push("state.remove", () -> b.runtime.state().delete(b.id));
     Files.createDirectories(podDir.getParent());
     Files.createDirectory(podDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     b.podDir = podDir;
@@ -258,9 +302,10 @@ public final class RealMicroPod implements MicroPod {
     b.socketDir = socketDir;
     cleanup.push("sockdir.remove", () -> deleteTree(socketDir));
     b.vmConfig = new VmConfig(b.id, b.spec.memoryMib(), b.spec.cpus(), b.host, podDir, socketDir,
-        b.runtime.config().debug());
+        b.runtime.config().debug(), b.spec.detached());
     b.rootfsShare = b.runtime.driver().shareRootfs(b.vmConfig, b.rootfs, Instant.now().plus(SOCKET_TIMEOUT));
     cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
+    b.updateRecord(r -> r.withVirtiofsd(io.micropod.internal.state.PodRecord.Proc.of(b.rootfsShare.pid())));
   }
 
   private static void spawnVmm(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
@@ -269,6 +314,8 @@ public final class RealMicroPod implements MicroPod {
     b.deadline = Instant.now().plus(b.spec.startupTimeout());
     b.vm = b.runtime.driver().spawn(config, b.rootfsShare, Instant.now().plus(SOCKET_TIMEOUT));
     cleanup.push("vmm.stop", () -> b.vm.stop(b.shutdownRequested ? VMM_EXIT_GRACE : Duration.ZERO));
+    b.updateRecord(r -> r.withVmm(io.micropod.internal.state.PodRecord.Proc.of(b.vm.pid())));
+    PodStates.restrictSockets(config.socketDir());
   }
 
   private static void connectAgent(Boot b, CleanupStack cleanup) throws InterruptedException {
@@ -480,6 +527,16 @@ public final class RealMicroPod implements MicroPod {
     }
   }
 
+  /** The agent's first GetInfo answer (benchmarks read its boot timings). */
+  GetInfoResponse bootInfo() {
+    return boot.info;
+  }
+
+  /** The agent client (benchmarks ping it). */
+  AgentClient agent() {
+    return boot.agent;
+  }
+
   @Override
   public String id() {
     return boot.id;
@@ -574,6 +631,11 @@ public final class RealMicroPod implements MicroPod {
     }
     long started = System.nanoTime();
     Listeners.phaseStart(boot.spec.listener(), boot.id, Phase.STOP);
+    try {
+      boot.updateRecord(r -> r.withStatus(io.micropod.internal.state.PodRecord.STOPPING));
+    } catch (RuntimeException e) {
+      log.debug("pod {}: cannot mark its record STOPPING: {}", boot.id, e.toString());
+    }
     log.debug("pod {}: closing", boot.id);
     List<Throwable> failures = cleanup.runAll();
     Duration took = Duration.ofNanos(System.nanoTime() - started);

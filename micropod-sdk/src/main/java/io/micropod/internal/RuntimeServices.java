@@ -54,6 +54,8 @@ public final class RuntimeServices {
   private EventLoopGroup eventLoop;
   private Thread shutdownHook;
   private boolean closed;
+  private final io.micropod.internal.state.StateDirectory state;
+  private volatile boolean swept;
 
   public RuntimeServices(RuntimeConfig config) {
     this(config, Set.of());
@@ -75,6 +77,33 @@ public final class RuntimeServices {
     this.config = config;
     this.probe = probe;
     this.driver = driver;
+    this.state = new io.micropod.internal.state.StateDirectory(config.configDir());
+  }
+
+  /** The pod records of this runtime's config directory. */
+  public io.micropod.internal.state.StateDirectory state() {
+    return state;
+  }
+
+  /** Sweeps the records of dead owners, once per runtime (first start); failures are logged. */
+  public void sweepOnce() {
+    if (swept) {
+      return;
+    }
+    swept = true;
+    sweep();
+  }
+
+  /** Sweeps the records of dead owners; failures are logged at WARN. */
+  public void sweep() {
+    try {
+      java.util.List<String> removed = io.micropod.internal.state.OrphanReaper.sweep(state);
+      if (!removed.isEmpty()) {
+        log.info("removed {} pod(s) of dead owners from {}: {}", removed.size(), state.dir(), removed);
+      }
+    } catch (RuntimeException e) {
+      log.warn("cannot sweep the pod records in {}: {}", state.dir(), e.toString());
+    }
   }
 
   public RuntimeConfig config() {

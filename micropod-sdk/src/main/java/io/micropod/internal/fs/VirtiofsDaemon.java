@@ -47,10 +47,16 @@ public final class VirtiofsDaemon {
    */
   public static VirtiofsDaemon start(String podId, HostCapabilities host, Path socket, Path sharedDir,
       Path logFile, Instant deadline) throws InterruptedException {
+    return start(podId, host, socket, sharedDir, logFile, deadline, false);
+  }
+
+  /** Like the other {@code start}; {@code detached}: see {@link ManagedProcess#start(String, String, List, Path, boolean)}. */
+  public static VirtiofsDaemon start(String podId, HostCapabilities host, Path socket, Path sharedDir,
+      Path logFile, Instant deadline, boolean detached) throws InterruptedException {
     List<String> cmd = command(host, socket, sharedDir);
     ManagedProcess p;
     try {
-      p = ManagedProcess.start(podId, "virtiofsd", cmd, logFile);
+      p = ManagedProcess.start(podId, "virtiofsd", cmd, logFile, detached);
     } catch (IOException e) {
       throw new VmStartException("cannot start virtiofsd (" + cmd.get(0) + "): " + e.getMessage(), e,
           podId, Phase.ROOTFS_PREPARE, STEP, "");
@@ -85,5 +91,9 @@ public final class VirtiofsDaemon {
 
   public void kill() {
     process.kill();
+  }
+
+  public long pid() {
+    return process.pid();
   }
 }

@@ -33,16 +33,94 @@ public final class ManagedProcess {
     this.logFile = logFile;
   }
 
+  /** Starts {@code command} so that it dies with this JVM; see {@link #start(String, String, List, Path, boolean)}. */
   public static ManagedProcess start(String podId, String role, List<String> command, Path logFile)
       throws IOException {
+    return start(podId, role, command, logFile, false);
+  }
+
+  /**
+   * Starts {@code command}.
+   *
+   * <p>Unless {@code detached}, the process dies with this JVM, SIGKILL included: it runs under
+   * {@code setpriv --pdeathsig SIGKILL} (util-linux; it sets {@code PR_SET_PDEATHSIG} and execs,
+   * so the pid is the command's). The kernel sends that signal when the <em>thread</em> that
+   * forked the child ends, not only the process, so every such process is forked from one
+   * JVM-wide daemon thread that lives as long as the JVM ({@code micropod-spawner}). Without
+   * setpriv on the host the process outlives a killed JVM until the next runtime's sweep.
+   *
+   * <p>A {@code detached} process runs under {@code setsid} instead: its own session, so neither
+   * the JVM's exit nor a terminal's Ctrl-C reaches it.
+   */
+  public static ManagedProcess start(String podId, String role, List<String> command, Path logFile,
+      boolean detached) throws IOException {
     Files.createDirectories(logFile.getParent());
-    ProcessBuilder pb = new ProcessBuilder(command)
+    List<String> full = new java.util.ArrayList<>();
+    if (detached) {
+      if (SETSID != null) {
+        full.add(SETSID);
+      }
+    } else if (SETPRIV != null) {
+      full.addAll(List.of(SETPRIV, "--pdeathsig", "SIGKILL"));
+    }
+    full.addAll(command);
+    ProcessBuilder pb = new ProcessBuilder(full)
         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
         .redirectErrorStream(true);
-    Process p = pb.start();
-    log.debug("pod {}: started {} (pid {}): {}", podId, role, p.pid(), command);
+    Process p = Spawner.start(pb);
+    log.debug("pod {}: started {} (pid {}): {}", podId, role, p.pid(), full);
     return new ManagedProcess(podId, role, p, logFile);
+  }
+
+  /** {@code setpriv} on PATH (null if absent): its {@code --pdeathsig} ties children to the JVM. */
+  static final String SETPRIV = onPath("setpriv");
+  /** {@code setsid} on PATH (null if absent), for detached pods. */
+  static final String SETSID = onPath("setsid");
+
+  private static String onPath(String name) {
+    String path = System.getenv("PATH");
+    for (String d : (path == null ? "/usr/bin:/bin" : path).split(":")) {
+      if (!d.isEmpty() && Files.isExecutable(Path.of(d, name))) {
+        return Path.of(d, name).toString();
+      }
+    }
+    log.warn("{} is not on PATH: VMs will not die with a killed JVM until the next sweep "
+        + "(install util-linux)", name);
+    return null;
+  }
+
+  /** The one thread that forks every pod process (see {@link #start(String, String, List, Path, boolean)}). */
+  private static final class Spawner {
+    private static final java.util.concurrent.ExecutorService THREAD =
+        java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+          Thread t = new Thread(r, "micropod-spawner");
+          t.setDaemon(true);
+          return t;
+        });
+
+    static Process start(ProcessBuilder pb) throws IOException {
+      java.util.concurrent.Future<Process> f = THREAD.submit(pb::start);
+      boolean interrupted = false;
+      try {
+        while (true) {
+          try {
+            return f.get();
+          } catch (InterruptedException e) {
+            interrupted = true; // the fork is quick: finish it, so the caller can stop the process
+          } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+              throw io;
+            }
+            throw new IOException(e.getCause());
+          }
+        }
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
   }
 
   public long pid() {

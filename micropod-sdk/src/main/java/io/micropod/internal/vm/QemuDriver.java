@@ -51,7 +51,7 @@ public final class QemuDriver implements VmmDriver {
       return BlockRootfs.prepare(blockImages, config.podId(), tree);
     }
     VirtiofsDaemon d = VirtiofsDaemon.start(config.podId(), config.host(), config.virtiofsSocket(),
-        tree, config.podDir().resolve("virtiofsd.log"), deadline);
+        tree, config.podDir().resolve("virtiofsd.log"), deadline, config.detached());
     return new RootfsShare() {
       @Override
       public void stop() {
@@ -61,6 +61,11 @@ public final class QemuDriver implements VmmDriver {
       @Override
       public void kill() {
         d.kill();
+      }
+
+      @Override
+      public long pid() {
+        return d.pid();
       }
     };
   }
@@ -82,7 +87,7 @@ public final class QemuDriver implements VmmDriver {
         blockImage, config.debug(), config.network());
     ManagedProcess qemu;
     try {
-      qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog());
+      qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog(), config.detached());
     } catch (IOException e) {
       throw new VmStartException("cannot start " + args.get(0) + ": " + e.getMessage(), e,
           config.podId(), Phase.VM_BOOT, SPAWN_STEP, "");
@@ -146,6 +151,11 @@ public final class QemuDriver implements VmmDriver {
     @Override
     public void kill() {
       qemu.kill();
+    }
+
+    @Override
+    public long pid() {
+      return qemu.pid();
     }
   }
 }

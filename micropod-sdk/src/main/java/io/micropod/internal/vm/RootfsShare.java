@@ -16,4 +16,9 @@ public interface RootfsShare {
 
   /** Kills it at once (JVM shutdown). */
   void kill();
+
+  /** The host process behind it, for the pod record; -1 when there is none. */
+  default long pid() {
+    return -1;
+  }
 }

@@ -25,4 +25,9 @@ public interface VmProcess {
 
   /** Kills the VMM at once (JVM shutdown). */
   void kill();
+
+  /** The VMM's pid, for the pod record; -1 when there is no host process. */
+  default long pid() {
+    return -1;
+  }
 }

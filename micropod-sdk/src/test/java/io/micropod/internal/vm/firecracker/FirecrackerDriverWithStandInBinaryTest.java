@@ -130,6 +130,20 @@ class FirecrackerDriverWithStandInBinaryTest {
     return Files.exists(record) ? Files.readAllLines(record) : List.of();
   }
 
+  /**
+   * The stand-in writes its record after it has answered, so the driver can be a step ahead of
+   * it: wait (to a deadline) until it has recorded the last exchange of interest.
+   */
+  private List<String> recordedThrough(String lastCall) throws IOException, InterruptedException {
+    Instant deadline = Instant.now().plusSeconds(10);
+    List<String> lines = recorded();
+    while (lines.stream().noneMatch(l -> l.contains(lastCall)) && Instant.now().isBefore(deadline)) {
+      Thread.onSpinWait();
+      lines = recorded();
+    }
+    return lines;
+  }
+
   @Test
   void spawnConfiguresInTheDocumentedOrderStartsAndRelaysTheAgentChannel() throws Exception {
     VmConfig config = config(2);
@@ -137,7 +151,7 @@ class FirecrackerDriverWithStandInBinaryTest {
 
     vm = driver.spawn(config, image(), Instant.now().plus(START));
 
-    List<String> calls = recorded().stream().map(l -> l.substring(0, l.indexOf(' ', l.indexOf(' ', 4) + 1))).toList();
+    List<String> calls = recordedThrough("InstanceStart").stream().map(l -> l.substring(0, l.indexOf(' ', l.indexOf(' ', 4) + 1))).toList();
     assertThat(calls).containsExactly("204 PUT /logger", "204 PUT /metrics", "204 PUT /boot-source",
         "204 PUT /machine-config", "204 PUT /drives/rootfs", "204 PUT /vsock", "204 PUT /actions");
     String all = String.join("\n", recorded());
@@ -172,7 +186,7 @@ class FirecrackerDriverWithStandInBinaryTest {
 
     vm.stop(Duration.ofMillis(200));
 
-    assertThat(recorded()).last().asString().startsWith("204 PUT /actions").contains("SendCtrlAltDel");
+    assertThat(recordedThrough("SendCtrlAltDel")).last().asString().startsWith("204 PUT /actions").contains("SendCtrlAltDel");
     assertThat(vm.isAlive()).isFalse();
     assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
     assertThat(vm.onExit().get(5, TimeUnit.SECONDS)).isZero(); // exited by itself, not killed

@@ -1,0 +1,21 @@
+package io.micropod;
+
+/**
+ * No live pod has the id or name asked for: it never existed in this config directory, it was
+ * stopped, or its VM is gone. {@link #idOrName()} is what was asked for.
+ */
+public final class PodNotFoundException extends MicroPodException {
+  private static final long serialVersionUID = 1L;
+
+  private final String idOrName;
+
+  public PodNotFoundException(String idOrName, String message) {
+    super(message, null, null, null);
+    this.idOrName = idOrName;
+  }
+
+  /** The id or name that matched no live pod. */
+  public String idOrName() {
+    return idOrName;
+  }
+}

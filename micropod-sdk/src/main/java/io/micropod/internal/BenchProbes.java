@@ -1,0 +1,98 @@
+package io.micropod.internal;
+
+import io.micropod.MicroPod;
+import io.micropod.internal.fs.VirtiofsDaemon;
+import io.micropod.internal.state.OrphanReaper;
+import io.micropod.internal.vm.HostCapabilities;
+import io.micropod.internal.vm.HostProbe;
+import io.micropod.internal.vm.ManagedProcess;
+import io.micropod.internal.vm.QemuCommandLine;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Measurements the {@code Bench} example needs below the public API: a bare boot of the guest
+ * kernel to the {@code /init} marker with the pod's own QEMU command line, and a GetInfo ping on
+ * a pod's agent channel. Not API.
+ */
+public final class BenchProbes {
+  /** What {@code /init} prints first under {@code micropod.bench=init} (guest contract). */
+  public static final String INIT_MARKER = "MICROPOD-INIT-REACHED";
+
+  private BenchProbes() {}
+
+  /**
+   * QEMU spawn to the {@code /init} marker on the console: the pods' command line (same machine,
+   * memory, devices, kernel, initramfs), plus {@code micropod.bench=init}; virtiofsd serves an
+   * empty directory because QEMU connects to it at start.
+   */
+  public static Duration bareBoot(Path home, int memoryMib) throws IOException, InterruptedException {
+    RuntimeConfig config = new RuntimeConfig(home, "qemu", null, null, null, null, System.getenv());
+    HostCapabilities host = HostProbe.forHost(config).probe();
+    String id = "bench" + Long.toHexString(System.nanoTime() & 0xffffffL);
+    Path podDir = Files.createTempDirectory("micropod-bench-pod-");
+    Path sockDir = Files.createTempDirectory(Path.of("/tmp"), "micropod-bench-",
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Path empty = Files.createDirectory(podDir.resolve("empty"));
+    VirtiofsDaemon fs = null;
+    ManagedProcess qemu = null;
+    try {
+      fs = VirtiofsDaemon.start(id, host, sockDir.resolve("virtiofs.sock"), empty, podDir.resolve("virtiofsd.log"),
+          Instant.now().plusSeconds(10));
+      Path console = podDir.resolve("console.log");
+      List<String> args = new ArrayList<>(QemuCommandLine.build(host, memoryMib, 1,
+          new QemuCommandLine.Paths(console, sockDir.resolve("agent.sock"), sockDir.resolve("virtiofs.sock")), false));
+      int i = args.indexOf("-append");
+      args.set(i + 1, args.get(i + 1) + " micropod.bench=init");
+      long t0 = System.nanoTime();
+      qemu = ManagedProcess.start(id, "qemu", args, podDir.resolve("qemu.log"));
+      long deadline = t0 + TimeUnit.SECONDS.toNanos(60);
+      while (true) {
+        if (Files.exists(console) && Files.readString(console, StandardCharsets.ISO_8859_1).contains(INIT_MARKER)) {
+          return Duration.ofNanos(System.nanoTime() - t0);
+        }
+        if (!qemu.isAlive() || System.nanoTime() - deadline > 0) {
+          throw new IOException("the bare boot did not reach /init (see " + podDir + ")");
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+      }
+    } finally {
+      if (qemu != null) {
+        qemu.stop(Duration.ofSeconds(5));
+      }
+      if (fs != null) {
+        fs.stop();
+      }
+      OrphanReaper.deleteTree(sockDir);
+      OrphanReaper.deleteTree(podDir);
+    }
+  }
+
+  /** One GetInfo round trip on {@code pod}'s agent channel. */
+  public static Duration ping(MicroPod pod) {
+    RealMicroPod p = (RealMicroPod) pod;
+    long t0 = System.nanoTime();
+    p.agent().getInfoAsync(Duration.ofSeconds(30)).join();
+    return Duration.ofNanos(System.nanoTime() - t0);
+  }
+
+  /**
+   * The guest's own boot timings of {@code pod}, ms of guest uptime (one clock, so their
+   * differences are exact): {@code /init} started, agent {@code main}, agent serving, and the
+   * guest's clock when it answered the first GetInfo.
+   */
+  public static long[] guestTimings(MicroPod pod) {
+    var g = ((RealMicroPod) pod).bootInfo().getBootTimings();
+    return new long[] {g.getInitStartedMs(), g.getAgentMainMs(), g.getAgentReadyMs(), g.getNowMs()};
+  }
+}

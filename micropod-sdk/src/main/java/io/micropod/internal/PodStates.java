@@ -1,0 +1,310 @@
+package io.micropod.internal;
+
+import io.micropod.AgentTimeoutException;
+import io.micropod.ImageRef;
+import io.micropod.MicroPod;
+import io.micropod.MicroPodException;
+import io.micropod.MicroPodRuntime;
+import io.micropod.MicroPodSpec;
+import io.micropod.PodBusyException;
+import io.micropod.PodInfo;
+import io.micropod.PodNotFoundException;
+import io.micropod.agent.v1.GetInfoResponse;
+import io.micropod.event.Phase;
+import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.image.ProcessPlan;
+import io.micropod.internal.state.OrphanReaper;
+import io.micropod.internal.state.PodRecord;
+import io.micropod.internal.state.ProcStat;
+import io.micropod.internal.state.StateDirectory;
+import io.micropod.internal.vm.FileTail;
+import io.micropod.internal.vm.RootfsShare;
+import io.micropod.internal.vm.VmProcess;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Pods across processes: writes a starting pod's record, lists records as {@link PodInfo}, and
+ * attaches to a pod another JVM started. See {@code docs/reliability.md}.
+ */
+public final class PodStates {
+  private static final Logger log = LoggerFactory.getLogger(PodStates.class);
+  /** How long {@code attach} waits for the agent's first answer. */
+  static final Duration ATTACH_TIMEOUT = Duration.ofSeconds(30);
+
+  private PodStates() {}
+
+  /**
+   * Writes the first record of a starting pod, after checking under the state lock that no live
+   * pod has its name.
+   */
+  static void create(RealMicroPod.Boot b, Path podDir, Path socketDir) {
+    String name = b.spec.name().orElse(null);
+    PodRecord record = new PodRecord(PodRecord.VERSION, b.id, name, b.spec.image().toString(),
+        b.runtime.driver().name(), PodRecord.STARTING, b.spec.detached(), PodRecord.Proc.self(), null, null,
+        b.plan == null ? "" : b.plan.user(), podDir.toString(), socketDir.toString(),
+        socketDir.resolve("agent.sock").toString(), Map.of(), Instant.now().toString(), null);
+    StateDirectory state = b.runtime.state();
+    state.locked(() -> {
+      if (name != null) {
+        for (PodRecord r : state.all()) {
+          if (name.equals(r.name()) && OrphanReaper.isLive(r)) {
+            throw new MicroPodException("the name '" + name + "' is taken by live pod " + r.id()
+                + " (owner pid " + (r.owner() == null ? "?" : r.owner().pid()) + "): choose another name,"
+                + " or stop that pod first", null, b.id, Phase.ROOTFS_PREPARE);
+          }
+        }
+      }
+      state.writeLocked(record);
+      return null;
+    });
+    b.record = record;
+  }
+
+  /** Makes the sockets in {@code socketDir} 0600 (their directory is 0700 already). */
+  static void restrictSockets(Path socketDir) throws IOException {
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(socketDir)) {
+      for (Path f : files) {
+        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
+      }
+    }
+  }
+
+  /** The live pods, after a sweep. */
+  public static List<PodInfo> list(RuntimeServices services) {
+    services.sweep();
+    List<PodInfo> out = new ArrayList<>();
+    for (PodRecord r : services.state().all()) {
+      if (OrphanReaper.isLive(r)) {
+        out.add(info(r));
+      }
+    }
+    return out;
+  }
+
+  static PodInfo info(PodRecord r) {
+    PodInfo.Status status;
+    try {
+      status = PodInfo.Status.valueOf(r.status());
+    } catch (RuntimeException e) {
+      status = PodInfo.Status.STARTING;
+    }
+    Map<Integer, Integer> ports = new java.util.LinkedHashMap<>();
+    r.ports().forEach((k, v) -> ports.put(Integer.parseInt(k), v));
+    return new PodInfo(r.id(), r.name(), r.image(), r.driver(), status, r.detached(),
+        r.owner() == null ? -1 : r.owner().pid(), r.vmm() == null ? -1 : r.vmm().pid(), ports,
+        Instant.parse(r.createdAt()), r.startedAt() == null ? null : Instant.parse(r.startedAt()));
+  }
+
+  /** See {@link MicroPodRuntime#attach(String)}. */
+  public static MicroPod attach(MicroPodRuntime runtime, RuntimeServices services, String idOrName) {
+    services.sweep();
+    StateDirectory state = services.state();
+    PodRecord me = null;
+    PodRecord found;
+    PodRecord.Proc self = PodRecord.Proc.self();
+    // take ownership under the lock, so that two attaching JVMs cannot both win
+    found = state.locked(() -> {
+      PodRecord match = null;
+      List<String> known = new ArrayList<>();
+      for (PodRecord r : state.all()) {
+        if (!OrphanReaper.isLive(r)) {
+          continue;
+        }
+        known.add(r.name() == null ? r.id() : r.id() + " (" + r.name() + ")");
+        if (r.id().equals(idOrName) || idOrName.equals(r.name())) {
+          match = r;
+        }
+      }
+      if (match == null) {
+        throw new PodNotFoundException(idOrName, "no live pod has the id or name '" + idOrName + "' in "
+            + state.dir() + (known.isEmpty() ? " (there are none)" : "; live pods: " + known));
+      }
+      if (match.owner() != null && match.owner().isAlive()) {
+        boolean ours = match.owner().equals(self);
+        throw new PodBusyException(match.id(), match.owner().pid(), "pod " + match.id() + " is held by "
+            + (ours ? "this JVM: use the MicroPod handle that started or attached it"
+                : "its owner, the live JVM with pid " + match.owner().pid() + ": QEMU's agent channel "
+                    + "accepts one client at a time; close the handle there or let that JVM exit "
+                    + "(start the pod with detached(true) so that it survives), then attach again"));
+      }
+      if (match.vmm() == null || match.agentSocket() == null) {
+        throw new PodNotFoundException(idOrName, "pod " + match.id() + " is still starting; try again");
+      }
+      state.writeLocked(match.withOwner(self));
+      return match;
+    });
+    me = found.withOwner(self);
+    RealMicroPod.Boot b = boot(runtime, services, me);
+    CleanupStack cleanup = new CleanupStack(me.id());
+    cleanup.push("state.remove", () -> state.delete(b.id));
+    cleanup.push("poddir.remove", () -> OrphanReaper.deleteTree(b.podDir));
+    cleanup.push("sockdir.remove", () -> OrphanReaper.deleteTree(b.socketDir));
+    cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
+    cleanup.push("vmm.stop", () -> b.vm.stop(b.shutdownRequested ? RealMicroPod.VMM_EXIT_GRACE : Duration.ZERO));
+    Path socket = Path.of(me.agentSocket());
+    AgentClient agent = AgentClient.overUnixSocket(b.id, socket, services.eventLoop(), services.executor());
+    b.agent = agent;
+    CompletableFuture<GetInfoResponse> info = agent.getInfoAsync(ATTACH_TIMEOUT);
+    try {
+      b.info = info.get(ATTACH_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      info.cancel(true);
+      agent.close();
+      PodRecord back = found;
+      try {
+        state.write(back); // give it back, so that a later attach can try again
+      } catch (RuntimeException ignored) {
+        // the next sweep decides
+      }
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+        throw new MicroPodException("interrupted while attaching to pod " + b.id, e, b.id, Phase.AGENT_CONNECT);
+      }
+      Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+      throw new AgentTimeoutException("the agent of pod " + b.id + " did not answer on " + socket + " within "
+          + Durations.human(ATTACH_TIMEOUT) + " (" + cause + "): another process may still be connected"
+          + " (QEMU's agent channel accepts one client at a time), or the VM is hung; see "
+          + b.podDir.resolve("console.log"), cause, b.id, Phase.AGENT_CONNECT, "GetInfo", ATTACH_TIMEOUT);
+    }
+    cleanup.push("agent.close", () -> {
+      try {
+        if (b.vm.isAlive()) {
+          agent.shutdown(AgentClient.SHUTDOWN_DEADLINE);
+          b.shutdownRequested = true;
+        }
+      } catch (MicroPodException e) {
+        log.debug("pod {}: Shutdown RPC failed, the VMM will be terminated: {}", b.id, e.getMessage());
+      } finally {
+        agent.close();
+      }
+    });
+    log.info("pod {}: attached (started by pid {}, VMM pid {})", b.id,
+        found.owner() == null ? "?" : found.owner().pid(), me.vmm().pid());
+    return RealMicroPod.attached(b, cleanup);
+  }
+
+  private static RealMicroPod.Boot boot(MicroPodRuntime runtime, RuntimeServices services, PodRecord r) {
+    MicroPodSpec.Builder spec = MicroPodSpec.builder().image(ImageRef.parse(r.image())).runtime(runtime)
+        .detached(r.detached());
+    if (r.name() != null) {
+      spec.name(r.name());
+    }
+    RealMicroPod.Boot b = new RealMicroPod.Boot(r.id(), spec.build(), services, null);
+    b.plan = new ProcessPlan(List.of("?"), List.of(), "", r.user() == null ? "" : r.user());
+    b.podDir = Path.of(r.podDir());
+    b.socketDir = Path.of(r.socketDir());
+    b.vm = new RecordedVm(r, b.podDir);
+    b.rootfsShare = new RecordedProcess(r.virtiofsd(), "virtiofsd");
+    b.record = r;
+    return b;
+  }
+
+  /** Polls until {@code p} is gone or {@code timeout} passed; true when gone. */
+  static boolean awaitGone(PodRecord.Proc p, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (p.isAlive()) {
+      if (System.nanoTime() - deadline > 0) {
+        return false;
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+    }
+    return true;
+  }
+
+  /** Stops {@code p}: waits {@code grace}, SIGTERM, 2 s, SIGKILL, 2 s; each signal checked by start time. */
+  static void stop(PodRecord.Proc p, Duration grace) {
+    if (p == null || awaitGone(p, grace)) {
+      return;
+    }
+    ProcStat.terminateIfSame(p.pid(), p.startTime());
+    if (awaitGone(p, Duration.ofSeconds(2))) {
+      return;
+    }
+    ProcStat.killIfSame(p.pid(), p.startTime());
+    awaitGone(p, Duration.ofSeconds(2));
+  }
+
+  /** A recorded host process that this JVM did not start. */
+  private static class RecordedProcess implements RootfsShare {
+    final PodRecord.Proc proc;
+    final String role;
+
+    RecordedProcess(PodRecord.Proc proc, String role) {
+      this.proc = proc;
+      this.role = role;
+    }
+
+    @Override
+    public void stop() {
+      PodStates.stop(proc, Duration.ofSeconds(1));
+    }
+
+    @Override
+    public void kill() {
+      if (proc != null) {
+        ProcStat.killIfSame(proc.pid(), proc.startTime());
+      }
+    }
+
+    @Override
+    public long pid() {
+      return proc == null ? -1 : proc.pid();
+    }
+  }
+
+  /** The VMM of an attached pod, known by its recorded pid and start time. */
+  private static final class RecordedVm extends RecordedProcess implements VmProcess {
+    private final Path agentSocket;
+    private final Path podDir;
+    private final CompletableFuture<Integer> exit;
+
+    RecordedVm(PodRecord r, Path podDir) {
+      super(r.vmm(), "vmm");
+      this.agentSocket = Path.of(r.agentSocket());
+      this.podDir = podDir;
+      this.exit = proc == null ? CompletableFuture.completedFuture(-1)
+          : ProcessHandle.of(proc.pid()).map(h -> h.onExit().thenApply(x -> -1))
+              .orElse(CompletableFuture.completedFuture(-1));
+    }
+
+    @Override
+    public Path agentSocket() {
+      return agentSocket;
+    }
+
+    @Override
+    public boolean isAlive() {
+      return proc != null && proc.isAlive();
+    }
+
+    /** Completes when the VMM exits; its exit code is its parent's to read: reported as -1. */
+    @Override
+    public CompletableFuture<Integer> onExit() {
+      return exit;
+    }
+
+    @Override
+    public String consoleTail() {
+      return FileTail.tails(40, "console.log", podDir.resolve("console.log"), "qemu.log", podDir.resolve("qemu.log"));
+    }
+
+    @Override
+    public void stop(Duration grace) {
+      PodStates.stop(proc, grace);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+package io.micropod.internal.state;
+
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Removes what pods of dead owners left: a record whose owner JVM (pid + start time) is gone is
+ * an orphan, unless the pod is detached and its VMM still runs. For an orphan it kills the
+ * recorded VMM and virtiofsd, each only if its pid still belongs to the process that started at
+ * the recorded time (never by name), then deletes the socket directory, the pod directory and
+ * the record. Runs under the state lock; safe to run from several processes at once.
+ */
+public final class OrphanReaper {
+  private static final Logger log = LoggerFactory.getLogger(OrphanReaper.class);
+
+  private OrphanReaper() {}
+
+  /** Whether the pod of {@code r} is still someone's: a live owner, or detached and running. */
+  public static boolean isLive(PodRecord r) {
+    if (r.owner() != null && r.owner().isAlive()) {
+      return true;
+    }
+    return r.detached() && r.vmm() != null && r.vmm().isAlive();
+  }
+
+  /** Sweeps {@code state}; returns the ids it removed. */
+  public static List<String> sweep(StateDirectory state) {
+    return state.locked(() -> {
+      state.removeStrayTemps();
+      List<String> removed = new ArrayList<>();
+      for (PodRecord r : state.all()) {
+        if (!isLive(r)) {
+          reap(state, r);
+          removed.add(r.id());
+        }
+      }
+      return removed;
+    });
+  }
+
+  /** Kills the processes of {@code r} (checked by start time) and removes its files and record. */
+  public static void reap(StateDirectory state, PodRecord r) {
+    List<String> killed = new ArrayList<>();
+    for (PodRecord.Proc p : r.processes()) {
+      if (ProcStat.killIfSame(p.pid(), p.startTime())) {
+        killed.add(Long.toString(p.pid()));
+      }
+    }
+    deleteOwnTree(r.socketDir(), "micropod-" + r.id());
+    deleteOwnTree(r.podDir(), r.id());
+    state.delete(r.id());
+    log.info("pod {}: removed what its dead owner (pid {}) left{}", r.id(),
+        r.owner() == null ? "?" : r.owner().pid(), killed.isEmpty() ? "" : "; killed pids " + killed);
+  }
+
+  /** Deletes {@code dir} only when its name is the one MicroPod gives it (a record is data). */
+  private static void deleteOwnTree(String dir, String expectedName) {
+    if (dir == null) {
+      return;
+    }
+    Path p = Path.of(dir);
+    if (p.getFileName() == null || !p.getFileName().toString().equals(expectedName)) {
+      log.warn("not deleting {}: not a MicroPod pod directory (expected a name of {})", p, expectedName);
+      return;
+    }
+    try {
+      deleteTree(p);
+    } catch (IOException e) {
+      log.warn("cannot delete {}: {}", p, e.toString());
+    }
+  }
+
+  /** Deletes {@code root} and everything under it, without following links; absent is fine. */
+  public static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Files.walkFileTree(root, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Files.deleteIfExists(file);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
+        if (exc instanceof NoSuchFileException) {
+          return FileVisitResult.CONTINUE;
+        }
+        throw exc;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+        if (exc != null && !(exc instanceof NoSuchFileException)) {
+          throw exc;
+        }
+        Files.deleteIfExists(dir);
+        return FileVisitResult.CONTINUE;
+      }
+    });
+  }
+}

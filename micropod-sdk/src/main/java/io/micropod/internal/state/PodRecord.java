@@ -1,0 +1,118 @@
+package io.micropod.internal.state;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code <config>/pods/<id>.json} holds: what another process needs to find a pod, talk to
+ * it, and clean up after it. Never holds env values or credentials. Immutable; {@code with*}
+ * return changed copies.
+ *
+ * @param version format version, {@link #VERSION}
+ * @param name the user's name for the pod, or null
+ * @param image the image reference as given
+ * @param driver the VMM driver, e.g. {@code qemu}
+ * @param status {@code STARTING}, {@code RUNNING} or {@code STOPPING}
+ * @param detached whether the pod outlives its owner JVM
+ * @param owner the JVM that owns the pod (started or attached it)
+ * @param vmm the VMM process, once spawned
+ * @param virtiofsd the virtiofsd process, once started
+ * @param user the container user exec runs as ("" root, "uid" or "uid:gid")
+ * @param podDir the pod's log directory
+ * @param socketDir the pod's socket directory
+ * @param agentSocket the Unix socket of the agent channel
+ * @param ports container port to host port (none yet)
+ * @param createdAt ISO-8601 instant the pod was created
+ * @param startedAt ISO-8601 instant its container started, or null
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+@JsonInclude(JsonInclude.Include.ALWAYS)
+public record PodRecord(
+    int version,
+    String id,
+    String name,
+    String image,
+    String driver,
+    String status,
+    boolean detached,
+    Proc owner,
+    Proc vmm,
+    Proc virtiofsd,
+    String user,
+    String podDir,
+    String socketDir,
+    String agentSocket,
+    Map<String, Integer> ports,
+    String createdAt,
+    String startedAt) {
+
+  public static final int VERSION = 1;
+  public static final String STARTING = "STARTING";
+  public static final String RUNNING = "RUNNING";
+  public static final String STOPPING = "STOPPING";
+
+  public PodRecord {
+    ports = ports == null ? Map.of() : Map.copyOf(ports);
+  }
+
+  /**
+   * A process: its pid and start time (clock ticks since boot, {@code /proc/<pid>/stat} field
+   * 22); the pair identifies it even after the pid was recycled.
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Proc(long pid, long startTime) {
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean isAlive() {
+      return ProcStat.isAlive(pid, startTime);
+    }
+
+    /** The process with {@code pid} as it runs now, or null when it is gone. */
+    public static Proc of(long pid) {
+      var start = ProcStat.startTime(pid);
+      return start.isPresent() ? new Proc(pid, start.getAsLong()) : null;
+    }
+
+    /** This JVM. */
+    public static Proc self() {
+      return new Proc(ProcessHandle.current().pid(), ProcStat.self());
+    }
+  }
+
+  public PodRecord withStatus(String s) {
+    return new PodRecord(version, id, name, image, driver, s, detached, owner, vmm, virtiofsd, user,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt);
+  }
+
+  public PodRecord withVmm(Proc p) {
+    return new PodRecord(version, id, name, image, driver, status, detached, owner, p, virtiofsd, user,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt);
+  }
+
+  public PodRecord withVirtiofsd(Proc p) {
+    return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, p, user,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt);
+  }
+
+  public PodRecord withOwner(Proc p) {
+    return new PodRecord(version, id, name, image, driver, status, detached, p, vmm, virtiofsd, user,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt);
+  }
+
+  public PodRecord withUser(String u) {
+    return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, u,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt);
+  }
+
+  public PodRecord withStarted(String at) {
+    return new PodRecord(version, id, name, image, driver, RUNNING, detached, owner, vmm, virtiofsd, user,
+        podDir, socketDir, agentSocket, ports, createdAt, at);
+  }
+
+  /** The processes the pod runs on the host, VMM first. */
+  @com.fasterxml.jackson.annotation.JsonIgnore
+  public List<Proc> processes() {
+    return java.util.stream.Stream.of(vmm, virtiofsd).filter(java.util.Objects::nonNull).toList();
+  }
+}

@@ -1,0 +1,131 @@
+package io.micropod;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.micropod.internal.state.PodRecord;
+import io.micropod.internal.state.ProcStat;
+import io.micropod.internal.state.StateDirectory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Injected faults with real parts: each ends in a clear exception, in time, with nothing left. */
+class FaultIT {
+
+  @TempDir
+  Path tmp;
+
+  static Path guestDir() throws IOException {
+    try (Stream<Path> s = Files.list(TestImages.home().resolve("guest"))) {
+      return s.filter(d -> Files.isRegularFile(d.resolve("vmlinux"))).findFirst()
+          .orElseThrow(() -> new IllegalStateException("no guest image under " + TestImages.home()));
+    }
+  }
+
+  @Test
+  void vmmKilledMidExecFailsTheExecClearlyAndCloseCleansUp() throws Exception {
+    MicroPod pod = MicroPod.builder().image(TestImages.busybox()).command("sleep", "3600").start();
+    try {
+      CompletableFuture<ExecResult> exec = CompletableFuture.supplyAsync(() -> pod.exec("sleep", "300"));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (!pod.exec("ps").stdout().contains("sleep 300")) {
+        assertThat(System.nanoTime() < deadline).as("exec of sleep 300 running").isTrue();
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+      }
+      PodRecord record = new StateDirectory(MicroPodRuntime.defaultRuntime().configDir()).read(pod.id()).orElseThrow();
+      assertThat(ProcStat.killIfSame(record.vmm().pid(), record.vmm().startTime())).isTrue();
+
+      assertThatThrownBy(() -> exec.get(30, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .cause().isInstanceOf(AgentException.class)
+          .satisfies(e -> assertThat(((AgentException) e).status()).isEqualTo(AgentStatus.UNAVAILABLE));
+      assertThatThrownBy(() -> pod.exec("true")).isInstanceOf(AgentException.class);
+    } finally {
+      pod.close();
+    }
+    assertThat(Leaks.of(pod.id())).isEmpty();
+  }
+
+  @Test
+  void containerThatExitsAtOnceGivesItsCodeThenExecFailsClearly() {
+    MicroPod pod = MicroPod.builder().image(TestImages.busybox()).command("true").start();
+    try {
+      assertThat(pod.waitFor(Duration.ofSeconds(60))).hasValue(0);
+      assertThatThrownBy(() -> pod.exec("echo", "too late"))
+          .isInstanceOf(AgentException.class)
+          .hasMessageContaining(pod.id());
+    } finally {
+      pod.close();
+    }
+    assertThat(Leaks.of(pod.id())).isEmpty();
+  }
+
+  @Test
+  void twoJvmsStartingTheSameImageAtOnceBothSucceedWithOneUnpack() throws Exception {
+    Path home = tmp.resolve("home");
+    Files.createDirectories(home);
+    Path guest = guestDir();
+    List<ChildJvm> jvms = new ArrayList<>();
+    try {
+      for (int i = 0; i < 2; i++) {
+        jvms.add(ChildJvm.start(Map.of(), List.of(), "start-and-exec", home.toString(), guest.toString()));
+      }
+      int unpacks = 0;
+      for (ChildJvm j : jvms) {
+        assertThat(j.await("EXEC ", Duration.ofMinutes(5))).isEqualTo("ok");
+        assertThat(j.waitFor(Duration.ofSeconds(60))).isZero();
+        unpacks += j.output().split("unpacked ", -1).length - 1;
+      }
+      assertThat(unpacks).as("unpacks logged by both JVMs").isEqualTo(1);
+    } finally {
+      jvms.forEach(ChildJvm::close);
+    }
+  }
+
+  @Test
+  void fullStoreDiskFailsWithImageExceptionAndLeavesNoPartialTree() throws Exception {
+    Path home = tmp.resolve("tiny");
+    Files.createDirectories(home);
+    Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", home.toString())
+        .redirectErrorStream(true).start();
+    assumeTrue(mount.waitFor(10, TimeUnit.SECONDS) && mount.exitValue() == 0,
+        "cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): " + new String(mount.getInputStream().readAllBytes()));
+    try {
+      Path guest = guestDir();
+      try (MicroPodRuntime rt = MicroPodRuntime.builder().home(home)
+          .kernel(guest.resolve("vmlinux")).initramfs(guest.resolve("initramfs.cpio")).build()) {
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> MicroPod.builder().runtime(rt).image(TestImages.busybox())
+            .command("true").start())
+            .isInstanceOf(ImageException.class)
+            .hasMessageContaining("cannot unpack");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(60));
+      }
+      Path trees = home.resolve("store").resolve("rootfs");
+      List<String> left = new ArrayList<>();
+      if (Files.isDirectory(trees)) {
+        try (Stream<Path> st = Files.list(trees)) {
+          st.forEach(p -> left.add(p.toString()));
+        }
+      }
+      assertThat(left).as("image trees, partial or not, on the full store").isEmpty();
+      assertThat(home.resolve("pods")).satisfiesAnyOf(
+          p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyDirectory());
+    } finally {
+      new ProcessBuilder("umount", home.toString()).start().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+}

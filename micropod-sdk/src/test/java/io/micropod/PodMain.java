@@ -1,0 +1,65 @@
+package io.micropod;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The main of the second JVMs the cross-process tests start (test sources only). Prints
+ * {@code KEY value} lines the tests wait for.
+ */
+public final class PodMain {
+  public static void main(String[] args) throws Exception {
+    switch (args[0]) {
+      case "start-detached" -> {
+        // starts a detached pod and exits without closing it
+        MicroPod pod = MicroPod.builder().image(TestImages.busybox()).name(args[1]).detached(true)
+            .command("sh", "-c", "echo hello-from-first-jvm; exec sleep 3600").start();
+        System.out.println("POD " + pod.id());
+        System.out.flush();
+        System.exit(0);
+      }
+      case "hold" -> {
+        // starts a pod that dies with this JVM, then blocks until killed
+        MicroPod pod = MicroPod.builder().image(TestImages.busybox()).command("sleep", "3600").start();
+        System.out.println("POD " + pod.id());
+        System.out.flush();
+        System.in.read();
+        pod.close();
+      }
+      case "start-and-exec" -> {
+        // a runtime on its own home (args[1]), the guest image of the main home
+        Path guest = Path.of(args[2]);
+        try (MicroPodRuntime rt = MicroPodRuntime.builder().home(Path.of(args[1]))
+                .kernel(guest.resolve("vmlinux")).initramfs(guest.resolve("initramfs.cpio")).build();
+            MicroPod pod = MicroPod.builder().runtime(rt).image(TestImages.busybox()).command("sleep", "3600").start()) {
+          System.out.println("EXEC " + pod.exec("echo", "ok").stdout().trim());
+        }
+      }
+      case "secrets" -> {
+        // runs a pod with a secret env value at DEBUG and prints every exception in full
+        String marker = args[1];
+        try (MicroPod pod = MicroPod.builder().image(TestImages.busybox()).env("SECRET_TOKEN", marker)
+            .command("sleep", "3600").start()) {
+          System.out.println("EXEC " + pod.exec("sh", "-c", "test -n \"$SECRET_TOKEN\" && echo has-secret").stdout().trim());
+          System.out.println("SPEC " + pod.spec());
+        }
+        try {
+          MicroPod.builder().image(TestImages.busybox()).env("SECRET_TOKEN", marker)
+              .command("/no/such/binary").startupTimeout(Duration.ofSeconds(120)).start().close();
+          System.out.println("UNEXPECTED start succeeded");
+        } catch (MicroPodException e) {
+          StringWriter w = new StringWriter();
+          e.printStackTrace(new PrintWriter(w));
+          System.out.println("FAILED " + e.getClass().getSimpleName());
+          System.out.println(w);
+        }
+        System.out.println("DONE");
+      }
+      default -> throw new IllegalArgumentException(args[0]);
+    }
+  }
+
+  private PodMain() {}
+}

@@ -1,0 +1,106 @@
+package io.micropod.internal.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StateDirectoryTest {
+  @TempDir
+  Path tmp;
+
+  static PodRecord record(String id, PodRecord.Proc owner, PodRecord.Proc vmm, Path podDir, Path sockDir) {
+    return new PodRecord(PodRecord.VERSION, id, "n-" + id, "oci:/x:latest", "qemu", PodRecord.RUNNING, false,
+        owner, vmm, null, "", podDir.toString(), sockDir.toString(), sockDir.resolve("agent.sock").toString(),
+        Map.of(), "2026-11-28T00:00:00Z", null);
+  }
+
+  @Test
+  void writeIsAtomicOwnerOnlyAndRoundTrips() throws Exception {
+    StateDirectory state = new StateDirectory(tmp);
+    PodRecord r = record("abc", PodRecord.Proc.self(), null, tmp.resolve("abc"), tmp.resolve("micropod-abc"));
+
+    state.write(r);
+
+    assertThat(state.read("abc")).contains(r);
+    assertThat(Files.getPosixFilePermissions(state.fileOf("abc"))).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+    assertThat(Files.getPosixFilePermissions(state.dir())).isEqualTo(PosixFilePermissions.fromString("rwx------"));
+    assertThat(Files.readString(state.fileOf("abc"))).doesNotContain("alive");
+    try (var s = Files.list(state.dir())) {
+      assertThat(s.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(".lock", "abc.json");
+    }
+  }
+
+  @Test
+  void aCrashMidWriteLeavesTheOldRecordReadable() throws Exception {
+    StateDirectory state = new StateDirectory(tmp);
+    PodRecord r = record("abc", PodRecord.Proc.self(), null, tmp.resolve("abc"), tmp.resolve("micropod-abc"));
+    state.write(r);
+    // what a writer killed before its rename leaves: a torn temp file next to the record
+    Files.writeString(state.dir().resolve(".tmp-abc-123.part"), "{\"version\" : 1, \"id\" : \"ab");
+
+    assertThat(state.all()).containsExactly(r);
+    assertThat(state.read("abc")).contains(r);
+  }
+
+  @Test
+  void parsesStartTimeAfterTheLastParenthesisAndTreatsZombiesAsDead() {
+    String fields = " S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 424242 20 21";
+    assertThat(ProcStat.parseStartTime("77 (we ird) (name)" + fields)).hasValue(424242);
+    assertThat(ProcStat.parseStartTime("77 (z)" + fields.replace(" S ", " Z "))).isEmpty();
+    assertThat(ProcStat.parseStartTime("garbage")).isEmpty();
+    assertThat(ProcStat.startTime(ProcessHandle.current().pid())).isPresent();
+  }
+
+  @Test
+  void sweepKillsOnlyProcessesWhosePidAndStartTimeMatchAndRemovesTheFiles() throws Exception {
+    StateDirectory state = new StateDirectory(tmp);
+    Process deadOwner = new ProcessBuilder("true").start();
+    deadOwner.waitFor(10, TimeUnit.SECONDS);
+    PodRecord.Proc gone = new PodRecord.Proc(deadOwner.pid(), 1);
+    Process vmm = new ProcessBuilder("sleep", "60").start();
+    Process notOurs = new ProcessBuilder("sleep", "60").start();
+    try {
+      Path podDir = Files.createDirectory(tmp.resolve("p1"));
+      Path sockDir = Files.createDirectory(tmp.resolve("micropod-p1"));
+      state.write(record("p1", gone, PodRecord.Proc.of(vmm.pid()), podDir, sockDir));
+      // a recycled pid: same pid, other start time: never killed
+      Path podDir2 = Files.createDirectory(tmp.resolve("p2"));
+      PodRecord.Proc recycled = new PodRecord.Proc(notOurs.pid(), PodRecord.Proc.of(notOurs.pid()).startTime() - 5);
+      state.write(record("p2", gone, recycled, podDir2, tmp.resolve("micropod-p2")));
+      // a live owner: kept
+      state.write(record("p3", PodRecord.Proc.self(), null, tmp.resolve("p3"), tmp.resolve("micropod-p3")));
+
+      assertThat(OrphanReaper.sweep(state)).containsExactlyInAnyOrder("p1", "p2");
+
+      assertThat(vmm.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(notOurs.isAlive()).isTrue();
+      assertThat(podDir).doesNotExist();
+      assertThat(sockDir).doesNotExist();
+      assertThat(podDir2).doesNotExist();
+      assertThat(state.all()).extracting(PodRecord::id).containsExactly("p3");
+    } finally {
+      vmm.destroyForcibly();
+      notOurs.destroyForcibly();
+    }
+  }
+
+  @Test
+  void sweepDeletesOnlyDirectoriesNamedAsMicroPodNamesThem() throws Exception {
+    StateDirectory state = new StateDirectory(tmp);
+    Path precious = Files.createDirectory(tmp.resolve("precious"));
+    Process deadOwner = new ProcessBuilder("true").start();
+    deadOwner.waitFor(10, TimeUnit.SECONDS);
+    state.write(record("p9", new PodRecord.Proc(deadOwner.pid(), 1), null, precious, precious));
+
+    OrphanReaper.sweep(state);
+
+    assertThat(precious).exists();
+    assertThat(state.all()).isEmpty();
+  }
+}
