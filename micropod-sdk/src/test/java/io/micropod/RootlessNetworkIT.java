@@ -48,6 +48,13 @@ class RootlessNetworkIT {
       try (var s = Files.list(guest)) {
         version = s.filter(Files::isDirectory).findFirst().orElseThrow();
       }
+      // The unprivileged user cannot read root's MicroPod home (0700): give it world-readable
+      // copies of the guest image and of the test image.
+      Path guestCopy = work.resolve("guest");
+      copyTree(version.resolve("vmlinux"), guestCopy.resolve("vmlinux"));
+      copyTree(version.resolve("initramfs.cpio"), guestCopy.resolve("initramfs.cpio"));
+      Path layoutCopy = work.resolve("busybox");
+      copyTree(Path.of(TestImages.busybox().substring("oci:".length())), layoutCopy);
       List<String> cmd = new ArrayList<>();
       if (root) {
         run(List.of("chown", "-R", "65534:65534", home.toString()));
@@ -55,11 +62,12 @@ class RootlessNetworkIT {
       }
       cmd.addAll(List.of(ProcessHandle.current().info().command().orElse("java"),
           "-cp", String.join(File.pathSeparator, cp), "-Duser.home=" + home,
-          RootlessNetworkMain.class.getName(), home.toString(), TestImages.busybox()));
+          RootlessNetworkMain.class.getName(), home.toString(), "oci:" + layoutCopy));
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
       pb.environment().remove("MICROPOD_HOME");
-      pb.environment().put("MICROPOD_KERNEL_PATH", version.resolve("vmlinux").toString());
-      pb.environment().put("MICROPOD_AGENT_ROOTFS", version.resolve("initramfs.cpio").toString());
+      pb.environment().remove("MICROPOD_CONFIG_DIR");
+      pb.environment().put("MICROPOD_KERNEL_PATH", guestCopy.resolve("vmlinux").toString());
+      pb.environment().put("MICROPOD_AGENT_ROOTFS", guestCopy.resolve("initramfs.cpio").toString());
       Process p = pb.start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       boolean exited = p.waitFor(10, TimeUnit.MINUTES);
