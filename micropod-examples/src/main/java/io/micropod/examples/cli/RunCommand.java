@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -250,9 +250,14 @@ final class RunCommand implements Callable<Integer> {
 
   /**
    * Starts the pod, prints its published ports on {@code err}, copies its stdout to {@code out} and
-   * its stderr to {@code err} as they come, and returns its exit status. A JVM shutdown (Ctrl-C,
-   * SIGTERM) stops the container ({@code stopTimeout} between SIGTERM and SIGKILL), prints what it
-   * wrote meanwhile, and closes the pod. Closes the spec's runtime after the pod.
+   * its stderr to {@code err} as they come, and returns its exit status. SIGINT (Ctrl-C) or SIGTERM
+   * stops the container ({@code stopTimeout} between SIGTERM and SIGKILL), prints what it wrote
+   * meanwhile, closes the pod and returns {@value ExitCodes#INTERRUPTED}; a second one exits at
+   * once (the SDK's shutdown hook kills the VM). Closes the spec's runtime after the pod.
+   *
+   * <p>Signals are handled here rather than in a shutdown hook: during JVM shutdown the SDK's own
+   * hook kills every pod at once, concurrently with any other hook, so a graceful stop has to
+   * happen before shutdown begins.
    */
   static int runInForeground(MicroPodSpec spec, Duration stopTimeout, PullProgress progress,
       PrintWriter out, PrintWriter err) {
@@ -265,64 +270,79 @@ final class RunCommand implements Callable<Integer> {
     } finally {
       progress.close();
     }
-    AtomicBoolean finished = new AtomicBoolean();
-    AtomicBoolean interrupted = new AtomicBoolean();
-    MicroPod.LogFollower follower;
-    try {
+    try (Signals signals = new Signals(pod, stopTimeout, err)) {
       for (PortMapping p : spec.ports()) {
         err.println(p.containerPort() + "/tcp -> " + pod.host() + ":" + pod.mappedPort(p.containerPort()));
       }
       err.flush();
-      follower = pod.followLogs(line -> {
+      try (MicroPod.LogFollower follower = pod.followLogs(line -> {
         PrintWriter to = line.stream() == LogLine.Stream.STDOUT ? out : err;
         to.println(line.text());
         to.flush();
-      });
-    } catch (RuntimeException e) {
+      })) {
+        int exit = pod.waitFor();
+        follower.awaitEnd(LOG_DRAIN);
+        return signals.received() ? ExitCodes.INTERRUPTED : exit;
+      }
+    } finally {
       pod.close();
       spec.runtime().close();
-      throw e;
     }
-    Thread stopper = new Thread(() -> {
-      if (!finished.get()) {
-        interrupted.set(true);
-        err.println("micropod: stopping pod " + pod.id() + " (SIGTERM, SIGKILL after "
-            + stopTimeout.toSeconds() + " s)");
+  }
+
+  /**
+   * SIGINT and SIGTERM handlers for the life of a foreground pod: the first stops the container
+   * on a thread of its own (the handler must return at once), the second exits the JVM.
+   * {@link #close()} puts the previous handlers back.
+   */
+  @SuppressWarnings("restriction")
+  static final class Signals implements AutoCloseable {
+    private final MicroPod pod;
+    private final Duration stopTimeout;
+    private final PrintWriter err;
+    private final AtomicInteger count = new AtomicInteger();
+    private final java.util.Map<sun.misc.Signal, sun.misc.SignalHandler> previous = new java.util.LinkedHashMap<>();
+
+    Signals(MicroPod pod, Duration stopTimeout, PrintWriter err) {
+      this.pod = pod;
+      this.stopTimeout = stopTimeout;
+      this.err = err;
+      for (String name : new String[] {"INT", "TERM"}) {
+        sun.misc.Signal signal = new sun.misc.Signal(name);
+        previous.put(signal, sun.misc.Signal.handle(signal, this::handle));
+      }
+    }
+
+    private void handle(sun.misc.Signal signal) {
+      if (count.incrementAndGet() > 1) {
+        err.println("micropod: killing pod " + pod.id());
         err.flush();
+        System.exit(ExitCodes.INTERRUPTED);
+        return;
+      }
+      err.println("micropod: stopping pod " + pod.id() + " (SIGTERM, SIGKILL after "
+          + stopTimeout.toSeconds() + " s; Ctrl-C again to kill it now)");
+      err.flush();
+      Thread stopper = new Thread(() -> {
         try {
           pod.stop(stopTimeout);
-          follower.awaitEnd(LOG_DRAIN);
         } catch (RuntimeException e) {
-          err.println("micropod: " + e.getMessage());
-        } finally {
-          follower.close();
-          pod.close();
-          spec.runtime().close();
+          err.println("micropod: " + e.getMessage());  // e.g. it exited meanwhile: waitFor returns
+          err.flush();
         }
-      }
-    }, "micropod-cli-stop");
-    Runtime.getRuntime().addShutdownHook(stopper);
-    try {
-      int exit = pod.waitFor();
-      follower.awaitEnd(LOG_DRAIN);
-      return exit;
-    } catch (RuntimeException e) {
-      if (interrupted.get()) {
-        return ExitCodes.INTERRUPTED; // the JVM is exiting; the hook closes the pod
-      }
-      throw e;
-    } finally {
-      finished.set(true);
-      try {
-        Runtime.getRuntime().removeShutdownHook(stopper);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook runs (or ran) and closes the pod
-      }
-      if (!interrupted.get()) {
-        follower.close();
-        pod.close();
-        spec.runtime().close();
-      }
+      }, "micropod-cli-stop");
+      stopper.setDaemon(true);
+      stopper.start();
+    }
+
+    /** Whether a signal came. */
+    boolean received() {
+      return count.get() > 0;
+    }
+
+    @Override
+    public void close() {
+      previous.forEach(sun.misc.Signal::handle);
     }
   }
 }
