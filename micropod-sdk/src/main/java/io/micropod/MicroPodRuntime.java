@@ -1,5 +1,8 @@
 package io.micropod;
 
+import io.micropod.event.MicroPodListener;
+import io.micropod.event.Phase;
+import io.micropod.internal.Listeners;
 import io.micropod.internal.PodStates;
 import io.micropod.internal.RuntimeConfig;
 import io.micropod.internal.RuntimeServices;
@@ -120,12 +123,27 @@ public final class MicroPodRuntime implements AutoCloseable {
    * @throws ImageException (or a subtype) when it cannot be pulled
    */
   public ImageInfo pullImage(ImageRef ref, String platform, PullPolicy policy) {
+    return pullImage(ref, platform, policy, MicroPodListener.NONE);
+  }
+
+  /**
+   * Like {@link #pullImage(ImageRef, String, PullPolicy)}, reporting the download to
+   * {@code listener}: {@link MicroPodListener#progress progress(ref, IMAGE_PULL, done, total)} in
+   * bytes, where {@code ref} (the normalised reference, {@link ImageRef#toString()}) stands in for
+   * a pod id. Called from the download threads, not at all when nothing needs downloading; the
+   * listener's contract is the pods' (fast, must not throw: what it throws is logged and ignored).
+   *
+   * @throws ImageException (or a subtype) when it cannot be pulled
+   */
+  public ImageInfo pullImage(ImageRef ref, String platform, PullPolicy policy, MicroPodListener listener) {
     Objects.requireNonNull(ref, "ref");
     Objects.requireNonNull(policy, "policy");
+    Objects.requireNonNull(listener, "listener");
     String checkedPlatform = MicroPodSpec.builder().image(ref).platform(platform).build().platform();
+    String id = ref.toString();
     try {
       ResolvedImage image = services.images().resolve(ref, checkedPlatform, policy,
-          (done, total) -> { }, "micropod-pull-");
+          (done, total) -> Listeners.progress(listener, id, Phase.IMAGE_PULL, done, total), "micropod-pull-");
       for (ImageInfo i : images()) {
         if (i.ref().equals(ref.toString()) && i.platform().equals(checkedPlatform)) {
           return i;

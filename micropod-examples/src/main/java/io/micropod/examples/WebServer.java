@@ -16,6 +16,10 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * A tour of the lifecycle API: a busybox web server in a pod, fetched from the host through a
@@ -26,6 +30,12 @@ public final class WebServer {
 
   public static void main(String[] args) throws IOException, InterruptedException {
     String image = System.getProperty("micropod.image", "oci:" + Hello.Samples.busyboxLayout());
+    run(image).forEach(System.out::println);
+  }
+
+  /** Runs the tour and returns what it printed, line by line (ExamplesIT checks it). */
+  static List<String> run(String image) throws IOException, InterruptedException {
+    List<String> printed = new ArrayList<>();
     // tag::start[]
     try (MicroPod pod = MicroPod.builder()
         .image(image)
@@ -50,7 +60,7 @@ public final class WebServer {
       HttpResponse<String> page = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
       // end::ports[]
-      System.out.println("GET " + uri + " -> " + page.statusCode() + " " + page.body().trim());
+      printed.add("GET " + uri + " -> " + page.statusCode() + " " + page.body().trim());
 
       // tag::exec[]
       ExecResult r = pod.exec(ExecSpec.builder("sh", "-c", "tr a-z A-Z; id -u")
@@ -60,7 +70,7 @@ public final class WebServer {
           .stdin("quiet words\n".getBytes(UTF_8))
           .build());
       // end::exec[]
-      System.out.print(r.stdout());
+      printed.addAll(r.stdout().lines().toList());
 
       // tag::files[]
       Path dir = Files.createTempDirectory("tour");
@@ -68,12 +78,16 @@ public final class WebServer {
       pod.copyIn(dir, "/www/site");                       // a directory, modes kept
       pod.copyOut("/www/site", dir.resolveSibling(dir.getFileName() + "-back"));
       // end::files[]
+      Path back = dir.resolveSibling(dir.getFileName() + "-back");
+      printed.add("copied back: " + Files.readString(back.resolve("about.html")).trim());
+      deleteTree(dir);
+      deleteTree(back);
 
       // tag::stats[]
       PodStats s = pod.stats();
-      System.out.printf("container: %d KiB of %d KiB, %d ms CPU; VM: %d MiB available%n",
+      printed.add(String.format("container: %d KiB of %d KiB, %d ms CPU; VM: %d MiB available",
           s.memoryUsageBytes() / 1024, s.memoryLimitBytes() / 1024, s.cpuUsageMicros() / 1000,
-          s.vmMemoryAvailableBytes() >> 20);
+          s.vmMemoryAvailableBytes() >> 20));
       // end::stats[]
 
       // tag::stop[]
@@ -81,7 +95,16 @@ public final class WebServer {
       ExitStatus status = pod.waitForExit();         // code again, plus oomKilled
       // end::stop[]
       follower.awaitEnd(Duration.ofSeconds(10));
-      System.out.println("httpd exited with " + code + (status.oomKilled() ? " (OOM-killed)" : ""));
+      printed.add("httpd exited with " + code + (status.oomKilled() ? " (OOM-killed)" : ""));
+    }
+    return printed;
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
     }
   }
 

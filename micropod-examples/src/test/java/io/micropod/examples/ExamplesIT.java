@@ -33,12 +33,26 @@ class ExamplesIT {
   }
 
   @Test
-  void execAndFilesShowsEnvExitCodesAndPrivateFiles() {
+  void execAndFilesShowsEnvExitCodesPrivateFilesAndCopies() throws Exception {
     assertThat(ExecAndFiles.run(IMAGE)).containsExactly(
         "env:     mode=demo cwd=/tmp",
         "failing: exit 3, stderr oops",
         "file:    written by exec 1",
-        "missing: exit 127");
+        "missing: exit 127",
+        "copied:  COPIED IN FROM THE HOST");
+  }
+
+  @Test
+  void webServerIsReachedFromTheHostThroughItsMappedPort() throws Exception {
+    List<String> printed = WebServer.run(IMAGE);
+
+    assertThat(printed.get(0)).matches("GET http://127\\.0\\.0\\.1:[0-9]+/index\\.html -> 200 hello");
+    assertThat(printed.subList(1, printed.size())).satisfiesExactly(
+        l -> assertThat(l).isEqualTo("QUIET WORDS"),
+        l -> assertThat(l).isEqualTo("65534"),
+        l -> assertThat(l).isEqualTo("copied back: <p>copied in</p>"),
+        l -> assertThat(l).matches("container: [0-9]+ KiB of 131072 KiB, [0-9]+ ms CPU; VM: [0-9]+ MiB available"),
+        l -> assertThat(l).matches("httpd exited with [0-9]+"));
   }
 
   @Test

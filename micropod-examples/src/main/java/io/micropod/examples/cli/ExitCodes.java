@@ -2,9 +2,11 @@ package io.micropod.examples.cli;
 
 /** The CLI's own exit statuses (besides the container's, which {@code run} passes on). */
 final class ExitCodes {
+  /** A command did part of what it was asked: {@code rmi} of an image that is not in the store. */
+  static final int PARTIAL = 1;
   /** A usage error, a bad argument, or a feature that is not available yet. */
   static final int USAGE = 2;
-  /** MicroPod could not run the pod (host, image, VM or agent failure), as Docker's 125. */
+  /** MicroPod could not run the pod or pull the image (host, image, registry, VM or agent failure), as Docker's 125. */
   static final int FAILURE = 125;
   /** Stopped by Ctrl-C (SIGINT): 128 + 2. */
   static final int INTERRUPTED = 130;

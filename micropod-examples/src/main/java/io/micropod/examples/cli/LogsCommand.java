@@ -6,7 +6,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** A command that waits for an SDK feature: it parses its arguments and fails with "not available yet". */
-// TODO(reliability + lifecycle): attach(idOrName) + the SDK's log follow for -f.
+// TODO(reliability): attach(idOrName), then logs(), or followLogs(..) for -f (the SDK has it).
 @Command(name = "logs", description = "Print a pod's output (not available yet).")
 final class LogsCommand implements Callable<Integer> {
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")

@@ -13,8 +13,9 @@ import picocli.CommandLine.Spec;
  * The {@code micropod} command line: Docker's commands and flags, for pods in microVMs.
  *
  * <pre>
- * micropod run [--rm] [-e K=V] [--memory MiB] [--cpus N] IMAGE [CMD...]
- * micropod list | ps, stop, logs [-f], exec, pull, images, rmi
+ * micropod run [--rm] [-e K=V] [-p [HOST:]CONTAINER] [--pull POLICY] [--memory MiB] [--cpus N] IMAGE [CMD...]
+ * micropod pull IMAGE | images | rmi IMAGE...
+ * micropod list | ps, stop, logs [-f], exec (need pods that outlive their process: not available yet)
  * </pre>
  *
  * Exit status: the container's own with {@code run}; {@value ExitCodes#USAGE} for a usage error,
@@ -38,15 +39,26 @@ public final class Main implements Callable<Integer> {
   boolean help;
 
   final Map<String, String> env;
+  private final boolean terminal;
 
   Main(Map<String, String> env) {
+    this(env, false);
+  }
+
+  Main(Map<String, String> env, boolean terminal) {
     this.env = Objects.requireNonNull(env, "env");
+    this.terminal = terminal;
   }
 
   @Override
   public Integer call() {
     spec.commandLine().usage(spec.commandLine().getErr());
     return ExitCodes.USAGE;
+  }
+
+  /** Whether the CLI runs on a terminal (progress bars instead of plain lines). */
+  boolean terminal() {
+    return terminal;
   }
 
   boolean debug() {
@@ -56,7 +68,8 @@ public final class Main implements Callable<Integer> {
   public static void main(String[] args) {
     Map<String, String> env = System.getenv();
     configureLogging("1".equals(env.get("MICROPOD_DEBUG")));
-    int code = execute(args, env, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+    int code = commandLine(new Main(env, System.console() != null),
+        new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args);
     System.exit(code);
   }
 

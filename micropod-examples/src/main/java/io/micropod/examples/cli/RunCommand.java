@@ -1,8 +1,11 @@
 package io.micropod.examples.cli;
 
 import io.micropod.ImageRef;
+import io.micropod.LogLine;
 import io.micropod.MicroPod;
 import io.micropod.MicroPodSpec;
+import io.micropod.PortMapping;
+import io.micropod.PullPolicy;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -10,23 +13,26 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.OptionalInt;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code micropod run}: starts a pod, streams its output, and exits with the container's exit
- * status; Ctrl-C (or SIGTERM) stops the pod before the process ends.
+ * {@code micropod run}: starts a pod (pulling a registry image per {@code --pull}), prints the
+ * published ports on stderr, streams the container's stdout to stdout and its stderr to stderr,
+ * and exits with the container's exit status. Ctrl-C (or SIGTERM) stops the container as
+ * {@code docker stop} does (SIGTERM, SIGKILL after {@code --stop-timeout}) and removes the pod
+ * before the process ends.
  */
 @Command(name = "run", description = "Run a command in a new pod (a container in its own microVM).",
     usageHelpAutoWidth = true)
 final class RunCommand implements Callable<Integer> {
-  /** How often the foreground loop looks for new output. */
-  static final Duration POLL = Duration.ofMillis(100);
+  /** How long the output of an exited container may take to arrive in full. */
+  static final Duration LOG_DRAIN = Duration.ofSeconds(10);
 
   @ParentCommand
   Main main;
@@ -47,9 +53,17 @@ final class RunCommand implements Callable<Integer> {
       description = "Set an environment variable; KEY alone passes this shell's value (repeatable).")
   List<String> env = new ArrayList<>();
 
-  @Option(names = {"-p", "--publish"}, paramLabel = "HOST:CONTAINER",
-      description = "Publish a container port on the host (not available yet).")
+  @Option(names = {"-p", "--publish"}, paramLabel = "[HOST:]CONTAINER",
+      description = "Publish a container TCP port on 127.0.0.1 of the host; HOST 0 or none: a free port (repeatable).")
   List<String> publish = new ArrayList<>();
+
+  @Option(names = "--pull", paramLabel = "POLICY",
+      description = "Pull the image: always, missing (the default: when not in the local store) or never.")
+  String pull = "missing";
+
+  @Option(names = "--stop-timeout", paramLabel = "SECONDS",
+      description = "On Ctrl-C, seconds between SIGTERM and SIGKILL; default ${DEFAULT-VALUE}.")
+  int stopTimeout = 10;
 
   @Option(names = {"-m", "--memory"}, paramLabel = "MiB",
       description = "Guest memory in MiB (suffixes m and g accepted); default ${DEFAULT-VALUE}.")
@@ -61,8 +75,12 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "Working directory in the container.")
   String workdir;
 
+  @Mixin
+  RegistryOptions registry;
+
   @Parameters(index = "0", paramLabel = "IMAGE",
-      description = "The image: a local OCI layout, oci:/path/to/layout[:tag].")
+      description = "The image: a registry reference (alpine:3.20, 127.0.0.1:5000/app:1), "
+          + "a local OCI layout (oci:/path/to/layout[:tag]) or an archive (oci-archive:/x.tar, docker-archive:/x.tar).")
   String image;
 
   @Parameters(index = "1..*", paramLabel = "CMD", description = "The command and its arguments; default: the image's.")
@@ -71,11 +89,16 @@ final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     MicroPodSpec spec = spec();
-    return runInForeground(spec, main.spec.commandLine().getOut(), main.spec.commandLine().getErr());
+    try (PullProgress progress = new PullProgress(main.spec.commandLine().getErr(), main.terminal(),
+        spec.image().toString())) {
+      spec = spec.newBuilder().listener(progress).build();
+      return runInForeground(spec, Duration.ofSeconds(stopTimeout), progress,
+          main.spec.commandLine().getOut(), main.spec.commandLine().getErr());
+    }
   }
 
   /**
-   * The spec the options describe.
+   * The spec the options describe, with a runtime of its own (the caller closes it).
    *
    * @throws NotAvailableException for options that wait for SDK features
    * @throws IllegalArgumentException naming a bad option value
@@ -86,42 +109,102 @@ final class RunCommand implements Callable<Integer> {
     if (detach) {
       throw new NotAvailableException("detached pods (-d); run in the foreground, without -d");
     }
-    // TODO(reliability): --name once MicroPodSpec has a name (and list/stop/logs resolve it).
+    // TODO(reliability): --name once list/stop/logs of other processes resolve it.
     if (name != null) {
       throw new NotAvailableException("pod names (--name)");
     }
-    // TODO(lifecycle): -p HOST:CONTAINER once the SDK maps ports.
-    if (!publish.isEmpty()) {
-      throw new NotAvailableException("port mapping (-p " + publish.get(0) + ")");
-    }
-    ImageRef ref;
-    try {
-      ref = ImageRef.parse(image);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("invalid image reference \"" + image + "\": " + e.getMessage()
-          + "; use oci:/path/to/layout[:tag]");
-    }
-    // TODO(images): drop this check once the SDK pulls from registries.
-    if (!ref.isOciLayout()) {
-      throw new NotAvailableException("pulling images from registries (" + image
-          + "); run a local OCI image layout: oci:/path/to/layout[:tag]");
-    }
     MicroPodSpec.Builder b = MicroPod.builder()
-        .image(ref)
+        .image(parseImage(image))
         .command(command)
         .env(env(env, main.env))
-        .memoryMib(memoryMib(memory));
+        .memoryMib(memoryMib(memory))
+        .pullPolicy(pullPolicy(pull));
+    for (String p : publish) {
+      b.port(port(p));
+    }
     if (cpus < 1) {
       throw new IllegalArgumentException("--cpus must be at least 1: " + cpus);
     }
     b.cpus(cpus);
+    if (stopTimeout < 0) {
+      throw new IllegalArgumentException("--stop-timeout must be 0 or more seconds: " + stopTimeout);
+    }
     if (workdir != null) {
       if (!workdir.startsWith("/")) {
         throw new IllegalArgumentException("--workdir must be an absolute path: " + workdir);
       }
       b.workingDir(workdir);
     }
-    return b.build();
+    return b.runtime(registry.runtime(main.env)).build();
+  }
+
+  /**
+   * An image reference, or an IAE that says which forms there are.
+   *
+   * @throws IllegalArgumentException naming the bad reference
+   */
+  static ImageRef parseImage(String image) {
+    try {
+      return ImageRef.parse(image);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("invalid image reference \"" + image + "\": " + e.getMessage()
+          + "; use a registry reference (alpine:3.20, host:port/name:tag) or oci:/path/to/layout[:tag]");
+    }
+  }
+
+  /** {@code always}, {@code missing} or {@code never}, as Docker's {@code --pull}. */
+  static PullPolicy pullPolicy(String value) {
+    switch (value.toLowerCase(Locale.ROOT)) {
+      case "always":
+        return PullPolicy.ALWAYS;
+      case "missing":
+        return PullPolicy.IF_MISSING;
+      case "never":
+        return PullPolicy.NEVER;
+      default:
+        throw new IllegalArgumentException("invalid --pull \"" + value + "\": use always, missing or never");
+    }
+  }
+
+  /**
+   * Docker's {@code -p}: {@code CONTAINER}, {@code HOST:CONTAINER} or {@code 127.0.0.1:HOST:CONTAINER},
+   * optionally with {@code /tcp}; host port 0 or none is a free port chosen at start.
+   */
+  static PortMapping port(String value) {
+    String v = value;
+    if (v.endsWith("/tcp")) {
+      v = v.substring(0, v.length() - 4);
+    } else if (v.contains("/")) {
+      throw new IllegalArgumentException("invalid --publish \"" + value + "\": only TCP ports can be published");
+    }
+    String[] parts = v.split(":", -1);
+    if (parts.length == 3) {
+      if (!parts[0].equals("127.0.0.1") && !parts[0].equals("localhost")) {
+        throw new IllegalArgumentException("invalid --publish \"" + value
+            + "\": ports are published on 127.0.0.1 only; drop the address");
+      }
+      parts = new String[] {parts[1], parts[2]};
+    }
+    if (parts.length > 2) {
+      throw new IllegalArgumentException("invalid --publish \"" + value + "\": use [HOST:]CONTAINER, e.g. 8080:80 or 80");
+    }
+    int container = portNumber(parts[parts.length - 1], value, false);
+    int host = parts.length == 2 && !parts[0].isEmpty() ? portNumber(parts[0], value, true) : 0;
+    return host == 0 ? PortMapping.ofContainerPort(container) : PortMapping.of(host, container);
+  }
+
+  private static int portNumber(String text, String value, boolean zeroAllowed) {
+    int n;
+    try {
+      n = Integer.parseInt(text);
+    } catch (NumberFormatException e) {
+      n = -1;
+    }
+    if (n < (zeroAllowed ? 0 : 1) || n > 65535) {
+      throw new IllegalArgumentException("invalid --publish \"" + value
+          + "\": use [HOST:]CONTAINER with ports 1..65535 (HOST 0: a free port), e.g. 8080:80 or 80");
+    }
+    return n;
   }
 
   /** {@code KEY=VALUE} pairs; a bare {@code KEY} takes the value from {@code host} (skipped when unset), as Docker does. */
@@ -166,52 +249,100 @@ final class RunCommand implements Callable<Integer> {
   }
 
   /**
-   * Starts the pod, copies its output to {@code out} as it comes, and returns its exit status.
-   * A JVM shutdown (Ctrl-C, SIGTERM) closes the pod first.
+   * Starts the pod, prints its published ports on {@code err}, copies its stdout to {@code out} and
+   * its stderr to {@code err} as they come, and returns its exit status. SIGINT (Ctrl-C) or SIGTERM
+   * stops the container ({@code stopTimeout} between SIGTERM and SIGKILL), prints what it wrote
+   * meanwhile, closes the pod and returns {@value ExitCodes#INTERRUPTED}; a second one exits at
+   * once (the SDK's shutdown hook kills the VM). Closes the spec's runtime after the pod.
+   *
+   * <p>Signals are handled here rather than in a shutdown hook: during JVM shutdown the SDK's own
+   * hook kills every pod at once, concurrently with any other hook, so a graceful stop has to
+   * happen before shutdown begins.
    */
-  static int runInForeground(MicroPodSpec spec, PrintWriter out, PrintWriter err) {
-    MicroPod pod = MicroPod.start(spec);
-    AtomicBoolean finished = new AtomicBoolean();
-    AtomicBoolean interrupted = new AtomicBoolean();
-    Thread stopper = new Thread(() -> {
-      if (!finished.get()) {
-        interrupted.set(true);
-        err.println("micropod: stopping pod " + pod.id());
-        err.flush();
-        pod.close();
-      }
-    }, "micropod-cli-stop");
-    Runtime.getRuntime().addShutdownHook(stopper);
+  static int runInForeground(MicroPodSpec spec, Duration stopTimeout, PullProgress progress,
+      PrintWriter out, PrintWriter err) {
+    MicroPod pod;
     try {
-      // TODO(lifecycle): stream with the SDK's log follow instead of polling logs().
-      int printed = 0;
-      while (true) {
-        OptionalInt exit = pod.waitFor(POLL);
-        String logs = pod.logs();
-        if (logs.length() > printed) {
-          out.print(logs.substring(printed));
-          out.flush();
-          printed = logs.length();
-        }
-        if (exit.isPresent()) {
-          return exit.getAsInt();
-        }
-      }
+      pod = MicroPod.start(spec);
     } catch (RuntimeException e) {
-      if (interrupted.get()) {
-        return ExitCodes.INTERRUPTED; // the JVM is exiting; the hook closes the pod
-      }
+      spec.runtime().close();
       throw e;
     } finally {
-      finished.set(true);
-      try {
-        Runtime.getRuntime().removeShutdownHook(stopper);
-      } catch (IllegalStateException shuttingDown) {
-        // the hook runs (or ran) and closes the pod
+      progress.close();
+    }
+    try (Signals signals = new Signals(pod, stopTimeout, err)) {
+      for (PortMapping p : spec.ports()) {
+        err.println(p.containerPort() + "/tcp -> " + pod.host() + ":" + pod.mappedPort(p.containerPort()));
       }
-      if (!interrupted.get()) {
-        pod.close();
+      err.flush();
+      try (MicroPod.LogFollower follower = pod.followLogs(line -> {
+        PrintWriter to = line.stream() == LogLine.Stream.STDOUT ? out : err;
+        to.println(line.text());
+        to.flush();
+      })) {
+        int exit = pod.waitFor();
+        follower.awaitEnd(LOG_DRAIN);
+        return signals.received() ? ExitCodes.INTERRUPTED : exit;
       }
+    } finally {
+      pod.close();
+      spec.runtime().close();
+    }
+  }
+
+  /**
+   * SIGINT and SIGTERM handlers for the life of a foreground pod: the first stops the container
+   * on a thread of its own (the handler must return at once), the second exits the JVM.
+   * {@link #close()} puts the previous handlers back.
+   */
+  @SuppressWarnings("restriction")
+  static final class Signals implements AutoCloseable {
+    private final MicroPod pod;
+    private final Duration stopTimeout;
+    private final PrintWriter err;
+    private final AtomicInteger count = new AtomicInteger();
+    private final java.util.Map<sun.misc.Signal, sun.misc.SignalHandler> previous = new java.util.LinkedHashMap<>();
+
+    Signals(MicroPod pod, Duration stopTimeout, PrintWriter err) {
+      this.pod = pod;
+      this.stopTimeout = stopTimeout;
+      this.err = err;
+      for (String name : new String[] {"INT", "TERM"}) {
+        sun.misc.Signal signal = new sun.misc.Signal(name);
+        previous.put(signal, sun.misc.Signal.handle(signal, this::handle));
+      }
+    }
+
+    private void handle(sun.misc.Signal signal) {
+      if (count.incrementAndGet() > 1) {
+        err.println("micropod: killing pod " + pod.id());
+        err.flush();
+        System.exit(ExitCodes.INTERRUPTED);
+        return;
+      }
+      err.println("micropod: stopping pod " + pod.id() + " (SIGTERM, SIGKILL after "
+          + stopTimeout.toSeconds() + " s; Ctrl-C again to kill it now)");
+      err.flush();
+      Thread stopper = new Thread(() -> {
+        try {
+          pod.stop(stopTimeout);
+        } catch (RuntimeException e) {
+          err.println("micropod: " + e.getMessage());  // e.g. it exited meanwhile: waitFor returns
+          err.flush();
+        }
+      }, "micropod-cli-stop");
+      stopper.setDaemon(true);
+      stopper.start();
+    }
+
+    /** Whether a signal came. */
+    boolean received() {
+      return count.get() > 0;
+    }
+
+    @Override
+    public void close() {
+      previous.forEach(sun.misc.Signal::handle);
     }
   }
 }

@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** A command that waits for an SDK feature: it parses its arguments and fails with "not available yet". */
-// TODO(reliability + lifecycle): MicroPodRuntime.attach(idOrName) + stop(timeout).
+// TODO(reliability): MicroPodRuntime.attach(idOrName), then stop(Duration.ofSeconds(seconds)) and close().
 @Command(name = "stop", description = "Stop pods (not available yet).")
 final class StopCommand implements Callable<Integer> {
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")

@@ -2,14 +2,22 @@ package io.micropod.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.micropod.internal.registry.LocalRegistry;
+import io.micropod.internal.registry.TestImage;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -71,8 +79,8 @@ class CliIT {
         "sh", "-c", "echo $GREETING; echo to-stderr >&2; grep MemTotal /proc/meminfo; exit 3");
 
     assertThat(r.exit).isEqualTo(3);
-    assertThat(r.out).startsWith("hi there\nto-stderr\nMemTotal:");
-    assertThat(r.err).isEmpty();
+    assertThat(r.out).startsWith("hi there\nMemTotal:");
+    assertThat(r.err).isEqualTo("to-stderr\n");
   }
 
   @Test
@@ -98,21 +106,73 @@ class CliIT {
     assertThat(out).contains("Usage: micropod", "run", "list");
   }
 
+  /**
+   * Against a real docker-registry: pull (progress as plain lines, not a terminal), images, then
+   * a pod of the pulled image (--pull never) serving HTTP through -p 0:8080, fetched from the host;
+   * Ctrl-C sends SIGTERM (the container's trap prints and exits) and removes the pod; rmi and
+   * rmi --prune empty the store again. One VM boot.
+   */
   @Test
-  void ctrlCStopsThePodAndRemovesItsFiles() throws Exception {
-    Process p = cli("run", IMAGE, "sh", "-c", "echo started; exec sleep 600").start();
+  void pullImagesRunWithAPublishedPortCtrlCAndRmiAgainstARealRegistry() throws Exception {
+    try (LocalRegistry registry = LocalRegistry.start()) {
+      String token = UUID.randomUUID().toString();
+      TestImage.Image base = TestImage.fromLayout(io.micropod.examples.HelloAccess.busyboxLayout());
+      List<byte[]> layers = new ArrayList<>();
+      for (TestImage.Blob l : base.layers()) {
+        layers.add(l.bytes());
+      }
+      layers.add(TestImage.gzip(TestImage.tar(TestImage.files("www/index.html", "hello " + token + "\n"))));
+      TestImage.Image image = TestImage.image("amd64", layers, false);
+      registry.push("busybox", "latest", image);
+      String ref = registry.host() + "/busybox:latest";
+
+      try {
+        pullRunAndRemove(registry, image, token, ref);
+      } finally {
+        run("rmi", ref);  // when the test failed half-way: leave the shared store as it was
+      }
+    }
+  }
+
+  private static void pullRunAndRemove(LocalRegistry registry, TestImage.Image image, String token, String ref)
+      throws Exception {
+    Path ownLayer = io.micropod.examples.HelloAccess.home().resolve("store/blobs/sha256")
+        .resolve(image.layers().get(image.layers().size() - 1).digest().substring("sha256:".length()));
+
+    Result pull = run("pull", ref);
+    assertThat(pull.exit).as(pull.err).isZero();
+    assertThat(pull.out).isEqualTo("Digest: " + image.manifest().digest() + "\n"
+        + "Status: Downloaded newer image for " + ref + "\n" + ref + "\n");
+    assertThat(pull.err).startsWith("Pulling " + ref + "\ndownloaded ").endsWith("(100%)\n");
+    assertThat(ownLayer).exists();
+
+    Result images = run("images");
+    assertThat(images.exit).isZero();
+    assertThat(images.out).startsWith("REPOSITORY").containsPattern("(?m)^" + Pattern.quote(registry.host())
+        + "/busybox +latest +" + image.manifest().digest().substring(7, 19) + " +[0-9.]+[kM]?B +");
+
+    Process p = cli("run", "--pull", "never", "--stop-timeout", "5", "-p", "0:8080", ref, "sh", "-c",
+        "httpd -p 8080 -h /www; trap 'echo got TERM; exit 7' TERM; echo started; while :; do sleep 1; done").start();
     BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8));
     try {
+      Matcher mapping = Pattern.compile("8080/tcp -> 127\\.0\\.0\\.1:([0-9]+)").matcher(String.valueOf(err.readLine()));
+      assertThat(mapping.matches()).as("the mapping line on stderr").isTrue();
       assertThat(out.readLine()).isEqualTo("started");   // blocks until the container runs
       String podId = podIdOf(p).orElseThrow(() -> new AssertionError("no VMM under the CLI process"));
-      assertThat(Path.of("/tmp", "micropod-" + podId)).isDirectory();
+
+      HttpResponse<String> page = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + mapping.group(1) + "/index.html")).timeout(Duration.ofSeconds(60)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(page.statusCode()).isEqualTo(200);
+      assertThat(page.body()).isEqualTo("hello " + token + "\n");
 
       new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
 
       assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the CLI ended after SIGINT").isTrue();
       assertThat(p.exitValue()).isEqualTo(130);
-      assertThat(new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8))
-          .contains("micropod: stopping pod " + podId);
+      assertThat(rest(out)).isEqualTo("got TERM\n");  // SIGTERM reached the container
+      assertThat(rest(err)).contains("micropod: stopping pod " + podId);
       assertThat(Path.of("/tmp", "micropod-" + podId)).doesNotExist();
       assertThat(io.micropod.examples.HelloAccess.home().resolve("pods").resolve(podId)).doesNotExist();
       assertThat(ProcessHandle.allProcesses().filter(ProcessHandle::isAlive)
@@ -120,6 +180,31 @@ class CliIT {
     } finally {
       p.destroyForcibly();
     }
+
+    Result rmi = run("rmi", ref);
+    assertThat(rmi.exit).isZero();
+    assertThat(rmi.out).isEqualTo("Untagged: " + ref + "\n");
+    assertThat(run("images").out).doesNotContain(registry.host());
+
+    Result again = run("rmi", "--prune", ref);
+    assertThat(again.exit).isEqualTo(1);
+    assertThat(again.err).isEqualTo("micropod: no such image: " + ref + " (`micropod images` lists the store)\n");
+    assertThat(again.out).startsWith("Deleted: ");
+    assertThat(ownLayer).doesNotExist();
+
+    Result missing = run("pull", registry.host() + "/busybox:nope");
+    assertThat(missing.exit).isEqualTo(125);
+    assertThat(missing.err.lines()).hasSize(1);
+    assertThat(missing.err).startsWith("micropod: ").contains("busybox:nope");
+  }
+
+  private static String rest(BufferedReader r) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    char[] buf = new char[8192];
+    for (int n; (n = r.read(buf)) >= 0; ) {
+      sb.append(buf, 0, n);
+    }
+    return sb.toString();
   }
 
   /** The pod id, from the command line of the QEMU process the CLI started. */

@@ -2,9 +2,16 @@ package io.micropod.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.micropod.ImageInfo;
 import io.micropod.MicroPodSpec;
+import io.micropod.PortMapping;
+import io.micropod.PullPolicy;
+import io.micropod.event.Phase;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -59,16 +66,11 @@ class CliTest {
   @CsvSource(delimiter = '|', value = {
       "run -d oci:/i                   | detached pods (-d); run in the foreground, without -d",
       "run --name web oci:/i           | pod names (--name)",
-      "run -p 8080:80 oci:/i           | port mapping (-p 8080:80)",
-      "run alpine:3.20 echo hi         | pulling images from registries (alpine:3.20); run a local OCI image layout: oci:/path/to/layout[:tag]",
       "list                            | listing pods (pods outlive their process only once pod state is kept on disk)",
       "ps -a                           | listing pods (pods outlive their process only once pod state is kept on disk)",
       "stop 0123abcd                   | stopping a pod of another process (0123abcd)",
       "logs -f web                     | logs of a pod of another process (web)",
       "exec web ls -l                  | exec in a pod of another process (web)",
-      "pull alpine:3.20                | pulling images from registries (alpine:3.20)",
-      "images                          | listing the image store",
-      "rmi alpine:3.20                 | removing images from the store (alpine:3.20)",
   })
   void pendingFeaturesFailWithOneLineAndStatus2(String args, String what) {
     int code = run(args.trim().split(" +"));
@@ -88,6 +90,16 @@ class CliTest {
       "run -e =x oci:/i         | micropod: invalid --env \"=x\": use KEY=VALUE with a non-empty KEY",
       "run -w tmp oci:/i        | micropod: --workdir must be an absolute path: tmp",
       "run Bad/Ref              | micropod: invalid image reference \"Bad/Ref\": ",
+      "run --pull sometimes oci:/i | micropod: invalid --pull \"sometimes\": use always, missing or never",
+      "run -p 80/udp oci:/i     | micropod: invalid --publish \"80/udp\": only TCP ports can be published",
+      "run -p 0.0.0.0:80:80 oci:/i | micropod: invalid --publish \"0.0.0.0:80:80\": ports are published on 127.0.0.1 only; drop the address",
+      "run -p 8080:0 oci:/i     | micropod: invalid --publish \"8080:0\": use [HOST:]CONTAINER with ports 1..65535",
+      "run -p web oci:/i        | micropod: invalid --publish \"web\": use [HOST:]CONTAINER with ports 1..65535",
+      "run -p 1:2:3:4 oci:/i    | micropod: invalid --publish \"1:2:3:4\": use [HOST:]CONTAINER, e.g. 8080:80 or 80",
+      "run --stop-timeout -1 oci:/i | micropod: --stop-timeout must be 0 or more seconds: -1",
+      "run --insecure-registry http://r:5000 r:5000/a | micropod: invalid --insecure-registry \"http://r:5000\": use host or host:port",
+      "pull oci:/images/busybox | micropod: pull takes a registry reference, not oci:/images/busybox",
+      "rmi Bad/Ref              | micropod: invalid image reference \"Bad/Ref\": ",
   })
   void badInputGivesOneLineAndStatus2(String args, String message) {
     int code = run(args.trim().split(" +"));
@@ -95,6 +107,108 @@ class CliTest {
     assertThat(code).isEqualTo(2);
     assertThat(err.toString()).startsWith(message).endsWith("\n");
     assertThat(err.toString().lines()).hasSize(1);
+  }
+
+  @Test
+  void runTakesRegistryReferencesPullPolicyPortsAndInsecureRegistries() {
+    RunCommand run = parseRun("run", "--pull", "never", "-p", "8080", "-p", "0:8081", "-p", "9090:80/tcp",
+        "-p", "127.0.0.1:9091:81", "--stop-timeout", "3", "--insecure-registry", "registry.lan:5000",
+        "registry.lan:5000/team/app:1.2", "serve");
+
+    MicroPodSpec spec = run.spec();
+
+    assertThat(spec.image().registry()).hasValue("registry.lan:5000");
+    assertThat(spec.image().toString()).isEqualTo("registry.lan:5000/team/app:1.2");
+    assertThat(spec.pullPolicy()).isEqualTo(PullPolicy.NEVER);
+    assertThat(spec.ports()).containsExactly(PortMapping.ofContainerPort(8080), PortMapping.ofContainerPort(8081),
+        PortMapping.of(9090, 80), PortMapping.of(9091, 81));
+    assertThat(run.stopTimeout).isEqualTo(3);
+    assertThat(run.registry.insecureRegistries(HOST_ENV)).containsExactly("registry.lan:5000");
+  }
+
+  @ParameterizedTest
+  @CsvSource({"always, ALWAYS", "missing, IF_MISSING", "never, NEVER", "Always, ALWAYS"})
+  void pullPoliciesAreDockers(String flag, PullPolicy policy) {
+    assertThat(RunCommand.pullPolicy(flag)).isEqualTo(policy);
+  }
+
+  @Test
+  void runDefaultsToPullIfMissingAndATenSecondStopTimeout() {
+    RunCommand run = parseRun("run", "alpine:3.20");
+
+    assertThat(run.spec().pullPolicy()).isEqualTo(PullPolicy.IF_MISSING);
+    assertThat(run.spec().image().toString()).isEqualTo("docker.io/library/alpine:3.20");
+    assertThat(run.stopTimeout).isEqualTo(10);
+  }
+
+  @Test
+  void insecureRegistriesAlsoComeFromTheEnvironment() {
+    RegistryOptions options = new RegistryOptions();
+    options.insecure.add("a:1");
+
+    assertThat(options.insecureRegistries(Map.of(RegistryOptions.ENV, "b:2, c ,,")))
+        .containsExactly("a:1", "b:2", "c");
+  }
+
+  @Test
+  void imagesIsATableLikeDockers() {
+    Instant now = Instant.parse("2026-11-28T12:00:00Z");
+    String table = ImagesCommand.table(List.of(
+        new ImageInfo("127.0.0.1:5000/busybox:latest", "sha256:0123456789abcdef0123", "linux/amd64", 2_160_000,
+            now.minus(Duration.ofHours(3))),
+        new ImageInfo("docker.io/library/alpine@sha256:" + "feed".repeat(16), "sha256:feedfacecafe1234", "linux/amd64", 999,
+            now.minus(Duration.ofDays(20)))), now, false);
+
+    assertThat(table).isEqualTo(""
+        + "REPOSITORY               TAG      DIGEST         SIZE     CREATED\n"
+        + "127.0.0.1:5000/busybox   latest   0123456789ab   2.16MB   3 hours ago\n"
+        + "alpine                   <none>   feedfacecafe   999B     2 weeks ago\n");
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+      "0, 0B", "999, 999B", "1000, 1kB", "1234, 1.23kB", "4260000, 4.26MB", "12345678, 12.3MB",
+      "999999999, 1GB", "1500000000, 1.5GB"})
+  void sizesAreDecimalWithThreeDigits(long bytes, String text) {
+    assertThat(Units.bytes(bytes)).isEqualTo(text);
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+      "0, Less than a second ago", "5, 5 seconds ago", "90, About a minute ago", "600, 10 minutes ago",
+      "5400, About an hour ago", "36000, 10 hours ago", "259200, 3 days ago", "2592000, 4 weeks ago",
+      "10368000, 4 months ago", "94608000, 3 years ago"})
+  void agesAreDockers(long seconds, String text) {
+    Instant now = Instant.parse("2026-11-28T12:00:00Z");
+    assertThat(Units.ago(now.minusSeconds(seconds), now)).isEqualTo(text);
+  }
+
+  @Test
+  void progressIsABarOnATerminalAndPlainLinesOtherwise() {
+    assertThat(PullProgress.line(1_000_000, 4_000_000, true))
+        .isEqualTo("[=======>                      ] 1MB/4MB         ");
+    assertThat(PullProgress.line(4_000_000, 4_000_000, true)).startsWith("[==============================] 4MB/4MB");
+    assertThat(PullProgress.line(1_000_000, 4_000_000, false)).isEqualTo("downloaded 1MB of 4MB (25%)");
+  }
+
+  @Test
+  void progressPrintsNothingWhenNothingIsDownloadedAndTheLastStateOnClose() {
+    StringWriter quiet = new StringWriter();
+    new PullProgress(new PrintWriter(quiet), false, "r/a:1").close();
+    StringWriter plain = new StringWriter();
+    try (PullProgress p = new PullProgress(new PrintWriter(plain), false, "r/a:1")) {
+      p.progress("r/a:1", Phase.IMAGE_PULL, 0, 2000);
+      p.progress("r/a:1", Phase.IMAGE_PULL, 2000, 2000);
+      assertThat(p.downloaded()).isTrue();
+    }
+    StringWriter bar = new StringWriter();
+    try (PullProgress p = new PullProgress(new PrintWriter(bar), true, "r/a:1")) {
+      p.progress("r/a:1", Phase.IMAGE_PULL, 2000, 2000);
+    }
+
+    assertThat(quiet.toString()).isEmpty();
+    assertThat(plain.toString()).isEqualTo("Pulling r/a:1\ndownloaded 2kB of 2kB (100%)\n");
+    assertThat(bar.toString()).startsWith("Pulling r/a:1\n\r[====").endsWith("\n");
   }
 
   @Test
