@@ -1,6 +1,7 @@
 package io.micropod.examples;
 
 import io.micropod.MicroPod;
+import io.micropod.NetworkMode;
 import java.time.Duration;
 import java.util.OptionalInt;
 
@@ -15,9 +16,8 @@ import java.util.OptionalInt;
  *     -Dexec.args="while :; do :; done"      # runs forever: killed at the deadline
  * </pre>
  *
- * Network: the pod has no network interface but loopback (the SDK has no network modes yet),
- * so untrusted code cannot reach the host or the internet. When network modes land, ask for
- * "none" explicitly here.
+ * Network: {@link NetworkMode#NONE}, so the pod has no network interface but loopback and
+ * untrusted code cannot reach the host or the internet (pods get outbound NAT by default).
  */
 public final class Sandbox {
 
@@ -51,6 +51,7 @@ public final class Sandbox {
         .command("sh", "-c", untrustedShellCode)
         .memoryMib(512)   // the guest's whole RAM: the code cannot take more
         .cpus(1)          // one virtual CPU
+        .networkMode(NetworkMode.NONE)   // only loopback: no way out
         .start()) {
       OptionalInt exit = pod.waitFor(deadline);   // empty: still running at the deadline
       String output = pod.logs();
