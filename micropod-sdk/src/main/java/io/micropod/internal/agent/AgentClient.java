@@ -182,20 +182,27 @@ public final class AgentClient implements AutoCloseable {
   public ExecResult exec(String containerId, ProcessSpec process, Duration timeout) {
     CompletableFuture<ExecResult> result = new CompletableFuture<>();
     ExecObserver observer = new ExecObserver(result);
+    synchronized (observer) {
+      startExec(containerId, process, false, timeout, observer);
+    }
+    return awaitExec(result, observer, process, timeout);
+  }
+
+  /** Opens an {@code ExecProcess} call and sends its {@code start} message; the caller holds the observer's lock. */
+  private io.grpc.stub.StreamObserver<ExecRequest> startExec(String containerId, ProcessSpec process,
+      boolean attachStdin, Duration timeout, ExecObserver observer) {
     AgentServiceGrpc.AgentServiceStub stub = async;
     if (timeout != null) {
       stub = stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
     io.grpc.stub.StreamObserver<ExecRequest> requests = stub.execProcess(observer);
-    synchronized (observer) {
-      requests.onNext(ExecRequest.newBuilder()
-          .setStart(ExecStart.newBuilder()
-              .setContainerId(containerId)
-              .setProcess(process)
-              .setAttachStdin(false))
-          .build());
-    }
-    return awaitExec(result, observer, process, timeout);
+    requests.onNext(ExecRequest.newBuilder()
+        .setStart(ExecStart.newBuilder()
+            .setContainerId(containerId)
+            .setProcess(process)
+            .setAttachStdin(attachStdin))
+        .build());
+    return requests;
   }
 
   private ExecResult awaitExec(CompletableFuture<ExecResult> result, ExecObserver observer,
@@ -537,18 +544,9 @@ public final class AgentClient implements AutoCloseable {
     }
     CompletableFuture<ExecResult> result = new CompletableFuture<>();
     ExecObserver observer = new ExecObserver(result);
-    AgentServiceGrpc.AgentServiceStub stub = async;
-    if (timeout != null) {
-      stub = stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
-    }
-    io.grpc.stub.StreamObserver<ExecRequest> requests = stub.execProcess(observer);
     synchronized (observer) {
-      requests.onNext(ExecRequest.newBuilder()
-          .setStart(ExecStart.newBuilder()
-              .setContainerId(containerId)
-              .setProcess(process)
-              .setAttachStdin(true))
-          .build());
+      io.grpc.stub.StreamObserver<ExecRequest> requests =
+          startExec(containerId, process, true, timeout, observer);
       for (int off = 0; off < stdin.length; off += 32 * 1024) {
         requests.onNext(ExecRequest.newBuilder().setStdin(com.google.protobuf.ByteString.copyFrom(
             stdin, off, Math.min(32 * 1024, stdin.length - off))).build());
