@@ -15,9 +15,8 @@ import java.util.OptionalInt;
  *     -Dexec.args="while :; do :; done"      # runs forever: killed at the deadline
  * </pre>
  *
- * Network: the pod has no network interface but loopback (the SDK has no network modes yet),
- * so untrusted code cannot reach the host or the internet. When network modes land, ask for
- * "none" explicitly here.
+ * Network: {@code NetworkMode.NONE}, the pod has no network interface but loopback, so
+ * untrusted code cannot reach the host or the internet (the default, NAT, would give it eth0).
  */
 public final class Sandbox {
 
@@ -51,6 +50,7 @@ public final class Sandbox {
         .command("sh", "-c", untrustedShellCode)
         .memoryMib(512)   // the guest's whole RAM: the code cannot take more
         .cpus(1)          // one virtual CPU
+        .networkMode(io.micropod.NetworkMode.NONE)   // only loopback: no way to the host or the internet
         .start()) {
       OptionalInt exit = pod.waitFor(deadline);   // empty: still running at the deadline
       String output = pod.logs();
