@@ -2,6 +2,7 @@ package io.micropod.examples.cli;
 
 import io.micropod.HostUnsupportedException;
 import io.micropod.MicroPodException;
+import io.micropod.PodNotFoundException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
@@ -33,12 +34,12 @@ final class Errors {
     }
     int code;
     String line;
-    if (e instanceof NotAvailableException) {
-      code = ExitCodes.USAGE;
-      line = "not available yet: " + e.getMessage();
-    } else if (e instanceof IllegalArgumentException) {
+    if (e instanceof IllegalArgumentException) {
       code = ExitCodes.USAGE;
       line = e.getMessage();
+    } else if (e instanceof PodNotFoundException) {
+      code = ExitCodes.NO_SUCH_POD;
+      line = noSuchPod((PodNotFoundException) e);
     } else if (e instanceof HostUnsupportedException) {
       code = ExitCodes.FAILURE;
       line = "this host cannot run MicroPod pods: "
@@ -46,7 +47,7 @@ final class Errors {
           + " (bin/setup-host installs what is missing)";
     } else if (e instanceof MicroPodException) {
       code = ExitCodes.FAILURE;
-      line = firstLine(e.getMessage());
+      line = firstLine(e.getMessage(), debug);
     } else {
       code = ExitCodes.FAILURE;
       line = "unexpected " + e + (debug ? "" : " (run again with MICROPOD_DEBUG=1 for the stack trace)");
@@ -56,7 +57,13 @@ final class Errors {
     return code;
   }
 
-  private String firstLine(String message) {
+  /** {@code no such pod: X}, or "still starting" when the SDK says so. */
+  static String noSuchPod(PodNotFoundException e) {
+    String m = e.getMessage() == null ? "" : e.getMessage();
+    return m.contains("still starting") ? firstLine(m, false) : "no such pod: " + e.idOrName();
+  }
+
+  static String firstLine(String message, boolean debug) {
     String m = message == null ? "" : message.strip();
     int nl = m.indexOf('\n');
     if (nl < 0) {

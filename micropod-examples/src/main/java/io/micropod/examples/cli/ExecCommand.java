@@ -1,21 +1,35 @@
 package io.micropod.examples.cli;
 
+import io.micropod.ExecResult;
+import io.micropod.ExecSpec;
+import io.micropod.MicroPod;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 
-/** A command that waits for an SDK feature: it parses its arguments and fails with "not available yet". */
-// TODO(reliability): attach(idOrName), then pod.exec(command).
-@Command(name = "exec", description = "Run a command in a running pod (not available yet).")
+/**
+ * {@code micropod exec [-e K=V] [-w DIR] ID|NAME CMD...}: attaches to the pod, runs the command in
+ * its container, prints its stdout and stderr, and exits with its exit code. The pod keeps running:
+ * the handle is not closed (see {@link Pods}).
+ */
+@Command(name = "exec", description = "Run a command in a running pod.")
 final class ExecCommand implements Callable<Integer> {
+  @ParentCommand
+  Main main;
+
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
   boolean help;
 
   @Option(names = {"-e", "--env"}, paramLabel = "KEY=VALUE", description = "Set an environment variable.")
   List<String> env = new ArrayList<>();
+
+  @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "Working directory in the container.")
+  String workdir;
 
   @Parameters(index = "0", paramLabel = "ID|NAME")
   String pod;
@@ -23,8 +37,31 @@ final class ExecCommand implements Callable<Integer> {
   @Parameters(index = "1..*", arity = "1..*", paramLabel = "CMD")
   List<String> command = new ArrayList<>();
 
+  /** The exec the options describe. */
+  ExecSpec execSpec() {
+    ExecSpec.Builder b = ExecSpec.builder(command);
+    for (Map.Entry<String, String> e : RunCommand.env(env, main.env).entrySet()) {
+      b.env(e.getKey(), e.getValue());
+    }
+    if (workdir != null) {
+      if (!workdir.startsWith("/")) {
+        throw new IllegalArgumentException("--workdir must be an absolute path: " + workdir);
+      }
+      b.workingDir(workdir);
+    }
+    return b.build();
+  }
+
   @Override
   public Integer call() {
-    throw new NotAvailableException("exec in a pod of another process (" + pod + ")");
+    ExecSpec spec = execSpec();
+    // not closed: closing would stop the pod; the JVM's exit lets go of it (see Pods)
+    MicroPod attached = Pods.attach(Pods.runtime(main.env), pod);
+    ExecResult r = attached.exec(spec);
+    main.spec.commandLine().getOut().print(r.stdout());
+    main.spec.commandLine().getOut().flush();
+    main.spec.commandLine().getErr().print(r.stderr());
+    main.spec.commandLine().getErr().flush();
+    return r.exitCode();
   }
 }

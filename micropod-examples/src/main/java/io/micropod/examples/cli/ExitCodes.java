@@ -4,7 +4,9 @@ package io.micropod.examples.cli;
 final class ExitCodes {
   /** A command did part of what it was asked: {@code rmi} of an image that is not in the store. */
   static final int PARTIAL = 1;
-  /** A usage error, a bad argument, or a feature that is not available yet. */
+  /** No live pod has the id or name given ({@code stop}, {@code logs}, {@code exec}), as Docker's 1. */
+  static final int NO_SUCH_POD = 1;
+  /** A usage error or a bad argument. */
   static final int USAGE = 2;
   /** MicroPod could not run the pod or pull the image (host, image, registry, VM or agent failure), as Docker's 125. */
   static final int FAILURE = 125;

@@ -1,21 +1,72 @@
 package io.micropod.examples.cli;
 
+import io.micropod.MicroPodRuntime;
+import io.micropod.PodInfo;
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 
-/** A command that waits for an SDK feature: it parses its arguments and fails with "not available yet". */
-// TODO(reliability): MicroPodRuntime.list() — pods of every process, from the state directory.
-@Command(name = "list", aliases = "ps", description = "List pods (not available yet).")
+/**
+ * {@code micropod list} (aka {@code ps}): the live pods of every process, oldest first, as a table
+ * (ID, NAME, IMAGE, STATUS, CREATED), or their ids only with {@code -q}.
+ */
+@Command(name = "list", aliases = "ps", description = "List the live pods of every process.")
 final class ListCommand implements Callable<Integer> {
+  @ParentCommand
+  Main main;
+
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
   boolean help;
 
-  @Option(names = {"-a", "--all"}, description = "Also pods that exited.")
+  @Option(names = {"-a", "--all"}, description = "Accepted for Docker's habit; pods are listed while they live.")
   boolean all;
+
+  @Option(names = {"-q", "--quiet"}, description = "Only the pod ids.")
+  boolean quiet;
 
   @Override
   public Integer call() {
-    throw new NotAvailableException("listing pods (pods outlive their process only once pod state is kept on disk)");
+    List<PodInfo> pods;
+    try (MicroPodRuntime runtime = Pods.runtime(main.env)) {
+      pods = runtime.list();
+    }
+    PrintWriter out = main.spec.commandLine().getOut();
+    if (quiet) {
+      pods.forEach(p -> out.println(p.id()));
+    } else {
+      out.print(table(pods, Instant.now()));
+    }
+    out.flush();
+    return 0;
+  }
+
+  /** The table: ID, NAME ({@code <none>} without one), IMAGE, STATUS (lower case), CREATED (an age). */
+  static String table(List<PodInfo> pods, Instant now) {
+    List<String[]> rows = new ArrayList<>();
+    rows.add(new String[] {"ID", "NAME", "IMAGE", "STATUS", "CREATED"});
+    for (PodInfo p : pods) {
+      rows.add(new String[] {p.id(), p.name().orElse("<none>"), p.image(),
+          p.status().name().toLowerCase(java.util.Locale.ROOT), Units.ago(p.createdAt(), now)});
+    }
+    int[] width = new int[5];
+    for (String[] r : rows) {
+      for (int c = 0; c < r.length; c++) {
+        width[c] = Math.max(width[c], r[c].length());
+      }
+    }
+    StringBuilder sb = new StringBuilder();
+    for (String[] r : rows) {
+      StringBuilder line = new StringBuilder();
+      for (int c = 0; c < r.length; c++) {
+        line.append(c == r.length - 1 ? r[c] : String.format("%-" + (width[c] + 3) + "s", r[c]));
+      }
+      sb.append(line.toString().stripTrailing()).append('\n');
+    }
+    return sb.toString();
   }
 }

@@ -13,13 +13,13 @@ import picocli.CommandLine.Spec;
  * The {@code micropod} command line: Docker's commands and flags, for pods in microVMs.
  *
  * <pre>
- * micropod run [--rm] [-e K=V] [-p [HOST:]CONTAINER] [--pull POLICY] [--memory MiB] [--cpus N] IMAGE [CMD...]
+ * micropod run [--rm] [-d] [--name N] [-e K=V] [-p [HOST:]CONTAINER] [--pull POLICY] [--memory MiB] [--cpus N] IMAGE [CMD...]
  * micropod pull IMAGE | images | rmi IMAGE...
- * micropod list | ps, stop, logs [-f], exec (need pods that outlive their process: not available yet)
+ * micropod list | ps [-q], stop [-t SECONDS] ID|NAME..., logs [-f] ID|NAME, exec ID|NAME CMD...
  * </pre>
  *
- * Exit status: the container's own with {@code run}; {@value ExitCodes#USAGE} for a usage error,
- * a bad argument or a feature that is not available yet; {@value ExitCodes#FAILURE} when MicroPod
+ * Exit status: the container's own with {@code run}; {@value ExitCodes#USAGE} for a usage error
+ * or a bad argument; {@value ExitCodes#NO_SUCH_POD} when no live pod has the id or name given; {@value ExitCodes#FAILURE} when MicroPod
  * could not run the pod; 130 when interrupted. Errors are one line on stderr; with
  * {@code MICROPOD_DEBUG=1}, also the stack trace, and verbose logs.
  */

@@ -43,10 +43,10 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--rm", description = "Remove the pod when it exits (what a foreground pod always does today).")
   boolean rm;
 
-  @Option(names = {"-d", "--detach"}, description = "Run in the background and print the pod id (not available yet).")
+  @Option(names = {"-d", "--detach"}, description = "Run in the background and print the pod id; the pod outlives this process (micropod stop ends it).")
   boolean detach;
 
-  @Option(names = "--name", paramLabel = "NAME", description = "Name the pod (not available yet).")
+  @Option(names = "--name", paramLabel = "NAME", description = "Name the pod (unique among live pods); logs, exec and stop take the name as well as the id.")
   String name;
 
   @Option(names = {"-e", "--env"}, paramLabel = "KEY=VALUE",
@@ -92,6 +92,9 @@ final class RunCommand implements Callable<Integer> {
     try (PullProgress progress = new PullProgress(main.spec.commandLine().getErr(), main.terminal(),
         spec.image().toString())) {
       spec = spec.newBuilder().listener(progress).build();
+      if (detach) {
+        return runDetached(spec, progress, main.spec.commandLine().getOut());
+      }
       return runInForeground(spec, Duration.ofSeconds(stopTimeout), progress,
           main.spec.commandLine().getOut(), main.spec.commandLine().getErr());
     }
@@ -100,25 +103,19 @@ final class RunCommand implements Callable<Integer> {
   /**
    * The spec the options describe, with a runtime of its own (the caller closes it).
    *
-   * @throws NotAvailableException for options that wait for SDK features
    * @throws IllegalArgumentException naming a bad option value
    */
   MicroPodSpec spec() {
-    // TODO(reliability): -d needs pods that outlive this process (state directory, attach);
-    // start the pod, print its id, and leave it to `micropod stop`.
-    if (detach) {
-      throw new NotAvailableException("detached pods (-d); run in the foreground, without -d");
-    }
-    // TODO(reliability): --name once list/stop/logs of other processes resolve it.
-    if (name != null) {
-      throw new NotAvailableException("pod names (--name)");
-    }
     MicroPodSpec.Builder b = MicroPod.builder()
         .image(parseImage(image))
         .command(command)
         .env(env(env, main.env))
         .memoryMib(memoryMib(memory))
-        .pullPolicy(pullPolicy(pull));
+        .pullPolicy(pullPolicy(pull))
+        .detached(detach);
+    if (name != null) {
+      b.name(name);
+    }
     for (String p : publish) {
       b.port(port(p));
     }
@@ -246,6 +243,27 @@ final class RunCommand implements Callable<Integer> {
           + MicroPodSpec.MAX_MEMORY_MIB + " MiB: " + value);
     }
     return (int) mib;
+  }
+
+  /**
+   * Starts a detached pod, prints its id on {@code out} and returns 0 without closing it: the pod
+   * (VM and virtiofsd in their own session) keeps running after this JVM exits, for
+   * {@code micropod logs/exec/stop} of later processes. The runtime is not closed either: the CLI
+   * exits right after.
+   */
+  static int runDetached(MicroPodSpec spec, PullProgress progress, PrintWriter out) {
+    MicroPod pod;
+    try {
+      pod = MicroPod.start(spec);
+    } catch (RuntimeException e) {
+      spec.runtime().close();
+      throw e;
+    } finally {
+      progress.close();
+    }
+    out.println(pod.id());
+    out.flush();
+    return 0;
   }
 
   /**

@@ -1,16 +1,30 @@
 package io.micropod.examples.cli;
 
+import io.micropod.MicroPod;
+import io.micropod.MicroPodException;
+import io.micropod.MicroPodRuntime;
+import io.micropod.PodNotFoundException;
+import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 
-/** A command that waits for an SDK feature: it parses its arguments and fails with "not available yet". */
-// TODO(reliability): MicroPodRuntime.attach(idOrName), then stop(Duration.ofSeconds(seconds)) and close().
-@Command(name = "stop", description = "Stop pods (not available yet).")
+/**
+ * {@code micropod stop [-t SECONDS] ID|NAME...}: for each pod, attaches, stops its container as
+ * {@code docker stop} does (SIGTERM, SIGKILL after {@code -t}) and closes it, which removes the
+ * VM, virtiofsd, sockets, directories and record. Prints each pod as given once it is gone; a pod
+ * that cannot be stopped gets one line on stderr, and the others are still stopped.
+ */
+@Command(name = "stop", description = "Stop pods and remove them.")
 final class StopCommand implements Callable<Integer> {
+  @ParentCommand
+  Main main;
+
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
   boolean help;
 
@@ -22,6 +36,30 @@ final class StopCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    throw new NotAvailableException("stopping a pod of another process (" + pods.get(0) + ")");
+    if (seconds < 0) {
+      throw new IllegalArgumentException("--time must be 0 or more seconds: " + seconds);
+    }
+    PrintWriter out = main.spec.commandLine().getOut();
+    PrintWriter err = main.spec.commandLine().getErr();
+    int code = 0;
+    try (MicroPodRuntime runtime = Pods.runtime(main.env)) {
+      for (String p : pods) {
+        try (MicroPod pod = Pods.attach(runtime, p)) {
+          pod.stop(Duration.ofSeconds(seconds));
+        } catch (PodNotFoundException e) {
+          err.println("micropod: " + Errors.noSuchPod(e));
+          code = ExitCodes.NO_SUCH_POD;
+          continue;
+        } catch (MicroPodException e) {
+          err.println("micropod: " + Errors.firstLine(e.getMessage(), main.debug()));
+          code = ExitCodes.FAILURE;
+          continue;
+        }
+        out.println(p);
+        out.flush();
+      }
+    }
+    err.flush();
+    return code;
   }
 }

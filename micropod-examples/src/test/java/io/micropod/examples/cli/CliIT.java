@@ -90,9 +90,69 @@ class CliIT {
     assertThat(badRef.err.lines()).hasSize(1);
     assertThat(badRef.err).startsWith("micropod: ").contains("/nonexistent/layout");
 
-    Result unknownPod = run("stop", "0123456789ab");
-    assertThat(unknownPod.exit).isEqualTo(2);
-    assertThat(unknownPod.err).isEqualTo("micropod: not available yet: stopping a pod of another process (0123456789ab)\n");
+    for (String command : new String[] {"stop", "exec", "logs"}) {
+      Result unknownPod = command.equals("exec") ? run(command, "nope-" + UUID.randomUUID(), "true")
+          : run(command, "nope-0123456789ab");
+      assertThat(unknownPod.exit).as(command).isEqualTo(1);
+      assertThat(unknownPod.err).as(command).matches("micropod: no such pod: nope-[0-9a-f-]+\n");
+    }
+  }
+
+  /**
+   * Pods outlive the CLI process that started them: run -d, then ps, exec, logs and stop each in a
+   * process of its own; one VM boot.
+   */
+  @Test
+  void detachedPodsAreListedExecedLoggedAndStoppedByLaterProcesses() throws Exception {
+    String name = "web-" + UUID.randomUUID().toString().substring(0, 8);
+    Result started = run("run", "-d", "--name", name, IMAGE, "sh", "-c", "echo started; sleep 600");
+    assertThat(started.exit).as(started.err).isZero();
+    String id = started.out.strip();
+    assertThat(id).matches("[0-9a-f]{12}");
+    try {
+      assertThat(vmmProcessesOf(id)).as("the pod's VM outlives the CLI that started it").isNotEmpty();
+
+      Result ps = run("ps");
+      assertThat(ps.exit).as(ps.err).isZero();
+      assertThat(ps.out).startsWith("ID ").contains("NAME", "IMAGE", "STATUS", "CREATED");
+      assertThat(ps.out.lines().filter(l -> l.startsWith(id)).findFirst())
+          .hasValueSatisfying(l -> assertThat(l).contains(name, "running"));
+      assertThat(run("list", "-q").out.lines()).contains(id);
+
+      Result hi = run("exec", name, "echo", "hi");
+      assertThat(hi.exit).as(hi.err).isZero();
+      assertThat(hi.out).isEqualTo("hi\n");
+      Result three = run("exec", id, "sh", "-c", "echo out; echo err >&2; exit 3");
+      assertThat(three.exit).isEqualTo(3);
+      assertThat(three.out).isEqualTo("out\n");
+      assertThat(three.err).isEqualTo("err\n");
+
+      Result logs = run("logs", name);
+      assertThat(logs.exit).as(logs.err).isZero();
+      assertThat(logs.out).isEqualTo("started\n");
+
+      Result stop = run("stop", "-t", "1", name);
+      assertThat(stop.exit).as(stop.err).isZero();
+      assertThat(stop.out).isEqualTo(name + "\n");
+      assertThat(run("ps", "-q").out.lines()).doesNotContain(id);
+      assertThat(vmmProcessesOf(id)).as("qemu and virtiofsd of the stopped pod").isEmpty();
+      assertThat(io.micropod.examples.HelloAccess.home().resolve("pods").resolve(id)).doesNotExist();
+      assertThat(Path.of("/tmp", "micropod-" + id)).doesNotExist();
+      Result again = run("exec", name, "true");
+      assertThat(again.exit).isEqualTo(1);
+      assertThat(again.err).isEqualTo("micropod: no such pod: " + name + "\n");
+    } finally {
+      if (!vmmProcessesOf(id).isEmpty()) {
+        run("stop", "-t", "0", id);
+      }
+    }
+  }
+
+  /** The host processes whose command line names the pod (QEMU, virtiofsd). */
+  private static List<ProcessHandle> vmmProcessesOf(String id) {
+    return ProcessHandle.allProcesses()
+        .filter(h -> h.info().commandLine().orElse("").contains("micropod-" + id))
+        .toList();
   }
 
   @Test

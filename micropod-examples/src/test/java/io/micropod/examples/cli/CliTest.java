@@ -62,22 +62,71 @@ class CliTest {
     assertThat(spec.cpus()).isEqualTo(1);
   }
 
-  @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-      "run -d oci:/i                   | detached pods (-d); run in the foreground, without -d",
-      "run --name web oci:/i           | pod names (--name)",
-      "list                            | listing pods (pods outlive their process only once pod state is kept on disk)",
-      "ps -a                           | listing pods (pods outlive their process only once pod state is kept on disk)",
-      "stop 0123abcd                   | stopping a pod of another process (0123abcd)",
-      "logs -f web                     | logs of a pod of another process (web)",
-      "exec web ls -l                  | exec in a pod of another process (web)",
-  })
-  void pendingFeaturesFailWithOneLineAndStatus2(String args, String what) {
-    int code = run(args.trim().split(" +"));
+  private <T> T parse(Class<T> type, String... args) {
+    CommandLine cl = Main.commandLine(new Main(HOST_ENV), new PrintWriter(out), new PrintWriter(err));
+    CommandLine.ParseResult parsed = cl.parseArgs(args);
+    return type.cast(parsed.subcommand().commandSpec().userObject());
+  }
 
-    assertThat(code).isEqualTo(2);
-    assertThat(err.toString()).isEqualTo("micropod: not available yet: " + what + "\n");
-    assertThat(out.toString()).isEmpty();
+  @Test
+  void runDetachedWithANameMakesADetachedNamedSpec() {
+    RunCommand run = parseRun("run", "-d", "--name", "web", "oci:/i", "sleep", "600");
+    MicroPodSpec spec = run.spec();
+
+    assertThat(run.detach).isTrue();
+    assertThat(spec.detached()).isTrue();
+    assertThat(spec.name()).contains("web");
+    assertThat(spec.command()).containsExactly("sleep", "600");
+    assertThat(parseRun("run", "oci:/i").spec().detached()).isFalse();
+  }
+
+  @Test
+  void psIsListAndTakesQuietAndAll() {
+    ListCommand ps = parse(ListCommand.class, "ps", "-q", "-a");
+    assertThat(ps.quiet).isTrue();
+    assertThat(ps.all).isTrue();
+    assertThat(parse(ListCommand.class, "list").quiet).isFalse();
+  }
+
+  @Test
+  void stopTakesSeveralPodsAndATimeout() {
+    StopCommand stop = parse(StopCommand.class, "stop", "-t", "3", "web", "0123456789ab");
+    assertThat(stop.seconds).isEqualTo(3);
+    assertThat(stop.pods).containsExactly("web", "0123456789ab");
+    assertThat(parse(StopCommand.class, "stop", "web").seconds).isEqualTo(10);
+  }
+
+  @Test
+  void logsTakesFollow() {
+    LogsCommand logs = parse(LogsCommand.class, "logs", "-f", "web");
+    assertThat(logs.follow).isTrue();
+    assertThat(logs.pod).isEqualTo("web");
+  }
+
+  @Test
+  void everythingAfterTheExecPodIsTheCommand() {
+    ExecCommand exec = parse(ExecCommand.class, "exec", "-e", "A=1", "-w", "/tmp", "web", "sh", "-c", "ls -l", "-e");
+    assertThat(exec.pod).isEqualTo("web");
+    assertThat(exec.command).containsExactly("sh", "-c", "ls -l", "-e");
+    io.micropod.ExecSpec spec = exec.execSpec();
+    assertThat(spec.env()).containsExactly(Map.entry("A", "1"));
+    assertThat(spec.workingDir()).contains("/tmp");
+    assertThat(spec.command()).containsExactly("sh", "-c", "ls -l", "-e");
+  }
+
+  @Test
+  void listIsATableLikeDockerPs() {
+    Instant now = Instant.parse("2026-11-28T12:00:00Z");
+    String table = ListCommand.table(List.of(
+        new io.micropod.PodInfo("0123456789ab", "web", "oci:/images/busybox", "qemu", io.micropod.PodInfo.Status.RUNNING,
+            true, 42, 43, Map.of(), now.minusSeconds(90), now.minusSeconds(80)),
+        new io.micropod.PodInfo("ba9876543210", null, "alpine:3.20", "qemu", io.micropod.PodInfo.Status.STARTING,
+            false, 44, -1, Map.of(), now.minusSeconds(5), null)), now);
+
+    assertThat(table).isEqualTo(""
+        + "ID             NAME     IMAGE                 STATUS     CREATED\n"
+        + "0123456789ab   web      oci:/images/busybox   running    About a minute ago\n"
+        + "ba9876543210   <none>   alpine:3.20           starting   5 seconds ago\n");
   }
 
   @ParameterizedTest
@@ -100,6 +149,11 @@ class CliTest {
       "run --insecure-registry http://r:5000 r:5000/a | micropod: invalid --insecure-registry \"http://r:5000\": use host or host:port",
       "pull oci:/images/busybox | micropod: pull takes a registry reference, not oci:/images/busybox",
       "rmi Bad/Ref              | micropod: invalid image reference \"Bad/Ref\": ",
+      "stop                     | micropod: Missing required parameter: 'ID|NAME' (see 'micropod stop --help')",
+      "stop -t -1 web           | micropod: --time must be 0 or more seconds: -1",
+      "exec web                 | micropod: Missing required parameter: 'CMD' (see 'micropod exec --help')",
+      "exec -w tmp web ls       | micropod: --workdir must be an absolute path: tmp",
+      "logs                     | micropod: Missing required parameter: 'ID|NAME' (see 'micropod logs --help')",
   })
   void badInputGivesOneLineAndStatus2(String args, String message) {
     int code = run(args.trim().split(" +"));
