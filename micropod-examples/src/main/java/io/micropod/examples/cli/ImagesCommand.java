@@ -56,21 +56,7 @@ final class ImagesCommand implements Callable<Integer> {
       }
       rows.add(new String[] {repoTag[0], repoTag[1], digest, Units.bytes(i.sizeBytes()), Units.ago(i.created(), now)});
     }
-    int[] width = new int[5];
-    for (String[] r : rows) {
-      for (int c = 0; c < r.length; c++) {
-        width[c] = Math.max(width[c], r[c].length());
-      }
-    }
-    StringBuilder sb = new StringBuilder();
-    for (String[] r : rows) {
-      StringBuilder line = new StringBuilder();
-      for (int c = 0; c < r.length; c++) {
-        line.append(c == r.length - 1 ? r[c] : String.format("%-" + (width[c] + 3) + "s", r[c]));
-      }
-      sb.append(line.toString().stripTrailing()).append('\n');
-    }
-    return sb.toString();
+    return Table.format(rows);
   }
 
   /** Docker's short form: {@code alpine} for {@code docker.io/library/alpine}; {@code <none>} without a tag. */

@@ -53,20 +53,6 @@ final class ListCommand implements Callable<Integer> {
       rows.add(new String[] {p.id(), p.name().orElse("<none>"), p.image(),
           p.status().name().toLowerCase(java.util.Locale.ROOT), Units.ago(p.createdAt(), now)});
     }
-    int[] width = new int[5];
-    for (String[] r : rows) {
-      for (int c = 0; c < r.length; c++) {
-        width[c] = Math.max(width[c], r[c].length());
-      }
-    }
-    StringBuilder sb = new StringBuilder();
-    for (String[] r : rows) {
-      StringBuilder line = new StringBuilder();
-      for (int c = 0; c < r.length; c++) {
-        line.append(c == r.length - 1 ? r[c] : String.format("%-" + (width[c] + 3) + "s", r[c]));
-      }
-      sb.append(line.toString().stripTrailing()).append('\n');
-    }
-    return sb.toString();
+    return Table.format(rows);
   }
 }
