@@ -20,17 +20,15 @@ import io.micropod.internal.agent.AgentClient;
 import io.micropod.internal.image.LayerUnpacker;
 import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.image.ResolvedImage;
+import io.micropod.internal.state.OrphanReaper;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.RootfsShare;
 import io.micropod.internal.vm.VmConfig;
 import io.micropod.internal.vm.VmProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
@@ -152,7 +150,7 @@ public final class RealMicroPod implements MicroPod {
       for (Path dir : new Path[] {socketDir, runtime.config().debug() ? null : podDir}) {
         if (dir != null) {
           try {
-            deleteTree(dir);
+            OrphanReaper.deleteTree(dir);
           } catch (IOException | RuntimeException e) {
             // the JVM is exiting: best effort
           }
@@ -295,12 +293,12 @@ public final class RealMicroPod implements MicroPod {
         log.info("pod {}: MICROPOD_DEBUG=1, kept its logs (console.log, qemu.log, virtiofsd.log) in {}",
             b.id, podDir);
       } else {
-        deleteTree(podDir);
+        OrphanReaper.deleteTree(podDir);
       }
     });
     Files.createDirectory(socketDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     b.socketDir = socketDir;
-    cleanup.push("sockdir.remove", () -> deleteTree(socketDir));
+    cleanup.push("sockdir.remove", () -> OrphanReaper.deleteTree(socketDir));
     b.vmConfig = new VmConfig(b.id, b.spec.memoryMib(), b.spec.cpus(), b.host, podDir, socketDir,
         b.runtime.config().debug(), b.spec.detached());
     b.rootfsShare = b.runtime.driver().shareRootfs(b.vmConfig, b.rootfs, Instant.now().plus(SOCKET_TIMEOUT));
@@ -495,27 +493,6 @@ public final class RealMicroPod implements MicroPod {
     return Files.isDirectory(tmp) ? tmp : Path.of(System.getProperty("java.io.tmpdir"));
   }
 
-  static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    Files.walkFileTree(root, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.delete(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-        if (exc != null) {
-          throw exc;
-        }
-        Files.delete(dir);
-        return FileVisitResult.CONTINUE;
-      }
-    });
-  }
 
   // ---- the running pod -------------------------------------------------------------------
 
