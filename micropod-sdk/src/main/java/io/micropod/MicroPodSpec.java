@@ -81,6 +81,7 @@ public final class MicroPodSpec {
   private final List<String> networkAliases;
 
   private final boolean detached;
+  private final Duration exitGracePeriod;
 
   private MicroPodSpec(Builder b) {
     this.entrypoint = b.entrypoint == null ? null : List.copyOf(b.entrypoint);
@@ -103,6 +104,7 @@ public final class MicroPodSpec {
     this.listener = b.listener;
     this.runtime = b.runtime;
     this.detached = b.detached;
+    this.exitGracePeriod = b.exitGracePeriod;
     this.networkMode = b.networkMode;
     this.networks = List.copyOf(b.networks);
     this.networkAliases = List.copyOf(b.networkAliases);
@@ -270,6 +272,21 @@ public final class MicroPodSpec {
     return detached;
   }
 
+  /**
+   * How long a running pod gets to stop when its JVM shuts down in an orderly way (normal exit,
+   * {@code System.exit}, SIGTERM, SIGINT); default {@link Duration#ZERO}.
+   *
+   * <p>With zero, the JVM's exit kills the VM at once. Otherwise the SDK's shutdown hook sends
+   * SIGTERM to the container, waits up to this long for it to exit (then SIGKILL), and only then
+   * removes the VM, like {@link MicroPod#stop(Duration)}. All pods stop in parallel, so the JVM's
+   * exit takes at most about the longest grace period. Use this instead of stopping pods from a
+   * shutdown hook of your own: JVM shutdown hooks run concurrently, so your hook would race the
+   * SDK's. Nothing runs on SIGKILL: the VM dies with the JVM. Ignored for {@link #detached()} pods.
+   */
+  public Duration exitGracePeriod() {
+    return exitGracePeriod;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof MicroPodSpec)) {
@@ -286,7 +303,7 @@ public final class MicroPodSpec {
         && pullPolicy == s.pullPolicy && platform.equals(s.platform)
         && networkMode == s.networkMode && networks.equals(s.networks)
         && networkAliases.equals(s.networkAliases)
-        && detached == s.detached;
+        && detached == s.detached && exitGracePeriod.equals(s.exitGracePeriod);
   }
 
   @Override
@@ -304,7 +321,8 @@ public final class MicroPodSpec {
         + ", pullPolicy=" + pullPolicy + ", platform=" + platform
         + (networkMode != NetworkMode.NAT ? ", networkMode=" + networkMode : "")
         + (networks.isEmpty() ? "" : ", networks=" + networks + ", networkAliases=" + networkAliases)
-        + (detached ? ", detached" : "") + "}";
+        + (detached ? ", detached" : "")
+        + (exitGracePeriod.isZero() ? "" : ", exitGracePeriod=" + exitGracePeriod) + "}";
   }
 
   /**
@@ -336,11 +354,13 @@ public final class MicroPodSpec {
     private final List<ContainerFile> files = new ArrayList<>();
     private int containerMemoryMib;
     private boolean detached;
+    private Duration exitGracePeriod = Duration.ZERO;
 
     private Builder() {}
 
     private Builder(MicroPodSpec spec) {
       this.detached = spec.detached;
+      this.exitGracePeriod = spec.exitGracePeriod;
       this.image = spec.image;
       this.command = new ArrayList<>(spec.command);
       this.env.putAll(spec.env);
@@ -619,6 +639,16 @@ public final class MicroPodSpec {
     /** Whether the pod outlives its JVM (see {@link MicroPodSpec#detached()}); default false. */
     public Builder detached(boolean detached) {
       this.detached = detached;
+      return this;
+    }
+
+    /** See {@link MicroPodSpec#exitGracePeriod()}; zero or positive, default zero. */
+    public Builder exitGracePeriod(Duration grace) {
+      Objects.requireNonNull(grace, "exitGracePeriod");
+      if (grace.isNegative()) {
+        throw new IllegalArgumentException("exitGracePeriod < 0: " + grace);
+      }
+      this.exitGracePeriod = grace;
       return this;
     }
 

@@ -166,4 +166,16 @@ class MicroPodSpecTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("command[1] is null");
   }
+
+  @Test
+  void exitGracePeriodDefaultsToZeroAndRejectsNegative() {
+    assertThat(MicroPod.builder().image("oci:/x").build().exitGracePeriod()).isZero();
+    MicroPodSpec spec = MicroPod.builder().image("oci:/x").exitGracePeriod(Duration.ofSeconds(5)).build();
+    assertThat(spec.exitGracePeriod()).hasSeconds(5);
+    assertThat(spec.newBuilder().build()).isEqualTo(spec);
+    assertThat(spec.toString()).contains("exitGracePeriod=PT5S");
+    assertThatThrownBy(() -> MicroPod.builder().exitGracePeriod(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("exitGracePeriod < 0: PT-1S");
+  }
 }

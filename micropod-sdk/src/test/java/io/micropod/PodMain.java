@@ -28,6 +28,21 @@ public final class PodMain {
         System.in.read();
         pod.close();
       }
+      case "exit-grace" -> {
+        // a container that reports SIGTERM to the host (args[1]: URL); this JVM then waits to be
+        // terminated, with exit grace args[2] (ISO-8601 duration)
+        String trap = "trap 'wget -q -O /dev/null " + args[1] + "; exit 0' TERM; "
+            + "echo ready; while true; do sleep 1; done";
+        MicroPod pod = MicroPod.builder().image(TestImages.busybox())
+            .exitGracePeriod(Duration.parse(args[2])).command("sh", "-c", trap).start();
+        pod.followLogs(line -> {
+          if (line.text().equals("ready")) {
+            System.out.println("POD " + pod.id());
+            System.out.flush();
+          }
+        });
+        System.in.read();
+      }
       case "start-and-exec" -> {
         // a runtime on its own home (args[1]), the guest image of the main home
         Path guest = Path.of(args[2]);

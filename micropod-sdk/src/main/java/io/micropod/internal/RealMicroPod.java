@@ -194,6 +194,9 @@ public final class RealMicroPod implements MicroPod {
           + e.getMessage() + "; the pod was stopped", e, id, Phase.CONTAINER_START);
     }
     boot.vm.onExit().thenAccept(pod::vmExited);
+    if (!spec.exitGracePeriod().isZero() && !spec.detached()) {
+      runtime.track(id, pod::stopForJvmExit);
+    }
     log.info("pod {} started: {} ({})", id, spec.image(), timings);
     return pod;
   }
@@ -627,6 +630,20 @@ public final class RealMicroPod implements MicroPod {
     failures.forEach(e::addSuppressed);
     log.warn("{}", e.getMessage());
     Listeners.phaseFailed(boot.spec.listener(), boot.id, Phase.STOP, e);
+  }
+
+  /** The JVM shutdown hook's orderly stop ({@link MicroPodSpec#exitGracePeriod()}), then the kill. */
+  private void stopForJvmExit() {
+    try {
+      if (!closed.get()) {
+        int code = stop(boot.spec.exitGracePeriod());
+        log.debug("pod {}: stopped on JVM exit, exit code {}", boot.id, code);
+      }
+    } catch (RuntimeException e) {
+      log.debug("pod {}: orderly stop on JVM exit failed: {}", boot.id, e.toString());
+    } finally {
+      boot.kill();
+    }
   }
 
   @Override

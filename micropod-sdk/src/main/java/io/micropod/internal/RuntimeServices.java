@@ -19,6 +19,7 @@ import io.micropod.internal.vm.QemuDriver;
 import io.micropod.internal.vm.VmmSelection;
 import io.micropod.internal.vm.firecracker.FirecrackerDriver;
 import io.micropod.internal.vm.VmmDriver;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -250,14 +251,28 @@ public final class RuntimeServices {
     livePods.remove(podId);
   }
 
+  /** Runs every pod's killer, in parallel: a pod with an exit grace period stops in its own time. */
   private void killAll() {
+    List<Thread> killers = new ArrayList<>();
     livePods.forEach((id, killer) -> {
-      try {
-        killer.run();
-      } catch (RuntimeException e) {
-        // the JVM is exiting; nothing better to do
-      }
+      Thread t = new Thread(() -> {
+        try {
+          killer.run();
+        } catch (RuntimeException e) {
+          // the JVM is exiting; nothing better to do
+        }
+      }, "micropod-exit-" + id);
+      t.start();
+      killers.add(t);
     });
+    for (Thread t : killers) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   private void checkOpen() {
