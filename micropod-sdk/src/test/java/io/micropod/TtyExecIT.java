@@ -132,14 +132,6 @@ class TtyExecIT {
     assertThat(r.stdout().substring(go.end())).contains("^C");
   }
 
-  @Test
-  void badSizesAreRefusedAtTheCallSite() {
-    assertThatThrownBy(() -> ExecSpec.builder("sh").tty(0, 24))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("columns is not 1..65535: 0");
-    assertThatThrownBy(() -> TerminalSize.of(80, 65536))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("rows is not 1..65535: 65536");
-  }
-
   /** Reads an exec's stdout on a thread of its own; tests wait for patterns to a deadline. */
   private static final class Output {
     private final StringBuilder text = new StringBuilder();

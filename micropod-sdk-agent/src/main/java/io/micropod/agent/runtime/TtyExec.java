@@ -21,26 +21,27 @@ import java.util.List;
  *   <li>{@code 'E'}: the terminal's EOF character (VEOF), once
  * </ul>
  *
- * {@code MICROPOD_TTY_HELPER} overrides the helper's path (tests on a host).
+ * The system property {@code micropod.ttyHelper}, else {@code MICROPOD_TTY_HELPER}, overrides the
+ * helper's path (tests on a host).
  */
 final class TtyExec {
   static final int MAX_DATA_FRAME = 16 * 1024;
   static final int DEFAULT_COLUMNS = 80;
   static final int DEFAULT_ROWS = 24;
 
-  private static final Path HELPER =
-      Path.of(System.getenv().getOrDefault("MICROPOD_TTY_HELPER", "/usr/bin/micropod-tty"));
+  private static final String DEFAULT_HELPER = "/usr/bin/micropod-tty";
 
   private TtyExec() {}
 
   static Path helper() {
-    return HELPER;
+    return Path.of(System.getProperty("micropod.ttyHelper",
+        System.getenv().getOrDefault("MICROPOD_TTY_HELPER", DEFAULT_HELPER)));
   }
 
   /** {@code micropod-tty <socket> <pidFile> <rows> <cols> -- <runc argv>}. */
   static List<String> command(Path socket, Path pidFile, int rows, int columns, List<String> runc) {
     List<String> argv = new ArrayList<>();
-    argv.add(HELPER.toString());
+    argv.add(helper().toString());
     argv.add(socket.toString());
     argv.add(pidFile.toString());
     argv.add(Integer.toString(rows));
