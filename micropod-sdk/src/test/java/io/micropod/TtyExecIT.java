@@ -23,7 +23,6 @@ class TtyExecIT {
   private static final Duration DEADLINE = Duration.ofSeconds(120);
   /** A size the shell prints; the echoed command line only holds the unexpanded text. */
   private static final Pattern SIZE = Pattern.compile("size=(\\d+) (\\d+)=");
-  private static final String PRINT_SIZE = "echo \"size=$(stty size)=\"\r";
 
   private static MicroPod pod;
 
@@ -45,27 +44,29 @@ class TtyExecIT {
 
   @Test
   void aTtyExecReportsItsWindowSizeAndTheNewSizeAfterResize() throws Exception {
+    // tag::tty-start[]
     ExecProcess sh = pod.execStreaming(ExecSpec.builder("sh").tty(100, 30).build());
-    Output out = new Output(sh.stdout());
-    OutputStream in = sh.stdin();
-
-    in.write(PRINT_SIZE.getBytes(UTF_8));
-    in.flush();
+    InputStream screen = sh.stdout(); // what the terminal shows, live, from the first byte
+    OutputStream keys = sh.stdin();   // typed into the terminal
+    keys.write("echo \"size=$(stty size)=\"\r".getBytes(UTF_8)); // the shell prints size=30 100=
+    keys.flush();
+    // end::tty-start[]
+    Output out = new Output(screen);
     Matcher first = out.await(SIZE, 0);
     assertThat(first.group(1) + " " + first.group(2)).isEqualTo("30 100");
 
-    sh.resize(132, 50);
-    in.write(PRINT_SIZE.getBytes(UTF_8));
-    in.flush();
+    // tag::tty-resize[]
+    sh.resize(132, 50); // TIOCSWINSZ on the terminal: the shell gets SIGWINCH
+    keys.write("echo \"size=$(stty size)=\"\r".getBytes(UTF_8)); // size=50 132=
+    keys.write("echo hi-$((40+2)); exit 3\r".getBytes(UTF_8));
+    keys.flush();
+    ExecResult r = sh.await(Duration.ofMinutes(2)).orElseThrow();
+    // r.exitCode() is 3; r.stdout() is everything the terminal showed, "\r\n" line ends
+    // end::tty-resize[]
     Matcher second = out.await(SIZE, first.end());
     assertThat(second.group(1) + " " + second.group(2)).isEqualTo("50 132");
-
-    // stdin reaches the shell: a command line typed in runs, and its exit is the exec's
-    in.write("echo hi-$((40+2)); exit 3\n".getBytes(UTF_8));
-    in.flush();
-    ExecResult r = sh.await(DEADLINE).orElseThrow();
     assertThat(r.exitCode()).isEqualTo(3);
-    // the terminal turns the shell's "\n" into "\r\n" (ONLCR)
+    // the terminal turns the shell's "\n" into "\r\n" (ONLCR); stdin reached the shell
     assertThat(r.stdout()).contains("hi-42\r\n");
     assertThat(out.text()).isEqualTo(r.stdout());
     sh.resize(10, 10); // after the exit: a no-op
