@@ -732,10 +732,9 @@ public final class AgentClient implements AutoCloseable {
     }
   }
 
-  /** Collects an exec's output; half-closes once the exit arrived. */
   /**
    * An exec's stdout: collected for the result, and readable as it grows through {@link
-   * #reader} (no second copy).
+   * #reader} (readers share the collected bytes: no second copy is kept).
    */
   static final class OutputBuffer extends ByteArrayOutputStream {
     private boolean ended;
@@ -818,6 +817,7 @@ public final class AgentClient implements AutoCloseable {
     }
   }
 
+  /** Collects an exec's output; half-closes once the exit arrived. */
   private static final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResponse> {
     private final CompletableFuture<ExecResult> result;
     private final OutputBuffer stdout = new OutputBuffer();
