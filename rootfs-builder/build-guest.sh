@@ -61,7 +61,7 @@ jdk_feature=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$jdk/release")
 jdk_desc="$(sed -n 's/^IMPLEMENTOR="\(.*\)"/\1/p' "$jdk/release") $(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$jdk/release") ($jdk)"
 
 cd "$HERE"
-builder_files=(packages.lock build-guest.sh guest/init $(ls scripts/*.py scripts/*.sh))
+builder_files=(packages.lock build-guest.sh guest/init guest/micropod-tty.c $(ls scripts/*.py scripts/*.sh))
 inputs_hash=$(python3 "$S/inputs_hash.py" --text "version=$version" --text "jdk=$jdk_desc" \
     --text "jreExclude=${MICROPOD_JRE_EXCLUDE_MODULES-(default)}" \
     --text "$(cat "$jdk/release")" "${builder_files[@]}" "$agent_jar")
@@ -218,6 +218,16 @@ done
 install -m 0755 "$P/runc/usr/sbin/runc" "$R/usr/bin/runc"
 ln -s ../bin/runc "$R/usr/sbin/runc"
 
+# micropod-tty: the agent's helper for exec with a terminal (receives runc's pty master over
+# the console socket, relays it, resizes it). C because the JDK can neither receive a file
+# descriptor (SCM_RIGHTS) nor ioctl(TIOCSWINSZ): see the header of guest/micropod-tty.c.
+# Static (~0.8 MB): the host's glibc may be newer than the guest's (bookworm), and a
+# dynamic binary would then ask for symbol versions the guest lacks. -std=gnu11 keeps
+# glibc 2.38+ headers from redirecting to C23 symbols.
+command -v gcc > /dev/null || die "gcc not found: the guest's TTY helper (guest/micropod-tty.c) is compiled at build time; install gcc and libc6-dev (bin/setup-host does)"
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -s -static -o "$R/usr/bin/micropod-tty" guest/micropod-tty.c \
+    || die "cannot compile guest/micropod-tty.c (gcc and libc6-dev installed?)"
+
 # socat: the guest end of the vsock agent channel (guest/init starts it with
 # micropod.channel=vsock).
 install -m 0755 "$P/socat/usr/bin/socat" "$R/usr/bin/socat"
@@ -331,6 +341,9 @@ step "checking the guest root's binaries in a chroot"
 in_guest_root 60 /bin/busybox true || die "busybox does not run in the guest root"
 in_guest_root 60 /usr/bin/runc --version > "$work/runc.version" || die "runc does not run in the guest root"
 in_guest_root 60 /usr/bin/socat -V > /dev/null || die "socat does not run in the guest root"
+# without arguments it prints its usage and exits 2
+rc=0; in_guest_root 60 /usr/bin/micropod-tty 2> /dev/null || rc=$?
+[ $rc = 2 ] || die "micropod-tty does not run in the guest root (exit $rc)"
 in_guest_root 60 /opt/micropod/jre/bin/java -version 2> "$work/java.version" || die "java does not run in the guest root"
 
 # ---- AOT cache / CDS archive: a training run of the agent in the guest root -----------

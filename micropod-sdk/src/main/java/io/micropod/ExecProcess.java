@@ -1,5 +1,6 @@
 package io.micropod;
 
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Optional;
@@ -7,7 +8,15 @@ import java.util.Optional;
 /**
  * A process started with {@link MicroPod#execStreaming(ExecSpec)}: write its stdin as you go, then
  * wait for its result. Close {@link #stdin()} to send EOF. Thread-safe; one writer at a time on
- * {@code stdin()}.
+ * {@code stdin()}, one reader at a time on {@code stdout()}.
+ *
+ * <pre>{@code
+ * ExecProcess sh = pod.execStreaming(ExecSpec.builder("sh").tty(80, 24).build());
+ * sh.stdin().write("stty size\n".getBytes(UTF_8));   // "24 80"
+ * sh.resize(132, 50);
+ * sh.stdin().write("stty size; exit 3\n".getBytes(UTF_8)); // "50 132"
+ * ExecResult r = sh.await();                           // exit code 3
+ * }</pre>
  */
 public interface ExecProcess {
   /**
@@ -15,6 +24,27 @@ public interface ExecProcess {
    * slow process slows the writer instead of filling memory. {@code close()} sends EOF.
    */
   OutputStream stdin();
+
+  /**
+   * The process's stdout as it arrives, from the first byte (with a TTY: the terminal's output,
+   * stdout and stderr merged); it ends (-1) once the process exited. The same bytes are also in
+   * {@link #await()}'s result: reading here copies nothing and skipping it is free. Read it from
+   * one thread at a time; {@code close()} only ends this stream, not the process.
+   */
+  default InputStream stdout() {
+    throw new UnsupportedOperationException("stdout streaming is not supported by " + getClass().getName());
+  }
+
+  /**
+   * Resizes the process's terminal (the process gets SIGWINCH); a no-op once the process exited.
+   * Ordered with {@link #stdin()} writes: bytes written before the call reach the terminal first.
+   *
+   * @throws IllegalArgumentException when a value is not 1..65535
+   * @throws IllegalStateException when the exec was started without {@link ExecSpec.Builder#tty}
+   */
+  default void resize(int columns, int rows) {
+    throw new UnsupportedOperationException("resize is not supported by " + getClass().getName());
+  }
 
   /**
    * Waits for the exit; stdout and stderr are what the process wrote, decoded as UTF-8.

@@ -20,7 +20,17 @@ import java.util.Optional;
  *
  * <h2>Defaults</h2>
  * The container's environment (plus {@link #env()}), working directory and user; no stdin
- * ({@code /dev/null}).
+ * ({@code /dev/null}); no terminal.
+ *
+ * <h2>TTY</h2>
+ * With {@link Builder#tty(int, int)} the process runs on a pseudo-terminal (isatty is true for
+ * its stdin, stdout and stderr): what it writes to stdout and stderr arrives merged, in order,
+ * as {@link ExecResult#stdout()} ({@code stderr()} then only carries the runtime's own errors).
+ * The terminal is in its default ("cooked") mode: output newlines arrive as {@code "\r\n"},
+ * typed input is echoed into the output, a typed {@code '\r'} or {@code '\n'} ends a line,
+ * {@code 0x03} (Ctrl-C) interrupts and closing stdin types the EOF character (Ctrl-D) once.
+ * Without stdin ({@link MicroPod#exec(ExecSpec)} with no {@link #stdin()}) the EOF character is
+ * typed at once. Resize a running one with {@link ExecProcess#resize(int, int)}.
  */
 public final class ExecSpec {
   private final List<String> command;
@@ -28,6 +38,7 @@ public final class ExecSpec {
   private final String workingDir;
   private final String user;
   private final byte[] stdin;
+  private final TerminalSize tty;
 
   private ExecSpec(Builder b) {
     this.command = List.copyOf(b.command);
@@ -35,6 +46,7 @@ public final class ExecSpec {
     this.workingDir = b.workingDir;
     this.user = b.user;
     this.stdin = b.stdin;
+    this.tty = b.tty;
   }
 
   /** {@code argv} with every default. */
@@ -75,6 +87,11 @@ public final class ExecSpec {
     return Optional.ofNullable(stdin).map(byte[]::clone);
   }
 
+  /** The terminal's initial size when the process runs on a TTY; empty: no TTY (the default). */
+  public Optional<TerminalSize> tty() {
+    return Optional.ofNullable(tty);
+  }
+
   byte[] stdinUnsafe() {
     return stdin;
   }
@@ -84,7 +101,8 @@ public final class ExecSpec {
     return "ExecSpec{command=" + command + ", envKeys=" + env.keySet()
         + (workingDir != null ? ", workingDir=" + workingDir : "")
         + (user != null ? ", user=" + user : "")
-        + (stdin != null ? ", stdin=" + stdin.length + " bytes" : "") + "}";
+        + (stdin != null ? ", stdin=" + stdin.length + " bytes" : "")
+        + (tty != null ? ", tty=" + tty : "") + "}";
   }
 
   /** Builds an {@link ExecSpec}; setters validate eagerly. Not thread-safe. */
@@ -94,6 +112,7 @@ public final class ExecSpec {
     private String workingDir;
     private String user;
     private byte[] stdin;
+    private TerminalSize tty;
 
     private Builder(List<String> argv) {
       Objects.requireNonNull(argv, "argv");
@@ -145,6 +164,23 @@ public final class ExecSpec {
     /** Bytes for the process's stdin (copied); it is closed after them. */
     public Builder stdin(byte[] bytes) {
       this.stdin = Objects.requireNonNull(bytes, "stdin").clone();
+      return this;
+    }
+
+    /**
+     * Runs the process on a pseudo-terminal of {@code columns} by {@code rows} (see the class
+     * doc for what changes). Default: no terminal.
+     *
+     * @throws IllegalArgumentException when a value is not 1..65535
+     */
+    public Builder tty(int columns, int rows) {
+      this.tty = TerminalSize.of(columns, rows);
+      return this;
+    }
+
+    /** Like {@link #tty(int, int)}. */
+    public Builder tty(TerminalSize size) {
+      this.tty = Objects.requireNonNull(size, "size");
       return this;
     }
 

@@ -45,7 +45,7 @@ import org.junit.jupiter.api.Test;
 class ContainerIT {
   static final Duration TIMEOUT = Duration.ofSeconds(30);
   static final List<String> APPLETS =
-      List.of("sh", "echo", "sleep", "cat", "true", "env", "pwd", "ls");
+      List.of("sh", "echo", "sleep", "cat", "true", "env", "pwd", "ls", "stty");
 
   static Path base;
   static Path runcBinary;
@@ -190,6 +190,65 @@ class ContainerIT {
 
     remove("sleeper");
     assertNothingLeftOf("sleeper");
+  }
+
+  @Test
+  void ttyExecRunsOnATerminalOfTheAskedSizeAndResizes() throws Exception {
+    Path gcc = find("gcc");
+    assumeTrue(gcc != null, "no gcc to compile the guest's TTY helper (rootfs-builder/guest/micropod-tty.c)");
+    Path helper = base.resolve("micropod-tty");
+    run(gcc.toString(), "-std=gnu11", "-O2", "-Wall", "-Werror", "-o", helper.toString(),
+        Path.of("../rootfs-builder/guest/micropod-tty.c").toAbsolutePath().normalize().toString());
+    assumeTrue(Files.isExecutable(helper), "gcc did not compile micropod-tty.c");
+    System.setProperty("micropod.ttyHelper", helper.toString());
+    try {
+      create("tty", "sleep", "300");
+      start("tty");
+
+      TestClient.ExecResult size = client.exec(tty(exec("tty", "sh", "-c",
+          "[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-tty; echo err >&2; stty size"), 100, 30));
+      assertThat(size.status().isOk()).as(size.status().toString()).isTrue();
+      assertThat(size.stdout()).isEqualTo("all-tty\r\nerr\r\n30 100\r\n");
+      assertThat(size.stderr()).isEmpty();
+      assertThat(size.exitCode()).isZero();
+
+      // the resize frame reaches the terminal before the line typed after it
+      ExecStart readThenSize = tty(exec("tty", "sh", "-c", "read x; stty size; exit 5"), 80, 24)
+          .toBuilder().setAttachStdin(true).build();
+      TestClient.ExecResult resized = client.exec(readThenSize, requests -> {
+        requests.onNext(ExecRequest.newBuilder().setResize(
+            io.micropod.agent.v1.TerminalSize.newBuilder().setColumns(132).setRows(50)).build());
+        requests.onNext(ExecRequest.newBuilder().setStdin(ByteString.copyFromUtf8("go\n")).build());
+      });
+      assertThat(resized.stdout()).isEqualTo("go\r\n50 132\r\n");
+      assertThat(resized.exitCode()).isEqualTo(5);
+
+      TestClient.ExecResult missing = client.exec(tty(exec("tty", "nope"), 80, 24));
+      assertThat(missing.exitCode()).isEqualTo(127);
+      assertThat(missing.stderr()).contains("executable file not found");
+
+      TestClient.ExecResult badSize = client.exec(tty(exec("tty", "true"), 70000, 24));
+      assertThat(badSize.status().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+
+      TestClient.ExecResult noTty = client.exec(
+          exec("tty", "cat").toBuilder().setAttachStdin(true).build(),
+          requests -> requests.onNext(ExecRequest.newBuilder().setResize(
+              io.micropod.agent.v1.TerminalSize.newBuilder().setColumns(80).setRows(24)).build()));
+      assertThat(noTty.status().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(noTty.status().getDescription()).contains("no terminal");
+
+      remove("tty");
+      assertNothingLeftOf("tty");
+    } finally {
+      System.clearProperty("micropod.ttyHelper");
+    }
+  }
+
+  private static ExecStart tty(ExecStart start, int columns, int rows) {
+    return start.toBuilder()
+        .setProcess(start.getProcess().toBuilder().setTerminal(true))
+        .setTerminalSize(io.micropod.agent.v1.TerminalSize.newBuilder().setColumns(columns).setRows(rows))
+        .build();
   }
 
   @Test

@@ -104,8 +104,16 @@ final class Lifecycle {
         .addAllEnv(envList)
         .setCwd(spec.workingDir().orElse(plan.cwd()))
         .setUser(user)
-        .setTerminal(false)
+        .setTerminal(spec.tty().isPresent())
         .build();
+  }
+
+  /** The agent's terminal size of {@code spec}; null without a TTY. */
+  static io.micropod.agent.v1.TerminalSize terminalSize(ExecSpec spec) {
+    return spec.tty()
+        .map(t -> io.micropod.agent.v1.TerminalSize.newBuilder()
+            .setColumns(t.columns()).setRows(t.rows()).build())
+        .orElse(null);
   }
 
   /** Sends a signal; false when the process already exited. */

@@ -659,7 +659,7 @@ public final class RealMicroPod implements MicroPod {
     checkOpen();
     ProcessSpec process = Lifecycle.processSpec(boot, spec);
     byte[] stdin = spec.stdin().orElse(null);
-    return call(() -> boot.agent.exec(boot.id, process, stdin, null));
+    return call(() -> boot.agent.exec(boot.id, process, Lifecycle.terminalSize(spec), stdin, null));
   }
 
   @Override
@@ -667,7 +667,7 @@ public final class RealMicroPod implements MicroPod {
     Objects.requireNonNull(spec, "spec");
     checkOpen();
     ProcessSpec process = Lifecycle.processSpec(boot, spec);
-    return boot.agent.execStreaming(boot.id, process);
+    return boot.agent.execStreaming(boot.id, process, Lifecycle.terminalSize(spec));
   }
 
   @Override

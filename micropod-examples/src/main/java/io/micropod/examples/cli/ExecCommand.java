@@ -1,11 +1,20 @@
 package io.micropod.examples.cli;
 
+import io.micropod.ExecProcess;
 import io.micropod.ExecResult;
 import io.micropod.ExecSpec;
 import io.micropod.MicroPod;
+import io.micropod.TerminalSize;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -13,9 +22,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code micropod exec [-e K=V] [-w DIR] ID|NAME CMD...}: attaches to the pod, runs the command in
- * its container, prints its stdout and stderr, and exits with its exit code. The pod keeps running:
- * the handle is not closed (see {@link Pods}).
+ * {@code micropod exec [-i] [-t] [-e K=V] [-w DIR] ID|NAME CMD...}: attaches to the pod, runs the
+ * command in its container, prints its stdout and stderr, and exits with its exit code. The pod
+ * keeps running: the handle is not closed (see {@link Pods}). {@code -i} streams this process's
+ * stdin to the command and its stdout back as it comes; {@code -t} runs it on a pseudo-terminal
+ * of this terminal's size (else 80x24), with this terminal in raw mode while it runs (when stdin
+ * is one) and resized along with it.
  */
 @Command(name = "exec", description = "Run a command in a running pod.")
 final class ExecCommand implements Callable<Integer> {
@@ -30,6 +42,12 @@ final class ExecCommand implements Callable<Integer> {
 
   @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "Working directory in the container.")
   String workdir;
+
+  @Option(names = {"-i", "--interactive"}, description = "Stream stdin to the command.")
+  boolean interactive;
+
+  @Option(names = {"-t", "--tty"}, description = "Run the command on a pseudo-terminal.")
+  boolean tty;
 
   @Parameters(index = "0", paramLabel = "ID|NAME")
   String pod;
@@ -49,6 +67,9 @@ final class ExecCommand implements Callable<Integer> {
       }
       b.workingDir(workdir);
     }
+    if (tty) {
+      b.tty(HostTerminal.size().orElse(TerminalSize.DEFAULT));
+    }
     return b.build();
   }
 
@@ -57,11 +78,85 @@ final class ExecCommand implements Callable<Integer> {
     ExecSpec spec = execSpec();
     // not closed: closing would stop the pod; the JVM's exit lets go of it (see Pods)
     MicroPod attached = Pods.attach(Pods.runtime(main.env), pod);
+    if (interactive || tty) {
+      return streaming(attached, spec);
+    }
     ExecResult r = attached.exec(spec);
     main.spec.commandLine().getOut().print(r.stdout());
     main.spec.commandLine().getOut().flush();
     main.spec.commandLine().getErr().print(r.stderr());
     main.spec.commandLine().getErr().flush();
     return r.exitCode();
+  }
+
+  /** -i and/or -t: stdout as it comes, stdin (with -i) as it is typed, resizes (with -t). */
+  private int streaming(MicroPod attached, ExecSpec spec) {
+    ExecProcess p = attached.execStreaming(spec);
+    Optional<HostTerminal> raw = tty && interactive ? HostTerminal.raw() : Optional.empty();
+    try {
+      if (interactive) {
+        daemon("stdin", () -> {
+          try (OutputStream in = p.stdin()) {
+            byte[] buf = new byte[8192];
+            int n;
+            while ((n = System.in.read(buf)) >= 0) {
+              in.write(buf, 0, n);
+            }
+          } catch (IOException e) {
+            // the command exited, or stdin failed: nothing more to send
+          }
+        });
+      } else {
+        try {
+          p.stdin().close();
+        } catch (IOException e) {
+          // never thrown by the SDK's close
+        }
+      }
+      if (raw.isPresent()) {
+        TerminalSize initial = spec.tty().orElseThrow();
+        daemon("resize", () -> followResizes(p, initial));
+      }
+      PrintWriter out = main.spec.commandLine().getOut();
+      try (Reader r = new InputStreamReader(p.stdout(), StandardCharsets.UTF_8)) {
+        char[] buf = new char[8192];
+        int n;
+        while ((n = r.read(buf)) >= 0) {
+          out.write(buf, 0, n);
+          out.flush();
+        }
+      } catch (IOException e) {
+        // the output ended early; await() says why
+      }
+      ExecResult result = p.await();
+      main.spec.commandLine().getErr().print(result.stderr());
+      main.spec.commandLine().getErr().flush();
+      return result.exitCode();
+    } finally {
+      raw.ifPresent(HostTerminal::close);
+    }
+  }
+
+  /** Polls this terminal's size (the JDK has no SIGWINCH handler) and passes changes on. */
+  private static void followResizes(ExecProcess p, TerminalSize initial) {
+    TerminalSize last = initial;
+    while (true) {
+      try {
+        Thread.sleep(250);
+      } catch (InterruptedException e) {
+        return;
+      }
+      Optional<TerminalSize> now = HostTerminal.size();
+      if (now.isPresent() && !now.get().equals(last)) {
+        last = now.get();
+        p.resize(last.columns(), last.rows());
+      }
+    }
+  }
+
+  private static void daemon(String role, Runnable r) {
+    Thread t = new Thread(r, "micropod-cli-exec-" + role);
+    t.setDaemon(true);
+    t.start();
   }
 }

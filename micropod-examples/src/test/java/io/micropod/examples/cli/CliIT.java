@@ -58,7 +58,22 @@ class CliIT {
   }
 
   private static Result run(String... args) throws Exception {
+    return run(null, args);
+  }
+
+  /** A stdin for {@link #run(byte[], String...)}. */
+  private static byte[] stdin(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Runs the CLI; {@code stdin} (null: none) is written to it, then closed. */
+  private static Result run(byte[] stdin, String... args) throws Exception {
     Process p = cli(args).start();
+    try (java.io.OutputStream in = p.getOutputStream()) {
+      if (stdin != null) {
+        in.write(stdin);
+      }
+    }
     CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> readAll(p.getInputStream()));
     String err = readAll(p.getErrorStream());
     assertThat(p.waitFor(300, TimeUnit.SECONDS)).as("micropod %s ended", List.of(args)).isTrue();
@@ -126,6 +141,13 @@ class CliIT {
       assertThat(three.exit).isEqualTo(3);
       assertThat(three.out).isEqualTo("out\n");
       assertThat(three.err).isEqualTo("err\n");
+      Result piped = run(stdin("abc\n"), "exec", "-i", name, "cat");
+      assertThat(piped.out).isEqualTo("abc\n");
+      // -t: a terminal (80x24: this test's stdin is no terminal), output merged, "\r\n" line ends
+      Result typed = run(stdin("[ -t 1 ] && stty size; echo err >&2; exit 3\n"), "exec", "-it", name, "sh");
+      assertThat(typed.exit).as(typed.err).isEqualTo(3);
+      assertThat(typed.out).contains("24 80\r\nerr\r\n");
+      assertThat(typed.err).isEmpty();
 
       Result logs = run("logs", name);
       assertThat(logs.exit).as(logs.err).isZero();

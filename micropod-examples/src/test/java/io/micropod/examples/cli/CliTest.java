@@ -112,6 +112,14 @@ class CliTest {
     assertThat(spec.env()).containsExactly(Map.entry("A", "1"));
     assertThat(spec.workingDir()).contains("/tmp");
     assertThat(spec.command()).containsExactly("sh", "-c", "ls -l", "-e");
+    assertThat(spec.tty()).isEmpty();
+
+    ExecCommand it = parse(ExecCommand.class, "exec", "-it", "web", "sh", "-i");
+    assertThat(it.interactive).isTrue();
+    assertThat(it.tty).isTrue();
+    assertThat(it.command).containsExactly("sh", "-i");
+    // the test's stdin is no terminal: the default size
+    assertThat(it.execSpec().tty()).contains(io.micropod.TerminalSize.DEFAULT);
   }
 
   @Test

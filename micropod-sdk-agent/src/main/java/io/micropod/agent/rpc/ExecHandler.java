@@ -18,8 +18,9 @@ import io.micropod.agent.v1.ExecStart;
 import java.io.IOException;
 
 /**
- * ExecProcess: the first request must carry {@code start}; later ones carry stdin bytes or
- * {@code close_stdin} (a half-close by the client also closes stdin). Output is sent as it
+ * ExecProcess: the first request must carry {@code start}; later ones carry stdin bytes,
+ * {@code close_stdin} (a half-close by the client also closes stdin) or, with a terminal,
+ * {@code resize}. Output is sent as it
  * comes; while the call is not ready the output pumps wait, which stops reading the process's
  * pipes (backpressure, bounded memory). The last response is the exit. Cancelling the call
  * stops the process.
@@ -81,6 +82,13 @@ final class ExecHandler {
         case CLOSE_STDIN:
           session.closeStdin();
           break;
+        case RESIZE:
+          try {
+            session.resize(request.getResize().getRows(), request.getResize().getColumns());
+          } catch (RuntimeException e) {
+            fail(Statuses.toStatus(e));
+          }
+          break;
         default:
           break;
       }
@@ -99,6 +107,8 @@ final class ExecHandler {
                 start.getContainerId(),
                 ContainerHandler.toRequest(start.getProcess()),
                 start.getAttachStdin(),
+                start.getTerminalSize().getRows(),
+                start.getTerminalSize().getColumns(),
                 this);
         session = s;
         if (cancelled) {

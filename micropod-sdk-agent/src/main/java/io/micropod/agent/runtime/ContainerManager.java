@@ -516,8 +516,24 @@ public final class ContainerManager {
    * run.
    */
   public ExecSession exec(String id, ProcessRequest request, boolean attachStdin, OutputSink sink) {
+    return exec(id, request, attachStdin, 0, 0, sink);
+  }
+
+  /**
+   * Like {@link #exec(String, ProcessRequest, boolean, OutputSink)}; with {@code
+   * request.terminal()} the process runs on a pseudo-terminal of {@code rows} x {@code columns}
+   * (0: 24 x 80) under {@link TtyExec}'s helper, and its output is all STDOUT.
+   */
+  public ExecSession exec(
+      String id, ProcessRequest request, boolean attachStdin, int rows, int columns, OutputSink sink) {
     Container c = get(id);
     ProcessConfig process = request.validateForExec(c.process);
+    boolean tty = request.terminal();
+    if (tty) {
+      rows = rows == 0 ? TtyExec.DEFAULT_ROWS : rows;
+      columns = columns == 0 ? TtyExec.DEFAULT_COLUMNS : columns;
+      TtyExec.checkSize(rows, columns);
+    }
     if (c.state() != Container.State.RUNNING) {
       throw ContainerException.precondition(
           "container " + id + " is " + c.state().label() + ", not running");
@@ -525,13 +541,27 @@ public final class ContainerManager {
     int seq = execSeq.incrementAndGet();
     Path json = c.bundle.resolve("exec-" + seq + ".json");
     Path log = c.bundle.resolve("exec-" + seq + ".log");
+    Path socket = c.bundle.resolve("exec-" + seq + ".sock");
+    Path pidFile = c.bundle.resolve("exec-" + seq + ".pid");
     try {
-      Files.write(json, OciSpec.toBytes(OciSpec.process(process, nofileLimit)));
+      com.fasterxml.jackson.databind.node.ObjectNode spec = OciSpec.process(process, nofileLimit);
+      if (tty) {
+        spec.put("terminal", true);
+        com.fasterxml.jackson.databind.node.ObjectNode size = spec.putObject("consoleSize");
+        size.put("height", rows);
+        size.put("width", columns);
+      }
+      Files.write(json, OciSpec.toBytes(spec));
     } catch (IOException e) {
       throw ContainerException.internal("cannot write " + json + ": " + e.getMessage(), e);
     }
-    ProcessBuilder pb = new ProcessBuilder(runc.execCommand(id, json, log));
-    if (!attachStdin) {
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            tty
+                ? TtyExec.command(socket, pidFile, rows, columns,
+                    runc.ttyExecCommand(id, json, log, socket, pidFile))
+                : runc.execCommand(id, json, log));
+    if (!attachStdin && !tty) {
       pb.redirectInput(ProcessBuilder.Redirect.from(Paths.DEV_NULL));
     }
     Process p;
@@ -540,15 +570,21 @@ public final class ContainerManager {
     } catch (IOException e) {
       deleteFiles(json, log);
       throw ContainerException.precondition(
-          "cannot run the OCI runtime " + runc.binary() + ": " + e.getMessage());
+          "cannot run " + (tty ? TtyExec.helper() + " (the guest image lacks its TTY helper?)"
+              : "the OCI runtime " + runc.binary()) + ": " + e.getMessage());
     }
-    return ExecSession.start(
+    ExecSession session = ExecSession.start(
         p, "micropod-agent-" + id + "-exec" + seq, sink, this,
         () -> {
           String error = RuncLog.lastError(log);
-          deleteFiles(json, log);
+          deleteFiles(json, log, socket, pidFile);
           return error;
-        });
+        },
+        tty);
+    if (tty && !attachStdin) {
+      session.closeStdin(); // like /dev/null: the first read sees EOF
+    }
+    return session;
   }
 
   static void deleteFiles(Path... files) {

@@ -20,10 +20,14 @@ public final class ExecSession {
   private final OutputSink sink;
   private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
   private final StringBuilder stderrTail = new StringBuilder();
+  /** With a terminal, stdin carries {@link TtyExec} frames and stays open for resizes. */
+  private final boolean tty;
+  private boolean eofSent;
 
-  private ExecSession(Process process, OutputSink sink) {
+  private ExecSession(Process process, OutputSink sink, boolean tty) {
     this.process = process;
     this.sink = sink;
+    this.tty = tty;
   }
 
   static ExecSession start(
@@ -32,7 +36,18 @@ public final class ExecSession {
       OutputSink sink,
       ContainerManager manager,
       Supplier<String> runtimeError) {
-    ExecSession s = new ExecSession(process, sink);
+    return start(process, name, sink, manager, runtimeError, false);
+  }
+
+  /** @param tty {@code process} is {@code micropod-tty} (see {@link TtyExec}) */
+  static ExecSession start(
+      Process process,
+      String name,
+      OutputSink sink,
+      ContainerManager manager,
+      Supplier<String> runtimeError,
+      boolean tty) {
+    ExecSession s = new ExecSession(process, sink, tty);
     OutputSink tee = s::forward;
     CompletableFuture<Void> output =
         CompletableFuture.allOf(
@@ -88,16 +103,60 @@ public final class ExecSession {
   /** Writes to the process's stdin (only when started with attach_stdin). May block. */
   public void writeStdin(byte[] data) throws IOException {
     OutputStream in = process.getOutputStream();
+    if (tty) {
+      synchronized (this) {
+        if (eofSent) {
+          throw new IOException("stdin was closed");
+        }
+        TtyExec.writeData(in, data);
+      }
+      return;
+    }
     in.write(data);
     in.flush();
   }
 
-  /** Closes the process's stdin; idempotent. */
+  /**
+   * Closes the process's stdin; idempotent. With a terminal, types its EOF character once
+   * instead (the helper's stdin stays open for resizes).
+   */
   public void closeStdin() {
     try {
+      if (tty) {
+        synchronized (this) {
+          if (!eofSent) {
+            eofSent = true;
+            TtyExec.writeEof(process.getOutputStream());
+          }
+        }
+        return;
+      }
       process.getOutputStream().close();
     } catch (IOException e) {
       // already closed or the process is gone
+    }
+  }
+
+  /** Whether the process runs on a terminal. */
+  public boolean tty() {
+    return tty;
+  }
+
+  /**
+   * Resizes the process's terminal; a no-op once the process exited. INVALID_ARGUMENT without a
+   * terminal or for a size out of 1..65535.
+   */
+  public void resize(int rows, int columns) {
+    if (!tty) {
+      throw ContainerException.invalid("resize sent but the exec has no terminal (process.terminal)");
+    }
+    TtyExec.checkSize(rows, columns);
+    try {
+      synchronized (this) {
+        TtyExec.writeResize(process.getOutputStream(), rows, columns);
+      }
+    } catch (IOException e) {
+      // the helper exited: nothing left to resize
     }
   }
 

@@ -28,13 +28,13 @@ public record ProcessConfig(List<String> args, List<String> env, String cwd, int
    *
    * @param cwd empty means "/"
    * @param user "uid" or "uid:gid", numeric; empty means 0:0
-   * @param terminal must be false: the agent has no TTY support yet
+   * @param terminal must be false: a container's own process has no TTY (only exec has)
    */
   public static ProcessConfig of(
       List<String> args, List<String> env, String cwd, String user, boolean terminal) {
     if (terminal) {
       throw new ContainerException(
-          ContainerException.Reason.UNIMPLEMENTED, "terminal (TTY) processes are not supported");
+          ContainerException.Reason.UNIMPLEMENTED, "a terminal (TTY) is supported for exec only, not for a container's process");
     }
     if (args.isEmpty() || args.get(0).isEmpty()) {
       throw ContainerException.invalid("process.args must not be empty");

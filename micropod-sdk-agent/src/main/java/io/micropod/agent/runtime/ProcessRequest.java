@@ -9,7 +9,7 @@ import java.util.List;
  * @param env "KEY=value" entries
  * @param cwd working directory; empty: "/" (exec: the container's)
  * @param user "uid" or "uid:gid"; empty: 0:0
- * @param terminal whether a TTY was asked for (not supported)
+ * @param terminal whether a TTY was asked for (exec only: see {@link TtyExec})
  */
 public record ProcessRequest(
     List<String> args, List<String> env, String cwd, String user, boolean terminal) {
@@ -22,7 +22,8 @@ public record ProcessRequest(
     return ProcessConfig.of(args, env, cwd, user, terminal);
   }
 
+  /** The terminal is the caller's business ({@link ContainerManager#exec}), not the config's. */
   ProcessConfig validateForExec(ProcessConfig container) {
-    return ProcessConfig.forExec(container, args, env, cwd, user, terminal);
+    return ProcessConfig.forExec(container, args, env, cwd, user, false);
   }
 }

@@ -73,6 +73,25 @@ public final class Runc {
     return argv;
   }
 
+  /**
+   * {@code runc exec -d --console-socket <socket> --pid-file <pidFile> --process <json> <id>}: the
+   * exec of a process with {@code terminal: true}; runc sends the pty master to {@code socket}
+   * and exits once the process runs (see {@link TtyExec}).
+   */
+  List<String> ttyExecCommand(String id, Path processJson, Path logFile, Path socket, Path pidFile) {
+    List<String> argv = base(logFile);
+    argv.add("exec");
+    argv.add("--detach");
+    argv.add("--console-socket");
+    argv.add(socket.toString());
+    argv.add("--pid-file");
+    argv.add(pidFile.toString());
+    argv.add("--process");
+    argv.add(processJson.toString());
+    argv.add(id);
+    return argv;
+  }
+
   /** {@code runc kill <id> <signal>}. */
   Commands.Result kill(String id, int signal) throws IOException {
     List<String> argv = base(null);

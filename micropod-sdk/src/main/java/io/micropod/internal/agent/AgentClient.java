@@ -183,26 +183,34 @@ public final class AgentClient implements AutoCloseable {
     CompletableFuture<ExecResult> result = new CompletableFuture<>();
     ExecObserver observer = new ExecObserver(result);
     synchronized (observer) {
-      startExec(containerId, process, false, timeout, observer);
+      startExec(containerId, process, null, false, timeout, observer);
     }
     return awaitExec(result, observer, process, timeout);
   }
 
   /** Opens an {@code ExecProcess} call and sends its {@code start} message; the caller holds the observer's lock. */
   private io.grpc.stub.StreamObserver<ExecRequest> startExec(String containerId, ProcessSpec process,
-      boolean attachStdin, Duration timeout, ExecObserver observer) {
+      io.micropod.agent.v1.TerminalSize tty, boolean attachStdin, Duration timeout,
+      ExecObserver observer) {
     AgentServiceGrpc.AgentServiceStub stub = async;
     if (timeout != null) {
       stub = stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
     io.grpc.stub.StreamObserver<ExecRequest> requests = stub.execProcess(observer);
-    requests.onNext(ExecRequest.newBuilder()
-        .setStart(ExecStart.newBuilder()
-            .setContainerId(containerId)
-            .setProcess(process)
-            .setAttachStdin(attachStdin))
-        .build());
+    requests.onNext(ExecRequest.newBuilder().setStart(start(containerId, process, tty, attachStdin)).build());
     return requests;
+  }
+
+  private static ExecStart start(String containerId, ProcessSpec process,
+      io.micropod.agent.v1.TerminalSize tty, boolean attachStdin) {
+    ExecStart.Builder start = ExecStart.newBuilder()
+        .setContainerId(containerId)
+        .setProcess(process)
+        .setAttachStdin(attachStdin);
+    if (tty != null) {
+      start.setTerminalSize(tty);
+    }
+    return start.build();
   }
 
   private ExecResult awaitExec(CompletableFuture<ExecResult> result, ExecObserver observer,
@@ -450,17 +458,13 @@ public final class AgentClient implements AutoCloseable {
    * {@code ExecProcess} with stdin attached, written through the returned handle's
    * {@code stdin()} under flow control (writes wait while the call is not ready).
    */
-  public io.micropod.ExecProcess execStreaming(String containerId, ProcessSpec process) {
+  public io.micropod.ExecProcess execStreaming(String containerId, ProcessSpec process,
+      io.micropod.agent.v1.TerminalSize tty) {
     CompletableFuture<ExecResult> result = new CompletableFuture<>();
     ExecObserver observer = new ExecObserver(result);
     io.grpc.stub.StreamObserver<ExecRequest> requests = async.execProcess(observer);
     synchronized (observer) {
-      requests.onNext(ExecRequest.newBuilder()
-          .setStart(ExecStart.newBuilder()
-              .setContainerId(containerId)
-              .setProcess(process)
-              .setAttachStdin(true))
-          .build());
+      requests.onNext(ExecRequest.newBuilder().setStart(start(containerId, process, tty, true)).build());
     }
     java.io.OutputStream stdin = new java.io.OutputStream() {
       private boolean closed;
@@ -511,6 +515,32 @@ public final class AgentClient implements AutoCloseable {
       }
 
       @Override
+      public java.io.InputStream stdout() {
+        return observer.stdout.reader();
+      }
+
+      @Override
+      public void resize(int columns, int rows) {
+        io.micropod.TerminalSize size = io.micropod.TerminalSize.of(columns, rows);
+        if (tty == null) {
+          throw new IllegalStateException(
+              "the exec of " + process.getArgsList() + " was started without a TTY (ExecSpec.Builder.tty)");
+        }
+        // under the stdin stream's lock: ordered with the stdin writes before it
+        synchronized (stdin) {
+          synchronized (observer) {
+            if (result.isDone()) {
+              return;
+            }
+            requests.onNext(ExecRequest.newBuilder()
+                .setResize(io.micropod.agent.v1.TerminalSize.newBuilder()
+                    .setColumns(size.columns()).setRows(size.rows()))
+                .build());
+          }
+        }
+      }
+
+      @Override
       public ExecResult await() {
         return awaitExec(result, observer, process, null);
       }
@@ -539,14 +569,26 @@ public final class AgentClient implements AutoCloseable {
    * @param timeout null for none
    */
   public ExecResult exec(String containerId, ProcessSpec process, byte[] stdin, Duration timeout) {
-    if (stdin == null) {
-      return exec(containerId, process, timeout);
-    }
+    return exec(containerId, process, null, stdin, timeout);
+  }
+
+  /**
+   * Like {@link #exec(String, ProcessSpec, byte[], Duration)}, on a terminal of size {@code tty}
+   * when not null ({@code process.terminal} must then be set).
+   */
+  public ExecResult exec(String containerId, ProcessSpec process,
+      io.micropod.agent.v1.TerminalSize tty, byte[] stdin, Duration timeout) {
     CompletableFuture<ExecResult> result = new CompletableFuture<>();
     ExecObserver observer = new ExecObserver(result);
+    if (stdin == null) {
+      synchronized (observer) {
+        startExec(containerId, process, tty, false, timeout, observer);
+      }
+      return awaitExec(result, observer, process, timeout);
+    }
     synchronized (observer) {
       io.grpc.stub.StreamObserver<ExecRequest> requests =
-          startExec(containerId, process, true, timeout, observer);
+          startExec(containerId, process, tty, true, timeout, observer);
       for (int off = 0; off < stdin.length; off += 32 * 1024) {
         requests.onNext(ExecRequest.newBuilder().setStdin(com.google.protobuf.ByteString.copyFrom(
             stdin, off, Math.min(32 * 1024, stdin.length - off))).build());
@@ -690,10 +732,95 @@ public final class AgentClient implements AutoCloseable {
     }
   }
 
+  /**
+   * An exec's stdout: collected for the result, and readable as it grows through {@link
+   * #reader} (readers share the collected bytes: no second copy is kept).
+   */
+  static final class OutputBuffer extends ByteArrayOutputStream {
+    private boolean ended;
+
+    synchronized void append(com.google.protobuf.ByteString data) {
+      byte[] bytes = data.toByteArray();
+      super.write(bytes, 0, bytes.length);
+      notifyAll();
+    }
+
+    @Override
+    public synchronized void write(byte[] b, int off, int len) {
+      super.write(b, off, len);
+    }
+
+    synchronized void end() {
+      ended = true;
+      notifyAll();
+    }
+
+    /** Copies bytes from {@code pos}, waiting for some; -1 once ended and all was read. */
+    synchronized int read(long pos, byte[] b, int off, int len) throws java.io.InterruptedIOException {
+      while (pos >= count && !ended) {
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while reading exec output");
+        }
+      }
+      if (pos >= count) {
+        return -1;
+      }
+      int n = (int) Math.min(len, count - pos);
+      System.arraycopy(buf, (int) pos, b, off, n);
+      return n;
+    }
+
+    /** A stream over this buffer from its first byte. */
+    java.io.InputStream reader() {
+      return new java.io.InputStream() {
+        private long pos;
+        private boolean closed;
+
+        @Override
+        public int read() throws java.io.IOException {
+          byte[] one = new byte[1];
+          int n = read(one, 0, 1);
+          return n < 0 ? -1 : one[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws java.io.IOException {
+          java.util.Objects.checkFromIndexSize(off, len, b.length);
+          if (closed) {
+            throw new java.io.IOException("closed");
+          }
+          if (len == 0) {
+            return 0;
+          }
+          int n = OutputBuffer.this.read(pos, b, off, len);
+          if (n > 0) {
+            pos += n;
+          }
+          return n;
+        }
+
+        @Override
+        public int available() {
+          synchronized (OutputBuffer.this) {
+            return (int) Math.max(0, count - pos);
+          }
+        }
+
+        @Override
+        public void close() {
+          closed = true;
+        }
+      };
+    }
+  }
+
   /** Collects an exec's output; half-closes once the exit arrived. */
   private static final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResponse> {
     private final CompletableFuture<ExecResult> result;
-    private final ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+    private final OutputBuffer stdout = new OutputBuffer();
     private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     private ClientCallStreamObserver<ExecRequest> call;
     private final Object ready = new Object();
@@ -731,7 +858,7 @@ public final class AgentClient implements AutoCloseable {
     public void onNext(ExecResponse r) {
       switch (r.getKindCase()) {
         case STDOUT:
-          stdout.writeBytes(r.getStdout().toByteArray());
+          stdout.append(r.getStdout());
           break;
         case STDERR:
           stderr.writeBytes(r.getStderr().toByteArray());
@@ -750,6 +877,7 @@ public final class AgentClient implements AutoCloseable {
     @Override
     public void onError(Throwable t) {
       result.completeExceptionally(t);
+      stdout.end();
     }
 
     @Override
@@ -762,6 +890,7 @@ public final class AgentClient implements AutoCloseable {
       result.complete(ExecResult.of(exitCode,
           new String(stdout.toByteArray(), StandardCharsets.UTF_8),
           new String(stderr.toByteArray(), StandardCharsets.UTF_8)));
+      stdout.end();
     }
 
     void cancel(String why) {
