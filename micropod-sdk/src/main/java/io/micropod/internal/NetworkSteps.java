@@ -42,7 +42,8 @@ final class NetworkSteps {
       }
       if (local == null) {
         throw new IllegalStateException("network " + n.name() + " belongs to another MicroPodRuntime"
-            + " (" + n.runtime() + ") than the spec's: create it with the spec's runtime");
+            + " (" + n.runtime() + ") than the spec's: create it with the spec's runtime, or get this"
+            + " runtime's handle with runtime.network(\"" + n.name() + "\")");
       }
       found.add(local);
     }
