@@ -1,6 +1,9 @@
 /*
- * TCP figures for NetworkBenchIT, timed inside the guest (CLOCK_MONOTONIC) so that no process
- * start or exec round trip is counted. Built statically by the tests (gcc -static) and added to
+ * TCP figures for NetworkBenchIT, timed inside the guest so that no process start or exec round
+ * trip is counted. The clock is the TSC (rdtsc): under TCG the guest's CLOCK_MONOTONIC ticks in
+ * jiffies (4 ms steps were seen), while the guest's TSC is the host's. Its rate comes from
+ * tsc_early_khz= on the kernel command line (MicroPod passes the host's TSC rate under TCG), else
+ * from a 500 ms calibration against CLOCK_MONOTONIC. Built statically by the tests (gcc -static) and added to
  * the test image as /bin/tcpb.
  *
  * Protocol of a connection: the server writes one byte at once, then reads to EOF and answers
@@ -22,10 +25,38 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_us(void) {
+static double ticks_per_us;
+
+static double mono_us(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+static unsigned long long rdtsc(void) {
+    unsigned int lo, hi;
+    __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((unsigned long long)hi << 32) | lo;
+}
+
+static void calibrate(void) {
+    FILE *f = fopen("/proc/cmdline", "r");
+    char line[4096];
+    if (f && fgets(line, sizeof line, f)) {
+        char *k = strstr(line, "tsc_early_khz=");
+        if (k) ticks_per_us = atof(k + 14) / 1000.0;
+    }
+    if (f) fclose(f);
+    if (ticks_per_us <= 0) {
+        double m0 = mono_us();
+        unsigned long long t0 = rdtsc();
+        while (mono_us() - m0 < 500000) { }
+        ticks_per_us = (rdtsc() - t0) / (mono_us() - m0);
+    }
+}
+
+static double now_us(void) {
+    return rdtsc() / ticks_per_us;
 }
 
 static struct addrinfo *resolve(const char *host, const char *port) {
@@ -51,6 +82,7 @@ static int cmp(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     static char buf[1 << 16];
+    calibrate();
     if (argc == 3 && strcmp(argv[1], "serve") == 0) {
         int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
         setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -105,7 +137,8 @@ int main(int argc, char **argv) {
             close(s);
         }
         qsort(us, n, sizeof *us, cmp);
-        printf("n %d median_us %.0f p90_us %.0f min_us %.0f max_us %.0f\n", n, us[n / 2], us[n * 9 / 10], us[0], us[n - 1]);
+        printf("n %d median_us %.0f p90_us %.0f min_us %.0f max_us %.0f tsc_mhz %.0f\n", n, us[n / 2], us[n * 9 / 10],
+            us[0], us[n - 1], ticks_per_us);
         return 0;
     }
     fprintf(stderr, "usage: tcpb serve PORT | send HOST PORT MIB | latency HOST PORT N\n");
