@@ -220,6 +220,37 @@ public final class MicroPodRuntime implements AutoCloseable {
     return made[0];
   }
 
+  /**
+   * A handle to network {@code name}, created by this runtime or by another process sharing this
+   * runtime's home: this runtime's pods can join it with {@link MicroPodSpec.Builder#network}
+   * and reach its members (of every process) by id and alias, and they reach this runtime's. A
+   * network of this runtime is returned as is; another's is joined through its owner's control
+   * socket and lives as long as the owner does (see {@link Network}). The caller closes the
+   * handle (closing it takes this process's pods off the network, nothing more).
+   *
+   * @throws NetworkException when no live process holds a network of that name: none exists, or
+   *     its owner exited (its leftovers are removed then), or the owner does not answer
+   * @throws IllegalArgumentException when the name is not valid
+   */
+  public Network network(String name) {
+    Network.checkName(name);
+    io.micropod.internal.net.LocalNetwork n = services.networks().join(name, local -> new Network(this, local));
+    return (Network) n.handle();
+  }
+
+  /**
+   * The networks recorded in this runtime's home by live processes (this one included), by
+   * name. Removes the leftovers of networks whose owner died on the way.
+   */
+  public List<NetworkInfo> networks() {
+    List<NetworkInfo> list = new java.util.ArrayList<>();
+    for (io.micropod.internal.net.NetworkRegistry.Recorded r
+        : io.micropod.internal.net.NetworkRegistry.list(home())) {
+      list.add(new NetworkInfo(r.name(), r.subnet(), r.ownerPid(), r.created(), r.members()));
+    }
+    return list;
+  }
+
   /** The config directory (absolute): pod records live in its {@code pods/}. */
   public Path configDir() {
     return services.config().configDir();

@@ -28,7 +28,14 @@ import java.util.regex.Pattern;
  * switch runs in it). Close the pods first: closing a network with members cuts their link to
  * it (they keep running). A record in {@code <home>/networks/<name>.json} lets other processes
  * sharing the MicroPod home see the network; names are unique per home while their process lives.
- * Thread-safe.
+ *
+ * <h2>Across processes</h2>
+ * Another process sharing the home gets a handle with {@link MicroPodRuntime#network(String)}
+ * ({@link #owned()} false there): its pods join the same segment (their VMs connect to this
+ * process's switch) and resolve every member by id and alias, in both directions. Closing such
+ * a handle, or the process ending (SIGKILL included), takes its pods off the network; when the
+ * owner closes the network or dies, the handles of other processes close by themselves
+ * ({@link #isClosed()}) and their pods lose the link. Thread-safe.
  */
 public final class Network implements AutoCloseable {
   /** The host as seen from pods with {@link NetworkMode#NAT}: its loopback services included. */
@@ -87,14 +94,31 @@ public final class Network implements AutoCloseable {
     return ids;
   }
 
-  /** Whether {@link #close()} was called (or the runtime closed). */
+  /**
+   * Whether this process created the network (its switch runs here); false for a handle from
+   * {@link MicroPodRuntime#network(String)} to another process's network.
+   */
+  public boolean owned() {
+    return impl.owned();
+  }
+
+  /** The process that created the network; the network lives at most as long as it. */
+  public long ownerPid() {
+    return impl.ownerPid();
+  }
+
+  /**
+   * Whether {@link #close()} was called (or the runtime closed); for a handle to another
+   * process's network, also once that process closed the network or exited.
+   */
   public boolean isClosed() {
     return impl.isClosed();
   }
 
   /**
-   * Stops the network's switch and deletes its record. Pods still on it lose their link to it
-   * (a WARN says which). Idempotent; never throws.
+   * Owned: stops the network's switch and deletes its record; pods still on it, in every
+   * process, lose their link to it (a WARN says which). A handle to another process's network:
+   * this process's pods leave its membership; the network stays. Idempotent; never throws.
    */
   @Override
   public void close() {

@@ -19,7 +19,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
  * The busybox test image plus {@code /bin/udp} (src/test/c/udp.c, built with {@code gcc -static}):
- * busybox 1.35's nc has no UDP mode. Built once per build into {@code target/}.
+ * busybox 1.35's nc has no UDP mode; and {@code /bin/tcpb} (src/test/c/tcpb.c), the TCP figures
+ * of NetworkBenchIT timed in the guest. Built once per build into {@code target/}.
  */
 final class NetTestImages {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -27,20 +28,22 @@ final class NetTestImages {
   private NetTestImages() {}
 
   static synchronized String busyboxWithUdp() throws IOException, InterruptedException {
-    Path target = Path.of("target", "net-test-image").toAbsolutePath();
+    Path target = Path.of("target", "net-tools-image").toAbsolutePath();
     Path layout = target.resolve("layout");
     if (Files.isRegularFile(layout.resolve("index.json"))) {
       return "oci:" + layout;
     }
     Files.createDirectories(target);
-    Path udp = target.resolve("udp");
-    Process gcc = new ProcessBuilder("gcc", "-static", "-O2", "-o", udp.toString(),
-        Path.of("src", "test", "c", "udp.c").toAbsolutePath().toString())
-        .redirectErrorStream(true).start();
-    String out = new String(gcc.getInputStream().readAllBytes());
-    if (!gcc.waitFor(120, TimeUnit.SECONDS) || gcc.exitValue() != 0) {
-      throw new IllegalStateException("cannot build the UDP test tool with `gcc -static` (install gcc"
-          + " and libc6-dev: bin/setup-host): " + out);
+    java.util.List<String> tools = java.util.List.of("udp", "tcpb");
+    for (String tool : tools) {
+      Process gcc = new ProcessBuilder("gcc", "-static", "-O2", "-o", target.resolve(tool).toString(),
+          Path.of("src", "test", "c", tool + ".c").toAbsolutePath().toString())
+          .redirectErrorStream(true).start();
+      String out = new String(gcc.getInputStream().readAllBytes());
+      if (!gcc.waitFor(120, TimeUnit.SECONDS) || gcc.exitValue() != 0) {
+        throw new IllegalStateException("cannot build the test tool " + tool + " with `gcc -static` (install gcc"
+            + " and libc6-dev: bin/setup-host): " + out);
+      }
     }
     Path base = Path.of(TestImages.busybox().substring("oci:".length()));
     Path work = target.resolve("layout.tmp");
@@ -54,12 +57,15 @@ final class NetTestImages {
     }
     ByteArrayOutputStream tar = new ByteArrayOutputStream();
     try (TarArchiveOutputStream t = new TarArchiveOutputStream(tar)) {
-      TarArchiveEntry e = new TarArchiveEntry("bin/udp");
-      e.setMode(0755);
-      e.setSize(Files.size(udp));
-      t.putArchiveEntry(e);
-      Files.copy(udp, t);
-      t.closeArchiveEntry();
+      for (String tool : tools) {
+        Path bin = target.resolve(tool);
+        TarArchiveEntry e = new TarArchiveEntry("bin/" + tool);
+        e.setMode(0755);
+        e.setSize(Files.size(bin));
+        t.putArchiveEntry(e);
+        Files.copy(bin, t);
+        t.closeArchiveEntry();
+      }
     }
     byte[] layerTar = tar.toByteArray();
     ByteArrayOutputStream gz = new ByteArrayOutputStream();

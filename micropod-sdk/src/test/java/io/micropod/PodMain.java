@@ -72,6 +72,38 @@ public final class PodMain {
         }
         System.out.println("DONE");
       }
+      case "net-join" -> {
+        // joins network args[1] of the parent JVM with a pod "peer" (httpd), reaches "web", blocks
+        MicroPodRuntime runtime = MicroPodRuntime.defaultRuntime();
+        System.out.println("LISTED " + runtime.networks().stream().map(NetworkInfo::name).toList());
+        try {
+          runtime.newNetwork(args[1]).close();
+          System.out.println("CREATE-ACCEPTED");
+        } catch (NetworkException e) {
+          System.out.println("CREATE-REFUSED " + e.getMessage());
+        }
+        Network net = runtime.network(args[1]);
+        System.out.println("JOINED owned=" + net.owned() + " owner=" + net.ownerPid() + " subnet=" + net.subnet());
+        MicroPod pod = MicroPod.builder().image(TestImages.busybox()).network(net).networkAliases("peer")
+            .command("sh", "-c", "mkdir -p /www; echo hello from peer > /www/index.html;"
+                + " exec httpd -f -p 8080 -h /www").start();
+        System.out.println("POD " + pod.id());
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        ExecResult r;
+        do {
+          r = pod.exec("timeout", "5", "wget", "-q", "-O-", "http://web:8080/");
+        } while (r.exitCode() != 0 && System.nanoTime() - deadline < 0);
+        System.out.println("WEB " + r.stdout().trim() + r.stderr().trim());
+        System.out.flush();
+        System.in.read(); // until killed
+      }
+      case "net-own" -> {
+        // creates network args[1] and blocks until killed
+        Network net = MicroPodRuntime.defaultRuntime().newNetwork(args[1]);
+        System.out.println("NETWORK " + net.name() + " " + net.subnet());
+        System.out.flush();
+        System.in.read();
+      }
       default -> throw new IllegalArgumentException(args[0]);
     }
   }

@@ -34,14 +34,16 @@ final class NetworkSteps {
   static List<LocalNetwork> check(MicroPodSpec spec, RuntimeServices runtime) {
     List<LocalNetwork> found = new ArrayList<>();
     for (Network n : spec.networks()) {
+      LocalNetwork local = runtime.networks().find(n);
       if (n.isClosed()) {
-        throw new IllegalStateException("network " + n.name() + " is closed: create a new one"
+        String why = local != null ? local.closedMessage() : null;
+        throw new IllegalStateException(why != null ? why : "network " + n.name() + " is closed: create a new one"
             + " (runtime.newNetwork(..)) before starting pods on it");
       }
-      LocalNetwork local = runtime.networks().find(n);
       if (local == null) {
         throw new IllegalStateException("network " + n.name() + " belongs to another MicroPodRuntime"
-            + " (" + n.runtime() + ") than the spec's: create it with the spec's runtime");
+            + " (" + n.runtime() + ") than the spec's: create it with the spec's runtime, or get this"
+            + " runtime's handle with runtime.network(\"" + n.name() + "\")");
       }
       found.add(local);
     }

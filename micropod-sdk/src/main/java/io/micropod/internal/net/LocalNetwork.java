@@ -3,21 +3,30 @@ package io.micropod.internal.net;
 import io.micropod.NetworkException;
 import io.micropod.event.Phase;
 import io.micropod.internal.vm.GuestNetworkConfig;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One network of this process: its subnet {@code 10.89.<index>.0/24}, its {@link EthernetSwitch},
- * its members (address, MAC, aliases) and its state file. Members get {@code .2} to
+ * One network as this process sees it: its subnet {@code 10.89.<index>.0/24}, its members
+ * (address, MAC, aliases) and the switch socket the VMs connect to. Members get {@code .2} to
  * {@code .254} and the MAC {@code 02:6d:70:59:<index>:<host>} (locally administered, unique by
- * construction). Each member may register a hosts refresher that runs when the membership
- * changes, outside of this object's lock. Thread-safe.
+ * construction). Each member of this process may register a hosts refresher that runs when the
+ * membership changes, outside of this object's lock.
+ *
+ * <p>Two kinds: <b>owned</b> (this process created it: the {@link EthernetSwitch}, the
+ * {@link NetworkControl} socket and the record are here, and the membership is decided here), or
+ * <b>joined</b> (another process owns it: a {@link NetworkLink} to the owner's control socket;
+ * attach, detach and announce are requests to the owner, the membership a mirror of the
+ * owner's pushes). A joined network closes when its owner closes it or dies. Thread-safe.
  */
 public final class LocalNetwork {
   private static final Logger log = LoggerFactory.getLogger(LocalNetwork.class);
@@ -25,20 +34,135 @@ public final class LocalNetwork {
   /** A pod on the network. */
   public record Member(String podId, List<String> aliases, int host, String mac, String address) {}
 
+  /** The membership at one version (it grows by one with each join or leave). */
+  public record Snapshot(long version, List<Member> members) {}
+
   private final NetworkRegistry registry;
   private final String name;
   private final int index;
   private final EthernetSwitch ethernet;
+  private final Path switchSocket;
+  private final long ownerPid;
+  private final java.time.Instant created = java.time.Instant.now();
   private volatile Object handle;
   private final Map<String, Member> members = new LinkedHashMap<>();
   private final Map<String, Runnable> refreshers = new LinkedHashMap<>();
+  private long version;
   private boolean closed;
+  private String closedWhy;
+  private volatile NetworkControl control;
+  private volatile NetworkLink link;
+  private ExecutorService refresherThread;
 
+  /** An owned network: {@code ethernet} runs in this process. */
   LocalNetwork(NetworkRegistry registry, String name, int index, EthernetSwitch ethernet) {
     this.registry = registry;
     this.name = name;
     this.index = index;
     this.ethernet = ethernet;
+    this.switchSocket = ethernet.socket();
+    this.ownerPid = ProcessHandle.current().pid();
+  }
+
+  /** A joined network: process {@code ownerPid} runs its switch at {@code switchSocket}. */
+  LocalNetwork(NetworkRegistry registry, String name, int index, Path switchSocket, long ownerPid) {
+    this.registry = registry;
+    this.name = name;
+    this.index = index;
+    this.ethernet = null;
+    this.switchSocket = switchSocket;
+    this.ownerPid = ownerPid;
+  }
+
+  void control(NetworkControl control) {
+    this.control = control;
+  }
+
+  /** Connects a joined network to its owner ({@code controlSocket}). */
+  void link(Path controlSocket) {
+    refresherThread = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "micropod-net-" + name + "-hosts");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      link = NetworkLink.connect(name, controlSocket, ownerPid, this::mirror, this::ownerGone);
+    } catch (RuntimeException e) {
+      refresherThread.shutdown();
+      throw e;
+    }
+  }
+
+  /** Whether this process created the network (its switch runs here). */
+  public boolean owned() {
+    return ethernet != null;
+  }
+
+  /** When this object was made (for an owned network: when the network was created). */
+  java.time.Instant created() {
+    return created;
+  }
+
+  /** The process that created the network and runs its switch. */
+  public long ownerPid() {
+    return ownerPid;
+  }
+
+  /** The membership now, with its version. */
+  public synchronized Snapshot snapshot() {
+    return new Snapshot(version, List.copyOf(members.values()));
+  }
+
+  /** Joined: takes the owner's membership (newer versions only) and refreshes this process's pods. */
+  private void mirror(long v, List<Member> list) {
+    synchronized (this) {
+      if (v <= version && version != 0) {
+        return;
+      }
+      version = v;
+      members.clear();
+      for (Member m : list) {
+        members.put(m.podId(), m);
+      }
+    }
+    ExecutorService t = refresherThread;
+    try {
+      t.execute(() -> runRefreshers(null));
+    } catch (RuntimeException e) {
+      // closed meanwhile
+    }
+  }
+
+  /** Joined: the owner closed the network or exited. */
+  private void ownerGone() {
+    List<String> ours;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      closedWhy = "network " + name + " is gone: process " + ownerPid + " that created it closed it or exited;"
+          + " create a new network (runtime.newNetwork(..))";
+      ours = new ArrayList<>(refreshers.keySet());
+      refreshers.clear();
+    }
+    if (ours.isEmpty()) {
+      log.info("network {}: its owner, process {}, closed it or exited", name, ownerPid);
+    } else {
+      log.warn("network {}: its owner, process {}, closed it or exited; pods {} lost this network's link",
+          name, ownerPid, ours);
+    }
+    refresherThread.shutdown();
+    registry.removed(this);
+  }
+
+  /** Why the network is closed (a message for the user), or null while it is open. */
+  public synchronized String closedMessage() {
+    if (!closed) {
+      return null;
+    }
+    return closedWhy != null ? closedWhy : "network " + name + " is closed: create a new one"
+        + " (runtime.newNetwork(..)) before starting pods on it";
   }
 
   void handle(Object handle) {
@@ -62,8 +186,14 @@ public final class LocalNetwork {
     return index;
   }
 
+  /** The switch, when this process owns the network; else null. */
   public EthernetSwitch ethernet() {
     return ethernet;
+  }
+
+  /** The switch's Unix socket (in the owner's process). */
+  public Path switchSocket() {
+    return switchSocket;
   }
 
   public synchronized boolean isClosed() {
@@ -82,6 +212,18 @@ public final class LocalNetwork {
    *     already a name on it
    */
   public Member attach(String podId, List<String> aliases) {
+    NetworkLink l = link;
+    if (l != null) {
+      synchronized (this) {
+        if (closed) {
+          throw new NetworkException(name, closedMessage(), null, podId, Phase.VM_BOOT);
+        }
+      }
+      Member m = l.attach(podId, aliases);
+      log.debug("network {} (owner {}): pod {} joined as {} {} {}", name, ownerPid, podId, m.address(), m.mac(),
+          aliases);
+      return m;
+    }
     Member m;
     synchronized (this) {
       if (closed) {
@@ -111,6 +253,7 @@ public final class LocalNetwork {
       String mac = String.format(Locale.ROOT, "02:6d:70:59:%02x:%02x", index, host);
       m = new Member(podId, List.copyOf(aliases), host, mac, "10.89." + index + "." + host);
       members.put(podId, m);
+      version++;
     }
     registry.writeState(this);
     log.debug("network {}: pod {} joined as {} {} {}", name, podId, m.address(), m.mac(), aliases);
@@ -128,7 +271,7 @@ public final class LocalNetwork {
 
   /** The guest device of {@code member}. */
   public GuestNetworkConfig.Nic nic(Member member) {
-    return new GuestNetworkConfig.Nic(name, member.mac(), member.address() + "/24", ethernet.socket());
+    return new GuestNetworkConfig.Nic(name, member.mac(), member.address() + "/24", switchSocket);
   }
 
   /**
@@ -146,10 +289,27 @@ public final class LocalNetwork {
 
   /** Removes {@code podId} and refreshes the others. Idempotent. */
   public void detach(String podId) {
+    NetworkLink l = link;
+    if (l != null) {
+      synchronized (this) {
+        refreshers.remove(podId);
+      }
+      if (!l.isClosed()) {
+        try {
+          l.detach(podId);
+        } catch (NetworkException e) {
+          log.debug("network {}: pod {} could not leave: {}", name, podId, e.getMessage());
+        }
+      }
+      return;
+    }
     boolean removed;
     synchronized (this) {
       removed = members.remove(podId) != null;
       refreshers.remove(podId);
+      if (removed) {
+        version++;
+      }
     }
     if (removed) {
       log.debug("network {}: pod {} left", name, podId);
@@ -160,8 +320,29 @@ public final class LocalNetwork {
     }
   }
 
-  /** Runs the hosts refreshers of every member but {@code changedPodId}. */
+  /**
+   * Tells every member but {@code changedPodId}, in this and (through the owner) in other
+   * processes, that the membership changed: their hosts refreshers run.
+   */
   public void announce(String changedPodId) {
+    NetworkLink l = link;
+    if (l != null) {
+      try {
+        l.announce(changedPodId);
+      } catch (NetworkException e) {
+        log.warn("network {}: cannot tell the other members about pod {}: {}", name, changedPodId, e.getMessage());
+      }
+      return;
+    }
+    NetworkControl c = control;
+    if (c != null) {
+      Snapshot s = snapshot();
+      c.broadcast(s.version(), s.members());
+    }
+    runRefreshers(changedPodId);
+  }
+
+  private void runRefreshers(String changedPodId) {
     List<Runnable> run = new ArrayList<>();
     synchronized (this) {
       refreshers.forEach((id, r) -> {
@@ -179,7 +360,11 @@ public final class LocalNetwork {
     }
   }
 
-  /** Stops the switch (members lose their link) and removes the state. Idempotent. */
+  /**
+   * Owned: stops the switch and the control socket (members, also of other processes, lose
+   * their link) and removes the record. Joined: leaves (the owner detaches this process's pods);
+   * the network stays with its owner. Idempotent.
+   */
   public void close() {
     List<String> left;
     synchronized (this) {
@@ -187,12 +372,26 @@ public final class LocalNetwork {
         return;
       }
       closed = true;
-      left = new ArrayList<>(members.keySet());
+      left = new ArrayList<>(link != null ? refreshers.keySet() : members.keySet());
       refreshers.clear();
+    }
+    if (link != null) {
+      if (!left.isEmpty()) {
+        log.warn("network {}: handle closed while pods of this process are still on it: {}; they leave its"
+            + " membership", name, left);
+      }
+      link.close();
+      refresherThread.shutdown();
+      registry.removed(this);
+      return;
     }
     if (!left.isEmpty()) {
       log.warn("network {} closed while pods are still on it: {}; they lose this network's link",
           name, left);
+    }
+    NetworkControl c = control;
+    if (c != null) {
+      c.close();
     }
     ethernet.close();
     registry.removed(this);

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micropod.NetworkException;
 import io.micropod.internal.Ids;
+import io.micropod.internal.state.ProcStat;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -26,14 +27,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The networks of one runtime, and their records in {@code <home>/networks/<name>.json}, which
- * other processes sharing the home read: a name is unique per home while its creating process
- * lives, and so is the subnet index. Records of dead processes are stale and reclaimed. Creation
- * holds {@code <home>/networks/.lock} (a file lock) so that two processes cannot take the same
- * name or subnet. Thread-safe.
+ * The networks of one runtime, owned and joined, and the records in
+ * {@code <home>/networks/<name>.json}, which other processes sharing the home read: a name is
+ * unique per home while its creating process lives, and so is the subnet index. Another process
+ * {@linkplain #join joins} a network through the owner's control socket. Records of dead
+ * processes (pid and start time) are stale: any create, join or list removes them with their
+ * socket directory (what a SIGKILLed owner leaves). Create, join and list hold
+ * {@code <home>/networks/.lock} (a file lock) so that two processes cannot take the same name or
+ * subnet. Thread-safe.
  *
- * <p>Record (version 1): {@code {"version":1, "name", "subnet", "switchSocket", "ownerPid",
- * "created", "members":[{"pod","address","mac","aliases":[..]}]}}.
+ * <p>Record (version 1): {@code {"version":1, "name", "subnet", "switchSocket", "controlSocket",
+ * "ownerPid", "ownerStart", "created", "members":[{"pod","address","mac","aliases":[..]}]}}.
  */
 public final class NetworkRegistry {
   private static final Logger log = LoggerFactory.getLogger(NetworkRegistry.class);
@@ -71,16 +75,14 @@ public final class NetworkRegistry {
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE);
              FileLock lock = lockFile.lock()) {
           Path record = recordOf(name);
+          sweep();
           JsonNode existing = read(record);
           if (existing != null) {
             long pid = existing.path("ownerPid").asLong(-1);
-            if (ownerAlive(pid)) {
-              throw new NetworkException(name, "a network named '" + name + "' already exists (created by "
-                  + (pid == ProcessHandle.current().pid() ? "this process" : "process " + pid) + ", record "
-                  + record + "): choose another name, or close that network first", null);
-            }
-            log.info("network {}: reclaiming the stale record of dead process {}", name, pid);
-            Files.deleteIfExists(record);
+            throw new NetworkException(name, "a network named '" + name + "' already exists (created by "
+                + (pid == ProcessHandle.current().pid() ? "this process" : "process " + pid) + ", record "
+                + record + "): choose another name, join it with runtime.network(\"" + name
+                + "\"), or close it first", null);
           }
           int index = freeIndex();
           socketDir = Path.of("/tmp", "micropod-net-" + Ids.newPodId());
@@ -88,6 +90,7 @@ public final class NetworkRegistry {
               PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
           ethernet = EthernetSwitch.start(name, socketDir.resolve("switch.sock"));
           LocalNetwork n = new LocalNetwork(this, name, index, ethernet);
+          n.control(NetworkControl.start(n, socketDir.resolve("control.sock")));
           n.handle(handle.apply(n));
           networks.put(name, n);
           installShutdownHook();
@@ -104,6 +107,7 @@ public final class NetworkRegistry {
         }
         if (socketDir != null) {
           try {
+            Files.deleteIfExists(socketDir.resolve("control.sock"));
             Files.deleteIfExists(socketDir);
           } catch (IOException ignored) {
             // best effort
@@ -128,10 +132,12 @@ public final class NetworkRegistry {
     }
     shutdownHook = new Thread(() -> {
       for (LocalNetwork n : networks.values()) {
+        if (!n.owned()) {
+          continue;
+        }
         try {
           Files.deleteIfExists(recordOf(n.name()));
-          Files.deleteIfExists(n.ethernet().socket());
-          Files.deleteIfExists(n.ethernet().socket().getParent());
+          deleteSocketDir(n.switchSocket());
         } catch (IOException | RuntimeException e) {
           // the JVM is exiting: best effort
         }
@@ -170,7 +176,7 @@ public final class NetworkRegistry {
     try (DirectoryStream<Path> records = Files.newDirectoryStream(dir, "*.json")) {
       for (Path p : records) {
         JsonNode r = read(p);
-        if (r != null && ownerAlive(r.path("ownerPid").asLong(-1))) {
+        if (r != null && ownerAlive(r)) {
           String subnet = r.path("subnet").asText("");
           String[] parts = subnet.split("\\.");
           if (parts.length == 4) {
@@ -191,8 +197,172 @@ public final class NetworkRegistry {
     throw new IOException("all 254 subnets 10.89.1-254.0/24 are in use: close some networks");
   }
 
-  private static boolean ownerAlive(long pid) {
-    return pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+  /** Whether the record's owner runs: its pid with the recorded start time (pids are recycled). */
+  static boolean ownerAlive(JsonNode record) {
+    long pid = record.path("ownerPid").asLong(-1);
+    if (pid <= 0) {
+      return false;
+    }
+    JsonNode start = record.get("ownerStart");
+    if (start != null && start.canConvertToLong()) {
+      return ProcStat.isAlive(pid, start.asLong());
+    }
+    return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+  }
+
+  /**
+   * Removes the records of dead owners and their socket directories (a SIGKILLed owner leaves
+   * both). Caller holds the file lock.
+   */
+  private void sweep() throws IOException {
+    try (DirectoryStream<Path> records = Files.newDirectoryStream(dir, "*.json")) {
+      for (Path p : records) {
+        JsonNode r = read(p);
+        if (r != null && !ownerAlive(r)) {
+          reclaim(p, r);
+        }
+      }
+    }
+  }
+
+  private static void reclaim(Path record, JsonNode r) {
+    log.info("network {}: removing the record of process {}, which exited without closing it ({})",
+        r.path("name").asText(), r.path("ownerPid").asLong(-1), record);
+    try {
+      Files.deleteIfExists(record);
+      String sock = r.path("switchSocket").asText("");
+      if (!sock.isEmpty()) {
+        deleteSocketDir(Path.of(sock));
+      }
+    } catch (IOException | RuntimeException e) {
+      log.warn("network {}: cannot remove the stale record {}: {}", r.path("name").asText(), record, e.toString());
+    }
+  }
+
+  /** Deletes a switch socket, the control socket beside it and their directory, if it is ours. */
+  private static void deleteSocketDir(Path switchSocket) throws IOException {
+    Path d = switchSocket.getParent();
+    if (d == null || d.getFileName() == null || !d.getFileName().toString().startsWith("micropod-net-")) {
+      return;
+    }
+    Files.deleteIfExists(d.resolve("switch.sock"));
+    Files.deleteIfExists(d.resolve("control.sock"));
+    Files.deleteIfExists(d);
+  }
+
+  /**
+   * The network {@code name} that this or another process sharing the home created: this
+   * registry's own, or a new joined one connected to its owner.
+   *
+   * @param handle makes the public object for a newly joined network
+   * @throws NetworkException when there is no such network, its owner died (its record is
+   *     removed then), or its owner does not answer
+   */
+  public LocalNetwork join(String name, java.util.function.Function<LocalNetwork, Object> handle) {
+    LocalNetwork mine = networks.get(name);
+    if (mine != null && !mine.isClosed()) {
+      return mine;
+    }
+    JsonNode r;
+    synchronized (PROCESS_LOCK) {
+      try {
+        Files.createDirectories(dir);
+        try (FileChannel lockFile = FileChannel.open(dir.resolve(".lock"),
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock lock = lockFile.lock()) {
+          Path record = recordOf(name);
+          r = read(record);
+          if (r == null) {
+            throw new NetworkException(name, "no network named '" + name + "' in " + dir + ": create it with"
+                + " runtime.newNetwork(\"" + name + "\") (networks live as long as the process that created them)",
+                null);
+          }
+          if (!ownerAlive(r)) {
+            reclaim(record, r);
+            throw new NetworkException(name, "network '" + name + "' is gone: process " + r.path("ownerPid").asLong(-1)
+                + " that created it exited without closing it (its record is now removed); create it anew with"
+                + " runtime.newNetwork(\"" + name + "\")", null);
+          }
+        }
+      } catch (IOException e) {
+        throw new NetworkException(name, "cannot read the record of network " + name + " in " + dir + ": " + e, e);
+      }
+    }
+    String control = r.path("controlSocket").asText("");
+    if (control.isEmpty()) {
+      throw new NetworkException(name, "network " + name + " was created by an SDK without cross-process joining"
+          + " (process " + r.path("ownerPid").asLong(-1) + "): create the network with this version", null);
+    }
+    int index = indexOf(r.path("subnet").asText(""));
+    LocalNetwork n = new LocalNetwork(this, name, index, Path.of(r.path("switchSocket").asText()),
+        r.path("ownerPid").asLong());
+    n.link(Path.of(control));
+    n.handle(handle.apply(n));
+    LocalNetwork raced = networks.putIfAbsent(name, n);
+    if (raced != null && !raced.isClosed()) {
+      n.close();
+      return raced;
+    }
+    if (raced != null) {
+      networks.put(name, n);
+    }
+    log.debug("network {} joined: {}, owner process {}", name, n.subnet(), n.ownerPid());
+    return n;
+  }
+
+  private static int indexOf(String subnet) {
+    String[] parts = subnet.split("\\.");
+    try {
+      return Integer.parseInt(parts[2]);
+    } catch (RuntimeException e) {
+      throw new IllegalStateException("bad subnet in a network record: '" + subnet + "'");
+    }
+  }
+
+  /** A network recorded in a home. */
+  public record Recorded(String name, String subnet, long ownerPid, Instant created, List<String> members) {}
+
+  /**
+   * The networks recorded in {@code home} whose creating process still runs, by name; removes
+   * stale records on the way.
+   */
+  public static List<Recorded> list(Path home) {
+    Path d = home.resolve("networks");
+    List<Recorded> found = new ArrayList<>();
+    if (!Files.isDirectory(d)) {
+      return found;
+    }
+    synchronized (PROCESS_LOCK) {
+      try (FileChannel lockFile = FileChannel.open(d.resolve(".lock"), StandardOpenOption.CREATE,
+              StandardOpenOption.WRITE);
+           FileLock lock = lockFile.lock();
+           DirectoryStream<Path> records = Files.newDirectoryStream(d, "*.json")) {
+        for (Path p : records) {
+          JsonNode r = read(p);
+          if (r == null) {
+            continue;
+          }
+          if (!ownerAlive(r)) {
+            reclaim(p, r);
+            continue;
+          }
+          List<String> members = new ArrayList<>();
+          r.path("members").forEach(m -> members.add(m.path("pod").asText()));
+          Instant created;
+          try {
+            created = Instant.parse(r.path("created").asText());
+          } catch (RuntimeException e) {
+            created = Instant.EPOCH;
+          }
+          found.add(new Recorded(r.path("name").asText(), r.path("subnet").asText(), r.path("ownerPid").asLong(),
+              created, List.copyOf(members)));
+        }
+      } catch (IOException e) {
+        log.debug("cannot list {}: {}", d, e.toString());
+      }
+    }
+    found.sort(java.util.Comparator.comparing(Recorded::name));
+    return found;
   }
 
   private static JsonNode read(Path record) {
@@ -206,8 +376,11 @@ public final class NetworkRegistry {
     }
   }
 
-  /** Writes {@code n}'s record (write to a temp file, then rename). Failures are logged. */
+  /** Writes {@code n}'s record (write to a temp file, then rename), when owned. Failures are logged. */
   void writeState(LocalNetwork n) {
+    if (!n.owned()) {
+      return;
+    }
     synchronized (n) {
       writeRecord(n);
     }
@@ -218,9 +391,11 @@ public final class NetworkRegistry {
     r.put("version", 1);
     r.put("name", n.name());
     r.put("subnet", n.subnet());
-    r.put("switchSocket", n.ethernet().socket().toString());
+    r.put("switchSocket", n.switchSocket().toString());
+    r.put("controlSocket", n.switchSocket().resolveSibling("control.sock").toString());
     r.put("ownerPid", ProcessHandle.current().pid());
-    r.put("created", Instant.now().toString());
+    r.put("ownerStart", ProcStat.self());
+    r.put("created", n.created().toString());
     ArrayNode members = r.putArray("members");
     for (LocalNetwork.Member m : n.members()) {
       ObjectNode o = members.addObject();
@@ -240,13 +415,19 @@ public final class NetworkRegistry {
     }
   }
 
-  /** Forgets {@code n} and deletes its record and socket directory. */
+  /**
+   * Forgets {@code n} and deletes its record and socket directory when owned. A joined network
+   * stays known (closed) until a new join of its name replaces it, so that a pod started on it
+   * learns why it is closed.
+   */
   void removed(LocalNetwork n) {
+    if (!n.owned()) {
+      return;
+    }
     networks.remove(n.name(), n);
     try {
       Files.deleteIfExists(recordOf(n.name()));
-      Files.deleteIfExists(n.ethernet().socket());
-      Files.deleteIfExists(n.ethernet().socket().getParent());
+      deleteSocketDir(n.switchSocket());
     } catch (IOException e) {
       log.warn("network {}: cannot delete its record or socket: {}", n.name(), e.toString());
     }
@@ -254,22 +435,10 @@ public final class NetworkRegistry {
 
   /** Names of the networks recorded in {@code home} whose creating process still runs. */
   public static List<String> recorded(Path home) {
-    Path d = home.resolve("networks");
     List<String> names = new ArrayList<>();
-    if (!Files.isDirectory(d)) {
-      return names;
+    for (Recorded r : list(home)) {
+      names.add(r.name());
     }
-    try (DirectoryStream<Path> records = Files.newDirectoryStream(d, "*.json")) {
-      for (Path p : records) {
-        JsonNode r = read(p);
-        if (r != null && ownerAlive(r.path("ownerPid").asLong(-1))) {
-          names.add(r.path("name").asText());
-        }
-      }
-    } catch (IOException e) {
-      log.debug("cannot list {}: {}", d, e.toString());
-    }
-    names.sort(null);
     return names;
   }
 }

@@ -147,4 +147,151 @@ class NetworkRegistryTest {
       n.close();
     }
   }
+
+  /** Polls {@code condition} for up to 10 s. */
+  private static void eventually(java.util.function.BooleanSupplier condition) {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("condition not met within 10 s");
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(5_000_000L);
+    }
+  }
+
+  // Two registries on one home stand for two processes: the joined one talks to the owner over
+  // the control socket exactly as another JVM does (NetworkCrossProcessIT runs a real second JVM).
+
+  @Test
+  void anotherRegistryJoinsThroughTheControlSocketAndBothSeeOneMembership() throws Exception {
+    NetworkRegistry owner = new NetworkRegistry(home);
+    NetworkRegistry other = new NetworkRegistry(home);
+    LocalNetwork n = create(owner, "shared");
+    try {
+      n.attach("aaaaaaaaaaaa", List.of("web"));
+      int[] ownerCalls = new int[1];
+      n.onChange("aaaaaaaaaaaa", () -> ownerCalls[0]++);
+
+      LocalNetwork j = other.join("shared", x -> new Object());
+      assertThat(j.owned()).isFalse();
+      assertThat(j.ethernet()).isNull();
+      assertThat(j.ownerPid()).isEqualTo(ProcessHandle.current().pid());
+      assertThat(j.subnet()).isEqualTo("10.89.1.0/24");
+      assertThat(j.switchSocket()).isEqualTo(n.switchSocket());
+      assertThat(j.members()).extracting(LocalNetwork.Member::podId).containsExactly("aaaaaaaaaaaa");
+
+      LocalNetwork.Member b = j.attach("bbbbbbbbbbbb", List.of("peer"));
+      assertThat(b.address()).isEqualTo("10.89.1.3");
+      assertThat(b.mac()).isEqualTo("02:6d:70:59:01:03");
+      assertThat(j.nic(b).switchSocket()).isEqualTo(n.switchSocket());
+      assertThat(n.members()).extracting(LocalNetwork.Member::podId).containsExactly("aaaaaaaaaaaa", "bbbbbbbbbbbb");
+      assertThat(Files.readString(home.resolve("networks/shared.json"))).contains("bbbbbbbbbbbb", "peer");
+      assertThatThrownBy(() -> j.attach("cccccccccccc", List.of("WEB")))
+          .isInstanceOf(NetworkException.class)
+          .hasMessageContaining("the name 'web' is already used on network shared by pod aaaaaaaaaaaa");
+
+      int[] joinedCalls = new int[1];
+      j.onChange("bbbbbbbbbbbb", () -> joinedCalls[0]++);
+      j.announce("bbbbbbbbbbbb");
+      eventually(() -> ownerCalls[0] == 1);
+
+      n.attach("dddddddddddd", List.of());
+      n.announce("dddddddddddd");
+      eventually(() -> joinedCalls[0] >= 1 && j.members().size() == 3);
+      assertThat(other.join("shared", x -> new Object())).isSameAs(j);
+      assertThat(NetworkRegistry.list(home)).singleElement().satisfies(rec -> {
+        assertThat(rec.name()).isEqualTo("shared");
+        assertThat(rec.members()).containsExactly("aaaaaaaaaaaa", "bbbbbbbbbbbb", "dddddddddddd");
+      });
+
+      j.detach("bbbbbbbbbbbb");
+      eventually(() -> n.members().size() == 2 && j.members().size() == 2);
+    } finally {
+      n.close();
+    }
+  }
+
+  @Test
+  void whenTheJoinedSideGoesAwayTheOwnerDetachesItsPods() {
+    NetworkRegistry owner = new NetworkRegistry(home);
+    NetworkRegistry other = new NetworkRegistry(home);
+    LocalNetwork n = create(owner, "shared");
+    try {
+      n.attach("aaaaaaaaaaaa", List.of());
+      int[] calls = new int[1];
+      n.onChange("aaaaaaaaaaaa", () -> calls[0]++);
+      LocalNetwork j = other.join("shared", x -> new Object());
+      j.attach("bbbbbbbbbbbb", List.of("peer"));
+      j.attach("cccccccccccc", List.of());
+
+      other.closeAll(); // what the end of the other process does, SIGKILL included: its socket closes
+
+      eventually(() -> n.members().size() == 1);
+      assertThat(calls[0]).isPositive();
+      assertThat(j.isClosed()).isTrue();
+      assertThat(n.isClosed()).isFalse();
+      assertThat(home.resolve("networks/shared.json")).exists();
+      assertThat(n.attach("dddddddddddd", List.of("peer")).address()).isEqualTo("10.89.1.3");
+    } finally {
+      n.close();
+    }
+  }
+
+  @Test
+  void whenTheOwnerClosesTheJoinedHandlesCloseAndSayWhy() {
+    NetworkRegistry owner = new NetworkRegistry(home);
+    NetworkRegistry other = new NetworkRegistry(home);
+    LocalNetwork n = create(owner, "shared");
+    LocalNetwork j = other.join("shared", x -> new Object());
+    j.attach("bbbbbbbbbbbb", List.of());
+    Path dir = n.switchSocket().getParent();
+
+    n.close();
+
+    eventually(j::isClosed);
+    assertThat(j.closedMessage()).contains("network shared is gone: process " + ProcessHandle.current().pid());
+    assertThatThrownBy(() -> j.attach("cccccccccccc", List.of()))
+        .isInstanceOf(NetworkException.class).hasMessageContaining("is gone");
+    assertThat(dir).doesNotExist();
+    assertThat(home.resolve("networks/shared.json")).doesNotExist();
+    assertThatThrownBy(() -> other.join("shared", x -> new Object()))
+        .isInstanceOf(NetworkException.class)
+        .hasMessageContaining("no network named 'shared'");
+  }
+
+  @Test
+  void joiningANetworkWhoseOwnerDiedFailsAndRemovesItsLeftovers() throws Exception {
+    Process p = new ProcessBuilder("true").start();
+    p.waitFor();
+    Path dir = Files.createTempDirectory(Path.of("/tmp"), "micropod-net-test");
+    Files.createFile(dir.resolve("switch.sock"));
+    Files.createFile(dir.resolve("control.sock"));
+    Files.createDirectories(home.resolve("networks"));
+    Files.writeString(home.resolve("networks/dead.json"),
+        "{\"name\":\"dead\",\"subnet\":\"10.89.1.0/24\",\"ownerPid\":" + p.pid()
+            + ",\"switchSocket\":\"" + dir.resolve("switch.sock") + "\",\"controlSocket\":\""
+            + dir.resolve("control.sock") + "\"}");
+    NetworkRegistry r = new NetworkRegistry(home);
+
+    assertThatThrownBy(() -> r.join("dead", x -> new Object()))
+        .isInstanceOf(NetworkException.class)
+        .hasMessageContaining("network 'dead' is gone: process " + p.pid()
+            + " that created it exited without closing it");
+
+    assertThat(home.resolve("networks/dead.json")).doesNotExist();
+    assertThat(dir).doesNotExist();
+    assertThat(NetworkRegistry.list(home)).isEmpty();
+  }
+
+  @Test
+  void aRecordWhosePidWasRecycledIsStale() throws Exception {
+    Files.createDirectories(home.resolve("networks"));
+    // this JVM's pid, but another start time: the pid was recycled
+    Files.writeString(home.resolve("networks/recycled.json"),
+        "{\"name\":\"recycled\",\"subnet\":\"10.89.1.0/24\",\"ownerPid\":" + ProcessHandle.current().pid()
+            + ",\"ownerStart\":1}");
+
+    assertThat(NetworkRegistry.list(home)).isEmpty();
+    assertThat(home.resolve("networks/recycled.json")).doesNotExist();
+  }
 }

@@ -43,8 +43,10 @@ import org.slf4j.LoggerFactory;
  *       {@code firecracker-metrics.json}), {@code .boot-source} (the ELF {@code vmlinux}, the
  *       agent initramfs, {@link #bootArgs}), {@code .machine-config}, {@code .drives.rootfs} (the
  *       read-only ext4 image of the image tree), {@code .vsock} (CID 3,
- *       {@code <sockdir>/vsock.sock}), {@code .network-interfaces} (only with
- *       {@code MICROPOD_FIRECRACKER_TAP}).
+ *       {@code <sockdir>/vsock.sock}), {@code .network-interfaces} ({@code eth0}: a TAP of
+ *       {@code MICROPOD_FIRECRACKER_TAP} with {@code guest_mac}, for a pod with NAT; see
+ *       {@link FirecrackerNetwork} for when there is none, with a WARN, and why MicroPod
+ *       networks are refused).
  *   <li>{@code vm.boot}: {@code PUT /actions InstanceStart}.
  *   <li>A {@link HybridVsockRelay} on {@code <sockdir>/agent.sock} to guest port
  *       {@link #AGENT_VSOCK_PORT}: the agent client connects there as with QEMU.
@@ -81,12 +83,26 @@ public final class FirecrackerDriver implements VmmDriver {
    * @param enablePci {@code --enable-pci} (Firecracker 1.13+): needed with Debian's kernel, which
    *     lacks {@code CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES}; {@code MICROPOD_FIRECRACKER_PCI=0} turns
    *     it off for a kernel that has it
-   * @param tapDevice {@code MICROPOD_FIRECRACKER_TAP}: a TAP device to attach as {@code eth0}
-   *     (creating it needs root or CAP_NET_ADMIN); null for none
+   * @param tapDevice {@code MICROPOD_FIRECRACKER_TAP}: TAP devices (comma-separated, one per
+   *     concurrently running pod) for pods with NAT, attached as {@code eth0}; creating them
+   *     needs root or CAP_NET_ADMIN, once (docs/networking.md); null for none
    * @param vsockTimeouts the hybrid-vsock dialer's stages
    */
   public record Options(boolean enablePci, String tapDevice, HybridVsockConnector.Timeouts vsockTimeouts) {
     public static final Options DEFAULT = new Options(true, null, HybridVsockConnector.Timeouts.DEFAULT);
+
+    /** The TAP devices of {@link #tapDevice()}, in order. */
+    public List<String> taps() {
+      List<String> taps = new ArrayList<>();
+      if (tapDevice != null) {
+        for (String t : tapDevice.split(",")) {
+          if (!t.isBlank()) {
+            taps.add(t.trim());
+          }
+        }
+      }
+      return taps;
+    }
 
     public static Options from(RuntimeConfig config) {
       String pci = config.getenv("MICROPOD_FIRECRACKER_PCI");
@@ -99,11 +115,19 @@ public final class FirecrackerDriver implements VmmDriver {
   private final Path binary;
   private final BlockImages blockImages;
   private final Options options;
+  private final FirecrackerNetwork network;
+  /** TAPs attached to running VMs of this driver. */
+  private final java.util.Set<String> tapsInUse = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public FirecrackerDriver(Path binary, BlockImages blockImages, Options options) {
+    this(binary, blockImages, options, FirecrackerNetwork.ofHost());
+  }
+
+  FirecrackerDriver(Path binary, BlockImages blockImages, Options options, FirecrackerNetwork network) {
     this.binary = binary;
     this.blockImages = blockImages;
     this.options = options;
+    this.network = network;
   }
 
   @Override
@@ -165,6 +189,15 @@ public final class FirecrackerDriver implements VmmDriver {
         + " micropod.channel=vsock micropod.rootfs=blk micropod.vmm=firecracker micropod.debug=" + (debug ? "1" : "0");
   }
 
+  /** {@link #bootArgs(boolean)} plus one {@code micropod.nic} key per device of {@code guest}. */
+  static String bootArgs(boolean debug, io.micropod.internal.vm.GuestNetworkConfig guest) {
+    StringBuilder sb = new StringBuilder(bootArgs(debug));
+    for (String nic : guest.kernelArgs()) {
+      sb.append(' ').append(nic);
+    }
+    return sb.toString();
+  }
+
   @Override
   public VmProcess spawn(VmConfig config, RootfsShare rootfs, Instant deadline)
       throws IOException, InterruptedException {
@@ -176,12 +209,27 @@ public final class FirecrackerDriver implements VmmDriver {
     touch(fcLog);
     touch(metrics);
     List<String> cmd = command(config);
+    FirecrackerNetwork.Plan net;
+    synchronized (tapsInUse) {
+      net = network.plan(config.podId(), config.network(), options.taps(), tapsInUse);
+      if (net.tap() != null) {
+        tapsInUse.add(net.tap());
+      }
+    }
+    if (net.warning() != null) {
+      log.warn("pod {}: {}", config.podId(), net.warning());
+    }
+    String tap = net.tap();
     ManagedProcess process;
     try {
       process = ManagedProcess.start(config.podId(), "firecracker", cmd, config.consoleLog());
     } catch (IOException e) {
+      releaseTap(tap);
       throw new VmStartException("cannot start " + binary + ": " + e.getMessage(), e, config.podId(),
           Phase.VM_BOOT, SPAWN_STEP, "");
+    }
+    if (tap != null) {
+      process.onExit().whenComplete((code, t) -> releaseTap(tap));
     }
     FirecrackerVm vm = new FirecrackerVm(config, process, new FirecrackerApi(apiSocket(config)));
     boolean ok = false;
@@ -197,13 +245,14 @@ public final class FirecrackerDriver implements VmmDriver {
       FirecrackerApi api = vm.api();
       step(vm, "vm.configure.logger", () -> api.putLogger(fcLog, config.debug() ? "Debug" : "Info"));
       step(vm, "vm.configure.metrics", () -> api.putMetrics(metrics));
-      step(vm, "vm.configure.boot-source", () -> api.putBootSource(host.kernel(), bootArgs(config.debug()),
+      step(vm, "vm.configure.boot-source", () -> api.putBootSource(host.kernel(), bootArgs(config.debug(), net.guest()),
           host.initramfs()));
       step(vm, "vm.configure.machine-config", () -> api.putMachineConfig(config.cpus(), config.memoryMib(), false));
       step(vm, "vm.configure.drives.rootfs", () -> api.putDrive("rootfs", rootfs.blockImage(), false, true));
       step(vm, "vm.configure.vsock", () -> api.putVsock(GUEST_CID, vsockSocket(config)));
-      if (options.tapDevice() != null) {
-        step(vm, "vm.configure.network-interfaces", () -> api.putNetworkInterface("eth0", options.tapDevice(), null));
+      if (tap != null) {
+        step(vm, "vm.configure.network-interfaces", () -> api.putNetworkInterface(FirecrackerNetwork.IFACE_ID, tap,
+            io.micropod.internal.vm.GuestNetworkConfig.NAT_MAC));
       }
       step(vm, BOOT_STEP, () -> api.action("InstanceStart"));
       vm.relay = HybridVsockRelay.start(config.podId(), config.agentSocket(),
@@ -216,6 +265,12 @@ public final class FirecrackerDriver implements VmmDriver {
       if (!ok) {
         vm.stop(Duration.ZERO);
       }
+    }
+  }
+
+  private void releaseTap(String tap) {
+    if (tap != null) {
+      tapsInUse.remove(tap);
     }
   }
 

@@ -366,6 +366,11 @@ final class FirecrackerContractPeer implements AutoCloseable {
         && !path.substring("/network-interfaces/".length()).equals(body.get("iface_id").asText())) {
       return "The id from the path does not match the id from the body!";
     }
+    if (key.equals("PUT /network-interfaces/{id}") && body.has("guest_mac")
+        && !body.get("guest_mac").asText().matches("[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")) {
+      // Firecracker's MacAddr deserializer: six colon-separated hex bytes
+      return "Invalid MAC address: " + body.get("guest_mac").asText();
+    }
     if (key.equals("PUT /machine-config")) {
       int n = body.get("vcpu_count").asInt();
       if (n < 1 || n > 32 || (n > 1 && n % 2 != 0)) {

@@ -7,6 +7,7 @@ import io.micropod.VmStartException;
 import io.micropod.internal.image.BlockImages;
 import io.micropod.internal.transport.HybridVsockConnector;
 import io.micropod.internal.vm.Accel;
+import io.micropod.internal.vm.GuestNetworkConfig;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.Machine;
 import io.micropod.internal.vm.RootfsShare;
@@ -46,6 +47,7 @@ class FirecrackerDriverWithStandInBinaryTest {
   private Path dir;
   private Path record;
   private VmProcess vm;
+  private VmProcess vm2;
 
   @BeforeEach
   void setUp() throws IOException {
@@ -55,9 +57,11 @@ class FirecrackerDriverWithStandInBinaryTest {
 
   @AfterEach
   void tearDown() throws IOException {
-    if (vm != null) {
-      vm.kill();
-      vm.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(t -> null).join();
+    for (VmProcess v : new VmProcess[] {vm, vm2}) {
+      if (v != null) {
+        v.kill();
+        v.onExit().orTimeout(10, TimeUnit.SECONDS).exceptionally(t -> null).join();
+      }
     }
     Files.walkFileTree(dir, new SimpleFileVisitor<>() {
       @Override
@@ -124,6 +128,24 @@ class FirecrackerDriverWithStandInBinaryTest {
     return new FirecrackerDriver(binary, new BlockImages(dir, null), new FirecrackerDriver.Options(true, null,
         new HybridVsockConnector.Timeouts(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5),
             Duration.ofMillis(20))));
+  }
+
+  /** A driver with TAPs {@code taps} on a FAKE /sys/class/net where mp0 exists, for a process with CAP_NET_ADMIN. */
+  private FirecrackerDriver driverWithTaps(Path binary, String taps) throws IOException {
+    Path sys = Files.createDirectories(dir.resolve("sys"));
+    Path mp0 = Files.createDirectories(sys.resolve("mp0"));
+    Files.writeString(mp0.resolve("tun_flags"), "0x1002\n");
+    Files.writeString(mp0.resolve("owner"), "-1\n");
+    Files.writeString(mp0.resolve("group"), "-1\n");
+    FirecrackerNetwork net = new FirecrackerNetwork(sys,
+        "Uid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000001000\n");
+    return new FirecrackerDriver(binary, new BlockImages(dir, null), new FirecrackerDriver.Options(true, taps,
+        new HybridVsockConnector.Timeouts(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5),
+            Duration.ofMillis(20))), net);
+  }
+
+  private static String call(String line) {
+    return line.substring(0, line.indexOf(' ', line.indexOf(' ', 4) + 1));
   }
 
   private List<String> recorded() throws IOException {
@@ -235,5 +257,68 @@ class FirecrackerDriverWithStandInBinaryTest {
         .isInstanceOf(VmStartException.class)
         .hasMessageContaining("uncompressed ELF vmlinux");
     assertThat(recorded()).isEmpty();
+  }
+
+  @Test
+  void aPodWithNatGetsItsTapAsEth0WithTheNatMacBeforeInstanceStartAndItsAddressOnTheKernelCommandLine()
+      throws Exception {
+    VmConfig config = config(1).withNetwork(new GuestNetworkConfig(true, List.of()));
+    FirecrackerDriver driver = driverWithTaps(fakeBinary(""), "mp0");
+
+    vm = driver.spawn(config, image(), Instant.now().plus(START));
+
+    List<String> lines = recordedThrough("InstanceStart");
+    assertThat(lines.stream().map(FirecrackerDriverWithStandInBinaryTest::call).toList()).containsExactly(
+        "204 PUT /logger", "204 PUT /metrics", "204 PUT /boot-source", "204 PUT /machine-config",
+        "204 PUT /drives/rootfs", "204 PUT /vsock", "204 PUT /network-interfaces/eth0", "204 PUT /actions");
+    assertThat(lines).contains("204 PUT /network-interfaces/eth0"
+        + " {\"iface_id\":\"eth0\",\"host_dev_name\":\"mp0\",\"guest_mac\":\"02:6d:70:00:00:01\"}");
+    assertThat(lines.get(2)).contains(" micropod.debug=0 micropod.nic=02:6d:70:00:00:01,10.0.2.15/24,10.0.2.2\"");
+  }
+
+  @Test
+  void aSecondPodFindsTheOnlyTapTakenAndRunsWithoutADeviceUntilTheFirstExits() throws Exception {
+    VmConfig first = config(1).withNetwork(new GuestNetworkConfig(true, List.of()));
+    FirecrackerDriver driver = driverWithTaps(fakeBinary(""), "mp0");
+    vm = driver.spawn(first, image(), Instant.now().plus(START));
+    Path d2 = Files.createDirectory(dir.resolve("pod2"));
+    Path s2 = Files.createDirectory(dir.resolve("s2"));
+    VmConfig second = new VmConfig("pod2222abcd", 256, 1, first.host(), d2, s2, false,
+        new GuestNetworkConfig(true, List.of()));
+
+    vm2 = driver.spawn(second, image(), Instant.now().plus(START));
+
+    Instant deadline = Instant.now().plusSeconds(10);
+    while (recorded().stream().filter(l -> l.contains("InstanceStart")).count() < 2 && Instant.now().isBefore(deadline)) {
+      Thread.onSpinWait();
+    }
+    List<String> lines = recorded();
+    assertThat(lines).filteredOn(l -> l.contains("InstanceStart")).hasSize(2);
+    assertThat(lines).filteredOn(l -> l.contains("PUT /network-interfaces")).hasSize(1);
+    assertThat(lines).filteredOn(l -> l.contains("PUT /boot-source") && l.contains("micropod.nic=")).hasSize(1);
+
+    vm.kill();
+    vm.onExit().get(10, TimeUnit.SECONDS);
+    vm2.kill();
+    vm2.onExit().get(10, TimeUnit.SECONDS);
+    Files.delete(record);
+    Path d3 = Files.createDirectory(dir.resolve("pod3"));
+    Path s3 = Files.createDirectory(dir.resolve("s3"));
+    vm = driver.spawn(new VmConfig("pod3333abcd", 256, 1, first.host(), d3, s3, false,
+        new GuestNetworkConfig(true, List.of())), image(), Instant.now().plus(START));
+    assertThat(recordedThrough("InstanceStart")).anyMatch(l -> l.contains("PUT /network-interfaces/eth0"));
+  }
+
+  @Test
+  void aPodOnAMicroPodNetworkIsRefusedBeforeAnythingRuns() throws Exception {
+    VmConfig config = config(1).withNetwork(new GuestNetworkConfig(true, List.of(new GuestNetworkConfig.Nic(
+        "backend", "02:6d:70:59:01:02", "10.89.1.2/24", dir.resolve("switch.sock")))));
+
+    assertThatThrownBy(() -> driverWithTaps(fakeBinary(""), "mp0").spawn(config, image(), Instant.now().plus(START)))
+        .isInstanceOf(io.micropod.NetworkException.class)
+        .hasMessageContaining("cannot join network backend with the firecracker driver");
+    assertThat(recorded()).isEmpty();
+    assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(dir.toString()))
+        .filter(ProcessHandle::isAlive).toList()).isEmpty();
   }
 }
