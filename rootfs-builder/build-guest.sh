@@ -279,6 +279,17 @@ say "JRE modules: $jre_modules"
     --exclude-files='**/libawt_xawt.so,**/libjawt.so,**/libsplashscreen.so,**/libjsound.so' \
     --output "$R/opt/micropod/jre"
 cp "$agent_jar" "$R/opt/micropod/agent/micropod-agent.jar"
+# Netty's epoll library, outside the jar: Netty first tries System.loadLibrary
+# (java.library.path, set below) and only otherwise copies the library out of
+# the jar into a temp file, whose name comes from a SecureRandom. Under TCG
+# that copy, and the JCA providers the SecureRandom sets up, cost ~1 s of the
+# agent's start (measured: docs/performance.md).
+netty_epoll=libio_grpc_netty_shaded_netty_transport_native_epoll_x86_64.so
+mkdir -p "$R/opt/micropod/agent/lib"
+python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))' \
+    "$agent_jar" "META-INF/native/$netty_epoll" > "$R/opt/micropod/agent/lib/$netty_epoll" \
+    && [ -s "$R/opt/micropod/agent/lib/$netty_epoll" ] \
+    || die "the agent jar has no META-INF/native/$netty_epoll (grpc-netty-shaded changed?)"
 agent_sha=$(sha256sum < "$agent_jar" | cut -d' ' -f1)
 
 # One line of JVM flags, shared by /init and the training run below: an archive
@@ -288,11 +299,18 @@ common_flags="-XX:+UseSerialGC -XX:-UsePerfData -Xmx128m -Xss512k"
 # only lo, so Netty scans the interfaces and then warns on the console. Channel
 # ids need no uniqueness across VMs: give it one.
 common_flags="$common_flags -Dio.grpc.netty.shaded.io.netty.machineId=02:00:00:00:00:01"
+common_flags="$common_flags -Djava.library.path=/opt/micropod/agent/lib"
+# Netty 4.2 on JDK 25 leaves sun.misc.Unsafe alone by default and links malloc
+# and free through the FFM API instead: ~0.7 s of method handle spinning in the
+# interpreted guest JVM. Let it use Unsafe (silently). Its JFR events for the
+# buffer allocator are off: registering them costs ~0.5 s on the first
+# connection, and nothing records JFR in the guest.
+common_flags="$common_flags -Dio.grpc.netty.shaded.io.netty.noUnsafe=false -Dio.grpc.netty.shaded.io.netty.jfr.enabled=false"
 if [ "$jdk_feature" -ge 25 ]; then
     archive=/opt/micropod/agent/agent.aot
     # Netty loads its epoll library with System.loadLibrary: JDK 24+ warns about
     # that on stderr (the console) unless native access is granted.
-    common_flags="$common_flags --enable-native-access=ALL-UNNAMED"
+    common_flags="$common_flags --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
     archive_flag=-XX:AOTCache=$archive
 else
     archive=/opt/micropod/agent/agent.jsa
@@ -340,6 +358,9 @@ in_guest_root() {
 step "checking the guest root's binaries in a chroot"
 in_guest_root 60 /bin/busybox true || die "busybox does not run in the guest root"
 in_guest_root 60 /usr/bin/runc --version > "$work/runc.version" || die "runc does not run in the guest root"
+# The agent reads the version line from here instead of starting runc (guest contract).
+mkdir -p "$R/etc/micropod/version.d"
+head -1 "$work/runc.version" > "$R/etc/micropod/version.d/runc"
 in_guest_root 60 /usr/bin/socat -V > /dev/null || die "socat does not run in the guest root"
 # without arguments it prints its usage and exits 2
 rc=0; in_guest_root 60 /usr/bin/micropod-tty 2> /dev/null || rc=$?

@@ -8,6 +8,7 @@ import io.micropod.internal.state.PodRecord;
 import io.micropod.internal.state.ProcStat;
 import io.micropod.internal.state.StateDirectory;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -57,6 +58,69 @@ class FaultIT {
       pod.close();
     }
     assertThat(Leaks.of(pod.id())).isEmpty();
+  }
+
+  /**
+   * The agent JVM SIGKILLed inside the guest. Nothing in production can reach it from a container
+   * (own pid namespace, read-only /proc/sysrq-trigger), so the test boots a copy of the guest
+   * initramfs whose /init, after starting the agent, also runs a watcher: when a container creates
+   * {@code /micropod-kill-agent} (seen in its overlay's upper directory) it sends the agent
+   * SIGKILL. From there on everything is production: /init's wait returns, it powers the VM off,
+   * and the host reports the calls in flight and later ones as failed because the VM exited.
+   */
+  @Test
+  void agentKilledInTheGuestPowersTheVmOffAndCallsFailClearly() throws Exception {
+    Path guest = guestDir();
+    String init = new String(Initramfs.read(guest.resolve("initramfs.cpio"), "init"), StandardCharsets.UTF_8);
+    String start = "\nagent=$!\n";
+    assertThat(init).as("/init starts the agent in the background").contains(start);
+    String watcher = "(while :; do for f in /run/micropod/containers/*/upper/micropod-kill-agent; do"
+        + " [ -e \"$f\" ] && { kill -9 $agent; exit 0; }; done; usleep 200000; done) &\n";
+    Path initramfs = tmp.resolve("initramfs-agent-kill.cpio");
+    Initramfs.copyWithFile(guest.resolve("initramfs.cpio"), initramfs, "init",
+        init.replace(start, start + watcher).getBytes(StandardCharsets.UTF_8));
+
+    String id;
+    try (MicroPodRuntime rt = MicroPodRuntime.builder().home(TestImages.home())
+        .kernel(guest.resolve("vmlinux")).initramfs(initramfs).build()) {
+      MicroPod pod = MicroPod.builder().runtime(rt).image(TestImages.busybox()).command("sleep", "3600").start();
+      id = pod.id();
+      try {
+        CompletableFuture<ExecResult> inFlight = CompletableFuture.supplyAsync(() -> pod.exec("sleep", "300"));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!pod.exec("ps").stdout().contains("sleep 300")) {
+          assertThat(System.nanoTime() < deadline).as("exec of sleep 300 running").isTrue();
+          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+        }
+        PodRecord record = new StateDirectory(rt.configDir()).read(id).orElseThrow();
+        Path console = TestImages.home().resolve("pods").resolve(id).resolve("console.log");
+        long t0 = System.nanoTime();
+        try {
+          pod.exec("touch", "/micropod-kill-agent");
+        } catch (AgentException e) {
+          // the agent may die before it answers this exec
+        }
+
+        assertThatThrownBy(() -> inFlight.get(60, TimeUnit.SECONDS))
+            .isInstanceOf(ExecutionException.class)
+            .cause().isInstanceOf(AgentException.class)
+            .satisfies(e -> assertThat(((AgentException) e).status()).isEqualTo(AgentStatus.UNAVAILABLE))
+            .hasMessageContaining("the VM of pod " + id + " exited")
+            .hasMessageContaining(console.toString())
+            .hasMessageContaining("micropod-init: agent exited with status 137");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("time to the failure").isLessThan(Duration.ofSeconds(30));
+        assertThatThrownBy(() -> pod.exec("true"))
+            .isInstanceOf(AgentException.class)
+            .hasMessageContaining("the VM of pod " + id + " exited");
+        assertThat(ProcessHandle.of(record.vmm().pid()).filter(ProcessHandle::isAlive)).as("QEMU").isEmpty();
+        assertThat(Files.readString(console, StandardCharsets.ISO_8859_1))
+            .contains("micropod-init: agent exited with status 137");
+      } finally {
+        pod.close();
+      }
+      assertThat(new StateDirectory(rt.configDir()).read(id)).as("pod record after close").isEmpty();
+    }
+    assertThat(Leaks.of(id)).isEmpty();
   }
 
   @Test

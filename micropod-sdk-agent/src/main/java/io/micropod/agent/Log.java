@@ -20,7 +20,8 @@ public final class Log {
 
   public static void debug(String message) {
     if (DEBUG) {
-      print("DEBUG", message);
+      // Guest uptime ms in front: the start path's steps on the boot timings' clock.
+      print("DEBUG", "[" + GuestClock.uptimeMillis() + "] " + message);
     }
   }
 

@@ -8,6 +8,9 @@ import io.micropod.internal.vm.HostProbe;
 import io.micropod.internal.vm.ManagedProcess;
 import io.micropod.internal.vm.QemuCommandLine;
 import java.io.IOException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -37,6 +41,88 @@ public final class BenchProbes {
    * empty directory because QEMU connects to it at start.
    */
   public static Duration bareBoot(Path home, int memoryMib) throws IOException, InterruptedException {
+    return benchVm(home, memoryMib, "init", (qemu, console, agentSocket, t0) -> {
+      long deadline = t0 + TimeUnit.SECONDS.toNanos(60);
+      while (true) {
+        if (Files.exists(console) && Files.readString(console, StandardCharsets.ISO_8859_1).contains(INIT_MARKER)) {
+          return Duration.ofNanos(System.nanoTime() - t0);
+        }
+        if (!qemu.isAlive() || System.nanoTime() - deadline > 0) {
+          throw new IOException("the bare boot did not reach /init (see " + console + ")");
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+      }
+    });
+  }
+
+  /** What the guest writes under {@code micropod.bench=channel} (guest contract): 64 MiB. */
+  public static final long CHANNEL_BENCH_BYTES = 64L << 20;
+
+  /**
+   * The raw agent channel's throughput, guest to host, in bytes per second: the pods' QEMU command
+   * line with {@code micropod.bench=channel}, where {@code /init} writes {@link #CHANNEL_BENCH_BYTES}
+   * to the virtio-serial port with {@code dd} (no agent, no gRPC); the host reads them from the
+   * port's Unix socket. Timed from the end of the first read to the last byte, so the boot does
+   * not count.
+   */
+  public static double rawChannelBytesPerSecond(Path home, int memoryMib) throws IOException, InterruptedException {
+    return benchVm(home, memoryMib, "channel", (qemu, console, agentSocket, t0) -> {
+      long deadline = t0 + TimeUnit.SECONDS.toNanos(30);
+      while (!Files.exists(agentSocket)) {
+        if (!qemu.isAlive() || System.nanoTime() - deadline > 0) {
+          throw new IOException("QEMU did not create " + agentSocket + " (see " + console + ")");
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+      }
+      try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(agentSocket))) {
+        // The guest powers off after writing (EOF); this only bounds a guest that never writes.
+        CompletableFuture.delayedExecutor(120, TimeUnit.SECONDS).execute(() -> {
+          try {
+            ch.close();
+          } catch (IOException ignored) {
+            // closing to unblock the read below
+          }
+        });
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        long total = 0;
+        long timed = 0;
+        long first = 0;
+        long last = 0;
+        int n;
+        while (total < CHANNEL_BENCH_BYTES && (n = ch.read(buf)) >= 0) {
+          buf.clear();
+          if (n == 0) {
+            continue;
+          }
+          long now = System.nanoTime();
+          if (total == 0) {
+            first = now;
+          } else {
+            timed += n;
+            last = now;
+          }
+          total += n;
+        }
+        if (total < CHANNEL_BENCH_BYTES / 2 || last == first) {
+          throw new IOException("raw channel: only " + total + " of " + CHANNEL_BENCH_BYTES
+              + " bytes arrived (see " + console + ")");
+        }
+        return timed / ((last - first) / 1e9);
+      }
+    });
+  }
+
+  private interface BenchVmProbe<T> {
+    T run(ManagedProcess qemu, Path console, Path agentSocket, long spawnNanos) throws IOException;
+  }
+
+  /**
+   * Boots the pods' QEMU command line (same machine, memory, devices, kernel, initramfs) plus
+   * {@code micropod.bench=<bench>}; virtiofsd serves an empty directory because QEMU connects to
+   * it at start. Everything is stopped and removed afterwards.
+   */
+  private static <T> T benchVm(Path home, int memoryMib, String bench, BenchVmProbe<T> probe)
+      throws IOException, InterruptedException {
     RuntimeConfig config = new RuntimeConfig(home, "qemu", null, null, null, null, System.getenv());
     HostCapabilities host = HostProbe.forHost(config).probe();
     String id = "bench" + Long.toHexString(System.nanoTime() & 0xffffffL);
@@ -53,19 +139,10 @@ public final class BenchProbes {
       List<String> args = new ArrayList<>(QemuCommandLine.build(host, memoryMib, 1,
           new QemuCommandLine.Paths(console, sockDir.resolve("agent.sock"), sockDir.resolve("virtiofs.sock")), false));
       int i = args.indexOf("-append");
-      args.set(i + 1, args.get(i + 1) + " micropod.bench=init");
+      args.set(i + 1, args.get(i + 1) + " micropod.bench=" + bench);
       long t0 = System.nanoTime();
       qemu = ManagedProcess.start(id, "qemu", args, podDir.resolve("qemu.log"));
-      long deadline = t0 + TimeUnit.SECONDS.toNanos(60);
-      while (true) {
-        if (Files.exists(console) && Files.readString(console, StandardCharsets.ISO_8859_1).contains(INIT_MARKER)) {
-          return Duration.ofNanos(System.nanoTime() - t0);
-        }
-        if (!qemu.isAlive() || System.nanoTime() - deadline > 0) {
-          throw new IOException("the bare boot did not reach /init (see " + podDir + ")");
-        }
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
-      }
+      return probe.run(qemu, console, sockDir.resolve("agent.sock"), t0);
     } finally {
       if (qemu != null) {
         qemu.stop(Duration.ofSeconds(5));

@@ -499,6 +499,9 @@ public final class RealMicroPod implements MicroPod {
 
   // ---- the running pod -------------------------------------------------------------------
 
+  /** How long a failed call waits for a dying VMM to exit before it reports the failure as is. */
+  static final Duration VM_GONE_GRACE = Duration.ofSeconds(2);
+
   private void vmExited(Integer code) {
     if (!closed.get()) {
       log.warn("pod {}: the VM exited unexpectedly (code {}); see {}", boot.id, code,
@@ -594,8 +597,33 @@ public final class RealMicroPod implements MicroPod {
       if (closed.get()) {
         throw new IllegalStateException("pod " + boot.id + " was closed", e);
       }
-      throw e;
+      throw vmGone(e);
     }
+  }
+
+  /**
+   * {@code e} itself, or, when the agent became unreachable because the VM exited (the guest's
+   * {@code /init} powers it off when the agent dies; or the VMM was killed), an
+   * {@link io.micropod.AgentException} that says so, with the VMM's exit code, the console log's
+   * path and its last lines. Waits up to {@link #VM_GONE_GRACE} for the VMM to finish exiting.
+   */
+  private MicroPodException vmGone(MicroPodException e) {
+    if (!(e instanceof io.micropod.AgentException a) || a.status() != io.micropod.AgentStatus.UNAVAILABLE) {
+      return e;
+    }
+    Integer code;
+    try {
+      code = boot.vm.onExit().get(VM_GONE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
+      return e;
+    } catch (ExecutionException | TimeoutException notGone) {
+      return e;
+    }
+    return new io.micropod.AgentException("the VM of pod " + boot.id + " exited (code " + code + ") during "
+        + a.rpc() + ": its guest agent or kernel died (the guest powers off when the agent exits). Console log: "
+        + boot.podDir.resolve("console.log") + "\n--- console and VMM output (last lines) ---\n"
+        + boot.consoleTail(), e, boot.id, a.phase().orElse(null), io.micropod.AgentStatus.UNAVAILABLE, a.rpc());
   }
 
   private void checkOpen() {
