@@ -172,6 +172,24 @@ public final class RealMicroPod implements MicroPod {
    * @throws MicroPodException (a subtype) when it could not; nothing is left behind
    */
   public static MicroPod start(MicroPodSpec spec, RuntimeServices runtime) {
+    try {
+      return startOnce(spec, runtime);
+    } catch (VmStartException e) {
+      if (!KernelStallWatch.isStall(e)) {
+        throw e;
+      }
+      log.warn("{}; everything was undone, booting it once more as a new pod", e.getMessage());
+      try {
+        return startOnce(spec, runtime);
+      } catch (RuntimeException again) {
+        again.addSuppressed(e);
+        throw again;
+      }
+    }
+  }
+
+  /** One boot attempt: a new pod id, every step, undone on failure. */
+  private static MicroPod startOnce(MicroPodSpec spec, RuntimeServices runtime) {
     long started = System.nanoTime();
     String id = Ids.newPodId();
     HostCapabilities host = runtime.host();
@@ -338,13 +356,14 @@ public final class RealMicroPod implements MicroPod {
     Duration budget = b.remaining();
     CompletableFuture<GetInfoResponse> info = agent.getInfoAsync(budget);
     try {
-      CompletableFuture.anyOf(info, b.vm.onExit())
-          .get(budget.toMillis() + 1000, TimeUnit.MILLISECONDS);
+      KernelStallWatch.await(CompletableFuture.anyOf(info, b.vm.onExit()),
+          System.nanoTime() + budget.toNanos() + TimeUnit.SECONDS.toNanos(1), b.vm, b.spawnNanos,
+          b.host.accel() == io.micropod.internal.vm.Accel.TCG, b.id);
     } catch (TimeoutException e) {
       info.cancel(true);
     } catch (ExecutionException e) {
       // one of them failed: looked at below
-    } catch (InterruptedException e) {
+    } catch (InterruptedException | RuntimeException e) {
       info.cancel(true);
       throw e;
     }

@@ -117,6 +117,7 @@ public final class QemuDriver implements VmmDriver {
   private static final class QemuVm implements VmProcess {
     private final VmConfig config;
     private final ManagedProcess qemu;
+    private volatile boolean initSeen;
 
     QemuVm(VmConfig config, ManagedProcess qemu) {
       this.config = config;
@@ -141,6 +142,14 @@ public final class QemuDriver implements VmmDriver {
     @Override
     public String consoleTail() {
       return FileTail.tails(40, "console.log", config.consoleLog(), "qemu.log", config.vmmLog());
+    }
+
+    @Override
+    public boolean reachedInit() {
+      if (!initSeen) {
+        initSeen = ConsoleMarker.seen(config.consoleLog(), ConsoleMarker.INIT_STARTED);
+      }
+      return initSeen;
     }
 
     @Override

@@ -23,6 +23,14 @@ public interface VmProcess {
    */
   void stop(Duration grace);
 
+  /**
+   * Whether the guest kernel got as far as running {@code /init} (its first console line);
+   * {@code true} when the driver cannot tell, so that no caller waits for it in vain.
+   */
+  default boolean reachedInit() {
+    return true;
+  }
+
   /** Kills the VMM at once (JVM shutdown). */
   void kill();
 
