@@ -121,6 +121,15 @@ public final class FirecrackerDriver implements VmmDriver {
     return BlockRootfs.prepare(blockImages, config.podId(), tree);
   }
 
+  /** Firecracker has no virtio-fs, by its maintainers' decision. */
+  @Override
+  public String mountsUnsupported() {
+    return "the firecracker driver cannot mount host directories: Firecracker has no virtio-fs "
+        + "(its maintainers declined it). Use the qemu driver (MICROPOD_VMM=qemu, or "
+        + "MicroPodRuntime.builder().vmm(\"qemu\")), or copy the files in with copyToContainer(..) "
+        + "before start or copyIn(..) after";
+  }
+
   @Override
   public VmProcess spawn(VmConfig config, Instant deadline) {
     throw new IllegalStateException("the firecracker driver needs the block rootfs: use spawn(config, rootfs, deadline)");

@@ -236,4 +236,11 @@ class FirecrackerDriverWithStandInBinaryTest {
         .hasMessageContaining("uncompressed ELF vmlinux");
     assertThat(recorded()).isEmpty();
   }
+
+  @Test
+  void mountsAreRefusedBecauseFirecrackerHasNoVirtiofs() {
+    assertThat(new FirecrackerDriver(Path.of("/nonexistent/firecracker"), null, null).mountsUnsupported())
+        .contains("Firecracker has no virtio-fs").contains("MICROPOD_VMM=qemu").contains("copyToContainer");
+    assertThat(new io.micropod.internal.vm.QemuDriver().mountsUnsupported()).isNull();
+  }
 }
