@@ -324,7 +324,7 @@ public final class RealMicroPod implements MicroPod {
     boolean keep = b.runtime.config().debug();
     cleanup.push("poddir.remove", () -> {
       if (keep) {
-        log.info("pod {}: MICROPOD_DEBUG=1, kept its logs (console.log, qemu.log, virtiofsd.log) in {}",
+        log.info("pod {}: MICROPOD_DEBUG=1, kept its logs (qemu.log, virtiofsd*.log) in {}",
             b.id, podDir);
       } else {
         OrphanReaper.deleteTree(podDir);
