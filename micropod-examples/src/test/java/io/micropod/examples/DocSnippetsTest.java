@@ -21,7 +21,8 @@ class DocSnippetsTest {
       "<!-- snippet: (\\S+)#(\\S+) -->\\n```java\\n(.*?)```", Pattern.DOTALL);
 
   @ParameterizedTest
-  @ValueSource(strings = {"docs/testing.md", "docs/getting-started.md", "docs/cli.md", "README.md"})
+  @ValueSource(strings = {"docs/testing.md", "docs/getting-started.md", "docs/cli.md", "README.md",
+      "docs/mounts.md"})
   void snippetsEqualTheirTaggedRegions(String doc) throws IOException {
     String text = Files.readString(ROOT.resolve(doc));
     Matcher m = SNIPPET.matcher(text);
