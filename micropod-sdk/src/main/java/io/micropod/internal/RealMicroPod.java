@@ -540,6 +540,11 @@ public final class RealMicroPod implements MicroPod {
     }
   }
 
+  /** Whether close() will keep the console log (the VM exited by itself); for tests. */
+  boolean keepsConsoleLog() {
+    return boot.keepConsoleLog;
+  }
+
   /** The agent's first GetInfo answer (benchmarks read its boot timings). */
   GetInfoResponse bootInfo() {
     return boot.info;

@@ -402,6 +402,24 @@ class FakeVmPodTest {
   }
 
   @Test
+  void aVmThatExitedByItselfKeepsItsConsoleLogAfterClose() {
+    Path config = tmp.resolve("config");
+    RuntimeServices rt = runtimeWithConfig(config, Map.of());
+    MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").build(), rt);
+    Path log = config.resolve("logs").resolve(pod.id() + ".log");
+
+    driver.agent.onShutdown.run(); // the "guest" powers off on its own
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!((RealMicroPod) pod).keepsConsoleLog() && System.nanoTime() < deadline) {
+      java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
+    }
+    pod.close();
+
+    assertThat(log).isRegularFile();
+    assertThat(leftovers(pod.id())).isEmpty();
+  }
+
+  @Test
   void debugKeepsTheConsoleLogAfterClose() {
     Path config = tmp.resolve("config");
     RuntimeServices rt = runtimeWithConfig(config, Map.of("MICROPOD_DEBUG", "1"));
