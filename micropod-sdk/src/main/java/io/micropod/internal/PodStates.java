@@ -155,7 +155,7 @@ public final class PodStates {
     cleanup.push("poddir.remove", () -> OrphanReaper.deleteTree(b.podDir));
     cleanup.push("console.log.remove", () -> {
       if (b.keepConsoleLog || services.config().debug()) {
-        services.consoleLogs().prune(state);
+        services.consoleLogs().keep(b.id, state);
       } else if (b.consoleLog != null && b.consoleLog.equals(services.consoleLogs().fileOf(b.id))) {
         services.consoleLogs().delete(b.id);
       }

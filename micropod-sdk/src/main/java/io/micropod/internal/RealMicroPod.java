@@ -307,9 +307,10 @@ public final class RealMicroPod implements MicroPod {
         b.runtime.consoleLogs().delete(b.id);
         return;
       }
-      log.info("pod {}: kept its guest console log {} ({})", b.id, consoleLog,
-          debug ? "MICROPOD_DEBUG=1" : b.started ? "the VM had exited by itself" : "the start failed");
-      b.runtime.consoleLogs().prune(b.runtime.state());
+      if (b.runtime.consoleLogs().keep(b.id, b.runtime.state())) {
+        log.info("pod {}: kept its guest console log {} ({})", b.id, consoleLog,
+            debug ? "MICROPOD_DEBUG=1" : b.started ? "the VM had exited by itself" : "the start failed");
+      }
     });
     try {
       PodStates.create(b, podDir, socketDir);

@@ -194,6 +194,9 @@ class FakeVmPodTest {
     public VmProcess spawn(VmConfig config, Instant deadline) throws IOException {
       events.add("spawn");
       spawned = config;
+      // a VM writes its console: the kernel's first lines
+      Files.writeString(config.consoleLog(), "[    0.000000] Linux version 6.1.0-fake\n",
+          java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
       CompletableFuture<Integer> exit = new CompletableFuture<>();
       EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
       Server server = dieDuringBoot ? null

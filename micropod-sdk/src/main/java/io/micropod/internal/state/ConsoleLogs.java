@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Retention: a pod's log is removed when the pod is closed normally, unless
  * {@code MICROPOD_DEBUG=1}; it is kept when the start failed, when the VM exited unexpectedly,
- * when the pod's owner died (the reaper keeps it as evidence), and with {@code MICROPOD_DEBUG=1}.
+ * when the pod's owner died (the reaper keeps it as evidence), and with {@code MICROPOD_DEBUG=1};
+ * an empty log (the VM never ran) is never kept.
  * Kept logs of pods that no longer exist are pruned to the newest {@value #KEEP_ENDED} by
  * {@link #prune}, which the runtime's sweep and every kept log run; logs of pods with a record are
  * never pruned. Thread-safe (file operations only).
@@ -111,6 +112,27 @@ public final class ConsoleLogs {
     } catch (IOException e) {
       log.warn("pod {}: cannot delete its console log {}: {}", podId, fileOf(podId), e.toString());
     }
+  }
+
+  /**
+   * Keeps the log of {@code podId} (an empty one is deleted: the VM never wrote to it, e.g. a
+   * start that failed before the VM ran), then prunes.
+   *
+   * @return whether the log was kept
+   */
+  public boolean keep(String podId, StateDirectory state) {
+    Path file = fileOf(podId);
+    boolean kept = true;
+    try {
+      if (Files.size(file) == 0) {
+        Files.delete(file);
+        kept = false;
+      }
+    } catch (IOException e) {
+      kept = Files.exists(file);
+    }
+    prune(state);
+    return kept;
   }
 
   /**

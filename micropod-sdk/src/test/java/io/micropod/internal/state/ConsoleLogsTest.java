@@ -91,4 +91,19 @@ class ConsoleLogsTest {
       mountDaemon.destroyForcibly();
     }
   }
+
+  @Test
+  void keepDropsALogTheVmNeverWroteTo() throws Exception {
+    StateDirectory state = new StateDirectory(tmp);
+    ConsoleLogs logs = new ConsoleLogs(tmp);
+    Path empty = logs.create("empty1");
+    Path written = logs.create("written1");
+    Files.writeString(written, "[    0.1] Linux version 6.1\n");
+
+    assertThat(logs.keep("empty1", state)).isFalse();
+    assertThat(logs.keep("written1", state)).isTrue();
+
+    assertThat(empty).doesNotExist();
+    assertThat(written).exists();
+  }
 }
