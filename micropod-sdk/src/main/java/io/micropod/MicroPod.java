@@ -105,9 +105,11 @@ public interface MicroPod extends AutoCloseable {
    *
    * <p>In order (the reverse of start): asks the agent to shut the guest down (2 s deadline) and
    * closes the agent channel; waits up to 5 s for the VMM to exit, then terminates it (and kills
-   * it if needed); stops virtiofsd; deletes the pod's socket directory and its state
-   * directory ({@code $MICROPOD_HOME/pods/<id>}; kept, with the console log, when the
-   * environment variable {@code MICROPOD_DEBUG=1} is set). Every clean-up runs even when an
+   * it if needed); stops virtiofsd (the image tree's and the mounts'); deletes the pod's socket
+   * directory, its log directory ({@code $MICROPOD_HOME/pods/<id>}) and its guest console log
+   * ({@code <config dir>/logs/<id>.log}); both logs are kept when the environment variable
+   * {@code MICROPOD_DEBUG=1} is set, and the console log also when the VM had exited by itself
+   * (a failed start keeps it too). Every clean-up runs even when an
    * earlier one failed; failures are logged at WARN and reported to the listener as
    * {@code phaseFailed(id, STOP, e)} where {@code e} carries them as suppressed exceptions.
    * Clean-up failures are not thrown: a caller cannot act on them, and throwing from

@@ -32,7 +32,7 @@ import java.util.Optional;
  * working directory, 512 MiB, 1 vCPU, a 120 s start-up timeout, {@link MicroPodListener#NONE},
  * {@link MicroPodRuntime#defaultRuntime()}, {@link PullPolicy#IF_MISSING}, the platform
  * {@code linux/amd64} (the guest's). No entrypoint override, the image's user, the
- * pod id as hostname, no labels, no name, no published ports, no files copied in, and a container
+ * pod id as hostname, no labels, no name, no published ports, no files copied in, no mounts, and a container
  * memory limit of the guest memory minus {@value #AGENT_RESERVE_MIB} MiB for the guest's kernel
  * and agent (at least half the guest memory).
  */
@@ -72,10 +72,13 @@ public final class MicroPodSpec {
   private final String name;
   private final List<PortMapping> ports;
   private final List<ContainerFile> files;
+  private final List<Mount> mounts;
   private final int containerMemoryMib; // 0: default
 
   /** Guest memory kept out of the container's default limit for the kernel and the agent, MiB. */
   public static final int AGENT_RESERVE_MIB = 160;
+  /** The most host directory mounts a pod may have (each is a virtiofsd and a device). */
+  public static final int MAX_MOUNTS = 8;
   private final NetworkMode networkMode;
   private final List<Network> networks;
   private final List<String> networkAliases;
@@ -91,6 +94,7 @@ public final class MicroPodSpec {
     this.name = b.name;
     this.ports = List.copyOf(b.ports);
     this.files = List.copyOf(b.files);
+    this.mounts = List.copyOf(b.mounts);
     this.containerMemoryMib = b.containerMemoryMib;
     this.pullPolicy = b.pullPolicy;
     this.platform = b.platform;
@@ -231,6 +235,11 @@ public final class MicroPodSpec {
     return files;
   }
 
+  /** Host directories mounted into the container (see {@link Mount}), in order; default none. */
+  public List<Mount> mounts() {
+    return mounts;
+  }
+
   /**
    * The container's cgroup memory limit, MiB: when its processes use more, the kernel's OOM
    * killer kills one of them (the main process ends with 137 and {@link ExitStatus#oomKilled()}),
@@ -299,7 +308,7 @@ public final class MicroPodSpec {
         && runtime == s.runtime && Objects.equals(entrypoint, s.entrypoint)
         && Objects.equals(user, s.user) && Objects.equals(hostname, s.hostname)
         && labels.equals(s.labels) && Objects.equals(name, s.name) && ports.equals(s.ports)
-        && files.equals(s.files) && containerMemoryMib == s.containerMemoryMib
+        && files.equals(s.files) && mounts.equals(s.mounts) && containerMemoryMib == s.containerMemoryMib
         && pullPolicy == s.pullPolicy && platform.equals(s.platform)
         && networkMode == s.networkMode && networks.equals(s.networks)
         && networkAliases.equals(s.networkAliases)
@@ -318,6 +327,7 @@ public final class MicroPodSpec {
         + (workingDir != null ? ", workingDir=" + workingDir : "") + ", memoryMib=" + memoryMib
         + ", cpus=" + cpus + ", startupTimeout=" + startupTimeout
         + (name != null ? ", name=" + name : "") + (ports.isEmpty() ? "" : ", ports=" + ports)
+        + (mounts.isEmpty() ? "" : ", mounts=" + mounts)
         + ", pullPolicy=" + pullPolicy + ", platform=" + platform
         + (networkMode != NetworkMode.NAT ? ", networkMode=" + networkMode : "")
         + (networks.isEmpty() ? "" : ", networks=" + networks + ", networkAliases=" + networkAliases)
@@ -352,6 +362,7 @@ public final class MicroPodSpec {
     private String name;
     private final List<PortMapping> ports = new ArrayList<>();
     private final List<ContainerFile> files = new ArrayList<>();
+    private final List<Mount> mounts = new ArrayList<>();
     private int containerMemoryMib;
     private boolean detached;
     private Duration exitGracePeriod = Duration.ZERO;
@@ -377,6 +388,7 @@ public final class MicroPodSpec {
       this.name = spec.name;
       this.ports.addAll(spec.ports);
       this.files.addAll(spec.files);
+      this.mounts.addAll(spec.mounts);
       this.containerMemoryMib = spec.containerMemoryMib;
       this.pullPolicy = spec.pullPolicy;
       this.platform = spec.platform;
@@ -484,6 +496,30 @@ public final class MicroPodSpec {
     /** Copies the host file or directory {@code hostPath} to {@code containerPath} before start. */
     public Builder copyToContainer(java.nio.file.Path hostPath, String containerPath) {
       files.add(ContainerFile.fromHost(hostPath, containerPath));
+      return this;
+    }
+
+    /**
+     * Mounts a host directory into the container (see {@link Mount}: virtio-fs, QEMU driver only).
+     * At most {@value MicroPodSpec#MAX_MOUNTS}; the host directory must still exist at start.
+     *
+     * @throws IllegalArgumentException when another mount of this spec has the same container path
+     *     or one inside the other, or there are {@value MicroPodSpec#MAX_MOUNTS} already
+     */
+    public Builder mount(Mount mount) {
+      Objects.requireNonNull(mount, "mount");
+      if (mounts.size() >= MAX_MOUNTS) {
+        throw new IllegalArgumentException("more than " + MAX_MOUNTS + " mounts: " + mount);
+      }
+      for (Mount m : mounts) {
+        String a = m.containerPath() + "/";
+        String b = mount.containerPath() + "/";
+        if (a.startsWith(b) || b.startsWith(a)) {
+          throw new IllegalArgumentException("container path " + mount.containerPath()
+              + " overlaps the mount " + m + ": give each mount its own directory");
+        }
+      }
+      mounts.add(mount);
       return this;
     }
 

@@ -93,7 +93,7 @@ class FaultIT {
           LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
         }
         PodRecord record = new StateDirectory(rt.configDir()).read(id).orElseThrow();
-        Path console = TestImages.home().resolve("pods").resolve(id).resolve("console.log");
+        Path console = rt.configDir().resolve("logs").resolve(id + ".log");
         long t0 = System.nanoTime();
         try {
           pod.exec("touch", "/micropod-kill-agent");

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
  * {@link RootlessNetworkMain} as {@code nobody} ({@code setpriv --reuid=65534 --regid=65534
  * --clear-groups}), so QEMU with its {@code user} and {@code stream} netdevs, the Ethernet switch
  * and the rest of the pod run unprivileged (virtiofsd through {@code unshare --map-root-user},
- * as the SDK does for every non-root user). Not as root: the same JVM runs as the current user.
+ * as the SDK does for every non-root user), including host directory mounts (read-only bind in
+ * virtiofsd's user namespace; files the container's root writes belong to the user). Not as root: the same JVM runs as the current user.
  * Two boots.
  */
 class RootlessNetworkIT {
@@ -74,7 +75,11 @@ class RootlessNetworkIT {
       System.out.println(out);
 
       assertThat(exited).isTrue();
-      assertThat(out).contains("CHECK web rootless web", "CHECK host rootless host");
+      assertThat(out).contains("CHECK web rootless web", "CHECK host rootless host",
+          "CHECK mount-read rootless mount", "CHECK mount-ro-write refused");
+      assertThat(out).containsPattern("CHECK mount-rw-owner " + (root ? "65534" : "\\d+") + " exit 0");
+      // documented limitation: a uid the user namespace does not map cannot create files
+      assertThat(out).contains("CHECK mount-rw-other-uid exit 1").contains("Invalid argument");
       assertThat(out).doesNotContain("CHECK uid 0\n").doesNotContain("CHECK qemu-user root");
       assertThat(out).containsPattern("CHECK qemu-user \\S+");
       if (root) {

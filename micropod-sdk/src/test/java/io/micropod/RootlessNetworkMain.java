@@ -30,6 +30,10 @@ public final class RootlessNetworkMain {
       x.close();
     });
     host.start();
+    // host directory mounts without root: virtiofsd in the user namespace (read-only bind there)
+    Path roDir = java.nio.file.Files.createDirectories(home.resolve("mnt-ro"));
+    java.nio.file.Files.writeString(roDir.resolve("note.txt"), "rootless mount\n");
+    Path rwDir = java.nio.file.Files.createDirectories(home.resolve("mnt-rw"));
     boolean ok = true;
     try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(home).build();
          Network net = runtime.newNetwork("rootless");
@@ -37,6 +41,7 @@ public final class RootlessNetworkMain {
              .networkAliases("web").command("sh", "-c", "mkdir -p /www; echo rootless web >"
                  + " /www/index.html; exec httpd -f -p 8080 -h /www").start();
          MicroPod client = MicroPod.builder().runtime(runtime).image(image).network(net)
+             .mount(Mount.readOnly(roDir, "/ro")).mount(Mount.readWrite(rwDir, "/rw"))
              .command("sleep", "3600").start()) {
       ProcessHandle.current().descendants().forEach(p -> p.info().commandLine().ifPresent(c -> {
         if (c.contains("qemu-system")) {
@@ -54,6 +59,23 @@ public final class RootlessNetworkMain {
           "http://" + Network.HOST_NAME + ":" + host.getAddress().getPort() + "/");
       System.out.println("CHECK host " + h.stdout().trim());
       ok &= h.stdout().equals("rootless host\n");
+      ExecResult ro = client.exec("cat", "/ro/note.txt");
+      System.out.println("CHECK mount-read " + ro.stdout().trim());
+      ok &= ro.stdout().equals("rootless mount\n");
+      ExecResult roWrite = client.exec("sh", "-c", "echo x > /ro/new.txt");
+      boolean refused = roWrite.exitCode() != 0 && roWrite.stderr().contains("Read-only file system")
+          && !java.nio.file.Files.exists(roDir.resolve("new.txt"));
+      System.out.println("CHECK mount-ro-write " + (refused ? "refused" : "allowed: " + roWrite));
+      ok &= refused;
+      ExecResult rw = client.exec("sh", "-c", "echo made > /rw/made.txt");
+      Path made = rwDir.resolve("made.txt");
+      Object owner = java.nio.file.Files.exists(made) ? java.nio.file.Files.getAttribute(made, "unix:uid") : "none";
+      System.out.println("CHECK mount-rw-owner " + owner + " exit " + rw.exitCode() + " " + rw.stderr().trim());
+      ok &= rw.exitCode() == 0 && String.valueOf(owner).equals(new String(new ProcessBuilder("id", "-u").start()
+          .getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim());
+      client.exec("sh", "-c", "mkdir /rw/open && chmod 777 /rw/open");
+      ExecResult other = client.exec(ExecSpec.builder("sh", "-c", "echo x > /rw/open/by-65534.txt").user("65534").build());
+      System.out.println("CHECK mount-rw-other-uid exit " + other.exitCode() + " " + other.stderr().trim());
     } finally {
       host.stop(0);
     }

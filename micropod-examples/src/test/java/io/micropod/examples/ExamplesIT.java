@@ -43,6 +43,13 @@ class ExamplesIT {
   }
 
   @Test
+  void sharedDirectoriesAreReadOnlyOrWrittenThroughToTheHost() throws Exception {
+    assertThat(SharedDirectories.run(IMAGE)).containsExactly(
+        "read-only: exit 1, sh: can't create /input/words.txt: Read-only file system",
+        "on host:   SHARED FROM THE HOST");
+  }
+
+  @Test
   void webServerIsReachedFromTheHostThroughItsMappedPort() throws Exception {
     List<String> printed = WebServer.run(IMAGE);
 

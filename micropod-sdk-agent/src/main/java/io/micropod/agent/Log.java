@@ -2,7 +2,7 @@ package io.micropod.agent;
 
 /**
  * The agent's logger: one plain line per event on stderr, which the guest's {@code /init} sends
- * to the VM console ({@code console.log} on the host).
+ * to the VM console (the pod's console log on the host, {@code <config dir>/logs/<id>.log}).
  *
  * <p>Deliberately not java.util.logging: the agent starts interpreted under TCG, where every
  * class loaded on the start path costs. {@link #debug} lines appear only with

@@ -57,6 +57,11 @@ class AgentServiceTest {
 
         @Override
         public void unmount(Path target) {}
+
+        @Override
+        public void mountVirtiofs(String tag, Path target, boolean readOnly) {
+          mounts.add("virtiofs " + tag + (readOnly ? " ro" : " rw") + " -> " + target);
+        }
       };
 
   @BeforeAll
@@ -122,6 +127,44 @@ class AgentServiceTest {
     for (String d : new String[] {"upper", "work", "rootfs", "bundle"}) {
       assertThat(config.containersDir().resolve("bundle-1").resolve(d)).isDirectory();
     }
+  }
+
+  @Test
+  void createMountsTheHostSharesAndBindsThemIntoTheContainer() throws Exception {
+    CreateContainerResponse r = client.blocking().createContainer(create("mounts-1")
+        .addMounts(io.micropod.agent.v1.HostMount.newBuilder()
+            .setTag("micropod-mount-0").setContainerPath("/data").setReadOnly(true))
+        .addMounts(io.micropod.agent.v1.HostMount.newBuilder()
+            .setTag("micropod-mount-1").setContainerPath("/out/w"))
+        .build());
+    Path mountsDir = config.containersDir().resolveSibling("mounts");
+    assertThat(mounts).contains(
+        "virtiofs micropod-mount-0 ro -> " + mountsDir.resolve("micropod-mount-0"),
+        "virtiofs micropod-mount-1 rw -> " + mountsDir.resolve("micropod-mount-1"));
+    JsonNode spec = new ObjectMapper().readTree(Path.of(r.getBundlePath(), "config.json").toFile());
+    List<String> binds = new java.util.ArrayList<>();
+    for (JsonNode m : spec.get("mounts")) {
+      if (m.get("type").asText().equals("bind")) {
+        binds.add(m.get("source").asText() + " " + m.get("destination").asText() + " " + m.get("options"));
+      }
+    }
+    assertThat(binds).containsExactly(
+        mountsDir.resolve("micropod-mount-0") + " /data [\"rbind\",\"ro\"]",
+        mountsDir.resolve("micropod-mount-1") + " /out/w [\"rbind\",\"rw\"]");
+  }
+
+  @Test
+  void createRejectsBadMounts() {
+    assertStatus(Status.Code.INVALID_ARGUMENT,
+        () -> client.blocking().createContainer(create("mount-root")
+            .addMounts(io.micropod.agent.v1.HostMount.newBuilder().setTag("t").setContainerPath("/")).build()));
+    assertStatus(Status.Code.INVALID_ARGUMENT,
+        () -> client.blocking().createContainer(create("mount-rel")
+            .addMounts(io.micropod.agent.v1.HostMount.newBuilder().setTag("t").setContainerPath("data")).build()));
+    assertStatus(Status.Code.INVALID_ARGUMENT,
+        () -> client.blocking().createContainer(create("mount-tag")
+            .addMounts(io.micropod.agent.v1.HostMount.newBuilder().setTag("../x").setContainerPath("/d")).build()));
+    assertThat(config.containersDir().resolve("mount-root")).doesNotExist();
   }
 
   @Test

@@ -56,7 +56,8 @@ public final class PodStates {
     PodRecord record = new PodRecord(PodRecord.VERSION, b.id, name, b.spec.image().toString(),
         b.runtime.driver().name(), PodRecord.STARTING, b.spec.detached(), PodRecord.Proc.self(), null, null,
         b.plan == null ? "" : b.plan.user(), podDir.toString(), socketDir.toString(),
-        socketDir.resolve("agent.sock").toString(), Map.of(), Instant.now().toString(), null);
+        socketDir.resolve("agent.sock").toString(), Map.of(), Instant.now().toString(), null)
+        .withConsoleLog(b.consoleLog == null ? null : b.consoleLog.toString());
     StateDirectory state = b.runtime.state();
     state.locked(() -> {
       if (name != null) {
@@ -152,6 +153,14 @@ public final class PodStates {
     CleanupStack cleanup = new CleanupStack(me.id());
     cleanup.push("state.remove", () -> state.delete(b.id));
     cleanup.push("poddir.remove", () -> OrphanReaper.deleteTree(b.podDir));
+    cleanup.push("console.log.remove", () -> {
+      if (b.keepConsoleLog || services.config().debug()) {
+        services.consoleLogs().keep(b.id, state);
+      } else if (b.consoleLog != null && b.consoleLog.equals(services.consoleLogs().fileOf(b.id))) {
+        services.consoleLogs().delete(b.id);
+      }
+    });
+    cleanup.push("mounts.share.stop", () -> b.mountShares.forEach(RootfsShare::stop));
     cleanup.push("sockdir.remove", () -> OrphanReaper.deleteTree(b.socketDir));
     cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
     cleanup.push("vmm.stop", () -> b.vm.stop(b.shutdownRequested ? RealMicroPod.VMM_EXIT_GRACE : Duration.ZERO));
@@ -178,7 +187,7 @@ public final class PodStates {
       throw new AgentTimeoutException("the agent of pod " + b.id + " did not answer on " + socket + " within "
           + Durations.human(ATTACH_TIMEOUT) + " (" + cause + "): another process may still be connected"
           + " (QEMU's agent channel accepts one client at a time), or the VM is hung; see "
-          + b.podDir.resolve("console.log"), cause, b.id, Phase.AGENT_CONNECT, "GetInfo", ATTACH_TIMEOUT);
+          + b.consoleLog, cause, b.id, Phase.AGENT_CONNECT, "GetInfo", ATTACH_TIMEOUT);
     }
     cleanup.push("agent.close", () -> {
       try {
@@ -207,10 +216,19 @@ public final class PodStates {
     b.plan = new ProcessPlan(List.of("?"), List.of(), "", r.user() == null ? "" : r.user());
     b.podDir = Path.of(r.podDir());
     b.socketDir = Path.of(r.socketDir());
-    b.vm = new RecordedVm(r, b.podDir);
+    b.consoleLog = consoleLogOf(r);
+    b.vm = new RecordedVm(r, b.podDir, b.consoleLog);
     b.rootfsShare = new RecordedProcess(r.virtiofsd(), "virtiofsd");
+    b.mountShares = r.mountDaemons().stream()
+        .map(p -> (RootfsShare) new RecordedProcess(p, "virtiofsd (mount)")).toList();
+    b.started = true;
     b.record = r;
     return b;
+  }
+
+  /** The console log of a record; records written before it was recorded: the pod directory's. */
+  static Path consoleLogOf(PodRecord r) {
+    return r.consoleLog() != null ? Path.of(r.consoleLog()) : Path.of(r.podDir()).resolve("console.log");
   }
 
   /** Polls until {@code p} is gone or {@code timeout} passed; true when gone. */
@@ -270,12 +288,14 @@ public final class PodStates {
   private static final class RecordedVm extends RecordedProcess implements VmProcess {
     private final Path agentSocket;
     private final Path podDir;
+    private final Path consoleLog;
     private final CompletableFuture<Integer> exit;
 
-    RecordedVm(PodRecord r, Path podDir) {
+    RecordedVm(PodRecord r, Path podDir, Path consoleLog) {
       super(r.vmm(), "vmm");
       this.agentSocket = Path.of(r.agentSocket());
       this.podDir = podDir;
+      this.consoleLog = consoleLog;
       this.exit = proc == null ? CompletableFuture.completedFuture(-1)
           : ProcessHandle.of(proc.pid()).map(h -> h.onExit().thenApply(x -> -1))
               .orElse(CompletableFuture.completedFuture(-1));
@@ -299,7 +319,7 @@ public final class PodStates {
 
     @Override
     public String consoleTail() {
-      return FileTail.tails(40, "console.log", podDir.resolve("console.log"), "qemu.log", podDir.resolve("qemu.log"));
+      return FileTail.tails(40, consoleLog.toString(), consoleLog, "qemu.log", podDir.resolve("qemu.log"));
     }
 
     @Override

@@ -84,6 +84,14 @@ public final class RealMicroPod implements MicroPod {
     volatile Path podDir;
     volatile Path socketDir;
     volatile RootfsShare rootfsShare;
+    /** The helpers of the host directory mounts (filled by mounts.share). */
+    volatile List<RootfsShare> mountShares = List.of();
+    /** The guest console's log, {@code <config>/logs/<id>.log}. */
+    volatile Path consoleLog;
+    /** Set once the boot sequence succeeded: a failed start keeps its console log. */
+    volatile boolean started;
+    /** Set when the VM exited by itself: its console log is kept. */
+    volatile boolean keepConsoleLog;
     volatile VmConfig vmConfig;
     volatile VmProcess vm;
     volatile AgentClient agent;
@@ -147,6 +155,12 @@ public final class RealMicroPod implements MicroPod {
       if (f != null) {
         f.kill();
       }
+      for (RootfsShare m : mountShares) {
+        m.kill();
+      }
+      if (consoleLog != null && started && !keepConsoleLog && !runtime.config().debug()) {
+        runtime.consoleLogs().delete(id);
+      }
       for (Path dir : new Path[] {socketDir, runtime.config().debug() ? null : podDir}) {
         if (dir != null) {
           try {
@@ -194,6 +208,7 @@ public final class RealMicroPod implements MicroPod {
     String id = Ids.newPodId();
     HostCapabilities host = runtime.host();
     List<io.micropod.internal.net.LocalNetwork> joining = NetworkSteps.check(spec, runtime);
+    MountSteps.check(spec, runtime, id);
     Boot boot = new Boot(id, spec, runtime, host);
     CleanupStack cleanup = new CleanupStack(id);
     runtime.sweepOnce();
@@ -202,6 +217,7 @@ public final class RealMicroPod implements MicroPod {
     claimName(boot, cleanup);
     log.debug("pod {}: starting {}", id, spec);
     Map<String, Duration> took = new BootSequence<>(id, spec.listener(), steps(joining)).run(boot, cleanup);
+    boot.started = true;
     BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
     RealMicroPod pod = new RealMicroPod(boot, cleanup, timings);
     try {
@@ -237,6 +253,7 @@ public final class RealMicroPod implements MicroPod {
         BootStep.of("image.resolve", Phase.IMAGE_PULL, RealMicroPod::resolveImage),
         BootStep.of("rootfs.prepare", Phase.ROOTFS_PREPARE, RealMicroPod::prepareRootfs),
         BootStep.of("virtiofs.start", Phase.ROOTFS_PREPARE, RealMicroPod::shareRootfs),
+        BootStep.of("mounts.share", Phase.ROOTFS_PREPARE, MountSteps::share),
         BootStep.of("ports.bind", Phase.VM_BOOT, Lifecycle::bindPorts),
         BootStep.of("network.attach", Phase.VM_BOOT, (b, c) -> NetworkSteps.attach(b, c, joining)),
         BootStep.of("vmm.spawn", Phase.VM_BOOT, RealMicroPod::spawnVmm),
@@ -303,7 +320,25 @@ public final class RealMicroPod implements MicroPod {
   private static void shareRootfs(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
     Path podDir = b.runtime.config().home().resolve("pods").resolve(b.id);
     Path socketDir = socketBase().resolve("micropod-" + b.id);
-    PodStates.create(b, podDir, socketDir);
+    Path consoleLog = b.runtime.consoleLogs().create(b.id);
+    b.consoleLog = consoleLog;
+    boolean debug = b.runtime.config().debug();
+    cleanup.push("console.log.remove", () -> {
+      if (b.started && !b.keepConsoleLog && !debug) {
+        b.runtime.consoleLogs().delete(b.id);
+        return;
+      }
+      if (b.runtime.consoleLogs().keep(b.id, b.runtime.state())) {
+        log.info("pod {}: kept its guest console log {} ({})", b.id, consoleLog,
+            debug ? "MICROPOD_DEBUG=1" : b.started ? "the VM had exited by itself" : "the start failed");
+      }
+    });
+    try {
+      PodStates.create(b, podDir, socketDir);
+    } catch (java.io.UncheckedIOException e) {
+      throw io.micropod.internal.state.ConsoleLogs.unwritable(b.runtime.config().configDir(),
+          b.runtime.state().dir(), e);
+    }
     cleanup.push("state.remove", () -> b.runtime.state().delete(b.id));
     Files.createDirectories(podDir.getParent());
     Files.createDirectory(podDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -311,7 +346,7 @@ public final class RealMicroPod implements MicroPod {
     boolean keep = b.runtime.config().debug();
     cleanup.push("poddir.remove", () -> {
       if (keep) {
-        log.info("pod {}: MICROPOD_DEBUG=1, kept its logs (console.log, qemu.log, virtiofsd.log) in {}",
+        log.info("pod {}: MICROPOD_DEBUG=1, kept its logs (qemu.log, virtiofsd*.log) in {}",
             b.id, podDir);
       } else {
         OrphanReaper.deleteTree(podDir);
@@ -321,7 +356,8 @@ public final class RealMicroPod implements MicroPod {
     b.socketDir = socketDir;
     cleanup.push("sockdir.remove", () -> OrphanReaper.deleteTree(socketDir));
     b.vmConfig = new VmConfig(b.id, b.spec.memoryMib(), b.spec.cpus(), b.host, podDir, socketDir,
-        b.runtime.config().debug(), b.spec.detached());
+        b.runtime.config().debug(), io.micropod.internal.vm.GuestNetworkConfig.NONE, b.spec.detached(),
+        consoleLog, List.of());
     b.rootfsShare = b.runtime.driver().shareRootfs(b.vmConfig, b.rootfs, Instant.now().plus(SOCKET_TIMEOUT));
     cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
     b.updateRecord(r -> r.withVirtiofsd(io.micropod.internal.state.PodRecord.Proc.of(b.rootfsShare.pid())));
@@ -380,7 +416,7 @@ public final class RealMicroPod implements MicroPod {
         throw new AgentTimeoutException("the agent of pod " + b.id + " did not answer within "
             + Durations.human(b.spec.startupTimeout()) + " of the VM's start (agent socket " + socket
             + "); the guest may be slow (raise startupTimeout) or hung. Guest console: "
-            + b.podDir.resolve("console.log") + "\n--- console and VMM output (last lines) ---\n"
+            + b.consoleLog + "\n--- console and VMM output (last lines) ---\n"
             + b.consoleTail(), failure, b.id, Phase.AGENT_CONNECT, "GetInfo", b.spec.startupTimeout());
       }
       if (failure instanceof RuntimeException) {
@@ -430,6 +466,7 @@ public final class RealMicroPod implements MicroPod {
         .setMemoryLimitBytes((long) b.spec.containerMemoryMib() << 20)
         .setHosts(NetworkSteps.hosts(b))
         .setResolvConf(NetworkSteps.resolvConf(b))
+        .addAllMounts(MountSteps.requests(b.spec))
         .build();
     try {
       b.agent.createContainer(req, b.remaining());
@@ -523,10 +560,15 @@ public final class RealMicroPod implements MicroPod {
 
   private void vmExited(Integer code) {
     if (!closed.get()) {
-      log.warn("pod {}: the VM exited unexpectedly (code {}); see {}", boot.id, code,
-          boot.podDir.resolve("console.log"));
+      boot.keepConsoleLog = true;
+      log.warn("pod {}: the VM exited unexpectedly (code {}); see {}", boot.id, code, boot.consoleLog);
       boot.agent.shutdownNow();
     }
+  }
+
+  /** Whether close() will keep the console log (the VM exited by itself); for tests. */
+  boolean keepsConsoleLog() {
+    return boot.keepConsoleLog;
   }
 
   /** The agent's first GetInfo answer (benchmarks read its boot timings). */
@@ -641,7 +683,7 @@ public final class RealMicroPod implements MicroPod {
     }
     return new io.micropod.AgentException("the VM of pod " + boot.id + " exited (code " + code + ") during "
         + a.rpc() + ": its guest agent or kernel died (the guest powers off when the agent exits). Console log: "
-        + boot.podDir.resolve("console.log") + "\n--- console and VMM output (last lines) ---\n"
+        + boot.consoleLog + "\n--- console and VMM output (last lines) ---\n"
         + boot.consoleTail(), e, boot.id, a.phase().orElse(null), io.micropod.AgentStatus.UNAVAILABLE, a.rpc());
   }
 

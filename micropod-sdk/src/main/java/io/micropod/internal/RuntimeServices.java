@@ -56,6 +56,7 @@ public final class RuntimeServices {
   private Thread shutdownHook;
   private boolean closed;
   private final io.micropod.internal.state.StateDirectory state;
+  private final io.micropod.internal.state.ConsoleLogs consoleLogs;
   private volatile boolean swept;
 
   public RuntimeServices(RuntimeConfig config) {
@@ -79,6 +80,12 @@ public final class RuntimeServices {
     this.probe = probe;
     this.driver = driver;
     this.state = new io.micropod.internal.state.StateDirectory(config.configDir());
+    this.consoleLogs = new io.micropod.internal.state.ConsoleLogs(config.configDir());
+  }
+
+  /** The guest console logs under {@code <config>/logs/}. */
+  public io.micropod.internal.state.ConsoleLogs consoleLogs() {
+    return consoleLogs;
   }
 
   /** The pod records of this runtime's config directory. */
@@ -105,6 +112,7 @@ public final class RuntimeServices {
     } catch (RuntimeException e) {
       log.warn("cannot sweep the pod records in {}: {}", state.dir(), e.toString());
     }
+    consoleLogs.prune(state);
   }
 
   public RuntimeConfig config() {

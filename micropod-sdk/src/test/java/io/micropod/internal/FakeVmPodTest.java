@@ -168,6 +168,7 @@ class FakeVmPodTest {
     final List<String> events = new CopyOnWriteArrayList<>();
     volatile boolean dieDuringBoot;
     volatile Path sharedTree;
+    volatile VmConfig spawned;
 
     @Override
     public String name() {
@@ -192,6 +193,10 @@ class FakeVmPodTest {
     @Override
     public VmProcess spawn(VmConfig config, Instant deadline) throws IOException {
       events.add("spawn");
+      spawned = config;
+      // a VM writes its console: the kernel's first lines
+      Files.writeString(config.consoleLog(), "[    0.000000] Linux version 6.1.0-fake\n",
+          java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
       CompletableFuture<Integer> exit = new CompletableFuture<>();
       EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
       Server server = dieDuringBoot ? null
@@ -293,6 +298,7 @@ class FakeVmPodTest {
 
   @AfterEach
   void tearDown() {
+    extraRuntimes.forEach(RuntimeServices::close);
     runtime.close();
   }
 
@@ -342,6 +348,142 @@ class FakeVmPodTest {
     pod.close();
     assertThat(recorder.events).hasSize(12);
     assertThatThrownBy(() -> pod.exec("true")).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+  }
+
+  /** A runtime of this test's fake driver with its own config directory (and environment). */
+  private RuntimeServices runtimeWithConfig(Path configDir, Map<String, String> env) {
+    HostCapabilities host = new HostCapabilities(Path.of("/fake/qemu"), Path.of("/fake/virtiofsd"), List.of(),
+        Path.of("/fake/vmlinux"), Path.of("/fake/initramfs.cpio"), Accel.TCG, "fake", Machine.MICROVM, 0, false);
+    RuntimeServices rt = new RuntimeServices(new RuntimeConfig(home, "qemu", null, null, null, null, env, configDir),
+        () -> host, driver);
+    extraRuntimes.add(rt);
+    return rt;
+  }
+
+  private final List<RuntimeServices> extraRuntimes = new CopyOnWriteArrayList<>();
+
+  @Test
+  void consoleLogIsWrittenUnderTheConfigDirPrivatelyAndCloseRemovesIt() throws Exception {
+    Path config = tmp.resolve("config");
+    RuntimeServices rt = runtimeWithConfig(config, Map.of());
+    {
+      MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").build(), rt);
+      Path log = config.resolve("logs").resolve(pod.id() + ".log");
+
+      assertThat(driver.spawned.consoleLog()).isEqualTo(log);
+      assertThat(log).isRegularFile();
+      assertThat(java.nio.file.Files.getPosixFilePermissions(log))
+          .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      assertThat(java.nio.file.Files.getPosixFilePermissions(log.getParent()))
+          .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+      assertThat(rt.state().read(pod.id()).orElseThrow().consoleLog()).isEqualTo(log.toString());
+
+      pod.close();
+
+      assertThat(log).doesNotExist();
+      assertThat(leftovers(pod.id())).isEmpty();
+    }
+  }
+
+  @Test
+  void failedStartKeepsTheConsoleLogThatItsErrorNames() {
+    Path config = tmp.resolve("config");
+    driver.agent.silent = true;
+    RuntimeServices rt = runtimeWithConfig(config, Map.of());
+    {
+      Throwable thrown = catchThrowable(() ->
+          RealMicroPod.start(spec().command("true").startupTimeout(Duration.ofMillis(500)).build(), rt));
+
+      assertThat(thrown).isInstanceOfSatisfying(AgentTimeoutException.class, e -> {
+        Path log = config.resolve("logs").resolve(e.podId() + ".log");
+        assertThat(e).hasMessageContaining("Guest console: " + log);
+        assertThat(log).isRegularFile();
+        assertThat(leftovers(e.podId())).isEmpty();
+        assertThat(rt.state().read(e.podId())).isEmpty();
+      });
+    }
+  }
+
+  @Test
+  void aVmThatExitedByItselfKeepsItsConsoleLogAfterClose() {
+    Path config = tmp.resolve("config");
+    RuntimeServices rt = runtimeWithConfig(config, Map.of());
+    MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").build(), rt);
+    Path log = config.resolve("logs").resolve(pod.id() + ".log");
+
+    driver.agent.onShutdown.run(); // the "guest" powers off on its own
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!((RealMicroPod) pod).keepsConsoleLog() && System.nanoTime() < deadline) {
+      java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
+    }
+    pod.close();
+
+    assertThat(log).isRegularFile();
+    assertThat(leftovers(pod.id())).isEmpty();
+  }
+
+  @Test
+  void debugKeepsTheConsoleLogAfterClose() {
+    Path config = tmp.resolve("config");
+    RuntimeServices rt = runtimeWithConfig(config, Map.of("MICROPOD_DEBUG", "1"));
+    {
+      MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").build(), rt);
+      pod.close();
+
+      assertThat(config.resolve("logs").resolve(pod.id() + ".log")).isRegularFile();
+    }
+  }
+
+  @Test
+  void aConfigDirThatCannotBeCreatedIsAClearErrorAndLeavesNothing() throws Exception {
+    // tests run as root here: a directory under a regular file cannot be made even by root
+    Path file = Files.writeString(tmp.resolve("a-file"), "x");
+    Path config = file.resolve("micropod");
+    RuntimeServices rt = runtimeWithConfig(config, Map.of());
+    {
+      Throwable thrown = catchThrowable(() -> RealMicroPod.start(spec().command("true").build(), rt));
+
+      assertThat(thrown).isInstanceOf(io.micropod.HostUnsupportedException.class)
+          .hasMessageContaining("writable MicroPod config directory")
+          .hasMessageContaining(config.toString())
+          .hasMessageContaining("MICROPOD_CONFIG_DIR")
+          .hasMessageNotContaining("UncheckedIOException");
+      assertThat(driver.events).isEmpty();
+      assertThat(home.resolve("pods")).satisfiesAnyOf(
+          p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyDirectory());
+    }
+  }
+
+  @Test
+  void mountsWithADriverWithoutVirtiofsFailBeforeAnythingStarts() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("shared"));
+
+    Throwable thrown = catchThrowable(() -> RealMicroPod.start(spec().command("true")
+        .mount(io.micropod.Mount.readOnly(dir, "/data")).build(), runtime));
+
+    assertThat(thrown).isInstanceOf(MicroPodException.class)
+        .hasMessageContaining("the fake driver cannot share host directories")
+        .hasMessageContaining(dir + ":/data:ro");
+    assertThat(driver.events).isEmpty();
+    assertThat(recorder.events).isEmpty();
+    assertThat(home.resolve("pods")).doesNotExist();
+  }
+
+  @Test
+  void aMountWhoseHostDirectoryVanishedBeforeStartFailsBeforeAnythingStarts() throws Exception {
+    Path dir = Files.createDirectories(tmp.resolve("vanishing"));
+    MicroPodSpec spec = spec().command("true").mount(io.micropod.Mount.readWrite(dir, "/data")).build();
+    Files.delete(dir);
+    RuntimeServices qemuLike = new RuntimeServices(runtime.config(), runtime::host,
+        new io.micropod.internal.vm.QemuDriver());
+
+    Throwable thrown = catchThrowable(() -> RealMicroPod.start(spec, qemuLike));
+
+    assertThat(thrown).isInstanceOf(MicroPodException.class)
+        .hasMessageContaining(dir + ":/data:rw").hasMessageContaining("no longer exists");
+    assertThat(recorder.events).isEmpty();
+    assertThat(home.resolve("pods")).doesNotExist();
+    qemuLike.close();
   }
 
   @Test

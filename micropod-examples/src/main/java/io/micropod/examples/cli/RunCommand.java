@@ -57,6 +57,10 @@ final class RunCommand implements Callable<Integer> {
       description = "Publish a container TCP port on 127.0.0.1 of the host; HOST 0 or none: a free port (repeatable).")
   List<String> publish = new ArrayList<>();
 
+  @Option(names = {"-v", "--volume"}, paramLabel = "HOST_DIR:CONTAINER_DIR[:ro|:rw]",
+      description = "Mount a host directory into the container over virtio-fs (qemu driver); :ro makes it read-only, :rw (the default) writable (repeatable).")
+  List<String> volumes = new ArrayList<>();
+
   @Option(names = "--pull", paramLabel = "POLICY",
       description = "Pull the image: always, missing (the default: when not in the local store) or never.")
   String pull = "missing";
@@ -119,6 +123,9 @@ final class RunCommand implements Callable<Integer> {
     for (String p : publish) {
       b.port(port(p));
     }
+    for (String v : volumes) {
+      b.mount(volume(v));
+    }
     if (cpus < 1) {
       throw new IllegalArgumentException("--cpus must be at least 1: " + cpus);
     }
@@ -167,6 +174,33 @@ final class RunCommand implements Callable<Integer> {
    * Docker's {@code -p}: {@code CONTAINER}, {@code HOST:CONTAINER} or {@code 127.0.0.1:HOST:CONTAINER},
    * optionally with {@code /tcp}; host port 0 or none is a free port chosen at start.
    */
+  /**
+   * {@code HOST_DIR:CONTAINER_DIR[:ro|:rw]} as a {@link io.micropod.Mount}; a relative host
+   * directory is resolved against the working directory.
+   *
+   * @throws IllegalArgumentException naming the value and the form
+   */
+  static io.micropod.Mount volume(String value) {
+    String v = value;
+    boolean readOnly = false;
+    if (v.endsWith(":ro") || v.endsWith(":rw")) {
+      readOnly = v.endsWith(":ro");
+      v = v.substring(0, v.length() - 3);
+    }
+    int colon = v.lastIndexOf(':');
+    if (colon <= 0 || colon == v.length() - 1) {
+      throw new IllegalArgumentException("invalid --volume \"" + value
+          + "\": use HOST_DIR:CONTAINER_DIR[:ro|:rw], e.g. ./site:/www:ro");
+    }
+    java.nio.file.Path host = java.nio.file.Path.of(v.substring(0, colon));
+    String container = v.substring(colon + 1);
+    try {
+      return readOnly ? io.micropod.Mount.readOnly(host, container) : io.micropod.Mount.readWrite(host, container);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("invalid --volume \"" + value + "\": " + e.getMessage(), e);
+    }
+  }
+
   static PortMapping port(String value) {
     String v = value;
     if (v.endsWith("/tcp")) {

@@ -36,6 +36,20 @@ class CliTest {
   }
 
   @Test
+  void volumesBecomeMountsReadWriteUnlessRo(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    MicroPodSpec spec = parseRun("run", "-v", dir + ":/data:ro", "--volume", dir + ":/out",
+        "-v", dir + ":/out2:rw", "oci:/i").spec();
+
+    assertThat(spec.mounts()).extracting(Object::toString).containsExactly(
+        dir + ":/data:ro", dir + ":/out:rw", dir + ":/out2:rw");
+    for (String bad : new String[] {"/nope-" + System.nanoTime() + ":/d", dir + ":relative", dir.toString(),
+        ":/d", dir + ":/"}) {
+      assertThat(run("run", "-v", bad, "oci:/i")).as(bad).isEqualTo(ExitCodes.USAGE);
+      assertThat(err.toString()).contains("invalid --volume");
+    }
+  }
+
+  @Test
   void runTakesDockerFlagsAndEverythingAfterTheImageIsTheCommand() {
     RunCommand run = parseRun("run", "--rm", "-e", "A=1", "--env", "B=x=y", "-e", "FROM_HOST",
         "-e", "UNSET", "-m", "1g", "--cpus", "2", "-w", "/tmp", "oci:/images/busybox:v1",

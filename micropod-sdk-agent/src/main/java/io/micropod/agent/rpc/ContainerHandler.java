@@ -50,7 +50,11 @@ final class ContainerHandler {
                             request.getHostname(),
                             new io.micropod.agent.runtime.OciSpec.Resources(
                                 request.getMemoryLimitBytes(), request.getCpuMillis()),
-                            new NetworkFiles(request.getHosts(), request.getResolvConf()))
+                            new NetworkFiles(request.getHosts(), request.getResolvConf()),
+                            new io.micropod.agent.runtime.HostMounts(request.getMountsList().stream()
+                                .map(m -> new io.micropod.agent.runtime.HostMounts.Mount(
+                                    m.getTag(), m.getContainerPath(), m.getReadOnly()))
+                                .toList()))
                         .toString())
                 .build());
   }

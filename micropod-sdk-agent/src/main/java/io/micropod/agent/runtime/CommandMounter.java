@@ -48,6 +48,25 @@ public final class CommandMounter implements Mounter {
   }
 
   @Override
+  public void mountVirtiofs(String tag, Path target, boolean readOnly) throws IOException {
+    if (mount == null) {
+      mount = locate("mount");
+    }
+    List<String> argv = new ArrayList<>(mount);
+    argv.add("-t");
+    argv.add("virtiofs");
+    argv.add("-o");
+    argv.add(readOnly ? "ro" : "rw");
+    argv.add(tag);
+    argv.add(target.toString());
+    Commands.Result r = commands.run(argv, TIMEOUT);
+    if (!r.ok()) {
+      throw new IOException(
+          "mount virtiofs " + tag + " on " + target + " failed (exit " + r.exitCode() + "): " + r.output());
+    }
+  }
+
+  @Override
   public void unmount(Path target) throws IOException {
     if (!isMountPoint(target)) {
       return;

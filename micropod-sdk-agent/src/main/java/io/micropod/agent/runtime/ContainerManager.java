@@ -104,6 +104,15 @@ public final class ContainerManager {
    */
   public Path create(String id, String imageRootfs, ProcessRequest request, String hostname,
       OciSpec.Resources resources, NetworkFiles network) {
+    return create(id, imageRootfs, request, hostname, resources, network, HostMounts.NONE);
+  }
+
+  /**
+   * Like {@link #create(String, String, ProcessRequest, String, OciSpec.Resources, NetworkFiles)},
+   * with host directory mounts (virtio-fs devices mounted under {@code <containersDir>/../mounts}).
+   */
+  public Path create(String id, String imageRootfs, ProcessRequest request, String hostname,
+      OciSpec.Resources resources, NetworkFiles network, HostMounts hostMounts) {
     ContainerId.validate(id);
     if (resources.memoryLimitBytes() < 0 || resources.cpuMillis() < 0) {
       throw ContainerException.invalid("negative limit: " + resources);
@@ -135,8 +144,9 @@ public final class ContainerManager {
       Files.createDirectory(c.bundle);
       mounter.mountOverlay(lower, c.upper, c.work, c.rootfs);
       mounted = true;
-      Files.write(c.configFile(), OciSpec.toBytes(
-          network.apply(OciSpec.config(id, process, c.rootfs, host, nofileLimit, resources), c.dir)));
+      Files.write(c.configFile(), OciSpec.toBytes(hostMounts.apply(
+          network.apply(OciSpec.config(id, process, c.rootfs, host, nofileLimit, resources), c.dir),
+          containersDir.resolveSibling("mounts"), mounter)));
       Log.debug("container " + id + " created, bundle " + c.bundle);
       return c.bundle;
     } catch (FileAlreadyExistsException e) {

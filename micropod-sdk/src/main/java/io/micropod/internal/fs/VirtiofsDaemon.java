@@ -41,6 +41,38 @@ public final class VirtiofsDaemon {
   }
 
   /**
+   * The script that makes {@code $1} a read-only bind mount of itself in virtiofsd's private
+   * mount namespace, then execs the rest of its arguments: virtiofsd then serves a tree the host
+   * kernel refuses to write to, whatever the guest does. {@code nosuid,nodev} are added (a user
+   * namespace may only tighten the flags it inherited; {@code noexec} too where the source had it).
+   * Not recursive: file systems mounted under the directory are not shared.
+   */
+  static final String READ_ONLY_BIND =
+      "mount --bind \"$1\" \"$1\" && { mount -o remount,bind,ro,nosuid,nodev \"$1\" 2>/dev/null"
+          + " || mount -o remount,bind,ro,nosuid,nodev,noexec \"$1\"; } && shift && exec \"$@\"";
+
+  /**
+   * The command line of a host directory mount: like {@link #command}, and when {@code readOnly}
+   * in a mount namespace of its own where {@code sharedDir} is a read-only bind mount (as root:
+   * {@code unshare --mount}; otherwise the wrapper's namespace).
+   */
+  public static List<String> mountCommand(HostCapabilities host, Path socket, Path sharedDir, boolean readOnly) {
+    if (!readOnly) {
+      return command(host, socket, sharedDir);
+    }
+    List<String> c = new ArrayList<>();
+    if (host.virtiofsdWrapper().isEmpty()) {
+      c.addAll(List.of("unshare", "--mount", "--propagation", "private"));
+    } else {
+      c.addAll(host.virtiofsdWrapper());
+    }
+    c.addAll(List.of("sh", "-c", READ_ONLY_BIND, "micropod-ro-bind", sharedDir.toString()));
+    List<String> plain = command(host, socket, sharedDir);
+    c.addAll(plain.subList(host.virtiofsdWrapper().size(), plain.size()));
+    return c;
+  }
+
+  /**
    * Starts virtiofsd and waits for its socket.
    *
    * @throws VmStartException when it cannot start, dies, or does not create its socket in time
@@ -53,7 +85,12 @@ public final class VirtiofsDaemon {
   /** Like the other {@code start}; {@code detached}: see {@link ManagedProcess#start(String, String, List, Path, boolean)}. */
   public static VirtiofsDaemon start(String podId, HostCapabilities host, Path socket, Path sharedDir,
       Path logFile, Instant deadline, boolean detached) throws InterruptedException {
-    List<String> cmd = command(host, socket, sharedDir);
+    return start(podId, command(host, socket, sharedDir), socket, sharedDir, logFile, deadline, detached);
+  }
+
+  /** Starts {@code cmd} (see {@link #mountCommand}) and waits for {@code socket}. */
+  public static VirtiofsDaemon start(String podId, List<String> cmd, Path socket, Path sharedDir,
+      Path logFile, Instant deadline, boolean detached) throws InterruptedException {
     ManagedProcess p;
     try {
       p = ManagedProcess.start(podId, "virtiofsd", cmd, logFile, detached);
@@ -69,7 +106,7 @@ public final class VirtiofsDaemon {
       throw e;
     }
     if (seen != ManagedProcess.Await.APPEARED) {
-      String tail = FileTail.tails(40, "virtiofsd.log", logFile);
+      String tail = FileTail.tails(40, String.valueOf(logFile.getFileName()), logFile);
       p.stop(Duration.ZERO);
       String what = seen == ManagedProcess.Await.DIED
           ? "virtiofsd exited with code " + p.exitCode().orElse(-1) + " before it created " + socket

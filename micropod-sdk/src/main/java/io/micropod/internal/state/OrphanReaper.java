@@ -16,9 +16,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Removes what pods of dead owners left: a record whose owner JVM (pid + start time) is gone is
  * an orphan, unless the pod is detached and its VMM still runs. For an orphan it kills the
- * recorded VMM and virtiofsd, each only if its pid still belongs to the process that started at
- * the recorded time (never by name), then deletes the socket directory, the pod directory and
- * the record. Runs under the state lock; safe to run from several processes at once.
+ * recorded VMM and virtiofsd processes (the image tree's and the mounts'), each only if its pid
+ * still belongs to the process that started at the recorded time (never by name), then deletes the
+ * socket directory, the pod directory and the record; it keeps the pod's console log. Runs under the state lock; safe to run from several processes at once.
  */
 public final class OrphanReaper {
   private static final Logger log = LoggerFactory.getLogger(OrphanReaper.class);
@@ -58,6 +58,8 @@ public final class OrphanReaper {
     }
     deleteOwnTree(r.socketDir(), "micropod-" + r.id());
     deleteOwnTree(r.podDir(), r.id());
+    // the console log (<config>/logs/<id>.log) is kept: it tells why the owner's pod ended;
+    // ConsoleLogs.prune caps the logs of ended pods
     state.delete(r.id());
     log.info("pod {}: removed what its dead owner (pid {}) left{}", r.id(),
         r.owner() == null ? "?" : r.owner().pid(), killed.isEmpty() ? "" : "; killed pids " + killed);

@@ -26,6 +26,9 @@ import java.util.Map;
  * @param ports container port to host port (none yet)
  * @param createdAt ISO-8601 instant the pod was created
  * @param startedAt ISO-8601 instant its container started, or null
+ * @param consoleLog the guest console's log file ({@code <config>/logs/<id>.log}), or null
+ * @param mounts the host directory mounts as {@code host:container:ro|rw} (none: empty)
+ * @param mountDaemons the virtiofsd processes of the mounts, in order, once started
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonInclude(JsonInclude.Include.ALWAYS)
@@ -46,7 +49,10 @@ public record PodRecord(
     String agentSocket,
     Map<String, Integer> ports,
     String createdAt,
-    String startedAt) {
+    String startedAt,
+    String consoleLog,
+    List<String> mounts,
+    List<Proc> mountDaemons) {
 
   public static final int VERSION = 1;
   public static final String STARTING = "STARTING";
@@ -55,6 +61,18 @@ public record PodRecord(
 
   public PodRecord {
     ports = ports == null ? Map.of() : Map.copyOf(ports);
+    mounts = mounts == null ? List.of() : List.copyOf(mounts);
+    mountDaemons = mountDaemons == null ? List.of()
+        : mountDaemons.stream().filter(java.util.Objects::nonNull).toList();
+  }
+
+  /** A record without console log path and mounts (the first fields of the format). */
+  public PodRecord(int version, String id, String name, String image, String driver, String status,
+      boolean detached, Proc owner, Proc vmm, Proc virtiofsd, String user, String podDir,
+      String socketDir, String agentSocket, Map<String, Integer> ports, String createdAt,
+      String startedAt) {
+    this(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user, podDir,
+        socketDir, agentSocket, ports, createdAt, startedAt, null, List.of(), List.of());
   }
 
   /**
@@ -82,37 +100,49 @@ public record PodRecord(
 
   public PodRecord withStatus(String s) {
     return new PodRecord(version, id, name, image, driver, s, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
   }
 
   public PodRecord withVmm(Proc p) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, p, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
   }
 
   public PodRecord withVirtiofsd(Proc p) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, p, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
   }
 
   public PodRecord withOwner(Proc p) {
     return new PodRecord(version, id, name, image, driver, status, detached, p, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
   }
 
   public PodRecord withUser(String u) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, u,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
   }
 
   public PodRecord withStarted(String at) {
     return new PodRecord(version, id, name, image, driver, RUNNING, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, at);
+        podDir, socketDir, agentSocket, ports, createdAt, at, consoleLog, mounts, mountDaemons);
   }
 
-  /** The processes the pod runs on the host, VMM first. */
+  public PodRecord withMounts(List<String> m, List<Proc> daemons) {
+    return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, m, daemons);
+  }
+
+  public PodRecord withConsoleLog(String path) {
+    return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, path, mounts, mountDaemons);
+  }
+
+  /** The processes the pod runs on the host, VMM first, then virtiofsd, then the mounts' ones. */
   @com.fasterxml.jackson.annotation.JsonIgnore
   public List<Proc> processes() {
-    return java.util.stream.Stream.of(vmm, virtiofsd).filter(java.util.Objects::nonNull).toList();
+    return java.util.stream.Stream.concat(
+        java.util.stream.Stream.of(vmm, virtiofsd), mountDaemons.stream())
+        .filter(java.util.Objects::nonNull).toList();
   }
 }

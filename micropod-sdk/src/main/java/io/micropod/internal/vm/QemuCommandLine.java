@@ -15,6 +15,10 @@ public final class QemuCommandLine {
   public static final String AGENT_PORT_NAME = "io.micropod.agent.0";
   /** The virtio-fs tag the guest's /init mounts. */
   public static final String ROOTFS_TAG = "micropod-rootfs";
+  /** The virtio-fs tag of host directory mount {@code i}: {@code micropod-mount-<i>}. */
+  public static String mountTag(int i) {
+    return "micropod-mount-" + i;
+  }
 
   private QemuCommandLine() {}
 
@@ -45,6 +49,15 @@ public final class QemuCommandLine {
   /** The command line with a block image or virtio-fs (see above) and network devices. */
   public static List<String> build(HostCapabilities host, int memoryMib, int cpus, Paths paths,
       Path blockImage, boolean debug, GuestNetworkConfig network) {
+    return build(host, memoryMib, cpus, paths, blockImage, debug, network, List.of());
+  }
+
+  /**
+   * The command line with a block image or virtio-fs, network devices, and a vhost-user-fs
+   * device per host directory mount (chardev {@code mount<i>}, the mount's tag).
+   */
+  public static List<String> build(HostCapabilities host, int memoryMib, int cpus, Paths paths,
+      Path blockImage, boolean debug, GuestNetworkConfig network, List<VmConfig.MountDevice> mounts) {
     boolean microvm = host.machine() == Machine.MICROVM;
     String accel = host.accel().qemuName();
     List<String> a = new ArrayList<>();
@@ -95,6 +108,14 @@ public final class QemuCommandLine {
       a.add("socket,id=rootfs,path=" + paths.virtiofsSocket());
       a.add("-device");
       a.add((microvm ? "vhost-user-fs-device" : "vhost-user-fs-pci") + ",chardev=rootfs,tag=" + ROOTFS_TAG);
+    }
+    int m = 0;
+    for (VmConfig.MountDevice mount : mounts) {
+      String id = "mount" + m++;
+      a.add("-chardev");
+      a.add("socket,id=" + id + ",path=" + mount.socket());
+      a.add("-device");
+      a.add((microvm ? "vhost-user-fs-device" : "vhost-user-fs-pci") + ",chardev=" + id + ",tag=" + mount.tag());
     }
     netdevs(a, microvm, network);
     return a;

@@ -71,6 +71,36 @@ public final class QemuDriver implements VmmDriver {
   }
 
   @Override
+  public String mountsUnsupported() {
+    return null;
+  }
+
+  /** A virtiofsd per mount; see {@link VirtiofsDaemon#mountCommand}. */
+  @Override
+  public RootfsShare shareMount(VmConfig config, io.micropod.Mount mount, VmConfig.MountDevice device,
+      Path logFile, Instant deadline) throws InterruptedException {
+    VirtiofsDaemon d = VirtiofsDaemon.start(config.podId(),
+        VirtiofsDaemon.mountCommand(config.host(), device.socket(), mount.hostPath(), mount.readOnly()),
+        device.socket(), mount.hostPath(), logFile, deadline, config.detached());
+    return new RootfsShare() {
+      @Override
+      public void stop() {
+        d.stop();
+      }
+
+      @Override
+      public void kill() {
+        d.kill();
+      }
+
+      @Override
+      public long pid() {
+        return d.pid();
+      }
+    };
+  }
+
+  @Override
   public VmProcess spawn(VmConfig config, Instant deadline) throws IOException, InterruptedException {
     return spawn(config, null, deadline);
   }
@@ -84,7 +114,7 @@ public final class QemuDriver implements VmmDriver {
     }
     List<String> args = QemuCommandLine.build(config.host(), config.memoryMib(), config.cpus(),
         new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket()),
-        blockImage, config.debug(), config.network());
+        blockImage, config.debug(), config.network(), config.mounts());
     ManagedProcess qemu;
     try {
       qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog(), config.detached());
@@ -141,7 +171,7 @@ public final class QemuDriver implements VmmDriver {
 
     @Override
     public String consoleTail() {
-      return FileTail.tails(40, "console.log", config.consoleLog(), "qemu.log", config.vmmLog());
+      return FileTail.tails(40, config.consoleLog().toString(), config.consoleLog(), "qemu.log", config.vmmLog());
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.micropod.internal.vm;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * What a driver needs to launch one VM.
@@ -9,6 +10,8 @@ import java.nio.file.Path;
  * @param socketDir short per-pod socket directory (sun_path is limited to 107 bytes), 0700
  * @param network the VM's network devices; {@link GuestNetworkConfig#NONE}: only loopback
  * @param detached whether the VMM and its helpers outlive the JVM (else they die with it)
+ * @param consoleLog the guest console's file (default {@code <podDir>/console.log})
+ * @param mounts the virtio-fs devices of host directory mounts, in order (default none)
  */
 public record VmConfig(
     String podId,
@@ -19,7 +22,25 @@ public record VmConfig(
     Path socketDir,
     boolean debug,
     GuestNetworkConfig network,
-    boolean detached) {
+    boolean detached,
+    Path consoleLog,
+    List<MountDevice> mounts) {
+
+  /** A host directory's virtio-fs device: its tag and its virtiofsd's vhost-user socket. */
+  public record MountDevice(String tag, Path socket) {}
+
+  public VmConfig {
+    mounts = List.copyOf(mounts);
+    if (consoleLog == null) {
+      consoleLog = podDir.resolve("console.log");
+    }
+  }
+
+  /** With the console in {@code <podDir>/console.log} and no mounts. */
+  public VmConfig(String podId, int memoryMib, int cpus, HostCapabilities host, Path podDir,
+      Path socketDir, boolean debug, GuestNetworkConfig network, boolean detached) {
+    this(podId, memoryMib, cpus, host, podDir, socketDir, debug, network, detached, null, List.of());
+  }
 
   /** Without network devices ({@link GuestNetworkConfig#NONE}); processes die with the JVM. */
   public VmConfig(String podId, int memoryMib, int cpus, HostCapabilities host, Path podDir,
@@ -42,11 +63,13 @@ public record VmConfig(
   /** This config with {@code network} as its network devices. */
   public VmConfig withNetwork(GuestNetworkConfig network) {
     return new VmConfig(podId, memoryMib, cpus, host, podDir, socketDir, debug,
-        java.util.Objects.requireNonNull(network, "network"), detached);
+        java.util.Objects.requireNonNull(network, "network"), detached, consoleLog, mounts);
   }
 
-  public Path consoleLog() {
-    return podDir.resolve("console.log");
+  /** This config with {@code mounts} as its host directory devices. */
+  public VmConfig withMounts(List<MountDevice> mounts) {
+    return new VmConfig(podId, memoryMib, cpus, host, podDir, socketDir, debug, network, detached,
+        consoleLog, mounts);
   }
 
   public Path vmmLog() {

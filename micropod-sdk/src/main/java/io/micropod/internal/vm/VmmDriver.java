@@ -35,4 +35,24 @@ public interface VmmDriver {
       throws IOException, InterruptedException {
     return spawn(config, deadline);
   }
+
+  /**
+   * Null when this driver can share host directories with the VM ({@link io.micropod.Mount});
+   * else why not and what to do instead, for the user.
+   */
+  default String mountsUnsupported() {
+    return "the " + name() + " driver cannot share host directories with the VM";
+  }
+
+  /**
+   * Starts what shares {@code mount} with the VM about to be spawned, as the device
+   * {@code device} (which the caller adds to the VM's config). Only called when
+   * {@link #mountsUnsupported()} is null.
+   *
+   * @throws io.micropod.VmStartException when the helper does not start, with its output
+   */
+  default RootfsShare shareMount(VmConfig config, io.micropod.Mount mount, VmConfig.MountDevice device,
+      Path log, Instant deadline) throws InterruptedException {
+    throw new UnsupportedOperationException(mountsUnsupported());
+  }
 }

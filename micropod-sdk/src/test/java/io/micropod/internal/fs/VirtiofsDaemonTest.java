@@ -55,4 +55,48 @@ class VirtiofsDaemonTest {
         });
     assertThat(Duration.between(started, Instant.now())).isLessThan(Duration.ofSeconds(30));
   }
+
+  @Test
+  void aReadOnlyMountRunsVirtiofsdOnAReadOnlyBindInItsOwnMountNamespace() {
+    List<String> asRoot = VirtiofsDaemon.mountCommand(host(Path.of("/usr/lib/qemu/virtiofsd"), List.of()),
+        Path.of("/tmp/m/mount0.sock"), Path.of("/home/u/data"), true);
+    assertThat(asRoot).containsExactly("unshare", "--mount", "--propagation", "private",
+        "sh", "-c", VirtiofsDaemon.READ_ONLY_BIND, "micropod-ro-bind", "/home/u/data",
+        "/usr/lib/qemu/virtiofsd", "--socket-path=/tmp/m/mount0.sock", "-o", "source=/home/u/data",
+        "-o", "cache=none", "-o", "sandbox=chroot");
+    List<String> rootless = VirtiofsDaemon.mountCommand(
+        host(Path.of("/usr/lib/qemu/virtiofsd"), List.of("unshare", "--map-root-user", "--mount")),
+        Path.of("/s"), Path.of("/d"), true);
+    assertThat(rootless).startsWith("unshare", "--map-root-user", "--mount", "sh", "-c")
+        .containsSubsequence("/d", "/usr/lib/qemu/virtiofsd", "--socket-path=/s");
+    assertThat(VirtiofsDaemon.mountCommand(host(Path.of("/v"), List.of()), Path.of("/s"), Path.of("/d"), false))
+        .isEqualTo(VirtiofsDaemon.command(host(Path.of("/v"), List.of()), Path.of("/s"), Path.of("/d")));
+  }
+
+  @Test
+  void theReadOnlyBindStopsWritesOnTheHostSide() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+        "unshare --mount without a user namespace needs root (the rootless wrapper is covered by the command line test)");
+    Path shared = Files.createDirectories(tmp.resolve("shared"));
+    Files.writeString(shared.resolve("present"), "readable");
+    // a stand-in virtiofsd: reads and tries to write in its source, then makes its socket file
+    Path fake = tmp.resolve("fake-virtiofsd");
+    Files.writeString(fake, "#!/bin/sh\n"
+        + "sock=${1#--socket-path=}; src=${3#source=}\n"
+        + "cat \"$src/present\"; echo\n"
+        + "if echo x > \"$src/written\"; then echo WROTE; else echo REFUSED; fi\n"
+        + "touch \"$sock\"; exec sleep 30\n");
+    fake.toFile().setExecutable(true);
+    Path log = tmp.resolve("virtiofsd-mount0.log");
+    HostCapabilities host = host(fake, List.of());
+
+    VirtiofsDaemon d = VirtiofsDaemon.start("pod1", VirtiofsDaemon.mountCommand(host, tmp.resolve("m.sock"), shared, true),
+        tmp.resolve("m.sock"), shared, log, Instant.now().plusSeconds(30), false);
+    d.stop();
+
+    assertThat(Files.readString(log)).contains("readable").contains("Read-only file system").contains("REFUSED")
+        .doesNotContain("WROTE");
+    assertThat(shared.resolve("written")).doesNotExist();
+    assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(shared.toString());
+  }
 }

@@ -62,4 +62,22 @@ class QemuCommandLineTest {
         .isEqualTo("console=ttyS0 quiet panic=1 cryptomgr.notests rdinit=/init"
             + " micropod.accel=tcg micropod.channel=serial micropod.rootfs=virtiofs micropod.debug=1");
   }
+
+  @Test
+  void eachMountIsAVhostUserFsDeviceWithItsOwnTagAfterTheImageTree() {
+    List<String> args = QemuCommandLine.build(host(Accel.TCG, Machine.MICROVM, 0), 512, 1, PATHS, null, false,
+        GuestNetworkConfig.NONE, List.of(
+            new VmConfig.MountDevice(QemuCommandLine.mountTag(0), Path.of("/tmp/micropod-abc/mount0.sock")),
+            new VmConfig.MountDevice(QemuCommandLine.mountTag(1), Path.of("/tmp/micropod-abc/mount1.sock"))));
+
+    String joined = String.join(" ", args);
+    assertThat(joined).contains("-device vhost-user-fs-device,chardev=rootfs,tag=micropod-rootfs"
+        + " -chardev socket,id=mount0,path=/tmp/micropod-abc/mount0.sock"
+        + " -device vhost-user-fs-device,chardev=mount0,tag=micropod-mount-0"
+        + " -chardev socket,id=mount1,path=/tmp/micropod-abc/mount1.sock"
+        + " -device vhost-user-fs-device,chardev=mount1,tag=micropod-mount-1");
+    assertThat(QemuCommandLine.build(host(Accel.TCG, Machine.Q35, 0), 512, 1, PATHS, null, false,
+        GuestNetworkConfig.NONE, List.of(new VmConfig.MountDevice("micropod-mount-0", Path.of("/s"))))
+    ).contains("vhost-user-fs-pci,chardev=mount0,tag=micropod-mount-0");
+  }
 }

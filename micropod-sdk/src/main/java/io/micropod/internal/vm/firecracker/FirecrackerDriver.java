@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>{@code vmm.spawn}: {@code firecracker --api-sock <sockdir>/firecracker.sock --id <podId>
  *       [--enable-pci]} with stdout and stderr (the guest's serial console) appended to
- *       {@code <poddir>/console.log}; waits for the API socket. {@code <sockdir>} is the pod's
+ *       the pod's console log ({@code <config>/logs/<id>.log}); waits for the API socket. {@code <sockdir>} is the pod's
  *       0700 socket directory.
  *   <li>{@code vm.configure.logger}, {@code .metrics} ({@code <poddir>/firecracker.log},
  *       {@code firecracker-metrics.json}), {@code .boot-source} (the ELF {@code vmlinux}, the
@@ -143,6 +143,15 @@ public final class FirecrackerDriver implements VmmDriver {
   @Override
   public RootfsShare shareRootfs(VmConfig config, Path tree, Instant deadline) throws InterruptedException {
     return BlockRootfs.prepare(blockImages, config.podId(), tree);
+  }
+
+  /** Firecracker has no virtio-fs, by its maintainers' decision. */
+  @Override
+  public String mountsUnsupported() {
+    return "the firecracker driver cannot mount host directories: Firecracker has no virtio-fs "
+        + "(its maintainers declined it). Use the qemu driver (MICROPOD_VMM=qemu, or "
+        + "MicroPodRuntime.builder().vmm(\"qemu\")), or copy the files in with copyToContainer(..) "
+        + "before start or copyIn(..) after";
   }
 
   @Override
@@ -432,7 +441,8 @@ public final class FirecrackerDriver implements VmmDriver {
 
     @Override
     public String consoleTail() {
-      return FileTail.tails(40, "console.log", config.consoleLog(), "firecracker.log", firecrackerLog(config));
+      return FileTail.tails(40, config.consoleLog().toString(), config.consoleLog(), "firecracker.log",
+          firecrackerLog(config));
     }
 
     @Override

@@ -321,4 +321,11 @@ class FirecrackerDriverWithStandInBinaryTest {
     assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(dir.toString()))
         .filter(ProcessHandle::isAlive).toList()).isEmpty();
   }
+
+  @Test
+  void mountsAreRefusedBecauseFirecrackerHasNoVirtiofs() {
+    assertThat(new FirecrackerDriver(Path.of("/nonexistent/firecracker"), null, null).mountsUnsupported())
+        .contains("Firecracker has no virtio-fs").contains("MICROPOD_VMM=qemu").contains("copyToContainer");
+    assertThat(new io.micropod.internal.vm.QemuDriver().mountsUnsupported()).isNull();
+  }
 }

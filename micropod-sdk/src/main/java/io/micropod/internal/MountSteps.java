@@ -1,0 +1,85 @@
+package io.micropod.internal;
+
+import io.micropod.MicroPodException;
+import io.micropod.MicroPodSpec;
+import io.micropod.Mount;
+import io.micropod.agent.v1.HostMount;
+import io.micropod.event.Phase;
+import io.micropod.internal.state.PodRecord;
+import io.micropod.internal.vm.QemuCommandLine;
+import io.micropod.internal.vm.RootfsShare;
+import io.micropod.internal.vm.VmConfig;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Host directory mounts ({@link Mount}): checked before the boot, one virtio-fs device and helper
+ * per mount during it (step {@code mounts.share}), and their part of CreateContainer.
+ */
+final class MountSteps {
+  private MountSteps() {}
+
+  /**
+   * Before anything starts: the driver can share directories, and each host directory still is
+   * one.
+   *
+   * @throws MicroPodException saying what is wrong and what to do
+   */
+  static void check(MicroPodSpec spec, RuntimeServices runtime, String podId) {
+    if (spec.mounts().isEmpty()) {
+      return;
+    }
+    String unsupported = runtime.driver().mountsUnsupported();
+    if (unsupported != null) {
+      throw new MicroPodException(unsupported + " (mounts " + spec.mounts() + ")", null, podId,
+          Phase.ROOTFS_PREPARE);
+    }
+    for (Mount m : spec.mounts()) {
+      if (!Files.isDirectory(m.hostPath(), LinkOption.NOFOLLOW_LINKS)) {
+        throw new MicroPodException("the host directory of mount " + m + (Files.exists(m.hostPath())
+            ? " is no longer a directory" : " no longer exists") + ": create it again, or drop the mount",
+            null, podId, Phase.ROOTFS_PREPARE);
+      }
+    }
+  }
+
+  /** Step {@code mounts.share}: a helper per mount, each stopped by the clean-up; then records them. */
+  static void share(RealMicroPod.Boot b, CleanupStack cleanup) throws InterruptedException {
+    List<Mount> mounts = b.spec.mounts();
+    if (mounts.isEmpty()) {
+      return;
+    }
+    List<VmConfig.MountDevice> devices = new ArrayList<>();
+    List<PodRecord.Proc> procs = new ArrayList<>();
+    List<RootfsShare> shares = new ArrayList<>();
+    for (int i = 0; i < mounts.size(); i++) {
+      Mount m = mounts.get(i);
+      VmConfig.MountDevice device = new VmConfig.MountDevice(QemuCommandLine.mountTag(i),
+          b.socketDir.resolve("mount" + i + ".sock"));
+      RootfsShare share = b.runtime.driver().shareMount(b.vmConfig, m, device,
+          b.podDir.resolve("virtiofsd-mount" + i + ".log"), Instant.now().plus(RealMicroPod.SOCKET_TIMEOUT));
+      shares.add(share);
+      cleanup.push("mount" + i + ".share.stop", share::stop);
+      devices.add(device);
+      procs.add(PodRecord.Proc.of(share.pid()));
+    }
+    b.mountShares = List.copyOf(shares);
+    b.vmConfig = b.vmConfig.withMounts(devices);
+    List<String> described = mounts.stream().map(Mount::toString).toList();
+    b.updateRecord(r -> r.withMounts(described, procs));
+  }
+
+  /** The mounts of CreateContainer, in the spec's order (tags as {@link #share} gave them). */
+  static List<HostMount> requests(MicroPodSpec spec) {
+    List<HostMount> out = new ArrayList<>();
+    for (int i = 0; i < spec.mounts().size(); i++) {
+      Mount m = spec.mounts().get(i);
+      out.add(HostMount.newBuilder().setTag(QemuCommandLine.mountTag(i))
+          .setContainerPath(m.containerPath()).setReadOnly(m.readOnly()).build());
+    }
+    return out;
+  }
+}
