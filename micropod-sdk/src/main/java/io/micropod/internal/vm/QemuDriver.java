@@ -52,6 +52,11 @@ public final class QemuDriver implements VmmDriver {
     }
     VirtiofsDaemon d = VirtiofsDaemon.start(config.podId(), config.host(), config.virtiofsSocket(),
         tree, config.podDir().resolve("virtiofsd.log"), deadline, config.detached());
+    return shareOf(d);
+  }
+
+  /** A running virtiofsd as the share the pod stops or kills. */
+  private static RootfsShare shareOf(VirtiofsDaemon d) {
     return new RootfsShare() {
       @Override
       public void stop() {
@@ -82,22 +87,7 @@ public final class QemuDriver implements VmmDriver {
     VirtiofsDaemon d = VirtiofsDaemon.start(config.podId(),
         VirtiofsDaemon.mountCommand(config.host(), device.socket(), mount.hostPath(), mount.readOnly()),
         device.socket(), mount.hostPath(), logFile, deadline, config.detached());
-    return new RootfsShare() {
-      @Override
-      public void stop() {
-        d.stop();
-      }
-
-      @Override
-      public void kill() {
-        d.kill();
-      }
-
-      @Override
-      public long pid() {
-        return d.pid();
-      }
-    };
+    return shareOf(d);
   }
 
   @Override
