@@ -51,7 +51,7 @@ public final class PodStates {
    * Writes the first record of a starting pod, after checking under the state lock that no live
    * pod has its name.
    */
-  static void create(RealMicroPod.Boot b, Path podDir, Path socketDir) {
+  static void create(Boot b, Path podDir, Path socketDir) {
     String name = b.spec.name().orElse(null);
     PodRecord record = new PodRecord(PodRecord.VERSION, b.id, name, b.spec.image().toString(),
         b.runtime.driver().name(), PodRecord.STARTING, b.spec.detached(), PodRecord.Proc.self(), null, null,
@@ -149,7 +149,7 @@ public final class PodStates {
       return match;
     });
     me = found.withOwner(self);
-    RealMicroPod.Boot b = boot(runtime, services, me);
+    Boot b = boot(runtime, services, me);
     CleanupStack cleanup = new CleanupStack(me.id());
     cleanup.push("state.remove", () -> state.delete(b.id));
     cleanup.push("poddir.remove", () -> OrphanReaper.deleteTree(b.podDir));
@@ -206,13 +206,13 @@ public final class PodStates {
     return RealMicroPod.attached(b, cleanup);
   }
 
-  private static RealMicroPod.Boot boot(MicroPodRuntime runtime, RuntimeServices services, PodRecord r) {
+  private static Boot boot(MicroPodRuntime runtime, RuntimeServices services, PodRecord r) {
     MicroPodSpec.Builder spec = MicroPodSpec.builder().image(ImageRef.parse(r.image())).runtime(runtime)
         .detached(r.detached());
     if (r.name() != null) {
       spec.name(r.name());
     }
-    RealMicroPod.Boot b = new RealMicroPod.Boot(r.id(), spec.build(), services, null);
+    Boot b = new Boot(r.id(), spec.build(), services, null);
     b.plan = new ProcessPlan(List.of("?"), List.of(), "", r.user() == null ? "" : r.user());
     b.podDir = Path.of(r.podDir());
     b.socketDir = Path.of(r.socketDir());
