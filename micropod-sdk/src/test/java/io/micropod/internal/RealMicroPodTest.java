@@ -50,7 +50,7 @@ class RealMicroPodTest {
   void processSpecCarriesThePlan() {
     ProcessPlan plan = new ProcessPlan(List.of("sleep", "1"), List.of("PATH=/bin", "A=b"), "/tmp", "1000:1000");
 
-    var spec = RealMicroPod.processSpec(plan, List.of("echo", "hi"));
+    var spec = ContainerSteps.processSpec(plan, List.of("echo", "hi"));
 
     assertThat(spec.getArgsList()).containsExactly("echo", "hi");
     assertThat(spec.getEnvList()).containsExactly("PATH=/bin", "A=b");
