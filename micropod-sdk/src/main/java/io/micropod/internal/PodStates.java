@@ -189,18 +189,7 @@ public final class PodStates {
           + " (QEMU's agent channel accepts one client at a time), or the VM is hung; see "
           + b.consoleLog, cause, b.id, Phase.AGENT_CONNECT, "GetInfo", ATTACH_TIMEOUT);
     }
-    cleanup.push("agent.close", () -> {
-      try {
-        if (b.vm.isAlive()) {
-          agent.shutdown(AgentClient.SHUTDOWN_DEADLINE);
-          b.shutdownRequested = true;
-        }
-      } catch (MicroPodException e) {
-        log.debug("pod {}: Shutdown RPC failed, the VMM will be terminated: {}", b.id, e.getMessage());
-      } finally {
-        agent.close();
-      }
-    });
+    VmSteps.pushAgentClose(b, agent, cleanup);
     log.info("pod {}: attached (started by pid {}, VMM pid {})", b.id,
         found.owner() == null ? "?" : found.owner().pid(), me.vmm().pid());
     return RealMicroPod.attached(b, cleanup);

@@ -108,18 +108,7 @@ final class VmSteps {
     Path socket = b.vm.agentSocket();
     AgentClient agent = AgentClient.overUnixSocket(b.id, socket, b.runtime.eventLoop(), b.runtime.executor());
     b.agent = agent;
-    cleanup.push("agent.close", () -> {
-      try {
-        if (b.info != null && b.vm.isAlive()) {
-          agent.shutdown(AgentClient.SHUTDOWN_DEADLINE);
-          b.shutdownRequested = true;
-        }
-      } catch (MicroPodException e) {
-        log.debug("pod {}: Shutdown RPC failed, the VMM will be terminated: {}", b.id, e.getMessage());
-      } finally {
-        agent.close();
-      }
-    });
+    pushAgentClose(b, agent, cleanup);
     Duration budget = b.remaining();
     CompletableFuture<GetInfoResponse> info = agent.getInfoAsync(budget);
     try {
@@ -162,6 +151,25 @@ final class VmSteps {
             + " /init {} ms, agent main {} ms, agent ready {} ms, answer {} ms)", b.id, b.info.getAgentVersion(),
         (b.agentReadyNanos - b.spawnNanos) / 1_000_000, socket, b.info.getKernelRelease(),
         b.info.getRuntimeVersion(), g.getInitStartedMs(), g.getAgentMainMs(), g.getAgentReadyMs(), g.getNowMs());
+  }
+
+  /**
+   * Registers {@code agent.close}: asks a live guest that answered to shut down (so that the VMM
+   * may exit by itself), then closes the channel.
+   */
+  static void pushAgentClose(Boot b, AgentClient agent, CleanupStack cleanup) {
+    cleanup.push("agent.close", () -> {
+      try {
+        if (b.info != null && b.vm.isAlive()) {
+          agent.shutdown(AgentClient.SHUTDOWN_DEADLINE);
+          b.shutdownRequested = true;
+        }
+      } catch (MicroPodException e) {
+        log.debug("pod {}: Shutdown RPC failed, the VMM will be terminated: {}", b.id, e.getMessage());
+      } finally {
+        agent.close();
+      }
+    });
   }
 
   /** The VMM's exit code; it may take a moment after the process ended to be reported. */

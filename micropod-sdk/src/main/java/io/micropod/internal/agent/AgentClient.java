@@ -160,21 +160,11 @@ public final class AgentClient implements AutoCloseable {
    * first.
    */
   public OptionalInt waitContainer(String containerId, Duration timeout) {
-    AgentServiceGrpc.AgentServiceBlockingStub stub = blocking;
-    if (timeout != null) {
-      stub = stub.withDeadlineAfter(Math.max(1, timeout.toNanos()), TimeUnit.NANOSECONDS);
-    }
-    try {
-      return OptionalInt.of(
-          stub.waitContainer(WaitContainerRequest.newBuilder().setContainerId(containerId).build())
-              .getExitCode());
-    } catch (StatusRuntimeException e) {
-      if (timeout != null && e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
-        return OptionalInt.empty();
-      }
-      throw map(e, "WaitContainer", null, timeout);
-    }
+    return waitStatus(containerId, timeout)
+        .map(r -> OptionalInt.of(r.getExitCode()))
+        .orElse(OptionalInt.empty());
   }
+
 
   /** {@code ReadLogs} without follow: the output so far, in order. */
   public byte[] readLogs(String containerId) {
@@ -198,13 +188,9 @@ public final class AgentClient implements AutoCloseable {
    * @param timeout null for none
    */
   public ExecResult exec(String containerId, ProcessSpec process, Duration timeout) {
-    CompletableFuture<ExecResult> result = new CompletableFuture<>();
-    ExecObserver observer = new ExecObserver(result);
-    synchronized (observer) {
-      startExec(containerId, process, null, false, timeout, observer);
-    }
-    return awaitExec(result, observer, process, timeout);
+    return exec(containerId, process, null, null, timeout);
   }
+
 
   /** Opens an {@code ExecProcess} call and sends its {@code start} message; the caller holds the observer's lock. */
   private StreamObserver<ExecRequest> startExec(String containerId, ProcessSpec process,
