@@ -15,11 +15,13 @@ import io.micropod.agent.v1.LogChunk;
 import io.micropod.agent.v1.OutputStream;
 import io.micropod.agent.v1.ProcessSpec;
 import io.micropod.agent.v1.ReadLogsRequest;
+import io.micropod.agent.v1.TerminalSize;
 import io.micropod.event.Phase;
 import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.net.PortForwarder;
 import io.micropod.internal.tar.TarStreams;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.BindException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -109,9 +111,9 @@ final class Lifecycle {
   }
 
   /** The agent's terminal size of {@code spec}; null without a TTY. */
-  static io.micropod.agent.v1.TerminalSize terminalSize(ExecSpec spec) {
+  static TerminalSize terminalSize(ExecSpec spec) {
     return spec.tty()
-        .map(t -> io.micropod.agent.v1.TerminalSize.newBuilder()
+        .map(t -> TerminalSize.newBuilder()
             .setColumns(t.columns()).setRows(t.rows()).build())
         .orElse(null);
   }
@@ -146,7 +148,7 @@ final class Lifecycle {
   }
 
   static void copyOut(Boot b, String containerPath, Path hostPath) {
-    try (java.io.InputStream in = b.agent.copyOut(b.id, containerPath, COPY_DEADLINE)) {
+    try (InputStream in = b.agent.copyOut(b.id, containerPath, COPY_DEADLINE)) {
       TarStreams.extract(in, hostPath);
     } catch (IOException e) {
       throw asMicroPod(b, e, "copy " + containerPath + " out of the container to " + hostPath);

@@ -28,9 +28,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
@@ -103,7 +105,7 @@ public final class PodStates {
     } catch (RuntimeException e) {
       status = PodInfo.Status.STARTING;
     }
-    Map<Integer, Integer> ports = new java.util.LinkedHashMap<>();
+    Map<Integer, Integer> ports = new LinkedHashMap<>();
     r.ports().forEach((k, v) -> ports.put(Integer.parseInt(k), v));
     return new PodInfo(r.id(), r.name(), r.image(), r.driver(), status, r.detached(),
         r.owner() == null ? -1 : r.owner().pid(), r.vmm() == null ? -1 : r.vmm().pid(), ports,
@@ -183,7 +185,7 @@ public final class PodStates {
         Thread.currentThread().interrupt();
         throw new MicroPodException("interrupted while attaching to pod " + b.id, e, b.id, Phase.AGENT_CONNECT);
       }
-      Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
       throw new AgentTimeoutException("the agent of pod " + b.id + " did not answer on " + socket + " within "
           + Durations.human(ATTACH_TIMEOUT) + " (" + cause + "): another process may still be connected"
           + " (QEMU's agent channel accepts one client at a time), or the VM is hung; see "
