@@ -21,10 +21,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -41,11 +44,36 @@ import org.slf4j.LoggerFactory;
 final class VmSteps {
   private static final Logger log = LoggerFactory.getLogger(VmSteps.class);
 
+  /** {@code rwx------}: the pod's directories are its owner's alone. */
+  private static final FileAttribute<Set<PosixFilePermission>> OWNER_ONLY =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+
   private VmSteps() {}
 
+  /**
+   * {@code virtiofs.start}: the guest console's log, the pod's record, its private directories
+   * (logs; sockets), then the image share.
+   */
   static void shareRootfs(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
     Path podDir = b.runtime.config().home().resolve("pods").resolve(b.id);
     Path socketDir = socketBase().resolve("micropod-" + b.id);
+    createConsoleLog(b, cleanup);
+    writeRecord(b, cleanup, podDir, socketDir);
+    createPodDir(b, cleanup, podDir);
+    createSocketDir(b, cleanup, socketDir);
+    b.vmConfig = new VmConfig(b.id, b.spec.memoryMib(), b.spec.cpus(), b.host, podDir, socketDir,
+        b.runtime.config().debug(), GuestNetworkConfig.NONE, b.spec.detached(),
+        b.consoleLog, List.of());
+    b.rootfsShare = b.runtime.driver().shareRootfs(b.vmConfig, b.rootfs, Instant.now().plus(SOCKET_TIMEOUT));
+    cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
+    b.updateRecord(r -> r.withVirtiofsd(PodRecord.Proc.of(b.rootfsShare.pid())));
+  }
+
+  /**
+   * {@code <config>/logs/<id>.log}: removed on close, kept when the start failed, the VM exited by
+   * itself or with MICROPOD_DEBUG=1.
+   */
+  private static void createConsoleLog(Boot b, CleanupStack cleanup) throws IOException {
     Path consoleLog = b.runtime.consoleLogs().create(b.id);
     b.consoleLog = consoleLog;
     boolean debug = b.runtime.config().debug();
@@ -59,6 +87,10 @@ final class VmSteps {
             debug ? "MICROPOD_DEBUG=1" : b.started ? "the VM had exited by itself" : "the start failed");
       }
     });
+  }
+
+  /** The pod's record in the config directory. */
+  private static void writeRecord(Boot b, CleanupStack cleanup, Path podDir, Path socketDir) {
     try {
       PodStates.create(b, podDir, socketDir);
     } catch (UncheckedIOException e) {
@@ -66,8 +98,12 @@ final class VmSteps {
           b.runtime.state().dir(), e);
     }
     cleanup.push("state.remove", () -> b.runtime.state().delete(b.id));
+  }
+
+  /** {@code <home>/pods/<id>}: the VMM's and virtiofsd's logs; kept with MICROPOD_DEBUG=1. */
+  private static void createPodDir(Boot b, CleanupStack cleanup, Path podDir) throws IOException {
     Files.createDirectories(podDir.getParent());
-    Files.createDirectory(podDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Files.createDirectory(podDir, OWNER_ONLY);
     b.podDir = podDir;
     boolean keep = b.runtime.config().debug();
     cleanup.push("poddir.remove", () -> {
@@ -78,15 +114,13 @@ final class VmSteps {
         OrphanReaper.deleteTree(podDir);
       }
     });
-    Files.createDirectory(socketDir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+  }
+
+  /** {@code /tmp/micropod-<id>}: the VMM's and virtiofsd's sockets. */
+  private static void createSocketDir(Boot b, CleanupStack cleanup, Path socketDir) throws IOException {
+    Files.createDirectory(socketDir, OWNER_ONLY);
     b.socketDir = socketDir;
     cleanup.push("sockdir.remove", () -> OrphanReaper.deleteTree(socketDir));
-    b.vmConfig = new VmConfig(b.id, b.spec.memoryMib(), b.spec.cpus(), b.host, podDir, socketDir,
-        b.runtime.config().debug(), GuestNetworkConfig.NONE, b.spec.detached(),
-        consoleLog, List.of());
-    b.rootfsShare = b.runtime.driver().shareRootfs(b.vmConfig, b.rootfs, Instant.now().plus(SOCKET_TIMEOUT));
-    cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
-    b.updateRecord(r -> r.withVirtiofsd(PodRecord.Proc.of(b.rootfsShare.pid())));
   }
 
   static void spawnVmm(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
