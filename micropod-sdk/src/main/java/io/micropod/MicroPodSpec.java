@@ -1,6 +1,7 @@
 package io.micropod;
 
 import io.micropod.event.MicroPodListener;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * What to run: an image, the command and its environment, and the VM's size. Immutable and
@@ -51,8 +53,8 @@ public final class MicroPodSpec {
   public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(120);
   /** The platform picked from multi-platform images: the guest's. */
   public static final String DEFAULT_PLATFORM = "linux/amd64";
-  private static final java.util.regex.Pattern PLATFORM =
-      java.util.regex.Pattern.compile("[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?");
+  private static final Pattern PLATFORM =
+      Pattern.compile("[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?");
 
   private final ImageRef image;
   private final List<String> command;
@@ -494,7 +496,7 @@ public final class MicroPodSpec {
     }
 
     /** Copies the host file or directory {@code hostPath} to {@code containerPath} before start. */
-    public Builder copyToContainer(java.nio.file.Path hostPath, String containerPath) {
+    public Builder copyToContainer(Path hostPath, String containerPath) {
       files.add(ContainerFile.fromHost(hostPath, containerPath));
       return this;
     }

@@ -15,11 +15,13 @@ import io.micropod.agent.v1.LogChunk;
 import io.micropod.agent.v1.OutputStream;
 import io.micropod.agent.v1.ProcessSpec;
 import io.micropod.agent.v1.ReadLogsRequest;
+import io.micropod.agent.v1.TerminalSize;
 import io.micropod.event.Phase;
 import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.net.PortForwarder;
 import io.micropod.internal.tar.TarStreams;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.BindException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,7 +50,7 @@ final class Lifecycle {
 
   // ---- boot steps ---------------------------------------------------------------------------
 
-  static void bindPorts(RealMicroPod.Boot b, CleanupStack cleanup) {
+  static void bindPorts(Boot b, CleanupStack cleanup) {
     for (PortMapping m : b.spec.ports()) {
       PortForwarder f;
       try {
@@ -66,14 +68,14 @@ final class Lifecycle {
     }
   }
 
-  static void startPorts(RealMicroPod.Boot b, CleanupStack cleanup) {
+  static void startPorts(Boot b, CleanupStack cleanup) {
     for (PortForwarder f : b.ports.values()) {
       f.start();
       log.debug("pod {}: 127.0.0.1:{} -> container port {}", b.id, f.hostPort(), f.containerPort());
     }
   }
 
-  static void copyFiles(RealMicroPod.Boot b, CleanupStack cleanup) {
+  static void copyFiles(Boot b, CleanupStack cleanup) {
     for (ContainerFile file : b.spec.files()) {
       try {
         copyIn(b, file);
@@ -86,7 +88,7 @@ final class Lifecycle {
 
   // ---- verbs --------------------------------------------------------------------------------
 
-  static ProcessSpec processSpec(RealMicroPod.Boot b, ExecSpec spec) {
+  static ProcessSpec processSpec(Boot b, ExecSpec spec) {
     ProcessPlan plan = b.plan;
     Map<String, String> env = new LinkedHashMap<>();
     for (String kv : plan.env()) {
@@ -109,9 +111,9 @@ final class Lifecycle {
   }
 
   /** The agent's terminal size of {@code spec}; null without a TTY. */
-  static io.micropod.agent.v1.TerminalSize terminalSize(ExecSpec spec) {
+  static TerminalSize terminalSize(ExecSpec spec) {
     return spec.tty()
-        .map(t -> io.micropod.agent.v1.TerminalSize.newBuilder()
+        .map(t -> TerminalSize.newBuilder()
             .setColumns(t.columns()).setRows(t.rows()).build())
         .orElse(null);
   }
@@ -129,7 +131,7 @@ final class Lifecycle {
     }
   }
 
-  static void copyIn(RealMicroPod.Boot b, ContainerFile file) {
+  static void copyIn(Boot b, ContainerFile file) {
     String target = file.containerPath();
     int slash = target.lastIndexOf('/');
     String dir = slash == 0 ? "/" : target.substring(0, slash);
@@ -145,15 +147,15 @@ final class Lifecycle {
     }
   }
 
-  static void copyOut(RealMicroPod.Boot b, String containerPath, Path hostPath) {
-    try (java.io.InputStream in = b.agent.copyOut(b.id, containerPath, COPY_DEADLINE)) {
+  static void copyOut(Boot b, String containerPath, Path hostPath) {
+    try (InputStream in = b.agent.copyOut(b.id, containerPath, COPY_DEADLINE)) {
       TarStreams.extract(in, hostPath);
     } catch (IOException e) {
       throw asMicroPod(b, e, "copy " + containerPath + " out of the container to " + hostPath);
     }
   }
 
-  private static MicroPodException asMicroPod(RealMicroPod.Boot b, IOException e, String what) {
+  private static MicroPodException asMicroPod(Boot b, IOException e, String what) {
     Throwable c = e.getCause();
     while (c != null) {
       if (c instanceof MicroPodException) {
@@ -164,7 +166,7 @@ final class Lifecycle {
     return new MicroPodException("pod " + b.id + ": cannot " + what + ": " + e.getMessage(), e, b.id, null);
   }
 
-  static MicroPod.LogFollower followLogs(RealMicroPod.Boot b, Consumer<LogLine> consumer) {
+  static MicroPod.LogFollower followLogs(Boot b, Consumer<LogLine> consumer) {
     Follower f = new Follower(b.id, consumer);
     b.agent.asyncStub().readLogs(
         ReadLogsRequest.newBuilder().setContainerId(b.id).setFollow(true).build(), f);

@@ -47,7 +47,7 @@ final class MountSteps {
   }
 
   /** Step {@code mounts.share}: a helper per mount, each stopped by the clean-up; then records them. */
-  static void share(RealMicroPod.Boot b, CleanupStack cleanup) throws InterruptedException {
+  static void share(Boot b, CleanupStack cleanup) throws InterruptedException {
     List<Mount> mounts = b.spec.mounts();
     if (mounts.isEmpty()) {
       return;

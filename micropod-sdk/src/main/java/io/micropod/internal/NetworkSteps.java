@@ -50,12 +50,12 @@ final class NetworkSteps {
     return found;
   }
 
-  static boolean nat(RealMicroPod.Boot b) {
+  static boolean nat(Boot b) {
     return b.spec.networkMode() == NetworkMode.NAT;
   }
 
   /** {@code network.attach}: joins each network, then gives the VM its devices. */
-  static void attach(RealMicroPod.Boot b, CleanupStack cleanup, List<LocalNetwork> joining) {
+  static void attach(Boot b, CleanupStack cleanup, List<LocalNetwork> joining) {
     List<GuestNetworkConfig.Nic> nics = new ArrayList<>();
     for (LocalNetwork n : joining) {
       LocalNetwork.Member m = n.attach(b.id, b.spec.networkAliases());
@@ -67,13 +67,13 @@ final class NetworkSteps {
   }
 
   /** The container's /etc/hosts at create; remembered to skip identical rewrites. */
-  static String hosts(RealMicroPod.Boot b) {
+  static String hosts(Boot b) {
     String h = HostsFile.render(b.id, nat(b), b.networks);
     b.lastHosts = h;
     return h;
   }
 
-  static String resolvConf(RealMicroPod.Boot b) {
+  static String resolvConf(Boot b) {
     return HostsFile.resolvConf(nat(b));
   }
 
@@ -82,7 +82,7 @@ final class NetworkSteps {
    * it is brought up to date once (members may have joined since it was made), then the other
    * members learn about this pod.
    */
-  static void announce(RealMicroPod.Boot b, CleanupStack cleanup) {
+  static void announce(Boot b, CleanupStack cleanup) {
     if (b.networks.isEmpty()) {
       return;
     }
@@ -102,7 +102,7 @@ final class NetworkSteps {
   }
 
   /** Rewrites the container's /etc/hosts when its content changed. Never throws. */
-  static void refreshHosts(RealMicroPod.Boot b) {
+  static void refreshHosts(Boot b) {
     synchronized (b.hostsLock) {
       if (!b.containerCreated || b.agent == null || b.vm == null || !b.vm.isAlive()) {
         return;

@@ -28,9 +28,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
@@ -51,7 +53,7 @@ public final class PodStates {
    * Writes the first record of a starting pod, after checking under the state lock that no live
    * pod has its name.
    */
-  static void create(RealMicroPod.Boot b, Path podDir, Path socketDir) {
+  static void create(Boot b, Path podDir, Path socketDir) {
     String name = b.spec.name().orElse(null);
     PodRecord record = new PodRecord(PodRecord.VERSION, b.id, name, b.spec.image().toString(),
         b.runtime.driver().name(), PodRecord.STARTING, b.spec.detached(), PodRecord.Proc.self(), null, null,
@@ -103,7 +105,7 @@ public final class PodStates {
     } catch (RuntimeException e) {
       status = PodInfo.Status.STARTING;
     }
-    Map<Integer, Integer> ports = new java.util.LinkedHashMap<>();
+    Map<Integer, Integer> ports = new LinkedHashMap<>();
     r.ports().forEach((k, v) -> ports.put(Integer.parseInt(k), v));
     return new PodInfo(r.id(), r.name(), r.image(), r.driver(), status, r.detached(),
         r.owner() == null ? -1 : r.owner().pid(), r.vmm() == null ? -1 : r.vmm().pid(), ports,
@@ -149,7 +151,7 @@ public final class PodStates {
       return match;
     });
     me = found.withOwner(self);
-    RealMicroPod.Boot b = boot(runtime, services, me);
+    Boot b = boot(runtime, services, me);
     CleanupStack cleanup = new CleanupStack(me.id());
     cleanup.push("state.remove", () -> state.delete(b.id));
     cleanup.push("poddir.remove", () -> OrphanReaper.deleteTree(b.podDir));
@@ -183,36 +185,25 @@ public final class PodStates {
         Thread.currentThread().interrupt();
         throw new MicroPodException("interrupted while attaching to pod " + b.id, e, b.id, Phase.AGENT_CONNECT);
       }
-      Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
       throw new AgentTimeoutException("the agent of pod " + b.id + " did not answer on " + socket + " within "
           + Durations.human(ATTACH_TIMEOUT) + " (" + cause + "): another process may still be connected"
           + " (QEMU's agent channel accepts one client at a time), or the VM is hung; see "
           + b.consoleLog, cause, b.id, Phase.AGENT_CONNECT, "GetInfo", ATTACH_TIMEOUT);
     }
-    cleanup.push("agent.close", () -> {
-      try {
-        if (b.vm.isAlive()) {
-          agent.shutdown(AgentClient.SHUTDOWN_DEADLINE);
-          b.shutdownRequested = true;
-        }
-      } catch (MicroPodException e) {
-        log.debug("pod {}: Shutdown RPC failed, the VMM will be terminated: {}", b.id, e.getMessage());
-      } finally {
-        agent.close();
-      }
-    });
+    VmSteps.pushAgentClose(b, agent, cleanup);
     log.info("pod {}: attached (started by pid {}, VMM pid {})", b.id,
         found.owner() == null ? "?" : found.owner().pid(), me.vmm().pid());
     return RealMicroPod.attached(b, cleanup);
   }
 
-  private static RealMicroPod.Boot boot(MicroPodRuntime runtime, RuntimeServices services, PodRecord r) {
+  private static Boot boot(MicroPodRuntime runtime, RuntimeServices services, PodRecord r) {
     MicroPodSpec.Builder spec = MicroPodSpec.builder().image(ImageRef.parse(r.image())).runtime(runtime)
         .detached(r.detached());
     if (r.name() != null) {
       spec.name(r.name());
     }
-    RealMicroPod.Boot b = new RealMicroPod.Boot(r.id(), spec.build(), services, null);
+    Boot b = new Boot(r.id(), spec.build(), services, null);
     b.plan = new ProcessPlan(List.of("?"), List.of(), "", r.user() == null ? "" : r.user());
     b.podDir = Path.of(r.podDir());
     b.socketDir = Path.of(r.socketDir());

@@ -23,34 +23,34 @@ class RealMicroPodTest {
     GetInfoResponse info = GetInfoResponse.newBuilder().setBootTimings(GuestBootTimings.newBuilder()
         .setInitStartedMs(1300).setAgentReadyMs(5000).setNowMs(6500)).build();
 
-    assertThat(RealMicroPod.vmBoot(info, Duration.ofMillis(7200))).isEqualTo(Duration.ofMillis(2000));
+    assertThat(PodStarter.vmBoot(info, Duration.ofMillis(7200))).isEqualTo(Duration.ofMillis(2000));
   }
 
   @Test
   void vmBootAddsTheTimeBeforeTheKernelToTheGuestUptimeAtInit() {
     // host: agent answered 5300 ms after spawn; guest: agent ready at uptime 5000 ms, so the
     // kernel started ~300 ms after spawn; /init started at uptime 1800 ms.
-    assertThat(RealMicroPod.vmBoot(info(1800, 5000), Duration.ofMillis(5300)))
+    assertThat(PodStarter.vmBoot(info(1800, 5000), Duration.ofMillis(5300)))
         .isEqualTo(Duration.ofMillis(2100));
   }
 
   @Test
   void vmBootIsTheGuestUptimeWhenTheAgentReportsNoReadyTime() {
-    assertThat(RealMicroPod.vmBoot(info(1800, 0), Duration.ofMillis(5300))).isEqualTo(Duration.ofMillis(1800));
+    assertThat(PodStarter.vmBoot(info(1800, 0), Duration.ofMillis(5300))).isEqualTo(Duration.ofMillis(1800));
   }
 
   @Test
   void vmBootIsZeroWhenTheGuestReportsNothingAndNeverExceedsAgentReady() {
-    assertThat(RealMicroPod.vmBoot(GetInfoResponse.getDefaultInstance(), Duration.ofMillis(5300)))
+    assertThat(PodStarter.vmBoot(GetInfoResponse.getDefaultInstance(), Duration.ofMillis(5300)))
         .isZero();
-    assertThat(RealMicroPod.vmBoot(info(9000, 9500), Duration.ofMillis(4000))).isEqualTo(Duration.ofMillis(4000));
+    assertThat(PodStarter.vmBoot(info(9000, 9500), Duration.ofMillis(4000))).isEqualTo(Duration.ofMillis(4000));
   }
 
   @Test
   void processSpecCarriesThePlan() {
     ProcessPlan plan = new ProcessPlan(List.of("sleep", "1"), List.of("PATH=/bin", "A=b"), "/tmp", "1000:1000");
 
-    var spec = RealMicroPod.processSpec(plan, List.of("echo", "hi"));
+    var spec = ContainerSteps.processSpec(plan, List.of("echo", "hi"));
 
     assertThat(spec.getArgsList()).containsExactly("echo", "hi");
     assertThat(spec.getEnvList()).containsExactly("PATH=/bin", "A=b");

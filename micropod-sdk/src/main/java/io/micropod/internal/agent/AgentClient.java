@@ -1,5 +1,7 @@
 package io.micropod.internal.agent;
 
+import com.google.protobuf.ByteString;
+import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -10,32 +12,44 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.StreamObserver;
 import io.micropod.AgentException;
 import io.micropod.AgentStatus;
 import io.micropod.AgentTimeoutException;
 import io.micropod.ContainerStartException;
+import io.micropod.ExecProcess;
 import io.micropod.ExecResult;
 import io.micropod.MicroPodException;
 import io.micropod.agent.v1.AgentServiceGrpc;
+import io.micropod.agent.v1.CopyOutChunk;
+import io.micropod.agent.v1.CopyOutRequest;
 import io.micropod.agent.v1.CreateContainerRequest;
 import io.micropod.agent.v1.ExecRequest;
-import io.micropod.agent.v1.ExecResponse;
 import io.micropod.agent.v1.ExecStart;
 import io.micropod.agent.v1.GetInfoRequest;
 import io.micropod.agent.v1.GetInfoResponse;
+import io.micropod.agent.v1.GetStatsRequest;
+import io.micropod.agent.v1.GetStatsResponse;
 import io.micropod.agent.v1.LogChunk;
 import io.micropod.agent.v1.ProcessSpec;
 import io.micropod.agent.v1.ReadLogsRequest;
 import io.micropod.agent.v1.ShutdownRequest;
+import io.micropod.agent.v1.SignalContainerRequest;
 import io.micropod.agent.v1.StartContainerRequest;
+import io.micropod.agent.v1.TerminalSize;
+import io.micropod.agent.v1.UpdateHostsRequest;
 import io.micropod.agent.v1.WaitContainerRequest;
+import io.micropod.agent.v1.WaitContainerResponse;
 import io.micropod.event.Phase;
 import io.micropod.internal.Durations;
 import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -103,6 +117,10 @@ public final class AgentClient implements AutoCloseable {
     return target;
   }
 
+  String podId() {
+    return podId;
+  }
+
   /**
    * {@code GetInfo} with wait-for-ready: completes when the agent answers, exceptionally (with a
    * {@link MicroPodException}) when it fails or {@code deadline} passes. Cancelling the future
@@ -142,21 +160,11 @@ public final class AgentClient implements AutoCloseable {
    * first.
    */
   public OptionalInt waitContainer(String containerId, Duration timeout) {
-    AgentServiceGrpc.AgentServiceBlockingStub stub = blocking;
-    if (timeout != null) {
-      stub = stub.withDeadlineAfter(Math.max(1, timeout.toNanos()), TimeUnit.NANOSECONDS);
-    }
-    try {
-      return OptionalInt.of(
-          stub.waitContainer(WaitContainerRequest.newBuilder().setContainerId(containerId).build())
-              .getExitCode());
-    } catch (StatusRuntimeException e) {
-      if (timeout != null && e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
-        return OptionalInt.empty();
-      }
-      throw map(e, "WaitContainer", null, timeout);
-    }
+    return waitStatus(containerId, timeout)
+        .map(r -> OptionalInt.of(r.getExitCode()))
+        .orElse(OptionalInt.empty());
   }
+
 
   /** {@code ReadLogs} without follow: the output so far, in order. */
   public byte[] readLogs(String containerId) {
@@ -180,29 +188,25 @@ public final class AgentClient implements AutoCloseable {
    * @param timeout null for none
    */
   public ExecResult exec(String containerId, ProcessSpec process, Duration timeout) {
-    CompletableFuture<ExecResult> result = new CompletableFuture<>();
-    ExecObserver observer = new ExecObserver(result);
-    synchronized (observer) {
-      startExec(containerId, process, null, false, timeout, observer);
-    }
-    return awaitExec(result, observer, process, timeout);
+    return exec(containerId, process, null, null, timeout);
   }
 
+
   /** Opens an {@code ExecProcess} call and sends its {@code start} message; the caller holds the observer's lock. */
-  private io.grpc.stub.StreamObserver<ExecRequest> startExec(String containerId, ProcessSpec process,
-      io.micropod.agent.v1.TerminalSize tty, boolean attachStdin, Duration timeout,
+  private StreamObserver<ExecRequest> startExec(String containerId, ProcessSpec process,
+      TerminalSize tty, boolean attachStdin, Duration timeout,
       ExecObserver observer) {
     AgentServiceGrpc.AgentServiceStub stub = async;
     if (timeout != null) {
       stub = stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
-    io.grpc.stub.StreamObserver<ExecRequest> requests = stub.execProcess(observer);
+    StreamObserver<ExecRequest> requests = stub.execProcess(observer);
     requests.onNext(ExecRequest.newBuilder().setStart(start(containerId, process, tty, attachStdin)).build());
     return requests;
   }
 
-  private static ExecStart start(String containerId, ProcessSpec process,
-      io.micropod.agent.v1.TerminalSize tty, boolean attachStdin) {
+  static ExecStart start(String containerId, ProcessSpec process,
+      TerminalSize tty, boolean attachStdin) {
     ExecStart.Builder start = ExecStart.newBuilder()
         .setContainerId(containerId)
         .setProcess(process)
@@ -213,7 +217,7 @@ public final class AgentClient implements AutoCloseable {
     return start.build();
   }
 
-  private ExecResult awaitExec(CompletableFuture<ExecResult> result, ExecObserver observer,
+  ExecResult awaitExec(CompletableFuture<ExecResult> result, ExecObserver observer,
       ProcessSpec process, Duration timeout) {
     try {
       return result.get();
@@ -240,18 +244,18 @@ public final class AgentClient implements AutoCloseable {
   }
 
   /** {@code WaitContainer} with the whole answer; empty when {@code timeout} (null: none) passes. */
-  public java.util.Optional<io.micropod.agent.v1.WaitContainerResponse> waitStatus(
+  public Optional<WaitContainerResponse> waitStatus(
       String containerId, Duration timeout) {
     AgentServiceGrpc.AgentServiceBlockingStub stub = blocking;
     if (timeout != null) {
       stub = stub.withDeadlineAfter(Math.max(1, timeout.toNanos()), TimeUnit.NANOSECONDS);
     }
     try {
-      return java.util.Optional.of(
+      return Optional.of(
           stub.waitContainer(WaitContainerRequest.newBuilder().setContainerId(containerId).build()));
     } catch (StatusRuntimeException e) {
       if (timeout != null && e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
-        return java.util.Optional.empty();
+        return Optional.empty();
       }
       throw map(e, "WaitContainer", null, timeout);
     }
@@ -261,7 +265,7 @@ public final class AgentClient implements AutoCloseable {
   public void signal(String containerId, int signal, Duration deadline) {
     try {
       blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
-          .signalContainer(io.micropod.agent.v1.SignalContainerRequest.newBuilder()
+          .signalContainer(SignalContainerRequest.newBuilder()
               .setContainerId(containerId).setSignal(signal).build());
     } catch (StatusRuntimeException e) {
       throw map(e, "SignalContainer", null, deadline);
@@ -269,10 +273,10 @@ public final class AgentClient implements AutoCloseable {
   }
 
   /** {@code GetStats}. */
-  public io.micropod.agent.v1.GetStatsResponse stats(String containerId, Duration deadline) {
+  public GetStatsResponse stats(String containerId, Duration deadline) {
     try {
       return blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
-          .getStats(io.micropod.agent.v1.GetStatsRequest.newBuilder().setContainerId(containerId).build());
+          .getStats(GetStatsRequest.newBuilder().setContainerId(containerId).build());
     } catch (StatusRuntimeException e) {
       throw map(e, "GetStats", null, deadline);
     }
@@ -282,285 +286,36 @@ public final class AgentClient implements AutoCloseable {
    * {@code CopyOut}: the tar stream of {@code path}, read lazily (gRPC flow control keeps at most
    * a few chunks in flight). The caller closes the stream; closing early cancels the call.
    */
-  public java.io.InputStream copyOut(String containerId, String path, Duration deadline) {
-    io.grpc.Context.CancellableContext ctx = io.grpc.Context.current().withCancellation();
-    io.grpc.Context prev = ctx.attach();
-    Iterator<io.micropod.agent.v1.CopyOutChunk> it;
+  public InputStream copyOut(String containerId, String path, Duration deadline) {
+    Context.CancellableContext ctx = Context.current().withCancellation();
+    Context prev = ctx.attach();
+    Iterator<CopyOutChunk> it;
     try {
       it = blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
-          .copyOut(io.micropod.agent.v1.CopyOutRequest.newBuilder()
+          .copyOut(CopyOutRequest.newBuilder()
               .setContainerId(containerId).setPath(path).build());
     } finally {
       ctx.detach(prev);
     }
-    return new java.io.InputStream() {
-      private com.google.protobuf.ByteString cur = com.google.protobuf.ByteString.EMPTY;
-      private int pos;
-
-      @Override
-      public int read() throws java.io.IOException {
-        byte[] b = new byte[1];
-        return read(b, 0, 1) < 0 ? -1 : b[0] & 0xff;
-      }
-
-      @Override
-      public int read(byte[] b, int off, int len) throws java.io.IOException {
-        while (pos >= cur.size()) {
-          try {
-            if (!it.hasNext()) {
-              return -1;
-            }
-            cur = it.next().getTar();
-          } catch (StatusRuntimeException e) {
-            throw new java.io.IOException(map(e, "CopyOut", null, deadline));
-          }
-          pos = 0;
-        }
-        int n = Math.min(len, cur.size() - pos);
-        cur.substring(pos, pos + n).copyTo(b, off);
-        pos += n;
-        return n;
-      }
-
-      @Override
-      public void close() {
-        ctx.cancel(null);
-      }
-    };
+    return new CopyOutStream(this, it, ctx, deadline);
   }
 
   /**
    * {@code CopyIn}: returns a stream to write a tar into; {@code close()} half-closes and waits for
-   * the agent's answer (the number of entries), throwing {@link java.io.IOException} wrapping the
+   * the agent's answer (the number of entries), throwing {@link IOException} wrapping the
    * {@link MicroPodException} when the agent failed. Writes wait while the call is not ready.
    */
-  public java.io.OutputStream copyIn(String containerId, String destDir, Duration deadline) {
-    CompletableFuture<Long> done = new CompletableFuture<>();
-    Object ready = new Object();
-    ClientCallStreamObserver<io.micropod.agent.v1.CopyInRequest>[] holder = new ClientCallStreamObserver[1];
-    io.grpc.stub.StreamObserver<io.micropod.agent.v1.CopyInRequest> requests =
-        async.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS).copyIn(
-            new ClientResponseObserver<io.micropod.agent.v1.CopyInRequest, io.micropod.agent.v1.CopyInResponse>() {
-              @Override
-              public void beforeStart(ClientCallStreamObserver<io.micropod.agent.v1.CopyInRequest> call) {
-                holder[0] = call;
-                call.setOnReadyHandler(() -> {
-                  synchronized (ready) {
-                    ready.notifyAll();
-                  }
-                });
-              }
-
-              @Override
-              public void onNext(io.micropod.agent.v1.CopyInResponse r) {
-                done.complete(r.getEntries());
-              }
-
-              @Override
-              public void onError(Throwable t) {
-                done.completeExceptionally(t instanceof StatusRuntimeException
-                    ? map((StatusRuntimeException) t, "CopyIn", null, deadline) : t);
-                synchronized (ready) {
-                  ready.notifyAll();
-                }
-              }
-
-              @Override
-              public void onCompleted() {
-                done.complete(0L);
-              }
-            });
-    ClientCallStreamObserver<io.micropod.agent.v1.CopyInRequest> call = holder[0];
-    call.onNext(io.micropod.agent.v1.CopyInRequest.newBuilder()
-        .setStart(io.micropod.agent.v1.CopyInStart.newBuilder()
-            .setContainerId(containerId).setDestDir(destDir)).build());
-    return new java.io.OutputStream() {
-      private final byte[] buf = new byte[64 * 1024];
-      private int n;
-      private boolean closed;
-
-      @Override
-      public void write(int b) throws java.io.IOException {
-        write(new byte[] {(byte) b}, 0, 1);
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) throws java.io.IOException {
-        while (len > 0) {
-          if (n == buf.length) {
-            send();
-          }
-          int k = Math.min(len, buf.length - n);
-          System.arraycopy(b, off, buf, n, k);
-          n += k;
-          off += k;
-          len -= k;
-        }
-      }
-
-      private void send() throws java.io.IOException {
-        if (n == 0) {
-          return;
-        }
-        synchronized (ready) {
-          while (!call.isReady() && !done.isDone()) {
-            try {
-              ready.wait(50);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-              call.cancel("interrupted", null);
-              throw new java.io.InterruptedIOException("interrupted");
-            }
-          }
-        }
-        if (done.isDone()) {
-          failure();
-        }
-        call.onNext(io.micropod.agent.v1.CopyInRequest.newBuilder()
-            .setTar(com.google.protobuf.ByteString.copyFrom(buf, 0, n)).build());
-        n = 0;
-      }
-
-      private void failure() throws java.io.IOException {
-        try {
-          done.get();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new java.io.InterruptedIOException("interrupted");
-        } catch (ExecutionException e) {
-          throw new java.io.IOException(e.getCause().getMessage(), e.getCause());
-        }
-        throw new java.io.IOException("the agent ended CopyIn before the stream did");
-      }
-
-      @Override
-      public void close() throws java.io.IOException {
-        if (closed) {
-          return;
-        }
-        closed = true;
-        send();
-        call.onCompleted();
-        try {
-          done.get();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          call.cancel("interrupted", null);
-          throw new java.io.InterruptedIOException("interrupted");
-        } catch (ExecutionException e) {
-          throw new java.io.IOException(e.getCause().getMessage(), e.getCause());
-        }
-      }
-    };
+  public OutputStream copyIn(String containerId, String destDir, Duration deadline) {
+    return CopyInStream.open(this, async, containerId, destDir, deadline);
   }
 
   /**
    * {@code ExecProcess} with stdin attached, written through the returned handle's
    * {@code stdin()} under flow control (writes wait while the call is not ready).
    */
-  public io.micropod.ExecProcess execStreaming(String containerId, ProcessSpec process,
-      io.micropod.agent.v1.TerminalSize tty) {
-    CompletableFuture<ExecResult> result = new CompletableFuture<>();
-    ExecObserver observer = new ExecObserver(result);
-    io.grpc.stub.StreamObserver<ExecRequest> requests = async.execProcess(observer);
-    synchronized (observer) {
-      requests.onNext(ExecRequest.newBuilder().setStart(start(containerId, process, tty, true)).build());
-    }
-    java.io.OutputStream stdin = new java.io.OutputStream() {
-      private boolean closed;
-
-      @Override
-      public void write(int b) throws java.io.IOException {
-        write(new byte[] {(byte) b}, 0, 1);
-      }
-
-      @Override
-      public synchronized void write(byte[] b, int off, int len) throws java.io.IOException {
-        java.util.Objects.checkFromIndexSize(off, len, b.length);
-        if (closed) {
-          throw new java.io.IOException("stdin is closed");
-        }
-        while (len > 0) {
-          observer.awaitReady();
-          int n = Math.min(len, 32 * 1024);
-          synchronized (observer) {
-            if (result.isDone()) {
-              throw new java.io.IOException("the process exited; its stdin is closed");
-            }
-            requests.onNext(ExecRequest.newBuilder()
-                .setStdin(com.google.protobuf.ByteString.copyFrom(b, off, n)).build());
-          }
-          off += n;
-          len -= n;
-        }
-      }
-
-      @Override
-      public synchronized void close() {
-        if (closed) {
-          return;
-        }
-        closed = true;
-        synchronized (observer) {
-          if (!result.isDone()) {
-            requests.onNext(ExecRequest.newBuilder().setCloseStdin(true).build());
-          }
-        }
-      }
-    };
-    return new io.micropod.ExecProcess() {
-      @Override
-      public java.io.OutputStream stdin() {
-        return stdin;
-      }
-
-      @Override
-      public java.io.InputStream stdout() {
-        return observer.stdout.reader();
-      }
-
-      @Override
-      public void resize(int columns, int rows) {
-        io.micropod.TerminalSize size = io.micropod.TerminalSize.of(columns, rows);
-        if (tty == null) {
-          throw new IllegalStateException(
-              "the exec of " + process.getArgsList() + " was started without a TTY (ExecSpec.Builder.tty)");
-        }
-        // under the stdin stream's lock: ordered with the stdin writes before it
-        synchronized (stdin) {
-          synchronized (observer) {
-            if (result.isDone()) {
-              return;
-            }
-            requests.onNext(ExecRequest.newBuilder()
-                .setResize(io.micropod.agent.v1.TerminalSize.newBuilder()
-                    .setColumns(size.columns()).setRows(size.rows()))
-                .build());
-          }
-        }
-      }
-
-      @Override
-      public ExecResult await() {
-        return awaitExec(result, observer, process, null);
-      }
-
-      @Override
-      public java.util.Optional<ExecResult> await(Duration timeout) {
-        try {
-          result.get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-          return java.util.Optional.empty();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new MicroPodException("interrupted while waiting for " + process.getArgsList()
-              + " in pod " + podId, e, podId, null);
-        } catch (ExecutionException e) {
-          // awaitExec maps it
-        }
-        return java.util.Optional.of(awaitExec(result, observer, process, null));
-      }
-    };
+  public ExecProcess execStreaming(String containerId, ProcessSpec process,
+      TerminalSize tty) {
+    return new StreamingExec(this, async, containerId, process, tty);
   }
 
   /**
@@ -577,7 +332,7 @@ public final class AgentClient implements AutoCloseable {
    * when not null ({@code process.terminal} must then be set).
    */
   public ExecResult exec(String containerId, ProcessSpec process,
-      io.micropod.agent.v1.TerminalSize tty, byte[] stdin, Duration timeout) {
+      TerminalSize tty, byte[] stdin, Duration timeout) {
     CompletableFuture<ExecResult> result = new CompletableFuture<>();
     ExecObserver observer = new ExecObserver(result);
     if (stdin == null) {
@@ -587,10 +342,10 @@ public final class AgentClient implements AutoCloseable {
       return awaitExec(result, observer, process, timeout);
     }
     synchronized (observer) {
-      io.grpc.stub.StreamObserver<ExecRequest> requests =
+      StreamObserver<ExecRequest> requests =
           startExec(containerId, process, tty, true, timeout, observer);
       for (int off = 0; off < stdin.length; off += 32 * 1024) {
-        requests.onNext(ExecRequest.newBuilder().setStdin(com.google.protobuf.ByteString.copyFrom(
+        requests.onNext(ExecRequest.newBuilder().setStdin(ByteString.copyFrom(
             stdin, off, Math.min(32 * 1024, stdin.length - off))).build());
       }
       requests.onNext(ExecRequest.newBuilder().setCloseStdin(true).build());
@@ -612,7 +367,7 @@ public final class AgentClient implements AutoCloseable {
   public void updateHosts(String containerId, String hosts, Duration deadline) {
     try {
       blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
-          .updateHosts(io.micropod.agent.v1.UpdateHostsRequest.newBuilder()
+          .updateHosts(UpdateHostsRequest.newBuilder()
               .setContainerId(containerId).setHosts(hosts).build());
     } catch (StatusRuntimeException e) {
       throw map(e, "UpdateHosts", null, deadline);
@@ -729,174 +484,6 @@ public final class AgentClient implements AutoCloseable {
     @Override
     public void onCompleted() {
       future.complete(value);
-    }
-  }
-
-  /**
-   * An exec's stdout: collected for the result, and readable as it grows through {@link
-   * #reader} (readers share the collected bytes: no second copy is kept).
-   */
-  static final class OutputBuffer extends ByteArrayOutputStream {
-    private boolean ended;
-
-    synchronized void append(com.google.protobuf.ByteString data) {
-      byte[] bytes = data.toByteArray();
-      super.write(bytes, 0, bytes.length);
-      notifyAll();
-    }
-
-    @Override
-    public synchronized void write(byte[] b, int off, int len) {
-      super.write(b, off, len);
-    }
-
-    synchronized void end() {
-      ended = true;
-      notifyAll();
-    }
-
-    /** Copies bytes from {@code pos}, waiting for some; -1 once ended and all was read. */
-    synchronized int read(long pos, byte[] b, int off, int len) throws java.io.InterruptedIOException {
-      while (pos >= count && !ended) {
-        try {
-          wait();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new java.io.InterruptedIOException("interrupted while reading exec output");
-        }
-      }
-      if (pos >= count) {
-        return -1;
-      }
-      int n = (int) Math.min(len, count - pos);
-      System.arraycopy(buf, (int) pos, b, off, n);
-      return n;
-    }
-
-    /** A stream over this buffer from its first byte. */
-    java.io.InputStream reader() {
-      return new java.io.InputStream() {
-        private long pos;
-        private boolean closed;
-
-        @Override
-        public int read() throws java.io.IOException {
-          byte[] one = new byte[1];
-          int n = read(one, 0, 1);
-          return n < 0 ? -1 : one[0] & 0xFF;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws java.io.IOException {
-          java.util.Objects.checkFromIndexSize(off, len, b.length);
-          if (closed) {
-            throw new java.io.IOException("closed");
-          }
-          if (len == 0) {
-            return 0;
-          }
-          int n = OutputBuffer.this.read(pos, b, off, len);
-          if (n > 0) {
-            pos += n;
-          }
-          return n;
-        }
-
-        @Override
-        public int available() {
-          synchronized (OutputBuffer.this) {
-            return (int) Math.max(0, count - pos);
-          }
-        }
-
-        @Override
-        public void close() {
-          closed = true;
-        }
-      };
-    }
-  }
-
-  /** Collects an exec's output; half-closes once the exit arrived. */
-  private static final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResponse> {
-    private final CompletableFuture<ExecResult> result;
-    private final OutputBuffer stdout = new OutputBuffer();
-    private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
-    private ClientCallStreamObserver<ExecRequest> call;
-    private final Object ready = new Object();
-    private Integer exitCode;
-
-    ExecObserver(CompletableFuture<ExecResult> result) {
-      this.result = result;
-    }
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<ExecRequest> call) {
-      this.call = call;
-      call.setOnReadyHandler(() -> {
-        synchronized (ready) {
-          ready.notifyAll();
-        }
-      });
-    }
-
-    /** Waits until the call can take another message (or the exec ended). */
-    void awaitReady() throws java.io.InterruptedIOException {
-      synchronized (ready) {
-        while (!call.isReady() && !result.isDone()) {
-          try {
-            ready.wait(50);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while writing stdin");
-          }
-        }
-      }
-    }
-
-    @Override
-    public void onNext(ExecResponse r) {
-      switch (r.getKindCase()) {
-        case STDOUT:
-          stdout.append(r.getStdout());
-          break;
-        case STDERR:
-          stderr.writeBytes(r.getStderr().toByteArray());
-          break;
-        case EXIT:
-          exitCode = r.getExit().getExitCode();
-          synchronized (this) {
-            call.onCompleted();
-          }
-          break;
-        default:
-          break;
-      }
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      result.completeExceptionally(t);
-      stdout.end();
-    }
-
-    @Override
-    public void onCompleted() {
-      if (exitCode == null) {
-        result.completeExceptionally(Status.INTERNAL
-            .withDescription("the agent ended ExecProcess without an exit status").asRuntimeException());
-        return;
-      }
-      result.complete(ExecResult.of(exitCode,
-          new String(stdout.toByteArray(), StandardCharsets.UTF_8),
-          new String(stderr.toByteArray(), StandardCharsets.UTF_8)));
-      stdout.end();
-    }
-
-    void cancel(String why) {
-      synchronized (this) {
-        call.cancel(why, null);
-      }
     }
   }
 }

@@ -1,0 +1,145 @@
+package io.micropod.internal;
+
+import io.micropod.BootTimings;
+import io.micropod.MicroPod;
+import io.micropod.MicroPodException;
+import io.micropod.MicroPodSpec;
+import io.micropod.VmStartException;
+import io.micropod.agent.v1.GetInfoResponse;
+import io.micropod.agent.v1.GuestBootTimings;
+import io.micropod.event.Phase;
+import io.micropod.internal.net.LocalNetwork;
+import io.micropod.internal.vm.HostCapabilities;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts a pod: checks the spec against the runtime, runs the {@link #steps boot steps} as one
+ * {@link BootSequence} (undone on failure), and boots once more as a new pod when the first
+ * attempt hit a kernel stall ({@link KernelStallWatch}).
+ */
+final class PodStarter {
+  private static final Logger log = LoggerFactory.getLogger(PodStarter.class);
+
+  private PodStarter() {}
+
+  /**
+   * Starts a pod.
+   *
+   * @throws MicroPodException (a subtype) when it could not; nothing is left behind
+   */
+  static MicroPod start(MicroPodSpec spec, RuntimeServices runtime) {
+    try {
+      return startOnce(spec, runtime);
+    } catch (VmStartException e) {
+      if (!KernelStallWatch.isStall(e)) {
+        throw e;
+      }
+      log.warn("{}; everything was undone, booting it once more as a new pod", e.getMessage());
+      try {
+        return startOnce(spec, runtime);
+      } catch (RuntimeException again) {
+        again.addSuppressed(e);
+        throw again;
+      }
+    }
+  }
+
+  /** One boot attempt: a new pod id, every step, undone on failure. */
+  private static MicroPod startOnce(MicroPodSpec spec, RuntimeServices runtime) {
+    long started = System.nanoTime();
+    String id = Ids.newPodId();
+    HostCapabilities host = runtime.host();
+    List<LocalNetwork> joining = NetworkSteps.check(spec, runtime);
+    MountSteps.check(spec, runtime, id);
+    Boot boot = new Boot(id, spec, runtime, host);
+    CleanupStack cleanup = new CleanupStack(id);
+    runtime.sweepOnce();
+    runtime.track(id, boot::kill);
+    cleanup.push("runtime.untrack", () -> runtime.untrack(id));
+    claimName(boot, cleanup);
+    log.debug("pod {}: starting {}", id, spec);
+    Map<String, Duration> took = new BootSequence<>(id, spec.listener(), steps(joining)).run(boot, cleanup);
+    boot.started = true;
+    BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
+    RealMicroPod pod = new RealMicroPod(boot, cleanup, timings);
+    try {
+      boot.updateRecord(r -> r.withStarted(Instant.now().toString()));
+    } catch (RuntimeException e) {
+      pod.close();
+      throw new MicroPodException("pod " + id + " started but its record could not be written: "
+          + e.getMessage() + "; the pod was stopped", e, id, Phase.CONTAINER_START);
+    }
+    boot.vm.onExit().thenAccept(pod::vmExited);
+    if (!spec.exitGracePeriod().isZero() && !spec.detached()) {
+      runtime.track(id, pod::stopForJvmExit);
+    }
+    log.info("pod {} started: {} ({})", id, spec.image(), timings);
+    return pod;
+  }
+
+  /** The boot steps, in order. */
+  static List<BootStep<Boot>> steps() {
+    return steps(List.of());
+  }
+
+  static List<BootStep<Boot>> steps(List<LocalNetwork> joining) {
+    return List.of(
+        BootStep.of("image.resolve", Phase.IMAGE_PULL, ImageSteps::resolveImage),
+        BootStep.of("rootfs.prepare", Phase.ROOTFS_PREPARE, ImageSteps::prepareRootfs),
+        BootStep.of("virtiofs.start", Phase.ROOTFS_PREPARE, VmSteps::shareRootfs),
+        BootStep.of("mounts.share", Phase.ROOTFS_PREPARE, MountSteps::share),
+        BootStep.of("ports.bind", Phase.VM_BOOT, Lifecycle::bindPorts),
+        BootStep.of("network.attach", Phase.VM_BOOT, (b, c) -> NetworkSteps.attach(b, c, joining)),
+        BootStep.of("vmm.spawn", Phase.VM_BOOT, VmSteps::spawnVmm),
+        BootStep.of("agent.connect", Phase.AGENT_CONNECT, VmSteps::connectAgent),
+        BootStep.of("container.create", Phase.CONTAINER_START, ContainerSteps::createContainer),
+        BootStep.of("container.copy", Phase.CONTAINER_START, Lifecycle::copyFiles),
+        BootStep.of("container.start", Phase.CONTAINER_START, ContainerSteps::startContainer),
+        BootStep.of("ports.start", Phase.CONTAINER_START, Lifecycle::startPorts),
+        BootStep.of("network.announce", Phase.CONTAINER_START, NetworkSteps::announce));
+  }
+
+  /** Reserves the spec's name (API misuse, not a boot failure: before the sequence). */
+  private static void claimName(Boot b, CleanupStack cleanup) {
+    String name = b.spec.name().orElse(null);
+    if (name == null) {
+      return;
+    }
+    if (!b.runtime.claimName(name, b.id)) {
+      cleanup.runAll();
+      throw new IllegalStateException("a running pod of this runtime is already named \"" + name
+          + "\": close it or choose another name");
+    }
+    cleanup.push("name.release", () -> b.runtime.releaseName(name, b.id));
+  }
+
+  static BootTimings timings(Boot b, Map<String, Duration> took, Duration total) {
+    Duration image = took.getOrDefault("image.resolve", Duration.ZERO)
+        .plus(took.getOrDefault("rootfs.prepare", Duration.ZERO));
+    Duration agentReady = Duration.ofNanos(b.agentReadyNanos - b.spawnNanos);
+    Duration containerStart = took.getOrDefault("container.create", Duration.ZERO)
+        .plus(took.getOrDefault("container.start", Duration.ZERO));
+    return BootTimings.of(image, vmBoot(b.info, agentReady), agentReady, containerStart, total);
+  }
+
+  /**
+   * VMM spawn to /init: the guest's uptime at /init (counted from kernel start) plus the time
+   * before the kernel ran. That offset is the host-measured time of the agent's answer minus the
+   * guest's uptime when it built the answer ({@code now_ms}); agents that do not report it give
+   * their ready time instead, which overestimates by the first call's latency.
+   */
+  static Duration vmBoot(GetInfoResponse info, Duration agentReady) {
+    if (info == null || !info.hasBootTimings() || info.getBootTimings().getInitStartedMs() <= 0) {
+      return Duration.ZERO;
+    }
+    GuestBootTimings g = info.getBootTimings();
+    long guestClockAtAnswer = g.getNowMs() > 0 ? g.getNowMs() : g.getAgentReadyMs();
+    long beforeKernelMs = guestClockAtAnswer > 0 ? Math.max(0, agentReady.toMillis() - guestClockAtAnswer) : 0;
+    return Duration.ofMillis(Math.min(g.getInitStartedMs() + beforeKernelMs, agentReady.toMillis()));
+  }
+}

@@ -1,0 +1,95 @@
+package io.micropod.internal.agent;
+
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.micropod.ExecResult;
+import io.micropod.agent.v1.ExecRequest;
+import io.micropod.agent.v1.ExecResponse;
+import java.io.ByteArrayOutputStream;
+import java.io.InterruptedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+
+/** Collects an exec's output; half-closes once the exit arrived. */
+final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResponse> {
+  private final CompletableFuture<ExecResult> result;
+  final OutputBuffer stdout = new OutputBuffer();
+  private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+  private ClientCallStreamObserver<ExecRequest> call;
+  private final Object ready = new Object();
+  private Integer exitCode;
+
+  ExecObserver(CompletableFuture<ExecResult> result) {
+    this.result = result;
+  }
+
+  @Override
+  public void beforeStart(ClientCallStreamObserver<ExecRequest> call) {
+    this.call = call;
+    call.setOnReadyHandler(() -> {
+      synchronized (ready) {
+        ready.notifyAll();
+      }
+    });
+  }
+
+  /** Waits until the call can take another message (or the exec ended). */
+  void awaitReady() throws InterruptedIOException {
+    synchronized (ready) {
+      while (!call.isReady() && !result.isDone()) {
+        try {
+          ready.wait(50);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while writing stdin");
+        }
+      }
+    }
+  }
+
+  @Override
+  public void onNext(ExecResponse r) {
+    switch (r.getKindCase()) {
+      case STDOUT:
+        stdout.append(r.getStdout());
+        break;
+      case STDERR:
+        stderr.writeBytes(r.getStderr().toByteArray());
+        break;
+      case EXIT:
+        exitCode = r.getExit().getExitCode();
+        synchronized (this) {
+          call.onCompleted();
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    result.completeExceptionally(t);
+    stdout.end();
+  }
+
+  @Override
+  public void onCompleted() {
+    if (exitCode == null) {
+      result.completeExceptionally(Status.INTERNAL
+          .withDescription("the agent ended ExecProcess without an exit status").asRuntimeException());
+      return;
+    }
+    result.complete(ExecResult.of(exitCode,
+        new String(stdout.toByteArray(), StandardCharsets.UTF_8),
+        new String(stderr.toByteArray(), StandardCharsets.UTF_8)));
+    stdout.end();
+  }
+
+  void cancel(String why) {
+    synchronized (this) {
+      call.cancel(why, null);
+    }
+  }
+}
