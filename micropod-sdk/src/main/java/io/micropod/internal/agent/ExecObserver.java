@@ -79,6 +79,7 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
     if (exitCode == null) {
       result.completeExceptionally(Status.INTERNAL
           .withDescription("the agent ended ExecProcess without an exit status").asRuntimeException());
+      stdout.end();
       return;
     }
     result.complete(ExecResult.of(exitCode,

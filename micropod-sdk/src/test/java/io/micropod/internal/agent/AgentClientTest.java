@@ -126,6 +126,12 @@ class AgentClientTest {
           execRequests.add(r);
           if (r.hasStart()) {
             List<String> args = r.getStart().getProcess().getArgsList();
+            if (args.get(0).equals("no-exit")) {
+              // a broken agent: output, then the end of the call without an exit status
+              out.onNext(ExecResponse.newBuilder().setStdout(ByteString.copyFromUtf8("partial\n")).build());
+              out.onCompleted();
+              return;
+            }
             if (args.get(0).equals("fail")) {
               out.onError(Status.NOT_FOUND.withDescription("container gone").asRuntimeException());
               return;
@@ -343,5 +349,22 @@ class AgentClientTest {
       assertThat(Thread.interrupted()).isTrue();
     }
     assertThat(thrown).singleElement().satisfies(e -> assertThat(e).hasMessageContaining("interrupted"));
+  }
+
+  @Test
+  void aStreamingExecEndedWithoutAnExitStatusEndsItsStdoutAndFails() throws Exception {
+    io.micropod.ExecProcess p = client.execStreaming("c1",
+        ProcessSpec.newBuilder().addArgs("no-exit").build(), null);
+    CompletableFuture<byte[]> all = CompletableFuture.supplyAsync(() -> {
+      try (java.io.InputStream in = p.stdout()) {
+        return in.readAllBytes();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    });
+
+    assertThat(all.get(10, TimeUnit.SECONDS)).asString().isEqualTo("partial\n");
+    assertThatThrownBy(() -> p.await(Duration.ofSeconds(10)))
+        .hasMessageContaining("without an exit status");
   }
 }
