@@ -217,6 +217,8 @@ done
 # runc at the path of MICROPOD_RUNTIME.
 install -m 0755 "$P/runc/usr/sbin/runc" "$R/usr/bin/runc"
 ln -s ../bin/runc "$R/usr/sbin/runc"
+# crun next to it: /init runs the agent with MICROPOD_RUNTIME=/usr/bin/<micropod.runtime>.
+install -m 0755 "$P/crun/usr/bin/crun" "$R/usr/bin/crun"
 
 # micropod-tty: the agent's helper for exec with a terminal (receives runc's pty master over
 # the console socket, relays it, resizes it). C because the JDK can neither receive a file
@@ -324,13 +326,14 @@ kvm_flags="-XX:TieredStopAtLevel=1"
 # ---- shared libraries ------------------------------------------------------------------
 step "shared libraries"
 socat_pkgs=(libssl3 libwrap0 libnsl2 libtirpc3 libgssapi-krb5-2 libkrb5-3 libk5crypto3 libcom-err2 libkrb5support0 libkeyutils1)
+crun_pkgs=(libyajl2 libcap2 libsystemd0 libgcrypt20 libgpg-error0 liblzma5 libzstd1 liblz4-1)
 libs=$(python3 "$S/elfdeps.py" "$R" "$P/libc6" "$P/libseccomp2" "$P/libgcc-s1" "$P/libstdc++6" "$P/zlib1g" \
-    "${socat_pkgs[@]/#/$P/}" \
+    "${socat_pkgs[@]/#/$P/}" "${crun_pkgs[@]/#/$P/}" \
     --jar "$R/opt/micropod/agent/micropod-agent.jar" --also libgcc_s.so.1)
 libs=$(echo $libs)
 say "libraries: $libs"
 # Licences of what is shipped (docs, man pages and locales are not).
-shipped=(busybox-static runc libc6 libseccomp2 libgcc-s1 "$(readlink "$P/kernel")" socat "${socat_pkgs[@]}")
+shipped=(busybox-static runc libc6 libseccomp2 libgcc-s1 "$(readlink "$P/kernel")" socat "${socat_pkgs[@]}" crun "${crun_pkgs[@]}")
 [[ " $libs " != *" libstdc++.so.6 "* ]] || shipped+=(libstdc++6)
 [[ " $libs " != *" libz.so.1 "* ]] || shipped+=(zlib1g)
 for pkg in "${shipped[@]}"; do
@@ -361,6 +364,9 @@ in_guest_root 60 /usr/bin/runc --version > "$work/runc.version" || die "runc doe
 # The agent reads the version line from here instead of starting runc (guest contract).
 mkdir -p "$R/etc/micropod/version.d"
 head -1 "$work/runc.version" > "$R/etc/micropod/version.d/runc"
+in_guest_root 60 /usr/bin/crun --version > "$work/crun.version" || die "crun does not run in the guest root"
+head -1 "$work/crun.version" > "$R/etc/micropod/version.d/crun"
+rm -rf "$R/run/crun"  # the state dir crun --version made in the chroot
 in_guest_root 60 /usr/bin/socat -V > /dev/null || die "socat does not run in the guest root"
 # without arguments it prints its usage and exits 2
 rc=0; in_guest_root 60 /usr/bin/micropod-tty 2> /dev/null || rc=$?

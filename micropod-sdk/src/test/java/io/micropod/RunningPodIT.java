@@ -43,6 +43,20 @@ class RunningPodIT {
     }
   }
 
+  /**
+   * The OCI runtime the guest should run this class's pod with: {@code MICROPOD_OCI_RUNTIME}, else
+   * the guest image's default, crun.
+   */
+  String expectedRuntime() {
+    String chosen = System.getenv("MICROPOD_OCI_RUNTIME");
+    return chosen == null || chosen.isBlank() ? "crun" : chosen.strip();
+  }
+
+  @Test
+  void theGuestRunsTheChosenOciRuntimeAndReportsIt() {
+    assertThat(io.micropod.internal.BenchProbes.runtimeVersion(pod)).startsWith(expectedRuntime() + " version ");
+  }
+
   @Test
   void execReturnsStdoutAndExitCode() {
     ExecResult result = pod.exec("echo", "hi");

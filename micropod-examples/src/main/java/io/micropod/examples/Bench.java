@@ -28,7 +28,9 @@ import java.util.function.Function;
  *
  * Uses the busybox test image the build installs ({@code $MICROPOD_HOME/oci/busybox}) or
  * {@code --image oci:/path}. P3 (pull + unpack against skopeo + umoci) is the image engineer's:
- * {@link #p3} is its hook and prints that it is not measured yet.
+ * {@link #p3} is its hook and prints that it is not measured yet. The guest's OCI runtime is the
+ * guest image's default (crun) unless {@code MICROPOD_OCI_RUNTIME=runc|crun} says otherwise; P1
+ * and P4 print the one that ran.
  */
 public final class Bench {
   private int reps = 5;
@@ -110,6 +112,7 @@ public final class Bench {
     List<Duration> first = new ArrayList<>();
     List<BootTimings> timings = new ArrayList<>();
     List<long[]> guest = new ArrayList<>();
+    String runtime = "";
     MicroPodSpec spec = MicroPod.builder().image(image).command("sh", "-c", "echo first-output; exec sleep 3600").build();
     for (int i = 0; i < reps; i++) {
       long t0 = System.nanoTime();
@@ -120,12 +123,14 @@ public final class Bench {
         first.add(Duration.ofNanos(System.nanoTime() - t0));
         timings.add(pod.bootTimings());
         guest.add(BenchProbes.guestTimings(pod));
+        runtime = BenchProbes.runtimeVersion(pod);
       }
     }
     Duration b = median(bare);
     Duration f = median(first);
-    System.out.printf("P1 start() -> first container output: median %d ms; bare boot (QEMU spawn -> /init"
-        + " marker, same QEMU settings): median %d ms; ratio %.2fx%n", f.toMillis(), b.toMillis(), ratio(f, b));
+    System.out.printf("P1 start() -> first container output (%s): median %d ms; bare boot (QEMU spawn -> /init"
+        + " marker, same QEMU settings): median %d ms; ratio %.2fx%n", runtime, f.toMillis(), b.toMillis(),
+        ratio(f, b));
     System.out.printf("   start() breakdown, medians: image %d ms, VM spawn -> /init %d ms, VM spawn -> agent"
             + " ready %d ms, container create+start %d ms, start() total %d ms%n",
         med(timings, BootTimings::image), med(timings, BootTimings::vmBoot), med(timings, BootTimings::agentReady),
@@ -163,9 +168,9 @@ public final class Bench {
     }
     Duration e = median(exec);
     Duration p = median(ping);
-    System.out.printf("P4 exec `true` round trip: median %.1f ms (%d reps); GetInfo ping on the same channel:"
-        + " median %.2f ms (%d reps); ratio %.0fx%n", e.toNanos() / 1e6, exec.size(), p.toNanos() / 1e6,
-        ping.size(), ratio(e, p));
+    System.out.printf("P4 exec `true` round trip (%s): median %.1f ms (%d reps); GetInfo ping on the same channel:"
+        + " median %.2f ms (%d reps); ratio %.0fx%n", BenchProbes.runtimeVersion(pod), e.toNanos() / 1e6, exec.size(),
+        p.toNanos() / 1e6, ping.size(), ratio(e, p));
   }
 
   private void p5(MicroPod pod, double rawMbps) {

@@ -163,6 +163,11 @@ public final class BenchProbes {
     return Duration.ofNanos(System.nanoTime() - t0);
   }
 
+  /** The guest's OCI runtime, as its agent reported it at start ({@code GetInfo.runtime_version}). */
+  public static String runtimeVersion(MicroPod pod) {
+    return ((RealMicroPod) pod).bootInfo().getRuntimeVersion();
+  }
+
   /**
    * The guest's own boot timings of {@code pod}, ms of guest uptime (one clock, so their
    * differences are exact): {@code /init} started, agent {@code main}, agent serving, and the

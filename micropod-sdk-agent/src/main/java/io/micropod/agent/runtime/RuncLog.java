@@ -72,9 +72,15 @@ public final class RuncLog {
     return new String[] {level, msg};
   }
 
-  /** Whether runc's message says the executable does not exist (exit 127 in shell terms). */
+  /**
+   * Whether the runtime's message says the executable does not exist (exit 127 in shell terms):
+   * runc's {@code executable file not found in $PATH} / {@code no such file or directory}, crun's
+   * {@code executable file `x` not found in $PATH: No such file or directory}.
+   */
   static boolean isNotFound(String message) {
-    return message.contains("executable file not found")
-        || message.contains("no such file or directory");
+    String m = message.toLowerCase(java.util.Locale.ROOT);
+    return m.contains("executable file not found")
+        || m.contains("not found in $path")
+        || m.contains("no such file or directory");
   }
 }

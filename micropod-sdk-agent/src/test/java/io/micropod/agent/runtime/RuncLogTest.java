@@ -34,5 +34,9 @@ class RuncLogTest {
     assertThat(RuncLog.isNotFound("exec: \"x\": executable file not found in $PATH")).isTrue();
     assertThat(RuncLog.isNotFound("exec: \"/x\": stat /x: no such file or directory")).isTrue();
     assertThat(RuncLog.isNotFound("exec: \"/\": permission denied")).isFalse();
+    // crun
+    assertThat(RuncLog.isNotFound("executable file `x` not found in $PATH: No such file or directory")).isTrue();
+    assertThat(RuncLog.isNotFound("exec `/x`: No such file or directory")).isTrue();
+    assertThat(RuncLog.isNotFound("exec `/`: Permission denied")).isFalse();
   }
 }

@@ -10,6 +10,8 @@ import java.util.List;
  *     {@code unshare --map-root-user})
  * @param accelReason why {@code accel} was chosen, for the log
  * @param tscKhz the host TSC frequency in kHz for {@code tsc_early_khz}, 0 when unknown
+ * @param ociRuntime the guest's OCI runtime for {@code micropod.runtime=} ({@code runc} or
+ *     {@code crun}, from {@code MICROPOD_OCI_RUNTIME}), or empty for the guest image's default
  */
 public record HostCapabilities(
     Path qemuBinary,
@@ -21,9 +23,21 @@ public record HostCapabilities(
     String accelReason,
     Machine machine,
     long tscKhz,
-    boolean runningAsRoot) {
+    boolean runningAsRoot,
+    String ociRuntime) {
+
+  /** The OCI runtimes the guest image ships ({@code MICROPOD_OCI_RUNTIME}). */
+  public static final List<String> OCI_RUNTIMES = List.of("crun", "runc");
 
   public HostCapabilities {
     virtiofsdWrapper = List.copyOf(virtiofsdWrapper);
+    ociRuntime = ociRuntime == null ? "" : ociRuntime;
+  }
+
+  /** Capabilities with the guest image's default OCI runtime. */
+  public HostCapabilities(Path qemuBinary, Path virtiofsd, List<String> virtiofsdWrapper, Path kernel,
+      Path initramfs, Accel accel, String accelReason, Machine machine, long tscKhz, boolean runningAsRoot) {
+    this(qemuBinary, virtiofsd, virtiofsdWrapper, kernel, initramfs, accel, accelReason, machine, tscKhz,
+        runningAsRoot, "");
   }
 }

@@ -113,6 +113,12 @@ public final class HostProbe {
             + " is neither microvm nor q35");
       }
     }
+    String ociRuntime = config.getenv("MICROPOD_OCI_RUNTIME");
+    ociRuntime = ociRuntime == null ? "" : ociRuntime.strip();
+    if (!ociRuntime.isEmpty() && !HostCapabilities.OCI_RUNTIMES.contains(ociRuntime)) {
+      missing.add("a supported OCI runtime: MICROPOD_OCI_RUNTIME=" + ociRuntime
+          + " is neither crun nor runc (unset it for the guest image's default, crun)");
+    }
     if (!missing.isEmpty()) {
       throw new HostUnsupportedException(missing);
     }
@@ -120,7 +126,7 @@ public final class HostProbe {
     String[] reason = new String[1];
     Accel accel = chooseAccel(cpu, reason);
     return new HostCapabilities(qemu, virtiofsd, wrapper, kernel, initramfs, accel, reason[0],
-        machine, tscKhz(cpu), root);
+        machine, tscKhz(cpu), root, ociRuntime);
   }
 
   private Path findQemu(List<String> missing) {

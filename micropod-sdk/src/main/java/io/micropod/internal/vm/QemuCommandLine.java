@@ -171,6 +171,9 @@ public final class QemuCommandLine {
     sb.append(" micropod.channel=serial");
     sb.append(" micropod.rootfs=").append(rootfs);
     sb.append(" micropod.debug=").append(debug ? "1" : "0");
+    if (!host.ociRuntime().isEmpty()) {
+      sb.append(" micropod.runtime=").append(host.ociRuntime());
+    }
     for (String nic : network.kernelArgs()) {
       sb.append(' ').append(nic);
     }

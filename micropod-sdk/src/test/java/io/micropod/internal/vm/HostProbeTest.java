@@ -183,6 +183,21 @@ class HostProbeTest {
   }
 
   @Test
+  void theOciRuntimeComesFromTheEnvironmentAndNonsenseIsRejected() {
+    assertThat(probe().probe().ociRuntime()).isEmpty();
+
+    env.put("MICROPOD_OCI_RUNTIME", "runc");
+    assertThat(probe().probe().ociRuntime()).isEqualTo("runc");
+    env.put("MICROPOD_OCI_RUNTIME", " crun ");
+    assertThat(probe().probe().ociRuntime()).isEqualTo("crun");
+
+    env.put("MICROPOD_OCI_RUNTIME", "youki");
+    assertThatThrownBy(() -> probe().probe())
+        .isInstanceOf(HostUnsupportedException.class)
+        .hasMessageContaining("MICROPOD_OCI_RUNTIME=youki is neither crun nor runc");
+  }
+
+  @Test
   void nonRootWrapsVirtiofsdInAUserNamespaceWhenThatWorks() {
     root = false;
 

@@ -64,6 +64,17 @@ class QemuCommandLineTest {
   }
 
   @Test
+  void anOciRuntimeChoiceBecomesTheMicropodRuntimeKey() {
+    HostCapabilities crun = new HostCapabilities(Path.of("/usr/bin/qemu-system-x86_64"),
+        Path.of("/usr/lib/qemu/virtiofsd"), List.of(), Path.of("/g/vmlinux"), Path.of("/g/initramfs.cpio"),
+        Accel.TCG, "test", Machine.MICROVM, 0, true, "runc");
+
+    assertThat(QemuCommandLine.kernelCmdline(crun, false)).endsWith(" micropod.debug=0 micropod.runtime=runc");
+    assertThat(QemuCommandLine.kernelCmdline(host(Accel.TCG, Machine.MICROVM, 0), false))
+        .doesNotContain("micropod.runtime");
+  }
+
+  @Test
   void eachMountIsAVhostUserFsDeviceWithItsOwnTagAfterTheImageTree() {
     List<String> args = QemuCommandLine.build(host(Accel.TCG, Machine.MICROVM, 0), 512, 1, PATHS, null, false,
         GuestNetworkConfig.NONE, List.of(

@@ -200,7 +200,18 @@ public final class FirecrackerDriver implements VmmDriver {
 
   /** {@link #bootArgs(boolean)} plus one {@code micropod.nic} key per device of {@code guest}. */
   static String bootArgs(boolean debug, io.micropod.internal.vm.GuestNetworkConfig guest) {
+    return bootArgs(debug, guest, "");
+  }
+
+  /**
+   * {@link #bootArgs(boolean, io.micropod.internal.vm.GuestNetworkConfig)} plus
+   * {@code micropod.runtime=<ociRuntime>} unless {@code ociRuntime} is empty (the guest's default).
+   */
+  static String bootArgs(boolean debug, io.micropod.internal.vm.GuestNetworkConfig guest, String ociRuntime) {
     StringBuilder sb = new StringBuilder(bootArgs(debug));
+    if (!ociRuntime.isEmpty()) {
+      sb.append(" micropod.runtime=").append(ociRuntime);
+    }
     for (String nic : guest.kernelArgs()) {
       sb.append(' ').append(nic);
     }
@@ -254,7 +265,7 @@ public final class FirecrackerDriver implements VmmDriver {
       FirecrackerApi api = vm.api();
       step(vm, "vm.configure.logger", () -> api.putLogger(fcLog, config.debug() ? "Debug" : "Info"));
       step(vm, "vm.configure.metrics", () -> api.putMetrics(metrics));
-      step(vm, "vm.configure.boot-source", () -> api.putBootSource(host.kernel(), bootArgs(config.debug(), net.guest()),
+      step(vm, "vm.configure.boot-source", () -> api.putBootSource(host.kernel(), bootArgs(config.debug(), net.guest(), host.ociRuntime()),
           host.initramfs()));
       step(vm, "vm.configure.machine-config", () -> api.putMachineConfig(config.cpus(), config.memoryMib(), false));
       step(vm, "vm.configure.drives.rootfs", () -> api.putDrive("rootfs", rootfs.blockImage(), false, true));
