@@ -432,7 +432,8 @@ python3 "$S/manifest.py" "$work/out" "$work/packages" \
     "version=$version" "kernelRelease=$kernel_release" "jdk=$jdk_desc" \
     "agentJarSha256=$agent_sha" "jreModules=$jre_modules" \
     "jvmFlags=$common_flags $archive_flag" "jvmArchive=$archive $archive_status" \
-    "runtimeVersion=$(head -1 "$work/runc.version")" "inputsHash=$inputs_hash"
+    "runtimeVersion=$(head -1 "$work/crun.version") (default); $(head -1 "$work/runc.version")" \
+    "inputsHash=$inputs_hash"
 
 # Swap the new image in with renames on one file system: readers never see a
 # half-written directory (for an instant between the two renames, none at all).
