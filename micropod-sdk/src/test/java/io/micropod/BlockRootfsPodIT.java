@@ -23,39 +23,17 @@ import org.junit.jupiter.api.Test;
  */
 class BlockRootfsPodIT extends RunningPodIT {
 
-  private MicroPodRuntime runtime;
   private Map<Path, String> imagesBefore;
 
   @Override
   MicroPod newPod() {
-    Map<String, String> env = new HashMap<>(System.getenv());
-    env.put("MICROPOD_ROOTFS", "blk");
-    env.put("MICROPOD_VMM", "qemu");
-    runtime = MicroPodRuntime.builder().home(TestImages.home()).environment(env).build();
-    MicroPod started = MicroPod.builder()
-        .runtime(runtime)
-        .image(TestImages.busybox())
-        .command("sleep", "3600")
-        .env("GREETING", "hello from env")
-        .workingDir("/tmp")
-        .start();
+    MicroPod started = newPodOnOwnRuntime(Map.of("MICROPOD_ROOTFS", "blk", "MICROPOD_VMM", "qemu"));
     try {
       imagesBefore = blockImages();
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
     return started;
-  }
-
-  @Override
-  void closePod() {
-    try {
-      super.closePod();
-    } finally {
-      if (runtime != null) {
-        runtime.close();
-      }
-    }
   }
 
   @Test

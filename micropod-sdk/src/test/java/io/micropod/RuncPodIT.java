@@ -2,7 +2,6 @@ package io.micropod;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -13,37 +12,14 @@ import org.junit.jupiter.api.Test;
  */
 class RuncPodIT extends RunningPodIT {
 
-  private MicroPodRuntime runtime;
-
   @Override
   MicroPod newPod() {
-    Map<String, String> env = new HashMap<>(System.getenv());
-    env.put("MICROPOD_OCI_RUNTIME", "runc");
-    env.put("MICROPOD_VMM", "qemu");
-    runtime = MicroPodRuntime.builder().home(TestImages.home()).environment(env).build();
-    return MicroPod.builder()
-        .runtime(runtime)
-        .image(TestImages.busybox())
-        .command("sleep", "3600")
-        .env("GREETING", "hello from env")
-        .workingDir("/tmp")
-        .start();
+    return newPodOnOwnRuntime(Map.of("MICROPOD_OCI_RUNTIME", "runc", "MICROPOD_VMM", "qemu"));
   }
 
   @Override
   String expectedRuntime() {
     return "runc";
-  }
-
-  @Override
-  void closePod() {
-    try {
-      super.closePod();
-    } finally {
-      if (runtime != null) {
-        runtime.close();
-      }
-    }
   }
 
   @Test

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -20,6 +22,8 @@ import org.junit.jupiter.api.TestInstance;
 class RunningPodIT {
 
   MicroPod pod;
+  /** The runtime of {@link #newPodOnOwnRuntime}, closed after the pod; null for the default one. */
+  private MicroPodRuntime ownRuntime;
 
   @BeforeAll
   void startPod() {
@@ -27,19 +31,40 @@ class RunningPodIT {
   }
 
   MicroPod newPod() {
+    return podSpec().start();
+  }
+
+  /** The pod every test here expects, on the default runtime unless {@code runtime(..)} is set. */
+  static MicroPodSpec.Builder podSpec() {
     return MicroPod.builder()
         .image(TestImages.busybox())
         .command("sleep", "3600")
         .env("GREETING", "hello from env")
-        .workingDir("/tmp")
-        .start();
+        .workingDir("/tmp");
+  }
+
+  /**
+   * Starts {@link #podSpec()} on a runtime of its own whose environment is this process's with
+   * {@code overrides} (subclasses that run the same tests under other settings).
+   */
+  MicroPod newPodOnOwnRuntime(Map<String, String> overrides) {
+    Map<String, String> env = new HashMap<>(System.getenv());
+    env.putAll(overrides);
+    ownRuntime = MicroPodRuntime.builder().home(TestImages.home()).environment(env).build();
+    return podSpec().runtime(ownRuntime).start();
   }
 
   @AfterAll
   void closePod() {
-    if (pod != null) {
-      pod.close();
-      assertThat(Leaks.of(pod.id())).isEmpty();
+    try {
+      if (pod != null) {
+        pod.close();
+        assertThat(Leaks.of(pod.id())).isEmpty();
+      }
+    } finally {
+      if (ownRuntime != null) {
+        ownRuntime.close();
+      }
     }
   }
 
