@@ -206,42 +206,10 @@ public final class MicroPodExtension implements BeforeAllCallback, BeforeEachCal
     }
   }
 
-  private static final class PodsKey {
-    final String contextId;
-
-    PodsKey(String contextId) {
-      this.contextId = contextId;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof PodsKey && ((PodsKey) o).contextId.equals(contextId);
-    }
-
-    @Override
-    public int hashCode() {
-      return contextId.hashCode();
-    }
-  }
+  private record PodsKey(String contextId) {}
 
   /** Session pods are shared by equal specs. */
-  private static final class SessionKey {
-    final MicroPodSpec spec;
-
-    SessionKey(MicroPodSpec spec) {
-      this.spec = spec;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof SessionKey && ((SessionKey) o).spec.equals(spec);
-    }
-
-    @Override
-    public int hashCode() {
-      return spec.hashCode();
-    }
-  }
+  private record SessionKey(MicroPodSpec spec) {}
 
   /**
    * A session pod: started on first use (once; a failure is remembered and thrown to every later
