@@ -101,8 +101,6 @@ public final class NetworkRegistry {
       } catch (IOException | RuntimeException e) {
         if (ethernet != null) {
           networks.remove(name); // only what this call added, never an existing network
-        }
-        if (ethernet != null) {
           ethernet.close();
         }
         if (socketDir != null) {
