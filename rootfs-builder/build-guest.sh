@@ -61,7 +61,7 @@ jdk_feature=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$jdk/release")
 jdk_desc="$(sed -n 's/^IMPLEMENTOR="\(.*\)"/\1/p' "$jdk/release") $(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$jdk/release") ($jdk)"
 
 cd "$HERE"
-builder_files=(packages.lock build-guest.sh guest/init guest/micropod-tty.c $(ls scripts/*.py scripts/*.sh))
+builder_files=(packages.lock build-guest.sh guest/init guest/micropod-tty.c $(ls scripts/*.py scripts/*.sh) $(ls host/*.c 2>/dev/null))
 inputs_hash=$(python3 "$S/inputs_hash.py" --text "version=$version" --text "jdk=$jdk_desc" \
     --text "jreExclude=${MICROPOD_JRE_EXCLUDE_MODULES-(default)}" \
     --text "$(cat "$jdk/release")" "${builder_files[@]}" "$agent_jar")
@@ -424,6 +424,24 @@ in_guest_root 600 $java $kvm_flags $common_flags $archive_flag "${check[@]}" -cp
 archive_status="accepted under TCG and KVM flags ($(grep -Eo "$accepted_re" "$work/verify.log" | head -1); trained with: $archive_training)"
 say "class archive $archive: $archive_status"
 rm -rf "${R:?}"/tmp/* "$R$archive.config"
+
+# ---- host helpers ------------------------------------------------------------------------
+# Small native programs that run on the HOST beside the VM (not in the guest), shipped with the
+# guest image because they are built from the same commit: host/lib*.c become shared objects
+# (LD_PRELOAD'ed into a host process), every other host/*.c a static executable. They go to
+# <guest dir>/host/, where HostProbe looks for them.
+step "host helpers"
+mkdir -p "$work/out/host"
+for src in host/*.c; do
+    [ -e "$src" ] || continue
+    name=$(basename "$src" .c)
+    case "$name" in
+        lib*) gcc -std=gnu11 -O2 -Wall -Wextra -Werror -s -shared -fPIC -o "$work/out/host/$name.so" "$src" -ldl \
+                  || die "cannot compile $src (gcc and libc6-dev installed?)" ;;
+        *)    gcc -std=gnu11 -O2 -Wall -Wextra -Werror -s -static -o "$work/out/host/$name" "$src" \
+                  || die "cannot compile $src (gcc and libc6-dev installed?)" ;;
+    esac
+done
 
 # ---- initramfs, manifest, install --------------------------------------------------------
 step "writing initramfs.cpio"

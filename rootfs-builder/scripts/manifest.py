@@ -34,10 +34,19 @@ def main(guest_dir, packages_file, pairs):
                 name, version = line.strip().split("=", 1)
                 packages[name] = version
     manifest["packages"] = packages
+    # Relative paths with '/', sorted, subdirectories (host/) included: the same bytes give
+    # the same manifest.
+    names = []
+    for root, dirs, files in os.walk(guest_dir):
+        dirs.sort()
+        for f in files:
+            rel = os.path.relpath(os.path.join(root, f), guest_dir).replace(os.sep, "/")
+            if rel != "manifest.json":
+                names.append(rel)
     manifest["files"] = {
         name: {"sha256": sha256(os.path.join(guest_dir, name)),
                "size": os.path.getsize(os.path.join(guest_dir, name))}
-        for name in sorted(os.listdir(guest_dir)) if name != "manifest.json"}
+        for name in sorted(names)}
     with open(os.path.join(guest_dir, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2, sort_keys=False)
         f.write("\n")
