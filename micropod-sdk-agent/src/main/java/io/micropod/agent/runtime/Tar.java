@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
@@ -157,8 +158,14 @@ public final class Tar {
     Files.deleteIfExists(target);
   }
 
-  private static void attributes(Path p, Entry e) throws IOException {
-    Files.setPosixFilePermissions(p, permissions(e.mode()));
+  /**
+   * Applies mode, then owner, to {@code p} itself. NOFOLLOW_LINKS: the container runs while we
+   * copy, and may have swapped {@code p} for a symlink since it was created; following it would
+   * chmod a file of the agent's choice outside the container root. A symlink fails (ELOOP).
+   */
+  static void attributes(Path p, Entry e) throws IOException {
+    Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+        .setPermissions(permissions(e.mode()));
     owner(p, e);
   }
 

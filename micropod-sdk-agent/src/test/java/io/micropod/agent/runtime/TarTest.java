@@ -14,6 +14,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The agent's tar code against commons-compress (what the SDK writes and reads) and escapes. */
@@ -130,5 +131,25 @@ class TarTest {
     assertThat(ContainerPaths.resolve(root, "/a/up", false)).isEqualTo(root.resolve("a/up"));
     assertThatThrownBy(() -> ContainerPaths.resolve(root, "/loop/x", true))
         .isInstanceOf(IOException.class).hasMessageContaining("symbolic links");
+  }
+
+  @Test
+  @Timeout(10)
+  void attributesAreNeverAppliedThroughASymlinkSwappedIn() throws IOException {
+    // A container process can replace what extract() just created with a symlink before the
+    // mode and owner are applied; the mode must then not land on the link's target (here a
+    // file outside the container root).
+    Path outsideFile = Files.writeString(tmp.resolve("agent-secret"), "s");
+    Files.setPosixFilePermissions(outsideFile, PosixFilePermissions.fromString("rw-------"));
+    Path root = Files.createDirectory(tmp.resolve("root"));
+    Path swapped = Files.createSymbolicLink(root.resolve("f"), outsideFile);
+    int uid = (Integer) Files.getAttribute(outsideFile, "unix:uid");
+    int gid = (Integer) Files.getAttribute(outsideFile, "unix:gid");
+
+    assertThatThrownBy(() -> Tar.attributes(swapped,
+        new Tar.Entry("f", '0', 0777, uid, gid, 0, ""))).isInstanceOf(IOException.class);
+
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(outsideFile)))
+        .isEqualTo("rw-------");
   }
 }

@@ -52,7 +52,9 @@ import org.slf4j.LoggerFactory;
  * the host, and no host device is opened; the guest's container gets its {@code /dev} from the
  * runtime (runc), as with Docker, so images need none of their own. A skipped entry still
  * replaces (deletes) a lower entry of the same name, as it would in an overlay. Directory modes and times are applied by
- * {@link #finish()}, after all layers, so that read-only directories can still be filled.
+ * {@link #finish()}, after all layers, so that read-only directories can still be filled; each is
+ * applied only if the path still reaches, through real directories (no symlink followed), the
+ * very directory recorded (same file key); every attribute is set with NOFOLLOW_LINKS.
  *
  * <p>Not thread-safe; one instance per tree being built.
  */
@@ -66,10 +68,14 @@ public final class LayerUnpacker {
   private final Path root;
   private final String imageRef;
   private final boolean applyOwnership;
-  /** Directory -> mode and mtime, applied by {@link #finish()}. */
+  /**
+   * Directory -> mode and mtime, applied by {@link #finish()}. Keyed by path, so each entry also
+   * holds the directory's file key: a later entry may replace a parent with a symlink, and the
+   * path would then name something else, possibly outside the root.
+   */
   private final Map<Path, DirAttributes> pendingDirs = new LinkedHashMap<>();
 
-  private record DirAttributes(int mode, FileTime mtime) {}
+  private record DirAttributes(int mode, FileTime mtime, Object fileKey) {}
 
   /**
    * @param root an existing, empty (or partially built) directory that becomes the image's /
@@ -80,7 +86,7 @@ public final class LayerUnpacker {
     this.root = root.toAbsolutePath().normalize();
     this.imageRef = imageRef;
     this.applyOwnership = applyOwnership;
-    pendingDirs.put(this.root, new DirAttributes(0755, null));
+    pendingDirs.put(this.root, new DirAttributes(0755, null, fileKey(this.root)));
   }
 
   /**
@@ -124,7 +130,7 @@ public final class LayerUnpacker {
     List<String> parts = components(name, layerName, "entry");
     if (parts.isEmpty()) {
       if (entry.isDirectory()) {
-        pendingDirs.put(root, new DirAttributes(mode(entry), entry.getLastModifiedTime()));
+        pendingDirs.put(root, new DirAttributes(mode(entry), entry.getLastModifiedTime(), fileKey(root)));
       }
       return;
     }
@@ -139,7 +145,7 @@ public final class LayerUnpacker {
       log.debug("layer {} of {}: skipping device node or FIFO {}", layerName, imageRef, name);
       Path dir = resolveDir(parentParts, false, name, layerName);
       if (dir != null && attributes(dir.resolve(base)) != null) {
-        deleteRecursively(dir.resolve(base));
+        remove(dir.resolve(base));
       }
       return;
     }
@@ -149,14 +155,14 @@ public final class LayerUnpacker {
 
     if (entry.isDirectory()) {
       if (existing != null && !existing.isDirectory()) {
-        deleteRecursively(target);
+        remove(target);
         existing = null;
       }
       if (existing == null) {
         Files.createDirectory(target);
       }
       setOwner(entry, target);
-      pendingDirs.put(target, new DirAttributes(mode(entry), entry.getLastModifiedTime()));
+      pendingDirs.put(target, new DirAttributes(mode(entry), entry.getLastModifiedTime(), fileKey(target)));
       added.add(target);
       return;
     }
@@ -166,14 +172,14 @@ public final class LayerUnpacker {
         return;
       }
       if (existing != null) {
-        deleteRecursively(target);
+        remove(target);
       }
       Files.createLink(target, source);
       added.add(target);
       return;
     }
     if (existing != null) {
-      deleteRecursively(target);
+      remove(target);
     }
     if (entry.isSymbolicLink()) {
       String linkName = entry.getLinkName();
@@ -182,7 +188,7 @@ public final class LayerUnpacker {
       }
       Files.createSymbolicLink(target, Path.of(linkName));
       setOwner(entry, target);
-      setTimes(target, entry.getLastModifiedTime(), true);
+      setTimes(target, entry.getLastModifiedTime());
       added.add(target);
       return;
     }
@@ -196,8 +202,8 @@ public final class LayerUnpacker {
       tar.transferTo(out);
     }
     setOwner(entry, target);
-    Files.setAttribute(target, "unix:mode", mode(entry));
-    setTimes(target, entry.getLastModifiedTime(), false);
+    Files.setAttribute(target, "unix:mode", mode(entry), LinkOption.NOFOLLOW_LINKS);
+    setTimes(target, entry.getLastModifiedTime());
     added.add(target);
   }
 
@@ -209,7 +215,7 @@ public final class LayerUnpacker {
       try (DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
         for (Path child : children) {
           if (!added.contains(child)) {
-            deleteRecursively(child);
+            remove(child);
           }
         }
       }
@@ -229,7 +235,7 @@ public final class LayerUnpacker {
     }
     Path target = dir.resolve(victim);
     if (attributes(target) != null) {
-      deleteRecursively(target);
+      remove(target);
     }
   }
 
@@ -280,7 +286,7 @@ public final class LayerUnpacker {
           return null;
         }
         Files.createDirectory(next);
-        pendingDirs.putIfAbsent(next, new DirAttributes(0755, null));
+        pendingDirs.putIfAbsent(next, new DirAttributes(0755, null, fileKey(next)));
         stack.add(c);
       } else if (a.isSymbolicLink()) {
         if (++hops > MAX_SYMLINK_HOPS) {
@@ -353,17 +359,14 @@ public final class LayerUnpacker {
     Files.setAttribute(target, "unix:gid", (int) entry.getLongGroupId(), LinkOption.NOFOLLOW_LINKS);
   }
 
-  private static void setTimes(Path target, FileTime mtime, boolean symlink) {
+  /** Sets the mtime of {@code target} itself, never of what it links to. */
+  private static void setTimes(Path target, FileTime mtime) {
     if (mtime == null) {
       return;
     }
     try {
-      if (symlink) {
-        Files.getFileAttributeView(target, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
-            .setTimes(mtime, null, null);
-      } else {
-        Files.setLastModifiedTime(target, mtime);
-      }
+      Files.getFileAttributeView(target, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+          .setTimes(mtime, null, null);
     } catch (IOException | UnsupportedOperationException e) {
       log.trace("cannot set mtime of {}: {}", target, e.toString());
     }
@@ -378,14 +381,53 @@ public final class LayerUnpacker {
     dirs.sort((a, b) -> Integer.compare(b.getKey().getNameCount(), a.getKey().getNameCount()));
     for (Map.Entry<Path, DirAttributes> e : dirs) {
       Path dir = e.getKey();
-      BasicFileAttributes a = attributes(dir);
-      if (a == null || !a.isDirectory()) {
-        continue; // deleted or replaced by a later layer
+      if (!stillTheSameDirectory(dir, e.getValue().fileKey())) {
+        // Deleted or replaced by a later entry, or a parent became a symlink: the path now names
+        // something else (possibly outside the root), which must not get this entry's mode.
+        log.debug("image {}: not applying the mode of {}, which was replaced", imageRef, dir);
+        continue;
       }
-      Files.setAttribute(dir, "unix:mode", e.getValue().mode());
-      setTimes(dir, e.getValue().mtime(), false);
+      Files.setAttribute(dir, "unix:mode", e.getValue().mode(), LinkOption.NOFOLLOW_LINKS);
+      setTimes(dir, e.getValue().mtime());
     }
     pendingDirs.clear();
+  }
+
+  /**
+   * Whether {@code dir} is reached from the root through real directories only (each component
+   * checked with NOFOLLOW_LINKS) and is still the directory whose file key was recorded.
+   */
+  private boolean stillTheSameDirectory(Path dir, Object fileKey) {
+    if (!dir.startsWith(root)) {
+      return false;
+    }
+    Path p = root;
+    BasicFileAttributes a = attributes(p);
+    if (a == null || !a.isDirectory()) {
+      return false;
+    }
+    for (Path c : root.relativize(dir)) {
+      if (c.toString().isEmpty()) {
+        continue; // relativize(root) is the empty path
+      }
+      p = p.resolve(c);
+      a = attributes(p);
+      if (a == null || !a.isDirectory()) { // NOFOLLOW: a symlink is not a directory here
+        return false;
+      }
+    }
+    return fileKey == null || fileKey.equals(a.fileKey());
+  }
+
+  /** Deletes {@code p} (recursively) and forgets the pending attributes of it and below it. */
+  private void remove(Path p) throws IOException {
+    deleteRecursively(p);
+    pendingDirs.keySet().removeIf(d -> d.startsWith(p));
+  }
+
+  private static Object fileKey(Path p) {
+    BasicFileAttributes a = attributes(p);
+    return a == null ? null : a.fileKey();
   }
 
   private static BasicFileAttributes attributes(Path p) {
@@ -410,7 +452,7 @@ public final class LayerUnpacker {
       @Override
       public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
         // Make sure the directory can be emptied even when an image made it read-only.
-        Files.setAttribute(dir, "unix:mode", 0700);
+        Files.setAttribute(dir, "unix:mode", 0700, LinkOption.NOFOLLOW_LINKS);
         return FileVisitResult.CONTINUE;
       }
 

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.EnumSet;
 import java.util.List;
@@ -15,11 +16,15 @@ import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
 
 /**
  * The host side of CopyIn / CopyOut: POSIX (pax) tar streams of files, directories and symlinks
  * with their permission bits. Extraction never writes outside its target: names with {@code ..}
- * or absolute names are refused, and no entry is written through a symlink.
+ * or absolute names are refused, and no entry is written through a symlink. Only directories,
+ * regular files and symlinks are created; only the rwx permission bits are applied, on the entry
+ * itself (never through a symlink); the host never gets setuid/setgid/sticky bits, device nodes,
+ * FIFOs or hard links from a stream.
  */
 public final class TarStreams {
   private TarStreams() {}
@@ -129,19 +134,40 @@ public final class TarStreams {
         if (!Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
           Files.createDirectory(dest);
         }
-        Files.setPosixFilePermissions(dest, permissions(e.getMode() | 0700));
+        setPermissions(dest, e.getMode() | 0700);
       } else if (e.isSymbolicLink()) {
         Files.deleteIfExists(dest);
         Files.createSymbolicLink(dest, Path.of(e.getLinkName()));
-      } else if (e.isFile()) {
+      } else if (isRegularFile(e)) {
         Files.deleteIfExists(dest);
         Files.copy(tar, dest, StandardCopyOption.REPLACE_EXISTING);
-        Files.setPosixFilePermissions(dest, permissions(e.getMode()));
+        setPermissions(dest, e.getMode());
       }
+      // Hard links, device nodes, FIFOs and anything else the guest sends are skipped: the
+      // host never gets a device node or a link to one of its own files from a container.
     }
     if (top == null) {
       throw new IOException("empty tar stream");
     }
+  }
+
+  /**
+   * Only type '0' (or the old '\0') is a regular file. commons-compress's {@code isFile()} also
+   * says true for other types whose name has no trailing slash (hard links, devices, FIFOs).
+   */
+  private static boolean isRegularFile(TarArchiveEntry e) {
+    byte t = e.getLinkFlag();
+    return (t == TarConstants.LF_NORMAL || t == TarConstants.LF_OLDNORM) && !e.getName().endsWith("/");
+  }
+
+  /**
+   * Sets the rwx bits only (setuid, setgid and sticky from the guest are never applied on the
+   * host), on {@code p} itself: NOFOLLOW_LINKS, so a symlink at {@code p} fails instead of
+   * handing its target the mode.
+   */
+  private static void setPermissions(Path p, int mode) throws IOException {
+    Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+        .setPermissions(permissions(mode & 0777));
   }
 
   static int mode(Set<PosixFilePermission> perms) {

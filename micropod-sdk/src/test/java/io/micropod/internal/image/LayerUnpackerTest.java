@@ -13,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
+import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -21,6 +23,7 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.apache.commons.compress.compressors.zstandard.ZstdCompressorOutputStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 class LayerUnpackerTest {
@@ -383,5 +386,86 @@ class LayerUnpackerTest {
 
     assertThat(root.resolve("ro")).doesNotExist();
     assertThat(outside.resolve("keep")).exists();
+  }
+
+  // ---- attributes applied after the fact (finish()) must never follow links ----------------
+
+  private static String perms(Path p) throws IOException {
+    return PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
+  }
+
+  private Path outsideVictim() throws IOException {
+    Path victim = Files.createDirectory(outside.resolve("victim"));
+    Files.setPosixFilePermissions(victim, PosixFilePermissions.fromString("rwx------"));
+    Files.setLastModifiedTime(victim, FileTime.from(Instant.parse("2020-01-01T00:00:00Z")));
+    return victim;
+  }
+
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.SECONDS)
+  void pendingDirectoryModeIsNotAppliedThroughAParentReplacedBySymlinkInTheSameLayer()
+      throws IOException {
+    Path victim = outsideVictim();
+
+    // a/victim is remembered for finish(); then a becomes a symlink to a host directory, so the
+    // path root/a/victim now names the host's outside/victim.
+    apply(new Tar().dir("a", 0755).dir("a/victim", 0777).symlink("a", outside.toString()));
+    unpacker.finish();
+
+    assertThat(perms(victim)).isEqualTo("rwx------");
+    assertThat(Files.getLastModifiedTime(victim).toInstant()).isEqualTo(Instant.parse("2020-01-01T00:00:00Z"));
+    assertThat(Files.isSymbolicLink(root.resolve("a"))).isTrue();
+  }
+
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.SECONDS)
+  void pendingDirectoryModeIsNotAppliedThroughAParentReplacedBySymlinkInALaterLayer()
+      throws IOException {
+    Path victim = outsideVictim();
+
+    apply(new Tar().dir("a", 0755).dir("a/victim", 0777));
+    apply(new Tar().whiteout("", "a").symlink("a", outside.toString()));
+    unpacker.finish();
+
+    assertThat(perms(victim)).isEqualTo("rwx------");
+    assertThat(Files.getLastModifiedTime(victim).toInstant()).isEqualTo(Instant.parse("2020-01-01T00:00:00Z"));
+  }
+
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.SECONDS)
+  void pendingDirectoryModeIsNotAppliedThroughAParentSymlinkedToAnotherDirectoryOfTheRoot()
+      throws IOException {
+    // Inside the root too: the mode of the replaced a/sub must not land on b/sub.
+    // (b/sub first, so that its own pending mode cannot hide a wrong one applied after it)
+    apply(new Tar().dir("b", 0755).dir("b/sub", 0750).dir("a", 0755).dir("a/sub", 0777)
+        .symlink("a", "b"));
+    unpacker.finish();
+
+    assertThat(perms(root.resolve("b/sub"))).isEqualTo("rwxr-x---");
+  }
+
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.SECONDS)
+  void pendingAttributesOfARemovedDirectoryDoNotApplyToItsRecreation() throws IOException {
+    apply(new Tar().dir("a", 0755).dir("a/sub", 0700));
+    apply(new Tar().whiteout("", "a"));
+    // A later layer creates a/sub again, implicitly: it gets the default 0755, not the mode of
+    // the directory that was deleted.
+    apply(new Tar().file("a/sub/f", "x"));
+    unpacker.finish();
+
+    assertThat(perms(root.resolve("a/sub"))).isEqualTo("rwxr-xr-x");
+  }
+
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.SECONDS)
+  void pendingDirectoryReplacedByASymlinkToAHostDirectoryIsNotChmodded() throws IOException {
+    Path victim = outsideVictim();
+
+    apply(new Tar().dir("d", 0777));
+    apply(new Tar().symlink("d", victim.toString()));
+    unpacker.finish();
+
+    assertThat(perms(victim)).isEqualTo("rwx------");
   }
 }
