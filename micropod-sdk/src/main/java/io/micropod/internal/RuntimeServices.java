@@ -178,6 +178,11 @@ public final class RuntimeServices {
     checkOpen();
     if (store == null) {
       store = new RootfsStore(config.home(), host().runningAsRoot());
+      try {
+        store.open();
+      } catch (java.io.IOException e) {
+        log.warn("cannot make the image store {} private or clean it: {}", config.home().resolve("store"), e.toString());
+      }
     }
     return store;
   }
@@ -196,6 +201,12 @@ public final class RuntimeServices {
       }
       images = new ImageService(config.home(), new RegistryClient(RegistryClient.defaultHttpClient(),
           new DockerCredentials(config.env(), userHome), insecureRegistries));
+      try {
+        images.blobs().open();
+        io.micropod.internal.PrivateDirs.ensure(config.configDir());
+      } catch (java.io.IOException e) {
+        log.warn("cannot make the blob store or config dir private or clean them: {}", e.toString());
+      }
     }
     return images;
   }

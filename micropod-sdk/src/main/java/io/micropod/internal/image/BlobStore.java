@@ -2,11 +2,14 @@ package io.micropod.internal.image;
 
 import io.micropod.ImageException;
 import java.io.IOException;
+import io.micropod.internal.PrivateDirs;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.HexFormat;
 import java.util.Set;
 import java.util.TreeSet;
@@ -38,6 +41,44 @@ public final class BlobStore {
     this.locksDir = home.resolve("store").resolve("locks");
   }
 
+  /** Creates the store's directories 0700 (tightening existing ones); see {@link PrivateDirs}. */
+  void makePrivate() throws IOException {
+    PrivateDirs.ensure(dir.getParent().getParent().getParent());
+    PrivateDirs.ensure(dir.getParent().getParent());
+    PrivateDirs.ensure(dir.getParent());
+    PrivateDirs.ensure(dir);
+    PrivateDirs.ensure(locksDir);
+  }
+
+  /**
+   * Removes what a killed JVM left: {@code .put-*.tmp} files (manifests and configs, written in
+   * milliseconds, so one older than {@code staleMillis} has no writer). {@code .partial-<hex>}
+   * downloads are kept on purpose: the next pull resumes them, and they are verified by sha256
+   * before they become a blob. Returns how many were removed.
+   */
+  public void open() throws IOException {
+    makePrivate();
+    removeStaleTemporaries(STALE_PUT_MILLIS);
+  }
+
+  static final long STALE_PUT_MILLIS = 10 * 60_000L;
+
+  int removeStaleTemporaries(long staleMillis) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return 0;
+    }
+    int removed = 0;
+    long cutoff = System.currentTimeMillis() - staleMillis;
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, ".put-*.tmp")) {
+      for (Path p : ds) {
+        if (Files.getLastModifiedTime(p).toMillis() < cutoff && Files.deleteIfExists(p)) {
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
   static void checkDigest(String digest) {
     if (!SHA256.matcher(digest).matches()) {
       throw new IllegalArgumentException("not a sha256 digest: " + digest);
@@ -64,7 +105,7 @@ public final class BlobStore {
     if (Files.isRegularFile(blob)) {
       return false;
     }
-    Files.createDirectories(dir);
+    makePrivate();
     try (FileLocks.Held lock = FileLocks.lock(locksDir.resolve("blob-" + digest.substring(7) + ".lock"))) {
       if (Files.isRegularFile(blob)) {
         return false;
@@ -86,7 +127,7 @@ public final class BlobStore {
     if (Files.isRegularFile(blob)) {
       return;
     }
-    Files.createDirectories(dir);
+    makePrivate();
     Path tmp = Files.createTempFile(dir, ".put-", ".tmp");
     try {
       Files.write(tmp, bytes);
@@ -142,6 +183,11 @@ public final class BlobStore {
   }
 
   private static void moveIntoPlace(Path from, Path to) throws IOException {
+    // the data reaches the disk before the name does: after a power loss a blob that exists is
+    // still complete (a rename is journaled, unwritten data is not)
+    try (FileChannel ch = FileChannel.open(from, StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
     try {
       Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
     } catch (AtomicMoveNotSupportedException e) {

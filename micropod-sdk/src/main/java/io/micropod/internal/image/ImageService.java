@@ -430,6 +430,9 @@ public final class ImageService {
       }
     }
     archives.clear();
+    // what a killed JVM left: stale .put-*.tmp blobs and unlocked .tmp- unpack trees
+    blobs.removeStaleTemporaries(BlobStore.STALE_PUT_MILLIS);
+    new RootfsStore(home, false).open();
     log.info("pruned the image store {}: {} bytes of blobs freed", home.resolve("store"), freed);
     return freed;
   }

@@ -1,6 +1,7 @@
 package io.micropod.internal.image;
 
 import io.micropod.ImageException;
+import io.micropod.internal.PrivateDirs;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.FileChannel;
@@ -45,6 +46,46 @@ public final class RootfsStore {
     this.applyOwnership = applyOwnership;
   }
 
+  /** Creates the store's directories 0700 (tightening existing ones); see {@link PrivateDirs}. */
+  void makePrivate() throws IOException {
+    PrivateDirs.ensure(rootfsDir.getParent().getParent());
+    PrivateDirs.ensure(rootfsDir.getParent());
+    PrivateDirs.ensure(rootfsDir);
+    PrivateDirs.ensure(locksDir);
+  }
+
+  /**
+   * Creates the store's directories 0700 and removes the {@code .tmp-<hex>-<n>} unpack trees a
+   * killed JVM left. A tree is only removed when the lock of its image can be taken: a live
+   * unpack (in any JVM) holds it. Returns how many were removed.
+   */
+  public int open() throws IOException {
+    makePrivate();
+    int removed = 0;
+    try (java.nio.file.DirectoryStream<Path> ds = Files.newDirectoryStream(rootfsDir, ".tmp-*")) {
+      for (Path tmp : ds) {
+        String name = tmp.getFileName().toString();
+        int dash = name.indexOf('-', 5);
+        if (!Files.isDirectory(tmp, java.nio.file.LinkOption.NOFOLLOW_LINKS) || dash < 0) {
+          continue; // not an unpack tree (block images have their own names and locks)
+        }
+        String hex = name.substring(5, dash);
+        try (FileChannel ch = FileChannel.open(locksDir.resolve(hex + ".lock"),
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock = ch.tryLock()) {
+          if (lock != null) {
+            LayerUnpacker.deleteRecursively(tmp);
+            removed++;
+            log.info("removed {}, an unpack left unfinished by a process that ended", tmp);
+          }
+        } catch (OverlappingFileLockException e) {
+          // this JVM is unpacking it
+        }
+      }
+    }
+    return removed;
+  }
+
   /** Where the tree of {@code image} lives (whether or not it is there yet). */
   public Path treeOf(ResolvedImage image) {
     return rootfsDir.resolve(image.manifestHex());
@@ -60,8 +101,7 @@ public final class RootfsStore {
     if (Files.isDirectory(tree)) {
       return tree;
     }
-    Files.createDirectories(rootfsDir);
-    Files.createDirectories(locksDir);
+    makePrivate();
     String hex = image.manifestHex();
     Object jvmLock = jvmLocks.computeIfAbsent(hex, k -> new Object());
     synchronized (jvmLock) {

@@ -41,8 +41,16 @@ import org.slf4j.LoggerFactory;
  * <h2>Transport</h2>
  * HTTPS, except for {@code localhost}, {@code 127.0.0.1}, {@code [::1]} and the registries
  * marked insecure, which are spoken to over plain HTTP. {@code docker.io} is served by
- * {@code registry-1.docker.io}. Redirects (blob storage on a CDN) are followed; OkHttp drops the
- * {@code Authorization} header when a redirect leaves the host.
+ * {@code registry-1.docker.io}. Redirects (blob storage on a CDN) are followed here, not by OkHttp:
+ * the {@code Authorization} header (Basic credentials or the Bearer token) is dropped when a
+ * redirect leaves the registry's scheme, host and port; an {@code https} to {@code http} redirect
+ * is refused; a challenge ({@code 401}) from anywhere but the registry itself is not answered.
+ *
+ * <h2>Where credentials go</h2>
+ * Only to the registry, and to the token realm of a {@code Bearer} challenge when that realm is
+ * {@code https}, or plain {@code http} on the registry's own host and port when the registry
+ * itself is plain HTTP (loopback or marked insecure). A realm elsewhere over plain HTTP is refused
+ * with a {@link RegistryAuthenticationException} naming it, before anything is sent to it.
  *
  * <h2>Retries</h2>
  * Up to {@value #MAX_ATTEMPTS} attempts with exponential backoff (250 ms, doubling) on transient
@@ -64,6 +72,7 @@ public final class RegistryClient {
   static final String ACCEPT = String.join(", ", OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST);
   static final int MAX_ATTEMPTS = 5;
   static final long MAX_MANIFEST_BYTES = 4L << 20;
+  static final int MAX_REDIRECTS = 10;
 
   private final OkHttpClient http;
   private final DockerCredentials credentials;
@@ -82,7 +91,8 @@ public final class RegistryClient {
 
   public RegistryClient(OkHttpClient http, DockerCredentials credentials, Set<String> insecureRegistries,
       Duration initialBackoff) {
-    this.http = http;
+    // redirects are followed by execute(), which knows which headers may travel where
+    this.http = http.newBuilder().followRedirects(false).followSslRedirects(false).build();
     this.credentials = credentials;
     this.insecure = Set.copyOf(insecureRegistries);
     this.initialBackoff = initialBackoff;
@@ -320,9 +330,17 @@ public final class RegistryClient {
     if (usedAuth != null) {
       rb.header("Authorization", usedAuth);
     }
-    Response r = http.newCall(rb.build()).execute();
+    Response r = execute(ref, rb.build());
     if (r.code() != 401) {
       return r;
+    }
+    if (!sameOrigin(r.request().url(), baseUrl(registry))) {
+      // a redirect target (blob storage) asking for credentials: they are not for it
+      HttpUrl where = r.request().url();
+      r.close();
+      throw new RegistryAuthenticationException(ref, registry, "registry " + registry + " redirected " + repository
+          + " to " + where.scheme() + "://" + where.host() + ":" + where.port()
+          + ", which asked for credentials: not answered (credentials are only sent to the registry and its token realm)");
     }
     List<AuthChallenge> challenges = AuthChallenge.parse(r.headers("WWW-Authenticate"));
     r.close();
@@ -332,13 +350,60 @@ public final class RegistryClient {
       throw authFailure(ref, registry, repository, cred, null);
     }
     tokens.put(key, fresh);
-    Response again = http.newCall(rb.header("Authorization", fresh.header).build()).execute();
+    Response again = execute(ref, rb.header("Authorization", fresh.header).build());
     if (again.code() == 401) {
       again.close();
       tokens.remove(key);
       throw authFailure(ref, registry, repository, cred, null);
     }
     return again;
+  }
+
+  /**
+   * Executes {@code request}, following up to {@value #MAX_REDIRECTS} redirects: the
+   * {@code Authorization} header only travels to the same scheme, host and port (whether it was
+   * added for Basic credentials or a Bearer token), and {@code https} never goes down to
+   * {@code http} (a network attacker could otherwise read or change what follows).
+   */
+  private Response execute(String ref, Request request) throws IOException {
+    Request current = request;
+    for (int hop = 0; ; hop++) {
+      Response r = http.newCall(current).execute();
+      int code = r.code();
+      if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) {
+        return r;
+      }
+      String location = r.header("Location");
+      HttpUrl next = location == null ? null : current.url().resolve(location);
+      if (next == null) {
+        return r; // the caller reports the status
+      }
+      r.close();
+      if (hop >= MAX_REDIRECTS) {
+        throw new ImageException(ref, "more than " + MAX_REDIRECTS + " redirects fetching " + redacted(request.url()));
+      }
+      if (current.url().isHttps() && !next.isHttps()) {
+        throw new ImageException(ref, redacted(current.url()) + " redirected to plain HTTP (" + redacted(next)
+            + "): refusing the downgrade from https");
+      }
+      Request.Builder b = current.newBuilder().url(next);
+      if (!sameOrigin(current.url(), next)) {
+        b.removeHeader("Authorization");
+      }
+      if (code == 303 || ((code == 301 || code == 302) && current.method().equals("POST"))) {
+        b.get(); // as browsers and OkHttp do
+      }
+      current = b.build();
+    }
+  }
+
+  private static boolean sameOrigin(HttpUrl a, HttpUrl b) {
+    return a.scheme().equals(b.scheme()) && a.host().equalsIgnoreCase(b.host()) && a.port() == b.port();
+  }
+
+  /** A URL without its query (pre-signed storage URLs carry signatures there). */
+  private static String redacted(HttpUrl u) {
+    return u.newBuilder().query(null).build().toString();
   }
 
   private Optional<RegistryCredential> lookup(String ref, String registry) {
@@ -370,6 +435,13 @@ public final class RegistryClient {
       throw new ImageException(ref, "registry " + registry + " sent a Bearer challenge without a valid realm: \""
           + realm + "\"");
     }
+    if (cred.isPresent() && !realmUrl.isHttps()
+        && !(isPlainHttp(registry) && sameOrigin(realmUrl, baseUrl(registry)))) {
+      throw new RegistryAuthenticationException(ref, registry, "registry " + registry
+          + " sent a Bearer challenge with the token realm " + realmUrl + ", which is plain HTTP on another host:"
+          + " refusing to send the credentials of user \"" + cred.get().username() + "\" from " + cred.get().source()
+          + " there (a token realm must be https, or on the plain-HTTP registry's own host and port)");
+    }
     String scope = "repository:" + repository + ":pull";
     String service = c.param("service");
     Request request;
@@ -391,7 +463,7 @@ public final class RegistryClient {
       cred.ifPresent(value -> b.header("Authorization", basicHeader(value)));
       request = b.build();
     }
-    try (Response r = http.newCall(request).execute()) {
+    try (Response r = execute(ref, request)) {
       if (r.code() == 401 || r.code() == 403) {
         throw authFailure(ref, registry, repository, cred, "the token service " + realmUrl.host()
             + " answered " + r.code());

@@ -62,7 +62,7 @@ public final class StateDirectory {
 
   private void ensureDir() throws IOException {
     if (!Files.isDirectory(dir)) {
-      Files.createDirectories(dir.getParent());
+      io.micropod.internal.PrivateDirs.ensure(dir.getParent()); // the config dir: 0700 too
       try {
         Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
       } catch (FileAlreadyExistsException e) {
