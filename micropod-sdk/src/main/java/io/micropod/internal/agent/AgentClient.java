@@ -73,6 +73,10 @@ import org.slf4j.LoggerFactory;
  *       the VM exits because the pod then shuts the channel down.
  * </ul>
  * Nothing is retried: apart from the wait-for-ready connect, every failure is reported.
+ *
+ * <h2>Bounds</h2>
+ * The agent is untrusted: what it sends is bounded by {@link AgentLimits} (message and metadata
+ * sizes on the channel, exec output, logs, copy-out), never sized by the guest's word.
  */
 public final class AgentClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AgentClient.class);
