@@ -44,7 +44,7 @@ public final class BenchProbes {
     return benchVm(home, memoryMib, "init", (qemu, console, agentSocket, t0) -> {
       long deadline = t0 + TimeUnit.SECONDS.toNanos(60);
       while (true) {
-        if (Files.exists(console) && Files.readString(console, StandardCharsets.ISO_8859_1).contains(INIT_MARKER)) {
+        if (io.micropod.internal.vm.ConsoleMarker.seen(console, INIT_MARKER)) {
           return Duration.ofNanos(System.nanoTime() - t0);
         }
         if (!qemu.isAlive() || System.nanoTime() - deadline > 0) {

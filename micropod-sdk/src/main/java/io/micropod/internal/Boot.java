@@ -52,6 +52,9 @@ final class Boot {
   volatile long agentReadyNanos;
   volatile boolean shutdownRequested;
   final Map<Integer, PortForwarder> ports = new ConcurrentHashMap<>();
+  /** Port-forward connections the pod may have open at once, all its ports together. */
+  final java.util.concurrent.Semaphore portConnections =
+      new java.util.concurrent.Semaphore(io.micropod.internal.agent.AgentLimits.MAX_PORT_CONNECTIONS);
   /** The networks the pod joined (filled by network.attach), in the spec's order. */
   final List<LocalNetwork> networks = new CopyOnWriteArrayList<>();
   /** Serialises /etc/hosts rewrites so the last one written is the newest. */

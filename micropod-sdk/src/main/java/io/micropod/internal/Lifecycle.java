@@ -55,7 +55,7 @@ final class Lifecycle {
       PortForwarder f;
       try {
         f = new PortForwarder(b.id, m.hostPort(), m.containerPort(),
-            observer -> b.agent.asyncStub().portForward(observer));
+            observer -> b.agent.asyncStub().portForward(observer), b.portConnections);
       } catch (IOException e) {
         String why = e instanceof BindException ? "it is in use" : e.toString();
         throw new VmStartException("pod " + b.id + ": cannot listen on 127.0.0.1:" + m.hostPort()

@@ -73,6 +73,10 @@ import org.slf4j.LoggerFactory;
  *       the VM exits because the pod then shuts the channel down.
  * </ul>
  * Nothing is retried: apart from the wait-for-ready connect, every failure is reported.
+ *
+ * <h2>Bounds</h2>
+ * The agent is untrusted: what it sends is bounded by {@link AgentLimits} (message and metadata
+ * sizes on the channel, exec output, logs, copy-out), never sized by the guest's word.
  */
 public final class AgentClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AgentClient.class);
@@ -85,11 +89,21 @@ public final class AgentClient implements AutoCloseable {
   private final String target;
   private final AgentServiceGrpc.AgentServiceBlockingStub blocking;
   private final AgentServiceGrpc.AgentServiceStub async;
+  private final AgentLimits limits;
 
   /**
    * @param target what the channel connects to, for messages (the socket path)
    */
   public AgentClient(String podId, ManagedChannel channel, String target) {
+    this(podId, channel, target, AgentLimits.DEFAULTS);
+  }
+
+  /**
+   * @param channel built with {@link #boundInbound} (the inbound message and metadata limits
+   *     live on the channel)
+   */
+  public AgentClient(String podId, ManagedChannel channel, String target, AgentLimits limits) {
+    this.limits = limits;
     this.podId = podId;
     this.channel = channel;
     this.target = target;
@@ -100,17 +114,31 @@ public final class AgentClient implements AutoCloseable {
   /** A client over the Unix socket {@code socket} (Netty epoll). */
   public static AgentClient overUnixSocket(
       String podId, Path socket, EventLoopGroup group, Executor executor) {
-    ManagedChannel channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+    ManagedChannel channel = boundInbound(NettyChannelBuilder.forAddress(new DomainSocketAddress(socket.toString()))
         .channelType(EpollDomainSocketChannel.class)
         .eventLoopGroup(group)
         .executor(executor)
         .usePlaintext()
         .overrideAuthority("localhost")
-        .maxInboundMessageSize(64 << 20)
         .idleTimeout(365, TimeUnit.DAYS) // never go idle: one connection for the VM's life
-        .withOption(ChannelOption.SO_KEEPALIVE, null) // a TCP option; Netty warns on Unix sockets
+        .withOption(ChannelOption.SO_KEEPALIVE, null)) // a TCP option; Netty warns on Unix sockets
         .build();
     return new AgentClient(podId, channel, socket.toString());
+  }
+
+  /**
+   * Sets the host's bounds on what the agent may send in one message or in its metadata
+   * ({@link AgentLimits#MAX_INBOUND_MESSAGE_BYTES}, {@link AgentLimits#MAX_INBOUND_METADATA_BYTES}):
+   * every channel to an agent is built through here, so that a hostile guest cannot make gRPC
+   * buffer a huge message.
+   */
+  public static <T extends io.grpc.ManagedChannelBuilder<T>> T boundInbound(T builder) {
+    return builder.maxInboundMessageSize(AgentLimits.MAX_INBOUND_MESSAGE_BYTES)
+        .maxInboundMetadataSize(AgentLimits.MAX_INBOUND_METADATA_BYTES);
+  }
+
+  AgentLimits limits() {
+    return limits;
   }
 
   public String target() {
@@ -166,18 +194,34 @@ public final class AgentClient implements AutoCloseable {
   }
 
 
-  /** {@code ReadLogs} without follow: the output so far, in order. */
+  /**
+   * {@code ReadLogs} without follow: the output so far, in order; at most
+   * {@link AgentLimits#maxLogBytes()}, then the truncation marker (and the call is cancelled).
+   */
   public byte[] readLogs(String containerId) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
+    long limit = limits.maxLogBytes();
+    Context.CancellableContext ctx = Context.current().withCancellation();
+    Context prev = ctx.attach();
     try {
       Iterator<LogChunk> it = blocking
           .withDeadlineAfter(LOGS_DEADLINE.toNanos(), TimeUnit.NANOSECONDS)
           .readLogs(ReadLogsRequest.newBuilder().setContainerId(containerId).setFollow(false).build());
       while (it.hasNext()) {
-        out.writeBytes(it.next().getData().toByteArray());
+        ByteString data = it.next().getData();
+        if (out.size() + (long) data.size() > limit) {
+          out.writeBytes(data.substring(0, (int) (limit - out.size())).toByteArray());
+          out.writeBytes(("\n" + AgentLimits.truncationMarker(limit) + "\n")
+              .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          break;
+        }
+        out.writeBytes(data.toByteArray());
       }
     } catch (StatusRuntimeException e) {
       throw map(e, "ReadLogs", null, LOGS_DEADLINE);
+    } finally {
+      ctx.detach(prev);
+      ctx.cancel(null); // ends the call when it was cut short; a no-op once it completed
     }
     return out.toByteArray();
   }
@@ -297,7 +341,7 @@ public final class AgentClient implements AutoCloseable {
     } finally {
       ctx.detach(prev);
     }
-    return new CopyOutStream(this, it, ctx, deadline);
+    return new CopyOutStream(this, it, ctx, deadline, limits.maxCopyOutBytes());
   }
 
   /**
@@ -334,7 +378,7 @@ public final class AgentClient implements AutoCloseable {
   public ExecResult exec(String containerId, ProcessSpec process,
       TerminalSize tty, byte[] stdin, Duration timeout) {
     CompletableFuture<ExecResult> result = new CompletableFuture<>();
-    ExecObserver observer = new ExecObserver(result);
+    ExecObserver observer = new ExecObserver(result, limits);
     if (stdin == null) {
       synchronized (observer) {
         startExec(containerId, process, tty, false, timeout, observer);
@@ -411,6 +455,15 @@ public final class AgentClient implements AutoCloseable {
           return new ContainerStartException("the container of pod " + podId + " could not start: "
               + desc + " (check that the command exists in the image and is executable, and that "
               + "the working directory exists)", cause, podId, phase, desc);
+        }
+        break;
+      case RESOURCE_EXHAUSTED:
+        if (desc.contains("exceeds maximum") || desc.contains("larger than")) {
+          return new AgentException("the agent of pod " + podId + " sent more than the host accepts"
+              + " during " + rpc + " (" + desc + "; limits: " + AgentLimits.MAX_INBOUND_MESSAGE_BYTES
+              + " bytes per message, " + AgentLimits.MAX_INBOUND_METADATA_BYTES + " bytes of metadata)"
+              + "; the guest agent is broken or compromised",
+              cause, podId, phase, AgentStatus.RESOURCE_EXHAUSTED, rpc);
         }
         break;
       case UNAVAILABLE:

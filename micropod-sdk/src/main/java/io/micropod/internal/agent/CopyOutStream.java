@@ -20,9 +20,12 @@ final class CopyOutStream extends InputStream {
   private final Duration deadline;
   private ByteString cur = ByteString.EMPTY;
   private int pos;
+  private final long limit;
+  private long total;
 
   CopyOutStream(AgentClient client, Iterator<CopyOutChunk> it, Context.CancellableContext ctx,
-      Duration deadline) {
+      Duration deadline, long limit) {
+    this.limit = limit;
     this.client = client;
     this.it = it;
     this.ctx = ctx;
@@ -43,6 +46,14 @@ final class CopyOutStream extends InputStream {
           return -1;
         }
         cur = it.next().getTar();
+        total += cur.size();
+        if (total > limit) {
+          close();
+          throw new IOException(new io.micropod.AgentException("the agent of pod " + client.podId()
+              + " sent more than " + limit + " bytes for one copyOut (the host's limit); the copy"
+              + " was stopped", null, client.podId(), null, io.micropod.AgentStatus.RESOURCE_EXHAUSTED,
+              "CopyOut"));
+        }
       } catch (StatusRuntimeException e) {
         throw new IOException(client.map(e, "CopyOut", null, deadline));
       }

@@ -6,7 +6,6 @@ import io.grpc.stub.ClientResponseObserver;
 import io.micropod.ExecResult;
 import io.micropod.agent.v1.ExecRequest;
 import io.micropod.agent.v1.ExecResponse;
-import java.io.ByteArrayOutputStream;
 import java.io.InterruptedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
@@ -14,14 +13,16 @@ import java.util.concurrent.CompletableFuture;
 /** Collects an exec's output; half-closes once the exit arrived. */
 final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResponse> {
   private final CompletableFuture<ExecResult> result;
-  final OutputBuffer stdout = new OutputBuffer();
-  private final ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+  final OutputBuffer stdout;
+  private final OutputBuffer stderr;
   private ClientCallStreamObserver<ExecRequest> call;
   private final Object ready = new Object();
   private Integer exitCode;
 
-  ExecObserver(CompletableFuture<ExecResult> result) {
+  ExecObserver(CompletableFuture<ExecResult> result, AgentLimits limits) {
     this.result = result;
+    this.stdout = new OutputBuffer(limits.maxOutputBytes());
+    this.stderr = new OutputBuffer(limits.maxOutputBytes());
   }
 
   @Override
@@ -55,7 +56,7 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
         stdout.append(r.getStdout());
         break;
       case STDERR:
-        stderr.writeBytes(r.getStderr().toByteArray());
+        stderr.append(r.getStderr());
         break;
       case EXIT:
         exitCode = r.getExit().getExitCode();
@@ -64,6 +65,14 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
         }
         break;
       default:
+        // a message with no known kind: a broken or hostile agent; fail the exec clearly
+        result.completeExceptionally(Status.INTERNAL
+            .withDescription("the agent sent an ExecProcess message with no stdout, stderr or exit ("
+                + r.getKindCase() + ")").asRuntimeException());
+        stdout.end();
+        synchronized (this) {
+          call.cancel("unexpected ExecProcess message", null);
+        }
         break;
     }
   }

@@ -12,12 +12,40 @@ import java.util.Objects;
  * #reader} (readers share the collected bytes: no second copy is kept).
  */
 final class OutputBuffer extends ByteArrayOutputStream {
+  private final long limit;
+  private long received;
+  private boolean marked;
   private boolean ended;
 
+  /** @param limit bytes kept at most ({@link AgentLimits#maxOutputBytes}); then the marker */
+  OutputBuffer(long limit) {
+    this.limit = limit;
+  }
+
+  /**
+   * Keeps {@code data} while under the limit; at the limit appends the truncation marker once and
+   * drops the rest, so that an endless writer in the guest cannot fill the host's heap.
+   */
   synchronized void append(ByteString data) {
-    byte[] bytes = data.toByteArray();
-    super.write(bytes, 0, bytes.length);
+    long kept = received;
+    received += data.size();
+    if (kept < limit) {
+      int n = (int) Math.min(data.size(), limit - kept);
+      byte[] bytes = data.substring(0, n).toByteArray();
+      super.write(bytes, 0, bytes.length);
+    }
+    if (received > limit && !marked) {
+      marked = true;
+      byte[] marker = ("\n" + AgentLimits.truncationMarker(limit) + "\n")
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      super.write(marker, 0, marker.length);
+    }
     notifyAll();
+  }
+
+  /** Whether bytes were dropped at the limit. */
+  synchronized boolean truncated() {
+    return received > limit;
   }
 
   @Override

@@ -29,7 +29,7 @@ final class StreamingExec implements ExecProcess {
   private final ProcessSpec process;
   private final TerminalSize tty;
   private final CompletableFuture<ExecResult> result = new CompletableFuture<>();
-  private final ExecObserver observer = new ExecObserver(result);
+  private final ExecObserver observer;
   private final StreamObserver<ExecRequest> requests;
   private final OutputStream stdin = new Stdin();
 
@@ -39,6 +39,7 @@ final class StreamingExec implements ExecProcess {
     this.client = client;
     this.process = process;
     this.tty = tty;
+    this.observer = new ExecObserver(result, client.limits());
     this.requests = async.execProcess(observer);
     synchronized (observer) {
       requests.onNext(ExecRequest.newBuilder().setStart(AgentClient.start(containerId, process, tty, true)).build());

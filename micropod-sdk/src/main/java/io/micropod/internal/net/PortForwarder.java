@@ -41,6 +41,8 @@ public final class PortForwarder implements AutoCloseable {
   private final Function<StreamObserver<PortForwardResponse>, StreamObserver<PortForwardRequest>> open;
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
+  /** Open connections allowed, shared by the pod's ports (AgentLimits.MAX_PORT_CONNECTIONS). */
+  private final java.util.concurrent.Semaphore slots;
 
   /**
    * Binds at once.
@@ -52,6 +54,19 @@ public final class PortForwarder implements AutoCloseable {
   public PortForwarder(String podId, int hostPort, int containerPort,
       Function<StreamObserver<PortForwardResponse>, StreamObserver<PortForwardRequest>> open)
       throws IOException {
+    this(podId, hostPort, containerPort, open,
+        new java.util.concurrent.Semaphore(io.micropod.internal.agent.AgentLimits.MAX_PORT_CONNECTIONS));
+  }
+
+  /**
+   * @param slots connections open at once, shared by all ports of a pod: a connection that finds
+   *     none free is closed at once, so that a guest holding connections open cannot make the host
+   *     keep unbounded threads and sockets
+   */
+  public PortForwarder(String podId, int hostPort, int containerPort,
+      Function<StreamObserver<PortForwardResponse>, StreamObserver<PortForwardRequest>> open,
+      java.util.concurrent.Semaphore slots) throws IOException {
+    this.slots = slots;
     this.podId = podId;
     this.containerPort = containerPort;
     this.open = open;
@@ -93,14 +108,27 @@ public final class PortForwarder implements AutoCloseable {
         }
         return;
       }
+      if (!slots.tryAcquire()) {
+        log.warn("pod {}: port {}: refused a connection: the pod already has {} port-forward"
+            + " connections open (the limit)", podId, hostPort(),
+            io.micropod.internal.agent.AgentLimits.MAX_PORT_CONNECTIONS);
+        closeQuietly(s);
+        continue;
+      }
+      Connection c = null;
       try {
         s.setTcpNoDelay(true);
-        Connection c = new Connection(s);
+        c = new Connection(s);
         connections.add(c);
         c.start();
       } catch (IOException | RuntimeException e) {
         log.debug("pod {}: port {}: cannot forward a connection: {}", podId, hostPort(), e.toString());
         closeQuietly(s);
+        if (c == null) {
+          slots.release();
+        } else {
+          c.finish();
+        }
       }
     }
   }
@@ -259,7 +287,15 @@ public final class PortForwarder implements AutoCloseable {
       finish();
     }
 
+    private boolean released;
+
     private void finish() {
+      synchronized (ready) {
+        if (!released) {
+          released = true;
+          slots.release();
+        }
+      }
       done = true;
       closeQuietly(socket);
       connections.remove(this);

@@ -127,6 +127,28 @@ class PortForwarderTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void connectionsPastThePodsLimitAreClosedAtOnce() throws Exception {
+    java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(2);
+    AgentServiceGrpc.AgentServiceStub stub = AgentServiceGrpc.newStub(channel);
+    try (PortForwarder limited = new PortForwarder("pod1", 0, 80, stub::portForward, slots).start();
+        Socket a = new Socket(InetAddress.getLoopbackAddress(), limited.hostPort());
+        Socket b = new Socket(InetAddress.getLoopbackAddress(), limited.hostPort())) {
+      // both held open (echoing); wait until the forwarder took their slots
+      a.getOutputStream().write(1);
+      b.getOutputStream().write(2);
+      assertThat(a.getInputStream().read()).isEqualTo(1);
+      assertThat(b.getInputStream().read()).isEqualTo(2);
+
+      try (Socket c = new Socket(InetAddress.getLoopbackAddress(), limited.hostPort())) {
+        c.setSoTimeout(10_000);
+        assertThat(c.getInputStream().read()).isEqualTo(-1); // closed by the host, not hung
+      }
+      assertThat(slots.availablePermits()).isZero();
+    }
+  }
+
+  @Test
   void aFixedPortInUseIsRefusedAtBind() {
     assertThatThrownBy(() -> new PortForwarder("pod2", forwarder.hostPort(), 80, o -> null))
         .isInstanceOf(BindException.class);
