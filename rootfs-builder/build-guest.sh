@@ -442,6 +442,16 @@ for src in host/*.c; do
                   || die "cannot compile $src (gcc and libc6-dev installed?)" ;;
     esac
 done
+# The seccomp wrapper of every virtiofsd: it must install its filter and exec on this host, and
+# refuse what it exists to refuse (a FIFO), or pods with read-write mounts would fail at start.
+if [ -e host/micropod-fsguard.c ]; then
+    "$work/out/host/micropod-fsguard" true || die "host/micropod-fsguard does not run on this host"
+    fsguard_probe=$(mktemp -d)
+    if "$work/out/host/micropod-fsguard" mkfifo "$fsguard_probe/fifo" 2>/dev/null; then
+        rm -rf "$fsguard_probe"; die "host/micropod-fsguard let mkfifo through"
+    fi
+    rm -rf "$fsguard_probe"
+fi
 
 # ---- initramfs, manifest, install --------------------------------------------------------
 step "writing initramfs.cpio"

@@ -134,6 +134,65 @@ class MountIT {
     assertThat(pod.exec("cat", "/out/made.txt").stdout()).isEqualTo("changed on the host\n");
   }
 
+  /**
+   * Guest root (and a guest user) try to plant what a host must never get from a container:
+   * device nodes, FIFOs, setuid/setgid files and directories, files owned by another uid. virtiofsd
+   * runs under micropod-fsguard, so every one of these lands, if at all, as a plain file, directory
+   * or symlink owned by the SDK's user without 06000 bits.
+   */
+  @Test
+  void aContainerCannotPlantDevicesFifosSetuidFilesOrOtherOwnersInAReadWriteMount() throws Exception {
+    pod.exec("mkdir", "/out/attack");
+    pod.exec("chmod", "777", "/out/attack");
+    List<List<String>> attacks = List.of(
+        List.of("mknod", "/out/attack/null", "c", "1", "3"),
+        List.of("mknod", "/out/attack/blk", "b", "7", "0"),
+        List.of("mkfifo", "/out/attack/fifo"),
+        List.of("sh", "-c", "touch /out/attack/f; chmod 4755 /out/attack/f; chmod 2755 /out/attack/f;"
+            + " chmod u+s,g+s /out/attack/f"),
+        List.of("install", "-m", "4755", "/bin/busybox", "/out/attack/suid-busybox"),
+        List.of("mkdir", "-m", "2777", "/out/attack/sgid-dir"),
+        List.of("sh", "-c", "mkdir /out/attack/d2 && chmod g+s /out/attack/d2"),
+        List.of("sh", "-c", "touch /out/attack/owned && chown 1234:1234 /out/attack/owned"),
+        List.of("sh", "-c", "echo x > /out/attack/root-made && chown 0:0 /out/attack/root-made"));
+    for (List<String> attack : attacks) {
+      pod.exec(attack);
+    }
+    ExecResult asUser = pod.exec(ExecSpec.builder("sh", "-c",
+        "echo by 1000 > /out/attack/by-1000.txt && mkdir /out/attack/dir-1000 && mkfifo /out/attack/fifo-1000;"
+            + " touch /out/attack/g-1000 && chmod 2755 /out/attack/g-1000").user("1000:1000").build());
+    int uid = Integer.parseInt(new String(new ProcessBuilder("id", "-u").start().getInputStream().readAllBytes(),
+        StandardCharsets.US_ASCII).trim());
+
+    List<String> found = new java.util.ArrayList<>();
+    List<String> violations = new java.util.ArrayList<>();
+    try (var files = Files.walk(readWriteDir.resolve("attack"))) {
+      for (Path f : files.toList()) {
+        var a = Files.readAttributes(f, java.nio.file.attribute.BasicFileAttributes.class,
+            java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) Files.getAttribute(f, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        int owner = (Integer) Files.getAttribute(f, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        found.add(readWriteDir.relativize(f) + " " + Integer.toOctalString(mode) + " uid " + owner);
+        if (!(a.isRegularFile() || a.isDirectory() || a.isSymbolicLink())) {
+          violations.add(f + " is not a plain file, directory or symlink (mode " + Integer.toOctalString(mode) + ")");
+        }
+        if ((mode & 06000) != 0) {
+          violations.add(f + " is setuid/setgid (mode " + Integer.toOctalString(mode) + ")");
+        }
+        if (owner != uid) {
+          violations.add(f + " belongs to uid " + owner + ", not the SDK's user " + uid);
+        }
+      }
+    }
+    assertThat(violations).as("what the container planted on the host").isEmpty();
+    // what the guest was allowed to make is there, and a guest user's write works (it got EINVAL
+    // from virtiofsd's setresuid in a user namespace before)
+    assertThat(found).as(found.toString()).anyMatch(l -> l.startsWith("attack/f "))
+        .anyMatch(l -> l.startsWith("attack/owned ")).anyMatch(l -> l.startsWith("attack/by-1000.txt "));
+    assertThat(readWriteDir.resolve("attack/by-1000.txt")).hasContent("by 1000");
+    assertThat(asUser.stderr()).isNotEmpty();
+  }
+
   @Test
   void symbolicLinksThatPointOutsideTheMountNeverReachHostFiles() {
     for (String link : List.of("/data/abs-escape", "/data/rel-escape", "/data/dir-escape/secret.txt")) {

@@ -75,7 +75,10 @@ public final class RootlessNetworkMain {
           .getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim());
       client.exec("sh", "-c", "mkdir /rw/open && chmod 777 /rw/open");
       ExecResult other = client.exec(ExecSpec.builder("sh", "-c", "echo x > /rw/open/by-65534.txt").user("65534").build());
-      System.out.println("CHECK mount-rw-other-uid exit " + other.exitCode() + " " + other.stderr().trim());
+      Path byOther = rwDir.resolve("open/by-65534.txt");
+      Object otherOwner = java.nio.file.Files.exists(byOther) ? java.nio.file.Files.getAttribute(byOther, "unix:uid") : "none";
+      System.out.println("CHECK mount-rw-other-uid exit " + other.exitCode() + " owner " + otherOwner + " "
+          + other.stderr().trim());
     } finally {
       host.stop(0);
     }

@@ -26,9 +26,16 @@ public final class VirtiofsDaemon {
     this.process = process;
   }
 
-  /** The command line: the host's wrapper (if any), then virtiofsd with the contract's options. */
+  /**
+   * The command line: the host's wrapper (if any), the fsguard seccomp wrapper (when the guest
+   * image has it: it keeps the guest from creating device nodes, FIFOs, setuid/setgid files,
+   * xattrs or files of other owners on the host), then virtiofsd with the contract's options.
+   */
   public static List<String> command(HostCapabilities host, Path socket, Path sharedDir) {
     List<String> c = new ArrayList<>(host.virtiofsdWrapper());
+    if (host.fsguard() != null) {
+      c.add(host.fsguard().toString());
+    }
     c.add(host.virtiofsd().toString());
     c.add("--socket-path=" + socket);
     c.add("-o");
@@ -37,6 +44,9 @@ public final class VirtiofsDaemon {
     c.add("cache=none");
     c.add("-o");
     c.add("sandbox=chroot");
+    // No xattrs (the default, said explicitly): security.capability would be file capabilities.
+    c.add("-o");
+    c.add("no_xattr");
     return c;
   }
 
@@ -82,10 +92,16 @@ public final class VirtiofsDaemon {
     return start(podId, host, socket, sharedDir, logFile, deadline, false);
   }
 
-  /** Like the other {@code start}; {@code detached}: see {@link ManagedProcess#start(String, String, List, Path, boolean)}. */
+  /**
+   * Like the other {@code start}; {@code detached}: see {@link ManagedProcess#start(String, String, List, Path, boolean)}.
+   * The tree is served read-only ({@link #mountCommand} with {@code readOnly}): it is the image
+   * tree shared by every pod of that image, so the host kernel, not the guest's {@code mount -o
+   * ro}, must refuse writes to it.
+   */
   public static VirtiofsDaemon start(String podId, HostCapabilities host, Path socket, Path sharedDir,
       Path logFile, Instant deadline, boolean detached) throws InterruptedException {
-    return start(podId, command(host, socket, sharedDir), socket, sharedDir, logFile, deadline, detached);
+    return start(podId, mountCommand(host, socket, sharedDir, true), socket, sharedDir, logFile, deadline,
+        detached);
   }
 
   /** Starts {@code cmd} (see {@link #mountCommand}) and waits for {@code socket}. */

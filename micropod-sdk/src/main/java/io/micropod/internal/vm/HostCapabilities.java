@@ -12,6 +12,8 @@ import java.util.List;
  * @param tscKhz the host TSC frequency in kHz for {@code tsc_early_khz}, 0 when unknown
  * @param ociRuntime the guest's OCI runtime for {@code micropod.runtime=} ({@code runc} or
  *     {@code crun}, from {@code MICROPOD_OCI_RUNTIME}), or empty for the guest image's default
+ * @param fsguard the guest image's {@code host/micropod-fsguard} (the seccomp wrapper of every
+ *     virtiofsd), or null when that image has none
  */
 public record HostCapabilities(
     Path qemuBinary,
@@ -24,7 +26,8 @@ public record HostCapabilities(
     Machine machine,
     long tscKhz,
     boolean runningAsRoot,
-    String ociRuntime) {
+    String ociRuntime,
+    Path fsguard) {
 
   /** The OCI runtimes the guest image ships ({@code MICROPOD_OCI_RUNTIME}). */
   public static final List<String> OCI_RUNTIMES = List.of("crun", "runc");
@@ -34,10 +37,18 @@ public record HostCapabilities(
     ociRuntime = ociRuntime == null ? "" : ociRuntime;
   }
 
+  /** Capabilities without the fsguard helper. */
+  public HostCapabilities(Path qemuBinary, Path virtiofsd, List<String> virtiofsdWrapper, Path kernel,
+      Path initramfs, Accel accel, String accelReason, Machine machine, long tscKhz, boolean runningAsRoot,
+      String ociRuntime) {
+    this(qemuBinary, virtiofsd, virtiofsdWrapper, kernel, initramfs, accel, accelReason, machine, tscKhz,
+        runningAsRoot, ociRuntime, null);
+  }
+
   /** Capabilities with the guest image's default OCI runtime. */
   public HostCapabilities(Path qemuBinary, Path virtiofsd, List<String> virtiofsdWrapper, Path kernel,
       Path initramfs, Accel accel, String accelReason, Machine machine, long tscKhz, boolean runningAsRoot) {
     this(qemuBinary, virtiofsd, virtiofsdWrapper, kernel, initramfs, accel, accelReason, machine, tscKhz,
-        runningAsRoot, "");
+        runningAsRoot, "", null);
   }
 }

@@ -28,6 +28,8 @@ public final class HostProbe {
 
   public static final String QEMU_BINARY_NAME = "qemu-system-x86_64";
   public static final Path DEFAULT_VIRTIOFSD = Path.of("/usr/lib/qemu/virtiofsd");
+  /** The host helper that runs virtiofsd under a seccomp filter, in {@code <guest dir>/host/}. */
+  public static final String FSGUARD_NAME = "micropod-fsguard";
   /**
    * virtiofsd's wrapper for non-root users: a user namespace (root inside) plus a mount
    * namespace with a private tmpfs on /run, because the C virtiofsd writes its pid file under
@@ -126,7 +128,21 @@ public final class HostProbe {
     String[] reason = new String[1];
     Accel accel = chooseAccel(cpu, reason);
     return new HostCapabilities(qemu, virtiofsd, wrapper, kernel, initramfs, accel, reason[0],
-        machine, tscKhz(cpu), root, ociRuntime);
+        machine, tscKhz(cpu), root, ociRuntime, qemuNeeded ? findFsguard() : null);
+  }
+
+  /**
+   * The seccomp wrapper of virtiofsd shipped in the guest image ({@code host/micropod-fsguard}),
+   * or null for an image built before it existed: read-write mounts then refuse to start (see
+   * QemuDriver), so it is not reported as missing here.
+   */
+  private Path findFsguard() {
+    Path p = guestDir().resolve("host").resolve(FSGUARD_NAME);
+    if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+      return p;
+    }
+    log.debug("no {} at {}: read-write mounts are refused; the image share runs without it", FSGUARD_NAME, p);
+    return null;
   }
 
   private Path findQemu(List<String> missing) {

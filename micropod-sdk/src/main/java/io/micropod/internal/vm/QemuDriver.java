@@ -1,5 +1,6 @@
 package io.micropod.internal.vm;
 
+import io.micropod.HostUnsupportedException;
 import io.micropod.VmStartException;
 import io.micropod.event.Phase;
 import io.micropod.internal.fs.VirtiofsDaemon;
@@ -84,6 +85,15 @@ public final class QemuDriver implements VmmDriver {
   @Override
   public RootfsShare shareMount(VmConfig config, io.micropod.Mount mount, VmConfig.MountDevice device,
       Path logFile, Instant deadline) throws InterruptedException {
+    if (!mount.readOnly() && config.host().fsguard() == null) {
+      // Fail closed: without the seccomp wrapper the guest could create device nodes, setuid
+      // files or files of any owner in the host directory. A read-only mount (and the image share)
+      // is a read-only bind the host kernel enforces, so it does not need the wrapper.
+      throw new HostUnsupportedException(List.of("the guest image's host helper "
+          + HostProbe.FSGUARD_NAME + " (needed for the read-write mount of "
+          + mount.hostPath() + "): it is missing from the guest image directory (<guest dir>/host/);"
+          + " reinstall the guest image of this SDK version (it ships the helper)"));
+    }
     VirtiofsDaemon d = VirtiofsDaemon.start(config.podId(),
         VirtiofsDaemon.mountCommand(config.host(), device.socket(), mount.hostPath(), mount.readOnly()),
         device.socket(), mount.hostPath(), logFile, deadline, config.detached());

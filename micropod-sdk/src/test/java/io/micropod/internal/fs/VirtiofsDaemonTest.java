@@ -29,7 +29,23 @@ class VirtiofsDaemonTest {
     assertThat(VirtiofsDaemon.command(host(Path.of("/usr/lib/qemu/virtiofsd"), List.of()),
         Path.of("/tmp/micropod-abc/virtiofs.sock"), Path.of("/store/rootfs/0123")))
         .containsExactly("/usr/lib/qemu/virtiofsd", "--socket-path=/tmp/micropod-abc/virtiofs.sock",
-            "-o", "source=/store/rootfs/0123", "-o", "cache=none", "-o", "sandbox=chroot");
+            "-o", "source=/store/rootfs/0123", "-o", "cache=none", "-o", "sandbox=chroot", "-o", "no_xattr");
+  }
+
+  @Test
+  void everyVirtiofsdRunsUnderTheFsguardWrapperWhenTheGuestImageHasIt() {
+    HostCapabilities base = host(Path.of("/usr/lib/qemu/virtiofsd"), List.of());
+    HostCapabilities guarded = new HostCapabilities(base.qemuBinary(), base.virtiofsd(), List.of(), base.kernel(),
+        base.initramfs(), base.accel(), base.accelReason(), base.machine(), 0, true, "", Path.of("/g/host/micropod-fsguard"));
+    assertThat(VirtiofsDaemon.mountCommand(guarded, Path.of("/s"), Path.of("/d"), false))
+        .startsWith("/g/host/micropod-fsguard", "/usr/lib/qemu/virtiofsd");
+    assertThat(VirtiofsDaemon.mountCommand(guarded, Path.of("/s"), Path.of("/d"), true))
+        .containsSubsequence("micropod-ro-bind", "/d", "/g/host/micropod-fsguard", "/usr/lib/qemu/virtiofsd");
+    HostCapabilities rootless = new HostCapabilities(base.qemuBinary(), base.virtiofsd(),
+        List.of("unshare", "--map-root-user"), base.kernel(), base.initramfs(), base.accel(), base.accelReason(),
+        base.machine(), 0, false, "", Path.of("/g/host/micropod-fsguard"));
+    assertThat(VirtiofsDaemon.command(rootless, Path.of("/s"), Path.of("/d")))
+        .startsWith("unshare", "--map-root-user", "/g/host/micropod-fsguard", "/usr/lib/qemu/virtiofsd");
   }
 
   @Test
@@ -63,7 +79,7 @@ class VirtiofsDaemonTest {
     assertThat(asRoot).containsExactly("unshare", "--mount", "--propagation", "private",
         "sh", "-c", VirtiofsDaemon.READ_ONLY_BIND, "micropod-ro-bind", "/home/u/data",
         "/usr/lib/qemu/virtiofsd", "--socket-path=/tmp/m/mount0.sock", "-o", "source=/home/u/data",
-        "-o", "cache=none", "-o", "sandbox=chroot");
+        "-o", "cache=none", "-o", "sandbox=chroot", "-o", "no_xattr");
     List<String> rootless = VirtiofsDaemon.mountCommand(
         host(Path.of("/usr/lib/qemu/virtiofsd"), List.of("unshare", "--map-root-user", "--mount")),
         Path.of("/s"), Path.of("/d"), true);
