@@ -24,7 +24,8 @@ public record HostCapabilities(
     Machine machine,
     long tscKhz,
     boolean runningAsRoot,
-    String ociRuntime) {
+    String ociRuntime,
+    Path netguard) {
 
   /** The OCI runtimes the guest image ships ({@code MICROPOD_OCI_RUNTIME}). */
   public static final List<String> OCI_RUNTIMES = List.of("crun", "runc");
@@ -32,6 +33,14 @@ public record HostCapabilities(
   public HostCapabilities {
     virtiofsdWrapper = List.copyOf(virtiofsdWrapper);
     ociRuntime = ociRuntime == null ? "" : ociRuntime;
+  }
+
+  /** Capabilities without the netguard preload (a NAT pod under QEMU then fails to start). */
+  public HostCapabilities(Path qemuBinary, Path virtiofsd, List<String> virtiofsdWrapper, Path kernel,
+      Path initramfs, Accel accel, String accelReason, Machine machine, long tscKhz, boolean runningAsRoot,
+      String ociRuntime) {
+    this(qemuBinary, virtiofsd, virtiofsdWrapper, kernel, initramfs, accel, accelReason, machine, tscKhz,
+        runningAsRoot, ociRuntime, null);
   }
 
   /** Capabilities with the guest image's default OCI runtime. */
