@@ -84,6 +84,7 @@ public final class MicroPodSpec {
   private final NetworkMode networkMode;
   private final List<Network> networks;
   private final List<String> networkAliases;
+  private final List<Integer> exposedHostPorts;
 
   private final boolean detached;
   private final Duration exitGracePeriod;
@@ -114,6 +115,7 @@ public final class MicroPodSpec {
     this.networkMode = b.networkMode;
     this.networks = List.copyOf(b.networks);
     this.networkAliases = List.copyOf(b.networkAliases);
+    this.exposedHostPorts = List.copyOf(b.exposedHostPorts);
   }
 
   /** A builder with every default; {@link Builder#image} is required. */
@@ -271,6 +273,16 @@ public final class MicroPodSpec {
   }
 
   /**
+   * The host's TCP ports that the pod may reach on the host's 127.0.0.1 through
+   * {@code host.micropod.internal} (the NAT gateway, 10.0.2.2); default none. Every other port
+   * of the host's loopback, link-local addresses (cloud metadata included) and the host's own
+   * addresses are refused to the pod; see docs/networking.md. Ascending, unmodifiable.
+   */
+  public List<Integer> exposedHostPorts() {
+    return exposedHostPorts;
+  }
+
+  /**
    * Whether the pod outlives the JVM that started it; default {@code false}.
    *
    * <p>A pod that is not detached dies with its JVM, however the JVM ends (its VMM and virtiofsd
@@ -313,7 +325,7 @@ public final class MicroPodSpec {
         && files.equals(s.files) && mounts.equals(s.mounts) && containerMemoryMib == s.containerMemoryMib
         && pullPolicy == s.pullPolicy && platform.equals(s.platform)
         && networkMode == s.networkMode && networks.equals(s.networks)
-        && networkAliases.equals(s.networkAliases)
+        && networkAliases.equals(s.networkAliases) && exposedHostPorts.equals(s.exposedHostPorts)
         && detached == s.detached && exitGracePeriod.equals(s.exitGracePeriod);
   }
 
@@ -333,6 +345,7 @@ public final class MicroPodSpec {
         + ", pullPolicy=" + pullPolicy + ", platform=" + platform
         + (networkMode != NetworkMode.NAT ? ", networkMode=" + networkMode : "")
         + (networks.isEmpty() ? "" : ", networks=" + networks + ", networkAliases=" + networkAliases)
+        + (exposedHostPorts.isEmpty() ? "" : ", exposedHostPorts=" + exposedHostPorts)
         + (detached ? ", detached" : "")
         + (exitGracePeriod.isZero() ? "" : ", exitGracePeriod=" + exitGracePeriod) + "}";
   }
@@ -356,6 +369,7 @@ public final class MicroPodSpec {
     private NetworkMode networkMode = NetworkMode.NAT;
     private final List<Network> networks = new ArrayList<>();
     private final List<String> networkAliases = new ArrayList<>();
+    private final java.util.TreeSet<Integer> exposedHostPorts = new java.util.TreeSet<>();
     private boolean started;
     private List<String> entrypoint;
     private String user;
@@ -374,6 +388,7 @@ public final class MicroPodSpec {
     private Builder(MicroPodSpec spec) {
       this.detached = spec.detached;
       this.exitGracePeriod = spec.exitGracePeriod;
+      this.exposedHostPorts.addAll(spec.exposedHostPorts);
       this.image = spec.image;
       this.command = new ArrayList<>(spec.command);
       this.env.putAll(spec.env);
@@ -693,6 +708,28 @@ public final class MicroPodSpec {
     /** The runtime to use; default {@link MicroPodRuntime#defaultRuntime()}. */
     public Builder runtime(MicroPodRuntime runtime) {
       this.runtime = Objects.requireNonNull(runtime, "runtime");
+      return this;
+    }
+
+    /**
+     * Lets the pod reach these TCP ports of the host's 127.0.0.1 as
+     * {@code host.micropod.internal:<port>} (like Testcontainers' {@code exposeHostPorts});
+     * callable several times, the ports add up. Without it a pod reaches no service of the host:
+     * the host's loopback, link-local addresses (169.254.169.254 included) and the host's own
+     * addresses are refused at once (RST). Only for {@link NetworkMode#NAT} under QEMU.
+     *
+     * @throws IllegalArgumentException for a port outside 1-65535
+     */
+    public Builder exposeHostPorts(int... ports) {
+      Objects.requireNonNull(ports, "ports");
+      for (int p : ports) {
+        if (p < 1 || p > 65535) {
+          throw new IllegalArgumentException("exposeHostPorts: port must be 1-65535, was " + p);
+        }
+      }
+      for (int p : ports) {
+        exposedHostPorts.add(p);
+      }
       return this;
     }
 

@@ -86,7 +86,8 @@ class NetworkBenchIT {
          Network net = Network.create();
          MicroPod server = MicroPod.builder().image(image).network(net).networkAliases("srv")
              .command("tcpb", "serve", "7000").start();
-         MicroPod client = MicroPod.builder().image(image).network(net).command("sleep", "3600").start()) {
+         MicroPod client = MicroPod.builder().image(image).network(net).exposeHostPorts(host.getLocalPort())
+             .command("sleep", "3600").start()) {
       int hostPort = host.getLocalPort();
       // warm up: the server is listening, ARP and the switch's MAC table are filled
       ExecResult warm;

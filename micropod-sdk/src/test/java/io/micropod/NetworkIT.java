@@ -24,6 +24,8 @@ import org.junit.jupiter.api.Test;
 class NetworkIT {
   private static final int BIG_BYTES = 16 << 20;
   private static HttpServer hostServer;
+  /** On every host address (wildcard), never exposed: what a pod must not reach. */
+  private static HttpServer privateServer;
   private static Network front;
   private static Network back;
   private static MicroPod web;
@@ -54,6 +56,14 @@ class NetworkIT {
       exchange.close();
     });
     hostServer.start();
+    privateServer = HttpServer.create(new InetSocketAddress(0), 0);
+    privateServer.createContext("/", exchange -> {
+      byte[] body = "a private service of the host\n".getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    privateServer.start();
     front = Network.create();
     back = Network.create();
     String udpImage = NetTestImages.busyboxWithUdp();
@@ -66,6 +76,7 @@ class NetworkIT {
             + " exec httpd -f -p 8080 -h /www")
         .start();
     client = MicroPod.builder().image(udpImage).network(front)
+        .exposeHostPorts(hostServer.getAddress().getPort())
         .command("sleep", "3600").start();
     other = MicroPod.builder().image(TestImages.busybox()).network(back)
         .networkAliases("other").command("sleep", "3600").start();
@@ -86,6 +97,9 @@ class NetworkIT {
     }
     if (hostServer != null) {
       hostServer.stop(0);
+    }
+    if (privateServer != null) {
+      privateServer.stop(0);
     }
     for (MicroPod p : new MicroPod[] {web, client, other, sealed}) {
       if (p != null) {
@@ -119,6 +133,49 @@ class NetworkIT {
 
     assertThat(r.stderr()).isEmpty();
     assertThat(r.stdout()).isEqualTo("hello from the host's loopback\n");
+  }
+
+  /** {@code url} fails with "Connection refused" within 5 s (an RST, not a timeout). */
+  private static void refusedAtOnce(MicroPod pod, String url) {
+    Instant t0 = Instant.now();
+    ExecResult r = pod.exec("timeout", "20", "wget", "-q", "-O-", url);
+    Duration took = Duration.between(t0, Instant.now());
+
+    assertThat(r.stdout()).as(url).isEmpty();
+    assertThat(r.exitCode()).as(url).isNotZero();
+    assertThat(r.stderr()).as(url).contains("refused");
+    assertThat(took).as(url + " took " + took).isLessThan(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void anUnexposedPortOfTheHostsLoopbackIsRefusedAtOnceByNameAndByGateway() {
+    int port = privateServer.getAddress().getPort();
+
+    refusedAtOnce(client, "http://" + Network.HOST_NAME + ":" + port + "/");
+    refusedAtOnce(client, "http://10.0.2.2:" + port + "/");
+  }
+
+  @Test
+  void cloudMetadataAndLinkLocalAddressesAreRefusedAtOnce() {
+    refusedAtOnce(client, "http://169.254.169.254/latest/meta-data/");
+  }
+
+  @Test
+  void theHostsOwnNonLoopbackAddressIsRefusedAtOnce() throws Exception {
+    String own = java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces()).stream()
+        .filter(i -> {
+          try {
+            return i.isUp() && !i.isLoopback();
+          } catch (java.net.SocketException e) {
+            return false;
+          }
+        })
+        .flatMap(i -> java.util.Collections.list(i.getInetAddresses()).stream())
+        .filter(a -> a instanceof java.net.Inet4Address && !a.isLinkLocalAddress())
+        .map(InetAddress::getHostAddress).findFirst()
+        .orElseThrow(() -> new AssertionError("the host has no non-loopback IPv4 address to test with"));
+
+    refusedAtOnce(client, "http://" + own + ":" + privateServer.getAddress().getPort() + "/");
   }
 
   @Test

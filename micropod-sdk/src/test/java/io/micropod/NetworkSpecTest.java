@@ -20,6 +20,26 @@ class NetworkSpecTest {
   }
 
   @Test
+  void exposedHostPortsDefaultToNoneAddUpSortedAndSurviveNewBuilder() {
+    assertThat(MicroPodSpec.builder().image("oci:/x").build().exposedHostPorts()).isEmpty();
+
+    MicroPodSpec spec = MicroPodSpec.builder().image("oci:/x").exposeHostPorts(8080, 5432)
+        .exposeHostPorts(8080, 1).build();
+
+    assertThat(spec.exposedHostPorts()).containsExactly(1, 5432, 8080);
+    assertThat(spec.newBuilder().build().exposedHostPorts()).containsExactly(1, 5432, 8080);
+    assertThat(spec.newBuilder().build()).isEqualTo(spec);
+  }
+
+  @Test
+  void anExposedHostPortOutsideTheTcpRangeIsRejectedAtTheCallSite() {
+    for (int bad : new int[] {0, -1, 65536}) {
+      assertThatThrownBy(() -> MicroPodSpec.builder().exposeHostPorts(bad))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1-65535").hasMessageContaining("" + bad);
+    }
+  }
+
+  @Test
   void networksAndAliasesAreKeptAndCopiedByNewBuilder() {
     try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(home).build();
          Network net = runtime.newNetwork("front")) {

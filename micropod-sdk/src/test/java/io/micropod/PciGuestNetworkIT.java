@@ -34,7 +34,8 @@ class PciGuestNetworkIT {
     env.put("MICROPOD_QEMU_MACHINE", "q35");
     env.put("MICROPOD_ROOTFS", "blk");
     try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(TestImages.home()).environment(env).build();
-         MicroPod pod = MicroPod.builder().runtime(runtime).image(TestImages.busybox()).command("sleep", "3600")
+         MicroPod pod = MicroPod.builder().runtime(runtime).image(TestImages.busybox())
+             .exposeHostPorts(host.getAddress().getPort()).command("sleep", "3600")
              .start()) {
       String dev = pod.exec("sh", "-c", "for d in /sys/class/net/*; do [ \"$(cat $d/address)\" = 02:6d:70:00:00:01 ]"
           + " && echo ${d##*/}; done").stdout().trim();

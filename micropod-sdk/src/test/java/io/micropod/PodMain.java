@@ -34,6 +34,7 @@ public final class PodMain {
         String trap = "trap 'wget -q -O /dev/null " + args[1] + "; exit 0' TERM; "
             + "echo ready; while true; do sleep 1; done";
         MicroPod pod = MicroPod.builder().image(TestImages.busybox())
+            .exposeHostPorts(java.net.URI.create(args[1]).getPort())
             .exitGracePeriod(Duration.parse(args[2])).command("sh", "-c", trap).start();
         pod.followLogs(line -> {
           if (line.text().equals("ready")) {

@@ -41,6 +41,7 @@ public final class RootlessNetworkMain {
              .networkAliases("web").command("sh", "-c", "mkdir -p /www; echo rootless web >"
                  + " /www/index.html; exec httpd -f -p 8080 -h /www").start();
          MicroPod client = MicroPod.builder().runtime(runtime).image(image).network(net)
+             .exposeHostPorts(host.getAddress().getPort())
              .mount(Mount.readOnly(roDir, "/ro")).mount(Mount.readWrite(rwDir, "/rw"))
              .command("sleep", "3600").start()) {
       ProcessHandle.current().descendants().forEach(p -> p.info().commandLine().ifPresent(c -> {

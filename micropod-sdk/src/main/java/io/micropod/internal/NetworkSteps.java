@@ -63,7 +63,7 @@ final class NetworkSteps {
       b.networks.add(n);
       nics.add(n.nic(m));
     }
-    b.vmConfig = b.vmConfig.withNetwork(new GuestNetworkConfig(nat(b), nics));
+    b.vmConfig = b.vmConfig.withNetwork(new GuestNetworkConfig(nat(b), nics, b.spec.exposedHostPorts()));
   }
 
   /** The container's /etc/hosts at create; remembered to skip identical rewrites. */

@@ -18,8 +18,9 @@ import java.util.Objects;
  *
  * @param nat an outbound NAT device (the {@code NAT} network mode)
  * @param nics one device per joined network, in the spec's order
+ * @param exposedHostPorts the host's 127.0.0.1 ports the NAT may reach (QEMU's netguard), ascending
  */
-public record GuestNetworkConfig(boolean nat, List<Nic> nics) {
+public record GuestNetworkConfig(boolean nat, List<Nic> nics, List<Integer> exposedHostPorts) {
   /** No device: only loopback. */
   public static final GuestNetworkConfig NONE = new GuestNetworkConfig(false, List.of());
 
@@ -51,6 +52,12 @@ public record GuestNetworkConfig(boolean nat, List<Nic> nics) {
 
   public GuestNetworkConfig {
     nics = List.copyOf(nics);
+    exposedHostPorts = List.copyOf(exposedHostPorts);
+  }
+
+  /** No host port exposed. */
+  public GuestNetworkConfig(boolean nat, List<Nic> nics) {
+    this(nat, nics, List.of());
   }
 
   /** The kernel command line keys for the guest's /init, one per device. */

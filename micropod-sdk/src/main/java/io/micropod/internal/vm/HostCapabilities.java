@@ -14,6 +14,8 @@ import java.util.List;
  *     {@code crun}, from {@code MICROPOD_OCI_RUNTIME}), or empty for the guest image's default
  * @param fsguard the guest image's {@code host/micropod-fsguard} (the seccomp wrapper of every
  *     virtiofsd), or null when that image has none
+ * @param netguard the guest image's {@code host/libmicropod-netguard.so} (QEMU's LD_PRELOAD that
+ *     keeps NAT pods off the host's own addresses), or null when that image has none
  */
 public record HostCapabilities(
     Path qemuBinary,
@@ -27,7 +29,8 @@ public record HostCapabilities(
     long tscKhz,
     boolean runningAsRoot,
     String ociRuntime,
-    Path fsguard) {
+    Path fsguard,
+    Path netguard) {
 
   /** The OCI runtimes the guest image ships ({@code MICROPOD_OCI_RUNTIME}). */
   public static final List<String> OCI_RUNTIMES = List.of("crun", "runc");
@@ -37,18 +40,21 @@ public record HostCapabilities(
     ociRuntime = ociRuntime == null ? "" : ociRuntime;
   }
 
-  /** Capabilities without the fsguard helper. */
+  /**
+   * Capabilities without the host helpers: read-write mounts and NAT pods under QEMU then refuse
+   * to start.
+   */
   public HostCapabilities(Path qemuBinary, Path virtiofsd, List<String> virtiofsdWrapper, Path kernel,
       Path initramfs, Accel accel, String accelReason, Machine machine, long tscKhz, boolean runningAsRoot,
       String ociRuntime) {
     this(qemuBinary, virtiofsd, virtiofsdWrapper, kernel, initramfs, accel, accelReason, machine, tscKhz,
-        runningAsRoot, ociRuntime, null);
+        runningAsRoot, ociRuntime, null, null);
   }
 
   /** Capabilities with the guest image's default OCI runtime. */
   public HostCapabilities(Path qemuBinary, Path virtiofsd, List<String> virtiofsdWrapper, Path kernel,
       Path initramfs, Accel accel, String accelReason, Machine machine, long tscKhz, boolean runningAsRoot) {
     this(qemuBinary, virtiofsd, virtiofsdWrapper, kernel, initramfs, accel, accelReason, machine, tscKhz,
-        runningAsRoot, "", null);
+        runningAsRoot, "", null, null);
   }
 }

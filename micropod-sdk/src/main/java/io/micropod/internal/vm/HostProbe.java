@@ -65,6 +65,19 @@ public final class HostProbe {
     this.commandSucceeds = commandSucceeds;
   }
 
+  /**
+   * The LD_PRELOAD guard for QEMU's user-mode networking ({@code <guest dir>/host/
+   * libmicropod-netguard.so}, built with the guest image), or null when it is missing: a NAT pod
+   * then fails to start (docs/networking.md).
+   */
+  Path netguard() {
+    Path p = guestDir().resolve("host").resolve(NETGUARD);
+    return java.nio.file.Files.isRegularFile(p) ? p : null;
+  }
+
+  /** The netguard's file name under {@code <guest dir>/host/}. */
+  public static final String NETGUARD = "libmicropod-netguard.so";
+
   /** The guest image directory of this SDK version: {@code <home>/guest/<version>}. */
   public Path guestDir() {
     return config.home().resolve("guest").resolve(sdkVersion);
@@ -128,7 +141,7 @@ public final class HostProbe {
     String[] reason = new String[1];
     Accel accel = chooseAccel(cpu, reason);
     return new HostCapabilities(qemu, virtiofsd, wrapper, kernel, initramfs, accel, reason[0],
-        machine, tscKhz(cpu), root, ociRuntime, qemuNeeded ? findFsguard() : null);
+        machine, tscKhz(cpu), root, ociRuntime, qemuNeeded ? findFsguard() : null, netguard());
   }
 
   /**

@@ -54,6 +54,12 @@ public final class ManagedProcess {
    */
   public static ManagedProcess start(String podId, String role, List<String> command, Path logFile,
       boolean detached) throws IOException {
+    return start(podId, role, command, logFile, detached, java.util.Map.of());
+  }
+
+  /** As {@link #start(String, String, List, Path, boolean)}, with {@code env} added to the environment. */
+  public static ManagedProcess start(String podId, String role, List<String> command, Path logFile,
+      boolean detached, java.util.Map<String, String> env) throws IOException {
     Files.createDirectories(logFile.getParent());
     List<String> full = new java.util.ArrayList<>();
     if (detached) {
@@ -68,6 +74,7 @@ public final class ManagedProcess {
         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
         .redirectErrorStream(true);
+    pb.environment().putAll(env);
     Process p = Spawner.start(pb);
     log.debug("pod {}: started {} (pid {}): {}", podId, role, p.pid(), full);
     return new ManagedProcess(podId, role, p, logFile);

@@ -52,6 +52,9 @@ public final class QemuCommandLine {
     return build(host, memoryMib, cpus, paths, blockImage, debug, network, List.of());
   }
 
+  /** The {@code -sandbox} option: seccomp on, everything it can deny denied (QEMU 7.2 accepts it). */
+  static final String SANDBOX = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+
   /**
    * The command line with a block image or virtio-fs, network devices, and a vhost-user-fs
    * device per host directory mount (chardev {@code mount<i>}, the mount's tag).
@@ -66,6 +69,10 @@ public final class QemuCommandLine {
     a.add("-no-user-config");
     a.add("-nographic");
     a.add("-no-reboot");
+    // QEMU's seccomp filter: a guest that takes over the QEMU process (a device emulation bug)
+    // cannot exec, fork, regain privileges or change resource limits; see docs/security.md.
+    a.add("-sandbox");
+    a.add(SANDBOX);
     a.add("-machine");
     a.add(microvm
         ? "microvm,accel=" + accel + ",acpi=on,rtc=on,isa-serial=on,memory-backend=mem"

@@ -100,6 +100,30 @@ public final class QemuDriver implements VmmDriver {
     return shareOf(d);
   }
 
+  /**
+   * The environment that puts the netguard into QEMU for a NAT pod (docs/networking.md): slirp
+   * maps the gateway to the host's loopback, so without the guard the guest reaches every local
+   * service of the host. Fails closed when the guard is missing.
+   *
+   * @throws io.micropod.HostUnsupportedException for a NAT pod without the guard
+   */
+  static java.util.Map<String, String> netguardEnv(HostCapabilities host, GuestNetworkConfig network) {
+    if (!network.nat()) {
+      return java.util.Map.of();
+    }
+    if (host.netguard() == null) {
+      throw new io.micropod.HostUnsupportedException(List.of("the network guard " + HostProbe.NETGUARD
+          + " (QEMU's NAT would reach the host's own services without it): it is missing from <guest dir>/host/;"
+          + " reinstall the guest image of this SDK version, or use networkMode(NetworkMode.NONE)"));
+    }
+    StringBuilder ports = new StringBuilder();
+    for (int p : network.exposedHostPorts()) {
+      ports.append(ports.length() == 0 ? "" : ",").append(p);
+    }
+    return java.util.Map.of("LD_PRELOAD", host.netguard().toString(),
+        "MICROPOD_NETGUARD_HOST_PORTS", ports.toString());
+  }
+
   @Override
   public VmProcess spawn(VmConfig config, Instant deadline) throws IOException, InterruptedException {
     return spawn(config, null, deadline);
@@ -115,9 +139,10 @@ public final class QemuDriver implements VmmDriver {
     List<String> args = QemuCommandLine.build(config.host(), config.memoryMib(), config.cpus(),
         new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket()),
         blockImage, config.debug(), config.network(), config.mounts());
+    java.util.Map<String, String> env = netguardEnv(config.host(), config.network());
     ManagedProcess qemu;
     try {
-      qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog(), config.detached());
+      qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog(), config.detached(), env);
     } catch (IOException e) {
       throw new VmStartException("cannot start " + args.get(0) + ": " + e.getMessage(), e,
           config.podId(), Phase.VM_BOOT, SPAWN_STEP, "");

@@ -36,14 +36,14 @@ class VirtiofsDaemonTest {
   void everyVirtiofsdRunsUnderTheFsguardWrapperWhenTheGuestImageHasIt() {
     HostCapabilities base = host(Path.of("/usr/lib/qemu/virtiofsd"), List.of());
     HostCapabilities guarded = new HostCapabilities(base.qemuBinary(), base.virtiofsd(), List.of(), base.kernel(),
-        base.initramfs(), base.accel(), base.accelReason(), base.machine(), 0, true, "", Path.of("/g/host/micropod-fsguard"));
+        base.initramfs(), base.accel(), base.accelReason(), base.machine(), 0, true, "", Path.of("/g/host/micropod-fsguard"), null);
     assertThat(VirtiofsDaemon.mountCommand(guarded, Path.of("/s"), Path.of("/d"), false))
         .startsWith("/g/host/micropod-fsguard", "/usr/lib/qemu/virtiofsd");
     assertThat(VirtiofsDaemon.mountCommand(guarded, Path.of("/s"), Path.of("/d"), true))
         .containsSubsequence("micropod-ro-bind", "/d", "/g/host/micropod-fsguard", "/usr/lib/qemu/virtiofsd");
     HostCapabilities rootless = new HostCapabilities(base.qemuBinary(), base.virtiofsd(),
         List.of("unshare", "--map-root-user"), base.kernel(), base.initramfs(), base.accel(), base.accelReason(),
-        base.machine(), 0, false, "", Path.of("/g/host/micropod-fsguard"));
+        base.machine(), 0, false, "", Path.of("/g/host/micropod-fsguard"), null);
     assertThat(VirtiofsDaemon.command(rootless, Path.of("/s"), Path.of("/d")))
         .startsWith("unshare", "--map-root-user", "/g/host/micropod-fsguard", "/usr/lib/qemu/virtiofsd");
   }

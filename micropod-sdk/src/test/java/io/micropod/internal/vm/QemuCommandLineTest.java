@@ -23,6 +23,7 @@ class QemuCommandLineTest {
 
     assertThat(args).containsExactly(
         "/usr/bin/qemu-system-x86_64", "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+        "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
         "-machine", "microvm,accel=tcg,acpi=on,rtc=on,isa-serial=on,memory-backend=mem",
         "-cpu", "max", "-m", "512M", "-smp", "1",
         "-object", "memory-backend-memfd,id=mem,size=512M,share=on",

@@ -25,7 +25,7 @@ class QemuDriverFsguardTest {
     Files.writeString(fake, "#!/bin/sh\ntouch " + marker + "\nexit 1\n");
     fake.toFile().setExecutable(true);
     HostCapabilities host = new HostCapabilities(Path.of("/usr/bin/qemu-system-x86_64"), fake, List.of(),
-        Path.of("/g/vmlinux"), Path.of("/g/initramfs.cpio"), Accel.TCG, "test", Machine.MICROVM, 0, true, "", null);
+        Path.of("/g/vmlinux"), Path.of("/g/initramfs.cpio"), Accel.TCG, "test", Machine.MICROVM, 0, true, "", null, null);
     VmConfig config = new VmConfig("pod1", 512, 1, host, tmp, tmp, false);
     Path dir = Files.createDirectories(tmp.resolve("rw"));
 
