@@ -103,6 +103,11 @@ public final class HostProbe {
     List<String> missing = new ArrayList<>();
     Path qemu = qemuNeeded ? findQemu(missing) : null;
     Path virtiofsd = qemuNeeded ? findVirtiofsd(missing) : null;
+    if (!Files.isDirectory(guestDir()) && (override(config.kernel(), "MICROPOD_KERNEL_PATH") == null
+        || override(config.initramfs(), "MICROPOD_AGENT_ROOTFS") == null)) {
+      // first use: unpack the guest image from io.micropod:micropod-guest (no-op when present)
+      GuestImageInstaller.forSdk(sdkVersion).installIfMissing(guestDir(), missing);
+    }
     Path kernel = findKernel(missing);
     Path initramfs = findInitramfs(missing);
     checkHome(missing);
