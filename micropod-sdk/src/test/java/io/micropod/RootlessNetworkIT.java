@@ -54,12 +54,13 @@ class RootlessNetworkIT {
       Path guestCopy = work.resolve("guest");
       copyTree(version.resolve("vmlinux"), guestCopy.resolve("vmlinux"));
       copyTree(version.resolve("initramfs.cpio"), guestCopy.resolve("initramfs.cpio"));
-      // virtiofsd's seccomp wrapper, where the unprivileged user's SDK looks for it (the runtime home of RootlessNetworkMain)
-      Path fsguard = version.resolve("host").resolve("micropod-fsguard");
-      Path fsguardCopy = home.resolve("guest").resolve(version.getFileName().toString())
-          .resolve("host").resolve("micropod-fsguard");
-      copyTree(fsguard, fsguardCopy);
-      fsguardCopy.toFile().setExecutable(true, false);
+      // The host helpers (virtiofsd's seccomp wrapper, QEMU's network guard) beside the copied
+      // initramfs, where the SDK looks for those of a guest image given by MICROPOD_AGENT_ROOTFS.
+      for (String helper : List.of("micropod-fsguard", "libmicropod-netguard.so")) {
+        Path copy = guestCopy.resolve("host").resolve(helper);
+        copyTree(version.resolve("host").resolve(helper), copy);
+        copy.toFile().setExecutable(true, false);
+      }
       Path layoutCopy = work.resolve("busybox");
       copyTree(Path.of(TestImages.busybox().substring("oci:".length())), layoutCopy);
       List<String> cmd = new ArrayList<>();

@@ -1,7 +1,6 @@
 package io.micropod;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,17 +37,23 @@ class StartFailureIT {
     assertThat(Leaks.of(podId)).isEmpty();
   }
 
+  /**
+   * A user's empty home gets the guest image from the {@code micropod-guest} artifact on the
+   * classpath (as a project that only depends on the SDK has it), host helpers included, and boots
+   * it. The error for a missing artifact is GuestImageInstallerTest's.
+   */
   @Test
-  void hostWithoutTheGuestImageGetsOneClearError(@TempDir Path emptyHome) {
-    try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(emptyHome).build()) {
-      assertThatThrownBy(() -> MicroPod.builder()
-              .runtime(runtime)
-              .image(TestImages.busybox())
-              .command("true")
-              .start())
-          .isInstanceOf(HostUnsupportedException.class)
-          .hasMessageContaining(emptyHome.toString())
-          .hasMessageContaining("rootfs-builder");
+  void anEmptyHomeGetsTheGuestImageFromTheArtifactAndBootsIt(@TempDir Path emptyHome) throws Exception {
+    try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(emptyHome).build();
+        MicroPod pod = MicroPod.builder().runtime(runtime).image(TestImages.busybox())
+            .command("sh", "-c", "echo from-the-artifact; exec sleep 600").start()) {
+      assertThat(pod.exec("echo", "ok").stdout()).contains("ok");
+      try (var guests = java.nio.file.Files.list(emptyHome.resolve("guest"))) {
+        Path guest = guests.filter(d -> !d.getFileName().toString().startsWith(".")).findFirst().orElseThrow();
+        assertThat(guest.resolve("manifest.json")).isRegularFile();
+        assertThat(guest.resolve("host").resolve("libmicropod-netguard.so")).isRegularFile();
+        assertThat(guest.resolve("host").resolve("micropod-fsguard")).isExecutable();
+      }
     }
   }
 }

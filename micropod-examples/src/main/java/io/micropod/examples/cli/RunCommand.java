@@ -57,6 +57,10 @@ final class RunCommand implements Callable<Integer> {
       description = "Publish a container TCP port on 127.0.0.1 of the host; HOST 0 or none: a free port (repeatable).")
   List<String> publish = new ArrayList<>();
 
+  @Option(names = "--expose-host-port", paramLabel = "PORT",
+      description = "Let the pod reach this TCP port of the host's 127.0.0.1 as host.micropod.internal:PORT; no other host service is reachable (repeatable).")
+  List<Integer> exposeHostPorts = new ArrayList<>();
+
   @Option(names = {"-v", "--volume"}, paramLabel = "HOST_DIR:CONTAINER_DIR[:ro|:rw]",
       description = "Mount a host directory into the container over virtio-fs (qemu driver); :ro makes it read-only, :rw (the default) writable (repeatable).")
   List<String> volumes = new ArrayList<>();
@@ -126,6 +130,7 @@ final class RunCommand implements Callable<Integer> {
     for (String v : volumes) {
       b.mount(volume(v));
     }
+    b.exposeHostPorts(exposeHostPorts.stream().mapToInt(Integer::intValue).toArray());
     if (cpus < 1) {
       throw new IllegalArgumentException("--cpus must be at least 1: " + cpus);
     }

@@ -1,6 +1,7 @@
 package io.micropod.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micropod.ImageInfo;
 import io.micropod.MicroPodSpec;
@@ -92,6 +93,15 @@ class CliTest {
     assertThat(spec.name()).contains("web");
     assertThat(spec.command()).containsExactly("sleep", "600");
     assertThat(parseRun("run", "oci:/i").spec().detached()).isFalse();
+  }
+
+  @Test
+  void exposeHostPortIsRepeatableAndReachesTheSpec() {
+    MicroPodSpec spec = parseRun("run", "--expose-host-port", "5432", "--expose-host-port", "8080", "oci:/i").spec();
+    assertThat(spec.exposedHostPorts()).containsExactly(5432, 8080);
+    assertThat(parseRun("run", "oci:/i").spec().exposedHostPorts()).isEmpty();
+    assertThatThrownBy(() -> parseRun("run", "--expose-host-port", "0", "oci:/i").spec())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("0");
   }
 
   @Test

@@ -66,13 +66,24 @@ public final class HostProbe {
   }
 
   /**
-   * The LD_PRELOAD guard for QEMU's user-mode networking ({@code <guest dir>/host/
-   * libmicropod-netguard.so}, built with the guest image), or null when it is missing: a NAT pod
-   * then fails to start (docs/networking.md).
+   * A host helper of the guest image in use ({@code rootfs-builder/host/}): {@code
+   * <guest dir>/host/NAME}, else {@code host/NAME} beside the initramfs (a guest image pointed at
+   * with {@code MICROPOD_AGENT_ROOTFS} brings its own); null when neither has it. Without the
+   * netguard a NAT pod refuses to start, without the fsguard a read-write mount (QemuDriver).
    */
-  Path netguard() {
-    Path p = guestDir().resolve("host").resolve(NETGUARD);
-    return java.nio.file.Files.isRegularFile(p) ? p : null;
+  Path hostHelper(String name, Path initramfs) {
+    java.util.List<Path> dirs = new java.util.ArrayList<>(java.util.List.of(guestDir().resolve("host")));
+    if (initramfs != null && initramfs.toAbsolutePath().getParent() != null) {
+      dirs.add(initramfs.toAbsolutePath().getParent().resolve("host"));
+    }
+    for (Path dir : dirs) {
+      Path p = dir.resolve(name);
+      if (Files.isRegularFile(p) && (name.endsWith(".so") || Files.isExecutable(p))) {
+        return p;
+      }
+    }
+    log.debug("no host helper {} in {}", name, dirs);
+    return null;
   }
 
   /** The netguard's file name under {@code <guest dir>/host/}. */
@@ -146,21 +157,8 @@ public final class HostProbe {
     String[] reason = new String[1];
     Accel accel = chooseAccel(cpu, reason);
     return new HostCapabilities(qemu, virtiofsd, wrapper, kernel, initramfs, accel, reason[0],
-        machine, tscKhz(cpu), root, ociRuntime, qemuNeeded ? findFsguard() : null, netguard());
-  }
-
-  /**
-   * The seccomp wrapper of virtiofsd shipped in the guest image ({@code host/micropod-fsguard}),
-   * or null for an image built before it existed: read-write mounts then refuse to start (see
-   * QemuDriver), so it is not reported as missing here.
-   */
-  private Path findFsguard() {
-    Path p = guestDir().resolve("host").resolve(FSGUARD_NAME);
-    if (Files.isRegularFile(p) && Files.isExecutable(p)) {
-      return p;
-    }
-    log.debug("no {} at {}: read-write mounts are refused; the image share runs without it", FSGUARD_NAME, p);
-    return null;
+        machine, tscKhz(cpu), root, ociRuntime, qemuNeeded ? hostHelper(FSGUARD_NAME, initramfs) : null,
+        hostHelper(NETGUARD, initramfs));
   }
 
   private Path findQemu(List<String> missing) {
