@@ -1,5 +1,6 @@
 package io.micropod;
 
+import io.micropod.internal.files.FileTrees;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -60,7 +61,7 @@ class MountIT {
         assertThat(log).as("the console log of a pod closed normally").doesNotExist();
       }
     } finally {
-      deleteTree(work);
+      FileTrees.deleteTree(work);
     }
   }
 
@@ -231,16 +232,5 @@ class MountIT {
     assertThat(Leaks.podDirs()).isEqualTo(podDirsBefore);
     assertThatThrownBy(() -> Mount.readOnly(work.resolve("never-was"), "/x"))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("does not exist");
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    if (root == null || !Files.exists(root)) {
-      return;
-    }
-    try (var s = Files.walk(root)) {
-      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

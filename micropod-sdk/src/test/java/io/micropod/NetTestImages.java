@@ -1,5 +1,6 @@
 package io.micropod;
 
+import io.micropod.internal.files.FileTrees;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -47,7 +48,7 @@ final class NetTestImages {
     }
     Path base = Path.of(TestImages.busybox().substring("oci:".length()));
     Path work = target.resolve("layout.tmp");
-    deleteTree(work);
+    FileTrees.deleteTree(work);
     Path blobs = work.resolve("blobs").resolve("sha256");
     Files.createDirectories(blobs);
     try (var s = Files.list(base.resolve("blobs").resolve("sha256"))) {
@@ -92,7 +93,7 @@ final class NetTestImages {
     m0.put("size", manifestBytes.length);
     Files.write(work.resolve("index.json"), JSON.writeValueAsBytes(index));
     Files.copy(base.resolve("oci-layout"), work.resolve("oci-layout"));
-    deleteTree(layout);
+    FileTrees.deleteTree(layout);
     Files.move(work, layout, StandardCopyOption.ATOMIC_MOVE);
     return "oci:" + layout;
   }
@@ -112,17 +113,6 @@ final class NetTestImages {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
     } catch (NoSuchAlgorithmException e) {
       throw new AssertionError(e);
-    }
-  }
-
-  private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (var s = Files.walk(p)) {
-      for (Path x : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(x);
-      }
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.micropod.internal;
 
+import io.micropod.internal.files.FileTrees;
 import io.micropod.MicroPod;
 import io.micropod.internal.fs.VirtiofsDaemon;
 import io.micropod.internal.state.OrphanReaper;
@@ -150,8 +151,8 @@ public final class BenchProbes {
       if (fs != null) {
         fs.stop();
       }
-      OrphanReaper.deleteTree(sockDir);
-      OrphanReaper.deleteTree(podDir);
+      FileTrees.deleteTree(sockDir);
+      FileTrees.deleteTree(podDir);
     }
   }
 

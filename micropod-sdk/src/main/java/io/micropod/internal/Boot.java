@@ -1,5 +1,6 @@
 package io.micropod.internal;
 
+import io.micropod.internal.files.FileTrees;
 import io.micropod.MicroPodSpec;
 import io.micropod.agent.v1.GetInfoResponse;
 import io.micropod.internal.agent.AgentClient;
@@ -117,7 +118,7 @@ final class Boot {
     for (Path dir : new Path[] {socketDir, runtime.config().debug() ? null : podDir}) {
       if (dir != null) {
         try {
-          OrphanReaper.deleteTree(dir);
+          FileTrees.deleteTree(dir);
         } catch (IOException | RuntimeException e) {
           // the JVM is exiting: best effort
         }

@@ -1,5 +1,6 @@
 package io.micropod.internal;
 
+import io.micropod.internal.files.FileTrees;
 import io.micropod.AgentTimeoutException;
 import io.micropod.ImageRef;
 import io.micropod.MicroPod;
@@ -154,7 +155,7 @@ public final class PodStates {
     Boot b = boot(runtime, services, me);
     CleanupStack cleanup = new CleanupStack(me.id());
     cleanup.push("state.remove", () -> state.delete(b.id));
-    cleanup.push("poddir.remove", () -> OrphanReaper.deleteTree(b.podDir));
+    cleanup.push("poddir.remove", () -> FileTrees.deleteTree(b.podDir));
     cleanup.push("console.log.remove", () -> {
       if (b.keepConsoleLog || services.config().debug()) {
         services.consoleLogs().keep(b.id, state);
@@ -163,7 +164,7 @@ public final class PodStates {
       }
     });
     cleanup.push("mounts.share.stop", () -> b.mountShares.forEach(RootfsShare::stop));
-    cleanup.push("sockdir.remove", () -> OrphanReaper.deleteTree(b.socketDir));
+    cleanup.push("sockdir.remove", () -> FileTrees.deleteTree(b.socketDir));
     cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
     cleanup.push("vmm.stop", () -> b.vm.stop(b.shutdownRequested ? RealMicroPod.VMM_EXIT_GRACE : Duration.ZERO));
     Path socket = Path.of(me.agentSocket());

@@ -1,5 +1,6 @@
 package io.micropod.internal;
 
+import io.micropod.internal.files.FileTrees;
 import static io.micropod.internal.RealMicroPod.SOCKET_TIMEOUT;
 import static io.micropod.internal.RealMicroPod.VMM_EXIT_GRACE;
 
@@ -111,7 +112,7 @@ final class VmSteps {
         log.info("pod {}: MICROPOD_DEBUG=1, kept its logs (qemu.log, virtiofsd*.log) in {}",
             b.id, podDir);
       } else {
-        OrphanReaper.deleteTree(podDir);
+        FileTrees.deleteTree(podDir);
       }
     });
   }
@@ -120,7 +121,7 @@ final class VmSteps {
   private static void createSocketDir(Boot b, CleanupStack cleanup, Path socketDir) throws IOException {
     Files.createDirectory(socketDir, OWNER_ONLY);
     b.socketDir = socketDir;
-    cleanup.push("sockdir.remove", () -> OrphanReaper.deleteTree(socketDir));
+    cleanup.push("sockdir.remove", () -> FileTrees.deleteTree(socketDir));
   }
 
   static void spawnVmm(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {

@@ -1,5 +1,6 @@
 package io.micropod.internal.image;
 
+import io.micropod.internal.files.FileTrees;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -191,7 +192,7 @@ final class ImageArchives {
         done = true;
       } finally {
         if (!done) {
-          LayerUnpacker.deleteRecursively(tmp);
+          FileTrees.deleteTree(tmp);
         }
       }
     }
@@ -205,7 +206,7 @@ final class ImageArchives {
     }
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
       for (Path p : ds) {
-        LayerUnpacker.deleteRecursively(p);
+        FileTrees.deleteTree(p);
       }
     }
   }

@@ -1,5 +1,6 @@
 package io.micropod.internal.image;
 
+import io.micropod.internal.files.FileTrees;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micropod.ImageException;
@@ -443,7 +444,7 @@ public final class ImageService {
     }
     Path tree = home.resolve("store").resolve("rootfs").resolve(hex);
     try (FileLocks.Held lock = FileLocks.lock(home.resolve("store").resolve("locks").resolve(hex + ".lock"))) {
-      LayerUnpacker.deleteRecursively(tree);
+      FileTrees.deleteTree(tree);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while deleting " + tree, e);

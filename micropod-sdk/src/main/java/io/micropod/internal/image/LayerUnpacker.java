@@ -1,16 +1,15 @@
 package io.micropod.internal.image;
 
+import io.micropod.internal.files.FileTrees;
 import io.micropod.ImageException;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -421,7 +420,7 @@ public final class LayerUnpacker {
 
   /** Deletes {@code p} (recursively) and forgets the pending attributes of it and below it. */
   private void remove(Path p) throws IOException {
-    deleteRecursively(p);
+    FileTrees.deleteTree(p);
     pendingDirs.keySet().removeIf(d -> d.startsWith(p));
   }
 
@@ -436,40 +435,5 @@ public final class LayerUnpacker {
     } catch (IOException e) {
       return null;
     }
-  }
-
-  /** Deletes {@code p} and, for a directory, everything under it; never follows symlinks. */
-  static void deleteRecursively(Path p) throws IOException {
-    BasicFileAttributes a = attributes(p);
-    if (a == null) {
-      return;
-    }
-    if (!a.isDirectory()) {
-      Files.delete(p);
-      return;
-    }
-    Files.walkFileTree(p, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-        // Make sure the directory can be emptied even when an image made it read-only.
-        Files.setAttribute(dir, "unix:mode", 0700, LinkOption.NOFOLLOW_LINKS);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.delete(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-        if (exc != null) {
-          throw exc;
-        }
-        Files.delete(dir);
-        return FileVisitResult.CONTINUE;
-      }
-    });
   }
 }

@@ -1,5 +1,6 @@
 package io.micropod.internal.image;
 
+import io.micropod.internal.files.FileTrees;
 import io.micropod.ImageException;
 import io.micropod.internal.PrivateDirs;
 import java.io.IOException;
@@ -74,7 +75,7 @@ public final class RootfsStore {
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock lock = ch.tryLock()) {
           if (lock != null) {
-            LayerUnpacker.deleteRecursively(tmp);
+            FileTrees.deleteTree(tmp);
             removed++;
             log.info("removed {}, an unpack left unfinished by a process that ended", tmp);
           }
@@ -153,7 +154,7 @@ public final class RootfsStore {
         throw new IOException("cannot rename " + tmp + " to " + tree + " atomically", e);
       } catch (FileAlreadyExistsException e) {
         // someone without our lock protocol made it; theirs is as good as ours
-        LayerUnpacker.deleteRecursively(tmp);
+        FileTrees.deleteTree(tmp);
       }
       done = true;
       log.info("unpacked {} ({} layers) into {} in {} ms", ref, image.layers().size(), tree,
@@ -161,7 +162,7 @@ public final class RootfsStore {
     } finally {
       if (!done) {
         try {
-          LayerUnpacker.deleteRecursively(tmp);
+          FileTrees.deleteTree(tmp);
         } catch (IOException e) {
           log.warn("cannot delete partial image tree {}: {}", tmp, e.toString());
         }

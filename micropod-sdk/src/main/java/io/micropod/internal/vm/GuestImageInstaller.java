@@ -1,5 +1,6 @@
 package io.micropod.internal.vm;
 
+import io.micropod.internal.files.FileTrees;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -8,13 +9,10 @@ import java.io.OutputStream;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
@@ -152,7 +150,7 @@ public final class GuestImageInstaller {
         // A directory without manifest.json: an incomplete image of an older tool; replace it.
         Path old = root.resolve(TEMP_PREFIX + "old-" + ProcessHandle.current().pid());
         Files.move(guestDir, old, StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(old);
+        FileTrees.deleteTree(old);
       }
       Files.move(temp, guestDir, StandardCopyOption.ATOMIC_MOVE);
       fsync(root, true);
@@ -161,7 +159,7 @@ public final class GuestImageInstaller {
           guestDir, files.size(), (System.nanoTime() - started) / 1_000_000);
     } finally {
       if (!done) {
-        deleteTree(temp);
+        FileTrees.deleteTree(temp);
       }
     }
   }
@@ -267,7 +265,7 @@ public final class GuestImageInstaller {
           continue;
         }
         log.info("removing {}, left by an install that did not finish", p);
-        deleteTree(p);
+        FileTrees.deleteTree(p);
       }
     }
   }
@@ -290,24 +288,6 @@ public final class GuestImageInstaller {
     }
   }
 
-  static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.delete(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-        Files.delete(d);
-        return FileVisitResult.CONTINUE;
-      }
-    });
-  }
 
   private static MessageDigest sha256() {
     try {

@@ -376,18 +376,6 @@ class LayerUnpackerTest {
     assertThat(read(outside.resolve("victim"))).isEqualTo("v");
   }
 
-  @Test
-  void deleteRecursivelyEmptiesReadOnlyDirectoriesAndNeverFollowsSymlinks() throws IOException {
-    Files.writeString(outside.resolve("keep"), "k");
-    apply(new Tar().dir("ro", 0555).file("ro/f", "x", 0444).symlink("ro/out", outside.toString()));
-    unpacker.finish();
-
-    LayerUnpacker.deleteRecursively(root.resolve("ro"));
-
-    assertThat(root.resolve("ro")).doesNotExist();
-    assertThat(outside.resolve("keep")).exists();
-  }
-
   // ---- attributes applied after the fact (finish()) must never follow links ----------------
 
   private static String perms(Path p) throws IOException {

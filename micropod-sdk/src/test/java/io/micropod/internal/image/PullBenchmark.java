@@ -1,5 +1,6 @@
 package io.micropod.internal.image;
 
+import io.micropod.internal.files.FileTrees;
 import io.micropod.ImageRef;
 import io.micropod.PullPolicy;
 import io.micropod.internal.registry.DockerCredentials;
@@ -55,14 +56,14 @@ public final class PullBenchmark {
             ImageService.Progress.NONE, "bench-");
         new RootfsStore(home, false).prepare(r);
         ours.add((System.nanoTime() - t0) / 1_000_000);
-        LayerUnpacker.deleteRecursively(home);
+        FileTrees.deleteTree(home);
 
         Path dir = Files.createTempDirectory(work, "skopeo-");
         long t1 = System.nanoTime();
         run("skopeo", "copy", "--quiet", "--src-tls-verify=false", "docker://" + ref, "oci:" + dir.resolve("layout") + ":latest");
         run("umoci", "unpack", "--rootless", "--image", dir.resolve("layout") + ":latest", dir.resolve("bundle").toString());
         theirs.add((System.nanoTime() - t1) / 1_000_000);
-        LayerUnpacker.deleteRecursively(dir);
+        FileTrees.deleteTree(dir);
         System.out.printf("run %d: micropod %d ms, skopeo+umoci %d ms%n", i + 1, ours.get(i), theirs.get(i));
       }
       long a = median(ours);
@@ -70,7 +71,7 @@ public final class PullBenchmark {
       System.out.printf("median of %d: micropod %d ms, skopeo copy + umoci unpack %d ms, ratio %.2f%n",
           runs, a, b, (double) a / b);
     } finally {
-      LayerUnpacker.deleteRecursively(work);
+      FileTrees.deleteTree(work);
     }
   }
 

@@ -1,5 +1,6 @@
 package io.micropod.internal.image;
 
+import io.micropod.internal.files.FileTrees;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -112,7 +113,7 @@ class RegistryPullIT {
       }
       return Files.readAllBytes(tmp.resolve("arch"));
     } finally {
-      LayerUnpacker.deleteRecursively(tmp);
+      FileTrees.deleteTree(tmp);
     }
   }
 
