@@ -19,10 +19,92 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
-/** The API rule: public signatures use only JDK and io.micropod (non-internal) types. */
+/**
+ * The API rules: public signatures use only JDK and io.micropod (non-internal) types, and the
+ * public API is what {@code api/micropod-sdk.api} says, so that every change to it is a deliberate
+ * diff in review.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
 class PublicApiTest {
+  /** The committed signature file, relative to this module (surefire runs in the module dir). */
+  static final Path BASELINE = Path.of("api", "micropod-sdk.api");
+  /** {@code -Dmicropod.api.update=true} rewrites the baseline instead of comparing. */
+  static final boolean UPDATE = Boolean.getBoolean("micropod.api.update");
+
+  @Test
+  void publicApiMatchesTheCommittedBaseline() throws Exception {
+    String actual = render(apiClasses());
+    if (UPDATE) {
+      Files.createDirectories(BASELINE.getParent());
+      Files.writeString(BASELINE, actual);
+    }
+    assertThat(BASELINE).as("the API baseline").exists();
+    String expected = Files.readString(BASELINE);
+    if (!expected.equals(actual)) {
+      List<String> exp = expected.lines().toList();
+      List<String> act = actual.lines().toList();
+      List<String> diff = new ArrayList<>();
+      exp.stream().filter(l -> !act.contains(l)).forEach(l -> diff.add("- " + l));
+      act.stream().filter(l -> !exp.contains(l)).forEach(l -> diff.add("+ " + l));
+      throw new AssertionError("the public API differs from " + BASELINE.toAbsolutePath()
+          + " (if the change is intended, run: mvn -o test -pl micropod-sdk -Dtest=PublicApiTest"
+          + " -Dmicropod.api.update=true, and commit the file):\n" + String.join("\n", diff));
+    }
+  }
+
+  /** One line per public type and per public or protected member, sorted: a stable text form. */
+  static String render(List<Class<?>> classes) {
+    List<String> lines = new ArrayList<>();
+    for (Class<?> c : classes) {
+      if (!Modifier.isPublic(c.getModifiers()) || !isReachable(c)) {
+        continue;
+      }
+      StringBuilder head = new StringBuilder(c.toGenericString());
+      if (c.getGenericSuperclass() != null && c.getSuperclass() != Object.class
+          && !c.isEnum() && !c.isRecord()) {
+        head.append(" extends ").append(c.getGenericSuperclass().getTypeName());
+      }
+      Type[] interfaces = c.getGenericInterfaces();
+      if (interfaces.length > 0) {
+        head.append(c.isInterface() ? " extends " : " implements ");
+        head.append(String.join(", ", Stream.of(interfaces).map(Type::getTypeName).toList()));
+      }
+      lines.add(head.toString());
+      List<String> members = new ArrayList<>();
+      for (Field f : c.getDeclaredFields()) {
+        if (exposed(f.getModifiers()) && !f.isSynthetic()) {
+          members.add("  " + f.toGenericString());
+        }
+      }
+      for (Constructor<?> k : c.getDeclaredConstructors()) {
+        if (exposed(k.getModifiers()) && !k.isSynthetic()) {
+          members.add("  " + k.toGenericString());
+        }
+      }
+      for (Method m : c.getDeclaredMethods()) {
+        if (exposed(m.getModifiers()) && !m.isSynthetic() && !m.isBridge()) {
+          members.add("  " + m.toGenericString());
+        }
+      }
+      members.sort(null);
+      lines.addAll(members);
+    }
+    return String.join("\n", lines) + "\n";
+  }
+
+  /** A nested type is API only when every type that encloses it is public too. */
+  private static boolean isReachable(Class<?> c) {
+    for (Class<?> e = c; e != null; e = e.getEnclosingClass()) {
+      if (!Modifier.isPublic(e.getModifiers()) || e.isAnonymousClass() || e.isLocalClass()) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   @Test
   void publicSignaturesUseOnlyJdkAndMicroPodTypes() throws Exception {
@@ -125,6 +207,7 @@ class PublicApiTest {
       }
     }
     assertThat(classes).extracting(Class::getSimpleName).contains("MicroPod", "MicroPodSpec", "MicroPodListener");
+    classes.sort(java.util.Comparator.comparing(Class::getName));
     return classes;
   }
 }
