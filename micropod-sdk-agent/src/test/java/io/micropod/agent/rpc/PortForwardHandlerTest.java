@@ -28,6 +28,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -184,13 +185,14 @@ class PortForwardHandlerTest {
     // a server that writes 64 MiB as fast as it can; the client reads nothing: the agent must not
     // buffer it all (it reads the socket only while the call is ready)
     ServerSocket firehose = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-    long[] written = new long[1];
+    // atomic: read from this thread while the server thread counts (a plain long could read 0)
+    AtomicLong written = new AtomicLong();
     work.execute(() -> {
       try (Socket s = firehose.accept(); OutputStream out = s.getOutputStream()) {
         byte[] buf = new byte[64 * 1024];
         for (int i = 0; i < 1024; i++) {
           out.write(buf);
-          written[0] += buf.length;
+          written.addAndGet(buf.length);
         }
       } catch (IOException e) {
         // the call was cancelled: expected
@@ -220,14 +222,16 @@ class PortForwardHandlerTest {
     long last = -1;
     // let it run until the writer stalls (its count stops changing for a while) or time is up
     while (System.nanoTime() < deadline) {
-      long now = written[0];
+      long now = written.get();
       if (now == last && now > 0) {
         break;
       }
       last = now;
       LockSupportPark.park(200);
     }
-    assertThat(written[0]).isLessThan(32L << 20);
+    // data flowed (the forward was opened and the agent read some) and then stalled well short of
+    // the 64 MiB: without the first check a forward that never connected would pass
+    assertThat(written.get()).isPositive().isLessThan(32L << 20);
     call[0].cancel("done", null);
     firehose.close();
   }
