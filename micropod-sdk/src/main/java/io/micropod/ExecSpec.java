@@ -1,6 +1,5 @@
 package io.micropod;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -115,49 +114,22 @@ public final class ExecSpec {
     private TerminalSize tty;
 
     private Builder(List<String> argv) {
-      Objects.requireNonNull(argv, "argv");
-      if (argv.isEmpty()) {
-        throw new IllegalArgumentException("argv is empty");
-      }
-      for (int i = 0; i < argv.size(); i++) {
-        if (argv.get(i) == null) {
-          throw new IllegalArgumentException("argv[" + i + "] is null");
-        }
-      }
-      if (argv.get(0).isEmpty()) {
-        throw new IllegalArgumentException("argv[0] is empty");
-      }
-      this.command = new ArrayList<>(argv);
+      this.command = Validation.argv(argv, "argv", false);
     }
 
     public Builder env(String key, String value) {
-      Objects.requireNonNull(key, "env key");
-      Objects.requireNonNull(value, () -> "env value of " + key);
-      if (key.isEmpty() || key.indexOf('=') >= 0 || key.indexOf('\0') >= 0) {
-        throw new IllegalArgumentException("env key is empty or contains '=' or NUL: " + key);
-      }
-      if (value.indexOf('\0') >= 0) {
-        throw new IllegalArgumentException("env value of " + key + " contains NUL");
-      }
+      Validation.env(key, value);
       env.put(key, value);
       return this;
     }
 
     public Builder workingDir(String absPath) {
-      Objects.requireNonNull(absPath, "workingDir");
-      if (!absPath.startsWith("/")) {
-        throw new IllegalArgumentException("workingDir is not absolute: " + absPath);
-      }
-      this.workingDir = absPath;
+      this.workingDir = Validation.workingDir(absPath);
       return this;
     }
 
     public Builder user(String user) {
-      Objects.requireNonNull(user, "user");
-      if (user.isEmpty() || user.indexOf('\0') >= 0) {
-        throw new IllegalArgumentException("user is empty or contains NUL");
-      }
-      this.user = user;
+      this.user = Validation.user(user);
       return this;
     }
 

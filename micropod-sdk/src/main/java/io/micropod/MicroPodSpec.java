@@ -417,29 +417,13 @@ public final class MicroPodSpec {
     /** See {@link MicroPodSpec#entrypoint()}; at least one element. */
     public Builder entrypoint(String... argv) {
       Objects.requireNonNull(argv, "entrypoint");
-      List<String> list = Arrays.asList(argv);
-      if (list.isEmpty()) {
-        throw new IllegalArgumentException("entrypoint is empty");
-      }
-      for (int i = 0; i < list.size(); i++) {
-        if (list.get(i) == null) {
-          throw new IllegalArgumentException("entrypoint[" + i + "] is null");
-        }
-      }
-      if (list.get(0).isEmpty()) {
-        throw new IllegalArgumentException("entrypoint[0] is empty");
-      }
-      this.entrypoint = new ArrayList<>(list);
+      this.entrypoint = Validation.argv(Arrays.asList(argv), "entrypoint", false);
       return this;
     }
 
     /** See {@link MicroPodSpec#user()}: a name or uid, optionally {@code :group} or {@code :gid}. */
     public Builder user(String user) {
-      Objects.requireNonNull(user, "user");
-      if (!user.matches("[A-Za-z0-9_.][A-Za-z0-9_.-]*(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?")) {
-        throw new IllegalArgumentException("user is not name|uid[:group|gid]: " + user);
-      }
-      this.user = user;
+      this.user = Validation.user(user);
       return this;
     }
 
@@ -583,32 +567,13 @@ public final class MicroPodSpec {
 
     /** The command that replaces the image's {@code Cmd}; empty: the image's default. */
     public Builder command(List<String> argv) {
-      Objects.requireNonNull(argv, "command");
-      for (int i = 0; i < argv.size(); i++) {
-        if (argv.get(i) == null) {
-          throw new IllegalArgumentException("command[" + i + "] is null");
-        }
-      }
-      if (!argv.isEmpty() && argv.get(0).isEmpty()) {
-        throw new IllegalArgumentException("command[0] is empty");
-      }
-      this.command = new ArrayList<>(argv);
+      this.command = Validation.argv(argv, "command", true);
       return this;
     }
 
     /** Sets one environment variable, replacing an earlier value for {@code key}. */
     public Builder env(String key, String value) {
-      Objects.requireNonNull(key, "env key");
-      Objects.requireNonNull(value, () -> "env value of " + key);
-      if (key.isEmpty()) {
-        throw new IllegalArgumentException("env key is empty");
-      }
-      if (key.indexOf('=') >= 0 || key.indexOf('\0') >= 0) {
-        throw new IllegalArgumentException("env key contains '=' or NUL: " + key);
-      }
-      if (value.indexOf('\0') >= 0) {
-        throw new IllegalArgumentException("env value of " + key + " contains NUL");
-      }
+      Validation.env(key, value);
       env.put(key, value);
       return this;
     }
@@ -622,11 +587,7 @@ public final class MicroPodSpec {
 
     /** The absolute working directory in the container. */
     public Builder workingDir(String absPath) {
-      Objects.requireNonNull(absPath, "workingDir");
-      if (!absPath.startsWith("/")) {
-        throw new IllegalArgumentException("workingDir is not absolute: " + absPath);
-      }
-      this.workingDir = absPath;
+      this.workingDir = Validation.workingDir(absPath);
       return this;
     }
 

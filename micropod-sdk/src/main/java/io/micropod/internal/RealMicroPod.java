@@ -128,16 +128,9 @@ public final class RealMicroPod implements MicroPod {
 
   @Override
   public ExecResult exec(List<String> argv) {
-    Objects.requireNonNull(argv, "argv");
-    if (argv.isEmpty()) {
-      throw new IllegalArgumentException("argv is empty");
-    }
-    for (int i = 0; i < argv.size(); i++) {
-      if (argv.get(i) == null) {
-        throw new IllegalArgumentException("argv[" + i + "] is null");
-      }
-    }
-    ProcessSpec process = ContainerSteps.processSpec(boot.plan, argv);
+    // ExecSpec holds the one rule for an argv
+    List<String> checked = ExecSpec.builder(argv).build().command();
+    ProcessSpec process = ContainerSteps.processSpec(boot.plan, checked);
     return call(() -> boot.agent.exec(boot.id, process, null));
   }
 
