@@ -1,5 +1,6 @@
 package io.micropod.internal.image;
 
+import io.micropod.internal.files.FileLocks;
 import io.micropod.ImageException;
 import java.io.IOException;
 import io.micropod.internal.PrivateDirs;

@@ -1,5 +1,6 @@
 package io.micropod.internal.net;
 
+import io.micropod.internal.files.FileLocks;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -8,13 +9,10 @@ import io.micropod.NetworkException;
 import io.micropod.internal.Ids;
 import io.micropod.internal.state.ProcStat;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -71,9 +69,7 @@ public final class NetworkRegistry {
       EthernetSwitch ethernet = null;
       try {
         Files.createDirectories(dir);
-        try (FileChannel lockFile = FileChannel.open(dir.resolve(".lock"),
-                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock lock = lockFile.lock()) {
+        try (FileLocks.Held lock = FileLocks.lockIo(dir.resolve(".lock"))) {
           Path record = recordOf(name);
           sweep();
           JsonNode existing = read(record);
@@ -265,9 +261,7 @@ public final class NetworkRegistry {
     synchronized (PROCESS_LOCK) {
       try {
         Files.createDirectories(dir);
-        try (FileChannel lockFile = FileChannel.open(dir.resolve(".lock"),
-                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock lock = lockFile.lock()) {
+        try (FileLocks.Held lock = FileLocks.lockIo(dir.resolve(".lock"))) {
           Path record = recordOf(name);
           r = read(record);
           if (r == null) {
@@ -331,9 +325,7 @@ public final class NetworkRegistry {
       return found;
     }
     synchronized (PROCESS_LOCK) {
-      try (FileChannel lockFile = FileChannel.open(d.resolve(".lock"), StandardOpenOption.CREATE,
-              StandardOpenOption.WRITE);
-           FileLock lock = lockFile.lock();
+      try (FileLocks.Held lock = FileLocks.lockIo(d.resolve(".lock"));
            DirectoryStream<Path> records = Files.newDirectoryStream(d, "*.json")) {
         for (Path p : records) {
           JsonNode r = read(p);

@@ -1,13 +1,12 @@
 package io.micropod.internal.state;
 
+import io.micropod.internal.files.FileLocks;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -21,27 +20,20 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The pod records under {@code <config>/pods/}: one {@code <id>.json} per pod (0600, in a 0700
- * directory). Every change runs under {@code <config>/pods/.lock} (a {@link FileLock}, which
- * serialises processes, plus a JVM-wide lock per directory, because file locks are held per
- * process) and is written atomically: a temp file in the same directory, fsync, rename over the
+ * directory). Every change runs under {@code <config>/pods/.lock} (a {@link FileLocks} lock, which
+ * serialises threads and processes) and is written atomically: a temp file in the same directory, fsync, rename over the
  * old one, fsync of the directory. A crash at any point leaves either the old record or the new
  * one, never a torn file; stray temp files are removed by the next sweep. Thread-safe.
  */
 public final class StateDirectory {
   private static final Logger log = LoggerFactory.getLogger(StateDirectory.class);
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-  /** File locks belong to the process: threads and runtimes of one JVM share this one per dir. */
-  private static final ConcurrentHashMap<Path, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
   private static final String SUFFIX = ".json";
   private static final String TEMP_PREFIX = ".tmp-";
 
@@ -94,37 +86,13 @@ public final class StateDirectory {
   }
 
   private <T> T lockedNow(Supplier<T> action) {
-    ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(dir, k -> new ReentrantLock());
-    jvm.lock();
     try {
       ensureDir();
-      Path lockFile = dir.resolve(".lock");
-      if (!Files.exists(lockFile)) {
-        try {
-          Files.createFile(lockFile, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        } catch (FileAlreadyExistsException e) {
-          // another process made it
-        }
-      }
-      try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE);
-          FileLock lock = lock(ch)) {
+      try (FileLocks.Held held = FileLocks.lockIo(dir.resolve(".lock"))) {
         return action.get();
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot lock the pod state directory " + dir + ": " + e.getMessage(), e);
-    } finally {
-      jvm.unlock();
-    }
-  }
-
-  private static FileLock lock(FileChannel ch) throws IOException {
-    while (true) {
-      try {
-        return ch.lock();
-      } catch (OverlappingFileLockException e) {
-        // another runtime of this JVM with a differently spelled path to the same dir: wait
-        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-      }
     }
   }
 

@@ -1,5 +1,6 @@
 package io.micropod.internal.vm;
 
+import io.micropod.internal.files.FileLocks;
 import io.micropod.internal.files.FileTrees;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,7 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +23,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,13 +46,6 @@ public final class GuestImageInstaller {
   static final String MANIFEST = "manifest.json";
   static final String LOCK_FILE = ".install.lock";
   static final String TEMP_PREFIX = ".install-";
-
-  /*
-   * FileChannel.lock is held per process (a second lock from the same JVM throws
-   * OverlappingFileLockException), so threads of one JVM also queue on a monitor per lock path.
-   * This is the one piece of static state: it must be shared by every runtime of the JVM.
-   */
-  private static final Map<Path, Object> JVM_LOCKS = new ConcurrentHashMap<>();
 
   private final ClassLoader loader;
   private final String sdkVersion;
@@ -106,25 +98,21 @@ public final class GuestImageInstaller {
     byte[] manifestBytes = readResource(MANIFEST);
     Map<String, Entry> files = parseManifest(manifestBytes);
     Path root = guestDir.getParent();
-    Object jvmLock = JVM_LOCKS.computeIfAbsent(root.resolve(LOCK_FILE), p -> new Object());
-    synchronized (jvmLock) {
-      try {
-        Files.createDirectories(root);
-        try (FileChannel ch = FileChannel.open(root.resolve(LOCK_FILE),
-                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock lock = ch.lock()) {
-          if (Files.isRegularFile(guestDir.resolve(MANIFEST))) {
-            return Outcome.PRESENT; // another process installed it while we waited
-          }
-          removeLeftovers(root);
-          install(guestDir, root, manifestBytes, files);
-          return Outcome.INSTALLED;
-        }
-      } catch (IOException e) {
-        throw new InstallException("cannot install the guest image of SDK " + sdkVersion
-            + " into " + guestDir + ": " + e + " (point micropod.home or MICROPOD_HOME at a "
-            + "writable directory, or set MICROPOD_KERNEL_PATH and MICROPOD_AGENT_ROOTFS)");
+    try (FileLocks.Held lock = FileLocks.lock(root.resolve(LOCK_FILE))) {
+      if (Files.isRegularFile(guestDir.resolve(MANIFEST))) {
+        return Outcome.PRESENT; // another process installed it while we waited
       }
+      removeLeftovers(root);
+      install(guestDir, root, manifestBytes, files);
+      return Outcome.INSTALLED;
+    } catch (IOException e) {
+      throw new InstallException("cannot install the guest image of SDK " + sdkVersion
+          + " into " + guestDir + ": " + e + " (point micropod.home or MICROPOD_HOME at a "
+          + "writable directory, or set MICROPOD_KERNEL_PATH and MICROPOD_AGENT_ROOTFS)");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InstallException("interrupted while waiting for another JVM's install of the guest"
+          + " image into " + guestDir);
     }
   }
 
