@@ -6,7 +6,10 @@ import io.micropod.MicroPod;
 import io.micropod.MicroPodSpec;
 import io.micropod.PortMapping;
 import io.micropod.PullPolicy;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -83,6 +86,23 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "Working directory in the container.")
   String workdir;
 
+  @Option(names = "--entrypoint", paramLabel = "CMD",
+      description = "Overwrite the image's entrypoint; the image's command is dropped too (CMD after the image gives its arguments).")
+  String entrypoint;
+
+  @Option(names = {"-u", "--user"}, paramLabel = "name|uid[:group|gid]", description = "The user the container runs as.")
+  String user;
+
+  @Option(names = "--hostname", paramLabel = "NAME", description = "The container's host name; default: the pod id.")
+  String hostname;
+
+  @Option(names = {"-l", "--label"}, paramLabel = "KEY=VALUE", description = "Set a label on the pod (repeatable).")
+  List<String> labels = new ArrayList<>();
+
+  @Option(names = "--env-file", paramLabel = "FILE",
+      description = "Read environment variables from a file: KEY=VALUE or KEY per line, # comments; --env wins (repeatable).")
+  List<Path> envFiles = new ArrayList<>();
+
   @Mixin
   RegistryOptions registry;
 
@@ -117,6 +137,7 @@ final class RunCommand implements Callable<Integer> {
     MicroPodSpec.Builder b = MicroPod.builder()
         .image(parseImage(image))
         .command(command)
+        .env(env(envFileLines(envFiles), main.env))
         .env(env(env, main.env))
         .memoryMib(memoryMib(memory))
         .pullPolicy(pullPolicy(pull))
@@ -137,6 +158,25 @@ final class RunCommand implements Callable<Integer> {
     b.cpus(cpus);
     if (stopTimeout < 0) {
       throw new IllegalArgumentException("--stop-timeout must be 0 or more seconds: " + stopTimeout);
+    }
+    if (entrypoint != null) {
+      if (entrypoint.isEmpty()) {
+        throw new IllegalArgumentException("--entrypoint must name an executable");
+      }
+      b.entrypoint(entrypoint);
+    }
+    if (user != null) {
+      b.user(user);
+    }
+    if (hostname != null) {
+      b.hostname(hostname);
+    }
+    for (String label : labels) {
+      int eq = label.indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException("invalid --label \"" + label + "\": use KEY=VALUE with a non-empty KEY");
+      }
+      b.label(label.substring(0, eq), label.substring(eq + 1));
     }
     if (workdir != null) {
       if (!workdir.startsWith("/")) {
@@ -259,6 +299,33 @@ final class RunCommand implements Callable<Integer> {
       }
     }
     return vars;
+  }
+
+  /**
+   * The variables of Docker's env files, in order: {@code KEY=VALUE} or {@code KEY} per line, lines
+   * starting with {@code #} and blank lines skipped, nothing unquoted or trimmed in values.
+   */
+  static List<String> envFileLines(List<Path> files) {
+    List<String> pairs = new ArrayList<>();
+    for (Path f : files) {
+      List<String> lines;
+      try {
+        lines = Files.readAllLines(f);
+      } catch (IOException e) {
+        throw new IllegalArgumentException("cannot read --env-file " + f + ": " + e.getMessage());
+      }
+      for (int i = 0; i < lines.size(); i++) {
+        String line = lines.get(i);
+        if (line.isBlank() || line.stripLeading().startsWith("#")) {
+          continue;
+        }
+        if (line.stripLeading().startsWith("=")) {
+          throw new IllegalArgumentException("invalid --env-file " + f + " line " + (i + 1) + ": no variable name");
+        }
+        pairs.add(line.stripLeading());
+      }
+    }
+    return pairs;
   }
 
   /** MiB from {@code 512}, {@code 512m} or {@code 2g}. */

@@ -69,6 +69,31 @@ class CliTest {
   }
 
   @Test
+  void runTakesEntrypointUserHostnameLabelsAndEnvFilesAsDockerDoes(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws java.io.IOException {
+    java.nio.file.Path envFile = java.nio.file.Files.writeString(dir.resolve("app.env"),
+        "# comment\n\nA=from-file\nC=only in file = yes\nFROM_HOST\n");
+    MicroPodSpec spec = parseRun("run", "--entrypoint", "/bin/sh", "-u", "1000:1000", "--hostname", "web1",
+        "-l", "team=a", "--label", "k=v=w", "--env-file", envFile.toString(), "-e", "A=from-flag",
+        "oci:/i", "-c", "echo hi").spec();
+
+    assertThat(spec.entrypoint()).hasValue(java.util.List.of("/bin/sh"));
+    assertThat(spec.command()).containsExactly("-c", "echo hi");
+    assertThat(spec.user()).hasValue("1000:1000");
+    assertThat(spec.hostname()).hasValue("web1");
+    assertThat(spec.labels()).containsExactly(Map.entry("team", "a"), Map.entry("k", "v=w"));
+    assertThat(spec.env()).as("--env wins over --env-file; KEY alone takes this shell's value")
+        .containsExactly(Map.entry("A", "from-flag"), Map.entry("C", "only in file = yes"),
+            Map.entry("FROM_HOST", "host value"));
+    assertThatThrownBy(() -> parseRun("run", "--label", "=x", "oci:/i").spec())
+        .hasMessageContaining("--label");
+    assertThatThrownBy(() -> parseRun("run", "--env-file", dir.resolve("missing.env").toString(), "oci:/i").spec())
+        .hasMessageContaining("cannot read --env-file");
+    assertThatThrownBy(() -> parseRun("run", "-u", "a b", "oci:/i").spec())
+        .hasMessageContaining("user");
+  }
+
+  @Test
   void runDefaultsToTheImagesCommandAnd512MiB() {
     MicroPodSpec spec = parseRun("run", "oci:/images/busybox").spec();
 
