@@ -439,7 +439,7 @@ public final class HostProbe {
     } else {
       f.ok(CHECK_NAT, "firecracker: a TAP device (needs privileges; see docs/firecracker.md)");
     }
-    f.ok(CHECK_PORTS, "through the guest agent (no root, no QEMU hostfwd): -p / MicroPodSpec.Builder.portMapping(..)");
+    f.ok(CHECK_PORTS, "through the guest agent (no root, no QEMU hostfwd): micropod run -p, MicroPodSpec.Builder.port(..)");
     if (!qemuNeeded) {
       return;
     }

@@ -120,8 +120,10 @@ public final class VmmSelection {
   public static List<String> firecrackerProblems(RuntimeConfig config, Path kvmDevice, Path cpuinfo) {
     List<String> problems = new ArrayList<>();
     firecrackerBinary(config, problems);
+    int before = problems.size();
     kvmProblems(kvmDevice, problems);
-    if (problems.isEmpty() && !hasVirtFlags(cpuinfo)) {
+    // unlike select(), every reason at once: the doctor lists what to fix
+    if (problems.size() == before && !hasVirtFlags(cpuinfo)) {
       problems.add(kvmDevice + " opens but the CPU reports no hardware virtualisation (no vmx/svm flag in "
           + cpuinfo + ")");
     }
