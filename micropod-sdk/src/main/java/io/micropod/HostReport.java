@@ -33,11 +33,11 @@ public final class HostReport {
 
   /** The checks that are not {@link HostCheck.Status#OK}: what to fix, the missing ones first. */
   public List<HostCheck> problems() {
-    return checks.stream().filter(c -> c.status() == HostCheck.Status.MISSING).collect(
-        java.util.stream.Collectors.collectingAndThen(java.util.stream.Collectors.toList(), l -> {
-          checks.stream().filter(c -> c.status() == HostCheck.Status.WARN).forEach(l::add);
-          return List.copyOf(l);
-        }));
+    List<HostCheck> problems = new java.util.ArrayList<>();
+    for (HostCheck.Status status : List.of(HostCheck.Status.MISSING, HostCheck.Status.WARN)) {
+      checks.stream().filter(c -> c.status() == status).forEach(problems::add);
+    }
+    return List.copyOf(problems);
   }
 
   /**
