@@ -256,9 +256,8 @@ public final class HostProbe {
     boolean qemuNeeded = !VmmSelection.FIRECRACKER.equals(vmm);
     f.guestDir = guestDir();
     String cpu = readCpuinfo();
-    AccelChoice accel = null;
+    AccelChoice accel = chooseAccel(cpu);
     if (qemuNeeded) {
-      accel = chooseAccel(cpu);
       f.accelSummary = accel.accel() == Accel.KVM ? "KVM" : "TCG (" + accel.brief() + ")";
       if (accel.accel() == Accel.KVM) {
         f.ok(CHECK_ACCEL, "KVM (" + accel.brief() + ")");
@@ -334,9 +333,7 @@ public final class HostProbe {
     if (!f.missingLines().isEmpty()) {
       return null;
     }
-    return new HostCapabilities(qemu, virtiofsd, wrapper, kernel, initramfs, accel == null ? Accel.KVM : accel.accel(),
-        accel == null ? "firecracker uses /dev/kvm directly" : accel.reason(),
-        machine, tscKhz(cpu), root, ociRuntime, fsguard, netguard);
+    return new HostCapabilities(qemu, virtiofsd, wrapper, kernel, initramfs, accel.accel(), accel.reason(), machine, tscKhz(cpu), root, ociRuntime, fsguard, netguard);
   }
 
   /**
