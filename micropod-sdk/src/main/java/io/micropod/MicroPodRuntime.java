@@ -251,6 +251,24 @@ public final class MicroPodRuntime implements AutoCloseable {
     return list;
   }
 
+  /**
+   * Checks what this host offers to pods, with this runtime's configuration, as {@code micropod
+   * doctor} prints it: the accelerator (KVM, or TCG and why not KVM), the VMM and its version,
+   * virtiofsd, the host helpers, the guest image (installed and matching its manifest's sha256s,
+   * or installable from {@code io.micropod:micropod-guest}), the home and its mode, the network
+   * modes, and whether Firecracker could boot here. Each check that is not OK says how to fix it.
+   *
+   * <p>The checks are those {@code start()} applies (a MISSING one is what a start would name in
+   * its {@link HostUnsupportedException}), without their side effects: nothing is installed or
+   * created. Takes about a second (it runs {@code --version} of the binaries and reads the whole
+   * installed guest image to check it); never throws for a missing piece.
+   *
+   * @throws IllegalStateException when this runtime is closed
+   */
+  public HostReport checkHost() {
+    return HostReport.of(services.checkHost());
+  }
+
   /** The config directory (absolute): pod records live in its {@code pods/}. */
   public Path configDir() {
     return services.config().configDir();
@@ -400,9 +418,15 @@ public final class MicroPodRuntime implements AutoCloseable {
       return this;
     }
 
-    /** Replaces the process environment the runtime reads (tests). */
-    Builder environment(Map<String, String> environment) {
-      this.environment = Map.copyOf(environment);
+    /**
+     * The environment variables this runtime reads ({@code PATH}, {@code HOME}, {@code
+     * DOCKER_CONFIG}, the {@code MICROPOD_*} ones) instead of the process's; default {@code
+     * System.getenv()}. For tools and tests that check or run with another setting, e.g. a
+     * {@code PATH} without QEMU. System properties ({@code micropod.home}, {@code
+     * micropod.config.dir}) still win over it.
+     */
+    public Builder environment(Map<String, String> environment) {
+      this.environment = Map.copyOf(Objects.requireNonNull(environment, "environment"));
       return this;
     }
 

@@ -11,7 +11,6 @@ import io.micropod.internal.registry.DockerCredentials;
 import io.micropod.internal.registry.RegistryClient;
 import java.nio.file.Path;
 import java.util.Set;
-import io.micropod.internal.vm.Accel;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.HostProbe;
 import io.micropod.internal.image.BlockImages;
@@ -47,6 +46,8 @@ public final class RuntimeServices {
   private final Map<String, Runnable> livePods = new ConcurrentHashMap<>();
 
   private HostCapabilities host;
+  /** The start path's checks of the last probe (null with a probe replaced by a test). */
+  private volatile HostProbe.Findings findings;
   private RootfsStore store;
   private ImageService images;
   private final Set<String> insecureRegistries;
@@ -130,7 +131,8 @@ public final class RuntimeServices {
   /** Chooses the driver (explaining itself in one INFO line) and the probe that goes with it. */
   private void selectDriver() {
     VmmSelection.Choice choice = VmmSelection.select(config);
-    log.info("{}", choice.reason());
+    // the details; the one INFO line comes once the host is probed (host())
+    log.debug("{}", choice.reason());
     if (choice.vmm().equals(VmmSelection.FIRECRACKER)) {
       driver = new FirecrackerDriver(choice.firecrackerBinary(),
           new BlockImages(config.home(), config.getenv("PATH")), FirecrackerDriver.Options.from(config));
@@ -138,7 +140,98 @@ public final class RuntimeServices {
       driver = new QemuDriver(choice.rootfsMode(),
           new BlockImages(config.home(), config.getenv("PATH")));
     }
-    probe = () -> HostProbe.forHost(config).probe(choice.vmm());
+    probe = () -> {
+      HostProbe.Findings f = new HostProbe.Findings();
+      findings = f;
+      return HostProbe.forHost(config).probe(choice.vmm(), f);
+    };
+  }
+
+  /**
+   * What {@code MicroPodRuntime.checkHost()} reports: the native transport, the VMM choice, every
+   * check of the start path's host probe (without its side effects: nothing is installed or
+   * created) plus the doctor's extras, and Firecracker's readiness. Never throws for a missing
+   * piece; runs a few short commands ({@code --version}, {@code unshare}) and reads the installed
+   * guest image to check its sha256s.
+   */
+  public List<io.micropod.HostCheck> checkHost() {
+    checkOpen();
+    List<io.micropod.HostCheck> checks = new ArrayList<>();
+    String epoll = epollProblem();
+    checks.add(epoll == null
+        ? io.micropod.HostCheck.ok(CHECK_TRANSPORT, "grpc-netty-shaded native epoll (Unix sockets)")
+        : io.micropod.HostCheck.missing(CHECK_TRANSPORT, epoll, "run on Linux x86_64 or aarch64"));
+    String vmm = VmmSelection.QEMU;
+    try {
+      VmmSelection.Choice choice = VmmSelection.select(config);
+      vmm = choice.vmm();
+      String rootfs = choice.rootfsMode() == io.micropod.internal.vm.RootfsMode.BLOCK
+          ? "rootfs as a read-only block image" : "rootfs over virtio-fs";
+      boolean auto = !choice.reason().contains("forced by");
+      checks.add(io.micropod.HostCheck.ok(CHECK_VMM, vmm.equals(VmmSelection.QEMU) && auto
+          ? "qemu (chosen automatically: firecracker is not usable here, see its row), " + rootfs
+          : choice.reason()));
+    } catch (HostUnsupportedException e) {
+      for (String line : e.missing()) {
+        checks.add(io.micropod.HostCheck.missing(CHECK_VMM, line,
+            "unset MICROPOD_VMM (or MicroPodRuntime.Builder.vmm(..)) for the automatic choice, or fix what this names"));
+      }
+    }
+    HostProbe.Findings f = new HostProbe.Findings();
+    HostProbe.forHost(config).diagnose(vmm, f);
+    checks.addAll(f.checks());
+    List<String> fc = VmmSelection.firecrackerProblems(config, Path.of("/dev/kvm"), Path.of("/proc/cpuinfo"));
+    if (fc.isEmpty()) {
+      checks.add(io.micropod.HostCheck.ok(CHECK_FIRECRACKER, VmmSelection.firecrackerBinary(config)
+          + ": /dev/kvm is usable, it can boot pods here (MICROPOD_VMM=firecracker)"));
+    } else {
+      checks.add(io.micropod.HostCheck.warn(CHECK_FIRECRACKER, "cannot boot here: " + String.join("; ", fc)
+          + (vmm.equals(VmmSelection.QEMU) ? " (the qemu driver is used instead)" : ""),
+          "Firecracker needs KVM: a usable /dev/kvm on a CPU with vmx/svm, and a release binary from "
+              + "https://github.com/firecracker-microvm/firecracker/releases in MICROPOD_FIRECRACKER_BIN or on PATH"));
+    }
+    return checks;
+  }
+
+  public static final String CHECK_TRANSPORT = "native transport";
+  public static final String CHECK_VMM = "vmm";
+  public static final String CHECK_FIRECRACKER = "firecracker";
+
+  /** Why the gRPC transport MicroPod needs cannot load here, or null when it can. */
+  private static String epollProblem() {
+    if (Epoll.isAvailable()) {
+      return null;
+    }
+    Throwable cause = Epoll.unavailabilityCause();
+    return "the native epoll transport of grpc-netty-shaded, which MicroPod uses for Unix sockets (Linux on "
+        + "x86_64 or aarch64 only): " + (cause == null ? "unavailable" : cause.toString());
+  }
+
+  /**
+   * The one INFO line of a runtime's first start: version, VMM, accelerator (and why not KVM),
+   * guest image; when a check is degraded, which ones, pointing at {@code micropod doctor}.
+   * The details are at DEBUG.
+   *
+   * @param f the start path's checks, or null (a probe replaced by a test)
+   */
+  static String startupLine(String sdkVersion, boolean firecracker, HostCapabilities h, HostProbe.Findings f) {
+    StringBuilder sb = new StringBuilder("MicroPod ").append(sdkVersion).append(": ");
+    if (firecracker) {
+      sb.append("firecracker with KVM");
+    } else {
+      String version = f == null ? null : f.qemuVersion();
+      sb.append("qemu").append(version == null ? "" : " " + version).append(" with ")
+          .append(f == null || f.accelSummary() == null ? h.accel().name() : f.accelSummary());
+    }
+    Path image = h.initramfs() == null ? null : h.initramfs().toAbsolutePath().getParent();
+    sb.append(", guest image ").append(f != null && image != null && image.equals(f.guestDir()) ? image
+        : h.initramfs());
+    List<String> degraded = f == null ? List.of() : f.degraded();
+    if (!degraded.isEmpty()) {
+      sb.append("; degraded (").append(String.join(", ", degraded))
+          .append("): run `micropod doctor` for details and fixes");
+    }
+    return sb.toString();
   }
 
   /**
@@ -149,22 +242,26 @@ public final class RuntimeServices {
   public synchronized HostCapabilities host() {
     checkOpen();
     if (host == null) {
-      if (!Epoll.isAvailable()) {
-        Throwable cause = Epoll.unavailabilityCause();
-        throw new HostUnsupportedException(List.of("the native epoll transport of grpc-netty-shaded, "
-            + "which MicroPod uses for Unix sockets (Linux on x86_64 or aarch64 only): "
-            + (cause == null ? "unavailable" : cause.toString())));
+      String epoll = epollProblem();
+      if (epoll != null) {
+        throw new HostUnsupportedException(List.of(epoll));
       }
       if (driver == null) {
         selectDriver();
       }
       HostCapabilities h = probe.get();
-      if (driver instanceof FirecrackerDriver) {
+      boolean firecracker = driver instanceof FirecrackerDriver;
+      log.info("{}", startupLine(SdkVersion.get(), firecracker, h, findings));
+      if (firecracker) {
         log.debug("firecracker: /dev/kvm is used directly; the QEMU accelerator probe does not apply");
-      } else if (h.accel() == Accel.TCG) {
-        log.warn("{}", h.accelReason());
       } else {
-        log.info("{}", h.accelReason());
+        log.debug("{}", h.accelReason());
+      }
+      HostProbe.Findings f = findings;
+      if (f != null) {
+        for (io.micropod.HostCheck c : f.checks()) {
+          log.debug("host check: {}", c);
+        }
       }
       log.debug("host: qemu {}, virtiofsd {}{}, kernel {}, initramfs {}, machine {}, tsc {} kHz",
           h.qemuBinary(), h.virtiofsd(), h.virtiofsdWrapper().isEmpty() ? "" : " via " + h.virtiofsdWrapper(),

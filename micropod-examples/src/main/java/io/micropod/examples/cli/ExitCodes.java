@@ -6,6 +6,8 @@ final class ExitCodes {
   static final int PARTIAL = 1;
   /** No live pod has the id or name given ({@code stop}, {@code logs}, {@code exec}), as Docker's 1. */
   static final int NO_SUCH_POD = 1;
+  /** {@code doctor}: no pod can start on this host (a check is MISSING). */
+  static final int HOST_NOT_READY = 1;
   /** A usage error or a bad argument. */
   static final int USAGE = 2;
   /** MicroPod could not run the pod or pull the image (host, image, registry, VM or agent failure), as Docker's 125. */

@@ -16,9 +16,11 @@ import picocli.CommandLine.Spec;
  * micropod run [--rm] [-d] [--name N] [-e K=V] [-p [HOST:]CONTAINER] [--pull POLICY] [--memory MiB] [--cpus N] IMAGE [CMD...]
  * micropod pull IMAGE | images | rmi IMAGE...
  * micropod list | ps [-q], stop [-t SECONDS] ID|NAME..., logs [-f] ID|NAME, exec ID|NAME CMD...
+ * micropod doctor
  * </pre>
  *
- * Exit status: the container's own with {@code run}; {@value ExitCodes#USAGE} for a usage error
+ * Exit status: the container's own with {@code run}; {@value ExitCodes#HOST_NOT_READY} from
+ * {@code doctor} when no pod can start here; {@value ExitCodes#USAGE} for a usage error
  * or a bad argument; {@value ExitCodes#NO_SUCH_POD} when no live pod has the id or name given; {@value ExitCodes#FAILURE} when MicroPod
  * could not run the pod; 130 when interrupted. Errors are one line on stderr; with
  * {@code MICROPOD_DEBUG=1}, also the stack trace, and verbose logs.
@@ -29,7 +31,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
         RunCommand.class, ListCommand.class, StopCommand.class, LogsCommand.class,
         ExecCommand.class, PullCommand.class, ImagesCommand.class, RmiCommand.class,
-        CommandLine.HelpCommand.class})
+        DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
   @Spec

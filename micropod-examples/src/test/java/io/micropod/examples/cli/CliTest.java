@@ -327,6 +327,52 @@ class CliTest {
     int code = run("--help");
 
     assertThat(code).isZero();
-    assertThat(out.toString()).contains("run", "list", "stop", "logs", "exec", "pull", "images", "rmi");
+    assertThat(out.toString()).contains("run", "list", "stop", "logs", "exec", "pull", "images", "rmi", "doctor");
+  }
+
+  /** The real host, with an empty home: the guest image is installable from the classpath, not installed. */
+  private int doctor(java.nio.file.Path home, String path) {
+    Map<String, String> env = new java.util.HashMap<>();
+    env.put("PATH", path);
+    env.put("MICROPOD_HOME", home.toString());
+    return Main.execute(new String[] {"doctor"}, env, new PrintWriter(out, true), new PrintWriter(err, true));
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void doctorOnThisHostNamesTheAcceleratorAndWhyAndExitsZero(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+    String path = System.getenv("PATH");
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.util.Arrays.stream(path.split(":"))
+        .anyMatch(d -> java.nio.file.Files.isExecutable(java.nio.file.Path.of(d, "qemu-system-x86_64"))),
+        "needs qemu-system-x86_64 on PATH");
+    java.nio.file.Path home = tmp.resolve("home");
+
+    int code = doctor(home, path);
+
+    String report = out.toString();
+    assertThat(code).as(report + err).isZero();
+    // here: TCG, and why (no /dev/kvm, not accessible, or a CPU without vmx/svm); KVM elsewhere
+    assertThat(report).containsPattern("(?m)^(OK      accelerator +KVM \\(|WARN    accelerator +TCG \\([^)]+\\): )");
+    if (report.contains("TCG (")) {
+      assertThat(report).containsPattern("(?m)^ +fix: ");
+    }
+    assertThat(report).containsPattern("(?m)^OK      qemu +/\\S*qemu-system-x86_64, version \\d+\\.\\d+")
+        .containsPattern("(?m)^OK      guest image +not installed yet: the first start unpacks io.micropod:micropod-guest:")
+        .containsPattern("(?m)^(OK|WARN) +firecracker ")
+        .contains("network: NAT", "network: port mapping", "network: pod networks", "micropod-fsguard")
+        .containsPattern("Pods can start on this host(\\.|, degraded: )");
+    assertThat(home).as("doctor writes nothing").doesNotExist();
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void doctorWithoutQemuOnPathNamesWhatIsMissingAndExitsNonZero(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+    int code = doctor(tmp.resolve("home"), tmp.resolve("empty-bin").toString());
+
+    String report = out.toString();
+    assertThat(code).as(report + err).isEqualTo(ExitCodes.HOST_NOT_READY).isNotZero();
+    assertThat(report).containsPattern("(?m)^MISSING qemu +qemu-system-x86_64 binary not found on PATH \\(" + tmp)
+        .containsPattern("(?m)^ +fix: apt-get install qemu-system-x86")
+        .contains("No pod can start on this host: missing qemu.");
   }
 }

@@ -116,6 +116,55 @@ public final class GuestImageInstaller {
     }
   }
 
+  /**
+   * The files of the guest image on the classpath, without installing anything ({@code micropod
+   * doctor}: "installable").
+   *
+   * @throws InstallException when there is none, or it is corrupt or of another version
+   */
+  public List<String> availableFiles() throws InstallException {
+    return List.copyOf(parseManifest(readResource(MANIFEST)).keySet());
+  }
+
+  /**
+   * Checks the installed image in {@code guestDir} against its own manifest.json: every file listed
+   * there must exist with that size and sha256. Reads the whole image (about 200 MB): for {@code
+   * micropod doctor}, not for every start.
+   *
+   * @return one line per file that differs; empty when all match
+   * @throws InstallException when manifest.json is missing or unreadable
+   */
+  public List<String> verify(Path guestDir) throws InstallException {
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(guestDir.resolve(MANIFEST));
+    } catch (IOException e) {
+      throw new InstallException("cannot read " + guestDir.resolve(MANIFEST) + ": " + e);
+    }
+    List<String> problems = new java.util.ArrayList<>();
+    for (Map.Entry<String, Entry> f : parseManifest(bytes, false).entrySet()) {
+      Path p = guestDir.resolve(f.getKey());
+      if (!Files.isRegularFile(p)) {
+        problems.add(f.getKey() + " is missing");
+        continue;
+      }
+      MessageDigest sha = sha256();
+      long size;
+      try (InputStream in = new DigestInputStream(Files.newInputStream(p), sha)) {
+        size = in.transferTo(OutputStream.nullOutputStream());
+      } catch (IOException e) {
+        problems.add(f.getKey() + " cannot be read: " + e);
+        continue;
+      }
+      String actual = HexFormat.of().formatHex(sha.digest());
+      if (size != f.getValue().size || !actual.equals(f.getValue().sha256)) {
+        problems.add(f.getKey() + " has sha256 " + actual + " (" + size + " bytes), manifest.json says "
+            + f.getValue().sha256 + " (" + f.getValue().size + " bytes)");
+      }
+    }
+    return problems;
+  }
+
   private void install(Path guestDir, Path root, byte[] manifestBytes, Map<String, Entry> files)
       throws IOException, InstallException {
     long started = System.nanoTime();
@@ -184,6 +233,11 @@ public final class GuestImageInstaller {
   }
 
   private Map<String, Entry> parseManifest(byte[] bytes) throws InstallException {
+    return parseManifest(bytes, true);
+  }
+
+  /** @param checkVersion whether the manifest must be of this SDK's version (the resource's must) */
+  private Map<String, Entry> parseManifest(byte[] bytes, boolean checkVersion) throws InstallException {
     JsonNode m;
     try {
       m = new ObjectMapper().readTree(bytes);
@@ -192,7 +246,7 @@ public final class GuestImageInstaller {
           + ": " + e.getMessage());
     }
     String version = m.path("version").asText("");
-    if (!version.equals(sdkVersion)) {
+    if (checkVersion && !version.equals(sdkVersion)) {
       throw new InstallException("the guest image on the classpath (" + RESOURCE_ROOT + MANIFEST
           + ") is of version " + version + " but the SDK is " + sdkVersion + ": depend on "
           + artifact() + " (the micropod-bom keeps them equal)");

@@ -111,6 +111,30 @@ public final class VmmSelection {
         + rootfsNote);
   }
 
+  /**
+   * Whether Firecracker could boot here, by the rules {@link #select} applies: the binary, a
+   * readable and writable {@code /dev/kvm}, and a CPU with vmx/svm ({@code micropod doctor}).
+   *
+   * @return one line per reason it cannot; empty when it can
+   */
+  public static List<String> firecrackerProblems(RuntimeConfig config, Path kvmDevice, Path cpuinfo) {
+    List<String> problems = new ArrayList<>();
+    firecrackerBinary(config, problems);
+    int before = problems.size();
+    kvmProblems(kvmDevice, problems);
+    // unlike select(), every reason at once: the doctor lists what to fix
+    if (problems.size() == before && !hasVirtFlags(cpuinfo)) {
+      problems.add(kvmDevice + " opens but the CPU reports no hardware virtualisation (no vmx/svm flag in "
+          + cpuinfo + ")");
+    }
+    return problems;
+  }
+
+  /** The firecracker binary {@link #select} would use, or null. */
+  public static Path firecrackerBinary(RuntimeConfig config) {
+    return firecrackerBinary(config, new ArrayList<>());
+  }
+
   private static Path firecrackerBinary(RuntimeConfig config, List<String> problems) {
     String env = config.getenv("MICROPOD_FIRECRACKER_BIN");
     if (env != null && !env.isBlank()) {

@@ -136,4 +136,20 @@ class VmmSelectionTest {
     env.put("MICROPOD_ROOTFS", "nfs");
     assertThatThrownBy(() -> select("auto")).hasMessageContaining("MICROPOD_ROOTFS=nfs names no rootfs mode");
   }
+
+  @Test
+  void firecrackersReadinessListsEveryReasonAtOnce() throws IOException {
+    RuntimeConfig config = new RuntimeConfig(dir, "auto", null, null, null, null, env);
+    Files.writeString(cpuinfo, "flags : fpu sse\n");
+
+    assertThat(VmmSelection.firecrackerProblems(config, kvm, cpuinfo)).hasSize(2)
+        .anySatisfy(p -> assertThat(p).startsWith("no firecracker binary on PATH"))
+        .anySatisfy(p -> assertThat(p).contains("no vmx/svm flag"));
+    assertThat(VmmSelection.firecrackerProblems(config, dir.resolve("no-kvm"), cpuinfo))
+        .anySatisfy(p -> assertThat(p).startsWith("no " + dir.resolve("no-kvm")));
+
+    firecrackerOnPath();
+    Files.writeString(cpuinfo, "flags : fpu vmx\n");
+    assertThat(VmmSelection.firecrackerProblems(config, kvm, cpuinfo)).isEmpty();
+  }
 }
