@@ -36,7 +36,8 @@ import java.util.regex.Pattern;
  * {@code linux/amd64} (the guest's). No entrypoint override, the image's user, the
  * pod id as hostname, no labels, no name, no published ports, no files copied in, no mounts, and a container
  * memory limit of the guest memory minus {@value #AGENT_RESERVE_MIB} MiB for the guest's kernel
- * and agent (at least half the guest memory).
+ * and agent (at least half the guest memory), and the {@link SeccompProfile#DEFAULT default
+ * seccomp profile}.
  */
 public final class MicroPodSpec {
   /** Default guest memory, MiB. */
@@ -88,6 +89,7 @@ public final class MicroPodSpec {
 
   private final boolean detached;
   private final Duration exitGracePeriod;
+  private final SeccompProfile seccomp;
 
   private MicroPodSpec(Builder b) {
     this.entrypoint = b.entrypoint == null ? null : List.copyOf(b.entrypoint);
@@ -112,6 +114,7 @@ public final class MicroPodSpec {
     this.runtime = b.runtime;
     this.detached = b.detached;
     this.exitGracePeriod = b.exitGracePeriod;
+    this.seccomp = b.seccomp;
     this.networkMode = b.networkMode;
     this.networks = List.copyOf(b.networks);
     this.networkAliases = List.copyOf(b.networkAliases);
@@ -310,6 +313,15 @@ public final class MicroPodSpec {
     return exitGracePeriod;
   }
 
+  /**
+   * The container's seccomp filter; default {@link SeccompProfile#DEFAULT} (an allow-list
+   * modelled on Docker's default profile, {@code EPERM} for the rest). It applies to the
+   * container's process and to every {@link MicroPod#exec exec}.
+   */
+  public SeccompProfile seccomp() {
+    return seccomp;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof MicroPodSpec)) {
@@ -326,7 +338,8 @@ public final class MicroPodSpec {
         && pullPolicy == s.pullPolicy && platform.equals(s.platform)
         && networkMode == s.networkMode && networks.equals(s.networks)
         && networkAliases.equals(s.networkAliases) && exposedHostPorts.equals(s.exposedHostPorts)
-        && detached == s.detached && exitGracePeriod.equals(s.exitGracePeriod);
+        && detached == s.detached && exitGracePeriod.equals(s.exitGracePeriod)
+        && seccomp == s.seccomp;
   }
 
   @Override
@@ -347,7 +360,8 @@ public final class MicroPodSpec {
         + (networks.isEmpty() ? "" : ", networks=" + networks + ", networkAliases=" + networkAliases)
         + (exposedHostPorts.isEmpty() ? "" : ", exposedHostPorts=" + exposedHostPorts)
         + (detached ? ", detached" : "")
-        + (exitGracePeriod.isZero() ? "" : ", exitGracePeriod=" + exitGracePeriod) + "}";
+        + (exitGracePeriod.isZero() ? "" : ", exitGracePeriod=" + exitGracePeriod)
+        + (seccomp != SeccompProfile.DEFAULT ? ", seccomp=" + seccomp : "") + "}";
   }
 
   /**
@@ -382,12 +396,14 @@ public final class MicroPodSpec {
     private int containerMemoryMib;
     private boolean detached;
     private Duration exitGracePeriod = Duration.ZERO;
+    private SeccompProfile seccomp = SeccompProfile.DEFAULT;
 
     private Builder() {}
 
     private Builder(MicroPodSpec spec) {
       this.detached = spec.detached;
       this.exitGracePeriod = spec.exitGracePeriod;
+      this.seccomp = spec.seccomp;
       this.exposedHostPorts.addAll(spec.exposedHostPorts);
       this.image = spec.image;
       this.command = new ArrayList<>(spec.command);
@@ -653,6 +669,15 @@ public final class MicroPodSpec {
     /** Whether the pod outlives its JVM (see {@link MicroPodSpec#detached()}); default false. */
     public Builder detached(boolean detached) {
       this.detached = detached;
+      return this;
+    }
+
+    /**
+     * The container's seccomp filter; default {@link SeccompProfile#DEFAULT}.
+     * {@link SeccompProfile#UNCONFINED} is Docker's {@code --security-opt seccomp=unconfined}.
+     */
+    public Builder seccomp(SeccompProfile profile) {
+      this.seccomp = Objects.requireNonNull(profile, "seccomp");
       return this;
     }
 

@@ -21,7 +21,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 /**
  * The busybox test image plus {@code /bin/udp} (src/test/c/udp.c, built with {@code gcc -static}):
  * busybox 1.35's nc has no UDP mode; and {@code /bin/tcpb} (src/test/c/tcpb.c), the TCP figures
- * of NetworkBenchIT timed in the guest. Built once per build into {@code target/}.
+ * of NetworkBenchIT timed in the guest; and {@code /bin/sysprobe} (src/test/c/sysprobe.c), the
+ * system calls of SeccompIT, with a setuid-root copy {@code /bin/sysprobe-suid}. Built once per
+ * build into {@code target/}.
  */
 final class NetTestImages {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -29,13 +31,14 @@ final class NetTestImages {
   private NetTestImages() {}
 
   static synchronized String busyboxWithUdp() throws IOException, InterruptedException {
-    Path target = Path.of("target", "net-tools-image").toAbsolutePath();
+    // The directory names the tools: a layout built before a tool was added is not reused.
+    Path target = Path.of("target", "test-tools-image-udp-tcpb-sysprobe").toAbsolutePath();
     Path layout = target.resolve("layout");
     if (Files.isRegularFile(layout.resolve("index.json"))) {
       return "oci:" + layout;
     }
     Files.createDirectories(target);
-    java.util.List<String> tools = java.util.List.of("udp", "tcpb");
+    java.util.List<String> tools = java.util.List.of("udp", "tcpb", "sysprobe");
     for (String tool : tools) {
       Process gcc = new ProcessBuilder("gcc", "-static", "-O2", "-o", target.resolve(tool).toString(),
           Path.of("src", "test", "c", tool + ".c").toAbsolutePath().toString())
@@ -67,6 +70,14 @@ final class NetTestImages {
         Files.copy(bin, t);
         t.closeArchiveEntry();
       }
+      Path probe = target.resolve("sysprobe");
+      TarArchiveEntry suid = new TarArchiveEntry("bin/sysprobe-suid");
+      suid.setMode(04755);
+      suid.setIds(0, 0);
+      suid.setSize(Files.size(probe));
+      t.putArchiveEntry(suid);
+      Files.copy(probe, t);
+      t.closeArchiveEntry();
     }
     byte[] layerTar = tar.toByteArray();
     ByteArrayOutputStream gz = new ByteArrayOutputStream();

@@ -26,6 +26,9 @@ final class ContainerSteps {
         .setHosts(NetworkSteps.hosts(b))
         .setResolvConf(NetworkSteps.resolvConf(b))
         .addAllMounts(MountSteps.requests(b.spec))
+        .setSeccomp(b.spec.seccomp() == io.micropod.SeccompProfile.UNCONFINED
+            ? io.micropod.agent.v1.Seccomp.SECCOMP_UNCONFINED
+            : io.micropod.agent.v1.Seccomp.SECCOMP_DEFAULT)
         .build();
     try {
       b.agent.createContainer(req, b.remaining());

@@ -103,6 +103,10 @@ final class RunCommand implements Callable<Integer> {
       description = "Read environment variables from a file: KEY=VALUE or KEY per line, # comments; --env wins (repeatable).")
   List<Path> envFiles = new ArrayList<>();
 
+  @Option(names = "--security-opt", paramLabel = "OPT",
+      description = "seccomp=unconfined: run without the default seccomp profile (Docker's flag; seccomp=builtin is the default) (repeatable).")
+  List<String> securityOpts = new ArrayList<>();
+
   @Mixin
   RegistryOptions registry;
 
@@ -178,6 +182,9 @@ final class RunCommand implements Callable<Integer> {
       }
       b.label(label.substring(0, eq), label.substring(eq + 1));
     }
+    for (String opt : securityOpts) {
+      b.seccomp(securityOpt(opt));
+    }
     if (workdir != null) {
       if (!workdir.startsWith("/")) {
         throw new IllegalArgumentException("--workdir must be an absolute path: " + workdir);
@@ -199,6 +206,25 @@ final class RunCommand implements Callable<Integer> {
       throw new IllegalArgumentException("invalid image reference \"" + image + "\": " + e.getMessage()
           + "; use a registry reference (alpine:3.20, host:port/name:tag) or oci:/path/to/layout[:tag]");
     }
+  }
+
+  /**
+   * Docker's {@code --security-opt} as far as MicroPod has it: {@code seccomp=unconfined} and
+   * {@code seccomp=builtin} (the default profile). Docker's other options (a profile file,
+   * apparmor, labels, no-new-privileges) are refused rather than silently ignored.
+   *
+   * @throws IllegalArgumentException naming the value and what is accepted
+   */
+  static io.micropod.SeccompProfile securityOpt(String value) {
+    String v = value.replace(':', '=');
+    if (v.equals("seccomp=unconfined")) {
+      return io.micropod.SeccompProfile.UNCONFINED;
+    }
+    if (v.equals("seccomp=builtin")) {
+      return io.micropod.SeccompProfile.DEFAULT;
+    }
+    throw new IllegalArgumentException("unsupported --security-opt \"" + value
+        + "\": use seccomp=unconfined (or seccomp=builtin, the default profile)");
   }
 
   /** {@code always}, {@code missing} or {@code never}, as Docker's {@code --pull}. */

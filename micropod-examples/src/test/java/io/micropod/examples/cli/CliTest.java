@@ -121,6 +121,21 @@ class CliTest {
   }
 
   @Test
+  void securityOptSeccompUnconfinedRelaxesTheDefaultProfileAndOtherOptionsAreRefused() {
+    assertThat(parseRun("run", "oci:/i").spec().seccomp()).isEqualTo(io.micropod.SeccompProfile.DEFAULT);
+    assertThat(parseRun("run", "--security-opt", "seccomp=unconfined", "oci:/i").spec().seccomp())
+        .isEqualTo(io.micropod.SeccompProfile.UNCONFINED);
+    assertThat(parseRun("run", "--security-opt", "seccomp:unconfined", "oci:/i").spec().seccomp())
+        .as("Docker's older colon form").isEqualTo(io.micropod.SeccompProfile.UNCONFINED);
+    assertThat(parseRun("run", "--security-opt", "seccomp=builtin", "oci:/i").spec().seccomp())
+        .isEqualTo(io.micropod.SeccompProfile.DEFAULT);
+    for (String bad : new String[] {"seccomp=/etc/profile.json", "apparmor=unconfined", "no-new-privileges"}) {
+      assertThat(run("run", "--security-opt", bad, "oci:/i")).as(bad).isEqualTo(ExitCodes.USAGE);
+      assertThat(err.toString()).contains("unsupported --security-opt \"" + bad + "\"");
+    }
+  }
+
+  @Test
   void exposeHostPortIsRepeatableAndReachesTheSpec() {
     MicroPodSpec spec = parseRun("run", "--expose-host-port", "5432", "--expose-host-port", "8080", "oci:/i").spec();
     assertThat(spec.exposedHostPorts()).containsExactly(5432, 8080);

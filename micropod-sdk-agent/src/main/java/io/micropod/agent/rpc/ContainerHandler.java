@@ -54,7 +54,8 @@ final class ContainerHandler {
                             new io.micropod.agent.runtime.HostMounts(request.getMountsList().stream()
                                 .map(m -> new io.micropod.agent.runtime.HostMounts.Mount(
                                     m.getTag(), m.getContainerPath(), m.getReadOnly()))
-                                .toList()))
+                                .toList()),
+                            request.getSeccomp() != io.micropod.agent.v1.Seccomp.SECCOMP_UNCONFINED)
                         .toString())
                 .build());
   }

@@ -113,6 +113,16 @@ public final class ContainerManager {
    */
   public Path create(String id, String imageRootfs, ProcessRequest request, String hostname,
       OciSpec.Resources resources, NetworkFiles network, HostMounts hostMounts) {
+    return create(id, imageRootfs, request, hostname, resources, network, hostMounts, true);
+  }
+
+  /**
+   * Like {@link #create(String, String, ProcessRequest, String, OciSpec.Resources, NetworkFiles,
+   * HostMounts)}; {@code seccomp} {@code false} starts the container (and its execs) without the
+   * default seccomp profile.
+   */
+  public Path create(String id, String imageRootfs, ProcessRequest request, String hostname,
+      OciSpec.Resources resources, NetworkFiles network, HostMounts hostMounts, boolean seccomp) {
     ContainerId.validate(id);
     if (resources.memoryLimitBytes() < 0 || resources.cpuMillis() < 0) {
       throw ContainerException.invalid("negative limit: " + resources);
@@ -145,7 +155,8 @@ public final class ContainerManager {
       mounter.mountOverlay(lower, c.upper, c.work, c.rootfs);
       mounted = true;
       Files.write(c.configFile(), OciSpec.toBytes(hostMounts.apply(
-          network.apply(OciSpec.config(id, process, c.rootfs, host, nofileLimit, resources), c.dir),
+          network.apply(OciSpec.config(id, process, c.rootfs, host, nofileLimit, resources,
+              seccomp), c.dir),
           containersDir.resolveSibling("mounts"), mounter)));
       Log.debug("container " + id + " created, bundle " + c.bundle);
       return c.bundle;

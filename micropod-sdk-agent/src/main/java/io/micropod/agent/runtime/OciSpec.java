@@ -9,8 +9,9 @@ import java.util.List;
 /**
  * Builds the OCI runtime spec (1.0.2) {@code config.json} of a container, modelled on
  * {@code runc spec} with these differences: Docker's default capability set, RLIMIT_NOFILE
- * 1048576, a writable root, a cgroup namespace and cgroupsPath {@code /micropod/<id>}, and no
- * network namespace (containers share the guest's network, which is why the agent's socket is a
+ * 1048576, a writable root, a cgroup namespace and cgroupsPath {@code /micropod/<id>}, Docker's
+ * default seccomp profile ({@link Seccomp}) unless the pod asked for none, no
+ * {@code noNewPrivileges} (as Docker: setuid binaries work), and no network namespace (containers share the guest's network, which is why the agent's socket is a
  * filesystem socket).
  */
 public final class OciSpec {
@@ -66,6 +67,12 @@ public final class OciSpec {
     return config(id, process, rootfs, hostname, nofileLimit, Resources.NONE);
   }
 
+  /** The config.json tree with {@code linux.resources} limits and the default seccomp profile. */
+  public static ObjectNode config(String id, ProcessConfig process, Path rootfs, String hostname,
+      long nofileLimit, Resources resources) {
+    return config(id, process, rootfs, hostname, nofileLimit, resources, true);
+  }
+
   /**
    * Cgroup limits of a container.
    *
@@ -76,9 +83,14 @@ public final class OciSpec {
     public static final Resources NONE = new Resources(0, 0);
   }
 
-  /** The config.json tree with {@code linux.resources} limits. */
+  /**
+   * The config.json tree with {@code linux.resources} limits.
+   *
+   * @param seccomp whether {@code linux.seccomp} holds the default profile ({@link Seccomp});
+   *     {@code false}: no filter at all (Docker's {@code seccomp=unconfined})
+   */
   public static ObjectNode config(String id, ProcessConfig process, Path rootfs, String hostname,
-      long nofileLimit, Resources resources) {
+      long nofileLimit, Resources resources, boolean seccomp) {
     ObjectNode config = NODES.objectNode();
     config.put("ociVersion", OCI_VERSION);
     config.set("process", process(process, nofileLimit));
@@ -98,6 +110,9 @@ public final class OciSpec {
       ObjectNode cpu = res.putObject("cpu");
       cpu.put("period", 100_000L);
       cpu.put("quota", resources.cpuMillis() * 100L);
+    }
+    if (seccomp) {
+      linux.set("seccomp", Seccomp.defaultProfile());
     }
     config.set("linux", linux);
     return config;
@@ -121,7 +136,9 @@ public final class OciSpec {
     nofile.put("type", "RLIMIT_NOFILE");
     nofile.put("hard", nofileLimit);
     nofile.put("soft", nofileLimit);
-    p.put("noNewPrivileges", true);
+    // As Docker: no no_new_privs, so the setuid binaries of an image work (su, ping, sudo);
+    // the seccomp profile and the capability bounding set hold what they may do.
+    p.put("noNewPrivileges", false);
     return p;
   }
 

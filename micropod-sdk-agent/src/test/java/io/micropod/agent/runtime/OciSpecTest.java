@@ -54,7 +54,9 @@ class OciSpecTest {
     assertThat(texts(process.get("args"))).containsExactly("sh", "-c", "echo hi");
     assertThat(texts(process.get("env"))).containsExactly("PATH=/bin", "A=b");
     assertThat(process.get("cwd").asText()).isEqualTo("/srv");
-    assertThat(process.get("noNewPrivileges").asBoolean()).isTrue();
+    assertThat(process.get("noNewPrivileges").asBoolean())
+        .as("as Docker: setuid binaries of the image work; seccomp and capabilities hold them")
+        .isFalse();
     JsonNode nofile = process.get("rlimits").get(0);
     assertThat(nofile.get("type").asText()).isEqualTo("RLIMIT_NOFILE");
     assertThat(nofile.get("hard").asLong()).isEqualTo(1048576);
@@ -113,5 +115,70 @@ class OciSpecTest {
     JsonNode exec = MAPPER.readTree(OciSpec.toBytes(OciSpec.process(p, 1048576)));
     JsonNode inConfig = configOf(p).get("process");
     assertThat(exec).isEqualTo(inConfig);
+  }
+
+  @Test
+  void everyContainerGetsTheDefaultSeccompProfileAnAllowListThatAnswersEperm() throws Exception {
+    JsonNode seccomp = configOf(ProcessConfig.of(List.of("sh"), List.of(), "", "", false))
+        .at("/linux/seccomp");
+
+    assertThat(seccomp.get("defaultAction").asText()).isEqualTo("SCMP_ACT_ERRNO");
+    assertThat(seccomp.get("defaultErrnoRet").asInt()).as("EPERM").isEqualTo(1);
+    assertThat(texts(seccomp.get("architectures")))
+        .containsExactly("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32");
+    List<String> unconditional = new ArrayList<>();
+    List<String> conditional = new ArrayList<>();
+    for (JsonNode rule : seccomp.get("syscalls")) {
+      boolean allows = rule.get("action").asText().equals("SCMP_ACT_ALLOW");
+      (allows && !rule.has("args") ? unconditional : conditional).addAll(texts(rule.get("names")));
+    }
+    assertThat(unconditional).contains("read", "write", "openat", "execve", "fork", "setuid",
+        "setresuid", "capset", "chroot", "ptrace", "io_uring_setup").doesNotHaveDuplicates();
+    assertThat(unconditional).as("refused: not listed at all").doesNotContain("keyctl",
+        "add_key", "request_key", "unshare", "setns", "mount", "umount2", "pivot_root", "bpf",
+        "perf_event_open", "kexec_load", "kexec_file_load", "init_module", "finit_module",
+        "open_by_handle_at", "userfaultfd", "reboot", "swapon", "syslog", "clone", "clone3",
+        "socket", "personality", "fsopen", "move_mount", "open_tree", "settimeofday");
+    assertThat(conditional).containsExactlyInAnyOrder("clone", "clone3", "socket",
+        "personality", "personality", "personality", "personality", "personality");
+  }
+
+  @Test
+  void cloneIsAllowedOnlyWithoutNamespaceFlagsAndClone3FallsBackToClone() throws Exception {
+    JsonNode syscalls = configOf(ProcessConfig.of(List.of("sh"), List.of(), "", "", false))
+        .at("/linux/seccomp/syscalls");
+    JsonNode clone = null;
+    JsonNode clone3 = null;
+    JsonNode socket = null;
+    List<Long> personalities = new ArrayList<>();
+    for (JsonNode rule : syscalls) {
+      String name = rule.get("names").get(0).asText();
+      switch (name) {
+        case "clone" -> clone = rule;
+        case "clone3" -> clone3 = rule;
+        case "socket" -> socket = rule;
+        case "personality" -> personalities.add(rule.at("/args/0/value").asLong());
+        default -> { }
+      }
+    }
+    assertThat(clone.at("/args/0/op").asText()).isEqualTo("SCMP_CMP_MASKED_EQ");
+    assertThat(clone.at("/args/0/value").asLong()).as("CLONE_NEW* flags").isEqualTo(0x7E020000L);
+    assertThat(clone.at("/args/0/valueTwo").asLong()).isZero();
+    assertThat(clone3.get("action").asText()).isEqualTo("SCMP_ACT_ERRNO");
+    assertThat(clone3.get("errnoRet").asInt()).as("ENOSYS").isEqualTo(38);
+    assertThat(socket.at("/args/0/op").asText()).isEqualTo("SCMP_CMP_NE");
+    assertThat(socket.at("/args/0/value").asInt()).as("AF_VSOCK").isEqualTo(40);
+    assertThat(personalities).containsExactly(0L, 8L, 0x20000L, 0x20008L, 0xFFFFFFFFL);
+  }
+
+  @Test
+  void anUnconfinedContainerHasNoSeccompFilterAndExecsInheritTheContainers() throws Exception {
+    ProcessConfig p = ProcessConfig.of(List.of("sh"), List.of(), "", "", false);
+    JsonNode unconfined = MAPPER.readTree(OciSpec.toBytes(OciSpec.config("web-1", p,
+        Path.of("/r"), "web", 1048576, OciSpec.Resources.NONE, false)));
+
+    assertThat(unconfined.get("linux").has("seccomp")).isFalse();
+    assertThat(MAPPER.readTree(OciSpec.toBytes(OciSpec.process(p, 1048576))).has("seccomp"))
+        .as("the --process file of an exec: the runtime applies the container's filter").isFalse();
   }
 }
