@@ -3,7 +3,10 @@
  * or "NAME errno=N" (SeccompIT). Each call runs in a child of its own so that one probe's effect
  * (a new user namespace, a key) cannot change the next one's answer. "sysprobe id" prints the
  * real and effective uid (the setuid copy, /bin/sysprobe-suid, shows whether setuid works).
- * Built with gcc -static: busybox has no way to make these calls.
+ * "sysprobe swap A B" exchanges the names A and B atomically (renameat2 RENAME_EXCHANGE) in a
+ * tight loop until killed: the container side of a symlink-exchange race (CopyInRaceIT).
+ * Built with gcc -static: busybox has no way to make these calls. Run it only in a container:
+ * the "mount" probe mounts a tmpfs on /mnt where it is allowed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -109,6 +112,14 @@ static long call(const char *name) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 4 && !strcmp(argv[1], "swap")) {
+    for (;;) {
+      if (syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_EXCHANGE) != 0) {
+        perror("renameat2");
+        return 1;
+      }
+    }
+  }
   if (argc == 2 && !strcmp(argv[1], "id")) {
     printf("uid=%d euid=%d\n", (int)getuid(), (int)geteuid());
     return 0;

@@ -31,14 +31,19 @@ final class NetTestImages {
   private NetTestImages() {}
 
   static synchronized String busyboxWithUdp() throws IOException, InterruptedException {
-    // The directory names the tools: a layout built before a tool was added is not reused.
-    Path target = Path.of("target", "test-tools-image-udp-tcpb-sysprobe").toAbsolutePath();
+    java.util.List<String> tools = java.util.List.of("udp", "tcpb", "sysprobe");
+    // The directory is named after the sources: a layout built from older tools is not reused.
+    ByteArrayOutputStream sources = new ByteArrayOutputStream();
+    for (String tool : tools) {
+      sources.write(Files.readAllBytes(Path.of("src", "test", "c", tool + ".c")));
+    }
+    Path target = Path.of("target", "test-tools-image-" + sha256(sources.toByteArray()).substring(0, 12))
+        .toAbsolutePath();
     Path layout = target.resolve("layout");
     if (Files.isRegularFile(layout.resolve("index.json"))) {
       return "oci:" + layout;
     }
     Files.createDirectories(target);
-    java.util.List<String> tools = java.util.List.of("udp", "tcpb", "sysprobe");
     for (String tool : tools) {
       Process gcc = new ProcessBuilder("gcc", "-static", "-O2", "-o", target.resolve(tool).toString(),
           Path.of("src", "test", "c", tool + ".c").toAbsolutePath().toString())
