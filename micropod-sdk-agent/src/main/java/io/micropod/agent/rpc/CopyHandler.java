@@ -115,8 +115,13 @@ final class CopyHandler {
           throw new IOException("dest_dir must be absolute: " + dest);
         }
         Path root = containers.rootfs(id);
-        Path dir = ContainerPaths.mkdirs(root, dest);
-        long n = Tar.extract(this, root, dir);
+        long n;
+        // Frozen: nothing in the container can swap a directory for a symlink between the
+        // resolution of a path and its use (Freezer says why this and not openat).
+        try (var frozen = containers.freezeForCopy(id)) {
+          Path dir = ContainerPaths.mkdirs(root, dest);
+          n = Tar.extract(this, root, dir);
+        }
         // drain what remains (end blocks) so the client's half-close arrives
         while (read() >= 0) {
           // discard

@@ -47,6 +47,9 @@ public final class ContainerManager {
   private final ConcurrentHashMap<String, Container> containers = new ConcurrentHashMap<>();
   private final AtomicInteger execSeq = new AtomicInteger();
   private final Cgroups cgroups = new Cgroups(Path.of("/sys/fs/cgroup"), Path.of("/proc"));
+  private final Freezer freezer = new Freezer(cgroups.parent(), FREEZE_TIMEOUT);
+  /** How long a copy waits for the container's processes to freeze. */
+  static final java.time.Duration FREEZE_TIMEOUT = java.time.Duration.ofSeconds(10);
 
   /**
    * @param containersDir where per-container directories are made
@@ -393,6 +396,18 @@ public final class ContainerManager {
       throw ContainerException.precondition("container " + id + " is being removed");
     }
     return c.rootfs;
+  }
+
+  /**
+   * Freezes every process of the containers until the returned hold is closed: copyIn and
+   * copyOut work on a container's files by path, and a running container could otherwise swap a
+   * directory on that path for a symlink between the agent's check and its use ({@link Freezer}).
+   *
+   * @throws IOException when the processes cannot be frozen (nothing stays frozen then)
+   */
+  public Freezer.Hold freezeForCopy(String id) throws IOException {
+    rootfs(id); // NOT_FOUND / being removed first
+    return freezer.freeze();
   }
 
   /** The container's output log. */
