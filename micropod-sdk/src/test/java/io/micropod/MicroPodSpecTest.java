@@ -13,6 +13,21 @@ import org.junit.jupiter.api.Test;
 class MicroPodSpecTest {
 
   @Test
+  void seccompDefaultsToTheDefaultProfileAndUnconfinedIsKeptByNewBuilder() {
+    MicroPodSpec confined = MicroPodSpec.builder().image("oci:/images/busybox").build();
+    MicroPodSpec unconfined = confined.newBuilder().seccomp(SeccompProfile.UNCONFINED).build();
+
+    assertThat(confined.seccomp()).isEqualTo(SeccompProfile.DEFAULT);
+    assertThat(confined.toString()).doesNotContain("seccomp");
+    assertThat(unconfined.seccomp()).isEqualTo(SeccompProfile.UNCONFINED);
+    assertThat(unconfined.newBuilder().build().seccomp()).isEqualTo(SeccompProfile.UNCONFINED);
+    assertThat(unconfined).isNotEqualTo(confined);
+    assertThat(unconfined.toString()).contains("seccomp=UNCONFINED");
+    assertThatThrownBy(() -> MicroPodSpec.builder().seccomp(null))
+        .isInstanceOf(NullPointerException.class).hasMessage("seccomp");
+  }
+
+  @Test
   void defaultsAreDocumented() {
     MicroPodSpec spec = MicroPodSpec.builder().image("oci:/images/busybox").build();
 
