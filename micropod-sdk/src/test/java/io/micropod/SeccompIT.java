@@ -135,27 +135,36 @@ class SeccompIT {
   }
 
   /**
-   * What the profile costs per exec (the runtime compiles and loads the filter on every container
-   * start and exec): the median of {@code exec true} on a confined and an unconfined pod booted
-   * by the same run. Figures only: run with {@code -Dmicropod.bench=true}.
+   * What the profile costs (the runtime compiles and loads the filter on every container start
+   * and exec): container start (BootTimings) and the median of {@code exec true}, on confined and
+   * unconfined pods booted alternately by the same run. Figures only: run with
+   * {@code -Dmicropod.bench=true} ({@code -Dmicropod.bench.rounds}, {@code -Dmicropod.bench.n}).
    */
   @Test
   @org.junit.jupiter.api.condition.EnabledIfSystemProperty(named = "micropod.bench",
       matches = "true")
   void execCostWithAndWithoutTheProfile() throws Exception {
     int n = Integer.getInteger("micropod.bench.n", 20);
-    for (SeccompProfile profile : SeccompProfile.values()) {
-      try (MicroPod pod = spec().seccomp(profile).start()) {
-        long[] ns = new long[n];
-        for (int i = 0; i < n; i++) {
-          long t0 = System.nanoTime();
-          assertThat(pod.exec("true").exitCode()).isZero();
-          ns[i] = System.nanoTime() - t0;
-        }
-        java.util.Arrays.sort(ns);
-        System.out.printf("seccomp %s: exec `true` median %.1f ms, min %.1f ms (n=%d)%n", profile,
-            ns[n / 2] / 1e6, ns[0] / 1e6, n);
+    int rounds = Integer.getInteger("micropod.bench.rounds", 1);
+    for (int round = 0; round < rounds; round++) {
+      for (SeccompProfile profile : SeccompProfile.values()) {
+        benchOne(profile, n);
       }
+    }
+  }
+
+  private static void benchOne(SeccompProfile profile, int n) throws Exception {
+    try (MicroPod pod = spec().seccomp(profile).start()) {
+      long[] ns = new long[n];
+      for (int i = 0; i < n; i++) {
+        long t0 = System.nanoTime();
+        assertThat(pod.exec("true").exitCode()).isZero();
+        ns[i] = System.nanoTime() - t0;
+      }
+      java.util.Arrays.sort(ns);
+      System.out.printf("seccomp %s: container start %d ms, exec `true` median %.1f ms,"
+          + " min %.1f ms (n=%d)%n", profile, pod.bootTimings().containerStart().toMillis(),
+          ns[n / 2] / 1e6, ns[0] / 1e6, n);
     }
   }
 }

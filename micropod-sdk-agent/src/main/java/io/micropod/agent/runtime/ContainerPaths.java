@@ -12,7 +12,8 @@ import java.util.Deque;
  * {@code ..} stops at the root and symlinks (absolute or relative) are followed inside the root,
  * never out of it, as {@code filepath-securejoin} does. The result is a path under the root that
  * the agent may open. Like that library it does not guard against a container that swaps a
- * directory for a symlink while the agent works (the container is stopped or trusted not to race).
+ * directory for a symlink while the agent works: callers that write freeze the container first
+ * ({@link ContainerManager#freezeForCopy}).
  */
 public final class ContainerPaths {
   /** As Linux's MAXSYMLINKS. */
