@@ -56,5 +56,5 @@ done
 allow=(--allow opt/micropod/agent/agent.aot)
 [ "${MICROPOD_REPRO_STRICT:-0}" = 1 ] && allow=()
 say "comparing (+$((SECONDS - t0))s)"
-python3 "$ROOT/rootfs-builder/scripts/compare_guest.py" "$work/out1" "$work/out2" "${allow[@]}"
+PYTHONDONTWRITEBYTECODE=1 python3 "$ROOT/rootfs-builder/tools/compare_guest.py" "$work/out1" "$work/out2" "${allow[@]}"
 say "done (+$((SECONDS - t0))s)"

@@ -20,13 +20,10 @@ import os
 import sys
 import zipfile
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+# One sha256 of a file for the manifest and this check (not a build input: in tools/, so changing
+# the check does not rebuild the image).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from manifest import sha256  # noqa: E402
 
 
 def files(root):
@@ -118,10 +115,19 @@ def main():
                 problems.append(f"guest.jar:{x[0]}: differs")
 
     for label, root in (("A", args.a), ("B", args.b)):
-        for name in ("guest.jar", "guest/initramfs.cpio", "guest/vmlinuz", "guest/vmlinux", "guest/manifest.json"):
+        for name in ["guest.jar", "guest/initramfs.cpio", "guest/vmlinuz", "guest/vmlinux", "guest/manifest.json"] \
+                + [n for n in files(root) if n.startswith("guest/host/")]:
             path = os.path.join(root, name)
             if os.path.exists(path):
                 print(f"{label} sha256 {sha256(path)}  {name}")
+        if args.allow and os.path.exists(os.path.join(root, "guest/initramfs.cpio")):
+            # What two builds must share even when the allowed entries differ: every other entry.
+            entries, order = cpio_entries(os.path.join(root, "guest/initramfs.cpio"))
+            h = hashlib.sha256()
+            for name in order:
+                if name not in args.allow:
+                    h.update(repr((name,) + entries[name]).encode())
+            print(f"{label} sha256 {h.hexdigest()}  guest/initramfs.cpio entries except {', '.join(args.allow)}")
     for line in allowed:
         print(f"ALLOWED {line}")
     for line in problems:
