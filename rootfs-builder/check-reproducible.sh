@@ -9,7 +9,8 @@
 # ignored, files) in its own directory, its own empty MICROPOD_HOME, and
 # `mvn -pl micropod-guest -am package`, so the agent jar, the guest image and the jar are all
 # built again. The downloaded .debs are shared ($MICROPOD_HOME/cache/debs, else
-# ~/.cache/micropod/cache/debs, is copied in): they are pinned inputs, not outputs.
+# ~/.cache/micropod/cache/debs, is copied in; when it does not exist, build 1 downloads them and
+# they are kept there for build 2 and later builds): they are pinned inputs, not outputs.
 # The one known difference is the agent's AOT cache (JDK 25): see README.md, "Reproducible
 # builds". MICROPOD_REPRO_STRICT=1 fails on it too. MICROPOD_REPRO_KEEP=1 keeps the work
 # directory. CI runs this (.ci/run).
@@ -37,8 +38,6 @@ for i in 1 2; do
     fi
     if [ -d "$debs" ]; then
         cp -a "$debs" "$home/cache/debs"
-    elif [ $i = 2 ] && [ -d "$work/home1/cache/debs" ]; then
-        cp -a "$work/home1/cache/debs" "$home/cache/debs"   # the same .debs as build 1
     fi
     say "build $i of 2 in $src (MICROPOD_HOME=$home) (+$((SECONDS - t0))s)"
     # The check does not need sources or javadoc jars.
@@ -47,6 +46,10 @@ for i in 1 2; do
         tail -40 "$work/build$i.log" >&2
         say "build $i failed (log above)"
         exit 1
+    fi
+    if [ $i = 1 ] && [ ! -d "$debs" ] && [ -d "$home/cache/debs" ]; then
+        # A fresh machine (CI): keep what build 1 downloaded for `mvn verify`'s own guest build.
+        mkdir -p "$(dirname "$debs")" && cp -a "$home/cache/debs" "$debs"
     fi
     cp -a "$home/guest/$version" "$out/guest"
     cp -a "$home/oci" "$out/oci"
