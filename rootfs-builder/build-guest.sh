@@ -4,11 +4,15 @@
 # See README.md (next to this script) and docs/internals/guest-contract.md.
 #
 # usage: build-guest.sh [--version V] [--agent-jar JAR] [--default-home DIR]
-#                       [--jdk DIR] [--force] [--keep-work]
+#                       [--jdk DIR] [--timestamp T] [--force] [--keep-work]
 #
 # Maven runs this in the `package` phase of rootfs-builder. Rebuilding with
-# unchanged inputs is a no-op that takes well under a second.
+# unchanged inputs is a no-op that takes well under a second. Two builds from the
+# same commit give the same bytes, the agent's AOT cache excepted (README.md,
+# "Reproducible builds"; check-reproducible.sh builds twice and compares).
 set -euo pipefail
+# Modes of what the build creates (mkdir, jlink, gcc) must not depend on the caller's umask.
+umask 022
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 S=$HERE/scripts
@@ -17,15 +21,17 @@ export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 # ---- arguments ------------------------------------------------------------------
 version='' agent_jar=$HERE/../micropod-sdk-agent/target/micropod-agent.jar
 default_home=$HOME/.cache/micropod jdk=${MICROPOD_GUEST_JDK:-} force=0 keep_work=0
+timestamp=${SOURCE_DATE_EPOCH:+@$SOURCE_DATE_EPOCH}
 while [ $# -gt 0 ]; do
     case "$1" in
         --version) version=$2; shift 2 ;;
         --agent-jar) agent_jar=$2; shift 2 ;;
         --default-home) default_home=$2; shift 2 ;;
         --jdk) jdk=$2; shift 2 ;;
+        --timestamp) timestamp=$2; shift 2 ;;
         --force) force=1; shift ;;
         --keep-work) keep_work=1; shift ;;
-        *) sed -n '2,10p' "$0" >&2; exit 2 ;;
+        *) sed -n '2,12p' "$0" >&2; exit 2 ;;
     esac
 done
 # The environment wins over Maven's micropod.home property (contract: MICROPOD_HOME).
@@ -34,12 +40,20 @@ if [ -z "$version" ]; then
     # Run by hand: take the version from the <parent> of this module's pom.
     version=$(sed -n '/<parent>/,/<\/parent>/s:.*<version>\(.*\)</version>.*:\1:p' "$HERE/pom.xml")
 fi
+# Every file of the image gets this modification time (reproducible builds): --timestamp
+# (Maven: ${project.build.outputTimestamp}, the time its jars use), else SOURCE_DATE_EPOCH,
+# else the root pom's project.build.outputTimestamp. ISO 8601 or @<seconds>.
+if [ -z "$timestamp" ]; then
+    timestamp=$(sed -n 's:.*<project.build.outputTimestamp>\(.*\)</project.build.outputTimestamp>.*:\1:p' "$HERE/../pom.xml")
+fi
 
 say()  { echo "[rootfs-builder] $*"; }
 warn() { echo "[rootfs-builder] WARNING: $*" >&2; }
 die()  { echo "[rootfs-builder] ERROR: $*" >&2; exit 1; }
 step() { say "$* (+$((SECONDS - t0))s)"; }
 t0=$SECONDS
+epoch=$(date -u -d "$timestamp" +%s 2>/dev/null) \
+    || die "--timestamp '$timestamp' is neither ISO 8601 nor @<seconds since 1970>"
 
 # ---- inputs -----------------------------------------------------------------------
 [ -f "$agent_jar" ] || die "agent jar not found: $agent_jar
@@ -63,7 +77,7 @@ jdk_desc="$(sed -n 's/^IMPLEMENTOR="\(.*\)"/\1/p' "$jdk/release") $(sed -n 's/^J
 cd "$HERE"
 builder_files=(packages.lock build-guest.sh guest/init guest/micropod-tty.c $(ls scripts/*.py scripts/*.sh) $(ls host/*.c 2>/dev/null))
 inputs_hash=$(python3 "$S/inputs_hash.py" --text "version=$version" --text "jdk=$jdk_desc" \
-    --text "jreExclude=${MICROPOD_JRE_EXCLUDE_MODULES-(default)}" \
+    --text "jreExclude=${MICROPOD_JRE_EXCLUDE_MODULES-(default)}" --text "epoch=$epoch" \
     --text "$(cat "$jdk/release")" "${builder_files[@]}" "$agent_jar")
 oci_hash=$(python3 "$S/inputs_hash.py" --text "$(grep '^busybox-static=' packages.lock)" scripts/oci-busybox.sh)
 
@@ -226,8 +240,13 @@ install -m 0755 "$P/crun/usr/bin/crun" "$R/usr/bin/crun"
 # Static (~0.8 MB): the host's glibc may be newer than the guest's (bookworm), and a
 # dynamic binary would then ask for symbol versions the guest lacks. -std=gnu11 keeps
 # glibc 2.38+ headers from redirecting to C23 symbols.
+# Reproducible objects: sources are named relative to this directory, and any path gcc still
+# records (__FILE__, debug info before -s strips it) is mapped to a fixed prefix, so the bytes do
+# not depend on where the checkout lies. The GNU build-id note is a hash of the rest: it is
+# the same when the rest is.
+cflags=(-std=gnu11 -O2 -Wall -Wextra -Werror "-ffile-prefix-map=$HERE=rootfs-builder")
 command -v gcc > /dev/null || die "gcc not found: the guest's TTY helper (guest/micropod-tty.c) is compiled at build time; install gcc and libc6-dev (bin/setup-host does)"
-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -s -static -o "$R/usr/bin/micropod-tty" guest/micropod-tty.c \
+gcc "${cflags[@]}" -s -static -o "$R/usr/bin/micropod-tty" guest/micropod-tty.c \
     || die "cannot compile guest/micropod-tty.c (gcc and libc6-dev installed?)"
 
 # socat: the guest end of the vsock agent channel (guest/init starts it with
@@ -373,6 +392,13 @@ rc=0; in_guest_root 60 /usr/bin/micropod-tty 2> /dev/null || rc=$?
 [ $rc = 2 ] || die "micropod-tty does not run in the guest root (exit $rc)"
 in_guest_root 60 /opt/micropod/jre/bin/java -version 2> "$work/java.version" || die "java does not run in the guest root"
 
+# One modification time for everything staged (reproducible builds). Before the training run:
+# the JVM checks the agent jar's and the runtime image's mtime against those the archive
+# recorded, and /init's kernel restores the cpio's mtimes. Again before writing the cpio, for
+# what the runs below touch.
+normalize_mtimes() { find "$1" -exec touch -h -d "@$epoch" {} +; }
+normalize_mtimes "$R"
+
 # ---- AOT cache / CDS archive: a training run of the agent in the guest root -----------
 java=/opt/micropod/jre/bin/java
 jar=/opt/micropod/agent/micropod-agent.jar
@@ -436,9 +462,9 @@ for src in host/*.c; do
     [ -e "$src" ] || continue
     name=$(basename "$src" .c)
     case "$name" in
-        lib*) gcc -std=gnu11 -O2 -Wall -Wextra -Werror -s -shared -fPIC -o "$work/out/host/$name.so" "$src" -ldl \
+        lib*) gcc "${cflags[@]}" -s -shared -fPIC -o "$work/out/host/$name.so" "$src" -ldl \
                   || die "cannot compile $src (gcc and libc6-dev installed?)" ;;
-        *)    gcc -std=gnu11 -O2 -Wall -Wextra -Werror -s -static -o "$work/out/host/$name" "$src" \
+        *)    gcc "${cflags[@]}" -s -static -o "$work/out/host/$name" "$src" \
                   || die "cannot compile $src (gcc and libc6-dev installed?)" ;;
     esac
 done
@@ -455,6 +481,7 @@ fi
 
 # ---- initramfs, manifest, install --------------------------------------------------------
 step "writing initramfs.cpio"
+normalize_mtimes "$R"
 python3 "$S/mkcpio.py" "$R" "$work/out/initramfs.cpio"
 python3 "$S/manifest.py" "$work/out" "$work/packages" \
     "version=$version" "kernelRelease=$kernel_release" "jdk=$jdk_desc" \

@@ -9,7 +9,9 @@ anything is mounted, and making one with mknod needs root. Here it is just a
 header. Every entry is owned by 0:0 whoever builds it. Modification times are
 kept: the kernel restores them (CONFIG_INITRAMFS_PRESERVE_MTIME) and the JVM
 checks the agent jar's and the runtime image's mtime against its AOT/CDS
-archive. Entries are sorted, so the same tree gives the same bytes.
+archive (build-guest.sh gives every staged file one mtime, for reproducible
+builds). Entries are sorted and inode numbers counted, so the same tree gives
+the same bytes.
 Uncompressed on purpose: decompressing ~100 MB in the guest costs seconds
 under TCG, reading plain bytes from guest RAM costs almost nothing.
 """

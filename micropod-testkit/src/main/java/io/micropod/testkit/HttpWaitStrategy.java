@@ -44,12 +44,22 @@ public final class HttpWaitStrategy implements WaitStrategy {
     this.timeout = PollingWait.checkTimeout(timeout);
   }
 
-  /** The port in the pod; default 80. */
+  /**
+   * A copy that asks another port.
+   *
+   * @param port the port in the pod, 1..65535; default 80
+   * @return the copy
+   */
   public HttpWaitStrategy forPort(int port) {
     return new HttpWaitStrategy(path, port, status, timeout);
   }
 
-  /** The expected status; default 200. */
+  /**
+   * A copy that expects another status.
+   *
+   * @param status the expected HTTP status code, 100..599; default 200
+   * @return the copy
+   */
   public HttpWaitStrategy forStatusCode(int status) {
     return new HttpWaitStrategy(path, port, status, timeout);
   }

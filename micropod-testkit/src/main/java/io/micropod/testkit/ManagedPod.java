@@ -65,7 +65,12 @@ public final class ManagedPod implements MicroPod {
     this.waits = List.copyOf(waits);
   }
 
-  /** An unstarted pod of {@code spec}, without wait strategies. */
+  /**
+   * An unstarted pod of {@code spec}, without wait strategies.
+   *
+   * @param spec what to start
+   * @return the unstarted pod
+   */
   public static ManagedPod of(MicroPodSpec spec) {
     return new ManagedPod(spec, List.of());
   }
@@ -73,6 +78,8 @@ public final class ManagedPod implements MicroPod {
   /**
    * An unstarted pod of {@code builder.build()}.
    *
+   * @param builder what to start; built now
+   * @return the unstarted pod
    * @throws IllegalStateException when the builder has no image
    */
   public static ManagedPod of(MicroPodSpec.Builder builder) {
@@ -82,6 +89,9 @@ public final class ManagedPod implements MicroPod {
   /**
    * A copy that also runs {@code strategies} (after those it already has, in order) once its pod
    * started, before {@link #start()} returns.
+   *
+   * @param strategies the strategies to add
+   * @return the copy; this object is unchanged
    */
   public ManagedPod waitingFor(WaitStrategy... strategies) {
     List<WaitStrategy> all = new ArrayList<>(waits);
@@ -91,7 +101,7 @@ public final class ManagedPod implements MicroPod {
     return new ManagedPod(spec, all);
   }
 
-  /** The wait strategies, in the order they run. */
+  /** {@return the wait strategies, in the order they run} */
   public List<WaitStrategy> waitStrategies() {
     return waits;
   }
@@ -140,7 +150,7 @@ public final class ManagedPod implements MicroPod {
     }
   }
 
-  /** Whether a pod is started and not closed. */
+  /** {@return whether a pod is started and not closed} */
   public boolean isRunning() {
     return pod != null;
   }

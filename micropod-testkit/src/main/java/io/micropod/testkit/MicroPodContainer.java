@@ -60,13 +60,15 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(MicroPodExtension.class)
 public @interface MicroPodContainer {
 
-  /** How long the pod lives; default {@link Scope#DEFAULT}. */
+  /** {@return how long the pod lives; default {@link Scope#DEFAULT}} */
   Scope scope() default Scope.DEFAULT;
 
   /**
    * When {@code true}, a host that cannot run pods skips the tests that need this pod (with the
    * reason) instead of failing them. Default {@code false}: fail, so that a CI machine without a
    * VMM does not pass silently.
+   *
+   * @return whether to skip on a host that cannot run pods
    */
   boolean skipIfUnsupported() default false;
 

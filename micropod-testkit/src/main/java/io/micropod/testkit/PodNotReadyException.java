@@ -12,12 +12,22 @@ import java.util.OptionalInt;
 public final class PodNotReadyException extends MicroPodException {
   private static final long serialVersionUID = 1L;
 
+  /** The strategy's timeout. */
   private final Duration timeout;
+  /** The last lines of the container log; may be empty. */
   private final String logTail;
+  /** The container's exit status when it exited while waiting, else null. */
   private final Integer exitCode;
 
   /**
+   * An exception whose message is {@code message} followed by {@code logTail}.
+   *
+   * @param message what was awaited and what was last seen
+   * @param podId the pod's id
+   * @param timeout the strategy's timeout
+   * @param logTail the last lines of the container log; may be empty
    * @param exitCode the container's exit status when it exited while waiting, else null
+   * @param cause the failure that ended the wait, or null
    */
   public PodNotReadyException(String message, String podId, Duration timeout, String logTail,
       Integer exitCode, Throwable cause) {
@@ -28,17 +38,17 @@ public final class PodNotReadyException extends MicroPodException {
     this.exitCode = exitCode;
   }
 
-  /** The strategy's timeout. */
+  /** {@return the strategy's timeout} */
   public Duration timeout() {
     return timeout;
   }
 
-  /** The last lines of the container log when the strategy gave up (may be empty). */
+  /** {@return the last lines of the container log when the strategy gave up (may be empty)} */
   public String logTail() {
     return logTail;
   }
 
-  /** The container's exit status, when its main process exited while waiting. */
+  /** {@return the container's exit status, when its main process exited while waiting} */
   public OptionalInt exitCode() {
     return exitCode == null ? OptionalInt.empty() : OptionalInt.of(exitCode);
   }

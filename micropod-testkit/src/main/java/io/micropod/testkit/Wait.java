@@ -31,6 +31,9 @@ public final class Wait {
    * ({@link java.util.regex.Matcher#find()} on each line, so {@code "ready"} matches
    * {@code "server ready on :80"}).
    *
+   * @param regex a {@link java.util.regex.Pattern} searched for in each log line
+   * @param times how many lines must match; at least 1
+   * @return the strategy, with the default timeout
    * @throws IllegalArgumentException when {@code regex} does not compile or {@code times < 1}
    */
   public static WaitStrategy forLogMessage(String regex, int times) {
@@ -55,6 +58,8 @@ public final class Wait {
    * Ready once {@code argv}, run in the container with {@link io.micropod.MicroPod#exec}, exits
    * with code 0.
    *
+   * @param argv the command and its arguments
+   * @return the strategy, with the default timeout
    * @throws IllegalArgumentException when {@code argv} is empty
    */
   public static WaitStrategy forSuccessfulCommand(String... argv) {
@@ -74,6 +79,8 @@ public final class Wait {
    * Ready once a process in the pod listens on TCP {@code port} (IPv4 or IPv6, any address), as
    * {@code /proc/net/tcp} and {@code /proc/net/tcp6} in the container show.
    *
+   * @param port the TCP port in the pod
+   * @return the strategy, with the default timeout
    * @throws IllegalArgumentException when {@code port} is not in 1..65535
    */
   public static WaitStrategy forListeningPort(int port) {
@@ -96,6 +103,7 @@ public final class Wait {
    * {@link HttpWaitStrategy#forStatusCode}).
    *
    * @param path the absolute path, e.g. {@code "/health"}
+   * @return the strategy, with the default timeout; it sets the port and status
    * @throws IllegalArgumentException when {@code path} does not start with {@code /} or holds
    *     whitespace
    */

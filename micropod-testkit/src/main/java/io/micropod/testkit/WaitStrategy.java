@@ -17,15 +17,21 @@ public interface WaitStrategy {
   /**
    * Blocks until the pod is ready. Polls (about every 200 ms); returns at once when it is ready.
    *
+   * @param pod the started pod to watch
    * @throws PodNotReadyException when the timeout passes, or the container's main process exits,
    *     before the pod is ready; its message holds the last lines of the container log
    * @throws IllegalStateException when the pod is closed
    */
   void waitUntilReady(MicroPod pod);
 
-  /** How long {@link #waitUntilReady} waits, counted from its call. */
+  /** {@return how long {@link #waitUntilReady} waits, counted from its call} */
   Duration timeout();
 
-  /** A copy with another timeout (positive). */
+  /**
+   * A copy with another timeout.
+   *
+   * @param timeout how long {@link #waitUntilReady} waits; positive
+   * @return the copy
+   */
   WaitStrategy withTimeout(Duration timeout);
 }
