@@ -1,5 +1,6 @@
 package io.micropod.internal;
 
+import io.micropod.internal.base.RuntimeConfig;
 import io.micropod.internal.files.FileTrees;
 import io.micropod.MicroPod;
 import io.micropod.internal.fs.VirtiofsDaemon;

@@ -8,6 +8,7 @@ import io.micropod.VmStartException;
 import io.micropod.agent.v1.GetInfoResponse;
 import io.micropod.agent.v1.GuestBootTimings;
 import io.micropod.event.Phase;
+import io.micropod.internal.base.Ids;
 import io.micropod.internal.net.LocalNetwork;
 import io.micropod.internal.vm.HostCapabilities;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package io.micropod.internal;
 
+import io.micropod.internal.base.Durations;
 import io.micropod.internal.files.FileTrees;
 import io.micropod.AgentTimeoutException;
 import io.micropod.ImageRef;

@@ -5,6 +5,8 @@ import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.micropod.HostUnsupportedException;
+import io.micropod.internal.base.RuntimeConfig;
+import io.micropod.internal.base.SdkVersion;
 import io.micropod.internal.image.ImageService;
 import io.micropod.internal.image.RootfsStore;
 import io.micropod.internal.registry.DockerCredentials;

@@ -1,5 +1,6 @@
 package io.micropod.internal;
 
+import io.micropod.internal.base.Durations;
 import io.micropod.internal.files.FileTrees;
 import static io.micropod.internal.RealMicroPod.SOCKET_TIMEOUT;
 import static io.micropod.internal.RealMicroPod.VMM_EXIT_GRACE;

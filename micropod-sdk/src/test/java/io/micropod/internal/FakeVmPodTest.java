@@ -47,6 +47,7 @@ import io.micropod.agent.v1.WaitContainerRequest;
 import io.micropod.agent.v1.WaitContainerResponse;
 import io.micropod.event.MicroPodListener;
 import io.micropod.event.Phase;
+import io.micropod.internal.base.RuntimeConfig;
 import io.micropod.internal.vm.Accel;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.Machine;

@@ -41,7 +41,7 @@ import io.micropod.agent.v1.UpdateHostsRequest;
 import io.micropod.agent.v1.WaitContainerRequest;
 import io.micropod.agent.v1.WaitContainerResponse;
 import io.micropod.event.Phase;
-import io.micropod.internal.Durations;
+import io.micropod.internal.base.Durations;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -2,8 +2,8 @@ package io.micropod.internal.vm;
 
 import io.micropod.HostCheck;
 import io.micropod.HostUnsupportedException;
-import io.micropod.internal.RuntimeConfig;
-import io.micropod.internal.SdkVersion;
+import io.micropod.internal.base.RuntimeConfig;
+import io.micropod.internal.base.SdkVersion;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
