@@ -7,6 +7,7 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.micropod.HostUnsupportedException;
 import io.micropod.internal.base.RuntimeConfig;
 import io.micropod.internal.base.SdkVersion;
+import io.micropod.internal.files.PrivateDirs;
 import io.micropod.internal.image.ImageService;
 import io.micropod.internal.image.RootfsStore;
 import io.micropod.internal.registry.DockerCredentials;
@@ -302,7 +303,7 @@ public final class RuntimeServices {
           new DockerCredentials(config.env(), userHome), insecureRegistries));
       try {
         images.blobs().open();
-        io.micropod.internal.PrivateDirs.ensure(config.configDir());
+        io.micropod.internal.files.PrivateDirs.ensure(config.configDir());
       } catch (java.io.IOException e) {
         log.warn("cannot make the blob store or config dir private or clean them: {}", e.toString());
       }

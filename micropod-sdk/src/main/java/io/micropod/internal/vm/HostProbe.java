@@ -627,7 +627,7 @@ public final class HostProbe {
     try {
       java.util.Set<java.nio.file.attribute.PosixFilePermission> mode = Files.getPosixFilePermissions(home);
       String m = java.nio.file.attribute.PosixFilePermissions.toString(mode);
-      if (mode.equals(io.micropod.internal.PrivateDirs.MODE)) {
+      if (mode.equals(io.micropod.internal.files.PrivateDirs.MODE)) {
         f.ok(CHECK_HOME, home + " (" + m + ")");
       } else {
         f.warn(CHECK_HOME, home + " is " + m + ", expected rwx------: other local users may read what is in it",
