@@ -3,7 +3,7 @@ package io.micropod.internal;
 import io.micropod.internal.base.RuntimeConfig;
 import io.micropod.internal.files.FileTrees;
 import io.micropod.MicroPod;
-import io.micropod.internal.fs.VirtiofsDaemon;
+import io.micropod.internal.vm.VirtiofsDaemon;
 import io.micropod.internal.state.OrphanReaper;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.HostProbe;
