@@ -7,7 +7,7 @@ import io.micropod.internal.agent.AgentClient;
 import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.image.ResolvedImage;
 import io.micropod.internal.net.LocalNetwork;
-import io.micropod.internal.net.PortForwarder;
+import io.micropod.internal.agent.PortForwarder;
 import io.micropod.internal.state.OrphanReaper;
 import io.micropod.internal.state.PodRecord;
 import io.micropod.internal.vm.HostCapabilities;

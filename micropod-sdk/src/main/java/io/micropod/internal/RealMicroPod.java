@@ -20,7 +20,7 @@ import io.micropod.agent.v1.WaitContainerResponse;
 import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentClient;
 import io.micropod.internal.base.Durations;
-import io.micropod.internal.net.PortForwarder;
+import io.micropod.internal.agent.PortForwarder;
 import io.micropod.internal.state.PodRecord;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
