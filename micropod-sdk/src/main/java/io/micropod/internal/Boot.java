@@ -2,8 +2,8 @@ package io.micropod.internal;
 
 import io.micropod.internal.files.FileTrees;
 import io.micropod.MicroPodSpec;
-import io.micropod.agent.v1.GetInfoResponse;
 import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.agent.GuestInfo;
 import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.image.ResolvedImage;
 import io.micropod.internal.net.LocalNetwork;
@@ -47,7 +47,7 @@ final class Boot {
   volatile VmConfig vmConfig;
   volatile VmProcess vm;
   volatile AgentClient agent;
-  volatile GetInfoResponse info;
+  volatile GuestInfo info;
   volatile Instant deadline;
   volatile long spawnNanos;
   volatile long agentReadyNanos;

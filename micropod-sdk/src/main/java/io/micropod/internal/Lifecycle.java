@@ -1,7 +1,5 @@
 package io.micropod.internal;
 
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.micropod.AgentException;
 import io.micropod.AgentStatus;
 import io.micropod.ContainerFile;
@@ -11,12 +9,8 @@ import io.micropod.MicroPod;
 import io.micropod.MicroPodException;
 import io.micropod.PortMapping;
 import io.micropod.VmStartException;
-import io.micropod.agent.v1.LogChunk;
-import io.micropod.agent.v1.OutputStream;
-import io.micropod.agent.v1.ProcessSpec;
-import io.micropod.agent.v1.ReadLogsRequest;
-import io.micropod.agent.v1.TerminalSize;
 import io.micropod.event.Phase;
+import io.micropod.internal.agent.AgentProcess;
 import io.micropod.internal.agent.PortForwarder;
 import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.tar.TarStreams;
@@ -25,12 +19,6 @@ import java.io.InputStream;
 import java.net.BindException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,8 +42,7 @@ final class Lifecycle {
     for (PortMapping m : b.spec.ports()) {
       PortForwarder f;
       try {
-        f = new PortForwarder(b.id, m.hostPort(), m.containerPort(),
-            observer -> b.agent.asyncStub().portForward(observer), b.portConnections);
+        f = b.agent.forwardPort(m.hostPort(), m.containerPort(), b.portConnections);
       } catch (IOException e) {
         String why = e instanceof BindException ? "it is in use" : e.toString();
         throw new VmStartException("pod " + b.id + ": cannot listen on 127.0.0.1:" + m.hostPort()
@@ -88,34 +75,11 @@ final class Lifecycle {
 
   // ---- verbs --------------------------------------------------------------------------------
 
-  static ProcessSpec processSpec(Boot b, ExecSpec spec) {
-    ProcessPlan plan = b.plan;
-    Map<String, String> env = new LinkedHashMap<>();
-    for (String kv : plan.env()) {
-      int eq = kv.indexOf('=');
-      env.put(kv.substring(0, eq), kv.substring(eq + 1));
-    }
-    env.putAll(spec.env());
-    List<String> envList = new ArrayList<>();
-    env.forEach((k, v) -> envList.add(k + "=" + v));
-    String user = spec.user()
-        .map(u -> ProcessPlan.resolveUser(u, b.rootfs, b.spec.image().toString()))
-        .orElse(plan.user());
-    return ProcessSpec.newBuilder()
-        .addAllArgs(spec.command())
-        .addAllEnv(envList)
-        .setCwd(spec.workingDir().orElse(plan.cwd()))
-        .setUser(user)
-        .setTerminal(spec.tty().isPresent())
-        .build();
-  }
-
-  /** The agent's terminal size of {@code spec}; null without a TTY. */
-  static TerminalSize terminalSize(ExecSpec spec) {
-    return spec.tty()
-        .map(t -> TerminalSize.newBuilder()
-            .setColumns(t.columns()).setRows(t.rows()).build())
-        .orElse(null);
+  /** What the agent runs for {@code spec}: the container's process plan with the exec's changes. */
+  static AgentProcess process(Boot b, ExecSpec spec) {
+    ProcessPlan plan = b.plan.withExec(spec.command(), spec.env(), spec.workingDir(),
+        spec.user().map(u -> ProcessPlan.resolveUser(u, b.rootfs, b.spec.image().toString())));
+    return ContainerSteps.process(plan, spec.tty().isPresent());
   }
 
   /** Sends a signal; false when the process already exited. */
@@ -167,88 +131,6 @@ final class Lifecycle {
   }
 
   static MicroPod.LogFollower followLogs(Boot b, Consumer<LogLine> consumer) {
-    Follower f = new Follower(b.id, consumer);
-    b.agent.asyncStub().readLogs(
-        ReadLogsRequest.newBuilder().setContainerId(b.id).setFollow(true).build(), f);
-    return f;
-  }
-
-  /** Splits chunks into lines per stream; runs on gRPC's executor, one callback at a time. */
-  static final class Follower implements ClientResponseObserver<ReadLogsRequest, LogChunk>,
-      MicroPod.LogFollower {
-    private final String podId;
-    private final Consumer<LogLine> consumer;
-    private final LineSplitter out = new LineSplitter();
-    private final LineSplitter err = new LineSplitter();
-    private final CountDownLatch ended = new CountDownLatch(1);
-    private volatile ClientCallStreamObserver<ReadLogsRequest> call;
-
-    Follower(String podId, Consumer<LogLine> consumer) {
-      this.podId = podId;
-      this.consumer = consumer;
-    }
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<ReadLogsRequest> call) {
-      this.call = call;
-    }
-
-    @Override
-    public void onNext(LogChunk c) {
-      boolean stderr = c.getStream() == OutputStream.OUTPUT_STREAM_STDERR;
-      LineSplitter s = stderr ? err : out;
-      for (String line : s.feed(c.getData().toByteArray())) {
-        deliver(new LogLine(stderr ? LogLine.Stream.STDERR : LogLine.Stream.STDOUT, line));
-      }
-    }
-
-    private void deliver(LogLine line) {
-      try {
-        consumer.accept(line);
-      } catch (RuntimeException e) {
-        log.warn("pod {}: a log consumer threw; line skipped", podId, e);
-      }
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      log.debug("pod {}: following logs ended: {}", podId, t.toString());
-      flush();
-    }
-
-    @Override
-    public void onCompleted() {
-      flush();
-    }
-
-    private void flush() {
-      String o = out.rest();
-      if (o != null) {
-        deliver(new LogLine(LogLine.Stream.STDOUT, o));
-      }
-      String e = err.rest();
-      if (e != null) {
-        deliver(new LogLine(LogLine.Stream.STDERR, e));
-      }
-      ended.countDown();
-    }
-
-    @Override
-    public void close() {
-      ClientCallStreamObserver<ReadLogsRequest> c = call;
-      if (c != null && ended.getCount() > 0) {
-        c.cancel("closed by the caller", null);
-      }
-    }
-
-    @Override
-    public boolean awaitEnd(Duration timeout) {
-      try {
-        return ended.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new MicroPodException("interrupted while following the logs of pod " + podId, e, podId, null);
-      }
-    }
+    return b.agent.followLogs(b.id, consumer);
   }
 }

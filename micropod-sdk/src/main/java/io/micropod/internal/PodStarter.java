@@ -5,9 +5,8 @@ import io.micropod.MicroPod;
 import io.micropod.MicroPodException;
 import io.micropod.MicroPodSpec;
 import io.micropod.VmStartException;
-import io.micropod.agent.v1.GetInfoResponse;
-import io.micropod.agent.v1.GuestBootTimings;
 import io.micropod.event.Phase;
+import io.micropod.internal.agent.GuestInfo;
 import io.micropod.internal.base.Ids;
 import io.micropod.internal.net.LocalNetwork;
 import io.micropod.internal.vm.HostCapabilities;
@@ -134,13 +133,12 @@ final class PodStarter {
    * guest's uptime when it built the answer ({@code now_ms}); agents that do not report it give
    * their ready time instead, which overestimates by the first call's latency.
    */
-  static Duration vmBoot(GetInfoResponse info, Duration agentReady) {
-    if (info == null || !info.hasBootTimings() || info.getBootTimings().getInitStartedMs() <= 0) {
+  static Duration vmBoot(GuestInfo g, Duration agentReady) {
+    if (g == null || g.initStartedMs() <= 0) {
       return Duration.ZERO;
     }
-    GuestBootTimings g = info.getBootTimings();
-    long guestClockAtAnswer = g.getNowMs() > 0 ? g.getNowMs() : g.getAgentReadyMs();
+    long guestClockAtAnswer = g.nowMs() > 0 ? g.nowMs() : g.agentReadyMs();
     long beforeKernelMs = guestClockAtAnswer > 0 ? Math.max(0, agentReady.toMillis() - guestClockAtAnswer) : 0;
-    return Duration.ofMillis(Math.min(g.getInitStartedMs() + beforeKernelMs, agentReady.toMillis()));
+    return Duration.ofMillis(Math.min(g.initStartedMs() + beforeKernelMs, agentReady.toMillis()));
   }
 }

@@ -11,9 +11,9 @@ import io.micropod.MicroPodSpec;
 import io.micropod.PodBusyException;
 import io.micropod.PodInfo;
 import io.micropod.PodNotFoundException;
-import io.micropod.agent.v1.GetInfoResponse;
 import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.agent.GuestInfo;
 import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.state.OrphanReaper;
 import io.micropod.internal.state.PodRecord;
@@ -169,9 +169,9 @@ public final class PodStates {
     cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
     cleanup.push("vmm.stop", () -> b.vm.stop(b.shutdownRequested ? RealMicroPod.VMM_EXIT_GRACE : Duration.ZERO));
     Path socket = Path.of(me.agentSocket());
-    AgentClient agent = AgentClient.overUnixSocket(b.id, socket, services.eventLoop(), services.executor());
+    AgentClient agent = services.connectAgent(b.id, socket);
     b.agent = agent;
-    CompletableFuture<GetInfoResponse> info = agent.getInfoAsync(ATTACH_TIMEOUT);
+    CompletableFuture<GuestInfo> info = agent.getInfoAsync(ATTACH_TIMEOUT);
     try {
       b.info = info.get(ATTACH_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
     } catch (Exception e) {

@@ -8,10 +8,9 @@ import static io.micropod.internal.RealMicroPod.VMM_EXIT_GRACE;
 import io.micropod.AgentTimeoutException;
 import io.micropod.MicroPodException;
 import io.micropod.VmStartException;
-import io.micropod.agent.v1.GetInfoResponse;
-import io.micropod.agent.v1.GuestBootTimings;
 import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.agent.GuestInfo;
 import io.micropod.internal.state.ConsoleLogs;
 import io.micropod.internal.state.OrphanReaper;
 import io.micropod.internal.state.PodRecord;
@@ -142,11 +141,11 @@ final class VmSteps {
 
   static void connectAgent(Boot b, CleanupStack cleanup) throws InterruptedException {
     Path socket = b.vm.agentSocket();
-    AgentClient agent = AgentClient.overUnixSocket(b.id, socket, b.runtime.eventLoop(), b.runtime.executor());
+    AgentClient agent = b.runtime.connectAgent(b.id, socket);
     b.agent = agent;
     pushAgentClose(b, agent, cleanup);
     Duration budget = b.remaining();
-    CompletableFuture<GetInfoResponse> info = agent.getInfoAsync(budget);
+    CompletableFuture<GuestInfo> info = agent.getInfoAsync(budget);
     try {
       KernelStallWatch.await(CompletableFuture.anyOf(info, b.vm.onExit()),
           System.nanoTime() + budget.toNanos() + TimeUnit.SECONDS.toNanos(1), b.vm, b.spawnNanos,
@@ -182,11 +181,11 @@ final class VmSteps {
     }
     b.info = info.join();
     b.agentReadyNanos = System.nanoTime();
-    GuestBootTimings g = b.info.getBootTimings();
+    GuestInfo g = b.info;
     log.debug("pod {}: agent {} answered {} ms after the VM's spawn ({}; kernel {}; {}; guest uptime at"
-            + " /init {} ms, agent main {} ms, agent ready {} ms, answer {} ms)", b.id, b.info.getAgentVersion(),
-        (b.agentReadyNanos - b.spawnNanos) / 1_000_000, socket, b.info.getKernelRelease(),
-        b.info.getRuntimeVersion(), g.getInitStartedMs(), g.getAgentMainMs(), g.getAgentReadyMs(), g.getNowMs());
+            + " /init {} ms, agent main {} ms, agent ready {} ms, answer {} ms)", b.id, g.agentVersion(),
+        (b.agentReadyNanos - b.spawnNanos) / 1_000_000, socket, g.kernelRelease(),
+        g.runtimeVersion(), g.initStartedMs(), g.agentMainMs(), g.agentReadyMs(), g.nowMs());
   }
 
   /**
