@@ -62,7 +62,7 @@ final class MountSteps {
       RootfsShare share = b.runtime.driver().shareMount(b.vmConfig, m, device,
           b.podDir.resolve("virtiofsd-mount" + i + ".log"), Instant.now().plus(RealMicroPod.SOCKET_TIMEOUT));
       shares.add(share);
-      cleanup.push("mount" + i + ".share.stop", share::stop);
+      PodResources.mountShare(i, share, cleanup);
       devices.add(device);
       procs.add(PodRecord.Proc.of(share.pid()));
     }
