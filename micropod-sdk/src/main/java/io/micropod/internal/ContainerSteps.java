@@ -3,14 +3,16 @@ package io.micropod.internal;
 import static io.micropod.internal.RealMicroPod.GUEST_IMAGE_ROOTFS;
 
 import io.micropod.AgentException;
+import io.micropod.ContainerFile;
 import io.micropod.ContainerStartException;
+import io.micropod.MicroPodException;
 import io.micropod.VmStartException;
 import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentProcess;
 import io.micropod.internal.agent.ContainerLaunch;
 import io.micropod.internal.image.ProcessPlan;
 
-/** The container steps: {@code container.create} and {@code container.start}. */
+/** The container steps: {@code container.create}, {@code container.copy} and {@code container.start}. */
 final class ContainerSteps {
   private ContainerSteps() {}
 
@@ -36,6 +38,18 @@ final class ContainerSteps {
           e, b.id, Phase.CONTAINER_START, e.runtimeMessage());
     } catch (AgentException e) {
       throw vmDiedOr(b, e, "container.start");
+    }
+  }
+
+  /** {@code container.copy}: the spec's files, into the created container before it starts. */
+  static void copyFiles(Boot b, CleanupStack cleanup) {
+    for (ContainerFile file : b.spec.files()) {
+      try {
+        Lifecycle.copyIn(b, file);
+      } catch (AgentException e) {
+        throw new MicroPodException("pod " + b.id + ": cannot copy " + file + " into the container: "
+            + e.getMessage(), e, b.id, Phase.CONTAINER_START);
+      }
     }
   }
 

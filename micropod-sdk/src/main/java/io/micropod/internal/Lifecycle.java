@@ -7,73 +7,27 @@ import io.micropod.ExecSpec;
 import io.micropod.LogLine;
 import io.micropod.MicroPod;
 import io.micropod.MicroPodException;
-import io.micropod.PortMapping;
-import io.micropod.VmStartException;
-import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentProcess;
-import io.micropod.internal.agent.PortForwarder;
 import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.tar.TarStreams;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.BindException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The boot steps and handle verbs of the lifecycle API (ports, files, exec options, log
- * following, copies), kept out of {@link RealMicroPod} so that it stays small.
+ * The handle verbs of the lifecycle API beyond plain calls (exec options, signals, log following,
+ * copies), kept out of {@link RealMicroPod} so that it stays small. The boot steps live in the
+ * {@code *Steps} classes; the gRPC streams in {@code internal.agent}.
  */
 final class Lifecycle {
-  private static final Logger log = LoggerFactory.getLogger(Lifecycle.class);
   /** Deadline of short unary calls (Signal, GetStats). */
   static final Duration CALL_DEADLINE = Duration.ofSeconds(30);
   /** Deadline of one copy in or out. */
   static final Duration COPY_DEADLINE = Duration.ofMinutes(10);
 
   private Lifecycle() {}
-
-  // ---- boot steps ---------------------------------------------------------------------------
-
-  static void bindPorts(Boot b, CleanupStack cleanup) {
-    for (PortMapping m : b.spec.ports()) {
-      PortForwarder f;
-      try {
-        f = b.agent.forwardPort(m.hostPort(), m.containerPort(), b.portConnections);
-      } catch (IOException e) {
-        String why = e instanceof BindException ? "it is in use" : e.toString();
-        throw new VmStartException("pod " + b.id + ": cannot listen on 127.0.0.1:" + m.hostPort()
-            + " for container port " + m.containerPort() + ": " + why
-            + "; choose another host port or let MicroPod pick one with port(" + m.containerPort() + ")",
-            e, b.id, Phase.VM_BOOT, "ports.bind", "");
-      }
-      b.ports.put(m.containerPort(), f);
-      cleanup.push("port.close." + m.containerPort(), f::close);
-    }
-  }
-
-  static void startPorts(Boot b, CleanupStack cleanup) {
-    for (PortForwarder f : b.ports.values()) {
-      f.start();
-      log.debug("pod {}: 127.0.0.1:{} -> container port {}", b.id, f.hostPort(), f.containerPort());
-    }
-  }
-
-  static void copyFiles(Boot b, CleanupStack cleanup) {
-    for (ContainerFile file : b.spec.files()) {
-      try {
-        copyIn(b, file);
-      } catch (AgentException e) {
-        throw new MicroPodException("pod " + b.id + ": cannot copy " + file + " into the container: "
-            + e.getMessage(), e, b.id, Phase.CONTAINER_START);
-      }
-    }
-  }
-
-  // ---- verbs --------------------------------------------------------------------------------
 
   /** What the agent runs for {@code spec}: the container's process plan with the exec's changes. */
   static AgentProcess process(Boot b, ExecSpec spec) {

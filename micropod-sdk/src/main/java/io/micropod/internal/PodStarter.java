@@ -93,14 +93,14 @@ final class PodStarter {
         BootStep.of("rootfs.prepare", Phase.ROOTFS_PREPARE, ImageSteps::prepareRootfs),
         BootStep.of("virtiofs.start", Phase.ROOTFS_PREPARE, VmSteps::shareRootfs),
         BootStep.of("mounts.share", Phase.ROOTFS_PREPARE, MountSteps::share),
-        BootStep.of("ports.bind", Phase.VM_BOOT, Lifecycle::bindPorts),
+        BootStep.of("ports.bind", Phase.VM_BOOT, PortSteps::bindPorts),
         BootStep.of("network.attach", Phase.VM_BOOT, (b, c) -> NetworkSteps.attach(b, c, joining)),
         BootStep.of("vmm.spawn", Phase.VM_BOOT, VmSteps::spawnVmm),
         BootStep.of("agent.connect", Phase.AGENT_CONNECT, VmSteps::connectAgent),
         BootStep.of("container.create", Phase.CONTAINER_START, ContainerSteps::createContainer),
-        BootStep.of("container.copy", Phase.CONTAINER_START, Lifecycle::copyFiles),
+        BootStep.of("container.copy", Phase.CONTAINER_START, ContainerSteps::copyFiles),
         BootStep.of("container.start", Phase.CONTAINER_START, ContainerSteps::startContainer),
-        BootStep.of("ports.start", Phase.CONTAINER_START, Lifecycle::startPorts),
+        BootStep.of("ports.start", Phase.CONTAINER_START, PortSteps::startPorts),
         BootStep.of("network.announce", Phase.CONTAINER_START, NetworkSteps::announce));
   }
 

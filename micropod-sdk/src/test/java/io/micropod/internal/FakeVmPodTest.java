@@ -387,6 +387,23 @@ class FakeVmPodTest {
     }
   }
 
+  /** ports.bind listens before the VM (and its agent client) exists; connections use the client later. */
+  @Test
+  void aPublishedPortIsBoundBeforeTheAgentConnectsAndClosedWithThePod() throws Exception {
+    MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").port(80).build(), runtime);
+    int hostPort = pod.mappedPort(80);
+
+    assertThat(hostPort).isPositive();
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      assertThatThrownBy(() -> probe.bind(new java.net.InetSocketAddress("127.0.0.1", hostPort)))
+          .isInstanceOf(java.net.BindException.class);
+    }
+    pod.close();
+    try (java.net.ServerSocket free = new java.net.ServerSocket()) {
+      free.bind(new java.net.InetSocketAddress("127.0.0.1", hostPort));
+    }
+  }
+
   /**
    * Closing an attached pod registers its undo in one call (PodResources.all); a start registers
    * it step by step as it acquires each resource. A start that fails after everything was

@@ -65,6 +65,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -301,14 +302,18 @@ public final class AgentClient implements AutoCloseable {
 
   /**
    * A forwarder from {@code 127.0.0.1:hostPort} to the guest's {@code containerPort}, one
-   * {@code PortForward} call per connection; not started.
+   * {@code PortForward} call per connection on the client {@code agent} gives then; not started.
+   * The port is bound now, before the VM runs (so that a taken port fails the start early), when
+   * there is no client yet.
    *
    * @param hostPort 0 for a random free port
    * @param slots connections open at once, shared by all ports of a pod
    * @throws IOException when the host port cannot be bound (e.g. in use)
    */
-  public PortForwarder forwardPort(int hostPort, int containerPort, Semaphore slots) throws IOException {
-    Function<StreamObserver<PortForwardResponse>, StreamObserver<PortForwardRequest>> open = async::portForward;
+  public static PortForwarder forwardPort(String podId, int hostPort, int containerPort,
+      Supplier<AgentClient> agent, Semaphore slots) throws IOException {
+    Function<StreamObserver<PortForwardResponse>, StreamObserver<PortForwardRequest>> open =
+        observer -> agent.get().async.portForward(observer);
     return new PortForwarder(podId, hostPort, containerPort, open, slots);
   }
 
