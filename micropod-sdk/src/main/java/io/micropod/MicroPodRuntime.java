@@ -4,7 +4,7 @@ import io.micropod.event.MicroPodListener;
 import io.micropod.event.Phase;
 import io.micropod.internal.Listeners;
 import io.micropod.internal.PodStates;
-import io.micropod.internal.RuntimeConfig;
+import io.micropod.internal.base.RuntimeConfig;
 import io.micropod.internal.RuntimeServices;
 import io.micropod.internal.image.ResolvedImage;
 import java.io.IOException;
@@ -200,7 +200,7 @@ public final class MicroPodRuntime implements AutoCloseable {
    * @throws NetworkException when it cannot be created
    */
   public Network newNetwork() {
-    return newNetwork("micropod-" + io.micropod.internal.Ids.newPodId());
+    return newNetwork("micropod-" + io.micropod.internal.base.Ids.newPodId());
   }
 
   /**

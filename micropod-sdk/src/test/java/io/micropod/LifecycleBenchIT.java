@@ -2,9 +2,7 @@ package io.micropod;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.micropod.internal.RealMicroPod;
-import io.micropod.internal.agent.AgentClient;
-import java.time.Duration;
+import io.micropod.internal.BenchProbes;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -20,12 +18,9 @@ class LifecycleBenchIT {
   @Test
   void execRoundTripPingAndStdoutThroughput() {
     try (MicroPod pod = MicroPod.builder().image(TestImages.busybox()).command("sleep", "3600").start()) {
-      AgentClient agent = ((RealMicroPod) pod).agentClient();
       long[] ping = new long[N];
       for (int i = 0; i < N; i++) {
-        long t0 = System.nanoTime();
-        agent.getInfoAsync(Duration.ofSeconds(30)).join();
-        ping[i] = System.nanoTime() - t0;
+        ping[i] = BenchProbes.ping(pod).toNanos();
       }
       long[] exec = new long[N];
       for (int i = 0; i < N; i++) {

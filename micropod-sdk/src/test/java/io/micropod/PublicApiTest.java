@@ -114,12 +114,18 @@ class PublicApiTest {
         continue;
       }
       check(c.getGenericSuperclass(), c.getName() + " extends", violations);
+      for (TypeVariable<?> v : c.getTypeParameters()) {
+        check(v, c.getName() + "<" + v.getName() + ">", violations);
+      }
       for (Type t : c.getGenericInterfaces()) {
         check(t, c.getName() + " implements", violations);
       }
       for (Method m : c.getDeclaredMethods()) {
         if (exposed(m.getModifiers()) && !m.isSynthetic()) {
           check(m.getGenericReturnType(), c.getName() + "." + m.getName() + " returns", violations);
+          for (TypeVariable<?> v : m.getTypeParameters()) {
+            check(v, c.getName() + "." + m.getName() + "<" + v.getName() + ">", violations);
+          }
           checkParameters(m, c.getName() + "." + m.getName(), violations);
         }
       }

@@ -2,6 +2,9 @@ package io.micropod.agent;
 
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.micropod.agent.base.GuestClock;
+import io.micropod.agent.base.GuestInfo;
+import io.micropod.agent.base.Log;
 import io.micropod.agent.channel.ChannelRelay;
 import io.micropod.agent.rpc.AgentService;
 import io.micropod.agent.runtime.CommandMounter;

@@ -1,5 +1,9 @@
 package io.micropod.agent;
 
+import io.micropod.agent.base.GuestClock;
+import io.micropod.agent.base.GuestInfo;
+import io.micropod.agent.base.Log;
+
 /**
  * The guest agent's entry point, started by the guest's {@code /init}:
  *

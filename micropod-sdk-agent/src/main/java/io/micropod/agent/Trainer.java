@@ -5,6 +5,8 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.stub.StreamObserver;
+import io.micropod.agent.base.GuestClock;
+import io.micropod.agent.base.Log;
 import io.micropod.agent.channel.ChannelRelay;
 import io.micropod.agent.runtime.ExitStatus;
 import io.micropod.agent.runtime.OciSpec;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
+import io.micropod.agent.base.GuestClock;
 import io.micropod.agent.runtime.CommandMounter;
 import io.micropod.agent.v1.CreateContainerRequest;
 import io.micropod.agent.v1.ExecRequest;

@@ -1,20 +1,17 @@
 package io.micropod.internal;
 
-import io.micropod.internal.files.FileTrees;
 import io.micropod.MicroPodSpec;
-import io.micropod.agent.v1.GetInfoResponse;
 import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.agent.GuestInfo;
 import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.image.ResolvedImage;
 import io.micropod.internal.net.LocalNetwork;
-import io.micropod.internal.net.PortForwarder;
-import io.micropod.internal.state.OrphanReaper;
+import io.micropod.internal.agent.PortForwarder;
 import io.micropod.internal.state.PodRecord;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.RootfsShare;
 import io.micropod.internal.vm.VmConfig;
 import io.micropod.internal.vm.VmProcess;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -47,7 +44,7 @@ final class Boot {
   volatile VmConfig vmConfig;
   volatile VmProcess vm;
   volatile AgentClient agent;
-  volatile GetInfoResponse info;
+  volatile GuestInfo info;
   volatile Instant deadline;
   volatile long spawnNanos;
   volatile long agentReadyNanos;
@@ -94,42 +91,13 @@ final class Boot {
   }
 
   /**
-   * Kills the processes at once and removes the pod's directories and record (JVM shutdown).
-   * Does nothing for a detached pod: it outlives the JVM.
+   * Kills the processes at once and removes the pod's directories and record (JVM shutdown; see
+   * {@link PodResources#kill}). Does nothing for a detached pod: it outlives the JVM.
    */
   void kill() {
     if (spec.detached()) {
       return;
     }
-    VmProcess v = vm;
-    if (v != null) {
-      v.kill();
-    }
-    RootfsShare f = rootfsShare;
-    if (f != null) {
-      f.kill();
-    }
-    for (RootfsShare m : mountShares) {
-      m.kill();
-    }
-    if (consoleLog != null && started && !keepConsoleLog && !runtime.config().debug()) {
-      runtime.consoleLogs().delete(id);
-    }
-    for (Path dir : new Path[] {socketDir, runtime.config().debug() ? null : podDir}) {
-      if (dir != null) {
-        try {
-          FileTrees.deleteTree(dir);
-        } catch (IOException | RuntimeException e) {
-          // the JVM is exiting: best effort
-        }
-      }
-    }
-    if (record != null) {
-      try {
-        runtime.state().delete(id);
-      } catch (RuntimeException e) {
-        // the JVM is exiting: the next sweep removes it
-      }
-    }
+    PodResources.kill(this);
   }
 }

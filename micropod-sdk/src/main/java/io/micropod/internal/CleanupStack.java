@@ -19,6 +19,8 @@ public final class CleanupStack {
 
   private final String podId;
   private final Deque<Entry> entries = new ArrayDeque<>();
+  /** The names of the clean-ups run so far, in the order they ran (what a pod undid; for tests). */
+  private final List<String> ran = new ArrayList<>();
 
   public CleanupStack(String podId) {
     this.podId = podId;
@@ -33,6 +35,16 @@ public final class CleanupStack {
     return entries.size();
   }
 
+  /** The names of the registered clean-ups, in the order they would run. */
+  synchronized List<String> names() {
+    return entries.stream().map(Entry::name).toList();
+  }
+
+  /** The names of the clean-ups run so far, in the order they ran. */
+  synchronized List<String> ran() {
+    return List.copyOf(ran);
+  }
+
   /** Runs every clean-up, newest first, and returns the failures in the order they happened. */
   public List<Throwable> runAll() {
     List<Throwable> failures = new ArrayList<>();
@@ -40,6 +52,9 @@ public final class CleanupStack {
       Entry e;
       synchronized (this) {
         e = entries.poll();
+        if (e != null) {
+          ran.add(e.name());
+        }
       }
       if (e == null) {
         return failures;

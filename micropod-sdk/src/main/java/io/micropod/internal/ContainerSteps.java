@@ -3,35 +3,26 @@ package io.micropod.internal;
 import static io.micropod.internal.RealMicroPod.GUEST_IMAGE_ROOTFS;
 
 import io.micropod.AgentException;
+import io.micropod.ContainerFile;
 import io.micropod.ContainerStartException;
+import io.micropod.MicroPodException;
 import io.micropod.VmStartException;
-import io.micropod.agent.v1.CreateContainerRequest;
-import io.micropod.agent.v1.ProcessSpec;
 import io.micropod.event.Phase;
+import io.micropod.internal.agent.AgentProcess;
+import io.micropod.internal.agent.ContainerLaunch;
 import io.micropod.internal.image.ProcessPlan;
-import java.util.List;
 
-/** The container steps: {@code container.create} and {@code container.start}. */
+/** The container steps: {@code container.create}, {@code container.copy} and {@code container.start}. */
 final class ContainerSteps {
   private ContainerSteps() {}
 
   static void createContainer(Boot b, CleanupStack cleanup) {
-    ProcessPlan p = b.plan;
-    CreateContainerRequest req = CreateContainerRequest.newBuilder()
-        .setContainerId(b.id)
-        .setImageRootfs(GUEST_IMAGE_ROOTFS)
-        .setProcess(processSpec(p, p.args()))
-        .setHostname(b.spec.hostname().orElse(b.id))
-        .setMemoryLimitBytes((long) b.spec.containerMemoryMib() << 20)
-        .setHosts(NetworkSteps.hosts(b))
-        .setResolvConf(NetworkSteps.resolvConf(b))
-        .addAllMounts(MountSteps.requests(b.spec))
-        .setSeccomp(b.spec.seccomp() == io.micropod.SeccompProfile.UNCONFINED
-            ? io.micropod.agent.v1.Seccomp.SECCOMP_UNCONFINED
-            : io.micropod.agent.v1.Seccomp.SECCOMP_DEFAULT)
-        .build();
+    ContainerLaunch launch = new ContainerLaunch(b.id, GUEST_IMAGE_ROOTFS, process(b.plan, false),
+        b.spec.hostname().orElse(b.id), (long) b.spec.containerMemoryMib() << 20,
+        NetworkSteps.hosts(b), NetworkSteps.resolvConf(b), MountSteps.requests(b.spec),
+        b.spec.seccomp());
     try {
-      b.agent.createContainer(req, b.remaining());
+      b.agent.createContainer(launch, b.remaining());
       b.containerCreated = true;
     } catch (AgentException e) {
       throw vmDiedOr(b, e, "container.create");
@@ -51,6 +42,18 @@ final class ContainerSteps {
     }
   }
 
+  /** {@code container.copy}: the spec's files, into the created container before it starts. */
+  static void copyFiles(Boot b, CleanupStack cleanup) {
+    for (ContainerFile file : b.spec.files()) {
+      try {
+        Lifecycle.copyIn(b, file);
+      } catch (AgentException e) {
+        throw new MicroPodException("pod " + b.id + ": cannot copy " + file + " into the container: "
+            + e.getMessage(), e, b.id, Phase.CONTAINER_START);
+      }
+    }
+  }
+
   /** When the VM died under a call, say so (with its console) rather than "unreachable". */
   private static RuntimeException vmDiedOr(Boot b, AgentException e, String step) {
     if (b.vm.isAlive()) {
@@ -61,13 +64,8 @@ final class ContainerSteps {
         b.consoleTail());
   }
 
-  static ProcessSpec processSpec(ProcessPlan plan, List<String> args) {
-    return ProcessSpec.newBuilder()
-        .addAllArgs(args)
-        .addAllEnv(plan.env())
-        .setCwd(plan.cwd())
-        .setUser(plan.user())
-        .setTerminal(false)
-        .build();
+  /** The one builder of what the agent runs: the container's main process and every exec. */
+  static AgentProcess process(ProcessPlan plan, boolean terminal) {
+    return new AgentProcess(plan.args(), plan.env(), plan.cwd(), plan.user(), terminal);
   }
 }

@@ -2,6 +2,7 @@ package io.micropod.internal;
 
 import io.micropod.VmStartException;
 import io.micropod.event.Phase;
+import io.micropod.internal.base.Durations;
 import io.micropod.internal.vm.VmProcess;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;

@@ -1,7 +1,5 @@
 package io.micropod.internal;
 
-import io.grpc.stub.ClientCallStreamObserver;
-import io.grpc.stub.ClientResponseObserver;
 import io.micropod.AgentException;
 import io.micropod.AgentStatus;
 import io.micropod.ContainerFile;
@@ -9,38 +7,21 @@ import io.micropod.ExecSpec;
 import io.micropod.LogLine;
 import io.micropod.MicroPod;
 import io.micropod.MicroPodException;
-import io.micropod.PortMapping;
-import io.micropod.VmStartException;
-import io.micropod.agent.v1.LogChunk;
-import io.micropod.agent.v1.OutputStream;
-import io.micropod.agent.v1.ProcessSpec;
-import io.micropod.agent.v1.ReadLogsRequest;
-import io.micropod.agent.v1.TerminalSize;
-import io.micropod.event.Phase;
+import io.micropod.internal.agent.AgentProcess;
 import io.micropod.internal.image.ProcessPlan;
-import io.micropod.internal.net.PortForwarder;
 import io.micropod.internal.tar.TarStreams;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.BindException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The boot steps and handle verbs of the lifecycle API (ports, files, exec options, log
- * following, copies), kept out of {@link RealMicroPod} so that it stays small.
+ * The handle verbs of the lifecycle API beyond plain calls (exec options, signals, log following,
+ * copies), kept out of {@link RealMicroPod} so that it stays small. The boot steps live in the
+ * {@code *Steps} classes; the gRPC streams in {@code internal.agent}.
  */
 final class Lifecycle {
-  private static final Logger log = LoggerFactory.getLogger(Lifecycle.class);
   /** Deadline of short unary calls (Signal, GetStats). */
   static final Duration CALL_DEADLINE = Duration.ofSeconds(30);
   /** Deadline of one copy in or out. */
@@ -48,74 +29,11 @@ final class Lifecycle {
 
   private Lifecycle() {}
 
-  // ---- boot steps ---------------------------------------------------------------------------
-
-  static void bindPorts(Boot b, CleanupStack cleanup) {
-    for (PortMapping m : b.spec.ports()) {
-      PortForwarder f;
-      try {
-        f = new PortForwarder(b.id, m.hostPort(), m.containerPort(),
-            observer -> b.agent.asyncStub().portForward(observer), b.portConnections);
-      } catch (IOException e) {
-        String why = e instanceof BindException ? "it is in use" : e.toString();
-        throw new VmStartException("pod " + b.id + ": cannot listen on 127.0.0.1:" + m.hostPort()
-            + " for container port " + m.containerPort() + ": " + why
-            + "; choose another host port or let MicroPod pick one with port(" + m.containerPort() + ")",
-            e, b.id, Phase.VM_BOOT, "ports.bind", "");
-      }
-      b.ports.put(m.containerPort(), f);
-      cleanup.push("port.close." + m.containerPort(), f::close);
-    }
-  }
-
-  static void startPorts(Boot b, CleanupStack cleanup) {
-    for (PortForwarder f : b.ports.values()) {
-      f.start();
-      log.debug("pod {}: 127.0.0.1:{} -> container port {}", b.id, f.hostPort(), f.containerPort());
-    }
-  }
-
-  static void copyFiles(Boot b, CleanupStack cleanup) {
-    for (ContainerFile file : b.spec.files()) {
-      try {
-        copyIn(b, file);
-      } catch (AgentException e) {
-        throw new MicroPodException("pod " + b.id + ": cannot copy " + file + " into the container: "
-            + e.getMessage(), e, b.id, Phase.CONTAINER_START);
-      }
-    }
-  }
-
-  // ---- verbs --------------------------------------------------------------------------------
-
-  static ProcessSpec processSpec(Boot b, ExecSpec spec) {
-    ProcessPlan plan = b.plan;
-    Map<String, String> env = new LinkedHashMap<>();
-    for (String kv : plan.env()) {
-      int eq = kv.indexOf('=');
-      env.put(kv.substring(0, eq), kv.substring(eq + 1));
-    }
-    env.putAll(spec.env());
-    List<String> envList = new ArrayList<>();
-    env.forEach((k, v) -> envList.add(k + "=" + v));
-    String user = spec.user()
-        .map(u -> ProcessPlan.resolveUser(u, b.rootfs, b.spec.image().toString()))
-        .orElse(plan.user());
-    return ProcessSpec.newBuilder()
-        .addAllArgs(spec.command())
-        .addAllEnv(envList)
-        .setCwd(spec.workingDir().orElse(plan.cwd()))
-        .setUser(user)
-        .setTerminal(spec.tty().isPresent())
-        .build();
-  }
-
-  /** The agent's terminal size of {@code spec}; null without a TTY. */
-  static TerminalSize terminalSize(ExecSpec spec) {
-    return spec.tty()
-        .map(t -> TerminalSize.newBuilder()
-            .setColumns(t.columns()).setRows(t.rows()).build())
-        .orElse(null);
+  /** What the agent runs for {@code spec}: the container's process plan with the exec's changes. */
+  static AgentProcess process(Boot b, ExecSpec spec) {
+    ProcessPlan plan = b.plan.withExec(spec.command(), spec.env(), spec.workingDir(),
+        spec.user().map(u -> ProcessPlan.resolveUser(u, b.rootfs, b.spec.image().toString())));
+    return ContainerSteps.process(plan, spec.tty().isPresent());
   }
 
   /** Sends a signal; false when the process already exited. */
@@ -167,88 +85,6 @@ final class Lifecycle {
   }
 
   static MicroPod.LogFollower followLogs(Boot b, Consumer<LogLine> consumer) {
-    Follower f = new Follower(b.id, consumer);
-    b.agent.asyncStub().readLogs(
-        ReadLogsRequest.newBuilder().setContainerId(b.id).setFollow(true).build(), f);
-    return f;
-  }
-
-  /** Splits chunks into lines per stream; runs on gRPC's executor, one callback at a time. */
-  static final class Follower implements ClientResponseObserver<ReadLogsRequest, LogChunk>,
-      MicroPod.LogFollower {
-    private final String podId;
-    private final Consumer<LogLine> consumer;
-    private final LineSplitter out = new LineSplitter();
-    private final LineSplitter err = new LineSplitter();
-    private final CountDownLatch ended = new CountDownLatch(1);
-    private volatile ClientCallStreamObserver<ReadLogsRequest> call;
-
-    Follower(String podId, Consumer<LogLine> consumer) {
-      this.podId = podId;
-      this.consumer = consumer;
-    }
-
-    @Override
-    public void beforeStart(ClientCallStreamObserver<ReadLogsRequest> call) {
-      this.call = call;
-    }
-
-    @Override
-    public void onNext(LogChunk c) {
-      boolean stderr = c.getStream() == OutputStream.OUTPUT_STREAM_STDERR;
-      LineSplitter s = stderr ? err : out;
-      for (String line : s.feed(c.getData().toByteArray())) {
-        deliver(new LogLine(stderr ? LogLine.Stream.STDERR : LogLine.Stream.STDOUT, line));
-      }
-    }
-
-    private void deliver(LogLine line) {
-      try {
-        consumer.accept(line);
-      } catch (RuntimeException e) {
-        log.warn("pod {}: a log consumer threw; line skipped", podId, e);
-      }
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      log.debug("pod {}: following logs ended: {}", podId, t.toString());
-      flush();
-    }
-
-    @Override
-    public void onCompleted() {
-      flush();
-    }
-
-    private void flush() {
-      String o = out.rest();
-      if (o != null) {
-        deliver(new LogLine(LogLine.Stream.STDOUT, o));
-      }
-      String e = err.rest();
-      if (e != null) {
-        deliver(new LogLine(LogLine.Stream.STDERR, e));
-      }
-      ended.countDown();
-    }
-
-    @Override
-    public void close() {
-      ClientCallStreamObserver<ReadLogsRequest> c = call;
-      if (c != null && ended.getCount() > 0) {
-        c.cancel("closed by the caller", null);
-      }
-    }
-
-    @Override
-    public boolean awaitEnd(Duration timeout) {
-      try {
-        return ended.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new MicroPodException("interrupted while following the logs of pod " + podId, e, podId, null);
-      }
-    }
+    return b.agent.followLogs(b.id, consumer);
   }
 }

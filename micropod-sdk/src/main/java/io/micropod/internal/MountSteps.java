@@ -3,8 +3,8 @@ package io.micropod.internal;
 import io.micropod.MicroPodException;
 import io.micropod.MicroPodSpec;
 import io.micropod.Mount;
-import io.micropod.agent.v1.HostMount;
 import io.micropod.event.Phase;
+import io.micropod.internal.agent.ContainerLaunch;
 import io.micropod.internal.state.PodRecord;
 import io.micropod.internal.vm.QemuCommandLine;
 import io.micropod.internal.vm.RootfsShare;
@@ -62,7 +62,7 @@ final class MountSteps {
       RootfsShare share = b.runtime.driver().shareMount(b.vmConfig, m, device,
           b.podDir.resolve("virtiofsd-mount" + i + ".log"), Instant.now().plus(RealMicroPod.SOCKET_TIMEOUT));
       shares.add(share);
-      cleanup.push("mount" + i + ".share.stop", share::stop);
+      PodResources.mountShare(i, share, cleanup);
       devices.add(device);
       procs.add(PodRecord.Proc.of(share.pid()));
     }
@@ -73,12 +73,11 @@ final class MountSteps {
   }
 
   /** The mounts of CreateContainer, in the spec's order (tags as {@link #share} gave them). */
-  static List<HostMount> requests(MicroPodSpec spec) {
-    List<HostMount> out = new ArrayList<>();
+  static List<ContainerLaunch.Mount> requests(MicroPodSpec spec) {
+    List<ContainerLaunch.Mount> out = new ArrayList<>();
     for (int i = 0; i < spec.mounts().size(); i++) {
       Mount m = spec.mounts().get(i);
-      out.add(HostMount.newBuilder().setTag(QemuCommandLine.mountTag(i))
-          .setContainerPath(m.containerPath()).setReadOnly(m.readOnly()).build());
+      out.add(new ContainerLaunch.Mount(QemuCommandLine.mountTag(i), m.containerPath(), m.readOnly()));
     }
     return out;
   }

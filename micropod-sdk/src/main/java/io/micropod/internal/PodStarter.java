@@ -5,9 +5,9 @@ import io.micropod.MicroPod;
 import io.micropod.MicroPodException;
 import io.micropod.MicroPodSpec;
 import io.micropod.VmStartException;
-import io.micropod.agent.v1.GetInfoResponse;
-import io.micropod.agent.v1.GuestBootTimings;
 import io.micropod.event.Phase;
+import io.micropod.internal.agent.GuestInfo;
+import io.micropod.internal.base.Ids;
 import io.micropod.internal.net.LocalNetwork;
 import io.micropod.internal.vm.HostCapabilities;
 import java.time.Duration;
@@ -93,14 +93,14 @@ final class PodStarter {
         BootStep.of("rootfs.prepare", Phase.ROOTFS_PREPARE, ImageSteps::prepareRootfs),
         BootStep.of("virtiofs.start", Phase.ROOTFS_PREPARE, VmSteps::shareRootfs),
         BootStep.of("mounts.share", Phase.ROOTFS_PREPARE, MountSteps::share),
-        BootStep.of("ports.bind", Phase.VM_BOOT, Lifecycle::bindPorts),
+        BootStep.of("ports.bind", Phase.VM_BOOT, PortSteps::bindPorts),
         BootStep.of("network.attach", Phase.VM_BOOT, (b, c) -> NetworkSteps.attach(b, c, joining)),
         BootStep.of("vmm.spawn", Phase.VM_BOOT, VmSteps::spawnVmm),
         BootStep.of("agent.connect", Phase.AGENT_CONNECT, VmSteps::connectAgent),
         BootStep.of("container.create", Phase.CONTAINER_START, ContainerSteps::createContainer),
-        BootStep.of("container.copy", Phase.CONTAINER_START, Lifecycle::copyFiles),
+        BootStep.of("container.copy", Phase.CONTAINER_START, ContainerSteps::copyFiles),
         BootStep.of("container.start", Phase.CONTAINER_START, ContainerSteps::startContainer),
-        BootStep.of("ports.start", Phase.CONTAINER_START, Lifecycle::startPorts),
+        BootStep.of("ports.start", Phase.CONTAINER_START, PortSteps::startPorts),
         BootStep.of("network.announce", Phase.CONTAINER_START, NetworkSteps::announce));
   }
 
@@ -133,13 +133,12 @@ final class PodStarter {
    * guest's uptime when it built the answer ({@code now_ms}); agents that do not report it give
    * their ready time instead, which overestimates by the first call's latency.
    */
-  static Duration vmBoot(GetInfoResponse info, Duration agentReady) {
-    if (info == null || !info.hasBootTimings() || info.getBootTimings().getInitStartedMs() <= 0) {
+  static Duration vmBoot(GuestInfo g, Duration agentReady) {
+    if (g == null || g.initStartedMs() <= 0) {
       return Duration.ZERO;
     }
-    GuestBootTimings g = info.getBootTimings();
-    long guestClockAtAnswer = g.getNowMs() > 0 ? g.getNowMs() : g.getAgentReadyMs();
+    long guestClockAtAnswer = g.nowMs() > 0 ? g.nowMs() : g.agentReadyMs();
     long beforeKernelMs = guestClockAtAnswer > 0 ? Math.max(0, agentReady.toMillis() - guestClockAtAnswer) : 0;
-    return Duration.ofMillis(Math.min(g.getInitStartedMs() + beforeKernelMs, agentReady.toMillis()));
+    return Duration.ofMillis(Math.min(g.initStartedMs() + beforeKernelMs, agentReady.toMillis()));
   }
 }

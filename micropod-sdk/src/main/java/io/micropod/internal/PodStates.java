@@ -1,6 +1,5 @@
 package io.micropod.internal;
 
-import io.micropod.internal.files.FileTrees;
 import io.micropod.AgentTimeoutException;
 import io.micropod.ImageRef;
 import io.micropod.MicroPod;
@@ -10,9 +9,10 @@ import io.micropod.MicroPodSpec;
 import io.micropod.PodBusyException;
 import io.micropod.PodInfo;
 import io.micropod.PodNotFoundException;
-import io.micropod.agent.v1.GetInfoResponse;
 import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.agent.GuestInfo;
+import io.micropod.internal.base.Durations;
 import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.state.OrphanReaper;
 import io.micropod.internal.state.PodRecord;
@@ -153,24 +153,10 @@ public final class PodStates {
     });
     me = found.withOwner(self);
     Boot b = boot(runtime, services, me);
-    CleanupStack cleanup = new CleanupStack(me.id());
-    cleanup.push("state.remove", () -> state.delete(b.id));
-    cleanup.push("poddir.remove", () -> FileTrees.deleteTree(b.podDir));
-    cleanup.push("console.log.remove", () -> {
-      if (b.keepConsoleLog || services.config().debug()) {
-        services.consoleLogs().keep(b.id, state);
-      } else if (b.consoleLog != null && b.consoleLog.equals(services.consoleLogs().fileOf(b.id))) {
-        services.consoleLogs().delete(b.id);
-      }
-    });
-    cleanup.push("mounts.share.stop", () -> b.mountShares.forEach(RootfsShare::stop));
-    cleanup.push("sockdir.remove", () -> FileTrees.deleteTree(b.socketDir));
-    cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
-    cleanup.push("vmm.stop", () -> b.vm.stop(b.shutdownRequested ? RealMicroPod.VMM_EXIT_GRACE : Duration.ZERO));
     Path socket = Path.of(me.agentSocket());
-    AgentClient agent = AgentClient.overUnixSocket(b.id, socket, services.eventLoop(), services.executor());
+    AgentClient agent = services.connectAgent(b.id, socket);
     b.agent = agent;
-    CompletableFuture<GetInfoResponse> info = agent.getInfoAsync(ATTACH_TIMEOUT);
+    CompletableFuture<GuestInfo> info = agent.getInfoAsync(ATTACH_TIMEOUT);
     try {
       b.info = info.get(ATTACH_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
@@ -192,7 +178,8 @@ public final class PodStates {
           + " (QEMU's agent channel accepts one client at a time), or the VM is hung; see "
           + b.consoleLog, cause, b.id, Phase.AGENT_CONNECT, "GetInfo", ATTACH_TIMEOUT);
     }
-    VmSteps.pushAgentClose(b, agent, cleanup);
+    CleanupStack cleanup = new CleanupStack(me.id());
+    PodResources.all(b, cleanup);
     log.info("pod {}: attached (started by pid {}, VMM pid {})", b.id,
         found.owner() == null ? "?" : found.owner().pid(), me.vmm().pid());
     return RealMicroPod.attached(b, cleanup);

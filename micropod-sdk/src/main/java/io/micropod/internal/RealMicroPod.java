@@ -13,13 +13,12 @@ import io.micropod.MicroPod;
 import io.micropod.MicroPodException;
 import io.micropod.MicroPodSpec;
 import io.micropod.PodStats;
-import io.micropod.agent.v1.GetInfoResponse;
-import io.micropod.agent.v1.GetStatsResponse;
-import io.micropod.agent.v1.ProcessSpec;
-import io.micropod.agent.v1.WaitContainerResponse;
 import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentClient;
-import io.micropod.internal.net.PortForwarder;
+import io.micropod.internal.agent.AgentProcess;
+import io.micropod.internal.agent.GuestInfo;
+import io.micropod.internal.base.Durations;
+import io.micropod.internal.agent.PortForwarder;
 import io.micropod.internal.state.PodRecord;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,7 +27,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -102,7 +103,7 @@ public final class RealMicroPod implements MicroPod {
   }
 
   /** The agent's first GetInfo answer (benchmarks read its boot timings). */
-  GetInfoResponse bootInfo() {
+  GuestInfo bootInfo() {
     return boot.info;
   }
 
@@ -130,8 +131,9 @@ public final class RealMicroPod implements MicroPod {
   public ExecResult exec(List<String> argv) {
     // ExecSpec holds the one rule for an argv
     List<String> checked = ExecSpec.builder(argv).build().command();
-    ProcessSpec process = ContainerSteps.processSpec(boot.plan, checked);
-    return call(() -> boot.agent.exec(boot.id, process, null));
+    AgentProcess process = ContainerSteps.process(
+        boot.plan.withExec(checked, Map.of(), Optional.empty(), Optional.empty()), false);
+    return call(() -> boot.agent.exec(boot.id, process, null, null, null));
   }
 
   @Override
@@ -269,17 +271,17 @@ public final class RealMicroPod implements MicroPod {
   public ExecResult exec(ExecSpec spec) {
     Objects.requireNonNull(spec, "spec");
     checkOpen();
-    ProcessSpec process = Lifecycle.processSpec(boot, spec);
+    AgentProcess process = Lifecycle.process(boot, spec);
     byte[] stdin = spec.stdin().orElse(null);
-    return call(() -> boot.agent.exec(boot.id, process, Lifecycle.terminalSize(spec), stdin, null));
+    return call(() -> boot.agent.exec(boot.id, process, spec.tty().orElse(null), stdin, null));
   }
 
   @Override
   public ExecProcess execStreaming(ExecSpec spec) {
     Objects.requireNonNull(spec, "spec");
     checkOpen();
-    ProcessSpec process = Lifecycle.processSpec(boot, spec);
-    return boot.agent.execStreaming(boot.id, process, Lifecycle.terminalSize(spec));
+    AgentProcess process = Lifecycle.process(boot, spec);
+    return boot.agent.execStreaming(boot.id, process, spec.tty().orElse(null));
   }
 
   @Override
@@ -324,10 +326,9 @@ public final class RealMicroPod implements MicroPod {
 
   @Override
   public ExitStatus waitForExit() {
-    WaitContainerResponse r =
-        call(() -> boot.agent.waitStatus(boot.id, null)).orElseThrow();
-    exitCode = r.getExitCode();
-    return new ExitStatus(r.getExitCode(), r.getOomKilled());
+    ExitStatus r = call(() -> boot.agent.waitStatus(boot.id, null)).orElseThrow();
+    exitCode = r.exitCode();
+    return r;
   }
 
   @Override
@@ -363,10 +364,7 @@ public final class RealMicroPod implements MicroPod {
 
   @Override
   public PodStats stats() {
-    GetStatsResponse r = call(() -> boot.agent.stats(boot.id, Lifecycle.CALL_DEADLINE));
-    return new PodStats(r.getCpuUsageUsec(), r.getMemoryUsageBytes(),
-        r.getMemoryLimitBytes(), r.getIoReadBytes(), r.getIoWriteBytes(), r.getGuestMemTotalBytes(),
-        r.getGuestMemAvailableBytes(), r.getGuestLoad1(), r.getOomKills());
+    return call(() -> boot.agent.stats(boot.id, Lifecycle.CALL_DEADLINE));
   }
 
   @Override
@@ -382,11 +380,5 @@ public final class RealMicroPod implements MicroPod {
   @Override
   public String host() {
     return "127.0.0.1";
-  }
-
-  /** The agent client, for measurements and the testkit; not API. */
-  public AgentClient agentClient() {
-    checkOpen();
-    return boot.agent;
   }
 }

@@ -1,10 +1,11 @@
 package io.micropod.internal;
 
-import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.micropod.HostUnsupportedException;
+import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.agent.AgentTransport;
+import io.micropod.internal.base.RuntimeConfig;
+import io.micropod.internal.base.SdkVersion;
+import io.micropod.internal.files.PrivateDirs;
 import io.micropod.internal.image.ImageService;
 import io.micropod.internal.image.RootfsStore;
 import io.micropod.internal.registry.DockerCredentials;
@@ -25,7 +26,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -53,7 +53,7 @@ public final class RuntimeServices {
   private final Set<String> insecureRegistries;
   private io.micropod.internal.net.NetworkRegistry networks;
   private ExecutorService executor;
-  private EventLoopGroup eventLoop;
+  private AgentTransport agentTransport;
   private Thread shutdownHook;
   private boolean closed;
   private final io.micropod.internal.state.StateDirectory state;
@@ -157,7 +157,7 @@ public final class RuntimeServices {
   public List<io.micropod.HostCheck> checkHost() {
     checkOpen();
     List<io.micropod.HostCheck> checks = new ArrayList<>();
-    String epoll = epollProblem();
+    String epoll = AgentTransport.unavailableReason();
     checks.add(epoll == null
         ? io.micropod.HostCheck.ok(CHECK_TRANSPORT, "grpc-netty-shaded native epoll (Unix sockets)")
         : io.micropod.HostCheck.missing(CHECK_TRANSPORT, epoll, "run on Linux x86_64 or aarch64"));
@@ -197,16 +197,6 @@ public final class RuntimeServices {
   public static final String CHECK_VMM = "vmm";
   public static final String CHECK_FIRECRACKER = "firecracker";
 
-  /** Why the gRPC transport MicroPod needs cannot load here, or null when it can. */
-  private static String epollProblem() {
-    if (Epoll.isAvailable()) {
-      return null;
-    }
-    Throwable cause = Epoll.unavailabilityCause();
-    return "the native epoll transport of grpc-netty-shaded, which MicroPod uses for Unix sockets (Linux on "
-        + "x86_64 or aarch64 only): " + (cause == null ? "unavailable" : cause.toString());
-  }
-
   /**
    * The one INFO line of a runtime's first start: version, VMM, accelerator (and why not KVM),
    * guest image; when a check is degraded, which ones, pointing at {@code micropod doctor}.
@@ -242,7 +232,7 @@ public final class RuntimeServices {
   public synchronized HostCapabilities host() {
     checkOpen();
     if (host == null) {
-      String epoll = epollProblem();
+      String epoll = AgentTransport.unavailableReason();
       if (epoll != null) {
         throw new HostUnsupportedException(List.of(epoll));
       }
@@ -300,7 +290,7 @@ public final class RuntimeServices {
           new DockerCredentials(config.env(), userHome), insecureRegistries));
       try {
         images.blobs().open();
-        io.micropod.internal.PrivateDirs.ensure(config.configDir());
+        io.micropod.internal.files.PrivateDirs.ensure(config.configDir());
       } catch (java.io.IOException e) {
         log.warn("cannot make the blob store or config dir private or clean them: {}", e.toString());
       }
@@ -330,14 +320,18 @@ public final class RuntimeServices {
     return executor;
   }
 
-  /** The I/O event loop of every agent channel of this runtime (one thread). */
-  public synchronized EventLoopGroup eventLoop() {
+  /** The transport of every agent channel of this runtime (one I/O thread). */
+  public synchronized AgentTransport agentTransport() {
     checkOpen();
-    if (eventLoop == null) {
-      eventLoop = new MultiThreadIoEventLoopGroup(
-          1, daemonThreads("micropod-runtime-io-"), EpollIoHandler.newFactory());
+    if (agentTransport == null) {
+      agentTransport = new AgentTransport(daemonThreads("micropod-runtime-io-"));
     }
-    return eventLoop;
+    return agentTransport;
+  }
+
+  /** A client of the agent of pod {@code podId} on {@code socket}, on this runtime's transport. */
+  public AgentClient connectAgent(String podId, Path socket) {
+    return agentTransport().connect(podId, socket, executor());
   }
 
   /** Tracks a pod (while starting and running) so the shutdown hook can kill its VM. */
@@ -399,14 +393,14 @@ public final class RuntimeServices {
 
   public void close() {
     ExecutorService e;
-    EventLoopGroup g;
+    AgentTransport g;
     synchronized (this) {
       if (closed) {
         return;
       }
       closed = true;
       e = executor;
-      g = eventLoop;
+      g = agentTransport;
       if (images != null) {
         images.close();
       }
@@ -426,7 +420,7 @@ public final class RuntimeServices {
           livePods.size(), livePods.keySet());
     }
     if (g != null) {
-      g.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+      g.close();
     }
     if (e != null) {
       e.shutdown();

@@ -1,18 +1,15 @@
 package io.micropod.internal;
 
-import io.micropod.internal.files.FileTrees;
 import static io.micropod.internal.RealMicroPod.SOCKET_TIMEOUT;
-import static io.micropod.internal.RealMicroPod.VMM_EXIT_GRACE;
 
 import io.micropod.AgentTimeoutException;
 import io.micropod.MicroPodException;
 import io.micropod.VmStartException;
-import io.micropod.agent.v1.GetInfoResponse;
-import io.micropod.agent.v1.GuestBootTimings;
 import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.agent.GuestInfo;
+import io.micropod.internal.base.Durations;
 import io.micropod.internal.state.ConsoleLogs;
-import io.micropod.internal.state.OrphanReaper;
 import io.micropod.internal.state.PodRecord;
 import io.micropod.internal.vm.Accel;
 import io.micropod.internal.vm.GuestNetworkConfig;
@@ -66,28 +63,17 @@ final class VmSteps {
         b.runtime.config().debug(), GuestNetworkConfig.NONE, b.spec.detached(),
         b.consoleLog, List.of());
     b.rootfsShare = b.runtime.driver().shareRootfs(b.vmConfig, b.rootfs, Instant.now().plus(SOCKET_TIMEOUT));
-    cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
+    PodResources.rootfsShare(b, cleanup);
     b.updateRecord(r -> r.withVirtiofsd(PodRecord.Proc.of(b.rootfsShare.pid())));
   }
 
   /**
    * {@code <config>/logs/<id>.log}: removed on close, kept when the start failed, the VM exited by
-   * itself or with MICROPOD_DEBUG=1.
+   * itself or with MICROPOD_DEBUG=1 ({@link PodResources#keepsConsoleLog}).
    */
   private static void createConsoleLog(Boot b, CleanupStack cleanup) throws IOException {
-    Path consoleLog = b.runtime.consoleLogs().create(b.id);
-    b.consoleLog = consoleLog;
-    boolean debug = b.runtime.config().debug();
-    cleanup.push("console.log.remove", () -> {
-      if (b.started && !b.keepConsoleLog && !debug) {
-        b.runtime.consoleLogs().delete(b.id);
-        return;
-      }
-      if (b.runtime.consoleLogs().keep(b.id, b.runtime.state())) {
-        log.info("pod {}: kept its guest console log {} ({})", b.id, consoleLog,
-            debug ? "MICROPOD_DEBUG=1" : b.started ? "the VM had exited by itself" : "the start failed");
-      }
-    });
+    b.consoleLog = b.runtime.consoleLogs().create(b.id);
+    PodResources.consoleLog(b, cleanup);
   }
 
   /** The pod's record in the config directory. */
@@ -98,7 +84,7 @@ final class VmSteps {
       throw ConsoleLogs.unwritable(b.runtime.config().configDir(),
           b.runtime.state().dir(), e);
     }
-    cleanup.push("state.remove", () -> b.runtime.state().delete(b.id));
+    PodResources.record(b, cleanup);
   }
 
   /** {@code <home>/pods/<id>}: the VMM's and virtiofsd's logs; kept with MICROPOD_DEBUG=1. */
@@ -106,22 +92,14 @@ final class VmSteps {
     Files.createDirectories(podDir.getParent());
     Files.createDirectory(podDir, OWNER_ONLY);
     b.podDir = podDir;
-    boolean keep = b.runtime.config().debug();
-    cleanup.push("poddir.remove", () -> {
-      if (keep) {
-        log.info("pod {}: MICROPOD_DEBUG=1, kept its logs (qemu.log, virtiofsd*.log) in {}",
-            b.id, podDir);
-      } else {
-        FileTrees.deleteTree(podDir);
-      }
-    });
+    PodResources.podDir(b, cleanup);
   }
 
   /** {@code /tmp/micropod-<id>}: the VMM's and virtiofsd's sockets. */
   private static void createSocketDir(Boot b, CleanupStack cleanup, Path socketDir) throws IOException {
     Files.createDirectory(socketDir, OWNER_ONLY);
     b.socketDir = socketDir;
-    cleanup.push("sockdir.remove", () -> FileTrees.deleteTree(socketDir));
+    PodResources.socketDir(b, cleanup);
   }
 
   static void spawnVmm(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
@@ -129,7 +107,7 @@ final class VmSteps {
     b.spawnNanos = System.nanoTime();
     b.deadline = Instant.now().plus(b.spec.startupTimeout());
     b.vm = b.runtime.driver().spawn(config, b.rootfsShare, Instant.now().plus(SOCKET_TIMEOUT));
-    cleanup.push("vmm.stop", () -> b.vm.stop(b.shutdownRequested ? VMM_EXIT_GRACE : Duration.ZERO));
+    PodResources.vmm(b, cleanup);
     b.updateRecord(r -> r.withVmm(PodRecord.Proc.of(b.vm.pid())));
     PodStates.restrictSockets(config.socketDir());
   }
@@ -141,11 +119,11 @@ final class VmSteps {
 
   static void connectAgent(Boot b, CleanupStack cleanup) throws InterruptedException {
     Path socket = b.vm.agentSocket();
-    AgentClient agent = AgentClient.overUnixSocket(b.id, socket, b.runtime.eventLoop(), b.runtime.executor());
+    AgentClient agent = b.runtime.connectAgent(b.id, socket);
     b.agent = agent;
-    pushAgentClose(b, agent, cleanup);
+    PodResources.agent(b, agent, cleanup);
     Duration budget = b.remaining();
-    CompletableFuture<GetInfoResponse> info = agent.getInfoAsync(budget);
+    CompletableFuture<GuestInfo> info = agent.getInfoAsync(budget);
     try {
       KernelStallWatch.await(CompletableFuture.anyOf(info, b.vm.onExit()),
           System.nanoTime() + budget.toNanos() + TimeUnit.SECONDS.toNanos(1), b.vm, b.spawnNanos,
@@ -181,30 +159,11 @@ final class VmSteps {
     }
     b.info = info.join();
     b.agentReadyNanos = System.nanoTime();
-    GuestBootTimings g = b.info.getBootTimings();
+    GuestInfo g = b.info;
     log.debug("pod {}: agent {} answered {} ms after the VM's spawn ({}; kernel {}; {}; guest uptime at"
-            + " /init {} ms, agent main {} ms, agent ready {} ms, answer {} ms)", b.id, b.info.getAgentVersion(),
-        (b.agentReadyNanos - b.spawnNanos) / 1_000_000, socket, b.info.getKernelRelease(),
-        b.info.getRuntimeVersion(), g.getInitStartedMs(), g.getAgentMainMs(), g.getAgentReadyMs(), g.getNowMs());
-  }
-
-  /**
-   * Registers {@code agent.close}: asks a live guest that answered to shut down (so that the VMM
-   * may exit by itself), then closes the channel.
-   */
-  static void pushAgentClose(Boot b, AgentClient agent, CleanupStack cleanup) {
-    cleanup.push("agent.close", () -> {
-      try {
-        if (b.info != null && b.vm.isAlive()) {
-          agent.shutdown(AgentClient.SHUTDOWN_DEADLINE);
-          b.shutdownRequested = true;
-        }
-      } catch (MicroPodException e) {
-        log.debug("pod {}: Shutdown RPC failed, the VMM will be terminated: {}", b.id, e.getMessage());
-      } finally {
-        agent.close();
-      }
-    });
+            + " /init {} ms, agent main {} ms, agent ready {} ms, answer {} ms)", b.id, g.agentVersion(),
+        (b.agentReadyNanos - b.spawnNanos) / 1_000_000, socket, g.kernelRelease(),
+        g.runtimeVersion(), g.initStartedMs(), g.agentMainMs(), g.agentReadyMs(), g.nowMs());
   }
 
   /** The VMM's exit code; it may take a moment after the process ended to be reported. */

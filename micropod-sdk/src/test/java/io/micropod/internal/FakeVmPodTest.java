@@ -47,6 +47,8 @@ import io.micropod.agent.v1.WaitContainerRequest;
 import io.micropod.agent.v1.WaitContainerResponse;
 import io.micropod.event.MicroPodListener;
 import io.micropod.event.Phase;
+import io.micropod.internal.base.Ids;
+import io.micropod.internal.base.RuntimeConfig;
 import io.micropod.internal.vm.Accel;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.Machine;
@@ -383,6 +385,50 @@ class FakeVmPodTest {
       assertThat(log).doesNotExist();
       assertThat(leftovers(pod.id())).isEmpty();
     }
+  }
+
+  /** ports.bind listens before the VM (and its agent client) exists; connections use the client later. */
+  @Test
+  void aPublishedPortIsBoundBeforeTheAgentConnectsAndClosedWithThePod() throws Exception {
+    MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").port(80).build(), runtime);
+    int hostPort = pod.mappedPort(80);
+
+    assertThat(hostPort).isPositive();
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      assertThatThrownBy(() -> probe.bind(new java.net.InetSocketAddress("127.0.0.1", hostPort)))
+          .isInstanceOf(java.net.BindException.class);
+    }
+    pod.close();
+    try (java.net.ServerSocket free = new java.net.ServerSocket()) {
+      free.bind(new java.net.InetSocketAddress("127.0.0.1", hostPort));
+    }
+  }
+
+  /**
+   * Closing an attached pod registers its undo in one call (PodResources.all); a start registers
+   * it step by step as it acquires each resource. A start that fails after everything was
+   * acquired must undo the same resources, in the same order, as closing the attached pod.
+   */
+  @Test
+  void attachedPodAndFailedStartUndoTheSameResources() throws Exception {
+    driver.agent.startStatus = Status.FAILED_PRECONDITION.withDescription("exec: no such file");
+    MicroPodSpec spec = spec().command("sleep", "60").build();
+    Boot failed = new Boot(Ids.newPodId(), spec, runtime, runtime.host());
+    CleanupStack failedUndo = new CleanupStack(failed.id);
+    assertThatThrownBy(() -> new BootSequence<>(failed.id, spec.listener(), PodStarter.steps())
+        .run(failed, failedUndo)).isInstanceOf(ContainerStartException.class);
+    Boot attached = new Boot(Ids.newPodId(), spec, runtime, null);
+    CleanupStack attachedUndo = new CleanupStack(attached.id);
+
+    PodResources.all(attached, attachedUndo);
+
+    List<String> undone = failedUndo.ran().stream()
+        .filter(n -> !n.equals("image.release")) // this JVM's use of the image store, not the pod's
+        .toList();
+    assertThat(undone).containsExactlyElementsOf(attachedUndo.names());
+    assertThat(undone).containsExactly("agent.close", "vmm.stop", "rootfs.share.stop", "sockdir.remove",
+        "poddir.remove", "state.remove", "console.log.remove");
+    assertThat(leftovers(failed.id)).isEmpty();
   }
 
   @Test

@@ -2,8 +2,7 @@ package io.micropod.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.micropod.agent.v1.GetInfoResponse;
-import io.micropod.agent.v1.GuestBootTimings;
+import io.micropod.internal.agent.GuestInfo;
 import io.micropod.internal.image.ProcessPlan;
 import java.time.Duration;
 import java.util.List;
@@ -11,17 +10,15 @@ import org.junit.jupiter.api.Test;
 
 class RealMicroPodTest {
 
-  private static GetInfoResponse info(long initMs, long readyMs) {
-    return GetInfoResponse.newBuilder().setBootTimings(GuestBootTimings.newBuilder()
-        .setInitStartedMs(initMs).setAgentMainMs(initMs + 100).setAgentReadyMs(readyMs)).build();
+  private static GuestInfo info(long initMs, long readyMs) {
+    return new GuestInfo("", "", "", initMs, initMs + 100, readyMs, 0);
   }
 
   @Test
   void vmBootUsesTheGuestClockAtTheAnswerWhenReported() {
     // host: answer 7200 ms after spawn; guest: answer built at uptime 6500 ms, so the kernel
     // started 700 ms after spawn; /init started at uptime 1300 ms.
-    GetInfoResponse info = GetInfoResponse.newBuilder().setBootTimings(GuestBootTimings.newBuilder()
-        .setInitStartedMs(1300).setAgentReadyMs(5000).setNowMs(6500)).build();
+    GuestInfo info = new GuestInfo("", "", "", 1300, 0, 5000, 6500);
 
     assertThat(PodStarter.vmBoot(info, Duration.ofMillis(7200))).isEqualTo(Duration.ofMillis(2000));
   }
@@ -41,7 +38,7 @@ class RealMicroPodTest {
 
   @Test
   void vmBootIsZeroWhenTheGuestReportsNothingAndNeverExceedsAgentReady() {
-    assertThat(PodStarter.vmBoot(GetInfoResponse.getDefaultInstance(), Duration.ofMillis(5300)))
+    assertThat(PodStarter.vmBoot(new GuestInfo("", "", "", 0, 0, 0, 0), Duration.ofMillis(5300)))
         .isZero();
     assertThat(PodStarter.vmBoot(info(9000, 9500), Duration.ofMillis(4000))).isEqualTo(Duration.ofMillis(4000));
   }
@@ -50,12 +47,13 @@ class RealMicroPodTest {
   void processSpecCarriesThePlan() {
     ProcessPlan plan = new ProcessPlan(List.of("sleep", "1"), List.of("PATH=/bin", "A=b"), "/tmp", "1000:1000");
 
-    var spec = ContainerSteps.processSpec(plan, List.of("echo", "hi"));
+    var spec = ContainerSteps.process(
+        plan.withExec(List.of("echo", "hi"), java.util.Map.of(), java.util.Optional.empty(), java.util.Optional.empty()), false);
 
-    assertThat(spec.getArgsList()).containsExactly("echo", "hi");
-    assertThat(spec.getEnvList()).containsExactly("PATH=/bin", "A=b");
-    assertThat(spec.getCwd()).isEqualTo("/tmp");
-    assertThat(spec.getUser()).isEqualTo("1000:1000");
-    assertThat(spec.getTerminal()).isFalse();
+    assertThat(spec.args()).containsExactly("echo", "hi");
+    assertThat(spec.env()).containsExactly("PATH=/bin", "A=b");
+    assertThat(spec.cwd()).isEqualTo("/tmp");
+    assertThat(spec.user()).isEqualTo("1000:1000");
+    assertThat(spec.terminal()).isFalse();
   }
 }

@@ -2,6 +2,7 @@ package io.micropod.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.micropod.internal.base.RuntimeConfig;
 import io.micropod.internal.vm.GuestImageInstaller;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.HostProbe;

@@ -1,6 +1,6 @@
 package io.micropod.agent.channel;
 
-import io.micropod.agent.Log;
+import io.micropod.agent.base.Log;
 import java.io.Closeable;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;

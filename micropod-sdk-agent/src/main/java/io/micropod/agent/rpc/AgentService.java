@@ -1,7 +1,7 @@
 package io.micropod.agent.rpc;
 
 import io.grpc.stub.StreamObserver;
-import io.micropod.agent.GuestInfo;
+import io.micropod.agent.base.GuestInfo;
 import io.micropod.agent.runtime.ContainerManager;
 import io.micropod.agent.v1.AgentServiceGrpc;
 import io.micropod.agent.v1.CreateContainerRequest;

@@ -5,7 +5,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import io.micropod.agent.Log;
+import io.micropod.agent.base.Log;
 import io.micropod.agent.runtime.ContainerManager;
 import io.micropod.agent.runtime.ExecSession;
 import io.micropod.agent.runtime.ExitStatus;

@@ -1,8 +1,8 @@
 package io.micropod.agent.rpc;
 
 import io.grpc.stub.StreamObserver;
-import io.micropod.agent.GuestClock;
-import io.micropod.agent.GuestInfo;
+import io.micropod.agent.base.GuestClock;
+import io.micropod.agent.base.GuestInfo;
 import io.micropod.agent.v1.GetInfoRequest;
 import io.micropod.agent.v1.GetInfoResponse;
 import io.micropod.agent.v1.GuestBootTimings;

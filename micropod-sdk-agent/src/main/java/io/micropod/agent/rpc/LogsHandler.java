@@ -3,7 +3,7 @@ package io.micropod.agent.rpc;
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import io.micropod.agent.Log;
+import io.micropod.agent.base.Log;
 import io.micropod.agent.runtime.ContainerManager;
 import io.micropod.agent.runtime.OutputLog;
 import io.micropod.agent.v1.LogChunk;

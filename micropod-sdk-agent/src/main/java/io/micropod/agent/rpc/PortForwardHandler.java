@@ -4,7 +4,7 @@ import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import io.micropod.agent.Log;
+import io.micropod.agent.base.Log;
 import io.micropod.agent.v1.PortForwardRequest;
 import io.micropod.agent.v1.PortForwardResponse;
 import java.io.IOException;

@@ -3,7 +3,7 @@ package io.micropod.agent.rpc;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
-import io.micropod.agent.Log;
+import io.micropod.agent.base.Log;
 import io.micropod.agent.runtime.ContainerException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;

@@ -19,7 +19,11 @@ import io.micropod.AgentTimeoutException;
 import io.micropod.ContainerStartException;
 import io.micropod.ExecProcess;
 import io.micropod.ExecResult;
+import io.micropod.ExitStatus;
+import io.micropod.LogLine;
+import io.micropod.MicroPod;
 import io.micropod.MicroPodException;
+import io.micropod.PodStats;
 import io.micropod.agent.v1.AgentServiceGrpc;
 import io.micropod.agent.v1.CopyOutChunk;
 import io.micropod.agent.v1.CopyOutRequest;
@@ -31,6 +35,8 @@ import io.micropod.agent.v1.GetInfoResponse;
 import io.micropod.agent.v1.GetStatsRequest;
 import io.micropod.agent.v1.GetStatsResponse;
 import io.micropod.agent.v1.LogChunk;
+import io.micropod.agent.v1.PortForwardRequest;
+import io.micropod.agent.v1.PortForwardResponse;
 import io.micropod.agent.v1.ProcessSpec;
 import io.micropod.agent.v1.ReadLogsRequest;
 import io.micropod.agent.v1.ShutdownRequest;
@@ -41,7 +47,7 @@ import io.micropod.agent.v1.UpdateHostsRequest;
 import io.micropod.agent.v1.WaitContainerRequest;
 import io.micropod.agent.v1.WaitContainerResponse;
 import io.micropod.event.Phase;
-import io.micropod.internal.Durations;
+import io.micropod.internal.base.Durations;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -55,13 +61,21 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The host's client of one guest agent: wraps the generated stubs, gives every call a deadline
- * and maps gRPC statuses to MicroPod's exceptions. Thread-safe.
+ * and maps gRPC statuses to MicroPod's exceptions. Thread-safe. With its stream helpers
+ * ({@link PortForwarder}, {@link LogFollowerCall}, {@link StreamingExec}, the copy streams) it is
+ * the SDK's one room that speaks gRPC and the generated protocol: its public methods take and
+ * return domain types ({@link AgentProcess}, {@link ContainerLaunch}, {@link GuestInfo}, the API's
+ * values), so that the rest of the SDK never sees a stub or a message (ArchitectureTest).
  *
  * <h2>Timeouts and retries</h2>
  * <ul>
@@ -154,16 +168,20 @@ public final class AgentClient implements AutoCloseable {
    * {@link MicroPodException}) when it fails or {@code deadline} passes. Cancelling the future
    * cancels the call.
    */
-  public CompletableFuture<GetInfoResponse> getInfoAsync(Duration deadline) {
-    CompletableFuture<GetInfoResponse> f = new CompletableFuture<>();
+  public CompletableFuture<GuestInfo> getInfoAsync(Duration deadline) {
+    CompletableFuture<GuestInfo> f = new CompletableFuture<>();
     async.withWaitForReady().withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
         .getInfo(GetInfoRequest.getDefaultInstance(),
-            new UnaryObserver<>(f, "GetInfo", Phase.AGENT_CONNECT, deadline));
+            new UnaryObserver<GetInfoResponse, GuestInfo>(f, GuestInfo::of, "GetInfo", Phase.AGENT_CONNECT, deadline));
     return f;
   }
 
   /** {@code CreateContainer}; returns the guest's bundle path. */
-  public String createContainer(CreateContainerRequest request, Duration deadline) {
+  public String createContainer(ContainerLaunch launch, Duration deadline) {
+    return createContainer(launch.toProto(), deadline);
+  }
+
+  String createContainer(CreateContainerRequest request, Duration deadline) {
     try {
       return blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
           .createContainer(request).getBundlePath();
@@ -188,7 +206,7 @@ public final class AgentClient implements AutoCloseable {
    * first.
    */
   public OptionalInt waitContainer(String containerId, Duration timeout) {
-    return waitStatus(containerId, timeout)
+    return waitResponse(containerId, timeout)
         .map(r -> OptionalInt.of(r.getExitCode()))
         .orElse(OptionalInt.empty());
   }
@@ -231,7 +249,7 @@ public final class AgentClient implements AutoCloseable {
    *
    * @param timeout null for none
    */
-  public ExecResult exec(String containerId, ProcessSpec process, Duration timeout) {
+  ExecResult exec(String containerId, ProcessSpec process, Duration timeout) {
     return exec(containerId, process, null, null, timeout);
   }
 
@@ -282,13 +300,39 @@ public final class AgentClient implements AutoCloseable {
     }
   }
 
-  /** The async stub, for streaming calls the caller drives (PortForward, ReadLogs follow). */
-  public AgentServiceGrpc.AgentServiceStub asyncStub() {
-    return async;
+  /**
+   * A forwarder from {@code 127.0.0.1:hostPort} to the guest's {@code containerPort}, one
+   * {@code PortForward} call per connection on the client {@code agent} gives then; not started.
+   * The port is bound now, before the VM runs (so that a taken port fails the start early), when
+   * there is no client yet.
+   *
+   * @param hostPort 0 for a random free port
+   * @param slots connections open at once, shared by all ports of a pod
+   * @throws IOException when the host port cannot be bound (e.g. in use)
+   */
+  public static PortForwarder forwardPort(String podId, int hostPort, int containerPort,
+      Supplier<AgentClient> agent, Semaphore slots) throws IOException {
+    Function<StreamObserver<PortForwardResponse>, StreamObserver<PortForwardRequest>> open =
+        observer -> agent.get().async.portForward(observer);
+    return new PortForwarder(podId, hostPort, containerPort, open, slots);
   }
 
-  /** {@code WaitContainer} with the whole answer; empty when {@code timeout} (null: none) passes. */
-  public Optional<WaitContainerResponse> waitStatus(
+  /**
+   * {@code ReadLogs} with follow: hands each line of {@code containerId}'s output to
+   * {@code consumer} on gRPC's executor, one at a time, until the call ends or is closed.
+   */
+  public MicroPod.LogFollower followLogs(String containerId, Consumer<LogLine> consumer) {
+    LogFollowerCall f = new LogFollowerCall(podId, consumer);
+    async.readLogs(ReadLogsRequest.newBuilder().setContainerId(containerId).setFollow(true).build(), f);
+    return f;
+  }
+
+  /** {@code WaitContainer}: the exit status; empty when {@code timeout} (null: none) passes. */
+  public Optional<ExitStatus> waitStatus(String containerId, Duration timeout) {
+    return waitResponse(containerId, timeout).map(r -> new ExitStatus(r.getExitCode(), r.getOomKilled()));
+  }
+
+  private Optional<WaitContainerResponse> waitResponse(
       String containerId, Duration timeout) {
     AgentServiceGrpc.AgentServiceBlockingStub stub = blocking;
     if (timeout != null) {
@@ -317,10 +361,13 @@ public final class AgentClient implements AutoCloseable {
   }
 
   /** {@code GetStats}. */
-  public GetStatsResponse stats(String containerId, Duration deadline) {
+  public PodStats stats(String containerId, Duration deadline) {
     try {
-      return blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
+      GetStatsResponse r = blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
           .getStats(GetStatsRequest.newBuilder().setContainerId(containerId).build());
+      return new PodStats(r.getCpuUsageUsec(), r.getMemoryUsageBytes(),
+          r.getMemoryLimitBytes(), r.getIoReadBytes(), r.getIoWriteBytes(), r.getGuestMemTotalBytes(),
+          r.getGuestMemAvailableBytes(), r.getGuestLoad1(), r.getOomKills());
     } catch (StatusRuntimeException e) {
       throw map(e, "GetStats", null, deadline);
     }
@@ -357,9 +404,31 @@ public final class AgentClient implements AutoCloseable {
    * {@code ExecProcess} with stdin attached, written through the returned handle's
    * {@code stdin()} under flow control (writes wait while the call is not ready).
    */
-  public ExecProcess execStreaming(String containerId, ProcessSpec process,
+  public ExecProcess execStreaming(String containerId, AgentProcess process,
+      io.micropod.TerminalSize tty) {
+    return execStreaming(containerId, process.toProto(), terminalSize(tty));
+  }
+
+  ExecProcess execStreaming(String containerId, ProcessSpec process,
       TerminalSize tty) {
     return new StreamingExec(this, async, containerId, process, tty);
+  }
+
+  /**
+   * {@code ExecProcess}: waits for the exit and returns everything written; feeds {@code stdin}
+   * (then closes it) when not null; on a terminal of size {@code tty} when not null
+   * ({@code process.terminal} must then be set).
+   *
+   * @param timeout null for none
+   */
+  public ExecResult exec(String containerId, AgentProcess process,
+      io.micropod.TerminalSize tty, byte[] stdin, Duration timeout) {
+    return exec(containerId, process.toProto(), terminalSize(tty), stdin, timeout);
+  }
+
+  private static TerminalSize terminalSize(io.micropod.TerminalSize tty) {
+    return tty == null ? null
+        : TerminalSize.newBuilder().setColumns(tty.columns()).setRows(tty.rows()).build();
   }
 
   /**
@@ -367,7 +436,7 @@ public final class AgentClient implements AutoCloseable {
    *
    * @param timeout null for none
    */
-  public ExecResult exec(String containerId, ProcessSpec process, byte[] stdin, Duration timeout) {
+  ExecResult exec(String containerId, ProcessSpec process, byte[] stdin, Duration timeout) {
     return exec(containerId, process, null, stdin, timeout);
   }
 
@@ -375,7 +444,7 @@ public final class AgentClient implements AutoCloseable {
    * Like {@link #exec(String, ProcessSpec, byte[], Duration)}, on a terminal of size {@code tty}
    * when not null ({@code process.terminal} must then be set).
    */
-  public ExecResult exec(String containerId, ProcessSpec process,
+  ExecResult exec(String containerId, ProcessSpec process,
       TerminalSize tty, byte[] stdin, Duration timeout) {
     CompletableFuture<ExecResult> result = new CompletableFuture<>();
     ExecObserver observer = new ExecObserver(result, limits);
@@ -497,15 +566,17 @@ public final class AgentClient implements AutoCloseable {
   }
 
   /** Completes a future from a unary call, mapping failures; cancelling it cancels the call. */
-  private final class UnaryObserver<T> implements ClientResponseObserver<Object, T> {
-    private final CompletableFuture<T> future;
+  private final class UnaryObserver<T, R> implements ClientResponseObserver<Object, T> {
+    private final CompletableFuture<R> future;
+    private final Function<T, R> convert;
     private final String rpc;
     private final Phase phase;
     private final Duration deadline;
     private T value;
 
-    UnaryObserver(CompletableFuture<T> future, String rpc, Phase phase, Duration deadline) {
+    UnaryObserver(CompletableFuture<R> future, Function<T, R> convert, String rpc, Phase phase, Duration deadline) {
       this.future = future;
+      this.convert = convert;
       this.rpc = rpc;
       this.phase = phase;
       this.deadline = deadline;
@@ -536,7 +607,7 @@ public final class AgentClient implements AutoCloseable {
 
     @Override
     public void onCompleted() {
-      future.complete(value);
+      future.complete(convert.apply(value));
     }
   }
 }

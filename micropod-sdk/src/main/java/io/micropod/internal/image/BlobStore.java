@@ -3,7 +3,7 @@ package io.micropod.internal.image;
 import io.micropod.internal.files.FileLocks;
 import io.micropod.ImageException;
 import java.io.IOException;
-import io.micropod.internal.PrivateDirs;
+import io.micropod.internal.files.PrivateDirs;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -53,19 +54,10 @@ public record ProcessPlan(List<String> args, List<String> env, String cwd, Strin
       throw new ImageException(ref, "the image has neither Entrypoint nor Cmd and the spec has no "
           + "command: set one with MicroPod.builder().command(...)");
     }
-    Map<String, String> env = new LinkedHashMap<>();
-    for (String kv : config.env()) {
-      int eq = kv.indexOf('=');
-      if (eq > 0) {
-        env.put(kv.substring(0, eq), kv.substring(eq + 1));
-      } else if (!kv.isEmpty()) {
-        env.put(kv, "");
-      }
-    }
+    Map<String, String> env = envMap(config.env());
     env.putAll(spec.env());
     env.putIfAbsent("PATH", DEFAULT_PATH);
-    List<String> envList = new ArrayList<>();
-    env.forEach((k, v) -> envList.add(k + "=" + v));
+    List<String> envList = envList(env);
     String cwd = spec.workingDir().orElse(config.workingDir());
     if (cwd.isEmpty()) {
       cwd = "/";
@@ -75,6 +67,38 @@ public record ProcessPlan(List<String> args, List<String> env, String cwd, Strin
     }
     return new ProcessPlan(args, envList, cwd,
         resolveUser(spec.user().orElse(config.user()), rootfs, ref));
+  }
+
+  /**
+   * The plan of another process in the same container ({@code exec}): {@code args}; this plan's
+   * env overridden by {@code env} by key (this plan's order first, new keys after); {@code cwd}
+   * and {@code user} (already resolved) where present, else this plan's.
+   */
+  public ProcessPlan withExec(List<String> args, Map<String, String> env, Optional<String> cwd,
+      Optional<String> user) {
+    Map<String, String> merged = envMap(this.env);
+    merged.putAll(env);
+    return new ProcessPlan(args, envList(merged), cwd.orElse(this.cwd), user.orElse(this.user));
+  }
+
+  /** {@code KEY=value} entries by key, in order; an entry without {@code =} is a key with "". */
+  private static Map<String, String> envMap(List<String> entries) {
+    Map<String, String> env = new LinkedHashMap<>();
+    for (String kv : entries) {
+      int eq = kv.indexOf('=');
+      if (eq > 0) {
+        env.put(kv.substring(0, eq), kv.substring(eq + 1));
+      } else if (!kv.isEmpty()) {
+        env.put(kv, "");
+      }
+    }
+    return env;
+  }
+
+  private static List<String> envList(Map<String, String> env) {
+    List<String> list = new ArrayList<>();
+    env.forEach((k, v) -> list.add(k + "=" + v));
+    return list;
   }
 
   public static String resolveUser(String user, Path rootfs, String ref) {

@@ -2,7 +2,7 @@ package io.micropod.internal.image;
 
 import io.micropod.internal.files.FileTrees;
 import io.micropod.ImageException;
-import io.micropod.internal.PrivateDirs;
+import io.micropod.internal.files.PrivateDirs;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.FileChannel;

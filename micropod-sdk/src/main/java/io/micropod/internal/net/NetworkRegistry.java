@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micropod.NetworkException;
-import io.micropod.internal.Ids;
+import io.micropod.internal.base.Ids;
 import io.micropod.internal.state.ProcStat;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;

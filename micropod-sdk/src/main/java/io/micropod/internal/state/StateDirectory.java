@@ -54,7 +54,7 @@ public final class StateDirectory {
 
   private void ensureDir() throws IOException {
     if (!Files.isDirectory(dir)) {
-      io.micropod.internal.PrivateDirs.ensure(dir.getParent()); // the config dir: 0700 too
+      io.micropod.internal.files.PrivateDirs.ensure(dir.getParent()); // the config dir: 0700 too
       try {
         Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
       } catch (FileAlreadyExistsException e) {

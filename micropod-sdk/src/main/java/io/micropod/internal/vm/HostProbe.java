@@ -2,8 +2,8 @@ package io.micropod.internal.vm;
 
 import io.micropod.HostCheck;
 import io.micropod.HostUnsupportedException;
-import io.micropod.internal.RuntimeConfig;
-import io.micropod.internal.SdkVersion;
+import io.micropod.internal.base.RuntimeConfig;
+import io.micropod.internal.base.SdkVersion;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -627,7 +627,7 @@ public final class HostProbe {
     try {
       java.util.Set<java.nio.file.attribute.PosixFilePermission> mode = Files.getPosixFilePermissions(home);
       String m = java.nio.file.attribute.PosixFilePermissions.toString(mode);
-      if (mode.equals(io.micropod.internal.PrivateDirs.MODE)) {
+      if (mode.equals(io.micropod.internal.files.PrivateDirs.MODE)) {
         f.ok(CHECK_HOME, home + " (" + m + ")");
       } else {
         f.warn(CHECK_HOME, home + " is " + m + ", expected rwx------: other local users may read what is in it",

@@ -3,7 +3,6 @@ package io.micropod.internal.vm;
 import io.micropod.HostUnsupportedException;
 import io.micropod.VmStartException;
 import io.micropod.event.Phase;
-import io.micropod.internal.fs.VirtiofsDaemon;
 import io.micropod.internal.image.BlockImages;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package io.micropod.internal.vm;
 
 import io.micropod.HostUnsupportedException;
-import io.micropod.internal.RuntimeConfig;
+import io.micropod.internal.base.RuntimeConfig;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -182,17 +182,17 @@ class AgentClientTest {
 
   @Test
   void getInfoReturnsTheAgentsAnswer() {
-    GetInfoResponse info = client.getInfoAsync(Duration.ofSeconds(5)).join();
+    GuestInfo info = client.getInfoAsync(Duration.ofSeconds(5)).join();
 
-    assertThat(info.getKernelRelease()).isEqualTo("6.1.0-cloud-amd64");
-    assertThat(info.getBootTimings().getInitStartedMs()).isEqualTo(1800);
+    assertThat(info.kernelRelease()).isEqualTo("6.1.0-cloud-amd64");
+    assertThat(info.initStartedMs()).isEqualTo(1800);
   }
 
   @Test
   void getInfoPastItsDeadlineIsAnAgentTimeoutNamingTheDeadlineAndSocket() {
     agent.getInfoNeverAnswers = true;
 
-    CompletableFuture<GetInfoResponse> f = client.getInfoAsync(Duration.ofMillis(200));
+    CompletableFuture<GuestInfo> f = client.getInfoAsync(Duration.ofMillis(200));
 
     assertThatThrownBy(f::join).cause()
         .isInstanceOfSatisfying(AgentTimeoutException.class, e -> {
@@ -208,7 +208,7 @@ class AgentClientTest {
   @Test
   void cancellingGetInfoCancelsTheCall() {
     agent.getInfoNeverAnswers = true;
-    CompletableFuture<GetInfoResponse> f = client.getInfoAsync(Duration.ofSeconds(60));
+    CompletableFuture<GuestInfo> f = client.getInfoAsync(Duration.ofSeconds(60));
 
     f.cancel(true);
 

@@ -172,7 +172,7 @@ class HostileAgentTest {
         .addService(new Hostile()).build().start();
     AgentClient real = AgentClient.overUnixSocket("pod1", sock, group, Runnable::run);
     try {
-      CompletableFuture<GetInfoResponse> f = real.getInfoAsync(Duration.ofSeconds(20));
+      CompletableFuture<GuestInfo> f = real.getInfoAsync(Duration.ofSeconds(20));
 
       assertThatThrownBy(f::join).cause()
           .isInstanceOfSatisfying(AgentException.class, e -> {

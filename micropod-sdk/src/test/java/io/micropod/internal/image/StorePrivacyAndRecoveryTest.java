@@ -2,7 +2,7 @@ package io.micropod.internal.image;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.micropod.internal.PrivateDirs;
+import io.micropod.internal.files.PrivateDirs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;

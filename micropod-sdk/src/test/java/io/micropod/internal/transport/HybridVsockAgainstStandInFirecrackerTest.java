@@ -193,11 +193,11 @@ class HybridVsockAgainstStandInFirecrackerTest {
       relay = HybridVsockRelay.start("testpod", dir.resolve("agent.sock"), connector(1024, FAST));
       client = AgentClient.overUnixSocket("testpod", relay.socket(), loop, executor);
 
-      GetInfoResponse first = client.getInfoAsync(Duration.ofSeconds(20)).get(30, TimeUnit.SECONDS);
-      GetInfoResponse second = client.getInfoAsync(Duration.ofSeconds(20)).get(30, TimeUnit.SECONDS);
+      io.micropod.internal.agent.GuestInfo first = client.getInfoAsync(Duration.ofSeconds(20)).get(30, TimeUnit.SECONDS);
+      io.micropod.internal.agent.GuestInfo second = client.getInfoAsync(Duration.ofSeconds(20)).get(30, TimeUnit.SECONDS);
 
-      assertThat(first.getAgentVersion()).isEqualTo("through-vsock");
-      assertThat(second.getAgentVersion()).isEqualTo("through-vsock");
+      assertThat(first.agentVersion()).isEqualTo("through-vsock");
+      assertThat(second.agentVersion()).isEqualTo("through-vsock");
       assertThat(calls.get()).isEqualTo(2);
       assertThat(peer.connectLines).allMatch(l -> l.equals("CONNECT 1024"));
     } finally {

@@ -7,7 +7,7 @@ import io.micropod.HostCheck;
 import io.micropod.HostCheck.Status;
 import io.micropod.HostReport;
 import io.micropod.HostUnsupportedException;
-import io.micropod.internal.RuntimeConfig;
+import io.micropod.internal.base.RuntimeConfig;
 import java.io.IOException;
 import java.net.URL;
 import java.net.URLClassLoader;

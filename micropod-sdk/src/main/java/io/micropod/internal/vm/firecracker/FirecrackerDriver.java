@@ -2,7 +2,7 @@ package io.micropod.internal.vm.firecracker;
 
 import io.micropod.VmStartException;
 import io.micropod.event.Phase;
-import io.micropod.internal.RuntimeConfig;
+import io.micropod.internal.base.RuntimeConfig;
 import io.micropod.internal.image.BlockImages;
 import io.micropod.internal.transport.HybridVsockConnector;
 import io.micropod.internal.transport.HybridVsockRelay;

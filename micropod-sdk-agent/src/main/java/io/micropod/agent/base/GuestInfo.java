@@ -1,4 +1,4 @@
-package io.micropod.agent;
+package io.micropod.agent.base;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,12 +37,12 @@ public final class GuestInfo {
   }
 
   /** Records the guest uptime at which the agent began serving. */
-  void ready(long uptimeMs) {
+  public void ready(long uptimeMs) {
     this.agentReadyMs = uptimeMs;
   }
 
   /** Looks the runtime version up on {@code executor}; failures give an empty version. */
-  void lookUpRuntimeVersion(Callable<String> lookup, Executor executor) {
+  public void lookUpRuntimeVersion(Callable<String> lookup, Executor executor) {
     executor.execute(
         () -> {
           try {
@@ -96,7 +96,7 @@ public final class GuestInfo {
     String v = agentVersion;
     if (v == null) {
       v = "unknown";
-      try (InputStream in = GuestInfo.class.getResourceAsStream("agent.properties")) {
+      try (InputStream in = GuestInfo.class.getResourceAsStream("/io/micropod/agent/agent.properties")) {
         if (in != null) {
           Properties p = new Properties();
           p.load(in);

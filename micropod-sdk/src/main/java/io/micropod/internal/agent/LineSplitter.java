@@ -1,4 +1,4 @@
-package io.micropod.internal;
+package io.micropod.internal.agent;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.micropod.internal.net;
+package io.micropod.internal.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

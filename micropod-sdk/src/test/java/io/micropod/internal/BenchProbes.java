@@ -1,8 +1,9 @@
 package io.micropod.internal;
 
+import io.micropod.internal.base.RuntimeConfig;
 import io.micropod.internal.files.FileTrees;
 import io.micropod.MicroPod;
-import io.micropod.internal.fs.VirtiofsDaemon;
+import io.micropod.internal.vm.VirtiofsDaemon;
 import io.micropod.internal.state.OrphanReaper;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.HostProbe;
@@ -166,7 +167,7 @@ public final class BenchProbes {
 
   /** The guest's OCI runtime, as its agent reported it at start ({@code GetInfo.runtime_version}). */
   public static String runtimeVersion(MicroPod pod) {
-    return ((RealMicroPod) pod).bootInfo().getRuntimeVersion();
+    return ((RealMicroPod) pod).bootInfo().runtimeVersion();
   }
 
   /**
@@ -175,7 +176,7 @@ public final class BenchProbes {
    * guest's clock when it answered the first GetInfo.
    */
   public static long[] guestTimings(MicroPod pod) {
-    var g = ((RealMicroPod) pod).bootInfo().getBootTimings();
-    return new long[] {g.getInitStartedMs(), g.getAgentMainMs(), g.getAgentReadyMs(), g.getNowMs()};
+    var g = ((RealMicroPod) pod).bootInfo();
+    return new long[] {g.initStartedMs(), g.agentMainMs(), g.agentReadyMs(), g.nowMs()};
   }
 }

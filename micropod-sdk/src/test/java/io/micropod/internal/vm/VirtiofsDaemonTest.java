@@ -1,12 +1,9 @@
-package io.micropod.internal.fs;
+package io.micropod.internal.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.micropod.VmStartException;
-import io.micropod.internal.vm.Accel;
-import io.micropod.internal.vm.HostCapabilities;
-import io.micropod.internal.vm.Machine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

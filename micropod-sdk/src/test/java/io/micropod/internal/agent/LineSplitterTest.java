@@ -1,4 +1,4 @@
-package io.micropod.internal;
+package io.micropod.internal.agent;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -44,7 +44,7 @@ class LineSplitterTest {
   @org.junit.jupiter.api.Timeout(30)
   void aLogFollowerGivenAnEndlessLineDeliversItCutWithTheMarker() {
     java.util.List<io.micropod.LogLine> got = new java.util.ArrayList<>();
-    Lifecycle.Follower f = new Lifecycle.Follower("pod1", got::add);
+    LogFollowerCall f = new LogFollowerCall("pod1", got::add);
     com.google.protobuf.ByteString data = com.google.protobuf.ByteString.copyFromUtf8("y".repeat(32 << 10));
     for (int i = 0; i < 2_000; i++) { // 64 MiB, no newline
       f.onNext(io.micropod.agent.v1.LogChunk.newBuilder()

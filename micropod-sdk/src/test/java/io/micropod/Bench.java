@@ -1,10 +1,5 @@
-package io.micropod.examples;
+package io.micropod;
 
-import io.micropod.BootTimings;
-import io.micropod.ExecResult;
-import io.micropod.MicroPod;
-import io.micropod.MicroPodRuntime;
-import io.micropod.MicroPodSpec;
 import io.micropod.internal.BenchProbes;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,10 +14,12 @@ import java.util.function.Function;
 
 /**
  * MicroPod's performance baseline on this machine (docs/performance.md): medians of several
- * repetitions and their ratios.
+ * repetitions and their ratios. A test-scope tool of the SDK, not an example: its probes
+ * ({@link io.micropod.internal.BenchProbes}) boot bare QEMU and read the agent's boot answer, which
+ * no public API offers.
  *
  * <pre>
- * mvn -q exec:java -pl micropod-examples -Dexec.mainClass=io.micropod.examples.Bench \
+ * mvn -q test-compile exec:java -pl micropod-sdk -Dexec.mainClass=io.micropod.Bench \
  *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --p6-mem 512 --only P1,P4,P5,P6"]
  * </pre>
  *

@@ -1,4 +1,4 @@
-package io.micropod.agent;
+package io.micropod.agent.base;
 
 /**
  * The agent's logger: one plain line per event on stderr, which the guest's {@code /init} sends

@@ -1,10 +1,7 @@
-package io.micropod.internal.fs;
+package io.micropod.internal.vm;
 
 import io.micropod.VmStartException;
 import io.micropod.event.Phase;
-import io.micropod.internal.vm.FileTail;
-import io.micropod.internal.vm.HostCapabilities;
-import io.micropod.internal.vm.ManagedProcess;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;

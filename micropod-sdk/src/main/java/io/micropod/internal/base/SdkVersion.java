@@ -1,4 +1,4 @@
-package io.micropod.internal;
+package io.micropod.internal.base;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -7,7 +7,7 @@ import java.util.Properties;
 
 /** The SDK's Maven version, from a resource the build filters. Selects the guest image. */
 public final class SdkVersion {
-  private static final String RESOURCE = "micropod-sdk.properties";
+  private static final String RESOURCE = "/io/micropod/internal/micropod-sdk.properties";
   private static final String VERSION = load();
 
   private SdkVersion() {}
@@ -19,7 +19,7 @@ public final class SdkVersion {
   private static String load() {
     try (InputStream in = SdkVersion.class.getResourceAsStream(RESOURCE)) {
       if (in == null) {
-        throw new IllegalStateException("missing resource io/micropod/internal/" + RESOURCE);
+        throw new IllegalStateException("missing resource " + RESOURCE);
       }
       Properties p = new Properties();
       p.load(in);

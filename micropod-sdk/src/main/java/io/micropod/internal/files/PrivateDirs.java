@@ -1,4 +1,4 @@
-package io.micropod.internal;
+package io.micropod.internal.files;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;

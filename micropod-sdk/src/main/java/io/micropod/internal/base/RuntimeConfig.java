@@ -1,4 +1,4 @@
-package io.micropod.internal;
+package io.micropod.internal.base;
 
 import java.nio.file.Path;
 import java.util.Map;

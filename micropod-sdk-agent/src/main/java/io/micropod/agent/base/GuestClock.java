@@ -1,4 +1,4 @@
-package io.micropod.agent;
+package io.micropod.agent.base;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package io.micropod.internal.net;
+package io.micropod.internal.agent;
 
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.stub.ClientCallStreamObserver;

@@ -1,4 +1,4 @@
-package io.micropod.internal;
+package io.micropod.internal.base;
 
 import java.security.SecureRandom;
 import java.util.HexFormat;

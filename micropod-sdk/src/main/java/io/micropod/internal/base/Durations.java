@@ -1,4 +1,4 @@
-package io.micropod.internal;
+package io.micropod.internal.base;
 
 import java.time.Duration;
 import java.util.Locale;

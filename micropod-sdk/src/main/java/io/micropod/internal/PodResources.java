@@ -1,0 +1,169 @@
+package io.micropod.internal;
+
+import io.micropod.MicroPodException;
+import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.files.FileTrees;
+import io.micropod.internal.vm.RootfsShare;
+import io.micropod.internal.vm.VmProcess;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one description of how each resource a pod holds on the host is undone. A boot step
+ * registers the undo of what it just created ({@code VmSteps}, {@code MountSteps}); attaching to
+ * a running pod registers them all at once ({@link #all}), in the order a start acquires them;
+ * {@code close()} and a failed {@code start()} run that {@link CleanupStack}; the JVM's exit runs
+ * {@link #kill} over the same resources, at once. So a new resource is one method here, used by
+ * every path.
+ *
+ * <p>The orphan reaper ({@code state.OrphanReaper}) undoes a pod whose owner died from its record
+ * alone, in the state package: it follows the same rules (processes checked by pid and start time,
+ * the console log kept because the pod ended without its owner, the directories removed).
+ *
+ * <h2>The console log</h2>
+ * One rule ({@link #keepsConsoleLog}, docs/lifecycle.md): a normal close removes it; it is kept
+ * when the start failed, when the VM exited by itself, and with {@code MICROPOD_DEBUG=1}.
+ */
+final class PodResources {
+  private static final Logger log = LoggerFactory.getLogger(PodResources.class);
+
+  private PodResources() {}
+
+  /** Every resource of a running pod (attach), in the order a start acquires them. */
+  static void all(Boot b, CleanupStack cleanup) {
+    consoleLog(b, cleanup);
+    record(b, cleanup);
+    podDir(b, cleanup);
+    socketDir(b, cleanup);
+    rootfsShare(b, cleanup);
+    List<RootfsShare> mounts = b.mountShares;
+    for (int i = 0; i < mounts.size(); i++) {
+      mountShare(i, mounts.get(i), cleanup);
+    }
+    vmm(b, cleanup);
+    agent(b, b.agent, cleanup);
+  }
+
+  /** Whether the pod's console log outlives it (see the class doc). */
+  static boolean keepsConsoleLog(Boot b) {
+    return !b.started || b.keepConsoleLog || b.runtime.config().debug();
+  }
+
+  /** {@code console.log.remove}: the guest console's log, {@code <config>/logs/<id>.log}. */
+  static void consoleLog(Boot b, CleanupStack cleanup) {
+    cleanup.push("console.log.remove", () -> undoConsoleLog(b));
+  }
+
+  private static void undoConsoleLog(Boot b) {
+    Path file = b.consoleLog;
+    if (file == null || !file.equals(b.runtime.consoleLogs().fileOf(b.id))) {
+      return; // none, or a record older than the logs directory: its log is in the pod directory
+    }
+    if (!keepsConsoleLog(b)) {
+      b.runtime.consoleLogs().delete(b.id);
+      return;
+    }
+    if (b.runtime.consoleLogs().keep(b.id, b.runtime.state())) {
+      log.info("pod {}: kept its guest console log {} ({})", b.id, file,
+          b.runtime.config().debug() ? "MICROPOD_DEBUG=1"
+              : b.started ? "the VM had exited by itself" : "the start failed");
+    }
+  }
+
+  /** {@code state.remove}: the pod's record in the config directory. */
+  static void record(Boot b, CleanupStack cleanup) {
+    cleanup.push("state.remove", () -> b.runtime.state().delete(b.id));
+  }
+
+  /** {@code poddir.remove}: {@code <home>/pods/<id>}, the VMM's and virtiofsd's logs; kept with MICROPOD_DEBUG=1. */
+  static void podDir(Boot b, CleanupStack cleanup) {
+    cleanup.push("poddir.remove", () -> {
+      if (b.runtime.config().debug()) {
+        log.info("pod {}: MICROPOD_DEBUG=1, kept its logs (qemu.log, virtiofsd*.log) in {}",
+            b.id, b.podDir);
+      } else {
+        FileTrees.deleteTree(b.podDir);
+      }
+    });
+  }
+
+  /** {@code sockdir.remove}: {@code /tmp/micropod-<id>}, the VMM's and virtiofsd's sockets. */
+  static void socketDir(Boot b, CleanupStack cleanup) {
+    cleanup.push("sockdir.remove", () -> FileTrees.deleteTree(b.socketDir));
+  }
+
+  /** {@code rootfs.share.stop}: the image's virtiofsd (or the block image's stand-in). */
+  static void rootfsShare(Boot b, CleanupStack cleanup) {
+    cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
+  }
+
+  /** {@code mount<i>.share.stop}: the virtiofsd of the spec's {@code i}th host mount. */
+  static void mountShare(int i, RootfsShare share, CleanupStack cleanup) {
+    cleanup.push("mount" + i + ".share.stop", share::stop);
+  }
+
+  /** {@code vmm.stop}: the VMM, given time to exit by itself when the guest was asked to shut down. */
+  static void vmm(Boot b, CleanupStack cleanup) {
+    cleanup.push("vmm.stop", () -> b.vm.stop(b.shutdownRequested ? RealMicroPod.VMM_EXIT_GRACE : Duration.ZERO));
+  }
+
+  /**
+   * {@code agent.close}: asks a live guest that answered to shut down (so that the VMM may exit by
+   * itself), then closes the channel.
+   */
+  static void agent(Boot b, AgentClient agent, CleanupStack cleanup) {
+    cleanup.push("agent.close", () -> {
+      try {
+        if (b.info != null && b.vm.isAlive()) {
+          agent.shutdown(AgentClient.SHUTDOWN_DEADLINE);
+          b.shutdownRequested = true;
+        }
+      } catch (MicroPodException e) {
+        log.debug("pod {}: Shutdown RPC failed, the VMM will be terminated: {}", b.id, e.getMessage());
+      } finally {
+        agent.close();
+      }
+    });
+  }
+
+  /**
+   * The JVM is exiting: kills the processes at once and undoes the files as {@link #all} would
+   * (best effort, nothing waits). The caller decides whether the pod outlives the JVM (detached).
+   */
+  static void kill(Boot b) {
+    VmProcess v = b.vm;
+    if (v != null) {
+      v.kill();
+    }
+    RootfsShare f = b.rootfsShare;
+    if (f != null) {
+      f.kill();
+    }
+    for (RootfsShare m : b.mountShares) {
+      m.kill();
+    }
+    if (b.consoleLog != null && !keepsConsoleLog(b)) {
+      b.runtime.consoleLogs().delete(b.id);
+    }
+    for (Path dir : new Path[] {b.socketDir, b.runtime.config().debug() ? null : b.podDir}) {
+      if (dir != null) {
+        try {
+          FileTrees.deleteTree(dir);
+        } catch (IOException | RuntimeException e) {
+          // the JVM is exiting: best effort
+        }
+      }
+    }
+    if (b.record != null) {
+      try {
+        b.runtime.state().delete(b.id);
+      } catch (RuntimeException e) {
+        // the JVM is exiting: the next sweep removes it
+      }
+    }
+  }
+}
