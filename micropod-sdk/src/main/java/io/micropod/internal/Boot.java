@@ -53,6 +53,8 @@ final class Boot {
   volatile long agentReadyNanos;
   volatile boolean shutdownRequested;
   final Map<Integer, PortForwarder> ports = new ConcurrentHashMap<>();
+  /** Container port to host port of the ports QEMU's NAT serves (detached pods), in order. */
+  final Map<Integer, Integer> hostForwards = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
   /** Port-forward connections the pod may have open at once, all its ports together. */
   final java.util.concurrent.Semaphore portConnections =
       new java.util.concurrent.Semaphore(io.micropod.internal.agent.AgentLimits.MAX_PORT_CONNECTIONS);

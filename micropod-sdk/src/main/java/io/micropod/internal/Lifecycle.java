@@ -50,29 +50,95 @@ final class Lifecycle {
 
   // ---- boot steps ---------------------------------------------------------------------------
 
-  static void bindPorts(Boot b, CleanupStack cleanup) {
+  /**
+   * {@code ports.bind}: a forwarder per published port, listening now and forwarding through the
+   * agent once the container runs; for a detached pod, host ports for QEMU's NAT instead.
+   */
+  static void bindPorts(Boot b, CleanupStack cleanup) throws IOException {
+    if (b.spec.detached() && !b.spec.ports().isEmpty()) {
+      reserveHostForwards(b);
+      return;
+    }
     for (PortMapping m : b.spec.ports()) {
       PortForwarder f;
       try {
         f = new PortForwarder(b.id, m.hostPort(), m.containerPort(),
             observer -> b.agent.asyncStub().portForward(observer), b.portConnections);
       } catch (IOException e) {
-        String why = e instanceof BindException ? "it is in use" : e.toString();
-        throw new VmStartException("pod " + b.id + ": cannot listen on 127.0.0.1:" + m.hostPort()
-            + " for container port " + m.containerPort() + ": " + why
-            + "; choose another host port or let MicroPod pick one with port(" + m.containerPort() + ")",
-            e, b.id, Phase.VM_BOOT, "ports.bind", "");
+        throw cannotListen(b, m, e);
       }
       b.ports.put(m.containerPort(), f);
       cleanup.push("port.close." + m.containerPort(), f::close);
     }
   }
 
+  private static VmStartException cannotListen(Boot b, PortMapping m, IOException e) {
+    String why = e instanceof BindException ? "it is in use" : e.toString();
+    return new VmStartException("pod " + b.id + ": cannot listen on 127.0.0.1:" + m.hostPort()
+        + " for container port " + m.containerPort() + ": " + why
+        + "; choose another host port or let MicroPod pick one with port(" + m.containerPort() + ")",
+        e, b.id, Phase.VM_BOOT, "ports.bind", "");
+  }
+
+  /**
+   * A detached pod's published ports outlive this JVM, so this JVM cannot serve them: QEMU's
+   * user-mode NAT listens on the host's 127.0.0.1 ({@code hostfwd}, see
+   * {@code QemuCommandLine.netdevs}) and dies with the VM. QEMU cannot report a port it picked,
+   * so a random port is chosen here (bound, then released just before QEMU binds it; another
+   * process taking it in between makes QEMU's start fail, naming the rule). A fixed port is
+   * checked the same way so that "in use" reads as it does for other pods.
+   */
+  private static void reserveHostForwards(Boot b) throws IOException {
+    if (!"qemu".equals(b.runtime.driver().name())) {
+      throw new VmStartException("pod " + b.id + ": a detached pod's published ports are served by "
+          + "QEMU's user-mode networking, which the " + b.runtime.driver().name() + " driver lacks: use "
+          + "the qemu driver (MICROPOD_VMM=qemu), or do not detach the pod (its ports then go through "
+          + "the guest agent while this JVM runs)", null, b.id, Phase.VM_BOOT, "ports.bind", "");
+    }
+    List<java.net.ServerSocket> held = new ArrayList<>();
+    try {
+      for (PortMapping m : b.spec.ports()) {
+        java.net.ServerSocket s = new java.net.ServerSocket();
+        held.add(s);
+        try {
+          s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), m.hostPort()), 1);
+        } catch (IOException e) {
+          throw cannotListen(b, m, e);
+        }
+        b.hostForwards.put(m.containerPort(), s.getLocalPort());
+      }
+    } finally {
+      for (java.net.ServerSocket s : held) {
+        s.close();
+      }
+    }
+  }
+
+  /** {@code ports.start}: the forwarders serve; the record gets every published port. */
   static void startPorts(Boot b, CleanupStack cleanup) {
+    Map<String, Integer> recorded = new LinkedHashMap<>();
     for (PortForwarder f : b.ports.values()) {
       f.start();
       log.debug("pod {}: 127.0.0.1:{} -> container port {}", b.id, f.hostPort(), f.containerPort());
+      recorded.put(Integer.toString(f.containerPort()), f.hostPort());
     }
+    b.hostForwards.forEach((container, host) -> {
+      log.debug("pod {}: 127.0.0.1:{} -> container port {} (QEMU's NAT)", b.id, host, container);
+      recorded.put(Integer.toString(container), host);
+    });
+    if (!recorded.isEmpty()) {
+      b.updateRecord(r -> r.withPorts(recorded));
+    }
+  }
+
+  /** Container port to host port of every published port of {@code b}. */
+  static Map<Integer, Integer> publishedPorts(Boot b) {
+    Map<Integer, Integer> all = new LinkedHashMap<>();
+    b.ports.forEach((container, f) -> all.put(container, f.hostPort()));
+    synchronized (b.hostForwards) {
+      all.putAll(b.hostForwards);
+    }
+    return all;
   }
 
   static void copyFiles(Boot b, CleanupStack cleanup) {

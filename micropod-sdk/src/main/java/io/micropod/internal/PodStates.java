@@ -213,6 +213,8 @@ public final class PodStates {
     b.rootfsShare = new RecordedProcess(r.virtiofsd(), "virtiofsd");
     b.mountShares = r.mountDaemons().stream()
         .map(p -> (RootfsShare) new RecordedProcess(p, "virtiofsd (mount)")).toList();
+    // a pod that can be attached to is detached: its ports are QEMU's, they still serve
+    r.ports().forEach((container, host) -> b.hostForwards.put(Integer.parseInt(container), host));
     b.started = true;
     b.record = r;
     return b;

@@ -19,7 +19,6 @@ import io.micropod.agent.v1.ProcessSpec;
 import io.micropod.agent.v1.WaitContainerResponse;
 import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentClient;
-import io.micropod.internal.net.PortForwarder;
 import io.micropod.internal.state.PodRecord;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutionException;
@@ -371,12 +371,13 @@ public final class RealMicroPod implements MicroPod {
 
   @Override
   public int mappedPort(int containerPort) {
-    PortForwarder f = boot.ports.get(containerPort);
-    if (f == null) {
+    Map<Integer, Integer> published = Lifecycle.publishedPorts(boot);
+    Integer host = published.get(containerPort);
+    if (host == null) {
       throw new IllegalArgumentException("container port " + containerPort + " is not published; "
-          + "published: " + boot.ports.keySet() + " (add it with MicroPodSpec.Builder.port(..))");
+          + "published: " + published.keySet() + " (add it with MicroPodSpec.Builder.port(..))");
     }
-    return f.hostPort();
+    return host;
   }
 
   @Override
