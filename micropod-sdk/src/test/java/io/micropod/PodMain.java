@@ -45,6 +45,20 @@ public final class PodMain {
         System.in.read();
         Thread.sleep(Long.MAX_VALUE);
       }
+      case "hold-ticking" -> {
+        // holds a pod that prints a line a second and exits 5 on SIGTERM; when its container has
+        // exited (another process stopped it), prints EXITED <code>, closes the pod and exits
+        MicroPod pod = MicroPod.builder().image(TestImages.busybox())
+            .command("sh", "-c", "trap 'echo got TERM; exit 5' TERM; i=0;"
+                + " while :; do echo tick $i; i=$((i+1)); sleep 1; done").start();
+        System.out.println("POD " + pod.id());
+        System.out.flush();
+        int code = pod.waitFor();
+        System.out.println("EXITED " + code);
+        System.out.flush();
+        pod.close();
+        System.exit(0);
+      }
       case "hold" -> {
         // starts a pod that dies with this JVM, then blocks until killed
         MicroPod pod = MicroPod.builder().image(TestImages.busybox()).command("sleep", "3600").start();

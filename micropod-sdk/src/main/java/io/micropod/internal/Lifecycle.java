@@ -141,6 +141,22 @@ final class Lifecycle {
     return all;
   }
 
+  /**
+   * {@code agent.relay}: other processes of the user reach this pod through this JVM's agent
+   * connection ({@link io.micropod.internal.agent.AgentRelay}). A pod works without it, so a
+   * relay that cannot start is a WARN, not a failed start: others then get PodBusyException.
+   */
+  static void serveRelay(Boot b, CleanupStack cleanup) {
+    try {
+      io.micropod.internal.agent.AgentRelay relay = io.micropod.internal.agent.AgentRelay.start(b.id,
+          b.agent.asyncStub().getChannel(), b.socketDir, b.runtime.eventLoop(), b.runtime.executor());
+      cleanup.push("agent.relay.stop", relay::close);
+    } catch (IOException | RuntimeException e) {
+      log.warn("pod {}: other processes cannot reach it while this JVM holds it: cannot serve {} ({})",
+          b.id, io.micropod.internal.agent.AgentRelay.socketOf(b.socketDir), e.toString());
+    }
+  }
+
   static void copyFiles(Boot b, CleanupStack cleanup) {
     for (ContainerFile file : b.spec.files()) {
       try {

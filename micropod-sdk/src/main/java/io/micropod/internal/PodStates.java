@@ -13,6 +13,7 @@ import io.micropod.PodNotFoundException;
 import io.micropod.agent.v1.GetInfoResponse;
 import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.agent.AgentRelay;
 import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.state.OrphanReaper;
 import io.micropod.internal.state.PodRecord;
@@ -139,6 +140,10 @@ public final class PodStates {
       }
       if (match.owner() != null && match.owner().isAlive()) {
         boolean ours = match.owner().equals(self);
+        if (!ours && match.socketDir() != null
+            && Files.exists(AgentRelay.socketOf(Path.of(match.socketDir())))) {
+          return match; // held by a live JVM that relays: visit it, ownership stays there
+        }
         throw new PodBusyException(match.id(), match.owner().pid(), "pod " + match.id() + " is held by "
             + (ours ? "this JVM: use the MicroPod handle that started or attached it"
                 : "its owner, the live JVM with pid " + match.owner().pid() + ": QEMU's agent channel "
@@ -151,6 +156,9 @@ public final class PodStates {
       state.writeLocked(match.withOwner(self));
       return match;
     });
+    if (found.owner() != null && !found.owner().equals(self) && found.owner().isAlive()) {
+      return visit(runtime, services, found);
+    }
     me = found.withOwner(self);
     Boot b = boot(runtime, services, me);
     CleanupStack cleanup = new CleanupStack(me.id());
@@ -193,8 +201,41 @@ public final class PodStates {
           + b.consoleLog, cause, b.id, Phase.AGENT_CONNECT, "GetInfo", ATTACH_TIMEOUT);
     }
     VmSteps.pushAgentClose(b, agent, cleanup);
+    Lifecycle.serveRelay(b, cleanup);
     log.info("pod {}: attached (started by pid {}, VMM pid {})", b.id,
         found.owner() == null ? "?" : found.owner().pid(), me.vmm().pid());
+    return RealMicroPod.attached(b, cleanup);
+  }
+
+  /**
+   * A handle to a pod that another live JVM holds, through that JVM's {@link AgentRelay}: every
+   * verb works as for the owner, but the pod stays the owner's. {@code close()} only disconnects
+   * (this JVM never owned the VM); {@code stop(..)} stops the container, and the owner removes the
+   * VM when it closes its handle (a foreground {@code micropod run} does so as soon as the container
+   * exits).
+   */
+  private static MicroPod visit(MicroPodRuntime runtime, RuntimeServices services, PodRecord r) {
+    Boot b = boot(runtime, services, r);
+    b.record = null; // the owner's record: a visitor never writes it
+    CleanupStack cleanup = new CleanupStack(r.id());
+    Path socket = AgentRelay.socketOf(b.socketDir);
+    AgentClient agent = AgentClient.overUnixSocket(b.id, socket, services.eventLoop(), services.executor());
+    b.agent = agent;
+    cleanup.push("agent.disconnect", agent::close);
+    try {
+      b.info = agent.getInfoAsync(ATTACH_TIMEOUT).get(ATTACH_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      agent.close();
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+        throw new MicroPodException("interrupted while attaching to pod " + b.id, e, b.id, Phase.AGENT_CONNECT);
+      }
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      throw new PodBusyException(r.id(), r.owner().pid(), "pod " + r.id() + " is held by the live JVM with"
+          + " pid " + r.owner().pid() + ", whose relay " + socket + " did not answer (" + cause + "): that JVM"
+          + " may be exiting; try again, or end it");
+    }
+    log.info("pod {}: attached through the relay of its owner, pid {}", b.id, r.owner().pid());
     return RealMicroPod.attached(b, cleanup);
   }
 

@@ -120,7 +120,8 @@ class CliIT {
   @Test
   void detachedPodsAreListedExecedLoggedAndStoppedByLaterProcesses() throws Exception {
     String name = "web-" + UUID.randomUUID().toString().substring(0, 8);
-    Result started = run("run", "-d", "--name", name, IMAGE, "sh", "-c", "echo started; sleep 600");
+    Result started = run("run", "-d", "--name", name, "-p", "0:8080", IMAGE, "sh", "-c",
+        "echo started; mkdir -p /www; echo hi-web > /www/index.html; exec httpd -f -p 8080 -h /www");
     assertThat(started.exit).as(started.err).isZero();
     String id = started.out.strip();
     assertThat(id).matches("[0-9a-f]{12}");
@@ -130,8 +131,12 @@ class CliIT {
       Result ps = run("ps");
       assertThat(ps.exit).as(ps.err).isZero();
       assertThat(ps.out).startsWith("ID ").contains("NAME", "IMAGE", "STATUS", "CREATED");
-      assertThat(ps.out.lines().filter(l -> l.startsWith(id)).findFirst())
-          .hasValueSatisfying(l -> assertThat(l).contains(name, "running"));
+      String line = ps.out.lines().filter(l -> l.startsWith(id)).findFirst().orElseThrow();
+      assertThat(line).contains(name, "running");
+      // the published port serves although the CLI that started the pod exited (QEMU's NAT)
+      Matcher port = Pattern.compile("127\\.0\\.0\\.1:(\\d+)->8080/tcp").matcher(line);
+      assertThat(port.find()).as(line).isTrue();
+      assertThat(httpGet(Integer.parseInt(port.group(1)), Duration.ofSeconds(60))).isEqualTo("hi-web\n");
       assertThat(run("list", "-q").out.lines()).contains(id);
 
       Result hi = run("exec", name, "echo", "hi");
@@ -167,6 +172,29 @@ class CliIT {
       if (!vmmProcessesOf(id).isEmpty()) {
         run("stop", "-t", "0", id);
       }
+    }
+  }
+
+  /** GET / on 127.0.0.1:port, retried until it answers 200 (the server may still be starting) or the deadline. */
+  private static String httpGet(int port, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    HttpClient client = HttpClient.newHttpClient();
+    while (true) {
+      try {
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/"))
+            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          return r.body();
+        }
+      } catch (IOException notYet) {
+        if (System.nanoTime() - deadline > 0) {
+          throw notYet;
+        }
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("127.0.0.1:" + port + " gave no 200 within " + timeout);
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
     }
   }
 

@@ -176,13 +176,13 @@ class CliTest {
     Instant now = Instant.parse("2026-11-28T12:00:00Z");
     String table = ListCommand.table(List.of(
         new io.micropod.PodInfo("0123456789ab", "web", "oci:/images/busybox", "qemu", io.micropod.PodInfo.Status.RUNNING,
-            true, 42, 43, Map.of(), now.minusSeconds(90), now.minusSeconds(80)),
+            true, 42, 43, Map.of(8443, 28443, 80, 28080), now.minusSeconds(90), now.minusSeconds(80)),
         new io.micropod.PodInfo("ba9876543210", null, "alpine:3.20", "qemu", io.micropod.PodInfo.Status.STARTING,
             false, 44, -1, Map.of(), now.minusSeconds(5), null)), now);
 
     assertThat(table).isEqualTo(""
-        + "ID             NAME     IMAGE                 STATUS     CREATED\n"
-        + "0123456789ab   web      oci:/images/busybox   running    About a minute ago\n"
+        + "ID             NAME     IMAGE                 STATUS     CREATED              PORTS\n"
+        + "0123456789ab   web      oci:/images/busybox   running    About a minute ago   127.0.0.1:28080->80/tcp, 127.0.0.1:28443->8443/tcp\n"
         + "ba9876543210   <none>   alpine:3.20           starting   5 seconds ago\n");
   }
 
