@@ -175,6 +175,49 @@ class CliIT {
     }
   }
 
+  @Test
+  void inspectStatsCpAndRmForceWorkOnADetachedPod(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    String name = "tools-" + UUID.randomUUID().toString().substring(0, 8);
+    Result started = run("run", "-d", "--name", name, "-p", "0:80", IMAGE, "sh", "-c",
+        "mkdir -p /data; echo inside > /data/file; exec sleep 600");
+    assertThat(started.exit).as(started.err).isZero();
+    String id = started.out.strip();
+    try {
+      Result inspect = run("inspect", name);
+      assertThat(inspect.exit).as(inspect.err).isZero();
+      assertThat(inspect.out).startsWith("[\n  {\n    \"Id\": \"" + id + "\",")
+          .contains("\"Name\": \"" + name + "\"", "\"Status\": \"running\"", "\"Detached\": true")
+          .containsPattern("\"80/tcp\": \\[\\{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"[0-9]+\"}]");
+
+      Result stats = run("stats", "--no-stream", name);
+      assertThat(stats.exit).as(stats.err).isZero();
+      assertThat(stats.out).startsWith("ID ").contains("CPU %", "MEM USAGE / LIMIT");
+      assertThat(stats.out.lines().skip(1).findFirst()).hasValueSatisfying(l -> assertThat(l).startsWith(id)
+          .contains(name).containsPattern("[0-9.]+% +[0-9.]+[kMG]?B / "));
+
+      Result out = run("cp", name + ":/data/file", dir.resolve("copied").toString());
+      assertThat(out.exit).as(out.err).isZero();
+      assertThat(java.nio.file.Files.readString(dir.resolve("copied"))).isEqualTo("inside\n");
+      java.nio.file.Files.writeString(dir.resolve("up"), "from host\n");
+      Result in = run("cp", dir.resolve("up").toString(), name + ":/data/up");
+      assertThat(in.exit).as(in.err).isZero();
+      assertThat(run("exec", name, "cat", "/data/up").out).isEqualTo("from host\n");
+
+      Result refused = run("rm", name);
+      assertThat(refused.exit).isEqualTo(1);
+      assertThat(refused.err).contains("it is running; stop it first", "micropod rm -f " + name);
+      Result rm = run("rm", "-f", name);
+      assertThat(rm.exit).as(rm.err).isZero();
+      assertThat(rm.out).isEqualTo(name + "\n");
+      assertThat(vmmProcessesOf(id)).isEmpty();
+      assertThat(run("inspect", name).exit).isEqualTo(1);
+    } finally {
+      if (!vmmProcessesOf(id).isEmpty()) {
+        run("stop", "-t", "0", id);
+      }
+    }
+  }
+
   /** GET / on 127.0.0.1:port, retried until it answers 200 (the server may still be starting) or the deadline. */
   private static String httpGet(int port, Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
