@@ -254,7 +254,7 @@ public final class PodStates {
     b.rootfsShare = new RecordedProcess(r.virtiofsd(), "virtiofsd");
     b.mountShares = r.mountDaemons().stream()
         .map(p -> (RootfsShare) new RecordedProcess(p, "virtiofsd (mount)")).toList();
-    // a pod that can be attached to is detached: its ports are QEMU's, they still serve
+    // the published ports: QEMU's for a detached pod, the holder's forwarders for a visited one
     r.ports().forEach((container, host) -> b.hostForwards.put(Integer.parseInt(container), host));
     b.started = true;
     b.record = r;

@@ -42,8 +42,7 @@ final class InspectCommand implements Callable<Integer> {
     int code = 0;
     PrintWriter err = main.spec.commandLine().getErr();
     for (String p : pods) {
-      Optional<PodInfo> info = all.stream()
-          .filter(i -> i.id().equals(p) || i.name().filter(p::equals).isPresent()).findFirst();
+      Optional<PodInfo> info = Pods.find(all, p);
       if (info.isEmpty()) {
         err.println("micropod: no such pod: " + p);
         code = ExitCodes.NO_SUCH_POD;

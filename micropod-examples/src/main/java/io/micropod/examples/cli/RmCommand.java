@@ -1,9 +1,7 @@
 package io.micropod.examples.cli;
 
-import io.micropod.MicroPod;
-import io.micropod.MicroPodException;
 import io.micropod.MicroPodRuntime;
-import io.micropod.PodNotFoundException;
+import io.micropod.PodInfo;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,34 +35,19 @@ final class RmCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = main.spec.commandLine().getOut();
     PrintWriter err = main.spec.commandLine().getErr();
-    int code = 0;
     try (MicroPodRuntime runtime = Pods.runtime(main.env)) {
-      for (String p : pods) {
-        if (!force) {
-          boolean live = runtime.list().stream().anyMatch(i -> i.id().equals(p) || i.name().filter(p::equals).isPresent());
-          err.println(live
-              ? "micropod: cannot remove pod " + p + ": it is running; stop it first (micropod stop " + p
-                  + ") or force the removal (micropod rm -f " + p + ")"
-              : "micropod: no such pod: " + p);
-          code = ExitCodes.PARTIAL;
-          continue;
-        }
-        try (MicroPod pod = Pods.attach(runtime, p)) {
-          pod.stop(Duration.ZERO);
-        } catch (PodNotFoundException e) {
-          err.println("micropod: " + Errors.noSuchPod(e));
-          code = ExitCodes.NO_SUCH_POD;
-          continue;
-        } catch (MicroPodException e) {
-          err.println("micropod: " + Errors.firstLine(e.getMessage(), main.debug()));
-          code = ExitCodes.FAILURE;
-          continue;
-        }
-        out.println(p);
-        out.flush();
+      if (force) {
+        return Pods.closeEach(runtime, pods, out, err, main.debug(), pod -> pod.stop(Duration.ZERO));
       }
+      List<PodInfo> live = runtime.list();
+      for (String p : pods) {
+        err.println(Pods.find(live, p).isPresent()
+            ? "micropod: cannot remove pod " + p + ": it is running; stop it first (micropod stop " + p
+                + ") or force the removal (micropod rm -f " + p + ")"
+            : "micropod: no such pod: " + p);
+      }
+      err.flush();
+      return ExitCodes.PARTIAL;
     }
-    err.flush();
-    return code;
   }
 }
