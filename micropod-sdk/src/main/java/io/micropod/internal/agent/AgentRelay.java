@@ -74,6 +74,8 @@ public final class AgentRelay implements AutoCloseable {
         .maxInboundMessageSize(AgentLimits.MAX_INBOUND_MESSAGE_BYTES)
         .maxInboundMetadataSize(AgentLimits.MAX_INBOUND_METADATA_BYTES)
         .fallbackHandlerRegistry(new Registry(agent))
+        // a TCP option that gRPC sets on accepted channels; Netty warns about it on Unix sockets
+        .withChildOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_KEEPALIVE, null)
         .build();
     server.start();
     try {
