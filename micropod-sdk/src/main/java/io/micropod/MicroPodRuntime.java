@@ -292,9 +292,14 @@ public final class MicroPodRuntime implements AutoCloseable {
    * written to disk, and {@code exec} runs with the container's own environment and working
    * directory (the guest agent keeps them).
    *
+   * <p>When another live JVM holds the pod (it started the pod and runs, or attached last), the
+   * handle goes through that JVM's relay instead (docs/reliability.md): every verb works, that JVM
+   * stays the owner, {@code close()} only disconnects, and {@code stop(..)} stops the container
+   * (the owner removes the VM when it closes its handle).
+   *
    * @throws PodNotFoundException when no live pod has that id or name
-   * @throws PodBusyException when another live JVM holds the pod (its agent channel accepts one
-   *     client at a time)
+   * @throws PodBusyException when this JVM already holds the pod, or the JVM that holds it does
+   *     not answer on its relay
    * @throws AgentTimeoutException when the agent does not answer within 30 s
    */
   public MicroPod attach(String idOrName) {

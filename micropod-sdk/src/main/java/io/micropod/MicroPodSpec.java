@@ -293,6 +293,12 @@ public final class MicroPodSpec {
    * its files). A detached pod keeps running, and another JVM finds it with
    * {@link MicroPodRuntime#list()}, {@link MicroPodRuntime#attach attaches} to it, and stops it by
    * closing the attached handle. Closing the handle that started a detached pod stops it too.
+   *
+   * <p>A detached pod's {@link #ports() published ports} keep serving after its JVM exits: QEMU's
+   * user-mode NAT listens on the host's {@code 127.0.0.1} and forwards to the guest's NAT address
+   * ({@code 10.0.2.15}), so the container's server must listen on all addresses (not only on its
+   * loopback), as with Docker. That needs the {@code qemu} driver and {@link NetworkMode#NAT}
+   * ({@code build()} refuses {@code NONE}; the firecracker driver fails the start).
    */
   public boolean detached() {
     return detached;
@@ -794,6 +800,11 @@ public final class MicroPodSpec {
       if (networkMode == NetworkMode.NONE && !networks.isEmpty()) {
         throw new IllegalStateException("networkMode NONE (only loopback) cannot join networks "
             + networks.stream().map(Network::name).toList() + ": use NAT or drop network(..)");
+      }
+      if (detached && !ports.isEmpty() && networkMode == NetworkMode.NONE) {
+        throw new IllegalStateException("a detached pod's published ports " + ports + " are served by"
+            + " its NAT device (they outlive this JVM), which networkMode NONE lacks: use NAT, or do not"
+            + " detach the pod (its ports then go through the guest agent while this JVM runs)");
       }
       if (!networkAliases.isEmpty() && networks.isEmpty()) {
         throw new IllegalStateException("networkAliases " + networkAliases

@@ -3,9 +3,10 @@ package io.micropod;
 import io.micropod.event.Phase;
 
 /**
- * The pod is held by another live JVM (its owner): the agent channel of a QEMU pod accepts one
- * client at a time, so a second process cannot talk to it until the owner exits or closes its
- * handle. {@link #ownerPid()} names the owner.
+ * The pod is held by a live JVM (its owner) and cannot be reached from here: this JVM is the owner
+ * (use the handle it has), or the owner did not answer on its relay (it may be exiting). Other
+ * processes normally reach a held pod through the owner's relay (see
+ * {@link MicroPodRuntime#attach(String)}). {@link #ownerPid()} names the owner.
  */
 public final class PodBusyException extends MicroPodException {
   private static final long serialVersionUID = 1L;

@@ -56,6 +56,16 @@ class NetworkSpecTest {
   }
 
   @Test
+  void aDetachedPodWithPublishedPortsNeedsTheNat() {
+    assertThatThrownBy(() -> MicroPodSpec.builder().image("oci:/x").networkMode(NetworkMode.NONE)
+            .detached(true).port(80).build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("served by its NAT device").hasMessageContaining("use NAT, or do not detach");
+    MicroPodSpec.builder().image("oci:/x").networkMode(NetworkMode.NONE).port(80).build();
+    MicroPodSpec.builder().image("oci:/x").detached(true).port(80).build();
+  }
+
+  @Test
   void noneCannotJoinNetworksAndAliasesNeedANetwork() {
     try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(home).build();
          Network net = runtime.newNetwork("front")) {

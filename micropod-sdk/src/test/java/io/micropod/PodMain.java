@@ -20,6 +20,45 @@ public final class PodMain {
         System.out.flush();
         System.exit(0);
       }
+      case "detached-web" -> {
+        // a detached pod serving /www over busybox httpd on container port 8080, published on host
+        // port args[2] (0: random), with an 8 MiB random file /www/big; prints its id, host port and
+        // the file's sha256, then exits (args[1] "exit") or blocks until killed ("block")
+        int hostPort = Integer.parseInt(args[2]);
+        MicroPod pod = MicroPod.builder().image(TestImages.busybox()).detached(true)
+            .port(hostPort == 0 ? PortMapping.ofContainerPort(8080) : PortMapping.of(hostPort, 8080))
+            .command("sh", "-c", "mkdir -p /www; echo hello-detached > /www/index.html;"
+                + " dd if=/dev/urandom of=/www/big bs=1M count=8 2>/dev/null;"
+                + " echo serving; exec httpd -f -p 8080 -h /www").start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        ExecResult sum;
+        do { // the file is complete once httpd runs (it is exec'd after dd)
+          sum = pod.exec("sh", "-c", "pidof httpd >/dev/null && sha256sum /www/big");
+        } while (sum.exitCode() != 0 && System.nanoTime() - deadline < 0);
+        System.out.println("POD " + pod.id());
+        System.out.println("PORT " + pod.mappedPort(8080));
+        System.out.println("SHA256 " + sum.stdout().trim().split(" ")[0]);
+        System.out.flush();
+        if (args[1].equals("exit")) {
+          System.exit(0);
+        }
+        System.in.read();
+        Thread.sleep(Long.MAX_VALUE);
+      }
+      case "hold-ticking" -> {
+        // holds a pod that prints a line a second and exits 5 on SIGTERM; when its container has
+        // exited (another process stopped it), prints EXITED <code>, closes the pod and exits
+        MicroPod pod = MicroPod.builder().image(TestImages.busybox())
+            .command("sh", "-c", "trap 'echo got TERM; exit 5' TERM; i=0;"
+                + " while :; do echo tick $i; i=$((i+1)); sleep 1; done").start();
+        System.out.println("POD " + pod.id());
+        System.out.flush();
+        int code = pod.waitFor();
+        System.out.println("EXITED " + code);
+        System.out.flush();
+        pod.close();
+        System.exit(0);
+      }
       case "hold" -> {
         // starts a pod that dies with this JVM, then blocks until killed
         MicroPod pod = MicroPod.builder().image(TestImages.busybox()).command("sleep", "3600").start();

@@ -41,7 +41,7 @@ public final class AgentConfig {
    * Reads {@code MICROPOD_AGENT_SOCKET} (default {@code /run/micropod/agent.sock}),
    * {@code MICROPOD_AGENT_CHANNEL} (unset or empty: serve on the socket only) and
    * {@code MICROPOD_RUNTIME} (default {@code /usr/bin/runc}). {@code MICROPOD_DEBUG} is read by
-   * {@link Log}.
+   * {@link io.micropod.agent.base.Log}.
    */
   public static AgentConfig fromEnv(Map<String, String> env) {
     Builder b = builder();

@@ -50,6 +50,10 @@ final class Boot {
   volatile long agentReadyNanos;
   volatile boolean shutdownRequested;
   final Map<Integer, PortForwarder> ports = new ConcurrentHashMap<>();
+  /** Serves this JVM's agent connection to other processes while it holds the pod; null if none. */
+  volatile io.micropod.internal.agent.AgentRelay relay;
+  /** Container port to host port of the ports QEMU's NAT serves (detached pods), in order. */
+  final Map<Integer, Integer> hostForwards = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
   /** Port-forward connections the pod may have open at once, all its ports together. */
   final java.util.concurrent.Semaphore portConnections =
       new java.util.concurrent.Semaphore(io.micropod.internal.agent.AgentLimits.MAX_PORT_CONNECTIONS);

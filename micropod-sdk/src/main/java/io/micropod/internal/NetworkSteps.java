@@ -63,7 +63,12 @@ final class NetworkSteps {
       b.networks.add(n);
       nics.add(n.nic(m));
     }
-    b.vmConfig = b.vmConfig.withNetwork(new GuestNetworkConfig(nat(b), nics, b.spec.exposedHostPorts()));
+    List<GuestNetworkConfig.HostForward> forwards = new ArrayList<>();
+    synchronized (b.hostForwards) {
+      b.hostForwards.forEach((container, host) -> forwards.add(new GuestNetworkConfig.HostForward(host, container)));
+    }
+    b.vmConfig = b.vmConfig.withNetwork(
+        new GuestNetworkConfig(nat(b), nics, b.spec.exposedHostPorts(), forwards));
   }
 
   /** The container's /etc/hosts at create; remembered to skip identical rewrites. */

@@ -2,6 +2,7 @@ package io.micropod.internal;
 
 import io.micropod.MicroPodException;
 import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.agent.AgentRelay;
 import io.micropod.internal.files.FileTrees;
 import io.micropod.internal.vm.RootfsShare;
 import io.micropod.internal.vm.VmProcess;
@@ -46,6 +47,17 @@ final class PodResources {
     }
     vmm(b, cleanup);
     agent(b, b.agent, cleanup);
+    relay(b, cleanup);
+  }
+
+  /** {@code agent.relay.stop}: other processes can no longer reach the pod through this JVM. */
+  static void relay(Boot b, CleanupStack cleanup) {
+    cleanup.push("agent.relay.stop", () -> {
+      AgentRelay relay = b.relay;
+      if (relay != null) {
+        relay.close();
+      }
+    });
   }
 
   /** Whether the pod's console log outlives it (see the class doc). */

@@ -97,6 +97,7 @@ final class PodStarter {
         BootStep.of("network.attach", Phase.VM_BOOT, (b, c) -> NetworkSteps.attach(b, c, joining)),
         BootStep.of("vmm.spawn", Phase.VM_BOOT, VmSteps::spawnVmm),
         BootStep.of("agent.connect", Phase.AGENT_CONNECT, VmSteps::connectAgent),
+        BootStep.of("agent.relay", Phase.AGENT_CONNECT, PortSteps::serveRelay),
         BootStep.of("container.create", Phase.CONTAINER_START, ContainerSteps::createContainer),
         BootStep.of("container.copy", Phase.CONTAINER_START, ContainerSteps::copyFiles),
         BootStep.of("container.start", Phase.CONTAINER_START, ContainerSteps::startContainer),

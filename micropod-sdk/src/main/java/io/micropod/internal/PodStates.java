@@ -11,6 +11,7 @@ import io.micropod.PodInfo;
 import io.micropod.PodNotFoundException;
 import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.agent.AgentRelay;
 import io.micropod.internal.agent.GuestInfo;
 import io.micropod.internal.base.Durations;
 import io.micropod.internal.image.ProcessPlan;
@@ -139,6 +140,10 @@ public final class PodStates {
       }
       if (match.owner() != null && match.owner().isAlive()) {
         boolean ours = match.owner().equals(self);
+        if (!ours && match.socketDir() != null
+            && Files.exists(AgentRelay.socketOf(Path.of(match.socketDir())))) {
+          return match; // held by a live JVM that relays: visit it, ownership stays there
+        }
         throw new PodBusyException(match.id(), match.owner().pid(), "pod " + match.id() + " is held by "
             + (ours ? "this JVM: use the MicroPod handle that started or attached it"
                 : "its owner, the live JVM with pid " + match.owner().pid() + ": QEMU's agent channel "
@@ -151,6 +156,9 @@ public final class PodStates {
       state.writeLocked(match.withOwner(self));
       return match;
     });
+    if (found.owner() != null && !found.owner().equals(self) && found.owner().isAlive()) {
+      return visit(runtime, services, found);
+    }
     me = found.withOwner(self);
     Boot b = boot(runtime, services, me);
     Path socket = Path.of(me.agentSocket());
@@ -180,8 +188,41 @@ public final class PodStates {
     }
     CleanupStack cleanup = new CleanupStack(me.id());
     PodResources.all(b, cleanup);
+    PortSteps.startRelay(b);
     log.info("pod {}: attached (started by pid {}, VMM pid {})", b.id,
         found.owner() == null ? "?" : found.owner().pid(), me.vmm().pid());
+    return RealMicroPod.attached(b, cleanup);
+  }
+
+  /**
+   * A handle to a pod that another live JVM holds, through that JVM's {@link AgentRelay}: every
+   * verb works as for the owner, but the pod stays the owner's. {@code close()} only disconnects
+   * (this JVM never owned the VM); {@code stop(..)} stops the container, and the owner removes the
+   * VM when it closes its handle (a foreground {@code micropod run} does so as soon as the container
+   * exits).
+   */
+  private static MicroPod visit(MicroPodRuntime runtime, RuntimeServices services, PodRecord r) {
+    Boot b = boot(runtime, services, r);
+    b.record = null; // the owner's record: a visitor never writes it
+    CleanupStack cleanup = new CleanupStack(r.id());
+    Path socket = AgentRelay.socketOf(b.socketDir);
+    AgentClient agent = services.connectAgent(b.id, socket);
+    b.agent = agent;
+    cleanup.push("agent.disconnect", agent::close);
+    try {
+      b.info = agent.getInfoAsync(ATTACH_TIMEOUT).get(ATTACH_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      agent.close();
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+        throw new MicroPodException("interrupted while attaching to pod " + b.id, e, b.id, Phase.AGENT_CONNECT);
+      }
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      throw new PodBusyException(r.id(), r.owner().pid(), "pod " + r.id() + " is held by the live JVM with"
+          + " pid " + r.owner().pid() + ", whose relay " + socket + " did not answer (" + cause + "): that JVM"
+          + " may be exiting; try again, or end it");
+    }
+    log.info("pod {}: attached through the relay of its owner, pid {}", b.id, r.owner().pid());
     return RealMicroPod.attached(b, cleanup);
   }
 
@@ -200,6 +241,8 @@ public final class PodStates {
     b.rootfsShare = new RecordedProcess(r.virtiofsd(), "virtiofsd");
     b.mountShares = r.mountDaemons().stream()
         .map(p -> (RootfsShare) new RecordedProcess(p, "virtiofsd (mount)")).toList();
+    // the published ports: QEMU's for a detached pod, the holder's forwarders for a visited one
+    r.ports().forEach((container, host) -> b.hostForwards.put(Integer.parseInt(container), host));
     b.started = true;
     b.record = r;
     return b;

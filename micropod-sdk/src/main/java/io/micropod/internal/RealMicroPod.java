@@ -369,12 +369,13 @@ public final class RealMicroPod implements MicroPod {
 
   @Override
   public int mappedPort(int containerPort) {
-    PortForwarder f = boot.ports.get(containerPort);
-    if (f == null) {
+    Map<Integer, Integer> published = PortSteps.publishedPorts(boot);
+    Integer host = published.get(containerPort);
+    if (host == null) {
       throw new IllegalArgumentException("container port " + containerPort + " is not published; "
-          + "published: " + boot.ports.keySet() + " (add it with MicroPodSpec.Builder.port(..))");
+          + "published: " + published.keySet() + " (add it with MicroPodSpec.Builder.port(..))");
     }
-    return f.hostPort();
+    return host;
   }
 
   @Override

@@ -222,11 +222,11 @@ class BootSequenceTest {
   void realPodStepsHaveTheDocumentedIdsAndPhases() {
     assertThat(PodStarter.steps()).extracting(BootStep::id).containsExactly(
         "image.resolve", "rootfs.prepare", "virtiofs.start", "mounts.share", "ports.bind", "network.attach",
-        "vmm.spawn", "agent.connect", "container.create", "container.copy", "container.start",
+        "vmm.spawn", "agent.connect", "agent.relay", "container.create", "container.copy", "container.start",
         "ports.start", "network.announce");
     assertThat(PodStarter.steps()).extracting(BootStep::phase).containsExactly(
         IMAGE_PULL, ROOTFS_PREPARE, ROOTFS_PREPARE, ROOTFS_PREPARE, VM_BOOT, VM_BOOT, VM_BOOT, AGENT_CONNECT,
-        CONTAINER_START, CONTAINER_START, CONTAINER_START, CONTAINER_START, CONTAINER_START);
+        AGENT_CONNECT, CONTAINER_START, CONTAINER_START, CONTAINER_START, CONTAINER_START, CONTAINER_START);
   }
 
   @Test

@@ -426,7 +426,7 @@ class FakeVmPodTest {
         .filter(n -> !n.equals("image.release")) // this JVM's use of the image store, not the pod's
         .toList();
     assertThat(undone).containsExactlyElementsOf(attachedUndo.names());
-    assertThat(undone).containsExactly("agent.close", "vmm.stop", "rootfs.share.stop", "sockdir.remove",
+    assertThat(undone).containsExactly("agent.relay.stop", "agent.close", "vmm.stop", "rootfs.share.stop", "sockdir.remove",
         "poddir.remove", "state.remove", "console.log.remove");
     assertThat(leftovers(failed.id)).isEmpty();
   }

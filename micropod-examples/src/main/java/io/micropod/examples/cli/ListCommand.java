@@ -13,7 +13,7 @@ import picocli.CommandLine.ParentCommand;
 
 /**
  * {@code micropod list} (aka {@code ps}): the live pods of every process, oldest first, as a table
- * (ID, NAME, IMAGE, STATUS, CREATED), or their ids only with {@code -q}.
+ * (ID, NAME, IMAGE, STATUS, CREATED, PORTS), or their ids only with {@code -q}.
  */
 @Command(name = "list", aliases = "ps", description = "List the live pods of every process.")
 final class ListCommand implements Callable<Integer> {
@@ -45,14 +45,23 @@ final class ListCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The table: ID, NAME ({@code <none>} without one), IMAGE, STATUS (lower case), CREATED (an age). */
+  /**
+   * The table: ID, NAME ({@code <none>} without one), IMAGE, STATUS (lower case), CREATED (an age),
+   * PORTS (Docker's {@code 127.0.0.1:28080->80/tcp}, comma-separated, by container port).
+   */
   static String table(List<PodInfo> pods, Instant now) {
     List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"ID", "NAME", "IMAGE", "STATUS", "CREATED"});
+    rows.add(new String[] {"ID", "NAME", "IMAGE", "STATUS", "CREATED", "PORTS"});
     for (PodInfo p : pods) {
       rows.add(new String[] {p.id(), p.name().orElse("<none>"), p.image(),
-          p.status().name().toLowerCase(java.util.Locale.ROOT), Units.ago(p.createdAt(), now)});
+          p.status().name().toLowerCase(java.util.Locale.ROOT), Units.ago(p.createdAt(), now), ports(p)});
     }
     return Table.format(rows);
+  }
+
+  static String ports(PodInfo p) {
+    return new java.util.TreeMap<>(p.ports()).entrySet().stream()
+        .map(e -> "127.0.0.1:" + e.getValue() + "->" + e.getKey() + "/tcp")
+        .collect(java.util.stream.Collectors.joining(", "));
   }
 }

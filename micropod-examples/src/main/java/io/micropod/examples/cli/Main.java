@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
     usageHelpAutoWidth = true,
     subcommands = {
         RunCommand.class, ListCommand.class, StopCommand.class, LogsCommand.class,
-        ExecCommand.class, PullCommand.class, ImagesCommand.class, RmiCommand.class,
+        ExecCommand.class, RmCommand.class, InspectCommand.class, StatsCommand.class, CpCommand.class,
+        PullCommand.class, ImagesCommand.class, RmiCommand.class,
         DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 

@@ -1,8 +1,15 @@
 package io.micropod.examples.cli;
 
 import io.micropod.MicroPod;
+import io.micropod.MicroPodException;
 import io.micropod.MicroPodRuntime;
+import io.micropod.PodInfo;
+import io.micropod.PodNotFoundException;
+import java.io.PrintWriter;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * Pods of other CLI processes: {@code list}, {@code logs}, {@code exec} and {@code stop} find them
@@ -27,9 +34,44 @@ final class Pods {
    * Attaches to {@code idOrName}; never close the result unless the pod is to be stopped.
    *
    * @throws io.micropod.PodNotFoundException when no live pod has that id or name
-   * @throws io.micropod.PodBusyException when another live process holds it
+   * @throws io.micropod.PodBusyException when the process holding it does not answer
    */
   static MicroPod attach(MicroPodRuntime runtime, String idOrName) {
     return runtime.attach(idOrName);
+  }
+
+  /** The pod of {@code pods} with id or name {@code idOrName}. */
+  static Optional<PodInfo> find(List<PodInfo> pods, String idOrName) {
+    return pods.stream().filter(i -> i.id().equals(idOrName) || i.name().filter(idOrName::equals).isPresent())
+        .findFirst();
+  }
+
+  /**
+   * For each pod: attaches, runs {@code action}, closes the handle (which removes a pod this
+   * process now owns) and prints the pod as given on {@code out}; a pod that fails gets one line
+   * on {@code err} and the others are still done.
+   *
+   * @return 0, or the exit status of the last failure
+   */
+  static int closeEach(MicroPodRuntime runtime, List<String> pods, PrintWriter out, PrintWriter err,
+      boolean debug, Consumer<MicroPod> action) {
+    int code = 0;
+    for (String p : pods) {
+      try (MicroPod pod = attach(runtime, p)) {
+        action.accept(pod);
+      } catch (PodNotFoundException e) {
+        err.println("micropod: " + Errors.noSuchPod(e));
+        code = ExitCodes.NO_SUCH_POD;
+        continue;
+      } catch (MicroPodException e) {
+        err.println("micropod: " + Errors.firstLine(e.getMessage(), debug));
+        code = ExitCodes.FAILURE;
+        continue;
+      }
+      out.println(p);
+      out.flush();
+    }
+    err.flush();
+    return code;
   }
 }

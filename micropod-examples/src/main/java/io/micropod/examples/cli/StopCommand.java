@@ -1,9 +1,6 @@
 package io.micropod.examples.cli;
 
-import io.micropod.MicroPod;
-import io.micropod.MicroPodException;
 import io.micropod.MicroPodRuntime;
-import io.micropod.PodNotFoundException;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,25 +38,8 @@ final class StopCommand implements Callable<Integer> {
     }
     PrintWriter out = main.spec.commandLine().getOut();
     PrintWriter err = main.spec.commandLine().getErr();
-    int code = 0;
     try (MicroPodRuntime runtime = Pods.runtime(main.env)) {
-      for (String p : pods) {
-        try (MicroPod pod = Pods.attach(runtime, p)) {
-          pod.stop(Duration.ofSeconds(seconds));
-        } catch (PodNotFoundException e) {
-          err.println("micropod: " + Errors.noSuchPod(e));
-          code = ExitCodes.NO_SUCH_POD;
-          continue;
-        } catch (MicroPodException e) {
-          err.println("micropod: " + Errors.firstLine(e.getMessage(), main.debug()));
-          code = ExitCodes.FAILURE;
-          continue;
-        }
-        out.println(p);
-        out.flush();
-      }
+      return Pods.closeEach(runtime, pods, out, err, main.debug(), pod -> pod.stop(Duration.ofSeconds(seconds)));
     }
-    err.flush();
-    return code;
   }
 }

@@ -120,7 +120,8 @@ class CliIT {
   @Test
   void detachedPodsAreListedExecedLoggedAndStoppedByLaterProcesses() throws Exception {
     String name = "web-" + UUID.randomUUID().toString().substring(0, 8);
-    Result started = run("run", "-d", "--name", name, IMAGE, "sh", "-c", "echo started; sleep 600");
+    Result started = run("run", "-d", "--name", name, "-p", "0:8080", IMAGE, "sh", "-c",
+        "echo started; mkdir -p /www; echo hi-web > /www/index.html; exec httpd -f -p 8080 -h /www");
     assertThat(started.exit).as(started.err).isZero();
     String id = started.out.strip();
     assertThat(id).matches("[0-9a-f]{12}");
@@ -130,8 +131,12 @@ class CliIT {
       Result ps = run("ps");
       assertThat(ps.exit).as(ps.err).isZero();
       assertThat(ps.out).startsWith("ID ").contains("NAME", "IMAGE", "STATUS", "CREATED");
-      assertThat(ps.out.lines().filter(l -> l.startsWith(id)).findFirst())
-          .hasValueSatisfying(l -> assertThat(l).contains(name, "running"));
+      String line = ps.out.lines().filter(l -> l.startsWith(id)).findFirst().orElseThrow();
+      assertThat(line).contains(name, "running");
+      // the published port serves although the CLI that started the pod exited (QEMU's NAT)
+      Matcher port = Pattern.compile("127\\.0\\.0\\.1:(\\d+)->8080/tcp").matcher(line);
+      assertThat(port.find()).as(line).isTrue();
+      assertThat(httpGet(Integer.parseInt(port.group(1)), Duration.ofSeconds(60))).isEqualTo("hi-web\n");
       assertThat(run("list", "-q").out.lines()).contains(id);
 
       Result hi = run("exec", name, "echo", "hi");
@@ -167,6 +172,72 @@ class CliIT {
       if (!vmmProcessesOf(id).isEmpty()) {
         run("stop", "-t", "0", id);
       }
+    }
+  }
+
+  @Test
+  void inspectStatsCpAndRmForceWorkOnADetachedPod(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    String name = "tools-" + UUID.randomUUID().toString().substring(0, 8);
+    Result started = run("run", "-d", "--name", name, "-p", "0:80", IMAGE, "sh", "-c",
+        "mkdir -p /data; echo inside > /data/file; exec sleep 600");
+    assertThat(started.exit).as(started.err).isZero();
+    String id = started.out.strip();
+    try {
+      Result inspect = run("inspect", name);
+      assertThat(inspect.exit).as(inspect.err).isZero();
+      assertThat(inspect.out).startsWith("[\n  {\n    \"Id\": \"" + id + "\",")
+          .contains("\"Name\": \"" + name + "\"", "\"Status\": \"running\"", "\"Detached\": true")
+          .containsPattern("\"80/tcp\": \\[\\{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"[0-9]+\"}]");
+
+      Result stats = run("stats", "--no-stream", name);
+      assertThat(stats.exit).as(stats.err).isZero();
+      assertThat(stats.out).startsWith("ID ").contains("CPU %", "MEM USAGE / LIMIT");
+      assertThat(stats.out.lines().skip(1).findFirst()).hasValueSatisfying(l -> assertThat(l).startsWith(id)
+          .contains(name).containsPattern("[0-9.]+% +[0-9.]+[kMG]?B / "));
+
+      Result out = run("cp", name + ":/data/file", dir.resolve("copied").toString());
+      assertThat(out.exit).as(out.err).isZero();
+      assertThat(java.nio.file.Files.readString(dir.resolve("copied"))).isEqualTo("inside\n");
+      java.nio.file.Files.writeString(dir.resolve("up"), "from host\n");
+      Result in = run("cp", dir.resolve("up").toString(), name + ":/data/up");
+      assertThat(in.exit).as(in.err).isZero();
+      assertThat(run("exec", name, "cat", "/data/up").out).isEqualTo("from host\n");
+
+      Result refused = run("rm", name);
+      assertThat(refused.exit).isEqualTo(1);
+      assertThat(refused.err).contains("it is running; stop it first", "micropod rm -f " + name);
+      Result rm = run("rm", "-f", name);
+      assertThat(rm.exit).as(rm.err).isZero();
+      assertThat(rm.out).isEqualTo(name + "\n");
+      assertThat(vmmProcessesOf(id)).isEmpty();
+      assertThat(run("inspect", name).exit).isEqualTo(1);
+    } finally {
+      if (!vmmProcessesOf(id).isEmpty()) {
+        run("stop", "-t", "0", id);
+      }
+    }
+  }
+
+  /** GET / on 127.0.0.1:port, retried until it answers 200 (the server may still be starting) or the deadline. */
+  private static String httpGet(int port, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    HttpClient client = HttpClient.newHttpClient();
+    while (true) {
+      try {
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/"))
+            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          return r.body();
+        }
+      } catch (IOException notYet) {
+        if (System.nanoTime() - deadline > 0) {
+          throw notYet;
+        }
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("127.0.0.1:" + port + " gave no 200 within " + timeout);
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
     }
   }
 

@@ -187,17 +187,72 @@ class CliTest {
   }
 
   @Test
+  void inspectIsDockerShapedJson() {
+    Instant now = Instant.parse("2026-11-28T12:00:00Z");
+    String json = InspectCommand.json(new io.micropod.PodInfo("0123456789ab", "we\"b", "oci:/images/busybox", "qemu",
+        io.micropod.PodInfo.Status.RUNNING, true, 42, 43, Map.of(80, 28080), now.minusSeconds(90), now.minusSeconds(80)));
+
+    assertThat(json).isEqualTo(""
+        + "  {\n"
+        + "    \"Id\": \"0123456789ab\",\n"
+        + "    \"Name\": \"we\\\"b\",\n"
+        + "    \"Created\": \"2026-11-28T11:58:30Z\",\n"
+        + "    \"State\": {\n"
+        + "      \"Status\": \"running\",\n"
+        + "      \"Running\": true,\n"
+        + "      \"StartedAt\": \"2026-11-28T11:58:40Z\"\n"
+        + "    },\n"
+        + "    \"Config\": {\"Image\": \"oci:/images/busybox\"},\n"
+        + "    \"NetworkSettings\": {\"Ports\": {\n"
+        + "        \"80/tcp\": [{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"28080\"}]\n"
+        + "      }},\n"
+        + "    \"Driver\": \"qemu\",\n"
+        + "    \"Detached\": true,\n"
+        + "    \"OwnerPid\": 42,\n"
+        + "    \"VmmPid\": 43\n"
+        + "  }");
+  }
+
+  @Test
+  void statsRowGivesCpuPercentOverTheIntervalAndMemoryAgainstTheLimit() {
+    io.micropod.PodStats before = new io.micropod.PodStats(1_000_000, 0, 0, 0, 0, 0, 0, 0, 0);
+    io.micropod.PodStats now = new io.micropod.PodStats(1_250_000, 50_000_000, 200_000_000, 1_000_000, 2_000, 512_000_000,
+        400_000_000, 0.1, 0);
+
+    assertThat(StatsCommand.row("0123456789ab", "web", before, now, 1_000_000_000L)).containsExactly(
+        "0123456789ab", "web", "25.00%", "50MB / 200MB", "25.00%", "1MB / 2kB", "400MB");
+  }
+
+  @Test
+  void cpNeedsExactlyOnePodPathAndAnAbsoluteContainerPath() {
+    assertThat(CpCommand.PodPath.parse("web:/etc/hosts")).isEqualTo(new CpCommand.PodPath("web", "/etc/hosts"));
+    assertThat(CpCommand.PodPath.parse("./a:b")).isNull();
+    assertThat(CpCommand.PodPath.parse("/tmp/x")).isNull();
+    assertThat(run("cp", "a", "b")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("exactly one of SRC and DEST must be POD:PATH");
+    assertThat(run("cp", "web:etc", "b")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("give the container path absolute, e.g. web:/etc");
+  }
+
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"rm", "inspect", "stats", "cp"})
+  void newVerbsHaveHelp(String verb) {
+    assertThat(run(verb, "--help")).isZero();
+    assertThat(out.toString()).startsWith("Usage: micropod " + verb);
+  }
+
+  @Test
   void listIsATableLikeDockerPs() {
     Instant now = Instant.parse("2026-11-28T12:00:00Z");
     String table = ListCommand.table(List.of(
         new io.micropod.PodInfo("0123456789ab", "web", "oci:/images/busybox", "qemu", io.micropod.PodInfo.Status.RUNNING,
-            true, 42, 43, Map.of(), now.minusSeconds(90), now.minusSeconds(80)),
+            true, 42, 43, Map.of(8443, 28443, 80, 28080), now.minusSeconds(90), now.minusSeconds(80)),
         new io.micropod.PodInfo("ba9876543210", null, "alpine:3.20", "qemu", io.micropod.PodInfo.Status.STARTING,
             false, 44, -1, Map.of(), now.minusSeconds(5), null)), now);
 
     assertThat(table).isEqualTo(""
-        + "ID             NAME     IMAGE                 STATUS     CREATED\n"
-        + "0123456789ab   web      oci:/images/busybox   running    About a minute ago\n"
+        + "ID             NAME     IMAGE                 STATUS     CREATED              PORTS\n"
+        + "0123456789ab   web      oci:/images/busybox   running    About a minute ago   127.0.0.1:28080->80/tcp, 127.0.0.1:28443->8443/tcp\n"
         + "ba9876543210   <none>   alpine:3.20           starting   5 seconds ago\n");
   }
 

@@ -1,6 +1,6 @@
 package io.micropod.agent.runtime;
 
-import io.micropod.agent.Log;
+import io.micropod.agent.base.Log;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -108,6 +108,11 @@ public final class AgentClient implements AutoCloseable {
   /**
    * @param target what the channel connects to, for messages (the socket path)
    */
+  /** The gRPC channel, for the relay that shares this connection with other processes. */
+  ManagedChannel channel() {
+    return channel;
+  }
+
   public AgentClient(String podId, ManagedChannel channel, String target) {
     this(podId, channel, target, AgentLimits.DEFAULTS);
   }

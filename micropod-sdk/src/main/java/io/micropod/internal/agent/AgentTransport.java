@@ -38,6 +38,15 @@ public final class AgentTransport implements AutoCloseable {
     return AgentClient.overUnixSocket(podId, socket, eventLoop(), executor);
   }
 
+  /**
+   * Serves {@code agent}'s connection to other processes of the user on the relay socket in
+   * {@code socketDir} ({@link AgentRelay}), on this transport's I/O thread.
+   */
+  public AgentRelay serveRelay(String podId, AgentClient agent, Path socketDir, Executor executor)
+      throws java.io.IOException {
+    return AgentRelay.start(podId, agent.channel(), socketDir, eventLoop(), executor);
+  }
+
   private synchronized EventLoopGroup eventLoop() {
     if (closed) {
       throw new IllegalStateException("the agent transport is closed");

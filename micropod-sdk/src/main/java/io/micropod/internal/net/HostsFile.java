@@ -33,7 +33,7 @@ public final class HostsFile {
       }
     }
     if (self == null) {
-      self = nat ? GuestNetworkConfig.NAT_ADDRESS.substring(0, GuestNetworkConfig.NAT_ADDRESS.indexOf('/'))
+      self = nat ? GuestNetworkConfig.natAddress()
           : "127.0.1.1";
       sb.append(self).append('\t').append(podId).append('\n');
     }

@@ -23,7 +23,7 @@ import java.util.Map;
  * @param podDir the pod's log directory
  * @param socketDir the pod's socket directory
  * @param agentSocket the Unix socket of the agent channel
- * @param ports container port to host port (none yet)
+ * @param ports container port (as a string) to host port of the published ports, once bound
  * @param createdAt ISO-8601 instant the pod was created
  * @param startedAt ISO-8601 instant its container started, or null
  * @param consoleLog the guest console's log file ({@code <config>/logs/<id>.log}), or null
@@ -131,6 +131,11 @@ public record PodRecord(
   public PodRecord withMounts(List<String> m, List<Proc> daemons) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
         podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, m, daemons);
+  }
+
+  public PodRecord withPorts(Map<String, Integer> p) {
+    return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
+        podDir, socketDir, agentSocket, p, createdAt, startedAt, consoleLog, mounts, mountDaemons);
   }
 
   public PodRecord withConsoleLog(String path) {

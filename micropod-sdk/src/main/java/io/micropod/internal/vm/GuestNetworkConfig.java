@@ -19,8 +19,11 @@ import java.util.Objects;
  * @param nat an outbound NAT device (the {@code NAT} network mode)
  * @param nics one device per joined network, in the spec's order
  * @param exposedHostPorts the host's 127.0.0.1 ports the NAT may reach (QEMU's netguard), ascending
+ * @param hostForwards published ports that the NAT itself serves on the host's 127.0.0.1 (QEMU's
+ *     {@code hostfwd}, for detached pods: they outlive the JVM), in the spec's order
  */
-public record GuestNetworkConfig(boolean nat, List<Nic> nics, List<Integer> exposedHostPorts) {
+public record GuestNetworkConfig(
+    boolean nat, List<Nic> nics, List<Integer> exposedHostPorts, List<HostForward> hostForwards) {
   /** No device: only loopback. */
   public static final GuestNetworkConfig NONE = new GuestNetworkConfig(false, List.of());
 
@@ -28,6 +31,11 @@ public record GuestNetworkConfig(boolean nat, List<Nic> nics, List<Integer> expo
   public static final String NAT_MAC = "02:6d:70:00:00:01";
   /** The guest's address on the NAT device, QEMU slirp's default. */
   public static final String NAT_ADDRESS = "10.0.2.15/24";
+  /** The guest's address on the NAT device, without the prefix. */
+  public static String natAddress() {
+    return NAT_ADDRESS.substring(0, NAT_ADDRESS.indexOf('/'));
+  }
+
   /** The NAT gateway; connections to it reach the host's loopback. */
   public static final String NAT_GATEWAY = "10.0.2.2";
   /** The NAT's DNS forwarder (the host's resolvers). */
@@ -50,9 +58,32 @@ public record GuestNetworkConfig(boolean nat, List<Nic> nics, List<Integer> expo
     }
   }
 
+  /**
+   * A TCP port of the host's 127.0.0.1 that the NAT forwards to the guest's NAT address.
+   *
+   * @param hostPort 1-65535 (already chosen: QEMU cannot report a port it picked)
+   * @param guestPort the container's port, 1-65535
+   */
+  public record HostForward(int hostPort, int guestPort) {
+    public HostForward {
+      if (hostPort < 1 || hostPort > 65535 || guestPort < 1 || guestPort > 65535) {
+        throw new IllegalArgumentException("ports must be 1-65535: " + hostPort + "->" + guestPort);
+      }
+    }
+  }
+
   public GuestNetworkConfig {
     nics = List.copyOf(nics);
     exposedHostPorts = List.copyOf(exposedHostPorts);
+    hostForwards = List.copyOf(hostForwards);
+    if (!nat && !hostForwards.isEmpty()) {
+      throw new IllegalArgumentException("host forwards need the NAT device: " + hostForwards);
+    }
+  }
+
+  /** No published port served by the NAT. */
+  public GuestNetworkConfig(boolean nat, List<Nic> nics, List<Integer> exposedHostPorts) {
+    this(nat, nics, exposedHostPorts, List.of());
   }
 
   /** No host port exposed. */

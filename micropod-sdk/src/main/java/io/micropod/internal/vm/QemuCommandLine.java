@@ -129,16 +129,23 @@ public final class QemuCommandLine {
   }
 
   /**
-   * The network devices (docs/networking.md): the NAT as user-mode networking with no host
-   * forwards (inbound goes through the agent's port forwarding) and no IPv6; each network as a
-   * {@code stream} netdev, a client of the network's switch socket. None: no device, only lo.
+   * The network devices (docs/networking.md): the NAT as user-mode networking without IPv6, with
+   * a {@code hostfwd} on the host's 127.0.0.1 per published port of a detached pod (other pods'
+   * inbound goes through the agent's port forwarding); each network as a {@code stream} netdev, a
+   * client of the network's switch socket. None: no device, only lo.
    */
   static void netdevs(List<String> a, boolean microvm, GuestNetworkConfig network) {
     String device = microvm ? "virtio-net-device" : "virtio-net-pci";
     if (network.nat()) {
+      StringBuilder user = new StringBuilder("user,id=nat,net=10.0.2.0/24,host=")
+          .append(GuestNetworkConfig.NAT_GATEWAY).append(",dns=").append(GuestNetworkConfig.NAT_DNS)
+          .append(",ipv6=off");
+      for (GuestNetworkConfig.HostForward f : network.hostForwards()) {
+        user.append(",hostfwd=tcp:127.0.0.1:").append(f.hostPort()).append('-')
+            .append(GuestNetworkConfig.natAddress()).append(':').append(f.guestPort());
+      }
       a.add("-netdev");
-      a.add("user,id=nat,net=10.0.2.0/24,host=" + GuestNetworkConfig.NAT_GATEWAY
-          + ",dns=" + GuestNetworkConfig.NAT_DNS + ",ipv6=off");
+      a.add(user.toString());
       a.add("-device");
       a.add(device + ",netdev=nat,mac=" + GuestNetworkConfig.NAT_MAC);
     }

@@ -45,4 +45,23 @@ class QemuNetdevTest {
     assertThat(args).contains("virtio-net-pci,netdev=nat,mac=02:6d:70:00:00:01",
         "virtio-net-pci,netdev=net0,mac=02:6d:70:59:01:02");
   }
+
+  @Test
+  void publishedPortsOfADetachedPodBecomeLoopbackHostForwardsOfTheNat() {
+    GuestNetworkConfig network = new GuestNetworkConfig(true, List.of(), List.of(),
+        List.of(new GuestNetworkConfig.HostForward(28080, 80), new GuestNetworkConfig.HostForward(25432, 5432)));
+    List<String> args = QemuCommandLine.build(QemuCommandLineTest.host(Accel.TCG, Machine.MICROVM, 0),
+        512, 1, PATHS, false, network);
+
+    assertThat(args).containsSequence("-netdev",
+        "user,id=nat,net=10.0.2.0/24,host=10.0.2.2,dns=10.0.2.3,ipv6=off"
+            + ",hostfwd=tcp:127.0.0.1:28080-10.0.2.15:80,hostfwd=tcp:127.0.0.1:25432-10.0.2.15:5432");
+  }
+
+  @Test
+  void hostForwardsWithoutTheNatAreRefused() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new GuestNetworkConfig(false, List.of(),
+            List.of(), List.of(new GuestNetworkConfig.HostForward(28080, 80))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("need the NAT device");
+  }
 }
