@@ -21,7 +21,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 /**
  * The busybox test image plus {@code /bin/udp} (src/test/c/udp.c, built with {@code gcc -static}):
  * busybox 1.35's nc has no UDP mode; and {@code /bin/tcpb} (src/test/c/tcpb.c), the TCP figures
- * of NetworkBenchIT timed in the guest. Built once per build into {@code target/}.
+ * of NetworkBenchIT timed in the guest; and {@code /bin/garp} (src/test/c/garp.c), a forged
+ * gratuitous ARP for NetworkIT. Built once per build into {@code target/}.
  */
 final class NetTestImages {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -31,11 +32,12 @@ final class NetTestImages {
   static synchronized String busyboxWithUdp() throws IOException, InterruptedException {
     Path target = Path.of("target", "net-tools-image").toAbsolutePath();
     Path layout = target.resolve("layout");
-    if (Files.isRegularFile(layout.resolve("index.json"))) {
+    java.util.List<String> tools = java.util.List.of("udp", "tcpb", "garp");
+    if (Files.isRegularFile(layout.resolve("index.json"))
+        && tools.stream().allMatch(t -> Files.isRegularFile(target.resolve(t)))) {
       return "oci:" + layout;
     }
     Files.createDirectories(target);
-    java.util.List<String> tools = java.util.List.of("udp", "tcpb");
     for (String tool : tools) {
       Process gcc = new ProcessBuilder("gcc", "-static", "-O2", "-o", target.resolve(tool).toString(),
           Path.of("src", "test", "c", tool + ".c").toAbsolutePath().toString())
