@@ -78,34 +78,42 @@ class RegistryCredentialScopeTest {
   }
 
   private RegistryClient client(String registry) throws IOException {
-    Path dir = Files.createDirectories(tmp.resolve("docker"));
-    String auth = Base64.getEncoder().encodeToString((USER + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8));
-    Files.writeString(dir.resolve("config.json"), "{\"auths\":{\"" + registry + "\":{\"auth\":\"" + auth + "\"}}}");
     OkHttpClient http = new OkHttpClient.Builder().connectTimeout(Duration.ofSeconds(5))
         .readTimeout(Duration.ofSeconds(5)).build();
-    return new RegistryClient(http, new DockerCredentials(Map.of("DOCKER_CONFIG", dir.toString()), tmp),
-        Set.of(), Duration.ofMillis(10));
+    return new RegistryClient(http, credentials(registry), Set.of(), Duration.ofMillis(10));
+  }
+
+  /** A Docker config that holds {@link #USER}'s password for {@code registry}. */
+  private DockerCredentials credentials(String registry) throws IOException {
+    Path dir = Files.createDirectories(tmp.resolve("docker"));
+    Files.writeString(dir.resolve("config.json"), "{\"auths\":{\"" + registry + "\":{\"auth\":\"" + basicAuth() + "\"}}}");
+    return new DockerCredentials(Map.of("DOCKER_CONFIG", dir.toString()), tmp);
   }
 
   private static String digest() throws Exception {
     return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(BLOB));
   }
 
-  /** A storage host that serves the blob and records what it was sent. */
-  private HttpServer storage() throws IOException {
-    HttpServer storage = server("storage", "127.0.0.2");
-    storage.createContext("/", ex -> {
-      record("storage", ex);
+  /** A server {@code name} on {@code ip} that serves the blob and records what it was sent. */
+  private HttpServer blobServer(String name, String ip) throws IOException {
+    HttpServer s = server(name, ip);
+    s.createContext("/", ex -> {
+      record(name, ex);
       send(ex, 200, BLOB);
     });
-    return storage;
+    return s;
+  }
+
+  /** A storage host that serves the blob and records what it was sent. */
+  private HttpServer storage() throws IOException {
+    return blobServer("storage", "127.0.0.2");
   }
 
   @Test
   void basicCredentialsAreNotSentToTheStorageHostABlobRedirectsTo() throws Exception {
     HttpServer storage = storage();
     HttpServer registry = server("registry", "127.0.0.1");
-    String expected = "Basic " + Base64.getEncoder().encodeToString((USER + ":" + PASSWORD).getBytes(StandardCharsets.UTF_8));
+    String expected = "Basic " + basicAuth();
     registry.createContext("/v2/", ex -> {
       record("registry", ex);
       if (!expected.equals(ex.getRequestHeaders().getFirst("Authorization"))) {
@@ -266,10 +274,7 @@ class RegistryCredentialScopeTest {
     }
 
     RegistryClient client() throws IOException {
-      Path dir = Files.createDirectories(tmp.resolve("docker"));
-      Files.writeString(dir.resolve("config.json"), "{\"auths\":{\"" + host() + "\":{\"auth\":\"" + basicAuth() + "\"}}}");
-      return new RegistryClient(http, new DockerCredentials(Map.of("DOCKER_CONFIG", dir.toString()), tmp),
-          Set.of(), Duration.ofMillis(10));
+      return new RegistryClient(http, credentials(host()), Set.of(), Duration.ofMillis(10));
     }
   }
 
@@ -279,12 +284,7 @@ class RegistryCredentialScopeTest {
 
   /** A plain-HTTP server on 127.0.0.1 that records every request it gets (it should get none). */
   private HttpServer downgradeTarget() throws IOException {
-    HttpServer plain = server("plain", "127.0.0.1");
-    plain.createContext("/", ex -> {
-      record("plain", ex);
-      send(ex, 200, BLOB);
-    });
-    return plain;
+    return blobServer("plain", "127.0.0.1");
   }
 
   @Test
