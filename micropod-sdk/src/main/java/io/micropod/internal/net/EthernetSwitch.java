@@ -57,6 +57,8 @@ public final class EthernetSwitch implements AutoCloseable {
   private static final int ETH_HEADER = 14;
   private static final int TYPE_IPV4 = 0x0800;
   private static final int TYPE_ARP = 0x0806;
+  /** The refusal of IPv6, VLAN-tagged and other frames: not forwarded, but no sign of spoofing. */
+  static final String OTHER_TYPE = "an EtherType other than IPv4 and ARP";
 
   private final String name;
   private final Path directory;
@@ -303,7 +305,8 @@ public final class EthernetSwitch implements AutoCloseable {
         forward(frame, port);
       } else {
         refused.incrementAndGet();
-        if (!port.warned) {
+        // every guest kernel sends IPv6 (link-local, MLD): dropped quietly; spoofing is worth a WARN
+        if (!port.warned && !OTHER_TYPE.equals(refusal)) {
           port.warned = true; // once per connection: a hostile guest must not flood the log
           log.warn("network {}: dropped a frame from the pod at {}: {} (further ones are dropped silently)",
               name, ipv4(port.binding.address), refusal);
@@ -351,7 +354,7 @@ public final class EthernetSwitch implements AutoCloseable {
       }
       return null;
     }
-    return String.format(Locale.ROOT, "EtherType 0x%04x is not forwarded (only IPv4 and ARP)", type);
+    return OTHER_TYPE;
   }
 
   private void forward(byte[] frame, Port from) {
