@@ -22,7 +22,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * The busybox test image plus {@code /bin/udp} (src/test/c/udp.c, built with {@code gcc -static}):
  * busybox 1.35's nc has no UDP mode; and {@code /bin/tcpb} (src/test/c/tcpb.c), the TCP figures
  * of NetworkBenchIT timed in the guest; and {@code /bin/sysprobe} (src/test/c/sysprobe.c), the
- * system calls of SeccompIT, with a setuid-root copy {@code /bin/sysprobe-suid}. Built once per
+ * system calls of SeccompIT, with a setuid-root copy {@code /bin/sysprobe-suid}; and
+ * {@code /bin/garp} (src/test/c/garp.c), a forged gratuitous ARP for NetworkIT. Built once per
  * build into {@code target/}.
  */
 final class NetTestImages {
@@ -31,7 +32,7 @@ final class NetTestImages {
   private NetTestImages() {}
 
   static synchronized String busyboxWithUdp() throws IOException, InterruptedException {
-    java.util.List<String> tools = java.util.List.of("udp", "tcpb", "sysprobe");
+    java.util.List<String> tools = java.util.List.of("udp", "tcpb", "sysprobe", "garp");
     // The directory is named after the sources: a layout built from older tools is not reused.
     ByteArrayOutputStream sources = new ByteArrayOutputStream();
     for (String tool : tools) {
@@ -40,7 +41,8 @@ final class NetTestImages {
     Path target = Path.of("target", "test-tools-image-" + sha256(sources.toByteArray()).substring(0, 12))
         .toAbsolutePath();
     Path layout = target.resolve("layout");
-    if (Files.isRegularFile(layout.resolve("index.json"))) {
+    if (Files.isRegularFile(layout.resolve("index.json"))
+        && tools.stream().allMatch(t -> Files.isRegularFile(target.resolve(t)))) {
       return "oci:" + layout;
     }
     Files.createDirectories(target);

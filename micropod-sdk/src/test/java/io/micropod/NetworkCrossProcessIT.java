@@ -100,7 +100,7 @@ class NetworkCrossProcessIT {
       assertThat(created).isEqualTo(name + " " + handle.subnet());
       Path record = TestImages.home().resolve("networks").resolve(name + ".json");
       Path socketDir = Path.of(new com.fasterxml.jackson.databind.ObjectMapper().readTree(record.toFile())
-          .path("switchSocket").asText()).getParent();
+          .path("switchDirectory").asText());
       assertThat(socketDir).isDirectory();
 
       child.process().destroyForcibly(); // SIGKILL: no shutdown hook runs

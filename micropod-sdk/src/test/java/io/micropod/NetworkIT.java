@@ -238,6 +238,37 @@ class NetworkIT {
         requests * 100, ping.lines().filter(l -> l.contains("min/avg/max")).findFirst().orElse(ping));
   }
 
+  /**
+   * A hostile member (container root keeps CAP_NET_RAW, as in Docker) sends gratuitous ARP that
+   * claims web's address for its own MAC, to take over web's alias. The switch drops it: the
+   * client's ARP entry for web keeps web's MAC and the client still reaches web.
+   */
+  @Test
+  void aMemberCannotTakeOverAnotherMembersAddressWithForgedArp() throws Exception {
+    String webAddress = client.exec("sh", "-c", "grep -w web /etc/hosts | cut -f1").stdout().trim();
+    assertThat(until(Duration.ofSeconds(30), () -> client.exec("timeout", "5", "wget", "-q", "-O-",
+        "http://web:8080/")).stdout()).isEqualTo("hello from web\n");
+    String webMac = web.exec("sh", "-c", "cat /sys/class/net/$(ip -o -4 addr | grep -w " + webAddress
+        + " | awk '{print $2}')/address").stdout().trim();
+    assertThat(client.exec("ip", "neigh", "show", webAddress).stdout()).contains(webMac);
+    try (MicroPod mallory = MicroPod.builder().image(NetTestImages.busyboxWithUdp()).network(front)
+        .command("sleep", "3600").start()) {
+      String dev = mallory.exec("sh", "-c", "ip -o -4 addr | grep ' 10.89.' | awk '{print $2}'").stdout().trim();
+      String malloryMac = mallory.exec("cat", "/sys/class/net/" + dev + "/address").stdout().trim();
+      assertThat(malloryMac).isNotEqualTo(webMac);
+
+      Instant deadline = Instant.now().plusSeconds(10);
+      while (Instant.now().isBefore(deadline)) {
+        ExecResult forged = mallory.exec("garp", dev, webAddress);
+        assertThat(forged.exitCode()).as(forged.stderr()).isZero();
+        assertThat(client.exec("ip", "neigh", "show", webAddress).stdout())
+            .as("the client's ARP entry for web").doesNotContain(malloryMac);
+      }
+      assertThat(client.exec("timeout", "5", "wget", "-q", "-O-", "http://web:8080/").stdout())
+          .isEqualTo("hello from web\n");
+    }
+  }
+
   @Test
   void aPodThatJoinedEarlierLearnsTheNamesOfLaterMembers() {
     ExecResult hosts = web.exec("cat", "/etc/hosts");

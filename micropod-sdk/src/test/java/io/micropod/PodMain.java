@@ -59,6 +59,32 @@ public final class PodMain {
         pod.close();
         System.exit(0);
       }
+      case "start-detached-watched" -> {
+        // starts a detached pod, printing "PHASE <id> <phase>" as each phase starts; at phase
+        // args[1] (or never: "none") this JVM SIGKILLs itself from the listener, so the boot
+        // thread is stopped exactly there
+        String killAt = args[1];
+        io.micropod.event.MicroPodListener watch = new io.micropod.event.MicroPodListener() {
+          @Override
+          public void phaseStart(String podId, io.micropod.event.Phase phase) {
+            System.out.println("PHASE " + podId + " " + phase);
+            System.out.flush();
+            if (phase.name().equals(killAt)) {
+              try {
+                new ProcessBuilder("kill", "-KILL", Long.toString(ProcessHandle.current().pid())).start().waitFor();
+                Thread.currentThread().join(); // the signal is on its way
+              } catch (Exception e) {
+                throw new IllegalStateException(e);
+              }
+            }
+          }
+        };
+        MicroPod pod = MicroPod.builder().image(TestImages.busybox()).detached(true).listener(watch)
+            .command("sleep", "3600").start();
+        System.out.println("POD " + pod.id());
+        System.out.flush();
+        System.exit(0);
+      }
       case "hold" -> {
         // starts a pod that dies with this JVM, then blocks until killed
         MicroPod pod = MicroPod.builder().image(TestImages.busybox()).command("sleep", "3600").start();

@@ -11,6 +11,7 @@ import io.micropod.internal.agent.GuestInfo;
 import io.micropod.internal.base.Durations;
 import io.micropod.internal.state.ConsoleLogs;
 import io.micropod.internal.state.PodRecord;
+import io.micropod.internal.vm.ManagedProcess;
 import io.micropod.internal.vm.Accel;
 import io.micropod.internal.vm.GuestNetworkConfig;
 import io.micropod.internal.vm.VmConfig;
@@ -83,6 +84,12 @@ final class VmSteps {
     } catch (UncheckedIOException e) {
       throw ConsoleLogs.unwritable(b.runtime.config().configDir(),
           b.runtime.state().dir(), e);
+    }
+    if (b.spec.detached()) {
+      // they outlive a killed JVM: each is in the record before it runs, so a sweep reaps it
+      ManagedProcess.recordSpawns(b.id, (role, pid) ->
+          b.updateRecord(r -> r.withSpawned(PodRecord.Proc.of(pid), !role.equals("virtiofsd"))));
+      cleanup.push("spawns.forget", () -> ManagedProcess.forgetSpawns(b.id));
     }
     PodResources.record(b, cleanup);
   }

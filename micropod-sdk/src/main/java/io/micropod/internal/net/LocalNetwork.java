@@ -41,7 +41,7 @@ public final class LocalNetwork {
   private final String name;
   private final int index;
   private final EthernetSwitch ethernet;
-  private final Path switchSocket;
+  private final Path switchDirectory;
   private final long ownerPid;
   private final java.time.Instant created = java.time.Instant.now();
   private volatile Object handle;
@@ -60,17 +60,17 @@ public final class LocalNetwork {
     this.name = name;
     this.index = index;
     this.ethernet = ethernet;
-    this.switchSocket = ethernet.socket();
+    this.switchDirectory = ethernet.directory();
     this.ownerPid = ProcessHandle.current().pid();
   }
 
-  /** A joined network: process {@code ownerPid} runs its switch at {@code switchSocket}. */
-  LocalNetwork(NetworkRegistry registry, String name, int index, Path switchSocket, long ownerPid) {
+  /** A joined network: process {@code ownerPid} runs its switch, ports in {@code switchDirectory}. */
+  LocalNetwork(NetworkRegistry registry, String name, int index, Path switchDirectory, long ownerPid) {
     this.registry = registry;
     this.name = name;
     this.index = index;
     this.ethernet = null;
-    this.switchSocket = switchSocket;
+    this.switchDirectory = switchDirectory;
     this.ownerPid = ownerPid;
   }
 
@@ -191,9 +191,9 @@ public final class LocalNetwork {
     return ethernet;
   }
 
-  /** The switch's Unix socket (in the owner's process). */
-  public Path switchSocket() {
-    return switchSocket;
+  /** The directory of the switch's port sockets (served by the owner's process). */
+  public Path switchDirectory() {
+    return switchDirectory;
   }
 
   public synchronized boolean isClosed() {
@@ -252,6 +252,12 @@ public final class LocalNetwork {
       }
       String mac = String.format(Locale.ROOT, "02:6d:70:59:%02x:%02x", index, host);
       m = new Member(podId, List.copyOf(aliases), host, mac, "10.89." + index + "." + host);
+      try {
+        ethernet.openPort(host, mac, m.address()); // the port accepts only this MAC and address
+      } catch (java.io.IOException e) {
+        throw new NetworkException(name, "cannot open a switch port for pod " + podId + " on network " + name
+            + " in " + switchDirectory + ": " + e, e, podId, Phase.VM_BOOT);
+      }
       members.put(podId, m);
       version++;
     }
@@ -271,7 +277,8 @@ public final class LocalNetwork {
 
   /** The guest device of {@code member}. */
   public GuestNetworkConfig.Nic nic(Member member) {
-    return new GuestNetworkConfig.Nic(name, member.mac(), member.address() + "/24", switchSocket);
+    return new GuestNetworkConfig.Nic(name, member.mac(), member.address() + "/24",
+        EthernetSwitch.portSocket(switchDirectory, member.host()));
   }
 
   /**
@@ -303,15 +310,16 @@ public final class LocalNetwork {
       }
       return;
     }
-    boolean removed;
+    Member removed;
     synchronized (this) {
-      removed = members.remove(podId) != null;
+      removed = members.remove(podId);
       refreshers.remove(podId);
-      if (removed) {
+      if (removed != null) {
         version++;
+        ethernet.closePort(removed.host());
       }
     }
-    if (removed) {
+    if (removed != null) {
       log.debug("network {}: pod {} left", name, podId);
       if (!isClosed()) {
         registry.writeState(this);

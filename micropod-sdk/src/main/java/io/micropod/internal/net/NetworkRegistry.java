@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * {@code <home>/networks/.lock} (a file lock) so that two processes cannot take the same name or
  * subnet. Thread-safe.
  *
- * <p>Record (version 1): {@code {"version":1, "name", "subnet", "switchSocket", "controlSocket",
+ * <p>Record (version 1): {@code {"version":1, "name", "subnet", "switchDirectory", "controlSocket",
  * "ownerPid", "ownerStart", "created", "members":[{"pod","address","mac","aliases":[..]}]}}.
  */
 public final class NetworkRegistry {
@@ -84,14 +84,14 @@ public final class NetworkRegistry {
           socketDir = Path.of("/tmp", "micropod-net-" + Ids.newPodId());
           Files.createDirectory(socketDir,
               PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-          ethernet = EthernetSwitch.start(name, socketDir.resolve("switch.sock"));
+          ethernet = EthernetSwitch.start(name, socketDir);
           LocalNetwork n = new LocalNetwork(this, name, index, ethernet);
           n.control(NetworkControl.start(n, socketDir.resolve("control.sock")));
           n.handle(handle.apply(n));
           networks.put(name, n);
           installShutdownHook();
           writeState(n);
-          log.debug("network {} created: {}, switch {}", name, n.subnet(), ethernet.socket());
+          log.debug("network {} created: {}, switch ports in {}", name, n.subnet(), socketDir);
           return n;
         }
       } catch (IOException | RuntimeException e) {
@@ -131,7 +131,7 @@ public final class NetworkRegistry {
         }
         try {
           Files.deleteIfExists(recordOf(n.name()));
-          deleteSocketDir(n.switchSocket());
+          deleteSocketDir(n.switchDirectory());
         } catch (IOException | RuntimeException e) {
           // the JVM is exiting: best effort
         }
@@ -224,23 +224,33 @@ public final class NetworkRegistry {
         r.path("name").asText(), r.path("ownerPid").asLong(-1), record);
     try {
       Files.deleteIfExists(record);
-      String sock = r.path("switchSocket").asText("");
-      if (!sock.isEmpty()) {
-        deleteSocketDir(Path.of(sock));
+      String d = r.path("switchDirectory").asText("");
+      String older = r.path("switchSocket").asText(""); // records of SDKs before bound ports
+      if (!d.isEmpty()) {
+        deleteSocketDir(Path.of(d));
+      } else if (!older.isEmpty() && Path.of(older).getParent() != null) {
+        deleteSocketDir(Path.of(older).getParent());
       }
     } catch (IOException | RuntimeException e) {
       log.warn("network {}: cannot remove the stale record {}: {}", r.path("name").asText(), record, e.toString());
     }
   }
 
-  /** Deletes a switch socket, the control socket beside it and their directory, if it is ours. */
-  private static void deleteSocketDir(Path switchSocket) throws IOException {
-    Path d = switchSocket.getParent();
-    if (d == null || d.getFileName() == null || !d.getFileName().toString().startsWith("micropod-net-")) {
+  /** Deletes a network's socket directory (port sockets, control socket), if it is ours. */
+  private static void deleteSocketDir(Path d) throws IOException {
+    if (d.getFileName() == null || !d.getFileName().toString().startsWith("micropod-net-")) {
       return;
     }
-    Files.deleteIfExists(d.resolve("switch.sock"));
-    Files.deleteIfExists(d.resolve("control.sock"));
+    try (java.util.stream.Stream<Path> s = Files.list(d)) {
+      for (Path p : (Iterable<Path>) s::iterator) {
+        String f = p.getFileName().toString();
+        if (f.endsWith(".sock")) {
+          Files.deleteIfExists(p);
+        }
+      }
+    } catch (java.nio.file.NoSuchFileException e) {
+      return;
+    }
     Files.deleteIfExists(d);
   }
 
@@ -286,7 +296,12 @@ public final class NetworkRegistry {
           + " (process " + r.path("ownerPid").asLong(-1) + "): create the network with this version", null);
     }
     int index = indexOf(r.path("subnet").asText(""));
-    LocalNetwork n = new LocalNetwork(this, name, index, Path.of(r.path("switchSocket").asText()),
+    String ports = r.path("switchDirectory").asText("");
+    if (ports.isEmpty()) {
+      throw new NetworkException(name, "network " + name + " was created by an SDK without bound switch ports"
+          + " (process " + r.path("ownerPid").asLong(-1) + "): create the network with this version", null);
+    }
+    LocalNetwork n = new LocalNetwork(this, name, index, Path.of(ports),
         r.path("ownerPid").asLong());
     n.link(Path.of(control));
     n.handle(handle.apply(n));
@@ -381,8 +396,8 @@ public final class NetworkRegistry {
     r.put("version", 1);
     r.put("name", n.name());
     r.put("subnet", n.subnet());
-    r.put("switchSocket", n.switchSocket().toString());
-    r.put("controlSocket", n.switchSocket().resolveSibling("control.sock").toString());
+    r.put("switchDirectory", n.switchDirectory().toString());
+    r.put("controlSocket", n.switchDirectory().resolve("control.sock").toString());
     r.put("ownerPid", ProcessHandle.current().pid());
     r.put("ownerStart", ProcStat.self());
     r.put("created", n.created().toString());
@@ -417,7 +432,7 @@ public final class NetworkRegistry {
     networks.remove(n.name(), n);
     try {
       Files.deleteIfExists(recordOf(n.name()));
-      deleteSocketDir(n.switchSocket());
+      deleteSocketDir(n.switchDirectory());
     } catch (IOException e) {
       log.warn("network {}: cannot delete its record or socket: {}", n.name(), e.toString());
     }

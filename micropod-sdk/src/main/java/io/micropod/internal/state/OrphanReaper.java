@@ -11,7 +11,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Removes what pods of dead owners left: a record whose owner JVM (pid + start time) is gone is
- * an orphan, unless the pod is detached and its VMM still runs. For an orphan it kills the
+ * an orphan, unless the pod is detached, its start completed ({@code RUNNING}) and its VMM still
+ * runs: a detached pod whose owner died during {@code start()} or while stopping it is an
+ * orphan too (its processes were recorded before they ran). For an orphan it kills the
  * recorded VMM and virtiofsd processes (the image tree's and the mounts'), each only if its pid
  * still belongs to the process that started at the recorded time (never by name), then deletes the
  * socket directory, the pod directory and the record; it keeps the pod's console log. Runs under the state lock; safe to run from several processes at once.
@@ -21,12 +23,12 @@ public final class OrphanReaper {
 
   private OrphanReaper() {}
 
-  /** Whether the pod of {@code r} is still someone's: a live owner, or detached and running. */
+  /** Whether the pod of {@code r} is still someone's: a live owner, or detached, started and running. */
   public static boolean isLive(PodRecord r) {
     if (r.owner() != null && r.owner().isAlive()) {
       return true;
     }
-    return r.detached() && r.vmm() != null && r.vmm().isAlive();
+    return r.detached() && PodRecord.RUNNING.equals(r.status()) && r.vmm() != null && r.vmm().isAlive();
   }
 
   /** Sweeps {@code state}; returns the ids it removed. */

@@ -109,8 +109,31 @@ public record PodRecord(
   }
 
   public PodRecord withVirtiofsd(Proc p) {
+    List<Proc> helpers = mountDaemons.stream().filter(d -> p == null || d.pid() != p.pid()).toList();
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, p, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers);
+  }
+
+  /**
+   * Records a process of a detached pod the moment it was spawned, before it may run (and
+   * outlive a killed owner): a VMM in its place, any other helper among {@code mountDaemons}
+   * until its step puts it where it belongs ({@link #withVirtiofsd}, {@link #withMounts}). While
+   * a pod is {@code STARTING}, {@code mountDaemons} may so hold its image share's virtiofsd.
+   */
+  public PodRecord withSpawned(Proc p, boolean isVmm) {
+    if (p == null) {
+      return this; // it exited already: nothing left to reap
+    }
+    if (isVmm) {
+      return withVmm(p);
+    }
+    if (processes().stream().anyMatch(x -> x.pid() == p.pid())) {
+      return this;
+    }
+    List<Proc> helpers = new java.util.ArrayList<>(mountDaemons);
+    helpers.add(p);
+    return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers);
   }
 
   public PodRecord withOwner(Proc p) {

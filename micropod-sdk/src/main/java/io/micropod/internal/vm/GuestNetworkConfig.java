@@ -47,7 +47,7 @@ public record GuestNetworkConfig(
    * @param network the network's name
    * @param mac unique on the network, lower-case, colon-separated
    * @param address the guest's address with prefix, e.g. {@code 10.89.1.2/24}
-   * @param switchSocket the Unix socket of the network's switch
+   * @param switchSocket the Unix socket of this pod's own switch port (bound to {@code mac} and {@code address})
    */
   public record Nic(String network, String mac, String address, Path switchSocket) {
     public Nic {

@@ -50,7 +50,8 @@ public final class ManagedProcess {
    * setpriv on the host the process outlives a killed JVM until the next runtime's sweep.
    *
    * <p>A {@code detached} process runs under {@code setsid} instead: its own session, so neither
-   * the JVM's exit nor a terminal's Ctrl-C reaches it.
+   * the JVM's exit nor a terminal's Ctrl-C reaches it. It runs only once its pod recorded it
+   * ({@link #recordSpawns}): until then it waits behind a gate that a dead JVM never opens.
    */
   public static ManagedProcess start(String podId, String role, List<String> command, Path logFile,
       boolean detached) throws IOException {
@@ -66,18 +67,75 @@ public final class ManagedProcess {
       if (SETSID != null) {
         full.add(SETSID);
       }
+      full.addAll(List.of("/bin/sh", "-c", GATE, "micropod-gate"));
     } else if (SETPRIV != null) {
       full.addAll(List.of(SETPRIV, "--pdeathsig", "SIGKILL"));
     }
     full.addAll(command);
     ProcessBuilder pb = new ProcessBuilder(full)
-        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
         .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
         .redirectErrorStream(true);
+    if (!detached) {
+      pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    }
     pb.environment().putAll(env);
     Process p = Spawner.start(pb);
+    if (detached) {
+      release(podId, role, p);
+    }
     log.debug("pod {}: started {} (pid {}): {}", podId, role, p.pid(), full);
     return new ManagedProcess(podId, role, p, logFile);
+  }
+
+  /**
+   * What a detached process runs first: it waits for "go" on its stdin (a pipe from this JVM),
+   * then execs the command (same pid, same start time). When the JVM dies before it said go, the
+   * pipe closes and nothing runs.
+   */
+  private static final String GATE = "IFS= read -r go && [ \"$go\" = go ] && exec \"$@\"";
+
+  /** Records a detached pod's processes; see {@link #recordSpawns}. */
+  @FunctionalInterface
+  public interface SpawnRecorder {
+    /** Writes {@code pid} (about to run as {@code role}) where a sweep finds it; throws when it cannot. */
+    void spawned(String role, long pid);
+  }
+
+  private static final java.util.Map<String, SpawnRecorder> RECORDERS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * From now on each detached process of {@code podId} is given to {@code recorder} before it
+   * runs: a detached process outlives the JVM on purpose, so a SIGKILL of the JVM between its
+   * spawn and its record would leave it running where no sweep finds it. Behind the gate
+   * ({@link #GATE}) it cannot run unrecorded.
+   */
+  public static void recordSpawns(String podId, SpawnRecorder recorder) {
+    RECORDERS.put(podId, recorder);
+  }
+
+  /** Ends {@link #recordSpawns} for {@code podId}. */
+  public static void forgetSpawns(String podId) {
+    RECORDERS.remove(podId);
+  }
+
+  /** Records {@code p} (when its pod records spawns), then lets it run; kills it when it cannot be recorded. */
+  private static void release(String podId, String role, Process p) throws IOException {
+    SpawnRecorder recorder = RECORDERS.get(podId);
+    try {
+      if (recorder != null) {
+        recorder.spawned(role, p.pid());
+      }
+    } catch (RuntimeException e) {
+      p.destroyForcibly(); // it never ran: nothing else to undo
+      throw new IOException("cannot record " + role + " (pid " + p.pid() + ") of pod " + podId
+          + " before letting it run: " + e.getMessage(), e);
+    }
+    try (java.io.OutputStream gate = p.getOutputStream()) {
+      gate.write("go\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    } catch (IOException e) {
+      // the gate already exited (no /bin/sh?): the caller sees the process dead and says so
+      log.debug("pod {}: {} (pid {}) exited before it was released: {}", podId, role, p.pid(), e.toString());
+    }
   }
 
   /** {@code setpriv} on PATH (null if absent): its {@code --pdeathsig} ties children to the JVM. */

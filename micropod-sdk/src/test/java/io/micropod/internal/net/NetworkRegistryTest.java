@@ -28,8 +28,8 @@ class NetworkRegistryTest {
     assertThat(Files.readString(record)).contains("\"name\" : \"backend\"", "\"subnet\" : \"10.89.1.0/24\"",
         "\"ownerPid\" : " + ProcessHandle.current().pid());
     assertThat(NetworkRegistry.recorded(home)).containsExactly("backend");
-    Path socket = n.ethernet().socket();
-    assertThat(socket).exists();
+    Path socket = n.nic(n.attach("aaaaaaaaaaaa", List.of())).switchSocket();
+    assertThat(socket).exists().hasParent(n.switchDirectory());
 
     n.close();
     n.close();
@@ -177,13 +177,13 @@ class NetworkRegistryTest {
       assertThat(j.ethernet()).isNull();
       assertThat(j.ownerPid()).isEqualTo(ProcessHandle.current().pid());
       assertThat(j.subnet()).isEqualTo("10.89.1.0/24");
-      assertThat(j.switchSocket()).isEqualTo(n.switchSocket());
+      assertThat(j.switchDirectory()).isEqualTo(n.switchDirectory());
       assertThat(j.members()).extracting(LocalNetwork.Member::podId).containsExactly("aaaaaaaaaaaa");
 
       LocalNetwork.Member b = j.attach("bbbbbbbbbbbb", List.of("peer"));
       assertThat(b.address()).isEqualTo("10.89.1.3");
       assertThat(b.mac()).isEqualTo("02:6d:70:59:01:03");
-      assertThat(j.nic(b).switchSocket()).isEqualTo(n.switchSocket());
+      assertThat(j.nic(b).switchSocket()).isEqualTo(EthernetSwitch.portSocket(n.switchDirectory(), 3)).exists();
       assertThat(n.members()).extracting(LocalNetwork.Member::podId).containsExactly("aaaaaaaaaaaa", "bbbbbbbbbbbb");
       assertThat(Files.readString(home.resolve("networks/shared.json"))).contains("bbbbbbbbbbbb", "peer");
       assertThatThrownBy(() -> j.attach("cccccccccccc", List.of("WEB")))
@@ -244,7 +244,7 @@ class NetworkRegistryTest {
     LocalNetwork n = create(owner, "shared");
     LocalNetwork j = other.join("shared", x -> new Object());
     j.attach("bbbbbbbbbbbb", List.of());
-    Path dir = n.switchSocket().getParent();
+    Path dir = n.switchDirectory();
 
     n.close();
 

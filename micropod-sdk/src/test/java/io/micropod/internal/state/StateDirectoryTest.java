@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -88,6 +89,57 @@ class StateDirectoryTest {
       vmm.destroyForcibly();
       notOurs.destroyForcibly();
     }
+  }
+
+  @Test
+  void aDetachedPodWhoseOwnerDiedBeforeItsStartCompletedIsReapedWithItsRecordedHelpers() throws Exception {
+    StateDirectory state = new StateDirectory(tmp);
+    Process deadOwner = new ProcessBuilder("true").start();
+    deadOwner.waitFor(10, TimeUnit.SECONDS);
+    PodRecord.Proc gone = new PodRecord.Proc(deadOwner.pid(), 1);
+    Process vmm = new ProcessBuilder("sleep", "60").start();
+    Process helper = new ProcessBuilder("sleep", "60").start();
+    Process runningVmm = new ProcessBuilder("sleep", "60").start();
+    try {
+      PodRecord starting = new PodRecord(PodRecord.VERSION, "s1", null, "oci:/x:latest", "qemu", PodRecord.STARTING,
+          true, gone, null, null, "", tmp.resolve("s1").toString(), tmp.resolve("micropod-s1").toString(),
+          tmp.resolve("micropod-s1/agent.sock").toString(), Map.of(), "2026-11-28T00:00:00Z", null)
+          .withSpawned(PodRecord.Proc.of(helper.pid()), false)
+          .withSpawned(PodRecord.Proc.of(vmm.pid()), true);
+      state.write(starting);
+      // a detached pod whose start completed outlives its owner
+      PodRecord running = new PodRecord(PodRecord.VERSION, "r1", null, "oci:/x:latest", "qemu", PodRecord.RUNNING,
+          true, gone, PodRecord.Proc.of(runningVmm.pid()), null, "", tmp.resolve("r1").toString(),
+          tmp.resolve("micropod-r1").toString(), tmp.resolve("micropod-r1/agent.sock").toString(), Map.of(),
+          "2026-11-28T00:00:00Z", null);
+      state.write(running);
+
+      assertThat(OrphanReaper.isLive(starting)).isFalse();
+      assertThat(OrphanReaper.isLive(running)).isTrue();
+      assertThat(OrphanReaper.sweep(state)).containsExactly("s1");
+
+      assertThat(vmm.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(helper.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      assertThat(runningVmm.isAlive()).isTrue();
+    } finally {
+      vmm.destroyForcibly();
+      helper.destroyForcibly();
+      runningVmm.destroyForcibly();
+    }
+  }
+
+  @Test
+  void aHelperRecordedAtItsSpawnMovesToItsPlaceWhenItsStepRecordsIt() {
+    PodRecord r = record("m1", PodRecord.Proc.self(), null, tmp.resolve("m1"), tmp.resolve("micropod-m1"));
+    PodRecord.Proc share = new PodRecord.Proc(101, 1);
+    PodRecord.Proc mount = new PodRecord.Proc(102, 2);
+
+    PodRecord spawned = r.withSpawned(share, false).withSpawned(mount, false).withSpawned(share, false);
+    assertThat(spawned.processes()).containsExactly(share, mount);
+    PodRecord placed = spawned.withVirtiofsd(share).withMounts(List.of("/a:/b:ro"), List.of(mount));
+    assertThat(placed.virtiofsd()).isEqualTo(share);
+    assertThat(placed.mountDaemons()).containsExactly(mount);
+    assertThat(placed.processes()).containsExactly(share, mount);
   }
 
   @Test
