@@ -26,10 +26,21 @@ public interface MicroPodListener {
   /** A listener that ignores every event; the default of {@code MicroPodSpec}. */
   MicroPodListener NONE = new MicroPodListener() {};
 
-  /** {@code phase} of pod {@code podId} begins. */
+  /**
+   * {@code phase} of pod {@code podId} begins.
+   *
+   * @param podId the pod's id, as {@code MicroPod.id()} returns it (12 hex characters)
+   * @param phase the phase that begins
+   */
   default void phaseStart(String podId, Phase phase) {}
 
-  /** {@code phase} of pod {@code podId} completed after {@code took}. */
+  /**
+   * {@code phase} of pod {@code podId} completed after {@code took}.
+   *
+   * @param podId the pod's id, as {@code MicroPod.id()} returns it
+   * @param phase the phase that completed
+   * @param took wall-clock time from this phase's {@code phaseStart} to its end; never negative
+   */
   default void phaseEnd(String podId, Phase phase, Duration took) {}
 
   /**
@@ -37,6 +48,10 @@ public interface MicroPodListener {
    * the exception {@code start()} is about to throw, once everything already done has been
    * undone. During {@code close()} ({@link Phase#STOP}) it is a {@code MicroPodException} whose
    * suppressed exceptions are the individual clean-up failures.
+   *
+   * @param podId the pod's id, as {@code MicroPod.id()} returns it
+   * @param phase the phase that failed
+   * @param cause why it failed; never null
    */
   default void phaseFailed(String podId, Phase phase, Throwable cause) {}
 
@@ -46,6 +61,11 @@ public interface MicroPodListener {
    * (summed over the layers, which download in parallel); blobs already in the local store count
    * neither way. Called often (about every 64 KiB) from the download threads, possibly
    * concurrently: keep it cheap. Not called when nothing needs downloading.
+   *
+   * @param podId the pod's id, as {@code MicroPod.id()} returns it
+   * @param phase the phase making progress; today only {@link Phase#IMAGE_PULL}
+   * @param done bytes downloaded so far, between 0 and {@code total}
+   * @param total bytes to download in all (the blobs not already in the local store)
    */
   default void progress(String podId, Phase phase, long done, long total) {}
 }
