@@ -22,6 +22,8 @@ public interface ExecProcess {
   /**
    * The process's stdin. Writes block while the agent channel is not ready (flow control), so a
    * slow process slows the writer instead of filling memory. {@code close()} sends EOF.
+   *
+   * @return the stream to write the process's input to; always the same instance
    */
   OutputStream stdin();
 
@@ -30,6 +32,8 @@ public interface ExecProcess {
    * stdout and stderr merged); it ends (-1) once the process exited. The same bytes are also in
    * {@link #await()}'s result: reading here copies nothing and skipping it is free. Read it from
    * one thread at a time; {@code close()} only ends this stream, not the process.
+   *
+   * @return the stream of the process's output; always the same instance
    */
   default InputStream stdout() {
     throw new UnsupportedOperationException("stdout streaming is not supported by " + getClass().getName());
@@ -39,6 +43,8 @@ public interface ExecProcess {
    * Resizes the process's terminal (the process gets SIGWINCH); a no-op once the process exited.
    * Ordered with {@link #stdin()} writes: bytes written before the call reach the terminal first.
    *
+   * @param columns the new width in character cells, 1..65535
+   * @param rows the new height in character cells, 1..65535
    * @throws IllegalArgumentException when a value is not 1..65535
    * @throws IllegalStateException when the exec was started without {@link ExecSpec.Builder#tty}
    */
@@ -49,10 +55,16 @@ public interface ExecProcess {
   /**
    * Waits for the exit; stdout and stderr are what the process wrote, decoded as UTF-8.
    *
+   * @return the exit code and output of the process, once it has exited
    * @throws AgentException when the agent could not run it
    */
   ExecResult await();
 
-  /** Like {@link #await()}, or empty when {@code timeout} passes first (the process keeps running). */
+  /**
+   * Like {@link #await()}, or empty when {@code timeout} passes first (the process keeps running).
+   *
+   * @param timeout how long to wait at most; zero or negative only looks whether it has exited
+   * @return the result, or empty when the process is still running after {@code timeout}
+   */
   Optional<ExecResult> await(Duration timeout);
 }

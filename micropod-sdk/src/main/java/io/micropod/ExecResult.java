@@ -17,22 +17,43 @@ public final class ExecResult {
     this.stderr = Objects.requireNonNull(stderr, "stderr");
   }
 
-  /** A result; useful for tests and fakes. */
+  /**
+   * A result; useful for tests and fakes.
+   *
+   * @param exitCode the exit status, as {@link #exitCode()} returns it
+   * @param stdout what the process wrote to stdout; not null, may be empty
+   * @param stderr what the process wrote to stderr; not null, may be empty
+   * @return a new result with these values
+   */
   public static ExecResult of(int exitCode, String stdout, String stderr) {
     return new ExecResult(exitCode, stdout, stderr);
   }
 
-  /** The process's exit status as a shell reports it: its code, or 128 + signal number. */
+  /**
+   * The process's exit status as a shell reports it: its code, or 128 + signal number.
+   *
+   * @return the exit status: 0..255, where 128 + n means killed by signal n
+   */
   public int exitCode() {
     return exitCode;
   }
 
-  /** Everything the process wrote to stdout, UTF-8. */
+  /**
+   * Everything the process wrote to stdout, UTF-8.
+   *
+   * @return stdout, never null; empty when the process wrote nothing there (with a TTY it holds
+   *     stdout and stderr merged)
+   */
   public String stdout() {
     return stdout;
   }
 
-  /** Everything the process wrote to stderr, UTF-8. */
+  /**
+   * Everything the process wrote to stderr, UTF-8.
+   *
+   * @return stderr, never null; empty when the process wrote nothing there (with a TTY everything
+   *     is in {@link #stdout()})
+   */
   public String stderr() {
     return stderr;
   }

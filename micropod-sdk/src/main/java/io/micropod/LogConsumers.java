@@ -17,6 +17,10 @@ public final class LogConsumers {
   /**
    * Logs stdout lines at INFO and stderr lines at WARN as {@code "[<prefix>] <line>"}. The
    * consumer is thread-safe and never throws.
+   *
+   * @param logger where the lines go, e.g. {@code System.getLogger("pod")}; not null
+   * @param prefix put in brackets before each line, e.g. the image's name; not null
+   * @return a consumer to pass to {@link MicroPod#followLogs(Consumer)}
    */
   public static Consumer<LogLine> toLogger(System.Logger logger, String prefix) {
     Objects.requireNonNull(logger, "logger");

@@ -46,6 +46,7 @@ public final class Mount {
    * @param hostPath an existing directory (made absolute; symbolic links to it are resolved)
    * @param containerPath an absolute path in the container, not {@code /}, nor under
    *     {@code /proc}, {@code /sys} or {@code /dev}; made when missing
+   * @return a read-only mount
    * @throws IllegalArgumentException when {@code hostPath} is not an existing directory or
    *     {@code containerPath} is not such a path
    */
@@ -56,6 +57,10 @@ public final class Mount {
   /**
    * The host directory {@code hostPath} at {@code containerPath}, writable from the container.
    * See {@link #readOnly(Path, String)} for the arguments.
+   *
+   * @param hostPath an existing directory (made absolute; symbolic links to it are resolved)
+   * @param containerPath an absolute path in the container, as for {@link #readOnly(Path, String)}
+   * @return a read-write mount
    */
   public static Mount readWrite(Path hostPath, String containerPath) {
     return new Mount(checkHostDir(hostPath), checkContainerPath(containerPath), false);
@@ -112,17 +117,29 @@ public final class Mount {
     return p;
   }
 
-  /** The host directory, absolute and with symbolic links resolved. */
+  /**
+   * The host directory, absolute and with symbolic links resolved.
+   *
+   * @return the absolute, real path of the host directory
+   */
   public Path hostPath() {
     return hostPath;
   }
 
-  /** Where it appears in the container (absolute, normalized). */
+  /**
+   * Where it appears in the container (absolute, normalized).
+   *
+   * @return the absolute, normalized path in the container
+   */
   public String containerPath() {
     return containerPath;
   }
 
-  /** Whether the container cannot write to it. */
+  /**
+   * Whether the container cannot write to it.
+   *
+   * @return {@code true} for a read-only mount, {@code false} for a read-write one
+   */
   public boolean readOnly() {
     return readOnly;
   }

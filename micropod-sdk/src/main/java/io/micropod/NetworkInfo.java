@@ -15,6 +15,17 @@ import java.util.Objects;
  * @param members ids of the pods on it (of every process), in the order they joined
  */
 public record NetworkInfo(String name, String subnet, long ownerPid, Instant created, List<String> members) {
+  /**
+   * A snapshot as read from the home; {@code members} is copied.
+   *
+   * @param name the network's name
+   * @param subnet its IPv4 subnet, in CIDR notation
+   * @param ownerPid the process that created it
+   * @param created when it was created
+   * @param members ids of the pods on it, in the order they joined
+   * @throws NullPointerException when {@code name}, {@code subnet}, {@code created} or {@code
+   *     members} is null
+   */
   public NetworkInfo {
     Objects.requireNonNull(name, "name");
     Objects.requireNonNull(subnet, "subnet");

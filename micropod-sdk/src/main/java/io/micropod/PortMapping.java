@@ -21,6 +21,8 @@ public final class PortMapping {
    * {@code containerPort} on a random free host port, chosen at start; read it with
    * {@link MicroPod#mappedPort(int)}.
    *
+   * @param containerPort the TCP port the container listens on, 1..65535
+   * @return a mapping to a host port chosen at start
    * @throws IllegalArgumentException when the port is not 1..65535
    */
   public static PortMapping ofContainerPort(int containerPort) {
@@ -31,6 +33,9 @@ public final class PortMapping {
    * {@code containerPort} on the fixed {@code hostPort}; {@code start()} fails when that port is in
    * use.
    *
+   * @param hostPort the TCP port on the host's 127.0.0.1, 1..65535
+   * @param containerPort the TCP port the container listens on, 1..65535
+   * @return a mapping from {@code hostPort} to {@code containerPort}
    * @throws IllegalArgumentException when a port is not 1..65535
    */
   public static PortMapping of(int hostPort, int containerPort) {
@@ -44,12 +49,20 @@ public final class PortMapping {
     return port;
   }
 
-  /** The container's port. */
+  /**
+   * The container's port.
+   *
+   * @return the container's TCP port, 1..65535
+   */
   public int containerPort() {
     return containerPort;
   }
 
-  /** The fixed host port; 0 for a random one. */
+  /**
+   * The fixed host port; 0 for a random one.
+   *
+   * @return the host port, 1..65535, or 0 when it is chosen at start
+   */
   public int hostPort() {
     return hostPort;
   }

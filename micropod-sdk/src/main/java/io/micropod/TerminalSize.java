@@ -11,13 +11,24 @@ public record TerminalSize(int columns, int rows) {
   /** 80 columns by 24 rows, the size a TTY exec gets unless told otherwise. */
   public static final TerminalSize DEFAULT = new TerminalSize(80, 24);
 
-  /** @throws IllegalArgumentException when a value is not 1..65535 */
+  /**
+   * @throws IllegalArgumentException when a value is not 1..65535
+   *
+   * @param columns width, 1..65535
+   * @param rows height, 1..65535
+   */
   public TerminalSize {
     check("columns", columns);
     check("rows", rows);
   }
 
-  /** {@code columns} by {@code rows}. */
+  /**
+   * {@code columns} by {@code rows}.
+   *
+   * @param columns width, 1..65535
+   * @param rows height, 1..65535
+   * @return the size
+   */
   public static TerminalSize of(int columns, int rows) {
     return new TerminalSize(columns, rows);
   }
