@@ -10,6 +10,7 @@ import java.util.List;
 public final class HostUnsupportedException extends MicroPodException {
   private static final long serialVersionUID = 1L;
 
+  /** One line per missing thing. */
   private final List<String> missing;
 
   /** @param missing one human-readable line per missing thing; not empty */
@@ -18,7 +19,11 @@ public final class HostUnsupportedException extends MicroPodException {
     this.missing = List.copyOf(missing);
   }
 
-  /** One line per missing thing, naming the path looked at and how to get it. */
+  /**
+   * One line per missing thing, naming the path looked at and how to get it.
+   *
+   * @return the missing things, one line each; an unmodifiable list, never empty
+   */
   public List<String> missing() {
     return missing;
   }
