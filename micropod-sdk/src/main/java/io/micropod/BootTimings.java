@@ -34,13 +34,26 @@ public final class BootTimings {
     this.total = Objects.requireNonNull(total, "total");
   }
 
-  /** Timings; useful for tests and fakes. */
+  /**
+   * Timings; useful for tests and fakes.
+   *
+   * @param image see {@link #image()}
+   * @param vmBoot see {@link #vmBoot()}
+   * @param agentReady see {@link #agentReady()}
+   * @param containerStart see {@link #containerStart()}
+   * @param total see {@link #total()}
+   * @return timings with these values
+   */
   public static BootTimings of(
       Duration image, Duration vmBoot, Duration agentReady, Duration containerStart, Duration total) {
     return new BootTimings(image, vmBoot, agentReady, containerStart, total);
   }
 
-  /** Resolving the image and preparing its root filesystem (unpacking, unless cached). */
+  /**
+   * Resolving the image and preparing its root filesystem (unpacking, unless cached).
+   *
+   * @return the time spent on the image; zero when it was resolved and unpacked before
+   */
   public Duration image() {
     return image;
   }
@@ -50,22 +63,36 @@ public final class BootTimings {
    * {@code /init} started (the guest clock starts with the kernel) plus the VMM's own start-up
    * before the kernel ran, which the host derives from the guest clock in the agent's first
    * answer. Zero when the guest reports no timings.
+   *
+   * @return the guest's boot time, or zero when unknown
    */
   public Duration vmBoot() {
     return vmBoot;
   }
 
-  /** VMM spawn to the guest agent's first answer. */
+  /**
+   * VMM spawn to the guest agent's first answer.
+   *
+   * @return the time until the agent answered
+   */
   public Duration agentReady() {
     return agentReady;
   }
 
-  /** Creating and starting the container (the two agent calls). */
+  /**
+   * Creating and starting the container (the two agent calls).
+   *
+   * @return the time spent starting the container
+   */
   public Duration containerStart() {
     return containerStart;
   }
 
-  /** The whole {@code start()}. */
+  /**
+   * The whole {@code start()}.
+   *
+   * @return the duration of the whole start
+   */
   public Duration total() {
     return total;
   }

@@ -27,6 +27,9 @@ public final class ContainerFile {
    * The host file or directory {@code hostPath}, copied to {@code containerPath} (absolute; the
    * file's or directory's own path in the container; missing parents are made).
    *
+   * @param hostPath an existing file or directory on the host
+   * @param containerPath the absolute path it gets in the container
+   * @return a copy to make at start
    * @throws IllegalArgumentException when {@code hostPath} does not exist or
    *     {@code containerPath} is not absolute
    */
@@ -42,6 +45,10 @@ public final class ContainerFile {
    * A file of {@code content} at {@code containerPath} with permission bits {@code mode} (e.g.
    * {@code 0644}), owned by root.
    *
+   * @param content the file's bytes; copied, so later changes to the array do not count
+   * @param containerPath the absolute path of the file in the container
+   * @param mode the permission bits, 0..0777
+   * @return a file to write at start
    * @throws IllegalArgumentException when the mode is not 0..0777 or the path is not absolute
    */
   public static ContainerFile fromBytes(byte[] content, String containerPath, int mode) {
@@ -63,22 +70,38 @@ public final class ContainerFile {
     return containerPath;
   }
 
-  /** The host path, when this copies a host file or directory. */
+  /**
+   * The host path, when this copies a host file or directory.
+   *
+   * @return the host path, or empty for a file of given bytes
+   */
   public Optional<Path> hostPath() {
     return Optional.ofNullable(hostPath);
   }
 
-  /** The bytes, when this writes given content (a copy). */
+  /**
+   * The bytes, when this writes given content (a copy).
+   *
+   * @return a copy of the bytes, or empty for a host path
+   */
   public Optional<byte[]> content() {
     return Optional.ofNullable(content).map(byte[]::clone);
   }
 
-  /** Where it goes in the container. */
+  /**
+   * Where it goes in the container.
+   *
+   * @return the absolute path in the container
+   */
   public String containerPath() {
     return containerPath;
   }
 
-  /** Permission bits of a bytes file; 0 for a host path (its own modes are kept). */
+  /**
+   * Permission bits of a bytes file; 0 for a host path (its own modes are kept).
+   *
+   * @return the permission bits of a bytes file, 0..0777; 0 for a host path
+   */
   public int mode() {
     return mode;
   }

@@ -38,31 +38,60 @@ public final class HostCheck {
     }
   }
 
-  /** A check that passed; {@code detail} says what was found (a path, a version). */
+  /**
+   * A check that passed; {@code detail} says what was found (a path, a version).
+   *
+   * @param name what was checked, e.g. {@code qemu}; not blank
+   * @param detail what was found; not blank
+   * @return a check with status {@link Status#OK}
+   */
   public static HostCheck ok(String name, String detail) {
     return new HostCheck(name, Status.OK, detail, null);
   }
 
-  /** A degraded check; {@code fix} says what to run or change (a command where there is one). */
+  /**
+   * A degraded check; {@code fix} says what to run or change (a command where there is one).
+   *
+   * @param name what was checked, e.g. {@code accelerator}; not blank
+   * @param detail what was found and why it is degraded; not blank
+   * @param fix what to run or change; not blank
+   * @return a check with status {@link Status#WARN}
+   */
   public static HostCheck warn(String name, String detail, String fix) {
     return new HostCheck(name, Status.WARN, detail, fix);
   }
 
-  /** A check that keeps every pod from starting; {@code fix} says what to run or change. */
+  /**
+   * A check that keeps every pod from starting; {@code fix} says what to run or change.
+   *
+   * @param name what was checked, e.g. {@code guest image}; not blank
+   * @param detail what is missing and where it was looked for; not blank
+   * @param fix what to run or change; not blank
+   * @return a check with status {@link Status#MISSING}
+   */
   public static HostCheck missing(String name, String detail, String fix) {
     return new HostCheck(name, Status.MISSING, detail, fix);
   }
 
-  /** What was checked, short and stable: {@code accelerator}, {@code qemu}, {@code guest image}, ... */
+  /**
+   * What was checked, short and stable: {@code accelerator}, {@code qemu}, {@code guest image}, ...
+   *
+   * @return the check's name
+   */
   public String name() {
     return name;
   }
 
+  /** {@return how the check came out} */
   public Status status() {
     return status;
   }
 
-  /** What was found, or what is missing and where it was looked for; one line. */
+  /**
+   * What was found, or what is missing and where it was looked for; one line.
+   *
+   * @return the finding, one line, never blank
+   */
   public String detail() {
     return detail;
   }
@@ -70,6 +99,8 @@ public final class HostCheck {
   /**
    * How to fix it (e.g. {@code apt-get install qemu-system-x86}); empty for {@link Status#OK},
    * present otherwise.
+   *
+   * @return the fix, or empty for a check that passed
    */
   public Optional<String> fix() {
     return Optional.ofNullable(fix);

@@ -79,6 +79,9 @@ public final class ImageRef {
   /**
    * Parses {@code oci:<dir>[:<tag>]} or a registry reference.
    *
+   * @param reference e.g. {@code alpine:3.20}, {@code localhost:5000/app@sha256:<hex>},
+   *     {@code oci:/images/busybox:latest} or {@code oci-archive:/tmp/app.tar}
+   * @return the parsed, normalised reference
    * @throws IllegalArgumentException naming what is wrong with {@code reference}
    */
   public static ImageRef parse(String reference) {
@@ -128,6 +131,7 @@ public final class ImageRef {
    *
    * @param dir the layout directory (holding {@code oci-layout} and {@code index.json})
    * @param tag the {@code org.opencontainers.image.ref.name} of the manifest, e.g. {@code latest}
+   * @return a reference to that layout and tag
    */
   public static ImageRef ociLayout(Path dir, String tag) {
     Objects.requireNonNull(dir, "dir");
@@ -240,42 +244,64 @@ public final class ImageRef {
     return new ImageRef(null, registry, remainder, tag, digest);
   }
 
-  /** Whether this names an image archive ({@code oci-archive:} or {@code docker-archive:}). */
+  /**
+   * {@return whether this names an image archive ({@code oci-archive:} or {@code docker-archive:})}
+   */
   public boolean isArchive() {
     return archive != null;
   }
 
-  /** Whether this names an image in a registry (neither a layout nor an archive). */
+  /** {@return whether this names an image in a registry (neither a layout nor an archive)} */
   public boolean isRegistry() {
     return registry != null;
   }
 
-  /** The absolute archive file of an {@code oci-archive:} or {@code docker-archive:} reference. */
+  /**
+   * The absolute archive file of an {@code oci-archive:} or {@code docker-archive:} reference.
+   *
+   * @return the archive file, or empty when this is not an archive reference
+   */
   public Optional<Path> archive() {
     return Optional.ofNullable(archive);
   }
 
-  /** {@link #OCI_ARCHIVE} or {@link #DOCKER_ARCHIVE} for archives. */
+  /**
+   * {@link #OCI_ARCHIVE} or {@link #DOCKER_ARCHIVE} for archives.
+   *
+   * @return the archive kind, or empty when this is not an archive reference
+   */
   public Optional<String> archiveKind() {
     return Optional.ofNullable(archiveKind);
   }
 
-  /** Whether this names a local OCI image layout (the {@code oci:} form). */
+  /** {@return whether this names a local OCI image layout (the {@code oci:} form)} */
   public boolean isOciLayout() {
     return layoutDir != null;
   }
 
-  /** The absolute layout directory of an {@code oci:} reference. */
+  /**
+   * The absolute layout directory of an {@code oci:} reference.
+   *
+   * @return the layout directory, or empty when this is not an {@code oci:} reference
+   */
   public Optional<Path> layoutDir() {
     return Optional.ofNullable(layoutDir);
   }
 
-  /** The registry host (and port) of a registry reference, e.g. {@code docker.io}. */
+  /**
+   * The registry host (and port) of a registry reference, e.g. {@code docker.io}.
+   *
+   * @return the registry, or empty when this is not a registry reference
+   */
   public Optional<String> registry() {
     return Optional.ofNullable(registry);
   }
 
-  /** The repository of a registry reference, e.g. {@code library/alpine}. */
+  /**
+   * The repository of a registry reference, e.g. {@code library/alpine}.
+   *
+   * @return the repository, or empty when this is not a registry reference
+   */
   public Optional<String> repository() {
     return Optional.ofNullable(repository);
   }
@@ -284,12 +310,18 @@ public final class ImageRef {
    * The tag: always present for OCI layouts ({@code latest} by default); for registry references
    * absent only when a digest was given without a tag; for archives the image name given after
    * the file, if any.
+   *
+   * @return the tag, or empty as described
    */
   public Optional<String> tag() {
     return Optional.ofNullable(tag);
   }
 
-  /** The digest of a registry reference given as {@code name@algorithm:hex}. */
+  /**
+   * The digest of a registry reference given as {@code name@algorithm:hex}.
+   *
+   * @return {@code algorithm:hex}, or empty when no digest was given
+   */
   public Optional<String> digest() {
     return Optional.ofNullable(digest);
   }

@@ -51,12 +51,21 @@ public final class Network implements AutoCloseable {
     this.impl = impl;
   }
 
-  /** A network with a generated name ({@code micropod-<12 hex>}) on the default runtime. */
+  /**
+   * A network with a generated name ({@code micropod-<12 hex>}) on the default runtime.
+   *
+   * @return a new network, owned by this process; close it when done
+   */
   public static Network create() {
     return MicroPodRuntime.defaultRuntime().newNetwork();
   }
 
-  /** Network {@code name} on the default runtime; see {@link MicroPodRuntime#newNetwork(String)}. */
+  /**
+   * Network {@code name} on the default runtime; see {@link MicroPodRuntime#newNetwork(String)}.
+   *
+   * @param name the network's name, unique in the MicroPod home
+   * @return a new network, owned by this process; close it when done
+   */
   public static Network create(String name) {
     return MicroPodRuntime.defaultRuntime().newNetwork(name);
   }
@@ -70,22 +79,26 @@ public final class Network implements AutoCloseable {
     return name;
   }
 
-  /** The network's name, unique in its MicroPod home. */
+  /** {@return the network's name, unique in its MicroPod home} */
   public String name() {
     return impl.name();
   }
 
-  /** The network's IPv4 subnet, e.g. {@code 10.89.1.0/24}. */
+  /** {@return the network's IPv4 subnet, e.g. {@code 10.89.1.0/24}} */
   public String subnet() {
     return impl.subnet();
   }
 
-  /** The runtime the network belongs to; only its pods can join. */
+  /** {@return the runtime the network belongs to; only its pods can join} */
   public MicroPodRuntime runtime() {
     return runtime;
   }
 
-  /** Ids of the pods on the network now, in the order they joined. */
+  /**
+   * Ids of the pods on the network now, in the order they joined.
+   *
+   * @return the members' ids; a new list each call, empty when no pod is on it
+   */
   public List<String> members() {
     List<String> ids = new ArrayList<>();
     for (LocalNetwork.Member m : impl.members()) {
@@ -97,12 +110,18 @@ public final class Network implements AutoCloseable {
   /**
    * Whether this process created the network (its switch runs here); false for a handle from
    * {@link MicroPodRuntime#network(String)} to another process's network.
+   *
+   * @return {@code true} when this process owns the network
    */
   public boolean owned() {
     return impl.owned();
   }
 
-  /** The process that created the network; the network lives at most as long as it. */
+  /**
+   * The process that created the network; the network lives at most as long as it.
+   *
+   * @return the owner's process id
+   */
   public long ownerPid() {
     return impl.ownerPid();
   }
@@ -110,6 +129,8 @@ public final class Network implements AutoCloseable {
   /**
    * Whether {@link #close()} was called (or the runtime closed); for a handle to another
    * process's network, also once that process closed the network or exited.
+   *
+   * @return {@code true} once the network is closed
    */
   public boolean isClosed() {
     return impl.isClosed();
