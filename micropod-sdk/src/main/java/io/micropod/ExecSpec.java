@@ -48,45 +48,82 @@ public final class ExecSpec {
     this.tty = b.tty;
   }
 
-  /** {@code argv} with every default. */
+  /**
+   * {@code argv} with every default.
+   *
+   * @param argv the program and its arguments; not empty, {@code argv[0]} not empty, no null
+   *     element
+   * @return a spec that runs {@code argv} with the container's environment, directory and user
+   * @throws IllegalArgumentException naming the bad element when {@code argv} is not such a list
+   */
   public static ExecSpec of(String... argv) {
     return builder(argv).build();
   }
 
-  /** A builder for {@code argv}. */
+  /**
+   * A builder for {@code argv}.
+   *
+   * @param argv the program and its arguments, as for {@link #of(String...)}
+   * @return a new builder with every default
+   * @throws IllegalArgumentException naming the bad element when {@code argv} is not valid
+   */
   public static Builder builder(String... argv) {
     return new Builder(Arrays.asList(Objects.requireNonNull(argv, "argv")));
   }
 
-  /** A builder for {@code argv}. */
+  /**
+   * A builder for {@code argv}.
+   *
+   * @param argv the program and its arguments, as for {@link #of(String...)}; copied
+   * @return a new builder with every default
+   * @throws IllegalArgumentException naming the bad element when {@code argv} is not valid
+   */
   public static Builder builder(List<String> argv) {
     return new Builder(argv);
   }
 
+  /** {@return the program and its arguments; an unmodifiable list, never empty} */
   public List<String> command() {
     return command;
   }
 
-  /** Added to (and overriding) the container's environment. */
+  /**
+   * Added to (and overriding) the container's environment.
+   *
+   * @return the variables, in the order they were set; an unmodifiable map, empty by default
+   */
   public Map<String, String> env() {
     return env;
   }
 
+  /** {@return the absolute working directory, or empty for the container's own (the default)} */
   public Optional<String> workingDir() {
     return Optional.ofNullable(workingDir);
   }
 
-  /** A user name or uid, optionally {@code :group}; names resolve against the image. */
+  /**
+   * A user name or uid, optionally {@code :group}; names resolve against the image.
+   *
+   * @return the user, or empty for the container's own (the default)
+   */
   public Optional<String> user() {
     return Optional.ofNullable(user);
   }
 
-  /** Bytes fed to the process's stdin, which is then closed; a copy. */
+  /**
+   * Bytes fed to the process's stdin, which is then closed; a copy.
+   *
+   * @return a copy of the bytes, or empty for no stdin (the default: {@code /dev/null})
+   */
   public Optional<byte[]> stdin() {
     return Optional.ofNullable(stdin).map(byte[]::clone);
   }
 
-  /** The terminal's initial size when the process runs on a TTY; empty: no TTY (the default). */
+  /**
+   * The terminal's initial size when the process runs on a TTY; empty: no TTY (the default).
+   *
+   * @return the terminal's size, or empty for no terminal
+   */
   public Optional<TerminalSize> tty() {
     return Optional.ofNullable(tty);
   }
@@ -117,23 +154,53 @@ public final class ExecSpec {
       this.command = Validation.argv(argv, "argv", false);
     }
 
+    /**
+     * Sets environment variable {@code key} for the process, over the container's value; a later
+     * call with the same key replaces the earlier value.
+     *
+     * @param key the variable's name; not empty, no {@code '='} or NUL
+     * @param value its value, may be empty; no NUL
+     * @return this builder
+     * @throws IllegalArgumentException naming the key when the key or value is not valid
+     */
     public Builder env(String key, String value) {
       Validation.env(key, value);
       env.put(key, value);
       return this;
     }
 
+    /**
+     * Runs the process in {@code absPath}. Default: the container's working directory.
+     *
+     * @param absPath an absolute path in the container
+     * @return this builder
+     * @throws IllegalArgumentException when {@code absPath} is not absolute
+     */
     public Builder workingDir(String absPath) {
       this.workingDir = Validation.workingDir(absPath);
       return this;
     }
 
+    /**
+     * Runs the process as {@code user}. Default: the container's user.
+     *
+     * @param user {@code name|uid[:group|gid]}, e.g. {@code 1000}, {@code nobody} or
+     *     {@code 1000:1000}; names resolve against the image's {@code /etc/passwd} and
+     *     {@code /etc/group}
+     * @return this builder
+     * @throws IllegalArgumentException when {@code user} does not have that form
+     */
     public Builder user(String user) {
       this.user = Validation.user(user);
       return this;
     }
 
-    /** Bytes for the process's stdin (copied); it is closed after them. */
+    /**
+     * Bytes for the process's stdin (copied); it is closed after them.
+     *
+     * @param bytes the whole input; copied, may be empty (then stdin is closed at once)
+     * @return this builder
+     */
     public Builder stdin(byte[] bytes) {
       this.stdin = Objects.requireNonNull(bytes, "stdin").clone();
       return this;
@@ -143,6 +210,9 @@ public final class ExecSpec {
      * Runs the process on a pseudo-terminal of {@code columns} by {@code rows} (see the class
      * doc for what changes). Default: no terminal.
      *
+     * @param columns the width in character cells, 1..65535
+     * @param rows the height in character cells, 1..65535
+     * @return this builder
      * @throws IllegalArgumentException when a value is not 1..65535
      */
     public Builder tty(int columns, int rows) {
@@ -150,12 +220,18 @@ public final class ExecSpec {
       return this;
     }
 
-    /** Like {@link #tty(int, int)}. */
+    /**
+     * Like {@link #tty(int, int)}.
+     *
+     * @param size the terminal's initial size; not null
+     * @return this builder
+     */
     public Builder tty(TerminalSize size) {
       this.tty = Objects.requireNonNull(size, "size");
       return this;
     }
 
+    /** {@return an immutable spec of what was set} */
     public ExecSpec build() {
       return new ExecSpec(this);
     }

@@ -33,7 +33,21 @@ public final class PodInfo {
   private final Instant createdAt;
   private final Instant startedAt;
 
-  /** For the SDK; not meant to be called by applications. */
+  /**
+   * For the SDK; not meant to be called by applications.
+   *
+   * @param id the pod's id
+   * @param name its name, or null
+   * @param image the image reference as given
+   * @param driver the VMM driver's name
+   * @param status where the pod is in its life
+   * @param detached whether it outlives its JVM
+   * @param ownerPid the owning JVM's pid
+   * @param vmmPid the VMM's pid, or 0 or less when not spawned yet
+   * @param ports container port to host port; copied
+   * @param createdAt when the pod was recorded
+   * @param startedAt when its container started, or null
+   */
   public PodInfo(String id, String name, String image, String driver, Status status, boolean detached,
       long ownerPid, long vmmPid, Map<Integer, Integer> ports, Instant createdAt, Instant startedAt) {
     this.id = Objects.requireNonNull(id, "id");
@@ -49,55 +63,81 @@ public final class PodInfo {
     this.startedAt = startedAt;
   }
 
-  /** The pod's id. */
+  /** {@return the pod's id} */
   public String id() {
     return id;
   }
 
-  /** Its name, when the spec gave one. */
+  /**
+   * Its name, when the spec gave one.
+   *
+   * @return the name, or empty when the spec gave none
+   */
   public Optional<String> name() {
     return Optional.ofNullable(name);
   }
 
-  /** The image reference as given to the spec. */
+  /** {@return the image reference as given to the spec} */
   public String image() {
     return image;
   }
 
-  /** The VMM driver, e.g. {@code qemu}. */
+  /** {@return the VMM driver, e.g. {@code qemu}} */
   public String driver() {
     return driver;
   }
 
+  /** {@return where the pod is in its life, as recorded} */
   public Status status() {
     return status;
   }
 
-  /** Whether the pod outlives its JVM; see {@link MicroPodSpec#detached()}. */
+  /**
+   * Whether the pod outlives its JVM; see {@link MicroPodSpec#detached()}.
+   *
+   * @return {@code true} for a detached pod
+   */
   public boolean detached() {
     return detached;
   }
 
-  /** The pid of the JVM that owns the pod (started it, or attached to it last). */
+  /**
+   * The pid of the JVM that owns the pod (started it, or attached to it last).
+   *
+   * @return the owner's process id
+   */
   public long ownerPid() {
     return ownerPid;
   }
 
-  /** The VMM's pid, once spawned. */
+  /**
+   * The VMM's pid, once spawned.
+   *
+   * @return the pid, or empty before the VMM was spawned
+   */
   public OptionalLong vmmPid() {
     return vmmPid > 0 ? OptionalLong.of(vmmPid) : OptionalLong.empty();
   }
 
-  /** Container port to host port; empty when nothing is mapped. Unmodifiable. */
+  /**
+   * Container port to host port; empty when nothing is mapped. Unmodifiable.
+   *
+   * @return the published ports, container port to host port
+   */
   public Map<Integer, Integer> ports() {
     return ports;
   }
 
+  /** {@return when the pod was created, early in its {@code start()}} */
   public Instant createdAt() {
     return createdAt;
   }
 
-  /** When its container started. */
+  /**
+   * When its container started.
+   *
+   * @return the time, or empty while the pod is still starting
+   */
   public Optional<Instant> startedAt() {
     return Optional.ofNullable(startedAt);
   }
