@@ -34,7 +34,11 @@ import java.util.OptionalInt;
  */
 public interface MicroPod extends AutoCloseable {
 
-  /** A new {@link MicroPodSpec.Builder}; its {@code start()} starts a pod. */
+  /**
+   * A new {@link MicroPodSpec.Builder}; its {@code start()} starts a pod.
+   *
+   * @return a new builder on the default runtime, with every default
+   */
   static MicroPodSpec.Builder builder() {
     return MicroPodSpec.builder();
   }
@@ -43,6 +47,8 @@ public interface MicroPod extends AutoCloseable {
    * Starts a pod: resolves and unpacks the image, boots the VM, connects to its agent and starts
    * the container. Blocks until the container's main process runs.
    *
+   * @param spec what to run; its {@link MicroPodSpec#runtime()} is used
+   * @return the running pod; the caller closes it (try-with-resources)
    * @throws HostUnsupportedException when this host lacks QEMU, virtiofsd, the guest image or a
    *     permission
    * @throws ImageException when the image cannot be resolved or unpacked
@@ -57,28 +63,41 @@ public interface MicroPod extends AutoCloseable {
     return RealMicroPod.start(spec, spec.runtime().services());
   }
 
-  /** A short random hex id (12 characters), unique among running pods. */
+  /**
+   * A short random hex id (12 characters), unique among running pods.
+   *
+   * @return the pod's id, e.g. {@code 3f9a0c21b7d4}
+   */
   String id();
 
-  /** The spec this pod was started from. */
+  /** {@return the spec this pod was started from} */
   MicroPodSpec spec();
 
   /**
    * Runs {@code argv} in the running container, with the container's environment, working
    * directory and user, and waits for it to exit. A non-zero exit code is data, not an exception.
    *
+   * @param argv the program and its arguments; not empty
+   * @return the exit code and the process's output
    * @throws IllegalArgumentException when {@code argv} is empty
    * @throws IllegalStateException when the pod is closed
    * @throws AgentException when the agent cannot run it (e.g. the container is no longer running)
    */
   ExecResult exec(String... argv);
 
-  /** See {@link #exec(String...)}. */
+  /**
+   * See {@link #exec(String...)}.
+   *
+   * @param argv the program and its arguments; not empty
+   * @return the exit code and the process's output
+   */
   ExecResult exec(List<String> argv);
 
   /**
    * Everything the container's main process wrote so far, stdout and stderr interleaved in the
    * order they arrived, decoded as UTF-8.
+   *
+   * @return the output so far; empty when there is none yet
    */
   String logs();
 
@@ -86,6 +105,7 @@ public interface MicroPod extends AutoCloseable {
    * Blocks until the container's main process exits and returns its exit status (its code, or
    * 128 + signal number). Returns at once when it already exited.
    *
+   * @return the exit status, 0..255
    * @throws MicroPodException when interrupted (the interrupt flag is set again)
    */
   int waitFor();
@@ -93,11 +113,16 @@ public interface MicroPod extends AutoCloseable {
   /**
    * Like {@link #waitFor()}, but gives up after {@code timeout}.
    *
+   * @param timeout how long to wait at most
    * @return the exit status, or empty when the process still runs at the deadline
    */
   OptionalInt waitFor(Duration timeout);
 
-  /** Where the time of {@code start()} went. */
+  /**
+   * Where the time of {@code start()} went.
+   *
+   * @return the timings of this pod's start
+   */
   BootTimings bootTimings();
 
   /**
@@ -124,6 +149,8 @@ public interface MicroPod extends AutoCloseable {
    * Runs a process in the running container as {@code spec} says, feeding its stdin when given,
    * and waits for it to exit.
    *
+   * @param spec the process, its environment, user, directory, stdin and terminal
+   * @return the exit code and the process's output
    * @throws IllegalStateException when the pod is closed
    * @throws ImageException when {@link ExecSpec#user()} names a user the image does not have
    * @throws AgentException when the agent cannot run it (status {@code FAILED_PRECONDITION} when
@@ -136,6 +163,8 @@ public interface MicroPod extends AutoCloseable {
    * {@link ExecProcess#stdin()} as you go (the spec's {@code stdin} bytes, if any, are ignored),
    * close it for EOF, then {@link ExecProcess#await()}.
    *
+   * @param spec the process to start; its {@link ExecSpec#stdin()} is ignored
+   * @return the running process
    * @throws IllegalStateException when the pod is closed
    */
   ExecProcess execStreaming(ExecSpec spec);
@@ -145,12 +174,16 @@ public interface MicroPod extends AutoCloseable {
    * stream: first everything so far, then live until the process exits or the returned handle is
    * closed. The consumer runs on one SDK thread at a time, in order; what it throws is logged and
    * skipped. Closing the handle is idempotent.
+   *
+   * @param consumer receives each line; should be fast, runs on an SDK thread
+   * @return a handle to stop following and to wait for the end; close it when done
    */
   LogFollower followLogs(java.util.function.Consumer<LogLine> consumer);
 
   /**
    * Sends {@code signal} (1..64, e.g. 15 for SIGTERM) to the container's main process.
    *
+   * @param signal the signal number, 1..64
    * @throws IllegalArgumentException when the number is not 1..64
    * @throws AgentException with {@code FAILED_PRECONDITION} when it no longer runs
    */
@@ -160,12 +193,17 @@ public interface MicroPod extends AutoCloseable {
    * Stops the main process as {@code docker stop} does: SIGTERM, then SIGKILL if it still runs
    * after {@code timeout}; returns its exit status. Returns at once when it already exited. The pod
    * (VM) stays up until {@link #close()}; {@link #copyOut}, {@link #logs()} keep working.
+   *
+   * @param timeout how long the process has after SIGTERM before SIGKILL
+   * @return the exit status, 0..255 (137 when it was killed with SIGKILL)
    */
   int stop(Duration timeout);
 
   /**
    * Like {@link #waitFor()}, with whether the OOM killer ended the container (its memory limit is
    * {@link MicroPodSpec#containerMemoryMib()}).
+   *
+   * @return the exit code and whether the container was OOM-killed
    */
   ExitStatus waitForExit();
 
@@ -174,6 +212,8 @@ public interface MicroPod extends AutoCloseable {
    * the container; missing parents are made, an existing file is replaced). Symlinks in the
    * container are resolved inside its root, never out of it. Blocks until done.
    *
+   * @param hostPath an existing file or directory on the host
+   * @param containerPath the absolute path it gets in the container
    * @throws IllegalArgumentException when {@code hostPath} does not exist or {@code containerPath}
    *     is not absolute
    * @throws AgentException when the agent cannot write it
@@ -185,22 +225,35 @@ public interface MicroPod extends AutoCloseable {
    * container's root) to {@code hostPath}, which must not exist; its parent must. Works also after
    * the main process exited.
    *
+   * @param containerPath the absolute path of the file or directory in the container
+   * @param hostPath where to write the copy on the host; must not exist
    * @throws IllegalArgumentException when {@code hostPath} exists or its parent does not
    * @throws AgentException with {@code NOT_FOUND} when {@code containerPath} does not exist
    */
   void copyOut(String containerPath, java.nio.file.Path hostPath);
 
-  /** The container's and the VM's resource use now. */
+  /**
+   * The container's and the VM's resource use now.
+   *
+   * @return a snapshot of the current usage
+   */
   PodStats stats();
 
   /**
    * The host port that forwards to {@code containerPort} on {@link #host()}.
    *
+   * @param containerPort a port the spec publishes, e.g. with
+   *     {@link PortMapping#ofContainerPort(int)}
+   * @return the host port, 1..65535
    * @throws IllegalArgumentException when the spec does not publish {@code containerPort}
    */
   int mappedPort(int containerPort);
 
-  /** The host address published ports listen on: {@code "127.0.0.1"}. */
+  /**
+   * The host address published ports listen on: {@code "127.0.0.1"}.
+   *
+   * @return the loopback address, {@code "127.0.0.1"}
+   */
   String host();
 
   /** A live {@link #followLogs} subscription. */
@@ -212,6 +265,7 @@ public interface MicroPod extends AutoCloseable {
     /**
      * Waits until every line up to the process's exit was delivered.
      *
+     * @param timeout how long to wait at most
      * @return false when {@code timeout} passed first
      */
     boolean awaitEnd(Duration timeout);
