@@ -74,22 +74,39 @@ public final class MicroPodRuntime implements AutoCloseable {
     static final MicroPodRuntime INSTANCE = new MicroPodRuntime(builder().services(), true);
   }
 
-  /** The runtime shared by every spec that sets none; created on first use. */
+  /**
+   * The runtime shared by every spec that sets none; created on first use.
+   *
+   * @return the default runtime, the same instance every call; closing it does nothing
+   */
   public static MicroPodRuntime defaultRuntime() {
     return DefaultHolder.INSTANCE;
   }
 
-  /** A builder with every default. */
+  /**
+   * A builder with every default.
+   *
+   * @return a new builder
+   */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** The MicroPod home directory (absolute). */
+  /**
+   * The MicroPod home directory (absolute).
+   *
+   * @return the home's absolute path
+   */
   public Path home() {
     return services.config().home();
   }
 
-  /** The VMM driver as configured: {@code auto} (chosen on first start), {@code qemu} or {@code firecracker}. */
+  /**
+   * The VMM driver as configured: {@code auto} (chosen on first start), {@code qemu} or
+   * {@code firecracker}.
+   *
+   * @return {@code auto}, {@code qemu} or {@code firecracker}
+   */
   public String vmm() {
     return services.config().vmm();
   }
@@ -97,6 +114,8 @@ public final class MicroPodRuntime implements AutoCloseable {
   /**
    * The images in the local store, sorted by reference: registry images pulled before, and local
    * sources ({@code oci:}, archives) that pods started from.
+   *
+   * @return the stored images; empty when the store is
    */
   public List<ImageInfo> images() {
     try {
@@ -110,6 +129,8 @@ public final class MicroPodRuntime implements AutoCloseable {
    * Pulls {@code ref} for {@code linux/amd64} into the local store (if missing) without starting
    * a pod, e.g. to warm a cache.
    *
+   * @param ref an image reference, e.g. {@code alpine:3.20}
+   * @return what is now in the store for {@code ref}
    * @throws IllegalArgumentException when {@code ref} is not a valid reference
    * @throws ImageException (or a subtype) when it cannot be pulled
    */
@@ -120,6 +141,10 @@ public final class MicroPodRuntime implements AutoCloseable {
   /**
    * Pulls {@code ref} for {@code platform} ({@code os/arch[/variant]}) per {@code policy}.
    *
+   * @param ref the image to pull
+   * @param platform {@code os/arch[/variant]}, e.g. {@code linux/amd64}
+   * @param policy when to ask the registry; {@link PullPolicy#NEVER} only looks in the store
+   * @return what is now in the store for {@code ref}
    * @throws ImageException (or a subtype) when it cannot be pulled
    */
   public ImageInfo pullImage(ImageRef ref, String platform, PullPolicy policy) {
@@ -133,6 +158,11 @@ public final class MicroPodRuntime implements AutoCloseable {
    * a pod id. Called from the download threads, not at all when nothing needs downloading; the
    * listener's contract is the pods' (fast, must not throw: what it throws is logged and ignored).
    *
+   * @param ref the image to pull
+   * @param platform {@code os/arch[/variant]}, e.g. {@code linux/amd64}
+   * @param policy when to ask the registry
+   * @param listener receives the download progress; {@link MicroPodListener#NONE} for none
+   * @return what is now in the store for {@code ref}
    * @throws ImageException (or a subtype) when it cannot be pulled
    */
   public ImageInfo pullImage(ImageRef ref, String platform, PullPolicy policy, MicroPodListener listener) {
@@ -163,6 +193,7 @@ public final class MicroPodRuntime implements AutoCloseable {
    * unless another cached image or a pod of this runtime uses it; its blobs go with the next
    * {@link #pruneImages()}.
    *
+   * @param ref an image reference, as given to {@link #pullImage(String)}
    * @return whether the store held {@code ref}
    * @throws IllegalArgumentException when {@code ref} is not a valid reference
    */
@@ -197,6 +228,7 @@ public final class MicroPodRuntime implements AutoCloseable {
   /**
    * Creates a {@link Network} with a generated name ({@code micropod-<12 hex>}).
    *
+   * @return the new network, owned by this process; the caller closes it
    * @throws NetworkException when it cannot be created
    */
   public Network newNetwork() {
@@ -208,6 +240,7 @@ public final class MicroPodRuntime implements AutoCloseable {
    * its switch and records it under {@code <home>/networks/}. The caller closes it.
    *
    * @param name 1-63 of {@code [a-zA-Z0-9_.-]}, starting with a letter or digit
+   * @return the new network, owned by this process; the caller closes it
    * @throws IllegalArgumentException when the name is not valid
    * @throws NetworkException when a network of that name exists (in any live process sharing
    *     this home); nothing is created then
@@ -228,6 +261,8 @@ public final class MicroPodRuntime implements AutoCloseable {
    * socket and lives as long as the owner does (see {@link Network}). The caller closes the
    * handle (closing it takes this process's pods off the network, nothing more).
    *
+   * @param name the network's name
+   * @return a handle to the network; the caller closes it
    * @throws NetworkException when no live process holds a network of that name: none exists, or
    *     its owner exited (its leftovers are removed then), or the owner does not answer
    * @throws IllegalArgumentException when the name is not valid
@@ -241,6 +276,8 @@ public final class MicroPodRuntime implements AutoCloseable {
   /**
    * The networks recorded in this runtime's home by live processes (this one included), by
    * name. Removes the leftovers of networks whose owner died on the way.
+   *
+   * @return the live networks; empty when there are none
    */
   public List<NetworkInfo> networks() {
     List<NetworkInfo> list = new java.util.ArrayList<>();
@@ -263,13 +300,18 @@ public final class MicroPodRuntime implements AutoCloseable {
    * created. Takes about a second (it runs {@code --version} of the binaries and reads the whole
    * installed guest image to check it); never throws for a missing piece.
    *
+   * @return the checks, in a fixed order; see {@link HostReport#canStartPods()}
    * @throws IllegalStateException when this runtime is closed
    */
   public HostReport checkHost() {
     return HostReport.of(services.checkHost());
   }
 
-  /** The config directory (absolute): pod records live in its {@code pods/}. */
+  /**
+   * The config directory (absolute): pod records live in its {@code pods/}.
+   *
+   * @return the config directory's absolute path
+   */
   public Path configDir() {
     return services.config().configDir();
   }
@@ -277,6 +319,8 @@ public final class MicroPodRuntime implements AutoCloseable {
   /**
    * The live pods recorded in this runtime's config directory, by every process, oldest first.
    * Sweeps first: pods of dead owners are removed, not listed.
+   *
+   * @return the live pods; empty when there are none
    */
   public List<PodInfo> list() {
     return PodStates.list(services);
@@ -297,6 +341,8 @@ public final class MicroPodRuntime implements AutoCloseable {
    * stays the owner, {@code close()} only disconnects, and {@code stop(..)} stops the container
    * (the owner removes the VM when it closes its handle).
    *
+   * @param idOrName a pod's id ({@link MicroPod#id()}) or name ({@link MicroPodSpec#name()})
+   * @return a handle to the running pod; closing it stops the pod, unless another JVM holds it
    * @throws PodNotFoundException when no live pod has that id or name
    * @throws PodBusyException when this JVM already holds the pod, or the JVM that holds it does
    *     not answer on its relay
@@ -347,7 +393,12 @@ public final class MicroPodRuntime implements AutoCloseable {
 
     private Builder() {}
 
-    /** The config directory (pod records); see the class documentation for the default. */
+    /**
+     * The config directory (pod records); see the class documentation for the default.
+     *
+     * @param configDir the directory; made absolute
+     * @return this builder
+     */
     public Builder configDir(Path configDir) {
       this.configDir = Objects.requireNonNull(configDir, "configDir").toAbsolutePath().normalize();
       return this;
@@ -359,6 +410,8 @@ public final class MicroPodRuntime implements AutoCloseable {
      * can read the credentials sent to it (content stays verified by digest). {@code localhost}
      * and {@code 127.0.0.1} are always plain HTTP. May be called repeatedly.
      *
+     * @param registry {@code host} or {@code host:port}, without scheme or path
+     * @return this builder
      * @throws IllegalArgumentException when {@code registry} is not a host name with optional port
      */
     public Builder insecureRegistry(String registry) {
@@ -371,7 +424,12 @@ public final class MicroPodRuntime implements AutoCloseable {
       return this;
     }
 
-    /** The MicroPod home directory; see the class documentation for the default. */
+    /**
+     * The MicroPod home directory; see the class documentation for the default.
+     *
+     * @param home the directory; made absolute
+     * @return this builder
+     */
     public Builder home(Path home) {
       this.home = Objects.requireNonNull(home, "home").toAbsolutePath().normalize();
       return this;
@@ -383,6 +441,10 @@ public final class MicroPodRuntime implements AutoCloseable {
      * or {@code PATH}, else {@code qemu}; {@code MICROPOD_VMM} may force one), {@code qemu} or
      * {@code firecracker}. A forced driver that cannot run on this host makes the first
      * {@code start()} throw {@code HostUnsupportedException} naming why.
+     *
+     * @param vmm {@code auto}, {@code qemu} or {@code firecracker}
+     * @return this builder
+     * @throws IllegalArgumentException when {@code vmm} is none of these
      */
     public Builder vmm(String vmm) {
       Objects.requireNonNull(vmm, "vmm");
@@ -393,13 +455,23 @@ public final class MicroPodRuntime implements AutoCloseable {
       return this;
     }
 
-    /** The {@code qemu-system-x86_64} executable; default: looked up on {@code PATH}. */
+    /**
+     * The {@code qemu-system-x86_64} executable; default: looked up on {@code PATH}.
+     *
+     * @param qemuBinary the executable; made absolute
+     * @return this builder
+     */
     public Builder qemuBinary(Path qemuBinary) {
       this.qemuBinary = Objects.requireNonNull(qemuBinary, "qemuBinary").toAbsolutePath();
       return this;
     }
 
-    /** The virtiofsd executable (the C one, QEMU's); default {@code /usr/lib/qemu/virtiofsd}. */
+    /**
+     * The virtiofsd executable (the C one, QEMU's); default {@code /usr/lib/qemu/virtiofsd}.
+     *
+     * @param virtiofsd the executable; made absolute
+     * @return this builder
+     */
     public Builder virtiofsd(Path virtiofsd) {
       this.virtiofsd = Objects.requireNonNull(virtiofsd, "virtiofsd").toAbsolutePath();
       return this;
@@ -408,6 +480,9 @@ public final class MicroPodRuntime implements AutoCloseable {
     /**
      * The guest kernel; default {@code MICROPOD_KERNEL_PATH}, else
      * {@code <home>/guest/<sdk-version>/vmlinux}.
+     *
+     * @param kernel the kernel image file, like the default {@code vmlinux}; made absolute
+     * @return this builder
      */
     public Builder kernel(Path kernel) {
       this.kernel = Objects.requireNonNull(kernel, "kernel").toAbsolutePath();
@@ -417,6 +492,10 @@ public final class MicroPodRuntime implements AutoCloseable {
     /**
      * The guest initramfs (the agent's root filesystem); default {@code MICROPOD_AGENT_ROOTFS},
      * else {@code <home>/guest/<sdk-version>/initramfs.cpio}.
+     *
+     * @param initramfs a cpio archive with the guest agent, as {@code rootfs-builder} makes it;
+     *     made absolute
+     * @return this builder
      */
     public Builder initramfs(Path initramfs) {
       this.initramfs = Objects.requireNonNull(initramfs, "initramfs").toAbsolutePath();
@@ -429,13 +508,20 @@ public final class MicroPodRuntime implements AutoCloseable {
      * System.getenv()}. For tools and tests that check or run with another setting, e.g. a
      * {@code PATH} without QEMU. System properties ({@code micropod.home}, {@code
      * micropod.config.dir}) still win over it.
+     *
+     * @param environment the variables; copied
+     * @return this builder
      */
     public Builder environment(Map<String, String> environment) {
       this.environment = Map.copyOf(Objects.requireNonNull(environment, "environment"));
       return this;
     }
 
-    /** The runtime. Cheap: threads and host checks start on first use. */
+    /**
+     * The runtime. Cheap: threads and host checks start on first use.
+     *
+     * @return a new runtime; the caller closes it once its pods are closed
+     */
     public MicroPodRuntime build() {
       return new MicroPodRuntime(services(), false);
     }
