@@ -121,17 +121,25 @@ public final class MicroPodSpec {
     this.exposedHostPorts = List.copyOf(b.exposedHostPorts);
   }
 
-  /** A builder with every default; {@link Builder#image} is required. */
+  /**
+   * A builder with every default; {@link Builder#image} is required.
+   *
+   * @return a new builder
+   */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** A builder that starts from this spec's values. */
+  /**
+   * A builder that starts from this spec's values.
+   *
+   * @return a new builder holding this spec's values; changing it leaves this spec unchanged
+   */
   public Builder newBuilder() {
     return new Builder(this);
   }
 
-  /** The image to run. */
+  /** {@return the image to run} */
   public ImageRef image() {
     return image;
   }
@@ -139,6 +147,8 @@ public final class MicroPodSpec {
   /**
    * The command (argv) that replaces the image's {@code Cmd}; the image's {@code Entrypoint}, if
    * any, is kept in front of it. Empty: run the image's {@code Entrypoint} + {@code Cmd}.
+   *
+   * @return the command, unmodifiable; empty (the default) for the image's own
    */
   public List<String> command() {
     return command;
@@ -147,22 +157,32 @@ public final class MicroPodSpec {
   /**
    * Environment variables added to the image's, in the order they were set; a key the image also
    * sets is overridden. Unmodifiable.
+   *
+   * @return the variables, key to value; empty by default
    */
   public Map<String, String> env() {
     return env;
   }
 
-  /** The absolute working directory in the container; empty: the image's (or {@code /}). */
+  /**
+   * The absolute working directory in the container; empty: the image's (or {@code /}).
+   *
+   * @return the working directory, or empty for the image's
+   */
   public Optional<String> workingDir() {
     return Optional.ofNullable(workingDir);
   }
 
-  /** Guest memory in MiB; default 512. */
+  /** {@return guest memory in MiB; default 512} */
   public int memoryMib() {
     return memoryMib;
   }
 
-  /** Virtual CPUs; default 1 (recommended under software emulation). */
+  /**
+   * Virtual CPUs; default 1 (recommended under software emulation).
+   *
+   * @return the number of virtual CPUs, at least 1
+   */
   public int cpus() {
     return cpus;
   }
@@ -170,12 +190,14 @@ public final class MicroPodSpec {
   /**
    * How long {@code start()} waits, from the VMM's spawn, for the guest agent to answer and the
    * container to start; default 120 s. Image resolution and unpacking are not counted.
+   *
+   * @return the start-up timeout, positive
    */
   public Duration startupTimeout() {
     return startupTimeout;
   }
 
-  /** When to contact the registry; default {@link PullPolicy#IF_MISSING}. */
+  /** {@return when to contact the registry; default {@link PullPolicy#IF_MISSING}} */
   public PullPolicy pullPolicy() {
     return pullPolicy;
   }
@@ -184,17 +206,27 @@ public final class MicroPodSpec {
    * The {@code os/architecture[/variant]} picked from a multi-platform image (OCI index or Docker
    * manifest list); default {@code linux/amd64}. MicroPod's guests are amd64: another platform
    * pulls, but such an image cannot start (unless the caller only pulls it).
+   *
+   * @return the platform, e.g. {@code linux/amd64}
    */
   public String platform() {
     return platform;
   }
 
-  /** Receives this pod's events; default {@link MicroPodListener#NONE}. */
+  /**
+   * Receives this pod's events; default {@link MicroPodListener#NONE}.
+   *
+   * @return the listener, never null
+   */
   public MicroPodListener listener() {
     return listener;
   }
 
-  /** The runtime whose resources the pod uses; {@link MicroPodRuntime#defaultRuntime()} unless set. */
+  /**
+   * The runtime whose resources the pod uses; {@link MicroPodRuntime#defaultRuntime()} unless set.
+   *
+   * @return the runtime, never null
+   */
   public MicroPodRuntime runtime() {
     return runtime != null ? runtime : MicroPodRuntime.defaultRuntime();
   }
@@ -203,22 +235,37 @@ public final class MicroPodSpec {
    * The entrypoint that replaces the image's {@code Entrypoint}; empty: the image's. When set and
    * no {@link #command()} is given, the image's {@code Cmd} is dropped too (as {@code docker run
    * --entrypoint} does).
+   *
+   * @return the entrypoint, unmodifiable and not empty, or empty for the image's
    */
   public Optional<List<String>> entrypoint() {
     return Optional.ofNullable(entrypoint);
   }
 
-  /** The user ({@code name}, {@code uid}, {@code uid:gid}, ...) the process runs as; empty: the image's. */
+  /**
+   * The user ({@code name}, {@code uid}, {@code uid:gid}, ...) the process runs as; empty: the
+   * image's.
+   *
+   * @return the user, or empty for the image's
+   */
   public Optional<String> user() {
     return Optional.ofNullable(user);
   }
 
-  /** The container's hostname; empty: the pod id. */
+  /**
+   * The container's hostname; empty: the pod id.
+   *
+   * @return the hostname, or empty for the pod id
+   */
   public Optional<String> hostname() {
     return Optional.ofNullable(hostname);
   }
 
-  /** Free-form metadata of the pod, not seen by the container. Unmodifiable. */
+  /**
+   * Free-form metadata of the pod, not seen by the container. Unmodifiable.
+   *
+   * @return the labels, key to value; empty by default
+   */
   public Map<String, String> labels() {
     return labels;
   }
@@ -227,22 +274,36 @@ public final class MicroPodSpec {
    * The pod's name: unique among the live pods of a config directory, so that another process
    * can {@link MicroPodRuntime#attach attach} to it by name; empty (the default): none, the pod
    * is found by its id only.
+   *
+   * @return the name, or empty for none
    */
   public Optional<String> name() {
     return Optional.ofNullable(name);
   }
 
-  /** The published TCP ports, in the order they were added. */
+  /**
+   * The published TCP ports, in the order they were added.
+   *
+   * @return the port mappings, unmodifiable; empty by default
+   */
   public List<PortMapping> ports() {
     return ports;
   }
 
-  /** Files and directories copied into the container before it starts, in order. */
+  /**
+   * Files and directories copied into the container before it starts, in order.
+   *
+   * @return the files to copy, unmodifiable; empty by default
+   */
   public List<ContainerFile> files() {
     return files;
   }
 
-  /** Host directories mounted into the container (see {@link Mount}), in order; default none. */
+  /**
+   * Host directories mounted into the container (see {@link Mount}), in order; default none.
+   *
+   * @return the mounts, unmodifiable; empty by default
+   */
   public List<Mount> mounts() {
     return mounts;
   }
@@ -252,6 +313,8 @@ public final class MicroPodSpec {
    * killer kills one of them (the main process ends with 137 and {@link ExitStatus#oomKilled()}),
    * and the VM keeps running. Default: {@link #memoryMib()} minus {@value #AGENT_RESERVE_MIB}, at
    * least half of {@link #memoryMib()}.
+   *
+   * @return the container's memory limit in MiB, at most {@link #memoryMib()}
    */
   public int containerMemoryMib() {
     if (containerMemoryMib > 0) {
@@ -260,17 +323,29 @@ public final class MicroPodSpec {
     return Math.max(memoryMib - AGENT_RESERVE_MIB, memoryMib / 2);
   }
 
-  /** Outbound networking: {@link NetworkMode#NAT} (the default) or {@link NetworkMode#NONE}. */
+  /**
+   * Outbound networking: {@link NetworkMode#NAT} (the default) or {@link NetworkMode#NONE}.
+   *
+   * @return the network mode, never null
+   */
   public NetworkMode networkMode() {
     return networkMode;
   }
 
-  /** The networks the pod joins, in order; default none. Unmodifiable. */
+  /**
+   * The networks the pod joins, in order; default none. Unmodifiable.
+   *
+   * @return the networks; empty by default
+   */
   public List<Network> networks() {
     return networks;
   }
 
-  /** The pod's extra names on each of its {@link #networks()}; default none. Unmodifiable. */
+  /**
+   * The pod's extra names on each of its {@link #networks()}; default none. Unmodifiable.
+   *
+   * @return the aliases; empty by default
+   */
   public List<String> networkAliases() {
     return networkAliases;
   }
@@ -280,6 +355,8 @@ public final class MicroPodSpec {
    * {@code host.micropod.internal} (the NAT gateway, 10.0.2.2); default none. Every other port
    * of the host's loopback, link-local addresses (cloud metadata included) and the host's own
    * addresses are refused to the pod; see docs/networking.md. Ascending, unmodifiable.
+   *
+   * @return the exposed host ports, ascending; empty by default
    */
   public List<Integer> exposedHostPorts() {
     return exposedHostPorts;
@@ -299,6 +376,8 @@ public final class MicroPodSpec {
    * ({@code 10.0.2.15}), so the container's server must listen on all addresses (not only on its
    * loopback), as with Docker. That needs the {@code qemu} driver and {@link NetworkMode#NAT}
    * ({@code build()} refuses {@code NONE}; the firecracker driver fails the start).
+   *
+   * @return {@code true} when the pod outlives its JVM; {@code false} by default
    */
   public boolean detached() {
     return detached;
@@ -314,6 +393,8 @@ public final class MicroPodSpec {
    * exit takes at most about the longest grace period. Use this instead of stopping pods from a
    * shutdown hook of your own: JVM shutdown hooks run concurrently, so your hook would race the
    * SDK's. Nothing runs on SIGKILL: the VM dies with the JVM. Ignored for {@link #detached()} pods.
+   *
+   * @return the grace period, zero or positive
    */
   public Duration exitGracePeriod() {
     return exitGracePeriod;
@@ -323,6 +404,8 @@ public final class MicroPodSpec {
    * The container's seccomp filter; default {@link SeccompProfile#DEFAULT} (an allow-list
    * modelled on Docker's default profile, {@code EPERM} for the rest). It applies to the
    * container's process and to every {@link MicroPod#exec exec}.
+   *
+   * @return the seccomp profile, never null
    */
   public SeccompProfile seccomp() {
     return seccomp;
@@ -436,20 +519,39 @@ public final class MicroPodSpec {
       this.networkAliases.addAll(spec.networkAliases);
     }
 
-    /** See {@link MicroPodSpec#entrypoint()}; at least one element. */
+    /**
+     * See {@link MicroPodSpec#entrypoint()}; at least one element.
+     *
+     * @param argv the entrypoint and its arguments; not empty, no null element
+     * @return this builder
+     * @throws IllegalArgumentException naming the bad element when {@code argv} is not such a list
+     */
     public Builder entrypoint(String... argv) {
       Objects.requireNonNull(argv, "entrypoint");
       this.entrypoint = Validation.argv(Arrays.asList(argv), "entrypoint", false);
       return this;
     }
 
-    /** See {@link MicroPodSpec#user()}: a name or uid, optionally {@code :group} or {@code :gid}. */
+    /**
+     * See {@link MicroPodSpec#user()}: a name or uid, optionally {@code :group} or {@code :gid}.
+     *
+     * @param user {@code name|uid[:group|gid]}, e.g. {@code 1000}, {@code nobody} or
+     *     {@code 1000:1000}
+     * @return this builder
+     * @throws IllegalArgumentException when {@code user} does not have that form
+     */
     public Builder user(String user) {
       this.user = Validation.user(user);
       return this;
     }
 
-    /** See {@link MicroPodSpec#hostname()}; an RFC 1123 host name of at most 63 characters. */
+    /**
+     * See {@link MicroPodSpec#hostname()}; an RFC 1123 host name of at most 63 characters.
+     *
+     * @param hostname letters, digits and {@code '-'}, not starting or ending with {@code '-'}
+     * @return this builder
+     * @throws IllegalArgumentException when {@code hostname} is not such a name
+     */
     public Builder hostname(String hostname) {
       Objects.requireNonNull(hostname, "hostname");
       if (!hostname.matches("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")) {
@@ -460,7 +562,14 @@ public final class MicroPodSpec {
       return this;
     }
 
-    /** Sets one label; keys are non-empty. */
+    /**
+     * Sets one label; keys are non-empty.
+     *
+     * @param key the label's key; not empty
+     * @param value its value, may be empty; replaces an earlier value of {@code key}
+     * @return this builder
+     * @throws IllegalArgumentException when {@code key} is empty
+     */
     public Builder label(String key, String value) {
       Objects.requireNonNull(key, "label key");
       Objects.requireNonNull(value, () -> "label value of " + key);
@@ -475,6 +584,10 @@ public final class MicroPodSpec {
      * See {@link MicroPodSpec#name()}: 1 to 63 of {@code [A-Za-z0-9_.-]}, starting with a letter or
      * digit. {@code start()} fails with {@link IllegalStateException} when a running pod of the
      * same runtime has it.
+     *
+     * @param name the pod's name
+     * @return this builder
+     * @throws IllegalArgumentException when {@code name} is not of that form
      */
     public Builder name(String name) {
       Objects.requireNonNull(name, "name");
@@ -486,12 +599,26 @@ public final class MicroPodSpec {
       return this;
     }
 
-    /** Publishes {@code containerPort} on a random host port; see {@link PortMapping}. */
+    /**
+     * Publishes {@code containerPort} on a random host port; see {@link PortMapping}.
+     *
+     * @param containerPort the TCP port the container listens on, 1..65535
+     * @return this builder
+     * @throws IllegalArgumentException when the port is not 1..65535 or already published
+     */
     public Builder port(int containerPort) {
       return port(PortMapping.ofContainerPort(containerPort));
     }
 
-    /** Publishes {@code containerPort} on the fixed {@code hostPort}; see {@link PortMapping}. */
+    /**
+     * Publishes {@code containerPort} on the fixed {@code hostPort}; see {@link PortMapping}.
+     *
+     * @param hostPort the port on the host's 127.0.0.1, 1..65535
+     * @param containerPort the TCP port the container listens on, 1..65535
+     * @return this builder
+     * @throws IllegalArgumentException when a port is not 1..65535, or either is already published
+     *     by this spec
+     */
     public Builder port(int hostPort, int containerPort) {
       return port(PortMapping.of(hostPort, containerPort));
     }
@@ -499,6 +626,8 @@ public final class MicroPodSpec {
     /**
      * Publishes a port.
      *
+     * @param mapping the container port and its host port
+     * @return this builder
      * @throws IllegalArgumentException when the container port or the fixed host port is already
      *     published by this spec
      */
@@ -516,7 +645,15 @@ public final class MicroPodSpec {
       return this;
     }
 
-    /** Copies the host file or directory {@code hostPath} to {@code containerPath} before start. */
+    /**
+     * Copies the host file or directory {@code hostPath} to {@code containerPath} before start.
+     *
+     * @param hostPath an existing file or directory on the host; read at start
+     * @param containerPath the absolute path it gets in the container
+     * @return this builder
+     * @throws IllegalArgumentException when {@code hostPath} does not exist or
+     *     {@code containerPath} is not absolute
+     */
     public Builder copyToContainer(Path hostPath, String containerPath) {
       files.add(ContainerFile.fromHost(hostPath, containerPath));
       return this;
@@ -526,6 +663,8 @@ public final class MicroPodSpec {
      * Mounts a host directory into the container (see {@link Mount}: virtio-fs, QEMU driver only).
      * At most {@value MicroPodSpec#MAX_MOUNTS}; the host directory must still exist at start.
      *
+     * @param mount the host directory and where it goes
+     * @return this builder
      * @throws IllegalArgumentException when another mount of this spec has the same container path
      *     or one inside the other, or there are {@value MicroPodSpec#MAX_MOUNTS} already
      */
@@ -546,7 +685,15 @@ public final class MicroPodSpec {
       return this;
     }
 
-    /** Writes {@code content} to {@code containerPath} with {@code mode} (e.g. 0644) before start. */
+    /**
+     * Writes {@code content} to {@code containerPath} with {@code mode} (e.g. 0644) before start.
+     *
+     * @param content the file's bytes; copied
+     * @param containerPath the absolute path of the file in the container
+     * @param mode the permission bits, 0..0777
+     * @return this builder
+     * @throws IllegalArgumentException when the mode is not 0..0777 or the path is not absolute
+     */
     public Builder copyToContainer(byte[] content, String containerPath, int mode) {
       files.add(ContainerFile.fromBytes(content, containerPath, mode));
       return this;
@@ -555,6 +702,10 @@ public final class MicroPodSpec {
     /**
      * See {@link MicroPodSpec#containerMemoryMib()}: 4 to the guest memory, MiB; checked against
      * {@link #memoryMib} at {@code build()}.
+     *
+     * @param mib the limit in MiB, at least 4
+     * @return this builder
+     * @throws IllegalArgumentException when {@code mib} is less than 4
      */
     public Builder containerMemoryMib(int mib) {
       if (mib < 4) {
@@ -569,6 +720,8 @@ public final class MicroPodSpec {
      * ({@code alpine:3.20}, {@code host:5000/app@sha256:...}), {@code oci:/path[:tag]},
      * {@code oci-archive:/file.tar} or {@code docker-archive:/file.tar}.
      *
+     * @param ref the image reference
+     * @return this builder
      * @throws IllegalArgumentException if {@code ref} is not a valid reference
      */
     public Builder image(String ref) {
@@ -576,44 +729,86 @@ public final class MicroPodSpec {
       return this;
     }
 
-    /** The image. */
+    /**
+     * The image.
+     *
+     * @param ref a parsed image reference
+     * @return this builder
+     */
     public Builder image(ImageRef ref) {
       this.image = Objects.requireNonNull(ref, "image");
       return this;
     }
 
-    /** The command that replaces the image's {@code Cmd}; no arguments: the image's default. */
+    /**
+     * The command that replaces the image's {@code Cmd}; no arguments: the image's default.
+     *
+     * @param argv the program and its arguments; no null element
+     * @return this builder
+     * @throws IllegalArgumentException naming the bad element
+     */
     public Builder command(String... argv) {
       return command(Arrays.asList(Objects.requireNonNull(argv, "command")));
     }
 
-    /** The command that replaces the image's {@code Cmd}; empty: the image's default. */
+    /**
+     * The command that replaces the image's {@code Cmd}; empty: the image's default.
+     *
+     * @param argv the program and its arguments; copied, no null element
+     * @return this builder
+     * @throws IllegalArgumentException naming the bad element
+     */
     public Builder command(List<String> argv) {
       this.command = Validation.argv(argv, "command", true);
       return this;
     }
 
-    /** Sets one environment variable, replacing an earlier value for {@code key}. */
+    /**
+     * Sets one environment variable, replacing an earlier value for {@code key}.
+     *
+     * @param key the variable's name; not empty, no {@code '='} or NUL
+     * @param value its value, may be empty; no NUL
+     * @return this builder
+     * @throws IllegalArgumentException naming the key when the key or value is not valid
+     */
     public Builder env(String key, String value) {
       Validation.env(key, value);
       env.put(key, value);
       return this;
     }
 
-    /** Sets each variable of {@code vars}, in its iteration order. */
+    /**
+     * Sets each variable of {@code vars}, in its iteration order.
+     *
+     * @param vars the variables, as for {@link #env(String, String)}
+     * @return this builder
+     * @throws IllegalArgumentException naming the first key whose key or value is not valid
+     */
     public Builder env(Map<String, String> vars) {
       Objects.requireNonNull(vars, "env");
       vars.forEach(this::env);
       return this;
     }
 
-    /** The absolute working directory in the container. */
+    /**
+     * The absolute working directory in the container.
+     *
+     * @param absPath an absolute path in the container
+     * @return this builder
+     * @throws IllegalArgumentException when {@code absPath} is not absolute
+     */
     public Builder workingDir(String absPath) {
       this.workingDir = Validation.workingDir(absPath);
       return this;
     }
 
-    /** Guest memory, MiB; 512 to 65536, default 512. */
+    /**
+     * Guest memory, MiB; 512 to 65536, default 512.
+     *
+     * @param memoryMib the guest's memory in MiB
+     * @return this builder
+     * @throws IllegalArgumentException when {@code memoryMib} is outside 512..65536
+     */
     public Builder memoryMib(int memoryMib) {
       if (memoryMib < MIN_MEMORY_MIB) {
         throw new IllegalArgumentException("memoryMib < " + MIN_MEMORY_MIB + ": " + memoryMib);
@@ -625,7 +820,13 @@ public final class MicroPodSpec {
       return this;
     }
 
-    /** Virtual CPUs, at least 1; default 1. Under software emulation (TCG) keep 1. */
+    /**
+     * Virtual CPUs, at least 1; default 1. Under software emulation (TCG) keep 1.
+     *
+     * @param cpus the number of virtual CPUs
+     * @return this builder
+     * @throws IllegalArgumentException when {@code cpus} is less than 1
+     */
     public Builder cpus(int cpus) {
       if (cpus < 1) {
         throw new IllegalArgumentException("cpus < 1: " + cpus);
@@ -634,7 +835,13 @@ public final class MicroPodSpec {
       return this;
     }
 
-    /** See {@link MicroPodSpec#startupTimeout()}; positive, default 120 s. */
+    /**
+     * See {@link MicroPodSpec#startupTimeout()}; positive, default 120 s.
+     *
+     * @param timeout the start-up timeout
+     * @return this builder
+     * @throws IllegalArgumentException when {@code timeout} is zero or negative
+     */
     public Builder startupTimeout(Duration timeout) {
       Objects.requireNonNull(timeout, "startupTimeout");
       if (timeout.isNegative() || timeout.isZero()) {
@@ -644,13 +851,23 @@ public final class MicroPodSpec {
       return this;
     }
 
-    /** Receives the pod's events; default {@link MicroPodListener#NONE}. */
+    /**
+     * Receives the pod's events; default {@link MicroPodListener#NONE}.
+     *
+     * @param listener the listener; not null
+     * @return this builder
+     */
     public Builder listener(MicroPodListener listener) {
       this.listener = Objects.requireNonNull(listener, "listener");
       return this;
     }
 
-    /** When to contact the registry; default {@link PullPolicy#IF_MISSING}. */
+    /**
+     * When to contact the registry; default {@link PullPolicy#IF_MISSING}.
+     *
+     * @param pullPolicy the policy; not null
+     * @return this builder
+     */
     public Builder pullPolicy(PullPolicy pullPolicy) {
       this.pullPolicy = Objects.requireNonNull(pullPolicy, "pullPolicy");
       return this;
@@ -660,6 +877,8 @@ public final class MicroPodSpec {
      * The platform to pick from multi-platform images, {@code os/architecture[/variant]}, e.g.
      * {@code linux/amd64} (the default) or {@code linux/arm64/v8}.
      *
+     * @param platform the platform
+     * @return this builder
      * @throws IllegalArgumentException when {@code platform} is not of that form
      */
     public Builder platform(String platform) {
@@ -672,7 +891,12 @@ public final class MicroPodSpec {
       return this;
     }
 
-    /** Whether the pod outlives its JVM (see {@link MicroPodSpec#detached()}); default false. */
+    /**
+     * Whether the pod outlives its JVM (see {@link MicroPodSpec#detached()}); default false.
+     *
+     * @param detached {@code true} to let the pod outlive its JVM
+     * @return this builder
+     */
     public Builder detached(boolean detached) {
       this.detached = detached;
       return this;
@@ -681,13 +905,22 @@ public final class MicroPodSpec {
     /**
      * The container's seccomp filter; default {@link SeccompProfile#DEFAULT}.
      * {@link SeccompProfile#UNCONFINED} is Docker's {@code --security-opt seccomp=unconfined}.
+     *
+     * @param profile the profile; not null
+     * @return this builder
      */
     public Builder seccomp(SeccompProfile profile) {
       this.seccomp = Objects.requireNonNull(profile, "seccomp");
       return this;
     }
 
-    /** See {@link MicroPodSpec#exitGracePeriod()}; zero or positive, default zero. */
+    /**
+     * See {@link MicroPodSpec#exitGracePeriod()}; zero or positive, default zero.
+     *
+     * @param grace the grace period
+     * @return this builder
+     * @throws IllegalArgumentException when {@code grace} is negative
+     */
     public Builder exitGracePeriod(Duration grace) {
       Objects.requireNonNull(grace, "exitGracePeriod");
       if (grace.isNegative()) {
@@ -697,7 +930,12 @@ public final class MicroPodSpec {
       return this;
     }
 
-    /** The runtime to use; default {@link MicroPodRuntime#defaultRuntime()}. */
+    /**
+     * The runtime to use; default {@link MicroPodRuntime#defaultRuntime()}.
+     *
+     * @param runtime the runtime; not null
+     * @return this builder
+     */
     public Builder runtime(MicroPodRuntime runtime) {
       this.runtime = Objects.requireNonNull(runtime, "runtime");
       return this;
@@ -710,6 +948,8 @@ public final class MicroPodSpec {
      * the host's loopback, link-local addresses (169.254.169.254 included) and the host's own
      * addresses are refused at once (RST). Only for {@link NetworkMode#NAT} under QEMU.
      *
+     * @param ports the host's TCP ports, 1-65535
+     * @return this builder
      * @throws IllegalArgumentException for a port outside 1-65535
      */
     public Builder exposeHostPorts(int... ports) {
@@ -728,6 +968,9 @@ public final class MicroPodSpec {
     /**
      * Outbound networking; default {@link NetworkMode#NAT}. {@link NetworkMode#NONE} leaves the
      * guest with only {@code lo} and excludes {@link #network(Network)}.
+     *
+     * @param mode the mode; not null
+     * @return this builder
      */
     public Builder networkMode(NetworkMode mode) {
       this.networkMode = Objects.requireNonNull(mode, "networkMode");
@@ -739,6 +982,8 @@ public final class MicroPodSpec {
      * device and an address on it, and its name and aliases resolve for the other members.
      * The network must belong to the spec's runtime and be open when the pod starts.
      *
+     * @param network an open network of the spec's runtime
+     * @return this builder
      * @throws IllegalArgumentException when {@code network} was already added
      */
     public Builder network(Network network) {
@@ -756,6 +1001,8 @@ public final class MicroPodSpec {
      * {@code [a-zA-Z0-9_-]} (dots allowed between labels), not starting with {@code -}; unique
      * per network (checked when the pod starts).
      *
+     * @param aliases the names; none clears them
+     * @return this builder
      * @throws IllegalArgumentException naming an alias that is not a valid host name, repeated,
      *     or reserved ({@code localhost}, {@value Network#HOST_NAME})
      */
@@ -787,7 +1034,11 @@ public final class MicroPodSpec {
     /**
      * The spec.
      *
+     * @return an immutable spec
      * @throws IllegalStateException "image is required" when no image was set
+     * @throws IllegalStateException when {@link #containerMemoryMib} is above {@link #memoryMib},
+     *     when {@link NetworkMode#NONE} is combined with a network or with a detached pod's
+     *     published ports, or when network aliases are set without a network
      */
     public MicroPodSpec build() {
       if (image == null) {
@@ -817,6 +1068,7 @@ public final class MicroPodSpec {
      * Builds the spec and starts a pod from it: {@code MicroPod.start(build())}. Runs at most
      * once per builder; to start more pods, use {@link MicroPod#start(MicroPodSpec)} with the spec.
      *
+     * @return the running pod; the caller closes it (try-with-resources)
      * @throws IllegalStateException when the image is missing, or this builder already started a pod
      * @throws MicroPodException (a subtype) when the pod could not start; nothing is left behind
      */
