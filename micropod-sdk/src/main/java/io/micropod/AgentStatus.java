@@ -7,7 +7,7 @@ package io.micropod;
 public enum AgentStatus {
   /** The call was cancelled before it completed, e.g. because the pod was closing. */
   CANCELLED,
-  /** The agent failed in a way it did not classify; the message holds its description. */
+  /** The failure has no more specific status; the exception's message says what is known. */
   UNKNOWN,
   /** The agent rejected an argument of the call (a bad path, an empty command, ...). */
   INVALID_ARGUMENT,
@@ -17,11 +17,11 @@ public enum AgentStatus {
   NOT_FOUND,
   /** What the call creates exists already in the guest, e.g. a container id. */
   ALREADY_EXISTS,
-  /** The guest refused the operation (file permissions, a read-only mount). */
+  /** The guest refused the operation for lack of permission. */
   PERMISSION_DENIED,
   /**
-   * A limit was hit: a message larger than the host accepts, a full disk, no memory left, or an
-   * output buffer dropped because its reader stopped.
+   * A limit was hit: the agent sent more than the host accepts (a message, or the bytes of one
+   * {@code copyOut}), or the guest ran out of a resource.
    */
   RESOURCE_EXHAUSTED,
   /**
@@ -34,7 +34,10 @@ public enum AgentStatus {
   OUT_OF_RANGE,
   /** The agent does not implement the call: the guest image does not match this SDK. */
   UNIMPLEMENTED,
-  /** The agent broke one of its own invariants; a bug in the agent. */
+  /**
+   * The agent failed unexpectedly, or the OCI runtime in the guest failed; the exception's
+   * message holds the agent's description.
+   */
   INTERNAL,
   /** The agent cannot be reached: the VM is gone, or the channel to it broke. */
   UNAVAILABLE,
