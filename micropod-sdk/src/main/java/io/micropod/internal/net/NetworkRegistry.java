@@ -87,6 +87,9 @@ public final class NetworkRegistry {
           ethernet = EthernetSwitch.start(name, socketDir.resolve("switch.sock"));
           LocalNetwork n = new LocalNetwork(this, name, index, ethernet);
           n.control(NetworkControl.start(n, socketDir.resolve("control.sock")));
+          if (io.micropod.internal.vm.VmmUser.active()) {
+            shareWithPods(socketDir);
+          }
           n.handle(handle.apply(n));
           networks.put(name, n);
           installShutdownHook();
@@ -234,6 +237,21 @@ public final class NetworkRegistry {
   }
 
   /** Deletes a switch socket, the control socket beside it and their directory, if it is ours. */
+  /**
+   * As root, members' QEMUs run unprivileged ({@link io.micropod.internal.vm.VmmUser}): the switch
+   * socket and its directory belong to the network's own group, which they hold; the control
+   * socket stays root's alone. Nobody else gets in: the directory is {@code 0710}.
+   */
+  private static void shareWithPods(Path socketDir) throws IOException {
+    int gid = io.micropod.internal.vm.VmmUser.networkGid(socketDir.getFileName().toString());
+    Path sw = socketDir.resolve("switch.sock");
+    Files.setPosixFilePermissions(socketDir.resolve("control.sock"), PosixFilePermissions.fromString("rw-------"));
+    Files.setAttribute(sw, "unix:gid", gid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    Files.setPosixFilePermissions(sw, PosixFilePermissions.fromString("rw-rw----"));
+    Files.setAttribute(socketDir, "unix:gid", gid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    Files.setPosixFilePermissions(socketDir, PosixFilePermissions.fromString("rwx--x---"));
+  }
+
   private static void deleteSocketDir(Path switchSocket) throws IOException {
     Path d = switchSocket.getParent();
     if (d == null || d.getFileName() == null || !d.getFileName().toString().startsWith("micropod-net-")) {

@@ -6,6 +6,7 @@ import io.micropod.event.Phase;
 import io.micropod.internal.fs.VirtiofsDaemon;
 import io.micropod.internal.image.BlockImages;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -136,13 +137,27 @@ public final class QemuDriver implements VmmDriver {
     if (rootfsMode == RootfsMode.BLOCK && blockImage == null) {
       throw new IllegalStateException("block rootfs mode but no block image was prepared");
     }
-    List<String> args = QemuCommandLine.build(config.host(), config.memoryMib(), config.cpus(),
-        new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket()),
-        blockImage, config.debug(), config.network(), config.mounts());
+    QemuCommandLine.Paths paths =
+        new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket());
     java.util.Map<String, String> env = netguardEnv(config.host(), config.network());
+    List<String> args;
+    List<String> command;
+    if (VmmUser.applies(config.host())) {
+      VmmUser user = VmmUser.forPod(config.podId(), config.host(), config.network());
+      Unprivileged u = unprivileged(config, blockImage, env, user);
+      args = QemuCommandLine.build(config.host(), config.memoryMib(), config.cpus(), paths, config.debug(),
+          config.network(), config.mounts(), u.refs());
+      command = user.command(u.files(), u.env(), !config.detached(), args);
+      env = java.util.Map.of();
+      log.debug("pod {}: qemu runs as uid {} (groups {})", config.podId(), user.uid(), user.groups());
+    } else {
+      args = QemuCommandLine.build(config.host(), config.memoryMib(), config.cpus(), paths, blockImage,
+          config.debug(), config.network(), config.mounts());
+      command = args;
+    }
     ManagedProcess qemu;
     try {
-      qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog(), config.detached(), env);
+      qemu = ManagedProcess.start(config.podId(), "qemu", command, config.vmmLog(), config.detached(), env);
     } catch (IOException e) {
       throw new VmStartException("cannot start " + args.get(0) + ": " + e.getMessage(), e,
           config.podId(), Phase.VM_BOOT, SPAWN_STEP, "");
@@ -167,6 +182,56 @@ public final class QemuDriver implements VmmDriver {
       throw new VmStartException(what, null, config.podId(), Phase.VM_BOOT, SPAWN_STEP, tail);
     }
     return vm;
+  }
+
+  /** What an unprivileged QEMU is handed: its files as descriptors, its env naming them. */
+  record Unprivileged(QemuCommandLine.FileRefs refs, List<VmmUser.PassedFile> files,
+      java.util.Map<String, String> env) {}
+
+  /**
+   * Hands {@code user} what its QEMU needs (see {@link VmmUser}): the kernel, initramfs, console
+   * log, block image and netguard as descriptors 3.. (the console and the image through QEMU's fd
+   * sets 1 and 2, which QEMU dups without reopening); the socket directory and the virtiofsd
+   * sockets in it (they serve only this pod) become the uid's own.
+   */
+  static Unprivileged unprivileged(VmConfig config, Path blockImage, java.util.Map<String, String> env,
+      VmmUser user) throws IOException {
+    HostCapabilities host = config.host();
+    List<VmmUser.PassedFile> files = new java.util.ArrayList<>();
+    VmmUser.PassedFile kernel = new VmmUser.PassedFile(host.kernel(), 3, false);
+    VmmUser.PassedFile initramfs = new VmmUser.PassedFile(host.initramfs(), 4, false);
+    VmmUser.PassedFile console = new VmmUser.PassedFile(config.consoleLog(), 5, true);
+    files.addAll(List.of(kernel, initramfs, console));
+    List<String> addFd = new java.util.ArrayList<>(List.of("fd=5,set=1"));
+    int next = 6;
+    String block = null;
+    if (blockImage != null) {
+      files.add(new VmmUser.PassedFile(blockImage, next, false));
+      addFd.add("fd=" + next++ + ",set=2");
+      block = "/dev/fdset/2";
+    }
+    java.util.Map<String, String> e = new java.util.TreeMap<>(env);
+    if (e.containsKey("LD_PRELOAD")) {
+      VmmUser.PassedFile guard = new VmmUser.PassedFile(Path.of(e.get("LD_PRELOAD")), next++, false);
+      files.add(guard);
+      e.put("LD_PRELOAD", guard.devFd());
+    }
+    user.own(config.socketDir());
+    List<Path> sockets = new java.util.ArrayList<>();
+    if (blockImage == null) {
+      sockets.add(config.virtiofsSocket());
+    }
+    for (VmConfig.MountDevice m : config.mounts()) {
+      sockets.add(m.socket());
+    }
+    for (Path s : sockets) {
+      if (Files.exists(s, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        user.own(s);
+      }
+    }
+    QemuCommandLine.FileRefs refs = new QemuCommandLine.FileRefs(kernel.devFd(), initramfs.devFd(),
+        "/dev/fdset/1", block, addFd);
+    return new Unprivileged(refs, files, e);
   }
 
   private static final class QemuVm implements VmProcess {
