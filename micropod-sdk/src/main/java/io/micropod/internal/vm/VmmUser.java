@@ -118,6 +118,11 @@ public final class VmmUser {
     return true;
   }
 
+  /** Whether this process runs as uid 0. */
+  public static boolean runningAsRoot() {
+    return isRoot();
+  }
+
   private static boolean isRoot() {
     try {
       return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
