@@ -139,7 +139,7 @@ public final class RuntimeServices {
           FirecrackerDriver.Options.from(config, choice.firecrackerBinary()));
     } else {
       driver = new QemuDriver(choice.rootfsMode(),
-          new BlockImages(config.home(), config.getenv("PATH")));
+          new BlockImages(config.home(), config.getenv("PATH")), QemuDriver.consoleLogMaxBytes(config));
     }
     probe = () -> {
       HostProbe.Findings f = new HostProbe.Findings();

@@ -127,7 +127,9 @@ public final class QemuCommandLine {
     a.add("-append");
     a.add(kernelCmdline(host, debug, blockImage != null ? "blk" : "virtiofs", network));
     a.add("-chardev");
-    a.add("file,id=console,path=" + files.console());
+    // a descriptor of an fd set is the capper's pipe (QemuLaunch): appended to, never truncated
+    a.add("file,id=console,path=" + files.console()
+        + (files.console().startsWith("/dev/fdset/") ? ",append=on" : ""));
     a.add("-serial");
     a.add("chardev:console");
     a.add("-device");

@@ -245,37 +245,13 @@ public final class VmmUser {
   }
 
   /**
-   * The command that runs {@code qemu} (its argv) as this identity: {@code sh} opens
-   * {@code files} as root onto their descriptors and exports {@code env} (the values may name
-   * them), then execs {@code setpriv}, which drops everything and execs QEMU with the same pid.
+   * The {@code setpriv} arguments that drop to this identity: uid, gid, groups, no capability
+   * (the bounding set too), {@code no_new_privs}.
    *
    * @param diesWithJvm whether to set {@code --pdeathsig SIGKILL} again after the drop
    */
-  public List<String> command(List<PassedFile> files, Map<String, String> env, boolean diesWithJvm,
-      List<String> qemu) {
-    StringBuilder script = new StringBuilder();
-    int arg = 1;
-    if (!files.isEmpty()) {
-      script.append("exec");
-      for (PassedFile f : files) {
-        script.append(' ').append(f.fd()).append(f.append() ? ">>" : "<").append("\"$").append(arg++).append('"');
-      }
-      script.append(" || exit 126; ");
-    }
-    for (String name : new TreeSet<>(env.keySet())) {
-      if (!name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
-        throw new IllegalArgumentException("environment variable name: " + name);
-      }
-      script.append("export ").append(name).append("=\"$").append(arg++).append("\"; ");
-    }
-    script.append("shift ").append(arg - 1).append("; exec \"$@\"");
-    List<String> c = new ArrayList<>(List.of("sh", "-c", script.toString(), "micropod-vmm"));
-    for (PassedFile f : files) {
-      c.add(f.path().toString());
-    }
-    for (String name : new TreeSet<>(env.keySet())) {
-      c.add(env.get(name));
-    }
+  public List<String> setpriv(boolean diesWithJvm) {
+    List<String> c = new ArrayList<>();
     c.add(ManagedProcess.SETPRIV == null ? "setpriv" : ManagedProcess.SETPRIV);
     if (diesWithJvm) {
       c.addAll(List.of("--pdeathsig", "SIGKILL"));
@@ -294,7 +270,6 @@ public final class VmmUser {
     c.add("--inh-caps=-all");
     c.add("--bounding-set=-all");
     c.add("--no-new-privs");
-    c.addAll(qemu);
     return c;
   }
 }

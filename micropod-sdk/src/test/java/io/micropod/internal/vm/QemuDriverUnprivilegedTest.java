@@ -32,13 +32,14 @@ class QemuDriverUnprivilegedTest {
     VmConfig config = config(sockets, List.of());
     VmmUser user = new VmmUser(rootOrPod(), List.of());
 
-    QemuDriver.Unprivileged u = QemuDriver.unprivileged(config, Path.of("/store/img.raw"),
-        Map.of("LD_PRELOAD", "/g/host/libmicropod-netguard.so", "MICROPOD_NETGUARD_HOST_PORTS", ""), user);
+    QemuDriver.Launch u = QemuDriver.launch(config, Path.of("/store/img.raw"),
+        Map.of("LD_PRELOAD", "/g/host/libmicropod-netguard.so", "MICROPOD_NETGUARD_HOST_PORTS", ""), user, 4096);
 
+    assertThat(u.console()).isEqualTo(new QemuLaunch.Console(tmp.resolve("console.log"),
+        tmp.resolve("console.fifo"), 5, 4096));
     assertThat(u.files()).containsExactly(
         new VmmUser.PassedFile(Path.of("/g/vmlinux"), 3, false),
         new VmmUser.PassedFile(Path.of("/g/initramfs.cpio"), 4, false),
-        new VmmUser.PassedFile(tmp.resolve("console.log"), 5, true),
         new VmmUser.PassedFile(Path.of("/store/img.raw"), 6, false),
         new VmmUser.PassedFile(Path.of("/g/host/libmicropod-netguard.so"), 7, false));
     assertThat(u.refs()).isEqualTo(new QemuCommandLine.FileRefs("/dev/fd/3", "/dev/fd/4", "/dev/fdset/1",
@@ -50,9 +51,22 @@ class QemuDriverUnprivilegedTest {
         GuestNetworkConfig.NONE, List.of(), u.refs());
     assertThat(String.join(" ", args)).contains("-add-fd fd=5,set=1 -add-fd fd=6,set=2")
         .contains("-kernel /dev/fd/3 -initrd /dev/fd/4")
-        .contains("file,id=console,path=/dev/fdset/1")
+        .contains("file,id=console,path=/dev/fdset/1,append=on")
         .contains("file=/dev/fdset/2,if=none,format=raw,readonly=on,id=rootfs")
         .doesNotContain("/g/").doesNotContain("console.log");
+  }
+
+  @Test
+  void asAnOrdinaryUserQemuOpensItsFilesByPathAndOnlyTheConsoleIsADescriptor() throws Exception {
+    Path sockets = Files.createDirectory(tmp.resolve("s"));
+
+    QemuDriver.Launch l = QemuDriver.launch(config(sockets, List.of()), null, Map.of("A", "b"), null, 100);
+
+    assertThat(l.files()).isEmpty();
+    assertThat(l.env()).containsExactly(Map.entry("A", "b"));
+    assertThat(l.refs()).isEqualTo(new QemuCommandLine.FileRefs("/g/vmlinux", "/g/initramfs.cpio", "/dev/fdset/1",
+        null, List.of("fd=5,set=1")));
+    assertThat(Files.getAttribute(sockets, "unix:uid")).isEqualTo(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
   }
 
   @Test
@@ -64,7 +78,7 @@ class QemuDriverUnprivilegedTest {
     Path other = Files.createFile(tmp.resolve("other"));
     VmmUser user = new VmmUser(VmmUser.POD_BASE + 3, List.of());
 
-    QemuDriver.unprivileged(config(sockets, List.of(new VmConfig.MountDevice("m0", mount))), null, Map.of(), user);
+    QemuDriver.launch(config(sockets, List.of(new VmConfig.MountDevice("m0", mount))), null, Map.of(), user, 4096);
 
     for (Path p : List.of(sockets, mount, image)) {
       assertThat(Files.getAttribute(p, "unix:uid")).as("%s", p).isEqualTo(user.uid());
