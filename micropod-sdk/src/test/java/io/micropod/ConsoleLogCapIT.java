@@ -30,14 +30,9 @@ class ConsoleLogCapIT {
   @Timeout(value = 6, unit = TimeUnit.MINUTES)
   void aGuestFloodingItsConsoleLeavesALogOfTheCapAndAMarkerAndThePodKeepsWorking() throws Exception {
     Path guest = FaultIT.guestDir();
-    String init = new String(Initramfs.read(guest.resolve("initramfs.cpio"), "init"), StandardCharsets.UTF_8);
-    String start = "\nagent=$!\n";
-    assertThat(init).as("/init starts the agent in the background").contains(start);
     String flood = "(while :; do echo micropod-console-flood-0123456789abcdefghijklmnopqrstuvwxyz; done"
         + " > /dev/console 2>/dev/null) &\n";
-    Path initramfs = tmp.resolve("initramfs-console-flood.cpio");
-    Initramfs.copyWithFile(guest.resolve("initramfs.cpio"), initramfs, "init",
-        init.replace(start, start + flood).getBytes(StandardCharsets.UTF_8));
+    Path initramfs = Initramfs.withInitHook(guest, tmp.resolve("initramfs-console-flood.cpio"), "\nagent=$!\n", flood);
     Map<String, String> env = new HashMap<>(System.getenv());
     env.put("MICROPOD_CONSOLE_LOG_MAX_BYTES", Long.toString(CAP));
 
