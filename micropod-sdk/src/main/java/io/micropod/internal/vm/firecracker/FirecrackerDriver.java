@@ -64,7 +64,9 @@ import org.slf4j.LoggerFactory;
  * process management ran against a stand-in executable ({@code fake-firecracker}, a test
  * resource) that serves the documented API; the API calls against a peer that checks them
  * field by field; the guest side (PCI mode with Debian's kernel, vsock, reboot on exit) only in
- * QEMU where it could, see {@code docs/firecracker.md}.
+ * QEMU where it could, see {@code docs/firecracker.md}. The jailer path (as root: {@link Jailer},
+ * {@link Jail}, {@link JailerCommand}) has never met a real jailer either: its argv and chroot
+ * layout are tested against the jailer's documentation only.
  */
 public final class FirecrackerDriver implements VmmDriver {
   private static final Logger log = LoggerFactory.getLogger(FirecrackerDriver.class);
