@@ -13,7 +13,9 @@ import java.util.TreeSet;
  *       could not open them by path after the drop);
  *   <li>starts the console capper: the guest console reaches its log through a pipe (descriptor
  *       {@link Console#fd}, a FIFO in the 0700 pod directory, unlinked at once) into
- *       {@code head -c <max>}, then the marker {@value #MARKER_FORMAT}, then {@code cat >/dev/null}.
+ *       {@code stdbuf -o0 head -c <max>} (unbuffered: what the guest printed is in the log at once,
+ *       for the start-up checks and the error tails), then the marker {@value #MARKER_FORMAT},
+ *       then {@code cat >/dev/null}.
  *       So a guest that prints without end cannot fill the host's disk, and this holds for
  *       detached pods after the JVM is gone: the capper lives as long as QEMU holds the pipe and
  *       ends at its EOF (QEMU's exit, a SIGKILL included). As root it runs dropped like QEMU;
@@ -69,7 +71,7 @@ public final class QemuLaunch {
         script.append(quote(a)).append(' ');
       }
     }
-    script.append("sh -c 'head -c \"$1\"; printf \"\\n").append(String.format(MARKER_FORMAT, "%s"))
+    script.append("sh -c 'stdbuf -o0 head -c \"$1\"; printf \"\\n").append(String.format(MARKER_FORMAT, "%s"))
         .append("\\n\" \"$1\"; exec cat >/dev/null' micropod-console ").append(console.maxBytes())
         .append(" <").append(fifo).append(" >>").append(log).append(" & ");
     script.append("exec ").append(console.fd()).append('>').append(fifo).append(" || exit 126; rm -f ")

@@ -19,7 +19,7 @@ class QemuLaunchTest {
   @TempDir Path tmp;
 
   private static final String SETPRIV = ManagedProcess.SETPRIV == null ? "setpriv" : ManagedProcess.SETPRIV;
-  private static final String CAPPER = "sh -c 'head -c \"$1\"; printf \"\\n[micropod: console log truncated after %s"
+  private static final String CAPPER = "sh -c 'stdbuf -o0 head -c \"$1\"; printf \"\\n[micropod: console log truncated after %s"
       + " bytes]\\n\" \"$1\"; exec cat >/dev/null' micropod-console ";
 
   @Test
@@ -71,11 +71,18 @@ class QemuLaunchTest {
     List<String> program = List.of("sh", "-c",
         "cat <&3; cat " + secret + " 2>/dev/null || echo path-denied; echo \"V=$V\"; "
             + "grep -E '^(Uid|Cap(Prm|Eff|Bnd)|NoNewPrivs):' /proc/self/status; "
-            + "head -c 3000000 /dev/zero | tr '\\0' x >&5; echo flooded");
+            + "printf early >&5; read go; head -c 3000000 /dev/zero | tr '\\0' x >&5; echo flooded");
 
     Process p = new ProcessBuilder(QemuLaunch.command(user, List.of(new VmmUser.PassedFile(secret, 3, false)),
         new QemuLaunch.Console(log, dir.resolve("console.fifo"), 5, 1000), Map.of("V", "/dev/fd/3"), true,
         program)).redirectErrorStream(true).start();
+    long early = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!Files.readString(log).equals("early") && System.nanoTime() < early) {
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+    }
+    assertThat(Files.readString(log)).as("a few bytes reach the log at once, while QEMU runs").isEqualTo("early");
+    p.getOutputStream().write('\n');
+    p.getOutputStream().close();
     assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
 
@@ -86,7 +93,7 @@ class QemuLaunchTest {
     while (Files.size(log) < 1000 + marker.length() && System.nanoTime() < deadline) {
       java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10)); // the marker comes a moment later
     }
-    assertThat(Files.readString(log)).isEqualTo("x".repeat(1000) + marker);
+    assertThat(Files.readString(log)).isEqualTo("early" + "x".repeat(995) + marker);
     assertThat(dir.resolve("console.fifo")).as("the FIFO is unlinked at once").doesNotExist();
     if (root) {
       assertThat(lines).containsSubsequence("path-denied", "V=/dev/fd/3",
