@@ -71,14 +71,9 @@ class FaultIT {
   @Test
   void agentKilledInTheGuestPowersTheVmOffAndCallsFailClearly() throws Exception {
     Path guest = guestDir();
-    String init = new String(Initramfs.read(guest.resolve("initramfs.cpio"), "init"), StandardCharsets.UTF_8);
-    String start = "\nagent=$!\n";
-    assertThat(init).as("/init starts the agent in the background").contains(start);
     String watcher = "(while :; do for f in /run/micropod/containers/*/upper/micropod-kill-agent; do"
         + " [ -e \"$f\" ] && { kill -9 $agent; exit 0; }; done; usleep 200000; done) &\n";
-    Path initramfs = tmp.resolve("initramfs-agent-kill.cpio");
-    Initramfs.copyWithFile(guest.resolve("initramfs.cpio"), initramfs, "init",
-        init.replace(start, start + watcher).getBytes(StandardCharsets.UTF_8));
+    Path initramfs = Initramfs.withInitHook(guest, tmp.resolve("initramfs-agent-kill.cpio"), "\nagent=$!\n", watcher);
 
     String id;
     try (MicroPodRuntime rt = MicroPodRuntime.builder().home(TestImages.home())

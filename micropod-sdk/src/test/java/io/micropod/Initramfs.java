@@ -53,6 +53,20 @@ final class Initramfs {
     throw new IOException("no " + name + " in " + cpio);
   }
 
+  /**
+   * A copy of {@code guestDir}'s initramfs at {@code target} whose {@code /init} runs {@code hook}
+   * right after the line {@code after} (which must be there): how tests make the guest misbehave.
+   */
+  static Path withInitHook(Path guestDir, Path target, String after, String hook) throws IOException {
+    Path cpio = guestDir.resolve("initramfs.cpio");
+    String init = new String(read(cpio, "init"), java.nio.charset.StandardCharsets.UTF_8);
+    if (!init.contains(after)) {
+      throw new IllegalStateException("the guest's /init has no line " + after.strip() + ": update the test's hook");
+    }
+    copyWithFile(cpio, target, "init", init.replace(after, after + hook).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return target;
+  }
+
   /** Copies {@code cpio} to {@code target} and appends an archive holding {@code name} (mode 0755). */
   static void copyWithFile(Path cpio, Path target, String name, byte[] content) throws IOException {
     Files.copy(cpio, target, StandardCopyOption.REPLACE_EXISTING);

@@ -135,10 +135,11 @@ public final class RuntimeServices {
     log.debug("{}", choice.reason());
     if (choice.vmm().equals(VmmSelection.FIRECRACKER)) {
       driver = new FirecrackerDriver(choice.firecrackerBinary(),
-          new BlockImages(config.home(), config.getenv("PATH")), FirecrackerDriver.Options.from(config));
+          new BlockImages(config.home(), config.getenv("PATH")),
+          FirecrackerDriver.Options.from(config, choice.firecrackerBinary()));
     } else {
       driver = new QemuDriver(choice.rootfsMode(),
-          new BlockImages(config.home(), config.getenv("PATH")));
+          new BlockImages(config.home(), config.getenv("PATH")), QemuDriver.consoleLogMaxBytes(config));
     }
     probe = () -> {
       HostProbe.Findings f = new HostProbe.Findings();

@@ -66,6 +66,8 @@ public final class EthernetSwitch implements AutoCloseable {
   private final Thread thread;
   /** Open ports by host number; the selector thread registers and closes them (see {@link #tasks}). */
   private final Map<Integer, Binding> bindings = new ConcurrentHashMap<>();
+  /** The group of port sockets, or null: only this process's user may connect. */
+  private volatile Integer portGid;
   private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
   /** MAC to connected port: static, one entry per connected bound port (never learned). */
   private final Map<Long, Port> macTable = new HashMap<>();
@@ -107,6 +109,14 @@ public final class EthernetSwitch implements AutoCloseable {
   }
 
   /**
+   * Port sockets opened from now on belong to group {@code gid}, mode 0660: as root, members'
+   * QEMUs run as unprivileged users of that group ({@code VmmUser}).
+   */
+  public void sharePortsWithGroup(int gid) {
+    portGid = gid;
+  }
+
+  /**
    * Opens the port of member {@code host}, bound to {@code mac} ({@code 02:6d:...}) and IPv4
    * {@code address}: its socket ({@link #portSocket}) is bound when this returns, so the VM
    * may connect at once. A port of that host still open is closed first.
@@ -122,6 +132,12 @@ public final class EthernetSwitch implements AutoCloseable {
     ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     try {
       server.bind(UnixDomainSocketAddress.of(path));
+      Integer gid = portGid;
+      if (gid != null) {
+        java.nio.file.Files.setAttribute(path, "unix:gid", gid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        java.nio.file.Files.setPosixFilePermissions(path,
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw----"));
+      }
       server.configureBlocking(false);
     } catch (IOException | RuntimeException e) {
       server.close();

@@ -87,6 +87,9 @@ public final class NetworkRegistry {
           ethernet = EthernetSwitch.start(name, socketDir);
           LocalNetwork n = new LocalNetwork(this, name, index, ethernet);
           n.control(NetworkControl.start(n, socketDir.resolve("control.sock")));
+          if (io.micropod.internal.vm.VmmUser.active()) {
+            shareWithPods(socketDir, ethernet);
+          }
           n.handle(handle.apply(n));
           networks.put(name, n);
           installShutdownHook();
@@ -234,6 +237,19 @@ public final class NetworkRegistry {
     } catch (IOException | RuntimeException e) {
       log.warn("network {}: cannot remove the stale record {}: {}", r.path("name").asText(), record, e.toString());
     }
+  }
+
+  /**
+   * As root, members' QEMUs run unprivileged ({@link io.micropod.internal.vm.VmmUser}): the switch's
+   * port sockets and their directory belong to the network's own group, which they hold; the
+   * control socket stays root's alone. Nobody else gets in: the directory is {@code 0710}.
+   */
+  private static void shareWithPods(Path socketDir, EthernetSwitch ethernet) throws IOException {
+    int gid = io.micropod.internal.vm.VmmUser.networkGid(socketDir.getFileName().toString());
+    Files.setPosixFilePermissions(socketDir.resolve("control.sock"), PosixFilePermissions.fromString("rw-------"));
+    ethernet.sharePortsWithGroup(gid);
+    Files.setAttribute(socketDir, "unix:gid", gid, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    Files.setPosixFilePermissions(socketDir, PosixFilePermissions.fromString("rwx--x---"));
   }
 
   /** Deletes a network's socket directory (port sockets, control socket), if it is ours. */

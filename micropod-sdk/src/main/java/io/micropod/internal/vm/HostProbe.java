@@ -590,7 +590,7 @@ public final class HostProbe {
 
   /**
    * The home must be a writable directory (created here on the start path; the doctor only looks),
-   * private to the user (0700, as {@link io.micropod.internal.PrivateDirs} makes the store and
+   * private to the user (0700, as {@link io.micropod.internal.files.PrivateDirs} makes the store and
    * config directory).
    */
   private void checkHome(Findings f, boolean create) {

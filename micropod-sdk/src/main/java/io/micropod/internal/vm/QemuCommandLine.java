@@ -56,11 +56,38 @@ public final class QemuCommandLine {
   static final String SANDBOX = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
 
   /**
+   * How QEMU reaches the host files it reads or writes: the kernel, the initramfs, the console log
+   * and the block image (null: none), by path or, for a QEMU started unprivileged ({@link VmmUser}),
+   * as descriptors opened before the drop; {@code addFd} are the {@code -add-fd} options that
+   * declare the fd sets ({@code /dev/fdset/N}) among them.
+   */
+  public record FileRefs(String kernel, String initramfs, String console, String blockImage,
+      List<String> addFd) {
+    public FileRefs {
+      addFd = List.copyOf(addFd);
+    }
+
+    /** Every file by its path. */
+    public static FileRefs byPath(HostCapabilities host, Path console, Path blockImage) {
+      return new FileRefs(host.kernel().toString(), host.initramfs().toString(), console.toString(),
+          blockImage == null ? null : blockImage.toString(), List.of());
+    }
+  }
+
+  /**
    * The command line with a block image or virtio-fs, network devices, and a vhost-user-fs
    * device per host directory mount (chardev {@code mount<i>}, the mount's tag).
    */
   public static List<String> build(HostCapabilities host, int memoryMib, int cpus, Paths paths,
       Path blockImage, boolean debug, GuestNetworkConfig network, List<VmConfig.MountDevice> mounts) {
+    return build(host, memoryMib, cpus, paths, debug, network, mounts,
+        FileRefs.byPath(host, paths.consoleLog(), blockImage));
+  }
+
+  /** The command line, QEMU reaching its files through {@code files}. */
+  public static List<String> build(HostCapabilities host, int memoryMib, int cpus, Paths paths,
+      boolean debug, GuestNetworkConfig network, List<VmConfig.MountDevice> mounts, FileRefs files) {
+    String blockImage = files.blockImage();
     boolean microvm = host.machine() == Machine.MICROVM;
     String accel = host.accel().qemuName();
     List<String> a = new ArrayList<>();
@@ -69,6 +96,10 @@ public final class QemuCommandLine {
     a.add("-no-user-config");
     a.add("-nographic");
     a.add("-no-reboot");
+    for (String fd : files.addFd()) {
+      a.add("-add-fd");
+      a.add(fd);
+    }
     // QEMU's seccomp filter: a guest that takes over the QEMU process (a device emulation bug)
     // cannot exec, fork, regain privileges or change resource limits; see docs/security.md.
     a.add("-sandbox");
@@ -90,13 +121,15 @@ public final class QemuCommandLine {
       a.add("virtio-mmio.force-legacy=false");
     }
     a.add("-kernel");
-    a.add(host.kernel().toString());
+    a.add(files.kernel());
     a.add("-initrd");
-    a.add(host.initramfs().toString());
+    a.add(files.initramfs());
     a.add("-append");
     a.add(kernelCmdline(host, debug, blockImage != null ? "blk" : "virtiofs", network));
     a.add("-chardev");
-    a.add("file,id=console,path=" + paths.consoleLog());
+    // a descriptor of an fd set is the capper's pipe (QemuLaunch): appended to, never truncated
+    a.add("file,id=console,path=" + files.console()
+        + (files.console().startsWith("/dev/fdset/") ? ",append=on" : ""));
     a.add("-serial");
     a.add("chardev:console");
     a.add("-device");

@@ -5,6 +5,7 @@ import io.micropod.VmStartException;
 import io.micropod.event.Phase;
 import io.micropod.internal.image.BlockImages;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -18,8 +19,12 @@ public final class QemuDriver implements VmmDriver {
   private static final Logger log = LoggerFactory.getLogger(QemuDriver.class);
   public static final String SPAWN_STEP = "vmm.spawn";
 
+  /** The default cap of a guest console log on disk (see {@link QemuLaunch}): 16 MiB. */
+  public static final long CONSOLE_LOG_MAX_BYTES = 16L << 20;
+
   private final RootfsMode rootfsMode;
   private final BlockImages blockImages;
+  private final long consoleLogMaxBytes;
 
   /** The default: the image tree over virtio-fs. */
   public QemuDriver() {
@@ -28,11 +33,42 @@ public final class QemuDriver implements VmmDriver {
 
   /** With {@link RootfsMode#BLOCK}, {@code blockImages} builds the read-only images. */
   public QemuDriver(RootfsMode rootfsMode, BlockImages blockImages) {
+    this(rootfsMode, blockImages, CONSOLE_LOG_MAX_BYTES);
+  }
+
+  /** {@code consoleLogMaxBytes}: at most this much of a guest's console reaches its log file. */
+  public QemuDriver(RootfsMode rootfsMode, BlockImages blockImages, long consoleLogMaxBytes) {
     if (rootfsMode == RootfsMode.BLOCK && blockImages == null) {
       throw new IllegalArgumentException("block mode needs BlockImages");
     }
+    if (consoleLogMaxBytes < 1) {
+      throw new IllegalArgumentException("consoleLogMaxBytes < 1: " + consoleLogMaxBytes);
+    }
     this.rootfsMode = rootfsMode;
     this.blockImages = blockImages;
+    this.consoleLogMaxBytes = consoleLogMaxBytes;
+  }
+
+  /**
+   * The console log cap of {@code config}: {@code MICROPOD_CONSOLE_LOG_MAX_BYTES}, else
+   * {@link #CONSOLE_LOG_MAX_BYTES}.
+   *
+   * @throws IllegalArgumentException naming the value when it is not a positive number
+   */
+  public static long consoleLogMaxBytes(io.micropod.internal.base.RuntimeConfig config) {
+    String v = config.getenv("MICROPOD_CONSOLE_LOG_MAX_BYTES");
+    if (v == null || v.isBlank()) {
+      return CONSOLE_LOG_MAX_BYTES;
+    }
+    try {
+      long n = Long.parseLong(v.trim());
+      if (n >= 1) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // below
+    }
+    throw new IllegalArgumentException("MICROPOD_CONSOLE_LOG_MAX_BYTES must be a number of bytes >= 1: " + v);
   }
 
   public RootfsMode rootfsMode() {
@@ -135,13 +171,21 @@ public final class QemuDriver implements VmmDriver {
     if (rootfsMode == RootfsMode.BLOCK && blockImage == null) {
       throw new IllegalStateException("block rootfs mode but no block image was prepared");
     }
-    List<String> args = QemuCommandLine.build(config.host(), config.memoryMib(), config.cpus(),
-        new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket()),
-        blockImage, config.debug(), config.network(), config.mounts());
+    QemuCommandLine.Paths paths =
+        new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket());
     java.util.Map<String, String> env = netguardEnv(config.host(), config.network());
+    VmmUser user = null;
+    if (VmmUser.applies(config.host())) {
+      user = VmmUser.forPod(config.podId(), config.host(), config.network());
+      log.debug("pod {}: qemu runs as uid {} (groups {})", config.podId(), user.uid(), user.groups());
+    }
+    Launch l = launch(config, blockImage, env, user, consoleLogMaxBytes);
+    List<String> args = QemuCommandLine.build(config.host(), config.memoryMib(), config.cpus(), paths,
+        config.debug(), config.network(), config.mounts(), l.refs());
+    List<String> command = QemuLaunch.command(user, l.files(), l.console(), l.env(), !config.detached(), args);
     ManagedProcess qemu;
     try {
-      qemu = ManagedProcess.start(config.podId(), "qemu", args, config.vmmLog(), config.detached(), env);
+      qemu = ManagedProcess.start(config.podId(), "qemu", command, config.vmmLog(), config.detached());
     } catch (IOException e) {
       throw new VmStartException("cannot start " + args.get(0) + ": " + e.getMessage(), e,
           config.podId(), Phase.VM_BOOT, SPAWN_STEP, "");
@@ -166,6 +210,63 @@ public final class QemuDriver implements VmmDriver {
       throw new VmStartException(what, null, config.podId(), Phase.VM_BOOT, SPAWN_STEP, tail);
     }
     return vm;
+  }
+
+  /** What QEMU is handed: its files (by path or as descriptors), its console, its env. */
+  record Launch(QemuCommandLine.FileRefs refs, List<VmmUser.PassedFile> files, QemuLaunch.Console console,
+      java.util.Map<String, String> env) {}
+
+  /**
+   * What QEMU gets (see {@link QemuLaunch}): the console always as descriptor 5 (QEMU's fd set 1),
+   * a pipe into the capper of at most {@code consoleMax} bytes. When {@code user} is not null
+   * (root: see {@link VmmUser}) also the kernel, initramfs, block image and netguard as
+   * descriptors 3, 4, 6.. (the image through fd set 2, which QEMU dups without reopening), and
+   * the socket directory and the virtiofsd sockets in it (they serve only this pod) become the
+   * uid's own; else those files by path.
+   */
+  static Launch launch(VmConfig config, Path blockImage, java.util.Map<String, String> env, VmmUser user,
+      long consoleMax) throws IOException {
+    HostCapabilities host = config.host();
+    QemuLaunch.Console console = new QemuLaunch.Console(config.consoleLog(),
+        config.podDir().resolve("console.fifo"), 5, consoleMax);
+    List<String> addFd = new java.util.ArrayList<>(List.of("fd=5,set=1"));
+    if (user == null) {
+      return new Launch(new QemuCommandLine.FileRefs(host.kernel().toString(), host.initramfs().toString(),
+          "/dev/fdset/1", blockImage == null ? null : blockImage.toString(), addFd), List.of(), console, env);
+    }
+    List<VmmUser.PassedFile> files = new java.util.ArrayList<>();
+    VmmUser.PassedFile kernel = new VmmUser.PassedFile(host.kernel(), 3, false);
+    VmmUser.PassedFile initramfs = new VmmUser.PassedFile(host.initramfs(), 4, false);
+    files.addAll(List.of(kernel, initramfs));
+    int next = 6;
+    String block = null;
+    if (blockImage != null) {
+      files.add(new VmmUser.PassedFile(blockImage, next, false));
+      addFd.add("fd=" + next++ + ",set=2");
+      block = "/dev/fdset/2";
+    }
+    java.util.Map<String, String> e = new java.util.TreeMap<>(env);
+    if (e.containsKey("LD_PRELOAD")) {
+      VmmUser.PassedFile guard = new VmmUser.PassedFile(Path.of(e.get("LD_PRELOAD")), next++, false);
+      files.add(guard);
+      e.put("LD_PRELOAD", guard.devFd());
+    }
+    user.own(config.socketDir());
+    List<Path> sockets = new java.util.ArrayList<>();
+    if (blockImage == null) {
+      sockets.add(config.virtiofsSocket());
+    }
+    for (VmConfig.MountDevice m : config.mounts()) {
+      sockets.add(m.socket());
+    }
+    for (Path s : sockets) {
+      if (Files.exists(s, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        user.own(s);
+      }
+    }
+    QemuCommandLine.FileRefs refs = new QemuCommandLine.FileRefs(kernel.devFd(), initramfs.devFd(),
+        "/dev/fdset/1", block, addFd);
+    return new Launch(refs, files, console, e);
   }
 
   private static final class QemuVm implements VmProcess {

@@ -1,5 +1,6 @@
 package io.micropod.internal.vm.firecracker;
 
+import io.micropod.HostUnsupportedException;
 import io.micropod.VmStartException;
 import io.micropod.event.Phase;
 import io.micropod.internal.base.RuntimeConfig;
@@ -63,7 +64,9 @@ import org.slf4j.LoggerFactory;
  * process management ran against a stand-in executable ({@code fake-firecracker}, a test
  * resource) that serves the documented API; the API calls against a peer that checks them
  * field by field; the guest side (PCI mode with Debian's kernel, vsock, reboot on exit) only in
- * QEMU where it could, see {@code docs/firecracker.md}.
+ * QEMU where it could, see {@code docs/firecracker.md}. The jailer path (as root: {@link Jailer},
+ * {@link Jail}, {@link JailerCommand}) has never met a real jailer either: its argv and chroot
+ * layout are tested against the jailer's documentation only.
  */
 public final class FirecrackerDriver implements VmmDriver {
   private static final Logger log = LoggerFactory.getLogger(FirecrackerDriver.class);
@@ -87,9 +90,17 @@ public final class FirecrackerDriver implements VmmDriver {
    *     concurrently running pod) for pods with NAT, attached as {@code eth0}; creating them
    *     needs root or CAP_NET_ADMIN, once (docs/networking.md); null for none
    * @param vsockTimeouts the hybrid-vsock dialer's stages
+   * @param jailer how to run Firecracker through its jailer (as root, see {@link #from}); null:
+   *     Firecracker runs directly as this process's user
    */
-  public record Options(boolean enablePci, String tapDevice, HybridVsockConnector.Timeouts vsockTimeouts) {
+  public record Options(boolean enablePci, String tapDevice, HybridVsockConnector.Timeouts vsockTimeouts,
+      Jailer jailer) {
     public static final Options DEFAULT = new Options(true, null, HybridVsockConnector.Timeouts.DEFAULT);
+
+    /** Without the jailer. */
+    public Options(boolean enablePci, String tapDevice, HybridVsockConnector.Timeouts vsockTimeouts) {
+      this(enablePci, tapDevice, vsockTimeouts, null);
+    }
 
     /** The TAP devices of {@link #tapDevice()}, in order. */
     public List<String> taps() {
@@ -110,6 +121,98 @@ public final class FirecrackerDriver implements VmmDriver {
       return new Options(pci == null || !pci.trim().equals("0"),
           tap == null || tap.isBlank() ? null : tap.trim(), HybridVsockConnector.Timeouts.DEFAULT);
     }
+
+    /**
+     * {@link #from(RuntimeConfig)}, and as root the jailer ({@code MICROPOD_FIRECRACKER_JAILER},
+     * else {@code jailer} beside {@code firecracker}, else on PATH) with chroots under
+     * {@code <home>/jailer}: as root Firecracker runs only through it.
+     *
+     * @throws HostUnsupportedException as root when no jailer is found
+     */
+    public static Options from(RuntimeConfig config, Path firecracker) {
+      Options o = from(config);
+      if (!io.micropod.internal.vm.VmmUser.runningAsRoot()) {
+        return o;
+      }
+      return new Options(o.enablePci(), o.tapDevice(), o.vsockTimeouts(), Jailer.find(config, firecracker));
+    }
+  }
+
+  /**
+   * The jailer settings: its binary, the chroot base directory, the cgroup version. Each pod's
+   * Firecracker runs as the pod's own uid and gid ({@link io.micropod.internal.vm.VmmUser}, the
+   * same ids QEMU would get).
+   */
+  public record Jailer(Path binary, Path chrootBaseDir, int cgroupVersion) {
+    /** The jailer for {@code firecracker} on this host (see {@link Options#from(RuntimeConfig, Path)}). */
+    static Jailer find(RuntimeConfig config, Path firecracker) {
+      String env = config.getenv("MICROPOD_FIRECRACKER_JAILER");
+      Path binary = null;
+      if (env != null && !env.isBlank()) {
+        binary = Path.of(env.trim());
+      } else if (firecracker != null && firecracker.getParent() != null
+          && Files.isExecutable(firecracker.getParent().resolve("jailer"))) {
+        binary = firecracker.getParent().resolve("jailer");
+      } else {
+        String path = config.getenv("PATH");
+        for (String d : (path == null ? "/usr/bin:/bin" : path).split(":")) {
+          if (!d.isEmpty() && Files.isExecutable(Path.of(d, "jailer"))) {
+            binary = Path.of(d, "jailer");
+            break;
+          }
+        }
+      }
+      if (binary == null || !Files.isExecutable(binary)) {
+        throw new HostUnsupportedException(List.of("Firecracker's jailer"
+            + (binary == null ? "" : " (" + binary + " is not executable)") + ": as root, MicroPod runs"
+            + " Firecracker only through it (chroot, its own uid, cgroups). Install the jailer of the same"
+            + " release beside firecracker, or set MICROPOD_FIRECRACKER_JAILER to its path; or run MicroPod"
+            + " as an ordinary user"));
+      }
+      int cgroups = Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers")) ? 2 : 1;
+      return new Jailer(binary, config.home().resolve("jailer"), cgroups);
+    }
+  }
+
+  /**
+   * Where one VM's files are: {@code apiSocket} and the {@code *OnHost} paths as this JVM reaches
+   * them, the others as Firecracker names them in its API calls (inside its jail when jailed).
+   */
+  record Placement(Path apiSocket, Path kernel, Path initramfs, Path rootfs, Path vsock, Path vsockOnHost,
+      Path log, Path logOnHost, Path metrics, Jail jail) {
+
+    /** Firecracker run directly: every path is the host's. */
+    static Placement direct(VmConfig config, Path rootfs) {
+      return new Placement(FirecrackerDriver.apiSocket(config), config.host().kernel(), config.host().initramfs(),
+          rootfs, vsockSocket(config), vsockSocket(config), firecrackerLog(config), firecrackerLog(config),
+          metricsFile(config), null);
+    }
+
+    /** Firecracker in {@code jail}: it names the files at the jail's fixed paths. */
+    static Placement jailed(Jail jail) {
+      return new Placement(jail.hostPath(Jail.API_SOCKET), Jail.KERNEL, Jail.INITRAMFS, Jail.ROOTFS, Jail.VSOCK,
+          jail.hostPath(Jail.VSOCK), Jail.LOG, jail.hostPath(Jail.LOG), Jail.METRICS, jail);
+    }
+  }
+
+  /**
+   * The jailed command of {@code config}'s Firecracker and its laid-out chroot: as {@code uid}
+   * (uid = gid), the pod id as the jail id, the API socket at {@link Jail#API_SOCKET}.
+   */
+  Jail jail(VmConfig config, Path rootfs, int uid) throws IOException {
+    Jailer j = options.jailer();
+    JailerCommand c = new JailerCommand(j.binary(), config.podId(), binary, uid, uid, j.chrootBaseDir(),
+        j.cgroupVersion());
+    return Jail.prepare(c, config.host().kernel(), config.host().initramfs(), rootfs);
+  }
+
+  /** The jailed command line: the jailer's, then Firecracker's (no {@code --id}: the jailer adds it). */
+  List<String> jailedCommand(Jail jail) {
+    List<String> fc = new ArrayList<>(List.of("--api-sock", Jail.API_SOCKET.toString()));
+    if (options.enablePci()) {
+      fc.add("--enable-pci");
+    }
+    return jail.command().command(fc);
   }
 
   private final Path binary;
@@ -223,12 +326,20 @@ public final class FirecrackerDriver implements VmmDriver {
       throws IOException, InterruptedException {
     HostCapabilities host = config.host();
     checkSpawnable(config, rootfs);
-    Path fcLog = firecrackerLog(config);
-    Path metrics = metricsFile(config);
     Files.createDirectories(config.podDir());
-    touch(fcLog);
-    touch(metrics);
-    List<String> cmd = command(config);
+    Placement at;
+    List<String> cmd;
+    if (options.jailer() != null) {
+      Jail jail = jail(config, rootfs.blockImage(),
+          io.micropod.internal.vm.VmmUser.forPod(config.podId(), host, config.network()).uid());
+      at = Placement.jailed(jail);
+      cmd = jailedCommand(jail);
+    } else {
+      at = Placement.direct(config, rootfs.blockImage());
+      touch(at.logOnHost());
+      touch(at.metrics());
+      cmd = command(config);
+    }
     FirecrackerNetwork.Plan net;
     synchronized (tapsInUse) {
       net = network.plan(config.podId(), config.network(), options.taps(), tapsInUse);
@@ -245,40 +356,46 @@ public final class FirecrackerDriver implements VmmDriver {
       process = ManagedProcess.start(config.podId(), "firecracker", cmd, config.consoleLog());
     } catch (IOException e) {
       releaseTap(tap);
-      throw new VmStartException("cannot start " + binary + ": " + e.getMessage(), e, config.podId(),
+      if (at.jail() != null) {
+        at.jail().delete();
+      }
+      throw new VmStartException("cannot start " + cmd.get(0) + ": " + e.getMessage(), e, config.podId(),
           Phase.VM_BOOT, SPAWN_STEP, "");
     }
     if (tap != null) {
       process.onExit().whenComplete((code, t) -> releaseTap(tap));
     }
-    FirecrackerVm vm = new FirecrackerVm(config, process, new FirecrackerApi(apiSocket(config)));
+    if (at.jail() != null) {
+      process.onExit().whenComplete((code, t) -> at.jail().delete());
+    }
+    FirecrackerVm vm = new FirecrackerVm(config, process, new FirecrackerApi(at.apiSocket()), at.logOnHost());
     boolean ok = false;
     try {
-      ManagedProcess.Await seen = awaitApi(process, apiSocket(config), deadline);
+      ManagedProcess.Await seen = awaitApi(process, at.apiSocket(), deadline);
       if (seen != ManagedProcess.Await.APPEARED) {
         String what = seen == ManagedProcess.Await.DIED
             ? "firecracker exited with code " + process.exitCode().orElse(-1) + " before it created its API socket "
-                + apiSocket(config) + "; see " + config.consoleLog()
-            : "firecracker did not open its API socket " + apiSocket(config) + " before the start-up deadline";
+                + at.apiSocket() + "; see " + config.consoleLog()
+            : "firecracker did not open its API socket " + at.apiSocket() + " before the start-up deadline";
         throw new VmStartException(what, null, config.podId(), Phase.VM_BOOT, SPAWN_STEP, vm.consoleTail());
       }
       FirecrackerApi api = vm.api();
-      step(vm, "vm.configure.logger", () -> api.putLogger(fcLog, config.debug() ? "Debug" : "Info"));
-      step(vm, "vm.configure.metrics", () -> api.putMetrics(metrics));
-      step(vm, "vm.configure.boot-source", () -> api.putBootSource(host.kernel(), bootArgs(config.debug(), net.guest(), host.ociRuntime()),
-          host.initramfs()));
+      step(vm, "vm.configure.logger", () -> api.putLogger(at.log(), config.debug() ? "Debug" : "Info"));
+      step(vm, "vm.configure.metrics", () -> api.putMetrics(at.metrics()));
+      step(vm, "vm.configure.boot-source", () -> api.putBootSource(at.kernel(), bootArgs(config.debug(), net.guest(), host.ociRuntime()),
+          at.initramfs()));
       step(vm, "vm.configure.machine-config", () -> api.putMachineConfig(config.cpus(), config.memoryMib(), false));
-      step(vm, "vm.configure.drives.rootfs", () -> api.putDrive("rootfs", rootfs.blockImage(), false, true));
-      step(vm, "vm.configure.vsock", () -> api.putVsock(GUEST_CID, vsockSocket(config)));
+      step(vm, "vm.configure.drives.rootfs", () -> api.putDrive("rootfs", at.rootfs(), false, true));
+      step(vm, "vm.configure.vsock", () -> api.putVsock(GUEST_CID, at.vsock()));
       if (tap != null) {
         step(vm, "vm.configure.network-interfaces", () -> api.putNetworkInterface(FirecrackerNetwork.IFACE_ID, tap,
             io.micropod.internal.vm.GuestNetworkConfig.NAT_MAC));
       }
       step(vm, BOOT_STEP, () -> api.action("InstanceStart"));
       vm.relay = HybridVsockRelay.start(config.podId(), config.agentSocket(),
-          new HybridVsockConnector(vsockSocket(config), AGENT_VSOCK_PORT, options.vsockTimeouts()));
+          new HybridVsockConnector(at.vsockOnHost(), AGENT_VSOCK_PORT, options.vsockTimeouts()));
       log.debug("pod {}: firecracker pid {} started the VM; agent relay {} -> {} port {}", config.podId(),
-          process.pid(), config.agentSocket(), vsockSocket(config), AGENT_VSOCK_PORT);
+          process.pid(), config.agentSocket(), at.vsockOnHost(), AGENT_VSOCK_PORT);
       ok = true;
       return vm;
     } finally {
@@ -360,7 +477,7 @@ public final class FirecrackerDriver implements VmmDriver {
       call.run();
     } catch (FirecrackerApiException e) {
       throw new VmStartException("firecracker failed at " + stepId + ": " + e.getMessage() + "; see " + vm.config.consoleLog() + " and "
-          + firecrackerLog(vm.config), e, vm.config.podId(), Phase.VM_BOOT, stepId, vm.consoleTail());
+          + vm.logOnHost, e, vm.config.podId(), Phase.VM_BOOT, stepId, vm.consoleTail());
     }
   }
 
@@ -371,9 +488,14 @@ public final class FirecrackerDriver implements VmmDriver {
    */
   public FirecrackerVm restore(VmConfig config, Path snapshot, Path memFile, Instant deadline)
       throws IOException, InterruptedException {
+    if (options.jailer() != null) {
+      throw new IllegalStateException("restoring a snapshot through the jailer is not implemented"
+          + " (the snapshot and memory file would have to be placed in the jail)");
+    }
     Files.createDirectories(config.podDir());
     ManagedProcess process = ManagedProcess.start(config.podId(), "firecracker", command(config), config.consoleLog());
-    FirecrackerVm vm = new FirecrackerVm(config, process, new FirecrackerApi(apiSocket(config)));
+    FirecrackerVm vm = new FirecrackerVm(config, process, new FirecrackerApi(apiSocket(config)),
+        firecrackerLog(config));
     boolean ok = false;
     try {
       if (awaitApi(process, apiSocket(config), deadline) != ManagedProcess.Await.APPEARED) {
@@ -400,12 +522,14 @@ public final class FirecrackerDriver implements VmmDriver {
     private final VmConfig config;
     private final ManagedProcess process;
     private final FirecrackerApi api;
+    private final Path logOnHost;
     private volatile HybridVsockRelay relay;
 
-    FirecrackerVm(VmConfig config, ManagedProcess process, FirecrackerApi api) {
+    FirecrackerVm(VmConfig config, ManagedProcess process, FirecrackerApi api, Path logOnHost) {
       this.config = config;
       this.process = process;
       this.api = api;
+      this.logOnHost = logOnHost;
     }
 
     public FirecrackerApi api() {
@@ -453,7 +577,7 @@ public final class FirecrackerDriver implements VmmDriver {
     @Override
     public String consoleTail() {
       return FileTail.tails(40, config.consoleLog().toString(), config.consoleLog(), "firecracker.log",
-          firecrackerLog(config));
+          logOnHost);
     }
 
     @Override

@@ -1,0 +1,100 @@
+package io.micropod.internal.vm;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * The command that starts QEMU: a small {@code sh} that, before it execs QEMU (same pid),
+ * <ol>
+ *   <li>opens the files QEMU is handed as descriptors ({@link VmmUser.PassedFile}; as root, QEMU
+ *       could not open them by path after the drop);
+ *   <li>starts the console capper: the guest console reaches its log through a pipe (descriptor
+ *       {@link Console#fd}, a FIFO in the 0700 pod directory, unlinked at once) into
+ *       {@code stdbuf -o0 head -c <max>} (unbuffered: what the guest printed is in the log at once,
+ *       for the start-up checks and the error tails), then the marker {@value #MARKER_FORMAT},
+ *       then {@code cat >/dev/null}.
+ *       So a guest that prints without end cannot fill the host's disk, and this holds for
+ *       detached pods after the JVM is gone: the capper lives as long as QEMU holds the pipe and
+ *       ends at its EOF (QEMU's exit, a SIGKILL included). As root it runs dropped like QEMU;
+ *       {@code RLIMIT_FSIZE} on QEMU is no alternative: it would also stop QEMU sizing its
+ *       guest-RAM memfd;
+ *   <li>exports the environment (values may name descriptors: {@code LD_PRELOAD=/dev/fd/N});
+ *   <li>execs QEMU, as root through {@link VmmUser#setpriv}.
+ * </ol>
+ */
+public final class QemuLaunch {
+  /** The line that ends a console log cut at its cap ({@code %s}: the cap in bytes). */
+  public static final String MARKER_FORMAT = "[micropod: console log truncated after %s bytes]";
+
+  private QemuLaunch() {}
+
+  /**
+   * The guest console: QEMU writes descriptor {@code fd} (a pipe through {@code fifo}, which must
+   * not exist); at most {@code maxBytes} reach {@code log}.
+   */
+  public record Console(Path log, Path fifo, int fd, long maxBytes) {
+    public Console {
+      if (maxBytes < 1) {
+        throw new IllegalArgumentException("console log cap < 1 byte: " + maxBytes);
+      }
+    }
+  }
+
+  /**
+   * The full command.
+   *
+   * @param user the identity QEMU drops to, or null to keep this process's
+   * @param diesWithJvm whether the drop sets {@code --pdeathsig SIGKILL} again
+   */
+  public static List<String> command(VmmUser user, List<VmmUser.PassedFile> files, Console console,
+      Map<String, String> env, boolean diesWithJvm, List<String> qemu) {
+    List<String> args = new ArrayList<>();
+    StringBuilder script = new StringBuilder();
+    if (!files.isEmpty()) {
+      script.append("exec");
+      for (VmmUser.PassedFile f : files) {
+        args.add(f.path().toString());
+        script.append(' ').append(f.fd()).append(f.append() ? ">>" : "<").append("\"$").append(args.size()).append('"');
+      }
+      script.append(" || exit 126; ");
+    }
+    args.add(console.fifo().toString());
+    String fifo = "\"$" + args.size() + "\"";
+    args.add(console.log().toString());
+    String log = "\"$" + args.size() + "\"";
+    script.append("mkfifo -m 600 ").append(fifo).append(" || exit 126; ");
+    if (user != null) {
+      for (String a : user.setpriv(false)) {
+        script.append(quote(a)).append(' ');
+      }
+    }
+    script.append("sh -c 'stdbuf -o0 head -c \"$1\"; printf \"\\n").append(String.format(MARKER_FORMAT, "%s"))
+        .append("\\n\" \"$1\"; exec cat >/dev/null' micropod-console ").append(console.maxBytes())
+        .append(" <").append(fifo).append(" >>").append(log).append(" & ");
+    script.append("exec ").append(console.fd()).append('>').append(fifo).append(" || exit 126; rm -f ")
+        .append(fifo).append("; ");
+    for (String name : new TreeSet<>(env.keySet())) {
+      if (!name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+        throw new IllegalArgumentException("environment variable name: " + name);
+      }
+      args.add(env.get(name));
+      script.append("export ").append(name).append("=\"$").append(args.size()).append("\"; ");
+    }
+    script.append("shift ").append(args.size()).append("; exec \"$@\"");
+    List<String> c = new ArrayList<>(List.of("sh", "-c", script.toString(), "micropod-vmm"));
+    c.addAll(args);
+    if (user != null) {
+      c.addAll(user.setpriv(diesWithJvm));
+    }
+    c.addAll(qemu);
+    return c;
+  }
+
+  /** {@code s} as one shell word. */
+  private static String quote(String s) {
+    return "'" + s.replace("'", "'\\''") + "'";
+  }
+}

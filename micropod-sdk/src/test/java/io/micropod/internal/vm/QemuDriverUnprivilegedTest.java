@@ -1,0 +1,103 @@
+package io.micropod.internal.vm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What an unprivileged QEMU is handed (docs/security.md, "QEMU itself"): its files from the 0700
+ * home as descriptors, the console and block image as fd sets, and only its own socket directory
+ * and sockets by ownership.
+ */
+class QemuDriverUnprivilegedTest {
+  @TempDir Path tmp;
+
+  private VmConfig config(Path socketDir, List<VmConfig.MountDevice> mounts) {
+    HostCapabilities host = new HostCapabilities(Path.of("/usr/bin/qemu-system-x86_64"), Path.of("/v"), List.of(),
+        Path.of("/g/vmlinux"), Path.of("/g/initramfs.cpio"), Accel.TCG, "test", Machine.MICROVM, 0, true, "",
+        Path.of("/g/host/fsguard"), Path.of("/g/host/libmicropod-netguard.so"));
+    return new VmConfig("pod1", 512, 1, host, tmp, socketDir, false, GuestNetworkConfig.NONE, false,
+        tmp.resolve("console.log"), mounts);
+  }
+
+  @Test
+  void homeFilesArePassedAsDescriptorsAndTheConsoleAndBlockImageAsFdSets() throws Exception {
+    Path sockets = Files.createDirectory(tmp.resolve("s"));
+    VmConfig config = config(sockets, List.of());
+    VmmUser user = new VmmUser(rootOrPod(), List.of());
+
+    QemuDriver.Launch u = QemuDriver.launch(config, Path.of("/store/img.raw"),
+        Map.of("LD_PRELOAD", "/g/host/libmicropod-netguard.so", "MICROPOD_NETGUARD_HOST_PORTS", ""), user, 4096);
+
+    assertThat(u.console()).isEqualTo(new QemuLaunch.Console(tmp.resolve("console.log"),
+        tmp.resolve("console.fifo"), 5, 4096));
+    assertThat(u.files()).containsExactly(
+        new VmmUser.PassedFile(Path.of("/g/vmlinux"), 3, false),
+        new VmmUser.PassedFile(Path.of("/g/initramfs.cpio"), 4, false),
+        new VmmUser.PassedFile(Path.of("/store/img.raw"), 6, false),
+        new VmmUser.PassedFile(Path.of("/g/host/libmicropod-netguard.so"), 7, false));
+    assertThat(u.refs()).isEqualTo(new QemuCommandLine.FileRefs("/dev/fd/3", "/dev/fd/4", "/dev/fdset/1",
+        "/dev/fdset/2", List.of("fd=5,set=1", "fd=6,set=2")));
+    assertThat(u.env()).containsExactly(Map.entry("LD_PRELOAD", "/dev/fd/7"),
+        Map.entry("MICROPOD_NETGUARD_HOST_PORTS", ""));
+    List<String> args = QemuCommandLine.build(config.host(), 512, 1,
+        new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket()), false,
+        GuestNetworkConfig.NONE, List.of(), u.refs());
+    assertThat(String.join(" ", args)).contains("-add-fd fd=5,set=1 -add-fd fd=6,set=2")
+        .contains("-kernel /dev/fd/3 -initrd /dev/fd/4")
+        .contains("file,id=console,path=/dev/fdset/1,append=on")
+        .contains("file=/dev/fdset/2,if=none,format=raw,readonly=on,id=rootfs")
+        .doesNotContain("/g/").doesNotContain("console.log");
+  }
+
+  @Test
+  void asAnOrdinaryUserQemuOpensItsFilesByPathAndOnlyTheConsoleIsADescriptor() throws Exception {
+    Path sockets = Files.createDirectory(tmp.resolve("s"));
+
+    QemuDriver.Launch l = QemuDriver.launch(config(sockets, List.of()), null, Map.of("A", "b"), null, 100);
+
+    assertThat(l.files()).isEmpty();
+    assertThat(l.env()).containsExactly(Map.entry("A", "b"));
+    assertThat(l.refs()).isEqualTo(new QemuCommandLine.FileRefs("/g/vmlinux", "/g/initramfs.cpio", "/dev/fdset/1",
+        null, List.of("fd=5,set=1")));
+    assertThat(Files.getAttribute(sockets, "unix:uid")).isEqualTo(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+  }
+
+  @Test
+  void theSocketDirectoryAndTheVirtiofsdSocketsBecomeTheUidsOwnAndNothingElse() throws Exception {
+    assumeTrue(isRoot(), "changing owners needs root (CI runs as root)");
+    Path sockets = Files.createDirectory(tmp.resolve("s"));
+    Path mount = Files.createFile(sockets.resolve("mount0.sock"));
+    Path image = Files.createFile(sockets.resolve("virtiofs.sock"));
+    Path other = Files.createFile(tmp.resolve("other"));
+    VmmUser user = new VmmUser(VmmUser.POD_BASE + 3, List.of());
+
+    QemuDriver.launch(config(sockets, List.of(new VmConfig.MountDevice("m0", mount))), null, Map.of(), user, 4096);
+
+    for (Path p : List.of(sockets, mount, image)) {
+      assertThat(Files.getAttribute(p, "unix:uid")).as("%s", p).isEqualTo(user.uid());
+      assertThat(Files.getAttribute(p, "unix:gid")).as("%s", p).isEqualTo(user.uid());
+    }
+    assertThat(Files.getAttribute(other, "unix:uid")).isEqualTo(0);
+    assertThat(Files.getAttribute(tmp, "unix:uid")).isEqualTo(0);
+  }
+
+  /** A uid whose chown succeeds for whoever runs the test (itself when not root). */
+  private static int rootOrPod() throws Exception {
+    return isRoot() ? VmmUser.POD_BASE + 1 : (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+  }
+
+  private static boolean isRoot() {
+    try {
+      return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+}
