@@ -24,6 +24,7 @@ import java.util.TreeSet;
  *   <li>exports the environment (values may name descriptors: {@code LD_PRELOAD=/dev/fd/N});
  *   <li>execs QEMU, as root through {@link VmmUser#setpriv}.
  * </ol>
+ * Firecracker's console (its stdout) goes through the same capper: {@link #stdoutToConsole}.
  */
 public final class QemuLaunch {
   /** The line that ends a console log cut at its cap ({@code %s}: the cap in bytes). */
@@ -61,21 +62,7 @@ public final class QemuLaunch {
       }
       script.append(" || exit 126; ");
     }
-    args.add(console.fifo().toString());
-    String fifo = "\"$" + args.size() + "\"";
-    args.add(console.log().toString());
-    String log = "\"$" + args.size() + "\"";
-    script.append("mkfifo -m 600 ").append(fifo).append(" || exit 126; ");
-    if (user != null) {
-      for (String a : user.setpriv(false)) {
-        script.append(quote(a)).append(' ');
-      }
-    }
-    script.append("sh -c 'stdbuf -o0 head -c \"$1\"; printf \"\\n").append(String.format(MARKER_FORMAT, "%s"))
-        .append("\\n\" \"$1\"; exec cat >/dev/null' micropod-console ").append(console.maxBytes())
-        .append(" <").append(fifo).append(" >>").append(log).append(" & ");
-    script.append("exec ").append(console.fd()).append('>').append(fifo).append(" || exit 126; rm -f ")
-        .append(fifo).append("; ");
+    startCapper(script, args, user, console);
     for (String name : new TreeSet<>(env.keySet())) {
       if (!name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
         throw new IllegalArgumentException("environment variable name: " + name);
@@ -91,6 +78,52 @@ public final class QemuLaunch {
     }
     c.addAll(qemu);
     return c;
+  }
+
+  /**
+   * {@code command} with its standard output and error through the console capper: for a VMM
+   * whose guest console is its stdout (Firecracker's serial console). The capper is the same as
+   * QEMU's, so is the rule: at most {@link Console#maxBytes} reach {@link Console#log}, then the
+   * marker, the rest discarded; it ends at the VMM's EOF.
+   *
+   * @param user the identity the capper drops to (root: the pod's VMM user), or null to keep
+   *     this process's
+   */
+  public static List<String> stdoutToConsole(VmmUser user, Console console, List<String> command) {
+    if (console.fd() != 1) {
+      throw new IllegalArgumentException("the console of stdoutToConsole is descriptor 1, not " + console.fd());
+    }
+    List<String> args = new ArrayList<>();
+    StringBuilder script = new StringBuilder();
+    startCapper(script, args, user, console);
+    script.append("exec 2>&1; shift ").append(args.size()).append("; exec \"$@\"");
+    List<String> c = new ArrayList<>(List.of("sh", "-c", script.toString(), "micropod-vmm"));
+    c.addAll(args);
+    c.addAll(command);
+    return c;
+  }
+
+  /**
+   * Appends the capper's start to {@code script} (its FIFO and log become the next positional
+   * parameters in {@code args}): make the FIFO, start {@code stdbuf -o0 head -c} behind it, open
+   * descriptor {@link Console#fd} on it, unlink it. The one place of the console log rule.
+   */
+  private static void startCapper(StringBuilder script, List<String> args, VmmUser user, Console console) {
+    args.add(console.fifo().toString());
+    String fifo = "\"$" + args.size() + "\"";
+    args.add(console.log().toString());
+    String log = "\"$" + args.size() + "\"";
+    script.append("mkfifo -m 600 ").append(fifo).append(" || exit 126; ");
+    if (user != null) {
+      for (String a : user.setpriv(false)) {
+        script.append(quote(a)).append(' ');
+      }
+    }
+    script.append("sh -c 'stdbuf -o0 head -c \"$1\"; printf \"\\n").append(String.format(MARKER_FORMAT, "%s"))
+        .append("\\n\" \"$1\"; exec cat >/dev/null' micropod-console ").append(console.maxBytes())
+        .append(" <").append(fifo).append(" >>").append(log).append(" & ");
+    script.append("exec ").append(console.fd()).append('>').append(fifo).append(" || exit 126; rm -f ")
+        .append(fifo).append("; ");
   }
 
   /** {@code s} as one shell word. */

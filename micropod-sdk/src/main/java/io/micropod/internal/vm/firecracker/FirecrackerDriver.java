@@ -11,6 +11,8 @@ import io.micropod.internal.vm.BlockRootfs;
 import io.micropod.internal.vm.FileTail;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.ManagedProcess;
+import io.micropod.internal.vm.QemuDriver;
+import io.micropod.internal.vm.QemuLaunch;
 import io.micropod.internal.vm.RootfsShare;
 import io.micropod.internal.vm.VmConfig;
 import io.micropod.internal.vm.VmProcess;
@@ -37,8 +39,9 @@ import org.slf4j.LoggerFactory;
  * <h2>Boot, as named steps</h2>
  * <ol>
  *   <li>{@code vmm.spawn}: {@code firecracker --api-sock <sockdir>/firecracker.sock --id <podId>
- *       [--enable-pci]} with stdout and stderr (the guest's serial console) appended to
- *       the pod's console log ({@code <config>/logs/<id>.log}); waits for the API socket. {@code <sockdir>} is the pod's
+ *       [--enable-pci]} with stdout and stderr (the guest's serial console) through the console
+ *       capper into the pod's console log ({@code <config>/logs/<id>.log}), at most
+ *       {@link Options#consoleLogMaxBytes} ({@link #launchCommand}); waits for the API socket. {@code <sockdir>} is the pod's
  *       0700 socket directory.
  *   <li>{@code vm.configure.logger}, {@code .metrics} ({@code <poddir>/firecracker.log},
  *       {@code firecracker-metrics.json}), {@code .boot-source} (the ELF {@code vmlinux}, the
@@ -92,14 +95,27 @@ public final class FirecrackerDriver implements VmmDriver {
    * @param vsockTimeouts the hybrid-vsock dialer's stages
    * @param jailer how to run Firecracker through its jailer (as root, see {@link #from}); null:
    *     Firecracker runs directly as this process's user
+   * @param consoleLogMaxBytes at most this much of the guest's console (Firecracker's stdout)
+   *     reaches the console log, as with QEMU ({@code MICROPOD_CONSOLE_LOG_MAX_BYTES})
    */
   public record Options(boolean enablePci, String tapDevice, HybridVsockConnector.Timeouts vsockTimeouts,
-      Jailer jailer) {
+      Jailer jailer, long consoleLogMaxBytes) {
     public static final Options DEFAULT = new Options(true, null, HybridVsockConnector.Timeouts.DEFAULT);
 
-    /** Without the jailer. */
+    public Options {
+      if (consoleLogMaxBytes < 1) {
+        throw new IllegalArgumentException("consoleLogMaxBytes < 1: " + consoleLogMaxBytes);
+      }
+    }
+
+    /** Without the jailer, the default console log cap. */
     public Options(boolean enablePci, String tapDevice, HybridVsockConnector.Timeouts vsockTimeouts) {
       this(enablePci, tapDevice, vsockTimeouts, null);
+    }
+
+    /** The default console log cap ({@link QemuDriver#CONSOLE_LOG_MAX_BYTES}). */
+    public Options(boolean enablePci, String tapDevice, HybridVsockConnector.Timeouts vsockTimeouts, Jailer jailer) {
+      this(enablePci, tapDevice, vsockTimeouts, jailer, QemuDriver.CONSOLE_LOG_MAX_BYTES);
     }
 
     /** The TAP devices of {@link #tapDevice()}, in order. */
@@ -119,7 +135,8 @@ public final class FirecrackerDriver implements VmmDriver {
       String pci = config.getenv("MICROPOD_FIRECRACKER_PCI");
       String tap = config.getenv("MICROPOD_FIRECRACKER_TAP");
       return new Options(pci == null || !pci.trim().equals("0"),
-          tap == null || tap.isBlank() ? null : tap.trim(), HybridVsockConnector.Timeouts.DEFAULT);
+          tap == null || tap.isBlank() ? null : tap.trim(), HybridVsockConnector.Timeouts.DEFAULT, null,
+          QemuDriver.consoleLogMaxBytes(config));
     }
 
     /**
@@ -134,16 +151,23 @@ public final class FirecrackerDriver implements VmmDriver {
       if (!io.micropod.internal.vm.VmmUser.runningAsRoot()) {
         return o;
       }
-      return new Options(o.enablePci(), o.tapDevice(), o.vsockTimeouts(), Jailer.find(config, firecracker));
+      return new Options(o.enablePci(), o.tapDevice(), o.vsockTimeouts(), Jailer.find(config, firecracker),
+          o.consoleLogMaxBytes());
     }
   }
 
   /**
-   * The jailer settings: its binary, the chroot base directory, the cgroup version. Each pod's
+   * The jailer settings: its binary, the chroot base directory, the cgroup version, and where the
+   * cgroup hierarchies are mounted ({@code /proc/mounts}; a test names a fake one). Each pod's
    * Firecracker runs as the pod's own uid and gid ({@link io.micropod.internal.vm.VmmUser}, the
    * same ids QEMU would get).
    */
-  public record Jailer(Path binary, Path chrootBaseDir, int cgroupVersion) {
+  public record Jailer(Path binary, Path chrootBaseDir, int cgroupVersion, Path procMounts) {
+    /** With the host's {@code /proc/mounts}. */
+    public Jailer(Path binary, Path chrootBaseDir, int cgroupVersion) {
+      this(binary, chrootBaseDir, cgroupVersion, Path.of("/proc/mounts"));
+    }
+
     /** The jailer for {@code firecracker} on this host (see {@link Options#from(RuntimeConfig, Path)}). */
     static Jailer find(RuntimeConfig config, Path firecracker) {
       String env = config.getenv("MICROPOD_FIRECRACKER_JAILER");
@@ -154,13 +178,7 @@ public final class FirecrackerDriver implements VmmDriver {
           && Files.isExecutable(firecracker.getParent().resolve("jailer"))) {
         binary = firecracker.getParent().resolve("jailer");
       } else {
-        String path = config.getenv("PATH");
-        for (String d : (path == null ? "/usr/bin:/bin" : path).split(":")) {
-          if (!d.isEmpty() && Files.isExecutable(Path.of(d, "jailer"))) {
-            binary = Path.of(d, "jailer");
-            break;
-          }
-        }
+        binary = onPath(config, "jailer");
       }
       if (binary == null || !Files.isExecutable(binary)) {
         throw new HostUnsupportedException(List.of("Firecracker's jailer"
@@ -169,8 +187,24 @@ public final class FirecrackerDriver implements VmmDriver {
             + " release beside firecracker, or set MICROPOD_FIRECRACKER_JAILER to its path; or run MicroPod"
             + " as an ordinary user"));
       }
+      if (onPath(config, "unshare") == null) {
+        throw new HostUnsupportedException(List.of("unshare (util-linux): as root, MicroPod runs the jailed"
+            + " Firecracker in a PID namespace of its own so that it dies with the JVM. Install util-linux,"
+            + " or run MicroPod as an ordinary user"));
+      }
       int cgroups = Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers")) ? 2 : 1;
       return new Jailer(binary, config.home().resolve("jailer"), cgroups);
+    }
+
+    /** {@code name} on {@code config}'s PATH, or null. */
+    private static Path onPath(RuntimeConfig config, String name) {
+      String path = config.getenv("PATH");
+      for (String d : (path == null ? "/usr/bin:/bin" : path).split(":")) {
+        if (!d.isEmpty() && Files.isExecutable(Path.of(d, name))) {
+          return Path.of(d, name);
+        }
+      }
+      return null;
     }
   }
 
@@ -213,6 +247,36 @@ public final class FirecrackerDriver implements VmmDriver {
       fc.add("--enable-pci");
     }
     return jail.command().command(fc);
+  }
+
+  /**
+   * What is spawned: {@code vmm} (Firecracker's argv, or the jailer's) with its stdout and stderr
+   * (the guest's serial console) through the console capper of {@link QemuLaunch#stdoutToConsole},
+   * the one QEMU's console goes through ({@link Options#consoleLogMaxBytes}, then the marker).
+   *
+   * <p>Jailed, also in a PID namespace of its own whose init is a root {@code sh} that dies with
+   * this JVM: {@code unshare --pid --fork --kill-child=SIGKILL --mount-proc -- sh -c '"$@"; exit $?'}.
+   * The jailer's drop to the pod's uid clears {@code PR_SET_PDEATHSIG}, so the death signal
+   * {@link ManagedProcess} sets cannot reach Firecracker itself; it reaches {@code unshare}, whose
+   * {@code --kill-child} kills that init, and the kernel kills everything in a PID namespace whose
+   * init dies, whatever its uid. The jailer's documentation names spawning it in a new PID
+   * namespace as the alternative to its {@code --new-pid-ns}, which is no use here: with it the
+   * jailer exits at once and the JVM would watch nothing. {@code --mount-proc}: {@code /proc}
+   * then shows the namespace's pids, which the jailer reads its own descriptors from. Under it,
+   * a SIGTERM to the spawned process ({@code unshare}, which blocks it) does nothing: a forced
+   * stop takes {@link ManagedProcess#stop}'s SIGKILL, 2 s later.
+   *
+   * @param capper the identity the capper drops to (the pod's, jailed), or null
+   */
+  List<String> launchCommand(VmConfig config, List<String> vmm, io.micropod.internal.vm.VmmUser capper) {
+    List<String> inner = vmm;
+    if (options.jailer() != null) {
+      inner = new ArrayList<>(List.of("unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--mount-proc", "--",
+          "sh", "-c", "\"$@\"; exit $?", "micropod-jail-init"));
+      inner.addAll(vmm);
+    }
+    return QemuLaunch.stdoutToConsole(capper, new QemuLaunch.Console(config.consoleLog(),
+        config.podDir().resolve("console.fifo"), 1, options.consoleLogMaxBytes()), inner);
   }
 
   private final Path binary;
@@ -330,15 +394,16 @@ public final class FirecrackerDriver implements VmmDriver {
     Placement at;
     List<String> cmd;
     if (options.jailer() != null) {
-      Jail jail = jail(config, rootfs.blockImage(),
-          io.micropod.internal.vm.VmmUser.forPod(config.podId(), host, config.network()).uid());
+      io.micropod.internal.vm.VmmUser user = io.micropod.internal.vm.VmmUser.forPod(config.podId(), host,
+          config.network());
+      Jail jail = jail(config, rootfs.blockImage(), user.uid());
       at = Placement.jailed(jail);
-      cmd = jailedCommand(jail);
+      cmd = launchCommand(config, jailedCommand(jail), user);
     } else {
       at = Placement.direct(config, rootfs.blockImage());
       touch(at.logOnHost());
       touch(at.metrics());
-      cmd = command(config);
+      cmd = launchCommand(config, command(config), null);
     }
     FirecrackerNetwork.Plan net;
     synchronized (tapsInUse) {
@@ -359,14 +424,18 @@ public final class FirecrackerDriver implements VmmDriver {
       if (at.jail() != null) {
         at.jail().delete();
       }
-      throw new VmStartException("cannot start " + cmd.get(0) + ": " + e.getMessage(), e, config.podId(),
+      throw new VmStartException("cannot start " + binary + ": " + e.getMessage(), e, config.podId(),
           Phase.VM_BOOT, SPAWN_STEP, "");
     }
     if (tap != null) {
       process.onExit().whenComplete((code, t) -> releaseTap(tap));
     }
     if (at.jail() != null) {
-      process.onExit().whenComplete((code, t) -> at.jail().delete());
+      Jailer j = options.jailer();
+      process.onExit().whenComplete((code, t) -> {
+        at.jail().delete();
+        JailerCgroups.remove(j.procMounts(), at.jail().command());
+      });
     }
     FirecrackerVm vm = new FirecrackerVm(config, process, new FirecrackerApi(at.apiSocket()), at.logOnHost());
     boolean ok = false;
@@ -493,7 +562,8 @@ public final class FirecrackerDriver implements VmmDriver {
           + " (the snapshot and memory file would have to be placed in the jail)");
     }
     Files.createDirectories(config.podDir());
-    ManagedProcess process = ManagedProcess.start(config.podId(), "firecracker", command(config), config.consoleLog());
+    ManagedProcess process = ManagedProcess.start(config.podId(), "firecracker",
+        launchCommand(config, command(config), null), config.consoleLog());
     FirecrackerVm vm = new FirecrackerVm(config, process, new FirecrackerApi(apiSocket(config)),
         firecrackerLog(config));
     boolean ok = false;

@@ -200,6 +200,47 @@ class FirecrackerDriverWithStandInBinaryTest {
     }
   }
 
+  /**
+   * A stand-in whose "guest" prints a few bytes on Firecracker's stdout (the serial console) at
+   * once, then, once told, floods it with 3 MB while the API keeps serving: the log shows the
+   * first bytes while the VMM runs, then stops at the cap plus the marker, and the flood is
+   * drained (the writer finishes, never blocked). Before the capper, the whole flood reached the
+   * log file.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(90)
+  void firecrackersStdoutReachesTheConsoleLogAtOnceAndStopsAtTheCapWithTheMarker() throws Exception {
+    Path go = dir.resolve("go");
+    Path flooded = dir.resolve("flooded");
+    Path bin = fakeBinary("");
+    String standIn = Files.readString(bin);
+    Files.writeString(bin, standIn.replace("\nexec ", "\nprintf early\n"
+        + "( while [ ! -e '" + go + "' ]; do sleep 0.05; done; head -c 3000000 /dev/zero | tr '\\0' x; touch '"
+        + flooded + "' ) &\nexec "));
+    VmConfig config = config(1);
+    FirecrackerDriver driver = new FirecrackerDriver(bin, new BlockImages(dir, null), new FirecrackerDriver.Options(
+        true, null, new HybridVsockConnector.Timeouts(Duration.ofSeconds(1), Duration.ofSeconds(2),
+            Duration.ofSeconds(5), Duration.ofMillis(20)), null, 1000));
+
+    vm = driver.spawn(config, image(), Instant.now().plus(START));
+
+    recordedThrough("InstanceStart");
+    assertThat(Files.readString(config.consoleLog())).as("what the guest printed is in the log while the VMM runs")
+        .startsWith("early");
+    Files.createFile(go);
+    String marker = "\n[micropod: console log truncated after 1000 bytes]\n";
+    Instant deadline = Instant.now().plusSeconds(30);
+    while (!(Files.exists(flooded) && Files.size(config.consoleLog()) >= 1000 + marker.length())
+        && Instant.now().isBefore(deadline)) {
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+    }
+    assertThat(flooded).as("the flood was drained, the writer never blocked").exists();
+    String log = Files.readString(config.consoleLog());
+    assertThat(log).hasSize(1000 + marker.length()).startsWith("early").endsWith("x" + marker);
+    assertThat(vm.isAlive()).isTrue();
+    assertThat(config.podDir().resolve("console.fifo")).as("the FIFO is unlinked at once").doesNotExist();
+  }
+
   @Test
   void stopSendsCtrlAltDelAndTheVmmExits() throws Exception {
     VmConfig config = config(1);

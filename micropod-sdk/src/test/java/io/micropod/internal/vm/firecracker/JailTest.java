@@ -103,6 +103,70 @@ class JailTest {
     assertThat(image).as("the sources of the links stay").exists();
   }
 
+  /**
+   * A STAND-IN jailer (drops to {@code --uid}/{@code --gid} with setpriv and execs
+   * {@code --exec-file}, as the real one does after its chroot) and a stand-in Firecracker that
+   * prints on its stdout, floods it and sleeps, spawned with the driver's command line under a
+   * stand-in JVM (a shell that spawns it with {@code setpriv --pdeathsig SIGKILL} as
+   * {@code ManagedProcess} does). SIGKILLing that "JVM" kills the dropped Firecracker too: the
+   * uid change cleared its death signal, its PID namespace's init did not. Before, it lived on.
+   * Its console goes through the capper: cap plus marker. No real jailer ran.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void aJailedFirecrackerDiesWithASigkilledJvmAndItsConsoleLogIsCapped() throws Exception {
+    assumeTrue(VmmUser.runningAsRoot(), "the jailed path runs only as root (CI runs as root)");
+    String sleep = "sleep " + (600 + new java.util.Random().nextInt(300));
+    Path bin = Files.createDirectories(tmp.resolve("fc"));
+    Path firecracker = Files.writeString(bin.resolve("firecracker"), "#!/bin/sh\nprintf early\n"
+        + "head -c 3000000 /dev/zero | tr '\\0' x\nexec " + sleep + "\n");
+    Path jailer = Files.writeString(bin.resolve("jailer"), "#!/bin/sh\n"
+        + "while [ $# -gt 0 ]; do case $1 in --uid) u=$2; shift 2;; --gid) g=$2; shift 2;;"
+        + " --exec-file) f=$2; shift 2;; --) shift; break;; *) shift 2;; esac; done\n"
+        + "exec setpriv --reuid=$u --regid=$g --clear-groups \"$f\" --id stand-in \"$@\"\n");
+    for (Path p : List.of(firecracker, jailer, bin, tmp)) {
+      Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+    FirecrackerDriver driver = new FirecrackerDriver(firecracker, new BlockImages(tmp, null),
+        new FirecrackerDriver.Options(true, null, HybridVsockConnector.Timeouts.DEFAULT,
+            new FirecrackerDriver.Jailer(jailer, tmp.resolve("home/jailer"), 2), 1000));
+    VmConfig config = config();
+    VmmUser user = VmmUser.forPod(config.podId(), config.host(), config.network());
+    Jail jail = driver.jail(config, Files.writeString(tmp.resolve("image.ext4"), "ext4"), user.uid());
+    List<String> vmm = new java.util.ArrayList<>(List.of("sh", "-c", "\"$@\" & wait", "stand-in-jvm",
+        "setpriv", "--pdeathsig", "SIGKILL"));
+    vmm.addAll(driver.launchCommand(config, driver.jailedCommand(jail), user));
+    Process jvm = new ProcessBuilder(vmm).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    try {
+      String marker = "\n[micropod: console log truncated after 1000 bytes]\n";
+      java.util.function.Supplier<List<ProcessHandle>> fc = () -> fc(sleep);
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+      while ((fc.get().isEmpty() || Files.size(config.consoleLog()) < 1000 + marker.length())
+          && System.nanoTime() < deadline) {
+        java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(20));
+      }
+      assertThat(fc.get()).as("the stand-in Firecracker runs").hasSize(1);
+      assertThat(Files.readString(config.consoleLog())).isEqualTo("early" + "x".repeat(995) + marker);
+      assertThat(Files.getAttribute(Path.of("/proc/" + fc.get().get(0).pid()), "unix:uid")).isEqualTo(user.uid());
+
+      jvm.destroyForcibly();
+
+      while (!fc.get().isEmpty() && System.nanoTime() < deadline) {
+        java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(20));
+      }
+      assertThat(fc.get()).as("the jailed Firecracker died with the JVM").isEmpty();
+    } finally {
+      jvm.destroyForcibly();
+      fc(sleep).forEach(ProcessHandle::destroyForcibly);
+    }
+  }
+
+  /** The stand-in Firecracker once it execs {@code sleep}. */
+  private static List<ProcessHandle> fc(String sleep) {
+    return ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").endsWith(sleep)).toList();
+  }
+
   @Test
   void asRootAFirecrackerWithoutAJailerIsRefusedSayingWhatToInstall() throws Exception {
     assumeTrue(VmmUser.runningAsRoot(), "the jailer is required only as root (CI runs as root)");
@@ -116,6 +180,9 @@ class JailTest {
 
     Path jailer = Files.writeString(tmp.resolve("bin/jailer"), "#!/bin/sh\n");
     Files.setPosixFilePermissions(jailer, PosixFilePermissions.fromString("rwx------"));
+    assertThatThrownBy(() -> FirecrackerDriver.Options.from(config, fc)).as("no unshare: no PID namespace")
+        .isInstanceOf(HostUnsupportedException.class).hasMessageContaining("unshare (util-linux)");
+    Files.createSymbolicLink(tmp.resolve("bin/unshare"), Path.of("/usr/bin/unshare"));
     FirecrackerDriver.Jailer found = FirecrackerDriver.Options.from(config, fc).jailer();
     assertThat(found.binary()).isEqualTo(jailer);
     assertThat(found.chrootBaseDir()).isEqualTo(tmp.resolve("home/jailer"));
