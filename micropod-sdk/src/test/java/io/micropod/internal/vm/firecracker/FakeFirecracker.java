@@ -20,11 +20,20 @@ import java.util.concurrent.CountDownLatch;
 public final class FakeFirecracker {
   private FakeFirecracker() {}
 
+  /**
+   * A path Firecracker is given, as this stand-in reaches it: under {@code FAKE_FC_ROOT} when a
+   * stand-in jailer set it (it does not chroot: this plays the jail's root).
+   */
+  private static Path inJail(String path) {
+    String root = System.getenv("FAKE_FC_ROOT");
+    return root == null || root.isEmpty() ? Path.of(path) : Path.of(root, path);
+  }
+
   public static void main(String[] args) throws Exception {
     Path apiSock = null;
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--api-sock")) {
-        apiSock = Path.of(args[++i]);
+        apiSock = inJail(args[++i]);
       }
     }
     if (apiSock == null) {
@@ -49,11 +58,11 @@ public final class FakeFirecracker {
             System.out.println("stand-in guest console: InstanceStart received, no kernel runs here");
             System.out.flush();
             if (peer.logger() != null && peer.logger().hasNonNull("log_path")) {
-              Files.writeString(Path.of(peer.logger().get("log_path").asText()),
+              Files.writeString(inJail(peer.logger().get("log_path").asText()),
                   "[stand-in] Running Firecracker stand-in\n", StandardOpenOption.APPEND);
             }
             if (peer.vsock() != null) {
-              HybridVsockPeer.start(Path.of(peer.vsock().get("uds_path").asText()), 1024, null);
+              HybridVsockPeer.start(inJail(peer.vsock().get("uds_path").asText()), 1024, null);
             }
           } else if (action.equals("SendCtrlAltDel")) {
             System.out.println("stand-in guest console: Ctrl-Alt-Del, rebooting -> VMM exits");

@@ -241,6 +241,61 @@ class FirecrackerDriverWithStandInBinaryTest {
     assertThat(config.podDir().resolve("console.fifo")).as("the FIFO is unlinked at once").doesNotExist();
   }
 
+  /**
+   * As root, the whole jailed start and stop with a STAND-IN jailer: it makes the pod's cgroup
+   * directory in a FAKE cgroup2 hierarchy (as a jailer does for its cgroups), then runs the
+   * stand-in Firecracker with the jail's root standing in for its chroot (no chroot, no uid drop:
+   * {@link JailTest} covers the drop). The API, the relay over the jail's vsock socket and the
+   * console (through the capper) work; when the VMM exits, the jail and the pod's cgroup
+   * directory are gone, the shared parent stays. No real jailer ran.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(90)
+  void asRootAJailedPodStartsStopsAndLeavesNeitherItsJailNorItsCgroupDirectory() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(io.micropod.internal.vm.VmmUser.runningAsRoot(),
+        "the jailed path runs only as root (CI runs as root)");
+    Path cgroup = Files.createDirectories(dir.resolve("cgroup2"));
+    Path mounts = Files.writeString(dir.resolve("mounts"), "cgroup2 " + cgroup + " cgroup2 rw,nosuid 0 0\n");
+    Path jailer = Files.writeString(dir.resolve("jailer"), "#!/bin/sh\n"
+        + "while [ $# -gt 0 ]; do case $1 in --id) id=$2; shift 2;; --chroot-base-dir) base=$2; shift 2;;"
+        + " --exec-file) f=$2; shift 2;; --) shift; break;; *) shift 2;; esac; done\n"
+        + "mkdir -p '" + cgroup + "/firecracker-stand-in/'$id || exit 1\n"
+        + "FAKE_FC_ROOT=$base/$(basename $f)/$id/root exec \"$f\" --id $id \"$@\"\n");
+    Files.setPosixFilePermissions(jailer, PosixFilePermissions.fromString("rwx------"));
+    Path bin = Files.move(fakeBinary(""), dir.resolve("firecracker-stand-in"));
+    VmConfig config = config(1);
+    FirecrackerDriver driver = new FirecrackerDriver(bin, new BlockImages(dir, null), new FirecrackerDriver.Options(
+        true, null, new HybridVsockConnector.Timeouts(Duration.ofSeconds(1), Duration.ofSeconds(2),
+            Duration.ofSeconds(5), Duration.ofMillis(20)),
+        new FirecrackerDriver.Jailer(jailer, dir.resolve("home/jailer"), 2, mounts), 1 << 20));
+
+    vm = driver.spawn(config, image(), Instant.now().plus(START));
+
+    assertThat(recordedThrough("InstanceStart")).anyMatch(l -> l.contains("\"kernel_image_path\":\"/vmlinux\""));
+    Path mine = cgroup.resolve("firecracker-stand-in/" + config.podId());
+    assertThat(mine).isDirectory();
+    assertThat(Files.readString(config.consoleLog())).contains("stand-in guest console: InstanceStart");
+    try (SocketChannel agent = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      agent.connect(UnixDomainSocketAddress.of(vm.agentSocket()));
+      agent.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)));
+      ByteBuffer back = ByteBuffer.allocate(4);
+      while (back.hasRemaining()) {
+        assertThat(agent.read(back)).isNotNegative();
+      }
+    }
+
+    vm.stop(Duration.ofMillis(200));
+
+    Path jailDir = dir.resolve("home/jailer/firecracker-stand-in/" + config.podId());
+    Instant deadline = Instant.now().plusSeconds(10);
+    while ((Files.exists(mine) || Files.exists(jailDir)) && Instant.now().isBefore(deadline)) {
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+    }
+    assertThat(mine).doesNotExist();
+    assertThat(jailDir).doesNotExist();
+    assertThat(cgroup.resolve("firecracker-stand-in")).as("shared by every jail").isDirectory();
+  }
+
   @Test
   void stopSendsCtrlAltDelAndTheVmmExits() throws Exception {
     VmConfig config = config(1);
