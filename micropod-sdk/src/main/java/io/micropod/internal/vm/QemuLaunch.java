@@ -86,16 +86,22 @@ public final class QemuLaunch {
    * QEMU's, so is the rule: at most {@link Console#maxBytes} reach {@link Console#log}, then the
    * marker, the rest discarded; it ends at the VMM's EOF.
    *
+   * <p>The capper's pid is written to {@code capperPid}: what the VMM printed last (its error
+   * when it dies at start) reaches the log a moment after the VMM exits, once the capper has
+   * copied it; who reads the log then waits for that pid to end.
+   *
    * @param user the identity the capper drops to (root: the pod's VMM user), or null to keep
    *     this process's
    */
-  public static List<String> stdoutToConsole(VmmUser user, Console console, List<String> command) {
+  public static List<String> stdoutToConsole(VmmUser user, Console console, Path capperPid, List<String> command) {
     if (console.fd() != 1) {
       throw new IllegalArgumentException("the console of stdoutToConsole is descriptor 1, not " + console.fd());
     }
     List<String> args = new ArrayList<>();
     StringBuilder script = new StringBuilder();
     startCapper(script, args, user, console);
+    args.add(capperPid.toString());
+    script.append("echo $! >\"$").append(args.size()).append("\" || exit 126; ");
     script.append("exec 2>&1; shift ").append(args.size()).append("; exec \"$@\"");
     List<String> c = new ArrayList<>(List.of("sh", "-c", script.toString(), "micropod-vmm"));
     c.addAll(args);

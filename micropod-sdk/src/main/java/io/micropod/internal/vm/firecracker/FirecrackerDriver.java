@@ -69,7 +69,9 @@ import org.slf4j.LoggerFactory;
  * field by field; the guest side (PCI mode with Debian's kernel, vsock, reboot on exit) only in
  * QEMU where it could, see {@code docs/firecracker.md}. The jailer path (as root: {@link Jailer},
  * {@link Jail}, {@link JailerCommand}) has never met a real jailer either: its argv and chroot
- * layout are tested against the jailer's documentation only.
+ * layout are tested against the jailer's documentation only; the console capper, the PID
+ * namespace the jailer runs in ({@link #launchCommand}) and the cgroup removal
+ * ({@link JailerCgroups}) ran with stand-in jailers, never a real one.
  */
 public final class FirecrackerDriver implements VmmDriver {
   private static final Logger log = LoggerFactory.getLogger(FirecrackerDriver.class);
@@ -276,7 +278,36 @@ public final class FirecrackerDriver implements VmmDriver {
       inner.addAll(vmm);
     }
     return QemuLaunch.stdoutToConsole(capper, new QemuLaunch.Console(config.consoleLog(),
-        config.podDir().resolve("console.fifo"), 1, options.consoleLogMaxBytes()), inner);
+        config.podDir().resolve("console.fifo"), 1, options.consoleLogMaxBytes()), capperPid(config), inner);
+  }
+
+  /** Where {@link #launchCommand} writes the console capper's pid. */
+  static Path capperPid(VmConfig config) {
+    return config.podDir().resolve("console.pid");
+  }
+
+  /** How long a dead VMM's console capper gets to copy the VMM's last output into the log. */
+  static final Duration CONSOLE_DRAIN = Duration.ofSeconds(2);
+
+  /**
+   * Waits (at most {@link #CONSOLE_DRAIN}) for the console capper of {@code config}'s VMM, which
+   * has exited, to end: only then is everything the VMM printed in the log.
+   */
+  static void awaitConsoleDrained(VmConfig config) {
+    try {
+      String pid = Files.readString(capperPid(config)).trim();
+      ProcessHandle.of(Long.parseLong(pid)).ifPresent(h -> {
+        try {
+          h.onExit().get(CONSOLE_DRAIN.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+          log.debug("pod {}: console capper {} still running: {}", config.podId(), pid, e.toString());
+        }
+      });
+    } catch (IOException | NumberFormatException e) {
+      log.debug("pod {}: no console capper pid: {}", config.podId(), e.toString());
+    }
   }
 
   private final Path binary;
@@ -646,6 +677,9 @@ public final class FirecrackerDriver implements VmmDriver {
 
     @Override
     public String consoleTail() {
+      if (!process.isAlive()) {
+        awaitConsoleDrained(config);
+      }
       return FileTail.tails(40, config.consoleLog().toString(), config.consoleLog(), "firecracker.log",
           logOnHost);
     }
