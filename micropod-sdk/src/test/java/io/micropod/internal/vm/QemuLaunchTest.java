@@ -1,6 +1,7 @@
 package io.micropod.internal.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -50,6 +51,19 @@ class QemuLaunchTest {
     assertThat(c).containsExactly("sh", "-c", "mkfifo -m 600 \"$1\" || exit 126; " + CAPPER
         + "10 <\"$1\" >>\"$2\" & exec 5>\"$1\" || exit 126; rm -f \"$1\"; shift 2; exec \"$@\"",
         "micropod-vmm", "/f", "/l", "q");
+  }
+
+  @Test
+  void aVmmWhoseConsoleIsItsStdoutGetsTheSameCapperOnStdoutAndStderrAndItsPidRecorded() {
+    List<String> c = QemuLaunch.stdoutToConsole(null,
+        new QemuLaunch.Console(Path.of("/l"), Path.of("/f"), 1, 10), Path.of("/p"), List.of("firecracker", "-x"));
+
+    assertThat(c).containsExactly("sh", "-c", "mkfifo -m 600 \"$1\" || exit 126; " + CAPPER
+        + "10 <\"$1\" >>\"$2\" & exec 1>\"$1\" || exit 126; rm -f \"$1\"; echo $! >\"$3\" || exit 126; "
+        + "exec 2>&1; shift 3; exec \"$@\"", "micropod-vmm", "/f", "/l", "/p", "firecracker", "-x");
+    assertThatThrownBy(() -> QemuLaunch.stdoutToConsole(null,
+        new QemuLaunch.Console(Path.of("/l"), Path.of("/f"), 5, 10), Path.of("/p"), List.of("q")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not 5");
   }
 
   /**
