@@ -145,9 +145,8 @@ final class NetworkCommand implements Callable<Integer> {
       }
       cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
       cmd.add(HOLDER_MARK + name); // first: /proc/PID/cmdline as Java reads it may cut a long class path
-      cmd.add("-Xmx64m");
+      cmd.add("-Xmx128m"); // the switch copies every frame of its pods: room for their queues
       cmd.add("-XX:+UseSerialGC");
-      cmd.add("-XX:TieredStopAtLevel=1");
       String home = System.getProperty("micropod.home");
       if (home != null && !home.isBlank()) {
         cmd.add("-Dmicropod.home=" + home); // the SDK's home wins over MICROPOD_HOME: share this one
