@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
  * micropod run [--rm] [-d] [--name N] [-e K=V] [-p [HOST:]CONTAINER] [--pull POLICY] [--memory MiB] [--cpus N] IMAGE [CMD...]
  * micropod pull IMAGE | images | rmi IMAGE...
  * micropod list | ps [-q], stop [-t SECONDS] ID|NAME..., logs [-f] ID|NAME, exec ID|NAME CMD...
+ * micropod network create NAME | ls | rm NAME... | inspect NAME...; run --network NAME --network-alias A
  * micropod doctor
  * </pre>
  *
@@ -31,6 +32,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
         RunCommand.class, ListCommand.class, StopCommand.class, LogsCommand.class,
         ExecCommand.class, RmCommand.class, InspectCommand.class, StatsCommand.class, CpCommand.class,
+        NetworkCommand.class,
         PullCommand.class, ImagesCommand.class, RmiCommand.class,
         DoctorCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {

@@ -34,6 +34,11 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "run", description = "Run a command in a new pod (a container in its own microVM).",
     usageHelpAutoWidth = true)
 final class RunCommand implements Callable<Integer> {
+  /** Docker's built-in networks: {@code --network} values that are modes, not networks. */
+  static final java.util.Set<String> DOCKER_NETWORKS = java.util.Set.of("bridge", "default", "none", "host");
+  /** What those names mean to {@code micropod run}. */
+  static final String DOCKER_NETWORKS_MEANING = "--network bridge and default mean the NAT, none only loopback, host is refused";
+
   /** How long the output of an exited container may take to arrive in full. */
   static final Duration LOG_DRAIN = Duration.ofSeconds(10);
 
@@ -106,6 +111,15 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--security-opt", paramLabel = "OPT",
       description = "seccomp=unconfined: run without the default seccomp profile (Docker's flag; seccomp=builtin is the default) (repeatable).")
   List<String> securityOpts = new ArrayList<>();
+
+  @Option(names = "--network", paramLabel = "NAME",
+      description = "Join a network made with `micropod network create NAME` (repeatable; foreground pods only); "
+          + "none: only loopback; bridge or default: the NAT to the outside, which pods have anyway.")
+  List<String> networks = new ArrayList<>();
+
+  @Option(names = "--network-alias", paramLabel = "ALIAS",
+      description = "A name the other pods of the --network reach this one by (repeatable).")
+  List<String> networkAliases = new ArrayList<>();
 
   @Mixin
   RegistryOptions registry;
@@ -191,7 +205,82 @@ final class RunCommand implements Callable<Integer> {
       }
       b.workingDir(workdir);
     }
-    return b.runtime(registry.runtime(main.env)).build();
+    List<String> joining = networks(b);
+    io.micropod.MicroPodRuntime runtime = registry.runtime(main.env);
+    try {
+      for (String n : joining) {
+        b.network(network(runtime, n));
+      }
+      return b.runtime(runtime).build();
+    } catch (RuntimeException e) {
+      runtime.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Applies Docker's built-in {@code --network} values to {@code b} ({@code none}: only loopback;
+   * {@code bridge}, {@code default}: the NAT, MicroPod's default) and the aliases, and returns the
+   * networks to join. {@code -d} with a network is refused: the SDK keeps a pod on a network only
+   * while the process that started it lives, and {@code run -d} exits at once.
+   *
+   * @throws IllegalArgumentException naming the option that cannot be honoured
+   */
+  List<String> networks(MicroPodSpec.Builder b) {
+    List<String> joining = new ArrayList<>();
+    boolean none = false;
+    for (String n : networks) {
+      switch (n) {
+        case "none" -> none = true;
+        case "bridge", "default" -> { } // MicroPod's NAT, every pod's unless none
+        case "host" -> throw new IllegalArgumentException("--network host is not supported: a pod is a VM with"
+            + " its own network stack; publish its ports with -p, or let it reach a host port with --expose-host-port");
+        default -> {
+          if (n.startsWith("container:")) {
+            throw new IllegalArgumentException("--network " + n + " is not supported: each pod has its own VM;"
+                + " put both on a network (micropod network create NAME, then --network NAME)");
+          }
+          joining.add(n);
+        }
+      }
+    }
+    if (none && networks.size() > 1) {
+      throw new IllegalArgumentException("--network none (only loopback) cannot be combined with other"
+          + " networks: " + networks);
+    }
+    if (!networkAliases.isEmpty() && joining.isEmpty()) {
+      throw new IllegalArgumentException("--network-alias " + String.join(", ", networkAliases)
+          + " needs a network made with `micropod network create`: add --network NAME");
+    }
+    if (detach && !joining.isEmpty()) {
+      throw new IllegalArgumentException("--network " + String.join(", ", joining) + " with -d is not supported"
+          + " yet: a pod stays on a network only while the process that started it runs, and run -d exits at"
+          + " once; run the pod in the foreground (without -d)");
+    }
+    if (none) {
+      b.networkMode(io.micropod.NetworkMode.NONE);
+    }
+    for (String alias : networkAliases) {
+      try {
+        b.networkAliases(alias);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("invalid --network-alias \"" + alias + "\": " + e.getMessage(), e);
+      }
+    }
+    return joining;
+  }
+
+  /**
+   * A handle to network {@code name} of another process (normally the holder that
+   * {@code micropod network create} started); the runtime's close closes it.
+   *
+   * @throws IllegalArgumentException when no live process holds it, in Docker's words
+   */
+  static io.micropod.Network network(io.micropod.MicroPodRuntime runtime, String name) {
+    if (NetworkCommand.find(runtime.networks(), name).isEmpty()) {
+      throw new IllegalArgumentException(NetworkCommand.notFound(name));
+    }
+    return runtime.network(name);
   }
 
   /**

@@ -241,6 +241,61 @@ class CliIT {
     }
   }
 
+  /**
+   * A network made by one CLI process serves pods of others: network create (its holder outlives
+   * the command), a foreground pod with alias web in one process, a second pod in another fetches
+   * http://web:8080/ by that alias; network rm is refused while web is on it and done after stop.
+   * Two VM boots.
+   */
+  @Test
+  void podsOfTwoProcessesReachEachOtherByAliasOnANetworkTheCliCreated() throws Exception {
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    String net = "net-" + suffix;
+    String name = "web-" + suffix;
+    Result created = run("network", "create", net);
+    assertThat(created.exit).as(created.err).isZero();
+    assertThat(created.out).isEqualTo(net + "\n");
+    Process web = null;
+    try {
+      web = cli("run", "--name", name, "--network", net, "--network-alias", "web", IMAGE, "sh", "-c",
+          "mkdir -p /www; echo hi-net > /www/index.html; exec httpd -f -p 8080 -h /www")
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
+      while (!run("network", "inspect", net).out.contains("\"Name\": \"" + name + "\"")) {
+        assertThat(web.isAlive()).as("the web pod's run").isTrue();
+        assertThat(System.nanoTime()).as("web joined the network").isLessThan(deadline);
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
+      }
+
+      Result client = run("run", "--rm", "--network", net, IMAGE, "sh", "-c",
+          "for i in $(seq 120); do wget -q -O- http://web:8080/ && exit 0; sleep 1; done; exit 1");
+      assertThat(client.exit).as(client.err).isZero();
+      assertThat(client.out).isEqualTo("hi-net\n");
+
+      Result inUse = run("network", "rm", net);
+      assertThat(inUse.exit).isEqualTo(1);
+      assertThat(inUse.err).isEqualTo("micropod: network " + net + " is in use by pod " + name + ": stop it first"
+          + " (micropod stop " + name + ")\n");
+
+      assertThat(run("stop", name).exit).isZero();
+      assertThat(web.waitFor(120, TimeUnit.SECONDS)).as("the web pod's run ends after stop").isTrue();
+      long left = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (run("network", "inspect", net).out.contains(name)) {
+        assertThat(System.nanoTime()).as("web left the network").isLessThan(left);
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+      }
+      Result removed = run("network", "rm", net);
+      assertThat(removed.exit).as(removed.err).isZero();
+      assertThat(removed.out).isEqualTo(net + "\n");
+      assertThat(run("network", "ls", "-q").out.lines()).doesNotContain(net);
+    } finally {
+      if (web != null) {
+        web.destroyForcibly();
+      }
+      run("network", "rm", net);
+    }
+  }
+
   /** The host processes whose command line names the pod (QEMU, virtiofsd). */
   private static List<ProcessHandle> vmmProcessesOf(String id) {
     return ProcessHandle.allProcesses()

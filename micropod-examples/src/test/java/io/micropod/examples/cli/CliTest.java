@@ -30,6 +30,13 @@ class CliTest {
     return Main.execute(args, HOST_ENV, new PrintWriter(out, true), new PrintWriter(err, true));
   }
 
+  /** {@link #run} with empty {@code out} and {@code err} before. */
+  private int runAnew(String... args) {
+    out.getBuffer().setLength(0);
+    err.getBuffer().setLength(0);
+    return run(args);
+  }
+
   private RunCommand parseRun(String... args) {
     CommandLine cl = Main.commandLine(new Main(HOST_ENV), new PrintWriter(out), new PrintWriter(err));
     CommandLine.ParseResult parsed = cl.parseArgs(args);
@@ -241,6 +248,104 @@ class CliTest {
     assertThat(out.toString()).startsWith("Usage: micropod " + verb);
   }
 
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"network", "network create", "network ls",
+      "network rm", "network inspect"})
+  void networkVerbsHaveHelp(String verb) {
+    assertThat(run((verb + " --help").split(" "))).isZero();
+    assertThat(out.toString()).startsWith("Usage: micropod " + verb);
+  }
+
+  @Test
+  void networkNoneIsOnlyLoopbackAndBridgeOrDefaultIsTheNat() {
+    assertThat(parseRun("run", "--network", "none", "oci:/i").spec().networkMode()).isEqualTo(io.micropod.NetworkMode.NONE);
+    for (String nat : new String[] {"bridge", "default"}) {
+      MicroPodSpec spec = parseRun("run", "--network", nat, "oci:/i").spec();
+      assertThat(spec.networkMode()).as(nat).isEqualTo(io.micropod.NetworkMode.NAT);
+      assertThat(spec.networks()).as(nat).isEmpty();
+    }
+    assertThat(parseRun("run", "oci:/i").spec().networkMode()).isEqualTo(io.micropod.NetworkMode.NAT);
+  }
+
+  @Test
+  void networkLsAndInspectAreDockerShaped() {
+    Instant now = Instant.parse("2026-11-28T12:00:00Z");
+    io.micropod.NetworkInfo backend = new io.micropod.NetworkInfo("backend", "10.89.1.0/24", 4711,
+        now.minusSeconds(90), List.of("0123456789ab", "ba9876543210"));
+    assertThat(NetworkCommand.Ls.table(List.of(backend), now)).isEqualTo(""
+        + "NAME      DRIVER   SCOPE   SUBNET         PODS   OWNER   CREATED\n"
+        + "backend   switch   local   10.89.1.0/24   2      4711    About a minute ago\n");
+    io.micropod.PodInfo web = new io.micropod.PodInfo("0123456789ab", "web", "oci:/images/busybox", "qemu",
+        io.micropod.PodInfo.Status.RUNNING, false, 42, 43, Map.of(), now, now);
+    assertThat(NetworkCommand.Inspect.json(backend, List.of(web))).isEqualTo(""
+        + "  {\n"
+        + "    \"Name\": \"backend\",\n"
+        + "    \"Created\": \"2026-11-28T11:58:30Z\",\n"
+        + "    \"Scope\": \"local\",\n"
+        + "    \"Driver\": \"switch\",\n"
+        + "    \"IPAM\": {\"Config\": [{\"Subnet\": \"10.89.1.0/24\"}]},\n"
+        + "    \"Containers\": {\n"
+        + "      \"0123456789ab\": {\"Name\": \"web\"},\n"
+        + "      \"ba9876543210\": {\"Name\": null}\n"
+        + "    },\n"
+        + "    \"OwnerPid\": 4711\n"
+        + "  }");
+    assertThat(NetworkCommand.Rm.podNames(List.of(web), backend.members())).containsExactly("web", "ba9876543210");
+  }
+
+  /**
+   * The whole life of a network without a VM: create starts a holder process that outlives the
+   * command, a second create is refused, ls and inspect show it, rm ends the holder and the record.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(120)
+  void networkCreateLsInspectRmAcrossCommands() {
+    String name = "cli-test-" + Long.toHexString(System.nanoTime());
+    assertThat(runAnew("network", "create", name)).as(err.toString()).isZero();
+    assertThat(out.toString()).isEqualTo(name + "\n");
+    long holder;
+    try (io.micropod.MicroPodRuntime runtime = io.micropod.MicroPodRuntime.builder().build()) {
+      holder = NetworkCommand.find(runtime.networks(), name).orElseThrow().ownerPid();
+    }
+    try {
+      assertThat(holder).isNotEqualTo(ProcessHandle.current().pid());
+      assertThat(ProcessHandle.of(holder)).as("the holder outlives create").isPresent();
+
+      assertThat(runAnew("network", "create", name)).isEqualTo(1);
+      assertThat(err.toString()).isEqualTo("micropod: network with name " + name + " already exists (held by process "
+          + holder + "): choose another name, or remove it with `micropod network rm " + name + "`\n");
+
+      assertThat(runAnew("network", "ls", "-q")).isZero();
+      assertThat(out.toString().lines()).contains(name);
+      assertThat(runAnew("network", "inspect", name)).isZero();
+      assertThat(out.toString()).contains("\"Name\": \"" + name + "\"", "\"Containers\": {}", "\"OwnerPid\": " + holder);
+
+      assertThat(runAnew("network", "rm", name, "nope-" + name)).isEqualTo(1);
+      assertThat(out.toString()).as(err.toString()).isEqualTo(name + "\n");
+      assertThat(err.toString()).isEqualTo("micropod: network nope-" + name + " not found\n");
+      assertThat(ProcessHandle.of(holder).map(ProcessHandle::isAlive)).as("rm ends the holder").isIn(
+          java.util.Optional.empty(), java.util.Optional.of(false));
+      assertThat(runAnew("network", "ls", "-q")).isZero();
+      assertThat(out.toString().lines()).doesNotContain(name);
+    } finally {
+      ProcessHandle.of(holder).ifPresent(ProcessHandle::destroyForcibly);
+    }
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void networkRmLeavesANetworkOfAnotherProgramAlone() {
+    String name = "cli-app-" + Long.toHexString(System.nanoTime());
+    try (io.micropod.MicroPodRuntime runtime = io.micropod.MicroPodRuntime.builder().build();
+        io.micropod.Network net = runtime.newNetwork(name)) {
+      assertThat(runAnew("network", "rm", name)).isEqualTo(1);
+      assertThat(err.toString()).isEqualTo("micropod: network " + name + " belongs to process "
+          + ProcessHandle.current().pid() + " (an application or a `micropod run`), not to `micropod network"
+          + " create`: it ends when that process closes it or exits\n");
+      assertThat(net.isClosed()).isFalse();
+    }
+  }
+
   @Test
   void listIsATableLikeDockerPs() {
     Instant now = Instant.parse("2026-11-28T12:00:00Z");
@@ -281,6 +386,17 @@ class CliTest {
       "exec web                 | micropod: Missing required parameter: 'CMD' (see 'micropod exec --help')",
       "exec -w tmp web ls       | micropod: --workdir must be an absolute path: tmp",
       "logs                     | micropod: Missing required parameter: 'ID|NAME' (see 'micropod logs --help')",
+      "run --network host oci:/i | micropod: --network host is not supported: a pod is a VM with its own network stack",
+      "run --network container:web oci:/i | micropod: --network container:web is not supported",
+      "run --network-alias web oci:/i | micropod: --network-alias web needs a network made with `micropod network create`",
+      "run --network bridge --network-alias web oci:/i | micropod: --network-alias web needs a network",
+      "run -d --network backend oci:/i | micropod: --network backend with -d is not supported yet: a pod stays on a network only while",
+      "run --network none --network backend oci:/i | micropod: --network none (only loopback) cannot be combined",
+      "run --network nope-cli-test oci:/i | micropod: network nope-cli-test not found: create it with `micropod network create nope-cli-test`",
+      "network create none      | micropod: network name \"none\" is reserved (--network bridge and default mean the NAT",
+      "network create           | micropod: Missing required parameter: 'NAME' (see 'micropod network create --help')",
+      "network rm               | micropod: Missing required parameter: 'NAME' (see 'micropod network rm --help')",
+      "network inspect          | micropod: Missing required parameter: 'NAME' (see 'micropod network inspect --help')",
   })
   void badInputGivesOneLineAndStatus2(String args, String message) {
     int code = run(args.trim().split(" +"));
