@@ -48,6 +48,8 @@ public final class PodStates {
   private static final Logger log = LoggerFactory.getLogger(PodStates.class);
   /** How long {@code attach} waits for the agent's first answer. */
   static final Duration ATTACH_TIMEOUT = Duration.ofSeconds(30);
+  /** The image a reaped pod's spec names when its record's cannot be parsed (the undo reads none). */
+  private static final String UNREADABLE_IMAGE = "oci:/unreadable-record";
 
   private PodStates() {}
 
@@ -255,8 +257,6 @@ public final class PodStates {
       return MicroPodSpec.builder().image(ImageRef.parse(UNREADABLE_IMAGE)).build();
     }
   }
-
-  private static final String UNREADABLE_IMAGE = "oci:/unreadable-record";
 
   private static MicroPodSpec.Builder spec(PodRecord r) {
     MicroPodSpec.Builder spec = MicroPodSpec.builder().image(ImageRef.parse(r.image())).detached(r.detached());
