@@ -41,6 +41,8 @@ final class Boot {
   volatile boolean started;
   /** Set when the VM exited by itself: its console log is kept. */
   volatile boolean keepConsoleLog;
+  /** Set when the orphan reaper undoes the pod of a dead owner: its console log is kept. */
+  volatile boolean ownerDied;
   volatile VmConfig vmConfig;
   volatile VmProcess vm;
   volatile AgentClient agent;

@@ -18,16 +18,18 @@ import org.slf4j.LoggerFactory;
  * registers the undo of what it just created ({@code VmSteps}, {@code MountSteps}); attaching to
  * a running pod registers them all at once ({@link #all}), in the order a start acquires them;
  * {@code close()} and a failed {@code start()} run that {@link CleanupStack}; the JVM's exit runs
- * {@link #kill} over the same resources, at once. So a new resource is one method here, used by
- * every path.
+ * {@link #kill} over the same resources, at once; the orphan reaper ({@code PodStates.reap}, for
+ * the records {@code state.OrphanReaper} finds orphaned) registers them all from the record, as
+ * attach does, and runs them. So a new resource is one method here, used by every path.
  *
- * <p>The orphan reaper ({@code state.OrphanReaper}) undoes a pod whose owner died from its record
- * alone, in the state package: it follows the same rules (processes checked by pid and start time,
- * the console log kept because the pod ended without its owner, the directories removed).
+ * <p>A record is data: its processes are signalled only while their pid still belongs to the
+ * process that started at the recorded time ({@code PodStates.stop}), and its directories are
+ * deleted only under the names MicroPod gives them ({@link #deleteOwnTree}).
  *
  * <h2>The console log</h2>
  * One rule ({@link #keepsConsoleLog}, docs/lifecycle.md): a normal close removes it; it is kept
- * when the start failed, when the VM exited by itself, and with {@code MICROPOD_DEBUG=1}.
+ * when the start failed, when the VM exited by itself, when the pod's owner died (the reaper), and
+ * with {@code MICROPOD_DEBUG=1}.
  */
 final class PodResources {
   private static final Logger log = LoggerFactory.getLogger(PodResources.class);
@@ -62,7 +64,7 @@ final class PodResources {
 
   /** Whether the pod's console log outlives it (see the class doc). */
   static boolean keepsConsoleLog(Boot b) {
-    return !b.started || b.keepConsoleLog || b.runtime.config().debug();
+    return !b.started || b.keepConsoleLog || b.ownerDied || b.runtime.config().debug();
   }
 
   /** {@code console.log.remove}: the guest console's log, {@code <config>/logs/<id>.log}. */
@@ -82,6 +84,7 @@ final class PodResources {
     if (b.runtime.consoleLogs().keep(b.id, b.runtime.state())) {
       log.info("pod {}: kept its guest console log {} ({})", b.id, file,
           b.runtime.config().debug() ? "MICROPOD_DEBUG=1"
+              : b.ownerDied ? "its owner died"
               : b.started ? "the VM had exited by itself" : "the start failed");
     }
   }
@@ -98,14 +101,29 @@ final class PodResources {
         log.info("pod {}: MICROPOD_DEBUG=1, kept its logs (qemu.log, virtiofsd*.log) in {}",
             b.id, b.podDir);
       } else {
-        FileTrees.deleteTree(b.podDir);
+        deleteOwnTree(b.podDir, b.id);
       }
     });
   }
 
   /** {@code sockdir.remove}: {@code /tmp/micropod-<id>}, the VMM's and virtiofsd's sockets. */
   static void socketDir(Boot b, CleanupStack cleanup) {
-    cleanup.push("sockdir.remove", () -> FileTrees.deleteTree(b.socketDir));
+    cleanup.push("sockdir.remove", () -> deleteOwnTree(b.socketDir, "micropod-" + b.id));
+  }
+
+  /**
+   * Deletes {@code dir} only when its name is the one MicroPod gave it ({@code VmSteps}): the
+   * directories of an attached or orphaned pod come from its record, which is data.
+   */
+  private static void deleteOwnTree(Path dir, String expectedName) throws IOException {
+    if (dir == null) {
+      return;
+    }
+    if (dir.getFileName() == null || !dir.getFileName().toString().equals(expectedName)) {
+      log.warn("not deleting {}: not a MicroPod pod directory (expected a name of {})", dir, expectedName);
+      return;
+    }
+    FileTrees.deleteTree(dir);
   }
 
   /** {@code rootfs.share.stop}: the image's virtiofsd (or the block image's stand-in). */
@@ -137,7 +155,9 @@ final class PodResources {
       } catch (MicroPodException e) {
         log.debug("pod {}: Shutdown RPC failed, the VMM will be terminated: {}", b.id, e.getMessage());
       } finally {
-        agent.close();
+        if (agent != null) { // an orphan's: no channel was opened
+          agent.close();
+        }
       }
     });
   }
@@ -161,14 +181,9 @@ final class PodResources {
     if (b.consoleLog != null && !keepsConsoleLog(b)) {
       b.runtime.consoleLogs().delete(b.id);
     }
-    for (Path dir : new Path[] {b.socketDir, b.runtime.config().debug() ? null : b.podDir}) {
-      if (dir != null) {
-        try {
-          FileTrees.deleteTree(dir);
-        } catch (IOException | RuntimeException e) {
-          // the JVM is exiting: best effort
-        }
-      }
+    deleteOwnTreeOnExit(b.socketDir, "micropod-" + b.id);
+    if (!b.runtime.config().debug()) {
+      deleteOwnTreeOnExit(b.podDir, b.id);
     }
     if (b.record != null) {
       try {
@@ -176,6 +191,14 @@ final class PodResources {
       } catch (RuntimeException e) {
         // the JVM is exiting: the next sweep removes it
       }
+    }
+  }
+
+  private static void deleteOwnTreeOnExit(Path dir, String expectedName) {
+    try {
+      deleteOwnTree(dir, expectedName);
+    } catch (IOException | RuntimeException e) {
+      // the JVM is exiting: best effort
     }
   }
 }

@@ -48,6 +48,8 @@ public final class PodStates {
   private static final Logger log = LoggerFactory.getLogger(PodStates.class);
   /** How long {@code attach} waits for the agent's first answer. */
   static final Duration ATTACH_TIMEOUT = Duration.ofSeconds(30);
+  /** The image a reaped pod's spec names when its record's cannot be parsed (the undo reads none). */
+  private static final String UNREADABLE_IMAGE = "oci:/unreadable-record";
 
   private PodStates() {}
 
@@ -226,16 +228,54 @@ public final class PodStates {
     return RealMicroPod.attached(b, cleanup);
   }
 
-  private static Boot boot(MicroPodRuntime runtime, RuntimeServices services, PodRecord r) {
-    MicroPodSpec.Builder spec = MicroPodSpec.builder().image(ImageRef.parse(r.image())).runtime(runtime)
-        .detached(r.detached());
+  /**
+   * Undoes the pod of {@code r}, whose owner died ({@code state.OrphanReaper} decided, under the
+   * state lock, which the caller holds): the resources of its record registered as for an attached
+   * pod ({@link PodResources#all}) and undone as {@code close()} undoes them, its console log kept
+   * (it tells why the pod ended). Its processes are signalled only while pid and start time match.
+   *
+   * @return the names of the undos run, in order
+   */
+  static List<String> reap(RuntimeServices services, PodRecord r) {
+    Boot b = boot(reapedSpec(r), services, r);
+    b.ownerDied = true;
+    List<PodRecord.Proc> running = r.processes().stream().filter(PodRecord.Proc::isAlive).toList();
+    CleanupStack undo = new CleanupStack(r.id());
+    PodResources.all(b, undo);
+    undo.runAll(); // failures are logged; the next sweep tries again what is left
+    List<String> killed = running.stream().filter(p -> !p.isAlive()).map(p -> Long.toString(p.pid())).toList();
+    log.info("pod {}: removed what its dead owner (pid {}) left{}", r.id(),
+        r.owner() == null ? "?" : r.owner().pid(), killed.isEmpty() ? "" : "; killed pids " + killed);
+    return undo.ran();
+  }
+
+  /** The spec of a reaped pod: the undo reads none of it, so a record it cannot parse is reaped too. */
+  private static MicroPodSpec reapedSpec(PodRecord r) {
+    try {
+      return spec(r).build();
+    } catch (RuntimeException e) {
+      return MicroPodSpec.builder().image(ImageRef.parse(UNREADABLE_IMAGE)).build();
+    }
+  }
+
+  private static MicroPodSpec.Builder spec(PodRecord r) {
+    MicroPodSpec.Builder spec = MicroPodSpec.builder().image(ImageRef.parse(r.image())).detached(r.detached());
     if (r.name() != null) {
       spec.name(r.name());
     }
-    Boot b = new Boot(r.id(), spec.build(), services, null);
+    return spec;
+  }
+
+  private static Boot boot(MicroPodRuntime runtime, RuntimeServices services, PodRecord r) {
+    return boot(spec(r).runtime(runtime).build(), services, r);
+  }
+
+  /** A {@link Boot} holding what {@code r} records (paths and processes), as a started pod. */
+  private static Boot boot(MicroPodSpec spec, RuntimeServices services, PodRecord r) {
+    Boot b = new Boot(r.id(), spec, services, null);
     b.plan = new ProcessPlan(List.of("?"), List.of(), "", r.user() == null ? "" : r.user());
-    b.podDir = Path.of(r.podDir());
-    b.socketDir = Path.of(r.socketDir());
+    b.podDir = r.podDir() == null ? null : Path.of(r.podDir());
+    b.socketDir = r.socketDir() == null ? null : Path.of(r.socketDir());
     b.consoleLog = consoleLogOf(r);
     b.vm = new RecordedVm(r, b.podDir, b.consoleLog);
     b.rootfsShare = new RecordedProcess(r.virtiofsd(), "virtiofsd");
@@ -250,7 +290,8 @@ public final class PodStates {
 
   /** The console log of a record; records written before it was recorded: the pod directory's. */
   static Path consoleLogOf(PodRecord r) {
-    return r.consoleLog() != null ? Path.of(r.consoleLog()) : Path.of(r.podDir()).resolve("console.log");
+    return r.consoleLog() != null ? Path.of(r.consoleLog())
+        : r.podDir() == null ? null : Path.of(r.podDir()).resolve("console.log");
   }
 
   /** Polls until {@code p} is gone or {@code timeout} passed; true when gone. */
@@ -315,7 +356,7 @@ public final class PodStates {
 
     RecordedVm(PodRecord r, Path podDir, Path consoleLog) {
       super(r.vmm(), "vmm");
-      this.agentSocket = Path.of(r.agentSocket());
+      this.agentSocket = r.agentSocket() == null ? null : Path.of(r.agentSocket());
       this.podDir = podDir;
       this.consoleLog = consoleLog;
       this.exit = proc == null ? CompletableFuture.completedFuture(-1)

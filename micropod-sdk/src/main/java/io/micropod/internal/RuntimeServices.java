@@ -106,7 +106,7 @@ public final class RuntimeServices {
   /** Sweeps the records of dead owners; failures are logged at WARN. */
   public void sweep() {
     try {
-      java.util.List<String> removed = io.micropod.internal.state.OrphanReaper.sweep(state);
+      java.util.List<String> removed = reapOrphans();
       if (!removed.isEmpty()) {
         log.info("removed {} pod(s) of dead owners from {}: {}", removed.size(), state.dir(), removed);
       }
@@ -114,6 +114,14 @@ public final class RuntimeServices {
       log.warn("cannot sweep the pod records in {}: {}", state.dir(), e.toString());
     }
     consoleLogs.prune(state);
+  }
+
+  /**
+   * Undoes the pods of dead owners ({@code OrphanReaper} finds them under the state lock, {@link
+   * PodStates#reap} undoes each as {@code close()} would); returns their ids.
+   */
+  java.util.List<String> reapOrphans() {
+    return io.micropod.internal.state.OrphanReaper.sweep(state, r -> PodStates.reap(this, r));
   }
 
   public RuntimeConfig config() {

@@ -49,6 +49,8 @@ import io.micropod.event.MicroPodListener;
 import io.micropod.event.Phase;
 import io.micropod.internal.base.Ids;
 import io.micropod.internal.base.RuntimeConfig;
+import io.micropod.internal.files.FileTrees;
+import io.micropod.internal.state.PodRecord;
 import io.micropod.internal.vm.Accel;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.Machine;
@@ -429,6 +431,50 @@ class FakeVmPodTest {
     assertThat(undone).containsExactly("agent.relay.stop", "agent.close", "vmm.stop", "rootfs.share.stop", "sockdir.remove",
         "poddir.remove", "state.remove", "console.log.remove");
     assertThat(leftovers(failed.id)).isEmpty();
+  }
+
+  /**
+   * The orphan reaper (a sweep, for a pod whose owner died) registers the undo from the record as
+   * attach does and runs it as close() does: the same resources by name and order as closing an
+   * attached pod (and so as a failed start), with the reaper's rules kept: the recorded processes
+   * stopped (pid and start time checked), the directories and record removed, the console log kept.
+   */
+  @Test
+  void theReaperUndoesADeadOwnersPodAsClosingAnAttachedPodDoes() throws Exception {
+    RuntimeServices rt = runtimeWithConfig(tmp.resolve("config"), Map.of());
+    Boot attached = new Boot(Ids.newPodId(), spec().build(), rt, null);
+    CleanupStack attachedUndo = new CleanupStack(attached.id);
+    PodResources.all(attached, attachedUndo);
+    String id = Ids.newPodId();
+    Process owner = new ProcessBuilder("true").start();
+    assertThat(owner.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    Process vmm = new ProcessBuilder("sleep", "60").start();
+    Process share = new ProcessBuilder("sleep", "60").start();
+    Path podDir = Files.createDirectories(home.resolve("pods").resolve(id));
+    Path sockDir = Files.createDirectories(Path.of("/tmp", "micropod-" + id));
+    try {
+      Path log = rt.consoleLogs().create(id);
+      Files.writeString(log, "guest: booted\n");
+      PodRecord record = new PodRecord(PodRecord.VERSION, id, null, "oci:" + layout, "qemu", PodRecord.RUNNING,
+          false, new PodRecord.Proc(owner.pid(), 1), PodRecord.Proc.of(vmm.pid()), PodRecord.Proc.of(share.pid()),
+          "", podDir.toString(), sockDir.toString(), sockDir.resolve("agent.sock").toString(), Map.of(),
+          Instant.now().toString(), null).withConsoleLog(log.toString());
+      rt.state().write(record);
+      assertThat(io.micropod.internal.state.OrphanReaper.isLive(record)).isFalse();
+
+      List<String> reaped = rt.state().locked(() -> PodStates.reap(rt, record));
+
+      assertThat(reaped).containsExactlyElementsOf(attachedUndo.names());
+      assertThat(vmm.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      assertThat(share.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      assertThat(leftovers(id)).isEmpty();
+      assertThat(rt.state().read(id)).isEmpty();
+      assertThat(log).hasContent("guest: booted");
+    } finally {
+      vmm.destroyForcibly();
+      share.destroyForcibly();
+      FileTrees.deleteTree(sockDir);
+    }
   }
 
   @Test

@@ -66,33 +66,6 @@ class ConsoleLogsTest {
   }
 
   @Test
-  void theSweepOfADeadOwnersPodKillsItsMountDaemonsAndKeepsItsConsoleLog() throws Exception {
-    StateDirectory state = new StateDirectory(tmp);
-    ConsoleLogs logs = new ConsoleLogs(tmp);
-    Process deadOwner = new ProcessBuilder("true").start();
-    deadOwner.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
-    Process mountDaemon = new ProcessBuilder("sleep", "60").start();
-    try {
-      Path log = logs.create("p1");
-      Path podDir = Files.createDirectories(tmp.resolve("p1"));
-      Path sockDir = Files.createDirectories(tmp.resolve("micropod-p1"));
-      state.write(StateDirectoryTest.record("p1", new PodRecord.Proc(deadOwner.pid(), 1), null, podDir, sockDir)
-          .withConsoleLog(log.toString())
-          .withMounts(List.of("/h:/c:ro"), List.of(PodRecord.Proc.of(mountDaemon.pid()))));
-      assertThat(state.read("p1").orElseThrow().mountDaemons()).hasSize(1);
-
-      assertThat(OrphanReaper.sweep(state)).containsExactly("p1");
-
-      assertThat(mountDaemon.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-      assertThat(podDir).doesNotExist();
-      assertThat(state.read("p1")).isEmpty();
-      assertThat(log).exists();
-    } finally {
-      mountDaemon.destroyForcibly();
-    }
-  }
-
-  @Test
   void keepDropsALogTheVmNeverWroteTo() throws Exception {
     StateDirectory state = new StateDirectory(tmp);
     ConsoleLogs logs = new ConsoleLogs(tmp);

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,76 +58,6 @@ class StateDirectoryTest {
   }
 
   @Test
-  void sweepKillsOnlyProcessesWhosePidAndStartTimeMatchAndRemovesTheFiles() throws Exception {
-    StateDirectory state = new StateDirectory(tmp);
-    Process deadOwner = new ProcessBuilder("true").start();
-    deadOwner.waitFor(10, TimeUnit.SECONDS);
-    PodRecord.Proc gone = new PodRecord.Proc(deadOwner.pid(), 1);
-    Process vmm = new ProcessBuilder("sleep", "60").start();
-    Process notOurs = new ProcessBuilder("sleep", "60").start();
-    try {
-      Path podDir = Files.createDirectory(tmp.resolve("p1"));
-      Path sockDir = Files.createDirectory(tmp.resolve("micropod-p1"));
-      state.write(record("p1", gone, PodRecord.Proc.of(vmm.pid()), podDir, sockDir));
-      // a recycled pid: same pid, other start time: never killed
-      Path podDir2 = Files.createDirectory(tmp.resolve("p2"));
-      PodRecord.Proc recycled = new PodRecord.Proc(notOurs.pid(), PodRecord.Proc.of(notOurs.pid()).startTime() - 5);
-      state.write(record("p2", gone, recycled, podDir2, tmp.resolve("micropod-p2")));
-      // a live owner: kept
-      state.write(record("p3", PodRecord.Proc.self(), null, tmp.resolve("p3"), tmp.resolve("micropod-p3")));
-
-      assertThat(OrphanReaper.sweep(state)).containsExactlyInAnyOrder("p1", "p2");
-
-      assertThat(vmm.waitFor(10, TimeUnit.SECONDS)).isTrue();
-      assertThat(notOurs.isAlive()).isTrue();
-      assertThat(podDir).doesNotExist();
-      assertThat(sockDir).doesNotExist();
-      assertThat(podDir2).doesNotExist();
-      assertThat(state.all()).extracting(PodRecord::id).containsExactly("p3");
-    } finally {
-      vmm.destroyForcibly();
-      notOurs.destroyForcibly();
-    }
-  }
-
-  @Test
-  void aDetachedPodWhoseOwnerDiedBeforeItsStartCompletedIsReapedWithItsRecordedHelpers() throws Exception {
-    StateDirectory state = new StateDirectory(tmp);
-    Process deadOwner = new ProcessBuilder("true").start();
-    deadOwner.waitFor(10, TimeUnit.SECONDS);
-    PodRecord.Proc gone = new PodRecord.Proc(deadOwner.pid(), 1);
-    Process vmm = new ProcessBuilder("sleep", "60").start();
-    Process helper = new ProcessBuilder("sleep", "60").start();
-    Process runningVmm = new ProcessBuilder("sleep", "60").start();
-    try {
-      PodRecord starting = new PodRecord(PodRecord.VERSION, "s1", null, "oci:/x:latest", "qemu", PodRecord.STARTING,
-          true, gone, null, null, "", tmp.resolve("s1").toString(), tmp.resolve("micropod-s1").toString(),
-          tmp.resolve("micropod-s1/agent.sock").toString(), Map.of(), "2026-11-28T00:00:00Z", null)
-          .withSpawned(PodRecord.Proc.of(helper.pid()), false)
-          .withSpawned(PodRecord.Proc.of(vmm.pid()), true);
-      state.write(starting);
-      // a detached pod whose start completed outlives its owner
-      PodRecord running = new PodRecord(PodRecord.VERSION, "r1", null, "oci:/x:latest", "qemu", PodRecord.RUNNING,
-          true, gone, PodRecord.Proc.of(runningVmm.pid()), null, "", tmp.resolve("r1").toString(),
-          tmp.resolve("micropod-r1").toString(), tmp.resolve("micropod-r1/agent.sock").toString(), Map.of(),
-          "2026-11-28T00:00:00Z", null);
-      state.write(running);
-
-      assertThat(OrphanReaper.isLive(starting)).isFalse();
-      assertThat(OrphanReaper.isLive(running)).isTrue();
-      assertThat(OrphanReaper.sweep(state)).containsExactly("s1");
-
-      assertThat(vmm.waitFor(10, TimeUnit.SECONDS)).isTrue();
-      assertThat(helper.waitFor(10, TimeUnit.SECONDS)).isTrue();
-      assertThat(runningVmm.isAlive()).isTrue();
-    } finally {
-      vmm.destroyForcibly();
-      helper.destroyForcibly();
-      runningVmm.destroyForcibly();
-    }
-  }
-
-  @Test
   void aHelperRecordedAtItsSpawnMovesToItsPlaceWhenItsStepRecordsIt() {
     PodRecord r = record("m1", PodRecord.Proc.self(), null, tmp.resolve("m1"), tmp.resolve("micropod-m1"));
     PodRecord.Proc share = new PodRecord.Proc(101, 1);
@@ -140,19 +69,5 @@ class StateDirectoryTest {
     assertThat(placed.virtiofsd()).isEqualTo(share);
     assertThat(placed.mountDaemons()).containsExactly(mount);
     assertThat(placed.processes()).containsExactly(share, mount);
-  }
-
-  @Test
-  void sweepDeletesOnlyDirectoriesNamedAsMicroPodNamesThem() throws Exception {
-    StateDirectory state = new StateDirectory(tmp);
-    Path precious = Files.createDirectory(tmp.resolve("precious"));
-    Process deadOwner = new ProcessBuilder("true").start();
-    deadOwner.waitFor(10, TimeUnit.SECONDS);
-    state.write(record("p9", new PodRecord.Proc(deadOwner.pid(), 1), null, precious, precious));
-
-    OrphanReaper.sweep(state);
-
-    assertThat(precious).exists();
-    assertThat(state.all()).isEmpty();
   }
 }
