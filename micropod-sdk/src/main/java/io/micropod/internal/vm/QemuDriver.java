@@ -264,6 +264,16 @@ public final class QemuDriver implements VmmDriver {
         user.own(s);
       }
     }
+    // Its own switch ports, and no other member's: the network's group (which this uid holds, to
+    // reach the ports' directory) keeps no access to them, so a member's QEMU cannot connect to
+    // another member's port before that member's QEMU does.
+    for (GuestNetworkConfig.Nic nic : config.network().nics()) {
+      if (Files.exists(nic.switchSocket(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        user.own(nic.switchSocket());
+        Files.setPosixFilePermissions(nic.switchSocket(),
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      }
+    }
     QemuCommandLine.FileRefs refs = new QemuCommandLine.FileRefs(kernel.devFd(), initramfs.devFd(),
         "/dev/fdset/1", block, addFd);
     return new Launch(refs, files, console, e);

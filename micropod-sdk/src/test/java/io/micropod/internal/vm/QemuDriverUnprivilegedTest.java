@@ -88,6 +88,33 @@ class QemuDriverUnprivilegedTest {
     assertThat(Files.getAttribute(tmp, "unix:uid")).isEqualTo(0);
   }
 
+  @Test
+  void itsOwnSwitchPortBecomesTheUidsAloneAndAnotherMembersPortIsLeftAlone() throws Exception {
+    assumeTrue(isRoot(), "changing owners needs root (CI runs as root)");
+    Path sockets = Files.createDirectory(tmp.resolve("s"));
+    Path net = Files.createDirectory(tmp.resolve("micropod-net-x"));
+    Path mine = Files.createFile(net.resolve("port-2.sock"));
+    Path theirs = Files.createFile(net.resolve("port-3.sock"));
+    for (Path p : List.of(mine, theirs)) { // as EthernetSwitch leaves them for the network's group
+      Files.setAttribute(p, "unix:gid", 4242);
+      Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw----"));
+    }
+    VmmUser user = new VmmUser(VmmUser.POD_BASE + 5, List.of(4242));
+    GuestNetworkConfig network = new GuestNetworkConfig(false,
+        List.of(new GuestNetworkConfig.Nic("n1", "02:6d:70:59:01:02", "10.89.1.2/24", mine)));
+    VmConfig c = new VmConfig("pod1", 512, 1, config(sockets, List.of()).host(), tmp, sockets, false, network,
+        false, tmp.resolve("console.log"), List.of());
+
+    QemuDriver.launch(c, null, Map.of(), user, 4096);
+
+    assertThat(Files.getAttribute(mine, "unix:uid")).isEqualTo(user.uid());
+    assertThat(Files.getAttribute(mine, "unix:gid")).isEqualTo(user.uid());
+    assertThat(Files.getPosixFilePermissions(mine))
+        .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    assertThat(Files.getAttribute(theirs, "unix:uid")).isEqualTo(0);
+    assertThat(Files.getAttribute(theirs, "unix:gid")).isEqualTo(4242);
+  }
+
   /** A uid whose chown succeeds for whoever runs the test (itself when not root). */
   private static int rootOrPod() throws Exception {
     return isRoot() ? VmmUser.POD_BASE + 1 : (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
