@@ -11,18 +11,19 @@ import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentProcess;
 import io.micropod.internal.agent.ContainerLaunch;
 import io.micropod.internal.image.ProcessPlan;
+import io.micropod.internal.vm.VmProcess;
 
 /** The container steps: {@code container.create}, {@code container.copy} and {@code container.start}. */
 final class ContainerSteps {
   private ContainerSteps() {}
 
   static void createContainer(Boot b, CleanupStack cleanup) {
-    ContainerLaunch launch = new ContainerLaunch(b.id, GUEST_IMAGE_ROOTFS, process(b.plan, false),
+    ContainerLaunch launch = new ContainerLaunch(b.id, GUEST_IMAGE_ROOTFS, process(b.prepared.get().plan(), false),
         b.spec.hostname().orElse(b.id), (long) b.spec.containerMemoryMib() << 20,
         NetworkSteps.hosts(b), NetworkSteps.resolvConf(b), MountSteps.requests(b.spec),
         b.spec.seccomp());
     try {
-      b.agent.createContainer(launch, b.remaining());
+      b.agentClient().createContainer(launch, b.remaining());
       b.containerCreated = true;
     } catch (AgentException e) {
       throw vmDiedOr(b, e, "container.create");
@@ -31,11 +32,11 @@ final class ContainerSteps {
 
   static void startContainer(Boot b, CleanupStack cleanup) {
     try {
-      b.agent.startContainer(b.id, b.remaining());
+      b.agentClient().startContainer(b.id, b.remaining());
     } catch (ContainerStartException e) {
       throw new ContainerStartException("the container of pod " + b.id + " could not start "
-          + b.plan.args() + ": " + e.runtimeMessage() + " (check that the command exists in the image "
-          + "and is executable, and that the working directory " + b.plan.cwd() + " exists)",
+          + b.prepared.get().plan().args() + ": " + e.runtimeMessage() + " (check that the command exists in the image "
+          + "and is executable, and that the working directory " + b.prepared.get().plan().cwd() + " exists)",
           e, b.id, Phase.CONTAINER_START, e.runtimeMessage());
     } catch (AgentException e) {
       throw vmDiedOr(b, e, "container.start");
@@ -56,12 +57,12 @@ final class ContainerSteps {
 
   /** When the VM died under a call, say so (with its console) rather than "unreachable". */
   private static RuntimeException vmDiedOr(Boot b, AgentException e, String step) {
-    if (b.vm.isAlive()) {
+    VmProcess vm = b.vmProcess();
+    if (vm.isAlive()) {
       return e;
     }
-    return new VmStartException("the VM of pod " + b.id + " exited with code "
-        + VmSteps.exitCodeOf(b.vm) + " during " + step, e, b.id, Phase.CONTAINER_START, step,
-        b.consoleTail());
+    return new VmStartException(b.vmExitedMessage(VmSteps.exitCodeOf(vm), "during " + step), e, b.id,
+        Phase.CONTAINER_START, step, b.consoleTail());
   }
 
   /** The one builder of what the agent runs: the container's main process and every exec. */

@@ -31,8 +31,9 @@ final class Lifecycle {
 
   /** What the agent runs for {@code spec}: the container's process plan with the exec's changes. */
   static AgentProcess process(Boot b, ExecSpec spec) {
-    ProcessPlan plan = b.plan.withExec(spec.command(), spec.env(), spec.workingDir(),
-        spec.user().map(u -> ProcessPlan.resolveUser(u, b.rootfs, b.spec.image().toString())));
+    PreparedImage image = b.prepared.get();
+    ProcessPlan plan = image.plan().withExec(spec.command(), spec.env(), spec.workingDir(),
+        spec.user().map(u -> ProcessPlan.resolveUser(u, image.rootfs(), b.spec.image().toString())));
     return ContainerSteps.process(plan, spec.tty().isPresent());
   }
 
@@ -54,7 +55,7 @@ final class Lifecycle {
     int slash = target.lastIndexOf('/');
     String dir = slash == 0 ? "/" : target.substring(0, slash);
     String name = target.substring(slash + 1);
-    try (java.io.OutputStream out = b.agent.copyIn(b.id, dir, COPY_DEADLINE)) {
+    try (java.io.OutputStream out = b.agentClient().copyIn(b.id, dir, COPY_DEADLINE)) {
       if (file.hostPath().isPresent()) {
         TarStreams.write(file.hostPath().get(), name, out);
       } else {
@@ -66,7 +67,7 @@ final class Lifecycle {
   }
 
   static void copyOut(Boot b, String containerPath, Path hostPath) {
-    try (InputStream in = b.agent.copyOut(b.id, containerPath, COPY_DEADLINE)) {
+    try (InputStream in = b.agentClient().copyOut(b.id, containerPath, COPY_DEADLINE)) {
       TarStreams.extract(in, hostPath);
     } catch (IOException e) {
       throw asMicroPod(b, e, "copy " + containerPath + " out of the container to " + hostPath);
@@ -85,6 +86,6 @@ final class Lifecycle {
   }
 
   static MicroPod.LogFollower followLogs(Boot b, Consumer<LogLine> consumer) {
-    return b.agent.followLogs(b.id, consumer);
+    return b.agentClient().followLogs(b.id, consumer);
   }
 }

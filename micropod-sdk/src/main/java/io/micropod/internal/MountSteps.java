@@ -46,28 +46,32 @@ final class MountSteps {
     }
   }
 
-  /** Step {@code mounts.share}: a helper per mount, each stopped by the clean-up; then records them. */
+  /**
+   * Step {@code mounts.share}: a helper per mount, each stopped by the clean-up, then records them;
+   * its result ({@link SharedMounts}) gives {@code vmm.spawn} the devices.
+   */
   static void share(Boot b, CleanupStack cleanup) throws InterruptedException {
     List<Mount> mounts = b.spec.mounts();
     if (mounts.isEmpty()) {
+      b.mounts.set(SharedMounts.NONE);
       return;
     }
+    VmConfig config = b.baseVmConfig();
     List<VmConfig.MountDevice> devices = new ArrayList<>();
     List<PodRecord.Proc> procs = new ArrayList<>();
     List<RootfsShare> shares = new ArrayList<>();
     for (int i = 0; i < mounts.size(); i++) {
       Mount m = mounts.get(i);
       VmConfig.MountDevice device = new VmConfig.MountDevice(QemuCommandLine.mountTag(i),
-          b.socketDir.resolve("mount" + i + ".sock"));
-      RootfsShare share = b.runtime.driver().shareMount(b.vmConfig, m, device,
-          b.podDir.resolve("virtiofsd-mount" + i + ".log"), Instant.now().plus(RealMicroPod.SOCKET_TIMEOUT));
+          b.paths.socketDir().resolve("mount" + i + ".sock"));
+      RootfsShare share = b.runtime.driver().shareMount(config, m, device,
+          b.paths.podDir().resolve("virtiofsd-mount" + i + ".log"), Instant.now().plus(RealMicroPod.SOCKET_TIMEOUT));
       shares.add(share);
       PodResources.mountShare(i, share, cleanup);
       devices.add(device);
       procs.add(PodRecord.Proc.of(share.pid()));
     }
-    b.mountShares = List.copyOf(shares);
-    b.vmConfig = b.vmConfig.withMounts(devices);
+    b.mounts.set(new SharedMounts(shares, devices));
     List<String> described = mounts.stream().map(Mount::toString).toList();
     b.updateRecord(r -> r.withMounts(described, procs));
   }

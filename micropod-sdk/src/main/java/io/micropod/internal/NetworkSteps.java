@@ -54,26 +54,29 @@ final class NetworkSteps {
     return b.spec.networkMode() == NetworkMode.NAT;
   }
 
-  /** {@code network.attach}: joins each network, then gives the VM its devices. */
-  static void attach(Boot b, CleanupStack cleanup, List<LocalNetwork> joining) {
+  /**
+   * {@code network.attach}: joins each of {@link Boot#joining}, then gives the VM its devices
+   * (with the NAT rules of {@code ports.bind}); its result is {@link JoinedNetworks}.
+   */
+  static void attach(Boot b, CleanupStack cleanup) {
     List<GuestNetworkConfig.Nic> nics = new ArrayList<>();
-    for (LocalNetwork n : joining) {
+    List<LocalNetwork> joined = new ArrayList<>();
+    for (LocalNetwork n : b.joining) {
       LocalNetwork.Member m = n.attach(b.id, b.spec.networkAliases());
       cleanup.push("network.detach", () -> n.detach(b.id));
-      b.networks.add(n);
+      joined.add(n);
       nics.add(n.nic(m));
     }
     List<GuestNetworkConfig.HostForward> forwards = new ArrayList<>();
-    synchronized (b.hostForwards) {
-      b.hostForwards.forEach((container, host) -> forwards.add(new GuestNetworkConfig.HostForward(host, container)));
-    }
-    b.vmConfig = b.vmConfig.withNetwork(
-        new GuestNetworkConfig(nat(b), nics, b.spec.exposedHostPorts(), forwards));
+    b.ports.get().natForwards().forEach((container, host) ->
+        forwards.add(new GuestNetworkConfig.HostForward(host, container)));
+    b.networks.set(new JoinedNetworks(joined,
+        new GuestNetworkConfig(nat(b), nics, b.spec.exposedHostPorts(), forwards)));
   }
 
   /** The container's /etc/hosts at create; remembered to skip identical rewrites. */
   static String hosts(Boot b) {
-    String h = HostsFile.render(b.id, nat(b), b.networks);
+    String h = HostsFile.render(b.id, nat(b), b.networks.get().networks());
     b.lastHosts = h;
     return h;
   }
@@ -88,20 +91,21 @@ final class NetworkSteps {
    * members learn about this pod.
    */
   static void announce(Boot b, CleanupStack cleanup) {
-    if (b.networks.isEmpty()) {
+    List<LocalNetwork> networks = b.networks.get().networks();
+    if (networks.isEmpty()) {
       return;
     }
     Runnable refresh = () -> refreshHosts(b);
-    for (LocalNetwork n : b.networks) {
+    for (LocalNetwork n : networks) {
       n.onChange(b.id, refresh);
     }
     cleanup.push("network.quiet", () -> {
-      for (LocalNetwork n : b.networks) {
+      for (LocalNetwork n : networks) {
         n.onChange(b.id, null);
       }
     });
     refresh.run();
-    for (LocalNetwork n : b.networks) {
+    for (LocalNetwork n : networks) {
       n.announce(b.id);
     }
   }
@@ -109,15 +113,18 @@ final class NetworkSteps {
   /** Rewrites the container's /etc/hosts when its content changed. Never throws. */
   static void refreshHosts(Boot b) {
     synchronized (b.hostsLock) {
-      if (!b.containerCreated || b.agent == null || b.vm == null || !b.vm.isAlive()) {
+      SpawnedVm vm = b.vm.orNull();
+      JoinedNetworks networks = b.networks.orNull();
+      if (!b.containerCreated || b.agent.orNull() == null || vm == null || networks == null
+          || !vm.process().isAlive()) {
         return;
       }
-      String content = HostsFile.render(b.id, nat(b), b.networks);
+      String content = HostsFile.render(b.id, nat(b), networks.networks());
       if (content.equals(b.lastHosts)) {
         return;
       }
       try {
-        b.agent.updateHosts(b.id, content, HOSTS_DEADLINE);
+        b.agentClient().updateHosts(b.id, content, HOSTS_DEADLINE);
         b.lastHosts = content;
         log.debug("pod {}: /etc/hosts rewritten", b.id);
       } catch (MicroPodException e) {

@@ -5,7 +5,6 @@ import io.micropod.internal.agent.AgentClient;
 import io.micropod.internal.agent.AgentRelay;
 import io.micropod.internal.files.FileTrees;
 import io.micropod.internal.vm.RootfsShare;
-import io.micropod.internal.vm.VmProcess;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,12 +42,12 @@ final class PodResources {
     podDir(b, cleanup);
     socketDir(b, cleanup);
     rootfsShare(b, cleanup);
-    List<RootfsShare> mounts = b.mountShares;
+    List<RootfsShare> mounts = mountShares(b);
     for (int i = 0; i < mounts.size(); i++) {
       mountShare(i, mounts.get(i), cleanup);
     }
     vmm(b, cleanup);
-    agent(b, b.agent, cleanup);
+    agent(b, b.agentClientOrNull(), cleanup);
     relay(b, cleanup);
   }
 
@@ -72,8 +71,13 @@ final class PodResources {
     cleanup.push("console.log.remove", () -> undoConsoleLog(b));
   }
 
+  private static List<RootfsShare> mountShares(Boot b) {
+    SharedMounts m = b.mounts.orNull();
+    return m == null ? List.of() : m.shares();
+  }
+
   private static void undoConsoleLog(Boot b) {
-    Path file = b.consoleLog;
+    Path file = b.paths.consoleLog();
     if (file == null || !file.equals(b.runtime.consoleLogs().fileOf(b.id))) {
       return; // none, or a record older than the logs directory: its log is in the pod directory
     }
@@ -99,20 +103,20 @@ final class PodResources {
     cleanup.push("poddir.remove", () -> {
       if (b.runtime.config().debug()) {
         log.info("pod {}: MICROPOD_DEBUG=1, kept its logs (qemu.log, virtiofsd*.log) in {}",
-            b.id, b.podDir);
+            b.id, b.paths.podDir());
       } else {
-        deleteOwnTree(b.podDir, b.id);
+        deleteOwnTree(b.paths.podDir(), b.id);
       }
     });
   }
 
   /** {@code sockdir.remove}: {@code /tmp/micropod-<id>}, the VMM's and virtiofsd's sockets. */
   static void socketDir(Boot b, CleanupStack cleanup) {
-    cleanup.push("sockdir.remove", () -> deleteOwnTree(b.socketDir, "micropod-" + b.id));
+    cleanup.push("sockdir.remove", () -> deleteOwnTree(b.paths.socketDir(), "micropod-" + b.id));
   }
 
   /**
-   * Deletes {@code dir} only when its name is the one MicroPod gave it ({@code VmSteps}): the
+   * Deletes {@code dir} only when its name is the one MicroPod gave it ({@link PodPaths}): the
    * directories of an attached or orphaned pod come from its record, which is data.
    */
   private static void deleteOwnTree(Path dir, String expectedName) throws IOException {
@@ -128,7 +132,7 @@ final class PodResources {
 
   /** {@code rootfs.share.stop}: the image's virtiofsd (or the block image's stand-in). */
   static void rootfsShare(Boot b, CleanupStack cleanup) {
-    cleanup.push("rootfs.share.stop", () -> b.rootfsShare.stop());
+    cleanup.push("rootfs.share.stop", () -> b.rootfsShare.get().stop());
   }
 
   /** {@code mount<i>.share.stop}: the virtiofsd of the spec's {@code i}th host mount. */
@@ -138,17 +142,18 @@ final class PodResources {
 
   /** {@code vmm.stop}: the VMM, given time to exit by itself when the guest was asked to shut down. */
   static void vmm(Boot b, CleanupStack cleanup) {
-    cleanup.push("vmm.stop", () -> b.vm.stop(b.shutdownRequested ? RealMicroPod.VMM_EXIT_GRACE : Duration.ZERO));
+    cleanup.push("vmm.stop", () -> b.vmProcess().stop(b.shutdownRequested ? RealMicroPod.VMM_EXIT_GRACE : Duration.ZERO));
   }
 
   /**
    * {@code agent.close}: asks a live guest that answered to shut down (so that the VMM may exit by
-   * itself), then closes the channel.
+   * itself), then closes the channel. Registered as soon as the channel exists, before the agent
+   * answered: {@code agent} is that channel; null for an orphan's (none was opened).
    */
   static void agent(Boot b, AgentClient agent, CleanupStack cleanup) {
     cleanup.push("agent.close", () -> {
       try {
-        if (b.info != null && b.vm.isAlive()) {
+        if (b.agent.orNull() != null && b.vmProcess().isAlive()) {
           agent.shutdown(AgentClient.SHUTDOWN_DEADLINE);
           b.shutdownRequested = true;
         }
@@ -167,25 +172,25 @@ final class PodResources {
    * (best effort, nothing waits). The caller decides whether the pod outlives the JVM (detached).
    */
   static void kill(Boot b) {
-    VmProcess v = b.vm;
+    SpawnedVm v = b.vm.orNull();
     if (v != null) {
-      v.kill();
+      v.process().kill();
     }
-    RootfsShare f = b.rootfsShare;
+    RootfsShare f = b.rootfsShare.orNull();
     if (f != null) {
       f.kill();
     }
-    for (RootfsShare m : b.mountShares) {
+    for (RootfsShare m : mountShares(b)) {
       m.kill();
     }
-    if (b.consoleLog != null && !keepsConsoleLog(b)) {
+    if (b.paths.consoleLog() != null && !keepsConsoleLog(b)) {
       b.runtime.consoleLogs().delete(b.id);
     }
-    deleteOwnTreeOnExit(b.socketDir, "micropod-" + b.id);
+    deleteOwnTreeOnExit(b.paths.socketDir(), "micropod-" + b.id);
     if (!b.runtime.config().debug()) {
-      deleteOwnTreeOnExit(b.podDir, b.id);
+      deleteOwnTreeOnExit(b.paths.podDir(), b.id);
     }
-    if (b.record != null) {
+    if (b.record() != null) {
       try {
         b.runtime.state().delete(b.id);
       } catch (RuntimeException e) {

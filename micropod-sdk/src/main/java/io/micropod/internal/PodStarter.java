@@ -56,14 +56,14 @@ final class PodStarter {
     HostCapabilities host = runtime.host();
     List<LocalNetwork> joining = NetworkSteps.check(spec, runtime);
     MountSteps.check(spec, runtime, id);
-    Boot boot = new Boot(id, spec, runtime, host);
+    Boot boot = new Boot(id, spec, runtime, host, PodPaths.of(id, runtime), joining);
     CleanupStack cleanup = new CleanupStack(id);
     runtime.sweepOnce();
     runtime.track(id, boot::kill);
     cleanup.push("runtime.untrack", () -> runtime.untrack(id));
     claimName(boot, cleanup);
     log.debug("pod {}: starting {}", id, spec);
-    Map<String, Duration> took = new BootSequence<>(id, spec.listener(), steps(joining)).run(boot, cleanup);
+    Map<String, Duration> took = new BootSequence<>(id, spec.listener(), steps()).run(boot, cleanup);
     boot.started = true;
     BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
     RealMicroPod pod = new RealMicroPod(boot, cleanup, timings);
@@ -74,7 +74,7 @@ final class PodStarter {
       throw new MicroPodException("pod " + id + " started but its record could not be written: "
           + e.getMessage() + "; the pod was stopped", e, id, Phase.CONTAINER_START);
     }
-    boot.vm.onExit().thenAccept(pod::vmExited);
+    boot.vmProcess().onExit().thenAccept(pod::vmExited);
     if (!spec.exitGracePeriod().isZero() && !spec.detached()) {
       runtime.track(id, pod::stopForJvmExit);
     }
@@ -82,27 +82,56 @@ final class PodStarter {
     return pod;
   }
 
-  /** The boot steps, in order. */
-  static List<BootStep<Boot>> steps() {
-    return steps(List.of());
-  }
+  // ---- the steps: each produces one typed result (a StepResult of Boot) or one resource --------
 
-  static List<BootStep<Boot>> steps(List<LocalNetwork> joining) {
-    return List.of(
-        BootStep.of("image.resolve", Phase.IMAGE_PULL, ImageSteps::resolveImage),
-        BootStep.of("rootfs.prepare", Phase.ROOTFS_PREPARE, ImageSteps::prepareRootfs),
-        BootStep.of("virtiofs.start", Phase.ROOTFS_PREPARE, VmSteps::shareRootfs),
-        BootStep.of("mounts.share", Phase.ROOTFS_PREPARE, MountSteps::share),
-        BootStep.of("ports.bind", Phase.VM_BOOT, PortSteps::bindPorts),
-        BootStep.of("network.attach", Phase.VM_BOOT, (b, c) -> NetworkSteps.attach(b, c, joining)),
-        BootStep.of("vmm.spawn", Phase.VM_BOOT, VmSteps::spawnVmm),
-        BootStep.of("agent.connect", Phase.AGENT_CONNECT, VmSteps::connectAgent),
-        BootStep.of("agent.relay", Phase.AGENT_CONNECT, PortSteps::serveRelay),
-        BootStep.of("container.create", Phase.CONTAINER_START, ContainerSteps::createContainer),
-        BootStep.of("container.copy", Phase.CONTAINER_START, ContainerSteps::copyFiles),
-        BootStep.of("container.start", Phase.CONTAINER_START, ContainerSteps::startContainer),
-        BootStep.of("ports.start", Phase.CONTAINER_START, PortSteps::startPorts),
-        BootStep.of("network.announce", Phase.CONTAINER_START, NetworkSteps::announce));
+  static final BootStep<Boot> IMAGE_RESOLVE =
+      BootStep.of("image.resolve", Phase.IMAGE_PULL, ImageSteps::resolveImage);
+  static final BootStep<Boot> ROOTFS_PREPARE =
+      BootStep.of("rootfs.prepare", Phase.ROOTFS_PREPARE, ImageSteps::prepareRootfs);
+  static final BootStep<Boot> CONSOLE_LOG_CREATE =
+      BootStep.of("console.log.create", Phase.ROOTFS_PREPARE, VmSteps::createConsoleLog);
+  static final BootStep<Boot> STATE_WRITE =
+      BootStep.of("state.write", Phase.ROOTFS_PREPARE, VmSteps::writeRecord);
+  static final BootStep<Boot> PODDIR_CREATE =
+      BootStep.of("poddir.create", Phase.ROOTFS_PREPARE, VmSteps::createPodDir);
+  static final BootStep<Boot> SOCKDIR_CREATE =
+      BootStep.of("sockdir.create", Phase.ROOTFS_PREPARE, VmSteps::createSocketDir);
+  static final BootStep<Boot> VIRTIOFS_START =
+      BootStep.of("virtiofs.start", Phase.ROOTFS_PREPARE, VmSteps::shareRootfs);
+  static final BootStep<Boot> MOUNTS_SHARE =
+      BootStep.of("mounts.share", Phase.ROOTFS_PREPARE, MountSteps::share);
+  static final BootStep<Boot> PORTS_BIND =
+      BootStep.of("ports.bind", Phase.VM_BOOT, PortSteps::bindPorts);
+  static final BootStep<Boot> NETWORK_ATTACH =
+      BootStep.of("network.attach", Phase.VM_BOOT, NetworkSteps::attach);
+  static final BootStep<Boot> VMM_SPAWN =
+      BootStep.of("vmm.spawn", Phase.VM_BOOT, VmSteps::spawnVmm);
+  static final BootStep<Boot> AGENT_CONNECT =
+      BootStep.of("agent.connect", Phase.AGENT_CONNECT, VmSteps::connectAgent);
+  static final BootStep<Boot> AGENT_RELAY =
+      BootStep.of("agent.relay", Phase.AGENT_CONNECT, PortSteps::serveRelay);
+  static final BootStep<Boot> CONTAINER_CREATE =
+      BootStep.of("container.create", Phase.CONTAINER_START, ContainerSteps::createContainer);
+  static final BootStep<Boot> CONTAINER_COPY =
+      BootStep.of("container.copy", Phase.CONTAINER_START, ContainerSteps::copyFiles);
+  static final BootStep<Boot> CONTAINER_START =
+      BootStep.of("container.start", Phase.CONTAINER_START, ContainerSteps::startContainer);
+  static final BootStep<Boot> PORTS_START =
+      BootStep.of("ports.start", Phase.CONTAINER_START, PortSteps::startPorts);
+  static final BootStep<Boot> NETWORK_ANNOUNCE =
+      BootStep.of("network.announce", Phase.CONTAINER_START, NetworkSteps::announce);
+
+  /**
+   * The steps of a cold start, in order. Each reads the results of steps before it (see the
+   * {@link StepResult} fields of {@link Boot}, named by the step that sets them); another way to
+   * start (e.g. from a snapshot) is another list that replaces some steps by ones producing the
+   * same results.
+   */
+  static List<BootStep<Boot>> steps() {
+    return List.of(IMAGE_RESOLVE, ROOTFS_PREPARE, CONSOLE_LOG_CREATE, STATE_WRITE, PODDIR_CREATE,
+        SOCKDIR_CREATE, VIRTIOFS_START, MOUNTS_SHARE, PORTS_BIND, NETWORK_ATTACH, VMM_SPAWN,
+        AGENT_CONNECT, AGENT_RELAY, CONTAINER_CREATE, CONTAINER_COPY, CONTAINER_START, PORTS_START,
+        NETWORK_ANNOUNCE);
   }
 
   /** Reserves the spec's name (API misuse, not a boot failure: before the sequence). */
@@ -122,10 +151,11 @@ final class PodStarter {
   static BootTimings timings(Boot b, Map<String, Duration> took, Duration total) {
     Duration image = took.getOrDefault("image.resolve", Duration.ZERO)
         .plus(took.getOrDefault("rootfs.prepare", Duration.ZERO));
-    Duration agentReady = Duration.ofNanos(b.agentReadyNanos - b.spawnNanos);
+    ConnectedAgent agent = b.agent.get();
+    Duration agentReady = Duration.ofNanos(agent.readyNanos() - b.vm.get().spawnNanos());
     Duration containerStart = took.getOrDefault("container.create", Duration.ZERO)
         .plus(took.getOrDefault("container.start", Duration.ZERO));
-    return BootTimings.of(image, vmBoot(b.info, agentReady), agentReady, containerStart, total);
+    return BootTimings.of(image, vmBoot(agent.info(), agentReady), agentReady, containerStart, total);
   }
 
   /**

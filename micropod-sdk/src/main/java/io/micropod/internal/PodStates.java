@@ -14,7 +14,6 @@ import io.micropod.internal.agent.AgentClient;
 import io.micropod.internal.agent.AgentRelay;
 import io.micropod.internal.agent.GuestInfo;
 import io.micropod.internal.base.Durations;
-import io.micropod.internal.image.ProcessPlan;
 import io.micropod.internal.state.OrphanReaper;
 import io.micropod.internal.state.PodRecord;
 import io.micropod.internal.state.ProcStat;
@@ -57,13 +56,15 @@ public final class PodStates {
    * Writes the first record of a starting pod, after checking under the state lock that no live
    * pod has its name.
    */
-  static void create(Boot b, Path podDir, Path socketDir) {
+  static void create(Boot b) {
     String name = b.spec.name().orElse(null);
+    Path socketDir = b.paths.socketDir();
+    PreparedImage prepared = b.prepared.orNull();
     PodRecord record = new PodRecord(PodRecord.VERSION, b.id, name, b.spec.image().toString(),
         b.runtime.driver().name(), PodRecord.STARTING, b.spec.detached(), PodRecord.Proc.self(), null, null,
-        b.plan == null ? "" : b.plan.user(), podDir.toString(), socketDir.toString(),
+        prepared == null ? "" : prepared.plan().user(), b.paths.podDir().toString(), socketDir.toString(),
         socketDir.resolve("agent.sock").toString(), Map.of(), Instant.now().toString(), null)
-        .withConsoleLog(b.consoleLog == null ? null : b.consoleLog.toString());
+        .withConsoleLog(b.paths.consoleLog() == null ? null : b.paths.consoleLog().toString());
     StateDirectory state = b.runtime.state();
     state.locked(() -> {
       if (name != null) {
@@ -78,7 +79,7 @@ public final class PodStates {
       state.writeLocked(record);
       return null;
     });
-    b.record = record;
+    b.recordWritten(record);
   }
 
   /** Makes the sockets in {@code socketDir} 0600 (their directory is 0700 already). */
@@ -165,10 +166,9 @@ public final class PodStates {
     Boot b = boot(runtime, services, me);
     Path socket = Path.of(me.agentSocket());
     AgentClient agent = services.connectAgent(b.id, socket);
-    b.agent = agent;
     CompletableFuture<GuestInfo> info = agent.getInfoAsync(ATTACH_TIMEOUT);
     try {
-      b.info = info.get(ATTACH_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
+      b.agent.set(new ConnectedAgent(agent, info.get(ATTACH_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS), 0));
     } catch (Exception e) {
       info.cancel(true);
       agent.close();
@@ -186,7 +186,7 @@ public final class PodStates {
       throw new AgentTimeoutException("the agent of pod " + b.id + " did not answer on " + socket + " within "
           + Durations.human(ATTACH_TIMEOUT) + " (" + cause + "): another process may still be connected"
           + " (QEMU's agent channel accepts one client at a time), or the VM is hung; see "
-          + b.consoleLog, cause, b.id, Phase.AGENT_CONNECT, "GetInfo", ATTACH_TIMEOUT);
+          + b.paths.consoleLog(), cause, b.id, Phase.AGENT_CONNECT, "GetInfo", ATTACH_TIMEOUT);
     }
     CleanupStack cleanup = new CleanupStack(me.id());
     PodResources.all(b, cleanup);
@@ -205,14 +205,14 @@ public final class PodStates {
    */
   private static MicroPod visit(MicroPodRuntime runtime, RuntimeServices services, PodRecord r) {
     Boot b = boot(runtime, services, r);
-    b.record = null; // the owner's record: a visitor never writes it
+    b.recordWritten(null); // the owner's record: a visitor never writes it
     CleanupStack cleanup = new CleanupStack(r.id());
-    Path socket = AgentRelay.socketOf(b.socketDir);
+    Path socket = AgentRelay.socketOf(b.paths.socketDir());
     AgentClient agent = services.connectAgent(b.id, socket);
-    b.agent = agent;
     cleanup.push("agent.disconnect", agent::close);
     try {
-      b.info = agent.getInfoAsync(ATTACH_TIMEOUT).get(ATTACH_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
+      b.agent.set(new ConnectedAgent(agent,
+          agent.getInfoAsync(ATTACH_TIMEOUT).get(ATTACH_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS), 0));
     } catch (Exception e) {
       agent.close();
       if (e instanceof InterruptedException) {
@@ -270,21 +270,26 @@ public final class PodStates {
     return boot(spec(r).runtime(runtime).build(), services, r);
   }
 
-  /** A {@link Boot} holding what {@code r} records (paths and processes), as a started pod. */
+  /**
+   * A {@link Boot} holding what {@code r} records (paths and processes) as the results of the
+   * steps that made them, as a started pod; the agent's is set by whoever connects.
+   */
   private static Boot boot(MicroPodSpec spec, RuntimeServices services, PodRecord r) {
-    Boot b = new Boot(r.id(), spec, services, null);
-    b.plan = new ProcessPlan(List.of("?"), List.of(), "", r.user() == null ? "" : r.user());
-    b.podDir = r.podDir() == null ? null : Path.of(r.podDir());
-    b.socketDir = r.socketDir() == null ? null : Path.of(r.socketDir());
-    b.consoleLog = consoleLogOf(r);
-    b.vm = new RecordedVm(r, b.podDir, b.consoleLog);
-    b.rootfsShare = new RecordedProcess(r.virtiofsd(), "virtiofsd");
-    b.mountShares = r.mountDaemons().stream()
-        .map(p -> (RootfsShare) new RecordedProcess(p, "virtiofsd (mount)")).toList();
+    PodPaths paths = new PodPaths(r.podDir() == null ? null : Path.of(r.podDir()),
+        r.socketDir() == null ? null : Path.of(r.socketDir()), consoleLogOf(r));
+    Boot b = new Boot(r.id(), spec, services, null, paths, List.of());
+    b.prepared.set(PreparedImage.recorded(r.user()));
+    b.rootfsShare.set(new RecordedProcess(r.virtiofsd(), "virtiofsd"));
+    b.mounts.set(new SharedMounts(r.mountDaemons().stream()
+        .map(p -> (RootfsShare) new RecordedProcess(p, "virtiofsd (mount)")).toList(), List.of()));
     // the published ports: QEMU's for a detached pod, the holder's forwarders for a visited one
-    r.ports().forEach((container, host) -> b.hostForwards.put(Integer.parseInt(container), host));
+    Map<Integer, Integer> ports = new LinkedHashMap<>();
+    r.ports().forEach((container, host) -> ports.put(Integer.parseInt(container), host));
+    b.ports.set(new PublishedPorts(Map.of(), ports));
+    b.networks.set(JoinedNetworks.NONE);
+    b.vm.set(new SpawnedVm(new RecordedVm(r, paths.podDir(), paths.consoleLog()), 0, null));
     b.started = true;
-    b.record = r;
+    b.recordWritten(r);
     return b;
   }
 

@@ -36,19 +36,22 @@ final class PortSteps {
    */
   static void bindPorts(Boot b, CleanupStack cleanup) throws IOException {
     if (b.spec.detached() && !b.spec.ports().isEmpty()) {
-      reserveHostForwards(b);
+      b.ports.set(new PublishedPorts(Map.of(), reserveHostForwards(b)));
       return;
     }
+    Map<Integer, PortForwarder> forwarders = new LinkedHashMap<>();
     for (PortMapping m : b.spec.ports()) {
       PortForwarder f;
       try {
-        f = AgentClient.forwardPort(b.id, m.hostPort(), m.containerPort(), () -> b.agent, b.portConnections);
+        f = AgentClient.forwardPort(b.id, m.hostPort(), m.containerPort(), b::agentClientOrNull,
+            b.portConnections);
       } catch (IOException e) {
         throw cannotListen(b, m, e);
       }
-      b.ports.put(m.containerPort(), f);
+      forwarders.put(m.containerPort(), f);
       cleanup.push("port.close." + m.containerPort(), f::close);
     }
+    b.ports.set(new PublishedPorts(forwarders, Map.of()));
   }
 
   private static VmStartException cannotListen(Boot b, PortMapping m, IOException e) {
@@ -67,7 +70,7 @@ final class PortSteps {
    * process taking it in between makes QEMU's start fail, naming the rule). A fixed port is
    * checked the same way so that "in use" reads as it does for other pods.
    */
-  private static void reserveHostForwards(Boot b) throws IOException {
+  private static Map<Integer, Integer> reserveHostForwards(Boot b) throws IOException {
     if (!"qemu".equals(b.runtime.driver().name())) {
       throw new VmStartException("pod " + b.id + ": a detached pod's published ports are served by "
           + "QEMU's user-mode networking, which the " + b.runtime.driver().name() + " driver lacks: use "
@@ -75,6 +78,7 @@ final class PortSteps {
           + "the guest agent while this JVM runs)", null, b.id, Phase.VM_BOOT, "ports.bind", "");
     }
     List<ServerSocket> held = new ArrayList<>();
+    Map<Integer, Integer> forwards = new LinkedHashMap<>();
     try {
       for (PortMapping m : b.spec.ports()) {
         ServerSocket s = new ServerSocket();
@@ -84,24 +88,26 @@ final class PortSteps {
         } catch (IOException e) {
           throw cannotListen(b, m, e);
         }
-        b.hostForwards.put(m.containerPort(), s.getLocalPort());
+        forwards.put(m.containerPort(), s.getLocalPort());
       }
     } finally {
       for (ServerSocket s : held) {
         s.close();
       }
     }
+    return forwards;
   }
 
   /** {@code ports.start}: the forwarders serve; the record gets every published port. */
   static void startPorts(Boot b, CleanupStack cleanup) {
     Map<String, Integer> recorded = new LinkedHashMap<>();
-    for (PortForwarder f : b.ports.values()) {
+    PublishedPorts ports = b.ports.get();
+    for (PortForwarder f : ports.forwarders().values()) {
       f.start();
       log.debug("pod {}: 127.0.0.1:{} -> container port {}", b.id, f.hostPort(), f.containerPort());
       recorded.put(Integer.toString(f.containerPort()), f.hostPort());
     }
-    b.hostForwards.forEach((container, host) -> {
+    ports.natForwards().forEach((container, host) -> {
       log.debug("pod {}: 127.0.0.1:{} -> container port {} (QEMU's NAT)", b.id, host, container);
       recorded.put(Integer.toString(container), host);
     });
@@ -112,12 +118,7 @@ final class PortSteps {
 
   /** Container port to host port of every published port of {@code b}. */
   static Map<Integer, Integer> publishedPorts(Boot b) {
-    Map<Integer, Integer> all = new LinkedHashMap<>();
-    b.ports.forEach((container, f) -> all.put(container, f.hostPort()));
-    synchronized (b.hostForwards) {
-      all.putAll(b.hostForwards);
-    }
-    return all;
+    return b.ports.get().all();
   }
 
   /**
@@ -135,10 +136,11 @@ final class PortSteps {
    */
   static void startRelay(Boot b) {
     try {
-      b.relay = b.runtime.agentTransport().serveRelay(b.id, b.agent, b.socketDir, b.runtime.executor());
+      b.relay = b.runtime.agentTransport().serveRelay(b.id, b.agentClient(), b.paths.socketDir(),
+          b.runtime.executor());
     } catch (IOException | RuntimeException e) {
       log.warn("pod {}: other processes cannot reach it while this JVM holds it: cannot serve {} ({})",
-          b.id, AgentRelay.socketOf(b.socketDir), e.toString());
+          b.id, AgentRelay.socketOf(b.paths.socketDir()), e.toString());
     }
   }
 }

@@ -18,7 +18,6 @@ import io.micropod.internal.agent.AgentClient;
 import io.micropod.internal.agent.AgentProcess;
 import io.micropod.internal.agent.GuestInfo;
 import io.micropod.internal.base.Durations;
-import io.micropod.internal.agent.PortForwarder;
 import io.micropod.internal.state.PodRecord;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -79,7 +78,7 @@ public final class RealMicroPod implements MicroPod {
   static RealMicroPod attached(Boot boot, CleanupStack cleanup) {
     RealMicroPod pod = new RealMicroPod(boot, cleanup,
         BootTimings.of(Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO));
-    boot.vm.onExit().thenAccept(pod::vmExited);
+    boot.vmProcess().onExit().thenAccept(pod::vmExited);
     return pod;
   }
 
@@ -92,8 +91,8 @@ public final class RealMicroPod implements MicroPod {
   void vmExited(Integer code) {
     if (!closed.get()) {
       boot.keepConsoleLog = true;
-      log.warn("pod {}: the VM exited unexpectedly (code {}); see {}", boot.id, code, boot.consoleLog);
-      boot.agent.shutdownNow();
+      log.warn("pod {}: the VM exited unexpectedly (code {}); see {}", boot.id, code, boot.paths.consoleLog());
+      boot.agentClient().shutdownNow();
     }
   }
 
@@ -104,12 +103,12 @@ public final class RealMicroPod implements MicroPod {
 
   /** The agent's first GetInfo answer (benchmarks read its boot timings). */
   GuestInfo bootInfo() {
-    return boot.info;
+    return boot.agent.get().info();
   }
 
   /** The agent client (benchmarks ping it). */
   AgentClient agent() {
-    return boot.agent;
+    return boot.agentClient();
   }
 
   @Override
@@ -132,13 +131,13 @@ public final class RealMicroPod implements MicroPod {
     // ExecSpec holds the one rule for an argv
     List<String> checked = ExecSpec.builder(argv).build().command();
     AgentProcess process = ContainerSteps.process(
-        boot.plan.withExec(checked, Map.of(), Optional.empty(), Optional.empty()), false);
-    return call(() -> boot.agent.exec(boot.id, process, null, null, null));
+        boot.prepared.get().plan().withExec(checked, Map.of(), Optional.empty(), Optional.empty()), false);
+    return call(() -> boot.agentClient().exec(boot.id, process, null, null, null));
   }
 
   @Override
   public String logs() {
-    return call(() -> new String(boot.agent.readLogs(boot.id), StandardCharsets.UTF_8));
+    return call(() -> new String(boot.agentClient().readLogs(boot.id), StandardCharsets.UTF_8));
   }
 
   @Override
@@ -147,7 +146,7 @@ public final class RealMicroPod implements MicroPod {
     if (known != null) {
       return known;
     }
-    int code = call(() -> boot.agent.waitContainer(boot.id, null)).orElseThrow();
+    int code = call(() -> boot.agentClient().waitContainer(boot.id, null)).orElseThrow();
     exitCode = code;
     return code;
   }
@@ -163,7 +162,7 @@ public final class RealMicroPod implements MicroPod {
       timeout = Duration.ZERO;
     }
     Duration t = timeout;
-    OptionalInt r = call(() -> boot.agent.waitContainer(boot.id, t));
+    OptionalInt r = call(() -> boot.agentClient().waitContainer(boot.id, t));
     if (r.isPresent()) {
       exitCode = r.getAsInt();
     }
@@ -199,16 +198,15 @@ public final class RealMicroPod implements MicroPod {
     }
     Integer code;
     try {
-      code = boot.vm.onExit().get(VM_GONE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+      code = boot.vmProcess().onExit().get(VM_GONE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException ie) {
       Thread.currentThread().interrupt();
       return e;
     } catch (ExecutionException | TimeoutException notGone) {
       return e;
     }
-    return new AgentException("the VM of pod " + boot.id + " exited (code " + code + ") during "
-        + a.rpc() + ": its guest agent or kernel died (the guest powers off when the agent exits). Console log: "
-        + boot.consoleLog + "\n--- console and VMM output (last lines) ---\n"
+    return new AgentException(boot.vmExitedMessage(code, "during " + a.rpc() + ": its guest agent or kernel"
+        + " died (the guest powers off when the agent exits). Console log: " + boot.paths.consoleLog()) + "\n--- console and VMM output (last lines) ---\n"
         + boot.consoleTail(), e, boot.id, a.phase().orElse(null), AgentStatus.UNAVAILABLE, a.rpc());
   }
 
@@ -273,7 +271,7 @@ public final class RealMicroPod implements MicroPod {
     checkOpen();
     AgentProcess process = Lifecycle.process(boot, spec);
     byte[] stdin = spec.stdin().orElse(null);
-    return call(() -> boot.agent.exec(boot.id, process, spec.tty().orElse(null), stdin, null));
+    return call(() -> boot.agentClient().exec(boot.id, process, spec.tty().orElse(null), stdin, null));
   }
 
   @Override
@@ -281,7 +279,7 @@ public final class RealMicroPod implements MicroPod {
     Objects.requireNonNull(spec, "spec");
     checkOpen();
     AgentProcess process = Lifecycle.process(boot, spec);
-    return boot.agent.execStreaming(boot.id, process, spec.tty().orElse(null));
+    return boot.agentClient().execStreaming(boot.id, process, spec.tty().orElse(null));
   }
 
   @Override
@@ -297,7 +295,7 @@ public final class RealMicroPod implements MicroPod {
       throw new IllegalArgumentException("signal is not 1..64: " + signal);
     }
     call(() -> {
-      boot.agent.signal(boot.id, signal, Lifecycle.CALL_DEADLINE);
+      boot.agentClient().signal(boot.id, signal, Lifecycle.CALL_DEADLINE);
       return null;
     });
   }
@@ -326,7 +324,7 @@ public final class RealMicroPod implements MicroPod {
 
   @Override
   public ExitStatus waitForExit() {
-    ExitStatus r = call(() -> boot.agent.waitStatus(boot.id, null)).orElseThrow();
+    ExitStatus r = call(() -> boot.agentClient().waitStatus(boot.id, null)).orElseThrow();
     exitCode = r.exitCode();
     return r;
   }
@@ -364,7 +362,7 @@ public final class RealMicroPod implements MicroPod {
 
   @Override
   public PodStats stats() {
-    return call(() -> boot.agent.stats(boot.id, Lifecycle.CALL_DEADLINE));
+    return call(() -> boot.agentClient().stats(boot.id, Lifecycle.CALL_DEADLINE));
   }
 
   @Override

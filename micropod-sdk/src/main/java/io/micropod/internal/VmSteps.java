@@ -13,7 +13,7 @@ import io.micropod.internal.state.ConsoleLogs;
 import io.micropod.internal.state.PodRecord;
 import io.micropod.internal.vm.ManagedProcess;
 import io.micropod.internal.vm.Accel;
-import io.micropod.internal.vm.GuestNetworkConfig;
+import io.micropod.internal.vm.RootfsShare;
 import io.micropod.internal.vm.VmConfig;
 import io.micropod.internal.vm.VmProcess;
 import java.io.IOException;
@@ -25,7 +25,6 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -37,8 +36,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The VM steps: {@code virtiofs.start} (the pod's directories, console log and image share),
- * {@code vmm.spawn} and {@code agent.connect}.
+ * The pod's files and its VM: {@code console.log.create}, {@code state.write},
+ * {@code poddir.create}, {@code sockdir.create} (each creates one thing and registers its undo),
+ * {@code virtiofs.start} (the image share: virtiofsd, or in block mode the image's block device),
+ * {@code vmm.spawn} ({@link SpawnedVm}) and {@code agent.connect} ({@link ConnectedAgent}).
  */
 final class VmSteps {
   private static final Logger log = LoggerFactory.getLogger(VmSteps.class);
@@ -50,37 +51,22 @@ final class VmSteps {
   private VmSteps() {}
 
   /**
-   * {@code virtiofs.start}: the guest console's log, the pod's record, its private directories
-   * (logs; sockets), then the image share.
+   * {@code console.log.create}: {@code <config>/logs/<id>.log}, removed on close, kept when the
+   * start failed, the VM exited by itself or with MICROPOD_DEBUG=1
+   * ({@link PodResources#keepsConsoleLog}).
    */
-  static void shareRootfs(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
-    Path podDir = b.runtime.config().home().resolve("pods").resolve(b.id);
-    Path socketDir = socketBase().resolve("micropod-" + b.id);
-    createConsoleLog(b, cleanup);
-    writeRecord(b, cleanup, podDir, socketDir);
-    createPodDir(b, cleanup, podDir);
-    createSocketDir(b, cleanup, socketDir);
-    b.vmConfig = new VmConfig(b.id, b.spec.memoryMib(), b.spec.cpus(), b.host, podDir, socketDir,
-        b.runtime.config().debug(), GuestNetworkConfig.NONE, b.spec.detached(),
-        b.consoleLog, List.of());
-    b.rootfsShare = b.runtime.driver().shareRootfs(b.vmConfig, b.rootfs, Instant.now().plus(SOCKET_TIMEOUT));
-    PodResources.rootfsShare(b, cleanup);
-    b.updateRecord(r -> r.withVirtiofsd(PodRecord.Proc.of(b.rootfsShare.pid())));
-  }
-
-  /**
-   * {@code <config>/logs/<id>.log}: removed on close, kept when the start failed, the VM exited by
-   * itself or with MICROPOD_DEBUG=1 ({@link PodResources#keepsConsoleLog}).
-   */
-  private static void createConsoleLog(Boot b, CleanupStack cleanup) throws IOException {
-    b.consoleLog = b.runtime.consoleLogs().create(b.id);
+  static void createConsoleLog(Boot b, CleanupStack cleanup) {
+    b.runtime.consoleLogs().create(b.id);
     PodResources.consoleLog(b, cleanup);
   }
 
-  /** The pod's record in the config directory. */
-  private static void writeRecord(Boot b, CleanupStack cleanup, Path podDir, Path socketDir) {
+  /**
+   * {@code state.write}: the pod's record in the config directory, naming the directories before
+   * they exist, so that a sweep finds what a killed start left.
+   */
+  static void writeRecord(Boot b, CleanupStack cleanup) {
     try {
-      PodStates.create(b, podDir, socketDir);
+      PodStates.create(b);
     } catch (UncheckedIOException e) {
       throw ConsoleLogs.unwritable(b.runtime.config().configDir(),
           b.runtime.state().dir(), e);
@@ -94,46 +80,60 @@ final class VmSteps {
     PodResources.record(b, cleanup);
   }
 
-  /** {@code <home>/pods/<id>}: the VMM's and virtiofsd's logs; kept with MICROPOD_DEBUG=1. */
-  private static void createPodDir(Boot b, CleanupStack cleanup, Path podDir) throws IOException {
+  /** {@code poddir.create}: {@code <home>/pods/<id>}, the VMM's and virtiofsd's logs; kept with MICROPOD_DEBUG=1. */
+  static void createPodDir(Boot b, CleanupStack cleanup) throws IOException {
+    Path podDir = b.paths.podDir();
     Files.createDirectories(podDir.getParent());
     Files.createDirectory(podDir, OWNER_ONLY);
-    b.podDir = podDir;
     PodResources.podDir(b, cleanup);
   }
 
-  /** {@code /tmp/micropod-<id>}: the VMM's and virtiofsd's sockets. */
-  private static void createSocketDir(Boot b, CleanupStack cleanup, Path socketDir) throws IOException {
-    Files.createDirectory(socketDir, OWNER_ONLY);
-    b.socketDir = socketDir;
+  /** {@code sockdir.create}: {@code /tmp/micropod-<id>}, the VMM's and virtiofsd's sockets. */
+  static void createSocketDir(Boot b, CleanupStack cleanup) throws IOException {
+    Files.createDirectory(b.paths.socketDir(), OWNER_ONLY);
     PodResources.socketDir(b, cleanup);
   }
 
+  /**
+   * {@code virtiofs.start}: shares the prepared image tree with the VM about to be spawned: a
+   * virtiofsd, or, in block mode, the image's block file (no helper process; the id stays the one
+   * users know).
+   */
+  static void shareRootfs(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
+    RootfsShare share = b.runtime.driver().shareRootfs(b.baseVmConfig(), b.prepared.get().rootfs(),
+        Instant.now().plus(SOCKET_TIMEOUT));
+    b.rootfsShare.set(share);
+    PodResources.rootfsShare(b, cleanup);
+    b.updateRecord(r -> r.withVirtiofsd(PodRecord.Proc.of(share.pid())));
+  }
+
+  /**
+   * {@code vmm.spawn}: the VMM, with the devices of the image share, the mounts and the networks;
+   * the start's deadline counts from here.
+   */
   static void spawnVmm(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
-    VmConfig config = b.vmConfig;
-    b.spawnNanos = System.nanoTime();
-    b.deadline = Instant.now().plus(b.spec.startupTimeout());
-    b.vm = b.runtime.driver().spawn(config, b.rootfsShare, Instant.now().plus(SOCKET_TIMEOUT));
+    VmConfig config = b.baseVmConfig().withMounts(b.mounts.get().devices())
+        .withNetwork(b.networks.get().guest());
+    long spawnNanos = System.nanoTime();
+    Instant deadline = Instant.now().plus(b.spec.startupTimeout());
+    VmProcess vm = b.runtime.driver().spawn(config, b.rootfsShare.get(), Instant.now().plus(SOCKET_TIMEOUT));
+    b.vm.set(new SpawnedVm(vm, spawnNanos, deadline));
     PodResources.vmm(b, cleanup);
-    b.updateRecord(r -> r.withVmm(PodRecord.Proc.of(b.vm.pid())));
+    b.updateRecord(r -> r.withVmm(PodRecord.Proc.of(vm.pid())));
     PodStates.restrictSockets(config.socketDir());
   }
 
-  private static Path socketBase() {
-    Path tmp = Path.of("/tmp");
-    return Files.isDirectory(tmp) ? tmp : Path.of(System.getProperty("java.io.tmpdir"));
-  }
-
   static void connectAgent(Boot b, CleanupStack cleanup) throws InterruptedException {
-    Path socket = b.vm.agentSocket();
+    SpawnedVm spawned = b.vm.get();
+    VmProcess vm = spawned.process();
+    Path socket = vm.agentSocket();
     AgentClient agent = b.runtime.connectAgent(b.id, socket);
-    b.agent = agent;
     PodResources.agent(b, agent, cleanup);
     Duration budget = b.remaining();
     CompletableFuture<GuestInfo> info = agent.getInfoAsync(budget);
     try {
-      KernelStallWatch.await(CompletableFuture.anyOf(info, b.vm.onExit()),
-          System.nanoTime() + budget.toNanos() + TimeUnit.SECONDS.toNanos(1), b.vm, b.spawnNanos,
+      KernelStallWatch.await(CompletableFuture.anyOf(info, vm.onExit()),
+          System.nanoTime() + budget.toNanos() + TimeUnit.SECONDS.toNanos(1), vm, spawned.spawnNanos(),
           b.host.accel() == Accel.TCG, b.id);
     } catch (TimeoutException e) {
       info.cancel(true);
@@ -145,10 +145,9 @@ final class VmSteps {
     }
     if (!info.isDone() || info.isCompletedExceptionally()) {
       info.cancel(true);
-      if (!b.vm.isAlive()) {
-        throw new VmStartException("the VM of pod " + b.id + " exited with code "
-            + exitCodeOf(b.vm) + " while booting, before its agent answered", null, b.id,
-            Phase.AGENT_CONNECT, "agent.connect", b.consoleTail());
+      if (!vm.isAlive()) {
+        throw new VmStartException(b.vmExitedMessage(exitCodeOf(vm), "while booting, before its agent answered"),
+            null, b.id, Phase.AGENT_CONNECT, "agent.connect", b.consoleTail());
       }
       Throwable failure = failureOf(info);
       if (failure == null || failure instanceof AgentTimeoutException
@@ -156,7 +155,7 @@ final class VmSteps {
         throw new AgentTimeoutException("the agent of pod " + b.id + " did not answer within "
             + Durations.human(b.spec.startupTimeout()) + " of the VM's start (agent socket " + socket
             + "); the guest may be slow (raise startupTimeout) or hung. Guest console: "
-            + b.consoleLog + "\n--- console and VMM output (last lines) ---\n"
+            + b.paths.consoleLog() + "\n--- console and VMM output (last lines) ---\n"
             + b.consoleTail(), failure, b.id, Phase.AGENT_CONNECT, "GetInfo", b.spec.startupTimeout());
       }
       if (failure instanceof RuntimeException) {
@@ -164,12 +163,12 @@ final class VmSteps {
       }
       throw new MicroPodException("GetInfo failed: " + failure, failure, b.id, Phase.AGENT_CONNECT);
     }
-    b.info = info.join();
-    b.agentReadyNanos = System.nanoTime();
-    GuestInfo g = b.info;
+    GuestInfo g = info.join();
+    long readyNanos = System.nanoTime();
+    b.agent.set(new ConnectedAgent(agent, g, readyNanos));
     log.debug("pod {}: agent {} answered {} ms after the VM's spawn ({}; kernel {}; {}; guest uptime at"
             + " /init {} ms, agent main {} ms, agent ready {} ms, answer {} ms)", b.id, g.agentVersion(),
-        (b.agentReadyNanos - b.spawnNanos) / 1_000_000, socket, g.kernelRelease(),
+        (readyNanos - spawned.spawnNanos()) / 1_000_000, socket, g.kernelRelease(),
         g.runtimeVersion(), g.initStartedMs(), g.agentMainMs(), g.agentReadyMs(), g.nowMs());
   }
 

@@ -221,12 +221,34 @@ class BootSequenceTest {
   @Test
   void realPodStepsHaveTheDocumentedIdsAndPhases() {
     assertThat(PodStarter.steps()).extracting(BootStep::id).containsExactly(
-        "image.resolve", "rootfs.prepare", "virtiofs.start", "mounts.share", "ports.bind", "network.attach",
+        "image.resolve", "rootfs.prepare", "console.log.create", "state.write", "poddir.create",
+        "sockdir.create", "virtiofs.start", "mounts.share", "ports.bind", "network.attach",
         "vmm.spawn", "agent.connect", "agent.relay", "container.create", "container.copy", "container.start",
         "ports.start", "network.announce");
     assertThat(PodStarter.steps()).extracting(BootStep::phase).containsExactly(
-        IMAGE_PULL, ROOTFS_PREPARE, ROOTFS_PREPARE, ROOTFS_PREPARE, VM_BOOT, VM_BOOT, VM_BOOT, AGENT_CONNECT,
+        IMAGE_PULL, ROOTFS_PREPARE, ROOTFS_PREPARE, ROOTFS_PREPARE, ROOTFS_PREPARE, ROOTFS_PREPARE,
+        ROOTFS_PREPARE, ROOTFS_PREPARE, VM_BOOT, VM_BOOT, VM_BOOT, AGENT_CONNECT,
         AGENT_CONNECT, CONTAINER_START, CONTAINER_START, CONTAINER_START, CONTAINER_START, CONTAINER_START);
+  }
+
+  @Test
+  void aStepResultReadBeforeItsStepRanNamesThatStep() {
+    StepResult<String> result = new StepResult<>("vmm.spawn");
+
+    assertThat(result.orNull()).isNull();
+    assertThatThrownBy(result::get).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("step vmm.spawn has not run");
+  }
+
+  @Test
+  void aStepResultIsSetOnce() {
+    StepResult<String> result = new StepResult<>("vmm.spawn");
+    result.set("vm");
+
+    assertThat(result.get()).isEqualTo("vm");
+    assertThatThrownBy(() -> result.set("another")).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("vmm.spawn").hasMessageContaining("twice");
+    assertThat(result.get()).isEqualTo("vm");
   }
 
   @Test

@@ -546,6 +546,28 @@ class FakeVmPodTest {
     }
   }
 
+  /**
+   * Each file a start creates is its own step, named for what it does (it was part of
+   * {@code virtiofs.start}): a pod directory that cannot be made fails {@code poddir.create},
+   * before any helper runs, and the record already written is removed again.
+   */
+  @Test
+  void aPodDirectoryThatCannotBeMadeFailsStepPoddirCreateAndLeavesNothing() throws Exception {
+    Files.createDirectories(home);
+    Files.writeString(home.resolve("pods"), "not a directory");
+
+    Throwable thrown = catchThrowable(() -> RealMicroPod.start(spec().command("true").build(), runtime));
+
+    assertThat(thrown).isInstanceOfSatisfying(MicroPodException.class, e -> {
+      assertThat(e).hasMessageContaining("step poddir.create of pod " + e.podId());
+      assertThat(e.phase()).hasValue(Phase.ROOTFS_PREPARE);
+      assertThat(runtime.state().read(e.podId())).isEmpty();
+      assertThat(Path.of("/tmp", "micropod-" + e.podId())).doesNotExist();
+    });
+    assertThat(driver.events).isEmpty();
+    assertThat(recorder.events).endsWith("start ROOTFS_PREPARE", "failed ROOTFS_PREPARE");
+  }
+
   @Test
   void mountsWithADriverWithoutVirtiofsFailBeforeAnythingStarts() throws Exception {
     Path dir = Files.createDirectories(tmp.resolve("shared"));
