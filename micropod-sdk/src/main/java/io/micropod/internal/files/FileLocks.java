@@ -15,8 +15,8 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The one way the SDK takes an exclusive lock that holds across threads and JVMs (the store, the
- * pod records, the networks, the guest image install): a JVM-wide {@link ReentrantLock} per
+ * The one way the SDK takes an exclusive lock that holds across threads and JVMs (the image store's
+ * unpacks and block images, the pod records, the networks, the guest image install): a JVM-wide {@link ReentrantLock} per
  * path, then an OS file lock ({@code fcntl}) on the file. Both are needed: {@code fcntl} locks
  * belong to the process, so two threads of one JVM would both "hold" a file lock, and a second
  * lock of the same file from one JVM throws {@link OverlappingFileLockException}. Close the
@@ -57,13 +57,7 @@ public final class FileLocks {
     jvm.lockInterruptibly();
     FileChannel ch = null;
     try {
-      Files.createDirectories(key.getParent());
-      try {
-        Files.createFile(key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      } catch (FileAlreadyExistsException e) {
-        // made earlier or by another process
-      }
-      ch = FileChannel.open(key, StandardOpenOption.WRITE);
+      ch = open(key);
       FileLock lock;
       while (true) {
         try {
@@ -80,16 +74,7 @@ public final class FileLocks {
           throw new InterruptedException("interrupted while waiting for the lock " + key);
         }
       }
-      FileChannel channel = ch;
-      FileLock held = lock;
-      return () -> {
-        try {
-          held.release();
-          channel.close();
-        } finally {
-          jvm.unlock();
-        }
-      };
+      return held(jvm, ch, lock);
     } catch (IOException | InterruptedException | RuntimeException e) {
       if (ch != null) {
         ch.close();
@@ -97,5 +82,60 @@ public final class FileLocks {
       jvm.unlock();
       throw e;
     }
+  }
+
+  /**
+   * Takes the lock on {@code lockFile} only when no thread or process holds it; null when one does
+   * (a sweep that must not remove what a live user works on). Creates the file as {@link #lock}.
+   */
+  public static Held tryLock(Path lockFile) throws IOException {
+    Path key = lockFile.toAbsolutePath().normalize();
+    ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(key, k -> new ReentrantLock());
+    if (!jvm.tryLock()) {
+      return null;
+    }
+    FileChannel ch = null;
+    try {
+      ch = open(key);
+      FileLock lock;
+      try {
+        lock = ch.tryLock();
+      } catch (OverlappingFileLockException e) {
+        lock = null; // the same file under another spelling of its path, held by this JVM
+      }
+      if (lock == null) {
+        ch.close();
+        jvm.unlock();
+        return null;
+      }
+      return held(jvm, ch, lock);
+    } catch (IOException | RuntimeException e) {
+      if (ch != null) {
+        ch.close();
+      }
+      jvm.unlock();
+      throw e;
+    }
+  }
+
+  private static FileChannel open(Path key) throws IOException {
+    Files.createDirectories(key.getParent());
+    try {
+      Files.createFile(key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } catch (FileAlreadyExistsException e) {
+      // made earlier or by another process
+    }
+    return FileChannel.open(key, StandardOpenOption.WRITE);
+  }
+
+  private static Held held(ReentrantLock jvm, FileChannel channel, FileLock lock) {
+    return () -> {
+      try {
+        lock.release();
+        channel.close();
+      } finally {
+        jvm.unlock();
+      }
+    };
   }
 }

@@ -1,10 +1,8 @@
 package io.micropod.internal.image;
 
+import io.micropod.internal.files.FileLocks;
 import java.io.File;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileVisitResult;
@@ -12,14 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,7 +40,6 @@ public final class BlockImages {
   private final Path rootfsDir;
   private final Path locksDir;
   private final List<String> path;
-  private final ConcurrentHashMap<String, Object> jvmLocks = new ConcurrentHashMap<>();
 
   /**
    * @param home the MicroPod home
@@ -84,34 +78,13 @@ public final class BlockImages {
       return image;
     }
     String name = tree.getFileName().toString();
-    Files.createDirectories(locksDir);
-    synchronized (jvmLocks.computeIfAbsent(name, k -> new Object())) {
-      try (FileChannel ch = FileChannel.open(locksDir.resolve(name + ".ext4.lock"),
-              StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-          FileLock lock = lock(ch)) {
-        if (Files.isRegularFile(image)) {
-          return image;
-        }
-        build(tree, image);
+    // other threads, runtimes of this JVM and other JVMs wait here while one builds
+    try (FileLocks.Held lock = FileLocks.lock(locksDir.resolve(name + ".ext4.lock"))) {
+      if (Files.isRegularFile(image)) {
         return image;
       }
-    }
-  }
-
-  private static FileLock lock(FileChannel ch) throws IOException, InterruptedException {
-    while (true) {
-      try {
-        FileLock l = ch.tryLock();
-        if (l != null) {
-          return l;
-        }
-      } catch (OverlappingFileLockException e) {
-        // another runtime of this JVM builds it
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-      if (Thread.interrupted()) {
-        throw new InterruptedException("interrupted while waiting for the block image lock");
-      }
+      build(tree, image);
+      return image;
     }
   }
 

@@ -1,25 +1,19 @@
 package io.micropod.internal.image;
 
+import io.micropod.internal.files.FileLocks;
 import io.micropod.internal.files.FileTrees;
 import io.micropod.ImageException;
 import io.micropod.internal.files.PrivateDirs;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.HexFormat;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +33,6 @@ public final class RootfsStore {
   private final Path rootfsDir;
   private final Path locksDir;
   private final boolean applyOwnership;
-  private final ConcurrentHashMap<String, Object> jvmLocks = new ConcurrentHashMap<>();
 
   public RootfsStore(Path home, boolean applyOwnership) {
     this.rootfsDir = home.resolve("store").resolve("rootfs");
@@ -71,16 +64,12 @@ public final class RootfsStore {
           continue; // not an unpack tree (block images have their own names and locks)
         }
         String hex = name.substring(5, dash);
-        try (FileChannel ch = FileChannel.open(locksDir.resolve(hex + ".lock"),
-                StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock lock = ch.tryLock()) {
-          if (lock != null) {
+        try (FileLocks.Held lock = FileLocks.tryLock(locksDir.resolve(hex + ".lock"))) {
+          if (lock != null) { // else a live unpack, in this JVM or another, holds it
             FileTrees.deleteTree(tmp);
             removed++;
             log.info("removed {}, an unpack left unfinished by a process that ended", tmp);
           }
-        } catch (OverlappingFileLockException e) {
-          // this JVM is unpacking it
         }
       }
     }
@@ -103,36 +92,13 @@ public final class RootfsStore {
       return tree;
     }
     makePrivate();
-    String hex = image.manifestHex();
-    Object jvmLock = jvmLocks.computeIfAbsent(hex, k -> new Object());
-    synchronized (jvmLock) {
-      try (FileChannel ch = FileChannel.open(locksDir.resolve(hex + ".lock"),
-              StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-          FileLock lock = lockInterruptibly(ch)) {
-        if (Files.isDirectory(tree)) {
-          return tree;
-        }
-        unpack(image, tree);
+    // other threads, runtimes of this JVM and other JVMs wait here while one unpacks
+    try (FileLocks.Held lock = FileLocks.lock(locksDir.resolve(image.manifestHex() + ".lock"))) {
+      if (Files.isDirectory(tree)) {
         return tree;
       }
-    }
-  }
-
-  /** Locks {@code ch}, waiting for other JVMs (and other runtimes of this JVM) that hold it. */
-  private static FileLock lockInterruptibly(FileChannel ch) throws IOException, InterruptedException {
-    while (true) {
-      try {
-        FileLock lock = ch.tryLock();
-        if (lock != null) {
-          return lock;
-        }
-      } catch (OverlappingFileLockException e) {
-        // another runtime of this JVM unpacks the same image: wait like for another JVM
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
-      if (Thread.interrupted()) {
-        throw new InterruptedException("interrupted while waiting for the image store lock");
-      }
+      unpack(image, tree);
+      return tree;
     }
   }
 

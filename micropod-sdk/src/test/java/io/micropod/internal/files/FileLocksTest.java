@@ -92,4 +92,25 @@ class FileLocksTest {
     assertThat(error.get()).isInstanceOf(java.io.InterruptedIOException.class);
     assertThat(flag).isTrue();
   }
+
+  @Test
+  void tryLockGivesNothingWhileAnotherThreadHoldsTheLockAndTheLockOnceFree() throws Exception {
+    Path lock = tmp.resolve("locks/d.lock");
+    try (FileLocks.Held h = FileLocks.lock(lock)) {
+      FileLocks.Held other = CompletableFuture.supplyAsync(() -> {
+        try {
+          return FileLocks.tryLock(tmp.resolve("locks/./d.lock"));
+        } catch (java.io.IOException e) {
+          throw new IllegalStateException(e);
+        }
+      }).get(10, TimeUnit.SECONDS);
+      assertThat(other).isNull();
+    }
+    try (FileLocks.Held free = FileLocks.tryLock(lock)) {
+      assertThat(free).isNotNull();
+    }
+    try (FileLocks.Held again = FileLocks.lock(lock)) {
+      assertThat(again).isNotNull();
+    }
+  }
 }
