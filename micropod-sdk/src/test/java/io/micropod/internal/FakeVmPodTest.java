@@ -195,7 +195,7 @@ class FakeVmPodTest {
     }
 
     @Override
-    public VmProcess spawn(VmConfig config, Instant deadline) throws IOException {
+    public VmProcess spawn(VmConfig config, io.micropod.internal.vm.RootfsShare rootfs, Instant deadline) throws IOException {
       events.add("spawn");
       spawned = config;
       // a VM writes its console: the kernel's first lines

@@ -160,11 +160,6 @@ public final class QemuDriver implements VmmDriver {
   }
 
   @Override
-  public VmProcess spawn(VmConfig config, Instant deadline) throws IOException, InterruptedException {
-    return spawn(config, null, deadline);
-  }
-
-  @Override
   public VmProcess spawn(VmConfig config, RootfsShare rootfs, Instant deadline)
       throws IOException, InterruptedException {
     Path blockImage = rootfs == null ? null : rootfs.blockImage();

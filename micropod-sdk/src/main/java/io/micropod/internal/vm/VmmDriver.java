@@ -21,20 +21,13 @@ public interface VmmDriver {
   RootfsShare shareRootfs(VmConfig config, Path tree, Instant deadline) throws InterruptedException;
 
   /**
-   * Launches the VM and returns once its agent channel can be connected to.
+   * Launches the VM with the rootfs that {@link #shareRootfs} made ready (its virtio-fs socket, or
+   * its block image) and returns once its agent channel can be connected to.
    *
    * @throws io.micropod.VmStartException when the VMM does not start or dies, with its output
    */
-  VmProcess spawn(VmConfig config, Instant deadline) throws IOException, InterruptedException;
-
-  /**
-   * Launches the VM with the rootfs that {@link #shareRootfs} made ready; drivers with a block
-   * mode override this. The default ignores {@code rootfs}.
-   */
-  default VmProcess spawn(VmConfig config, RootfsShare rootfs, Instant deadline)
-      throws IOException, InterruptedException {
-    return spawn(config, deadline);
-  }
+  VmProcess spawn(VmConfig config, RootfsShare rootfs, Instant deadline)
+      throws IOException, InterruptedException;
 
   /**
    * Null when this driver can share host directories with the VM ({@link io.micropod.Mount});

@@ -352,11 +352,6 @@ public final class FirecrackerDriver implements VmmDriver {
         + "before start or copyIn(..) after";
   }
 
-  @Override
-  public VmProcess spawn(VmConfig config, Instant deadline) {
-    throw new IllegalStateException("the firecracker driver needs the block rootfs: use spawn(config, rootfs, deadline)");
-  }
-
   /** The API socket of a pod. */
   public static Path apiSocket(VmConfig config) {
     return config.socketDir().resolve("firecracker.sock");
