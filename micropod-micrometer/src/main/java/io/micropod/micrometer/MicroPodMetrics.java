@@ -117,6 +117,7 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
   static final long SAMPLE_MAX_AGE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final Tags tags;
+  private final long sampleMaxAgeNanos;
   private final Listener listener = new Listener(MicroPodListener.NONE);
   /** Pods whose start succeeded and whose close has not begun, by id. */
   private final ConcurrentMap<String, PodMeters> running = new ConcurrentHashMap<>();
@@ -141,7 +142,13 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
    * @param tags extra tags for every meter; not null
    */
   public MicroPodMetrics(Iterable<Tag> tags) {
+    this(tags, SAMPLE_MAX_AGE_NANOS);
+  }
+
+  /** For tests: {@code sampleMaxAgeNanos} 0 samples on every read. */
+  MicroPodMetrics(Iterable<Tag> tags, long sampleMaxAgeNanos) {
     this.tags = Tags.of(Objects.requireNonNull(tags, "tags"));
+    this.sampleMaxAgeNanos = sampleMaxAgeNanos;
   }
 
   /**
@@ -240,7 +247,7 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
           + " listener, so its meters would outlive it: start it with metrics.start(spec) or"
           + " MicroPod.builder().listener(metrics.listener())");
     }
-    running.computeIfPresent(pod.id(), (id, m) -> m.register(pod, r));
+    running.computeIfPresent(pod.id(), (id, m) -> m.register(pod, r, sampleMaxAgeNanos));
     return pod;
   }
 
@@ -315,7 +322,7 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
         timer(r, PULL, "Image pulls of pod starts that downloaded bytes", Duration.ofMinutes(30)).record(took);
       }
     } else if (phase == Phase.CONTAINER_START) {
-      running.put(podId, new PodMeters(podId));
+      running.put(podId, new PodMeters(podId, tags));
     }
     MeterRegistry r = registry;
     if (r == null) {
@@ -442,19 +449,21 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
   /** The stats meters of one running pod; none until it is monitored. */
   private static final class PodMeters {
     private final String podId;
+    private final Tags tags;
     private final List<Meter> registered = new ArrayList<>();
 
-    PodMeters(String podId) {
+    PodMeters(String podId, Tags tags) {
       this.podId = podId;
+      this.tags = tags;
     }
 
     /** Runs inside running.computeIfPresent: atomic with the pod's removal at close. */
-    PodMeters register(MicroPod pod, MeterRegistry r) {
+    PodMeters register(MicroPod pod, MeterRegistry r, long sampleMaxAgeNanos) {
       if (!registered.isEmpty()) {
         return this;
       }
-      StatsSampler s = new StatsSampler(pod);
-      Tags podTags = Tags.of("pod", podId, "pod.name", pod.spec().name().orElse(""));
+      StatsSampler s = new StatsSampler(pod, sampleMaxAgeNanos);
+      Tags podTags = tags.and("pod", podId, "pod.name", pod.spec().name().orElse(""));
       registered.add(FunctionCounter.builder(POD_CPU, s, x -> x.counter(PodStats::cpuUsageMicros) / 1e6)
           .description("CPU time the pod's container used").baseUnit("seconds").tags(podTags).register(r));
       registered.add(gauge(r, POD_MEMORY, "Memory the pod's container uses now", s,
@@ -491,21 +500,23 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
     }
   }
 
-  /** Samples a pod's stats at most once per SAMPLE_MAX_AGE_NANOS, whichever meter asks. */
-  static final class StatsSampler {
+  /** Samples a pod's stats at most once per maxAgeNanos, whichever meter asks. */
+  private static final class StatsSampler {
     private final MicroPod pod;
+    private final long maxAgeNanos;
     private long sampledAt;
     private boolean sampled;
     private PodStats now;       // null while the last sample failed
     private PodStats lastGood;  // for counters, which must not fall to NaN
 
-    StatsSampler(MicroPod pod) {
+    StatsSampler(MicroPod pod, long maxAgeNanos) {
       this.pod = pod;
+      this.maxAgeNanos = maxAgeNanos;
     }
 
     synchronized PodStats sample() {
       long t = System.nanoTime();
-      if (!sampled || t - sampledAt >= SAMPLE_MAX_AGE_NANOS) {
+      if (!sampled || t - sampledAt >= maxAgeNanos) {
         sampled = true;
         sampledAt = t;
         try {
