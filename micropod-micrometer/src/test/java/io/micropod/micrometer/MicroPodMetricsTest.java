@@ -72,6 +72,9 @@ class MicroPodMetricsTest {
           .tags("phase", p.name().toLowerCase(), "app", "test").timer();
       assertThat(t.count()).as("%s", p).isEqualTo(2);
       assertThat(t.totalTime(TimeUnit.MILLISECONDS)).as("%s", p).isEqualTo(2 * (10 + p.ordinal()));
+      assertThat(t.takeSnapshot().histogramCounts()).as("%s buckets", p).hasSize(MicroPodMetrics.BUCKETS.length)
+          .filteredOn(b -> b.bucket(TimeUnit.MILLISECONDS) == 25).singleElement()
+          .satisfies(b -> assertThat(b.count()).isEqualTo(2));
     }
   }
 
