@@ -207,7 +207,11 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
    */
   public MicroPodListener listener(MicroPodListener next) {
     Objects.requireNonNull(next, "next");
-    return next == MicroPodListener.NONE || next == listener ? listener : new Listener(next);
+    if (next == MicroPodListener.NONE) {
+      return listener;
+    }
+    // already feeds this binder (a spec built from a pod it started): wrapping it would count twice
+    return next instanceof Listener l && l.feeds(this) ? next : new Listener(next);
   }
 
   /**

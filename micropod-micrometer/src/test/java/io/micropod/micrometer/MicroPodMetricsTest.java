@@ -289,6 +289,9 @@ class MicroPodMetricsTest {
         "exec 1", "exec failed", "start STOP running=0.0", "failed STOP");
     assertThat(registry.get(MicroPodMetrics.EXEC).tag("outcome", "nonzero_exit").timer().count()).isEqualTo(1);
     assertThat(metrics.listener(MicroPodListener.NONE)).isSameAs(metrics.listener());
+    // a spec of a pod started through the binder carries its listener already: not wrapped again
+    assertThat(metrics.listener(both)).isSameAs(both);
+    assertThat(metrics.listener(metrics.listener())).isSameAs(metrics.listener());
   }
 
   @Test
