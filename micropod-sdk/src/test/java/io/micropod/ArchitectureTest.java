@@ -88,4 +88,12 @@ class ArchitectureTest {
         .because("the public classes delegate to internal; third-party code stays behind it")
         .check(sdk);
   }
+  @Test
+  void noSdkClassDependsOnAMetricsLibrary() {
+    noClasses().should().dependOnClassesThat().resideInAnyPackage(
+            "io.micrometer..", "io.prometheus..", "io.opentelemetry..")
+        .because("metrics are the optional micropod-micrometer module's: it listens to the SDK's events"
+            + " (docs/metrics.md); the SDK stays free of any metrics library")
+        .check(sdk);
+  }
 }

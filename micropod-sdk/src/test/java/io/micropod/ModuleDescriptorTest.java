@@ -32,5 +32,8 @@ class ModuleDescriptorTest {
     assertThat(d.opens()).allSatisfy(o ->
         assertThat(o.targets()).containsExactly("com.fasterxml.jackson.databind"));
     assertThat(d.isOpen()).isFalse();
+    // metrics live in the optional micropod-micrometer module (docs/metrics.md)
+    assertThat(d.requires()).extracting(ModuleDescriptor.Requires::name)
+        .noneMatch(m -> m.startsWith("micrometer") || m.startsWith("io.prometheus"));
   }
 }

@@ -4,7 +4,8 @@ import java.time.Duration;
 
 /**
  * Receives typed progress events of pods: one {@code phaseStart} and then either one
- * {@code phaseEnd} or one {@code phaseFailed} per {@link Phase}.
+ * {@code phaseEnd} or one {@code phaseFailed} per {@link Phase}; and, once the pod runs, one
+ * {@code execEnd} or {@code execFailed} per exec.
  *
  * <p>Implementations must be fast, must not block and should not throw: they run on the thread
  * that starts or closes the pod. Anything a listener throws is caught and logged at WARN; it
@@ -68,4 +69,28 @@ public interface MicroPodListener {
    * @param total bytes to download in all (the blobs not already in the local store)
    */
   default void progress(String podId, Phase phase, long done, long total) {}
+
+  /**
+   * A process run in pod {@code podId} ({@code MicroPod.exec} or {@code execStreaming}) exited
+   * with {@code exitCode} after {@code took}. A non-zero exit code is data, reported here, not
+   * through {@link #execFailed}. Called on the thread that ran the exec (for
+   * {@code execStreaming}: an SDK thread, when the process ends). The command line is not passed:
+   * it may carry secrets.
+   *
+   * @param podId the pod's id, as {@code MicroPod.id()} returns it
+   * @param exitCode the process's exit status, 0..255 (128 + signal number when a signal ended it)
+   * @param took wall-clock time from the exec call to the process's exit; never negative
+   */
+  default void execEnd(String podId, int exitCode, Duration took) {}
+
+  /**
+   * A process could not be run in pod {@code podId}, or its exec call failed before it exited
+   * (the agent refused it, the container or the VM is gone, the caller was interrupted).
+   *
+   * @param podId the pod's id, as {@code MicroPod.id()} returns it
+   * @param took wall-clock time from the exec call to the failure; never negative
+   * @param cause the exception the exec call throws (or, for {@code execStreaming}, that
+   *     {@code await()} throws); never null
+   */
+  default void execFailed(String podId, Duration took, Throwable cause) {}
 }

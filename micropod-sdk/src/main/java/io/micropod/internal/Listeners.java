@@ -43,4 +43,19 @@ public final class Listeners {
       log.warn("pod {}: listener {} threw from phaseFailed({})", podId, l, phase, e);
     }
   }
+  public static void execEnd(MicroPodListener l, String podId, int exitCode, Duration took) {
+    try {
+      l.execEnd(podId, exitCode, took);
+    } catch (RuntimeException | LinkageError e) {
+      log.warn("pod {}: listener {} threw from execEnd", podId, l, e);
+    }
+  }
+
+  public static void execFailed(MicroPodListener l, String podId, Duration took, Throwable cause) {
+    try {
+      l.execFailed(podId, took, cause);
+    } catch (RuntimeException | LinkageError e) {
+      log.warn("pod {}: listener {} threw from execFailed", podId, l, e);
+    }
+  }
 }

@@ -130,9 +130,11 @@ public final class RealMicroPod implements MicroPod {
   public ExecResult exec(List<String> argv) {
     // ExecSpec holds the one rule for an argv
     List<String> checked = ExecSpec.builder(argv).build().command();
-    AgentProcess process = ContainerSteps.process(
-        boot.prepared.get().plan().withExec(checked, Map.of(), Optional.empty(), Optional.empty()), false);
-    return call(() -> boot.agentClient().exec(boot.id, process, null, null, null));
+    return reportedExec(() -> {
+      AgentProcess process = ContainerSteps.process(
+          boot.prepared.get().plan().withExec(checked, Map.of(), Optional.empty(), Optional.empty()), false);
+      return call(() -> boot.agentClient().exec(boot.id, process, null, null, null));
+    });
   }
 
   @Override
@@ -268,18 +270,36 @@ public final class RealMicroPod implements MicroPod {
   @Override
   public ExecResult exec(ExecSpec spec) {
     Objects.requireNonNull(spec, "spec");
-    checkOpen();
-    AgentProcess process = Lifecycle.process(boot, spec);
-    byte[] stdin = spec.stdin().orElse(null);
-    return call(() -> boot.agentClient().exec(boot.id, process, spec.tty().orElse(null), stdin, null));
+    return reportedExec(() -> {
+      checkOpen();
+      AgentProcess process = Lifecycle.process(boot, spec);
+      byte[] stdin = spec.stdin().orElse(null);
+      return call(() -> boot.agentClient().exec(boot.id, process, spec.tty().orElse(null), stdin, null));
+    });
   }
 
   @Override
   public ExecProcess execStreaming(ExecSpec spec) {
     Objects.requireNonNull(spec, "spec");
-    checkOpen();
-    AgentProcess process = Lifecycle.process(boot, spec);
-    return boot.agentClient().execStreaming(boot.id, process, spec.tty().orElse(null));
+    long started = System.nanoTime();
+    ExecProcess p;
+    try {
+      checkOpen();
+      AgentProcess process = Lifecycle.process(boot, spec);
+      p = boot.agentClient().execStreaming(boot.id, process, spec.tty().orElse(null));
+    } catch (RuntimeException e) {
+      Listeners.execFailed(boot.spec.listener(), boot.id, Duration.ofNanos(System.nanoTime() - started), e);
+      throw e;
+    }
+    AgentClient.whenEnded(p, (r, e) -> {
+      Duration took = Duration.ofNanos(System.nanoTime() - started);
+      if (r != null) {
+        Listeners.execEnd(boot.spec.listener(), boot.id, r.exitCode(), took);
+      } else {
+        Listeners.execFailed(boot.spec.listener(), boot.id, took, e);
+      }
+    });
+    return p;
   }
 
   @Override
@@ -379,5 +399,18 @@ public final class RealMicroPod implements MicroPod {
   @Override
   public String host() {
     return "127.0.0.1";
+  }
+  /** Runs a blocking exec, reporting its exit or its failure to the spec's listener. */
+  private ExecResult reportedExec(Supplier<ExecResult> exec) {
+    long started = System.nanoTime();
+    ExecResult r;
+    try {
+      r = exec.get();
+    } catch (RuntimeException e) {
+      Listeners.execFailed(boot.spec.listener(), boot.id, Duration.ofNanos(System.nanoTime() - started), e);
+      throw e;
+    }
+    Listeners.execEnd(boot.spec.listener(), boot.id, r.exitCode(), Duration.ofNanos(System.nanoTime() - started));
+    return r;
   }
 }

@@ -420,6 +420,18 @@ public final class AgentClient implements AutoCloseable {
   }
 
   /**
+   * Calls {@code done} once {@code process} (from {@link #execStreaming}) has ended: with its
+   * result, or with the exception its {@code await()} throws (the other argument null). Does
+   * nothing for a process this client did not start.
+   */
+  public static void whenEnded(ExecProcess process,
+      java.util.function.BiConsumer<ExecResult, RuntimeException> done) {
+    if (process instanceof StreamingExec s) {
+      s.whenEnded(done);
+    }
+  }
+
+  /**
    * {@code ExecProcess}: waits for the exit and returns everything written; feeds {@code stdin}
    * (then closes it) when not null; on a terminal of size {@code tty} when not null
    * ({@code process.terminal} must then be set).

@@ -77,6 +77,25 @@ final class StreamingExec implements ExecProcess {
     }
   }
 
+  /**
+   * Calls {@code done} once, when the process has ended: with its result, or with the exception
+   * {@link #await()} throws. Runs on the thread that completes the call (a gRPC thread), or at
+   * once when it already ended.
+   */
+  void whenEnded(java.util.function.BiConsumer<ExecResult, RuntimeException> done) {
+    result.whenComplete((r, e) -> {
+      if (e == null) {
+        done.accept(r, null);
+        return;
+      }
+      try {
+        done.accept(client.awaitExec(result, observer, process, null), null);
+      } catch (RuntimeException mapped) {
+        done.accept(null, mapped);
+      }
+    });
+  }
+
   @Override
   public ExecResult await() {
     return client.awaitExec(result, observer, process, null);
