@@ -71,7 +71,10 @@ import org.slf4j.LoggerFactory;
  * {@link Jail}, {@link JailerCommand}) has never met a real jailer either: its argv and chroot
  * layout are tested against the jailer's documentation only; the console capper, the PID
  * namespace the jailer runs in ({@link #launchCommand}) and the cgroup removal
- * ({@link JailerCgroups}) ran with stand-in jailers, never a real one.
+ * ({@link JailerCgroups}) ran with stand-in jailers, never a real one. Snapshots ({@link #restore},
+ * {@link FirecrackerVm#snapshot(Path, Path, boolean)}) follow the contract of releases 1.13.0 to
+ * 1.16.1 and ran only against the stand-in: no snapshot file, resumed guest, VMGenID reseed or
+ * reopened TAP of a real Firecracker.
  */
 public final class FirecrackerDriver implements VmmDriver {
   private static final Logger log = LoggerFactory.getLogger(FirecrackerDriver.class);
@@ -683,8 +686,9 @@ public final class FirecrackerDriver implements VmmDriver {
   }
 
   /**
-   * A running Firecracker VM: its process, API client and agent relay. The snapshot calls are
-   * here for the performance work (pause, snapshot, resume); none has met a real Firecracker.
+   * A running Firecracker VM: its process, API client and agent relay, with pause, resume and
+   * snapshot in the shape {@link VmProcess}'s QEMU counterparts take; none has met a real
+   * Firecracker.
    */
   public static final class FirecrackerVm implements VmProcess {
     private final VmConfig config;
