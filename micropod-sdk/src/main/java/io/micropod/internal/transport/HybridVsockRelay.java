@@ -151,6 +151,16 @@ public final class HybridVsockRelay implements AutoCloseable {
     }
   }
 
+  /**
+   * Closes every relayed connection and keeps accepting: after the guest's vsock device was reset
+   * (a Firecracker snapshot), the host ends are dead; the client sees the end and reconnects.
+   */
+  public void closeConnections() {
+    for (SocketChannel c : open) {
+      closeQuietly(c);
+    }
+  }
+
   @Override
   public void close() {
     if (closed) {

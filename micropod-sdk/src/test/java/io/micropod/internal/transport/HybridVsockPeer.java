@@ -41,6 +41,8 @@ public final class HybridVsockPeer implements AutoCloseable {
   public volatile String replyInstead;
   /** With a target: wait this long for the service's first bytes and send them with the OK line. */
   public volatile Duration collectGuestBytes = Duration.ZERO;
+  /** Bumped by {@link #resetSilently()}: connections of an earlier generation are dead. */
+  private final AtomicInteger generation = new AtomicInteger();
 
   private HybridVsockPeer(Path socket, ServerSocketChannel server, int listeningPort, Path target) {
     this.socket = socket;
@@ -119,7 +121,7 @@ public final class HybridVsockPeer implements AutoCloseable {
       }
       c.write(ByteBuffer.wrap(first.toByteArray())); // OK line and guest bytes in one write
       if (guest == null) {
-        echo(c);
+        echo(c, generation.get());
       } else {
         SocketChannel g = guest;
         Thread up = new Thread(() -> pump(c, g), "hybrid-vsock-peer-up");
@@ -147,11 +149,19 @@ public final class HybridVsockPeer implements AutoCloseable {
     }
   }
 
-  private void echo(SocketChannel c) throws IOException {
+  /**
+   * A vsock device reset as the host end may see it: every open connection stays open but is dead
+   * (what is written to it goes nowhere, nothing comes back); new connections work.
+   */
+  public void resetSilently() {
+    generation.incrementAndGet();
+  }
+
+  private void echo(SocketChannel c, int born) throws IOException {
     ByteBuffer buf = ByteBuffer.allocate(8192);
     while (c.read(buf) >= 0) {
       buf.flip();
-      while (buf.hasRemaining()) {
+      while (buf.hasRemaining() && born == generation.get()) {
         c.write(buf);
       }
       buf.clear();

@@ -141,17 +141,45 @@ public final class FirecrackerApi implements AutoCloseable {
   /**
    * {@code PUT /snapshot/load} into a fresh Firecracker (before any configuration), memory from a
    * file; {@code vsockUds}, when not null, becomes the restored VM's hybrid-vsock socket
-   * ({@code vsock_override}). Vsock connections do not survive a restore: reconnect after it.
+   * ({@code vsock_override}, Firecracker 1.16.0+). Vsock connections do not survive a restore:
+   * reconnect after it.
    */
   public void loadSnapshot(Path snapshot, Path memFile, boolean resume, Path vsockUds)
       throws FirecrackerApiException {
+    loadSnapshot(snapshot, memFile, resume, vsockUds, java.util.Map.of());
+  }
+
+  /**
+   * {@link #loadSnapshot(Path, Path, boolean, Path)} with {@code network_overrides}: each entry,
+   * interface id to TAP name, points the restored VM's interface at that TAP instead of the one
+   * recorded in the snapshot (left out when empty; Firecracker rejects fields it does not know).
+   */
+  public void loadSnapshot(Path snapshot, Path memFile, boolean resume, Path vsockUds,
+      java.util.Map<String, String> networkOverrides) throws FirecrackerApiException {
     ObjectNode b = object().put("snapshot_path", snapshot.toString());
     b.putObject("mem_backend").put("backend_type", "File").put("backend_path", memFile.toString());
     b.put("resume_vm", resume);
     if (vsockUds != null) {
       b.putObject("vsock_override").put("uds_path", vsockUds.toString());
     }
+    if (!networkOverrides.isEmpty()) {
+      com.fasterxml.jackson.databind.node.ArrayNode a = b.putArray("network_overrides");
+      networkOverrides.forEach((iface, tap) -> a.addObject().put("iface_id", iface).put("host_dev_name", tap));
+    }
     call("PUT", "/snapshot/load", b, SNAPSHOT_TIMEOUT);
+  }
+
+  /** {@code GET /version}: the release of the Firecracker serving this socket. */
+  public FirecrackerVersion version() throws FirecrackerApiException {
+    JsonNode v = call("GET", "/version", null, CALL_TIMEOUT);
+    if (v == null || !v.path("firecracker_version").isTextual()) {
+      throw new FirecrackerApiException("GET", "/version", 200, "no firecracker_version in " + v, null);
+    }
+    try {
+      return FirecrackerVersion.parse(v.get("firecracker_version").asText());
+    } catch (IllegalArgumentException e) {
+      throw new FirecrackerApiException("GET", "/version", 200, e.getMessage(), null);
+    }
   }
 
   /** {@code GET /}: {@code id}, {@code state}, {@code vmm_version}. */

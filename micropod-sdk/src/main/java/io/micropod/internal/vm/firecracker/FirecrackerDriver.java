@@ -71,7 +71,10 @@ import org.slf4j.LoggerFactory;
  * {@link Jail}, {@link JailerCommand}) has never met a real jailer either: its argv and chroot
  * layout are tested against the jailer's documentation only; the console capper, the PID
  * namespace the jailer runs in ({@link #launchCommand}) and the cgroup removal
- * ({@link JailerCgroups}) ran with stand-in jailers, never a real one.
+ * ({@link JailerCgroups}) ran with stand-in jailers, never a real one. Snapshots ({@link #restore},
+ * {@link FirecrackerVm#snapshot(Path, Path, boolean)}) follow the contract of releases 1.13.0 to
+ * 1.16.1 and ran only against the stand-in: no snapshot file, resumed guest, VMGenID reseed or
+ * reopened TAP of a real Firecracker.
  */
 public final class FirecrackerDriver implements VmmDriver {
   private static final Logger log = LoggerFactory.getLogger(FirecrackerDriver.class);
@@ -431,16 +434,7 @@ public final class FirecrackerDriver implements VmmDriver {
       touch(at.metrics());
       cmd = launchCommand(config, command(config), null);
     }
-    FirecrackerNetwork.Plan net;
-    synchronized (tapsInUse) {
-      net = network.plan(config.podId(), config.network(), options.taps(), tapsInUse);
-      if (net.tap() != null) {
-        tapsInUse.add(net.tap());
-      }
-    }
-    if (net.warning() != null) {
-      log.warn("pod {}: {}", config.podId(), net.warning());
-    }
+    FirecrackerNetwork.Plan net = planNetwork(config);
     String tap = net.tap();
     ManagedProcess process;
     try {
@@ -498,6 +492,21 @@ public final class FirecrackerDriver implements VmmDriver {
         vm.stop(Duration.ZERO);
       }
     }
+  }
+
+  /** {@code config}'s network on this host, its TAP (if any) taken until {@link #releaseTap}. */
+  private FirecrackerNetwork.Plan planNetwork(VmConfig config) {
+    FirecrackerNetwork.Plan net;
+    synchronized (tapsInUse) {
+      net = network.plan(config.podId(), config.network(), options.taps(), tapsInUse);
+      if (net.tap() != null) {
+        tapsInUse.add(net.tap());
+      }
+    }
+    if (net.warning() != null) {
+      log.warn("pod {}: {}", config.podId(), net.warning());
+    }
+    return net;
   }
 
   private void releaseTap(String tap) {
@@ -576,10 +585,28 @@ public final class FirecrackerDriver implements VmmDriver {
     }
   }
 
+  /** The step id of a snapshot load (the version check, logger and metrics are part of it). */
+  public static final String LOAD_STEP = "vm.snapshot.load";
+
   /**
-   * Spawns a fresh Firecracker and restores a snapshot into it ({@code PUT /snapshot/load}, memory
-   * from a file, resumed), with the hybrid vsock moved to this pod's socket
-   * ({@code vsock_override}). Vsock connections do not survive a restore; the relay dials anew.
+   * Spawns a fresh Firecracker and restores a snapshot into it, resumed, memory from a file.
+   * Never met a real Firecracker or KVM: contract-tested against the stand-in only.
+   * <ol>
+   *   <li>{@code GET /version}: the fields below are refused (400, unknown field) by releases
+   *       before they appeared, so a release too old for them fails here, before the load, with
+   *       the version it needs ({@link #requiredForRestore}).
+   *   <li>{@code PUT /logger}, {@code PUT /metrics}, to this pod's files: a snapshot keeps
+   *       neither, and Firecracker takes them only before the load.
+   *   <li>{@code PUT /snapshot/load} with {@code vsock_override} (1.16.0+): the hybrid vsock moves
+   *       to this pod's socket, not the source pod's, which may still be in use; and, for a pod
+   *       with NAT, {@code network_overrides} (1.13.0+) pointing {@code eth0} at this pod's own
+   *       TAP (else the restored VM would reopen the source pod's).
+   *   <li>A new agent relay: vsock connections do not survive a restore; the relay dials anew.
+   * </ol>
+   * The guest kernel's RNG is reseeded by VMGenID where the guest binds it (Firecracker 1.16.0+
+   * with Debian's 6.1 kernel built with {@code CONFIG_VMGENID}); random state seeded in user space
+   * (the agent's {@code SecureRandom}, ids) is a copy of the snapshot's in every restored VM:
+   * the caller reseeds it through the agent after this returns, as for QEMU.
    */
   public FirecrackerVm restore(VmConfig config, Path snapshot, Path memFile, Instant deadline)
       throws IOException, InterruptedException {
@@ -588,8 +615,21 @@ public final class FirecrackerDriver implements VmmDriver {
           + " (the snapshot and memory file would have to be placed in the jail)");
     }
     Files.createDirectories(config.podDir());
-    ManagedProcess process = ManagedProcess.start(config.podId(), "firecracker",
-        launchCommand(config, command(config), null), config.consoleLog());
+    touch(firecrackerLog(config));
+    touch(metricsFile(config));
+    String tap = planNetwork(config).tap();
+    ManagedProcess process;
+    try {
+      process = ManagedProcess.start(config.podId(), "firecracker", launchCommand(config, command(config), null),
+          config.consoleLog());
+    } catch (IOException e) {
+      releaseTap(tap);
+      throw new VmStartException("cannot start " + binary + ": " + e.getMessage(), e, config.podId(),
+          Phase.VM_BOOT, SPAWN_STEP, "");
+    }
+    if (tap != null) {
+      process.onExit().whenComplete((code, t) -> releaseTap(tap));
+    }
     FirecrackerVm vm = new FirecrackerVm(config, process, new FirecrackerApi(apiSocket(config)),
         firecrackerLog(config));
     boolean ok = false;
@@ -598,7 +638,21 @@ public final class FirecrackerDriver implements VmmDriver {
         throw new VmStartException("firecracker did not create its API socket " + apiSocket(config), null,
             config.podId(), Phase.VM_BOOT, SPAWN_STEP, vm.consoleTail());
       }
-      step(vm, "vm.snapshot.load", () -> vm.api().loadSnapshot(snapshot, memFile, true, vsockSocket(config)));
+      FirecrackerApi api = vm.api();
+      step(vm, LOAD_STEP, () -> vm.version = api.version());
+      String tooOld = requiredForRestore(vm.version, tap != null);
+      if (tooOld != null) {
+        throw new VmStartException(tooOld + "; see docs/firecracker.md", null, config.podId(), Phase.VM_BOOT,
+            LOAD_STEP, "");
+      }
+      step(vm, "vm.configure.logger", () -> api.putLogger(firecrackerLog(config), config.debug() ? "Debug" : "Info"));
+      step(vm, "vm.configure.metrics", () -> api.putMetrics(metricsFile(config)));
+      java.util.Map<String, String> nets = tap == null ? java.util.Map.of()
+          : java.util.Map.of(FirecrackerNetwork.IFACE_ID, tap);
+      step(vm, LOAD_STEP, () -> api.loadSnapshot(snapshot, memFile, true, vsockSocket(config), nets));
+      log.debug("pod {}: restored {} on Firecracker {}; guest kernel RNG reseeded by VMGenID: {}", config.podId(),
+          snapshot, vm.version, vm.version.atLeast(FirecrackerVersion.VMGENID_FOR_LINUX_6_1)
+              ? "yes, if the guest kernel has CONFIG_VMGENID" : "no (Firecracker < 1.16.0 with a 6.1 kernel)");
       vm.relay = HybridVsockRelay.start(config.podId(), config.agentSocket(),
           new HybridVsockConnector(vsockSocket(config), AGENT_VSOCK_PORT, options.vsockTimeouts()));
       ok = true;
@@ -611,8 +665,30 @@ public final class FirecrackerDriver implements VmmDriver {
   }
 
   /**
-   * A running Firecracker VM: its process, API client and agent relay. The snapshot calls are
-   * here for the performance work (pause, snapshot, resume); none has met a real Firecracker.
+   * Null when Firecracker {@code version} takes the snapshot load MicroPod sends; else why not,
+   * naming the release needed: {@code vsock_override} always (without it the restored VM would
+   * listen on the source pod's socket), {@code network_overrides} for a pod with a TAP.
+   */
+  static String requiredForRestore(FirecrackerVersion version, boolean withTap) {
+    List<String> missing = new ArrayList<>();
+    if (!version.atLeast(FirecrackerVersion.VSOCK_OVERRIDE)) {
+      missing.add("vsock_override from " + FirecrackerVersion.VSOCK_OVERRIDE);
+    }
+    if (withTap && !version.atLeast(FirecrackerVersion.NETWORK_OVERRIDES)) {
+      missing.add("network_overrides from " + FirecrackerVersion.NETWORK_OVERRIDES);
+    }
+    if (missing.isEmpty()) {
+      return null;
+    }
+    return "restoring a snapshot needs Firecracker " + FirecrackerVersion.VSOCK_OVERRIDE + " or later ("
+        + String.join(", ", missing) + " in PUT /snapshot/load; older releases refuse the field), and this"
+        + " Firecracker is " + version + ": install a newer Firecracker, or use the qemu driver (MICROPOD_VMM=qemu)";
+  }
+
+  /**
+   * A running Firecracker VM: its process, API client and agent relay, with pause, resume and
+   * snapshot in the shape {@link VmProcess}'s QEMU counterparts take; none has met a real
+   * Firecracker.
    */
   public static final class FirecrackerVm implements VmProcess {
     private final VmConfig config;
@@ -620,6 +696,7 @@ public final class FirecrackerDriver implements VmmDriver {
     private final FirecrackerApi api;
     private final Path logOnHost;
     private volatile HybridVsockRelay relay;
+    private volatile FirecrackerVersion version;
 
     FirecrackerVm(VmConfig config, ManagedProcess process, FirecrackerApi api, Path logOnHost) {
       this.config = config;
@@ -630,6 +707,11 @@ public final class FirecrackerDriver implements VmmDriver {
 
     public FirecrackerApi api() {
       return api;
+    }
+
+    /** The Firecracker release, asked at restore; null for a cold-started VM. */
+    public FirecrackerVersion version() {
+      return version;
     }
 
     public long pid() {
@@ -646,12 +728,58 @@ public final class FirecrackerDriver implements VmmDriver {
       api.resume();
     }
 
-    /** Pauses, writes a {@code Full} snapshot, resumes when {@code resume}. */
+    /**
+     * Pauses, writes a {@code Full} snapshot, resumes when {@code resume}. Never met a real
+     * Firecracker: contract-tested against the stand-in only.
+     *
+     * <p>A failed {@code /snapshot/create} leaves Firecracker's VM paused: it is resumed here
+     * (whatever {@code resume} says: the source pod keeps running) and the create's error is
+     * thrown, with a failed resume attached as suppressed.
+     *
+     * <p>Taking a snapshot resets the vsock device of this VM too: on resume the guest has lost
+     * every vsock connection, and the host ends may not notice (nothing more comes through). The
+     * agent relay's connections are closed here, so gRPC sees the end at once and reconnects
+     * through the relay, which dials the guest anew.
+     *
+     * @throws FirecrackerApiException the failed call (pause, create or resume)
+     */
     public void snapshot(Path snapshot, Path memFile, boolean resume) throws FirecrackerApiException {
       api.pause();
-      api.createSnapshot(snapshot, memFile, "Full");
+      try {
+        api.createSnapshot(snapshot, memFile, "Full");
+      } catch (FirecrackerApiException e) {
+        try {
+          api.resume();
+        } catch (FirecrackerApiException r) {
+          e.addSuppressed(r);
+        }
+        resetAgentConnections();
+        throw e;
+      }
       if (resume) {
         api.resume();
+      }
+      resetAgentConnections();
+    }
+
+    /**
+     * {@link #snapshot(Path, Path, boolean)} into {@code stateFile} (Firecracker's microVM state)
+     * and {@code memFile}, the VM running again afterwards: the shape a driver-neutral snapshot
+     * of a {@link VmProcess} takes (QEMU's is the same).
+     *
+     * @return the size of the memory file in bytes
+     */
+    public long snapshot(Path stateFile, Path memFile) throws IOException {
+      snapshot(stateFile, memFile, true);
+      return Files.size(memFile);
+    }
+
+    /** Ends the agent relay's connections after a vsock reset; gRPC reconnects through the relay. */
+    private void resetAgentConnections() {
+      HybridVsockRelay r = relay;
+      if (r != null) {
+        r.closeConnections();
+        log.debug("pod {}: vsock reset by the snapshot: agent connections closed, gRPC reconnects", config.podId());
       }
     }
 

@@ -16,6 +16,12 @@ import java.util.concurrent.CountDownLatch;
  * After {@code InstanceStart} it writes a line to stdout (the console) and to the logger's
  * {@code log_path}, and serves the hybrid vsock {@code uds_path} with an echo on guest port
  * 1024. {@code SendCtrlAltDel} makes it exit 0, as Firecracker exits when its guest reboots.
+ * {@code $FAKE_FC_VERSION} is the release it plays ({@link FirecrackerContractPeer#playVersion}).
+ * {@code /snapshot/create} resets the vsock device as Firecracker does (open connections go dead,
+ * {@link HybridVsockPeer#resetSilently}) and writes the vsock and network settings as the
+ * "snapshot"; {@code /snapshot/load} serves the hybrid vsock at {@code vsock_override}, else at
+ * the snapshot's {@code uds_path}, and writes the TAP it opened ({@code network_overrides}, else
+ * the snapshot's) to {@code <snapshot_path>.tap-<pid>}.
  */
 public final class FakeFirecracker {
   private FakeFirecracker() {}
@@ -43,6 +49,12 @@ public final class FakeFirecracker {
     Path record = Path.of(System.getenv("FAKE_FC_RECORD"));
     String fail = System.getenv().getOrDefault("FAKE_FC_FAIL", "");
     FirecrackerContractPeer peer = FirecrackerContractPeer.start(apiSock);
+    String version = System.getenv().getOrDefault("FAKE_FC_VERSION", "");
+    if (!version.isEmpty()) {
+      peer.playVersion(version);
+    }
+    HybridVsockPeer[] guest = new HybridVsockPeer[1];
+    String[] tap = new String[1];
     if (fail.contains("=")) {
       peer.failNext(fail.substring(0, fail.indexOf('=')), fail.substring(fail.indexOf('=') + 1));
     }
@@ -52,6 +64,32 @@ public final class FakeFirecracker {
       try {
         Files.writeString(record, ex.status() + " " + ex.call() + " " + ex.body() + "\n", StandardCharsets.UTF_8,
             StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        if (ex.status() == 204 && ex.call().startsWith("PUT /network-interfaces/")) {
+          tap[0] = ex.body().get("host_dev_name").asText();
+        }
+        if (ex.status() == 204 && ex.call().equals("PUT /snapshot/create")) {
+          if (guest[0] != null) {
+            guest[0].resetSilently();
+          }
+          com.fasterxml.jackson.databind.node.ObjectNode state = FirecrackerApi.object();
+          state.put("uds_path", peer.vsock() == null ? null : peer.vsock().get("uds_path").asText());
+          state.put("tap", tap[0]);
+          Files.writeString(inJail(ex.body().get("snapshot_path").asText()), state.toString());
+          Files.writeString(inJail(ex.body().get("mem_file_path").asText()), "stand-in guest memory");
+        }
+        if (ex.status() == 204 && ex.call().equals("PUT /snapshot/load")) {
+          com.fasterxml.jackson.databind.JsonNode state = FirecrackerApi.MAPPER.readTree(
+              Files.readString(inJail(ex.body().get("snapshot_path").asText())));
+          String uds = ex.body().has("vsock_override") ? ex.body().get("vsock_override").get("uds_path").asText()
+              : state.get("uds_path").asText();
+          String opened = state.path("tap").asText("");
+          for (com.fasterxml.jackson.databind.JsonNode o : ex.body().path("network_overrides")) {
+            opened = o.get("host_dev_name").asText();
+          }
+          Files.writeString(inJail(ex.body().get("snapshot_path").asText() + ".tap-" + ProcessHandle.current().pid()),
+              opened);
+          guest[0] = HybridVsockPeer.start(inJail(uds), 1024, null);
+        }
         if (ex.status() == 204 && ex.call().equals("PUT /actions")) {
           String action = ex.body().get("action_type").asText();
           if (action.equals("InstanceStart")) {
@@ -62,7 +100,7 @@ public final class FakeFirecracker {
                   "[stand-in] Running Firecracker stand-in\n", StandardOpenOption.APPEND);
             }
             if (peer.vsock() != null) {
-              HybridVsockPeer.start(inJail(peer.vsock().get("uds_path").asText()), 1024, null);
+              guest[0] = HybridVsockPeer.start(inJail(peer.vsock().get("uds_path").asText()), 1024, null);
             }
           } else if (action.equals("SendCtrlAltDel")) {
             System.out.println("stand-in guest console: Ctrl-Alt-Del, rebooting -> VMM exits");

@@ -145,4 +145,36 @@ class FirecrackerApiAgainstStandInTest {
         .isInstanceOfSatisfying(FirecrackerApiException.class, e -> assertThat(e.status()).isZero());
     assertThat(peer.exchanges().stream().filter(e -> e.call().equals("PUT /actions")).count()).isEqualTo(1);
   }
+
+  @Test
+  void versionReadsTheReleaseAndTheLoadFieldsOfLaterReleasesAreRefusedByOlderOnes() throws Exception {
+    peer.playVersion("1.15.0");
+
+    assertThat(api.version()).isEqualTo(new FirecrackerVersion(1, 15, 0));
+    assertThatThrownBy(() -> api.loadSnapshot(Path.of("/s"), Path.of("/m"), true, Path.of("/tmp/v.sock")))
+        .hasMessageContaining("unknown field `vsock_override`");
+    api.loadSnapshot(Path.of("/s"), Path.of("/m"), true, null, java.util.Map.of("eth0", "tap1"));
+    assertThat(peer.exchanges().get(peer.exchanges().size() - 1).body().get("network_overrides").toString())
+        .isEqualTo("[{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap1\"}]");
+  }
+
+  @Test
+  void loggerAndMetricsAreTakenBeforeALoadAndRefusedAfterIt() throws Exception {
+    api.putLogger(Path.of("/tmp/fc.log"), "Info");
+    api.putMetrics(Path.of("/tmp/fc-metrics.json"));
+    api.loadSnapshot(Path.of("/s"), Path.of("/m"), true, Path.of("/tmp/v.sock"));
+
+    assertThat(peer.loggerAndMetricsBeforeLoad()).isTrue();
+    assertThatThrownBy(() -> api.putLogger(Path.of("/tmp/fc.log"), "Info"))
+        .hasMessageContaining("not supported after starting");
+  }
+
+  @Test
+  void versionsParseFromEitherSourceAndCompareByNumber() {
+    assertThat(FirecrackerVersion.parse("Firecracker v1.16.0\n")).isEqualTo(new FirecrackerVersion(1, 16, 0));
+    assertThat(FirecrackerVersion.parse("1.9.12").atLeast(FirecrackerVersion.NETWORK_OVERRIDES)).isFalse();
+    assertThat(FirecrackerVersion.parse("1.16.1").atLeast(FirecrackerVersion.VSOCK_OVERRIDE)).isTrue();
+    assertThatThrownBy(() -> FirecrackerVersion.parse("stand-in")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("stand-in");
+  }
 }

@@ -49,7 +49,7 @@ final class FirecrackerContractPeer implements AutoCloseable {
     }
   }
 
-  enum T { STRING, BOOL, INT, OBJECT }
+  enum T { STRING, BOOL, INT, OBJECT, ARRAY }
 
   /** A field of a body: type, required, allowed values (null: any). */
   record F(T type, boolean required, Set<String> values) {
@@ -71,6 +71,10 @@ final class FirecrackerContractPeer implements AutoCloseable {
 
     static F obj() {
       return new F(T.OBJECT, false, null);
+    }
+
+    static F array() {
+      return new F(T.ARRAY, false, null);
     }
   }
 
@@ -95,12 +99,13 @@ final class FirecrackerContractPeer implements AutoCloseable {
     SCHEMA.put("PUT /snapshot/create", Map.of("snapshot_path", F.str(true), "mem_file_path", F.str(true),
         "snapshot_type", F.oneOf(false, "Full", "Diff")));
     SCHEMA.put("PUT /snapshot/load", Map.of("snapshot_path", F.str(true), "mem_backend", F.obj(),
-        "resume_vm", F.bool(), "vsock_override", F.obj()));
+        "resume_vm", F.bool(), "vsock_override", F.obj(), "network_overrides", F.array()));
     SCHEMA.put("PUT /logger", Map.of("log_path", F.str(false),
         "level", F.oneOf(false, "Error", "Warning", "Info", "Debug", "Trace", "Off"),
         "show_level", F.bool(), "show_log_origin", F.bool(), "module", F.str(false)));
     SCHEMA.put("PUT /metrics", Map.of("metrics_path", F.str(true)));
     SCHEMA.put("GET /", Map.of());
+    SCHEMA.put("GET /version", Map.of());
   }
 
   private static final Set<String> PRE_BOOT = Set.of("PUT /boot-source", "PUT /drives/{id}", "PUT /machine-config",
@@ -117,6 +122,11 @@ final class FirecrackerContractPeer implements AutoCloseable {
   private volatile boolean bootSourceSet;
   private volatile JsonNode vsock;
   private volatile JsonNode logger;
+  private volatile String version = "1.16.1";
+  /** Whether logger and metrics were configured in this VMM before its snapshot load. */
+  private volatile boolean loggerBeforeLoad;
+  private volatile boolean metricsBeforeLoad;
+  private volatile boolean metricsSet;
 
   private FirecrackerContractPeer(Path socket, ServerSocketChannel server) {
     this.socket = socket;
@@ -135,6 +145,19 @@ final class FirecrackerContractPeer implements AutoCloseable {
 
   Path socket() {
     return socket;
+  }
+
+  /**
+   * Plays Firecracker {@code version} ("1.15.0"; default 1.16.1): {@code GET /version} answers it,
+   * and the load fields of later releases are unknown fields (400), as Firecracker rejects them.
+   */
+  void playVersion(String version) {
+    this.version = version;
+  }
+
+  /** Whether {@code PUT /logger} and {@code PUT /metrics} came before the snapshot load. */
+  boolean loggerAndMetricsBeforeLoad() {
+    return loggerBeforeLoad && metricsBeforeLoad;
   }
 
   /** Makes the next {@code call} ("PUT /machine-config") fail with 400 and {@code faultMessage}. */
@@ -263,7 +286,9 @@ final class FirecrackerContractPeer implements AutoCloseable {
     if (ex.status() == 204) {
       head = "HTTP/1.1 204 No Content\r\nServer: Firecracker API (MicroPod stand-in)\r\n\r\n";
     } else {
-      if (ex.status() == 200) {
+      if (ex.status() == 200 && ex.path().equals("/version")) {
+        body = MAPPER.writeValueAsBytes(MAPPER.createObjectNode().put("firecracker_version", version));
+      } else if (ex.status() == 200) {
         ObjectNode info = MAPPER.createObjectNode().put("id", "anonymous-instance").put("state", state)
             .put("vmm_version", "stand-in").put("app_name", "Firecracker");
         body = MAPPER.writeValueAsBytes(info);
@@ -308,6 +333,9 @@ final class FirecrackerContractPeer implements AutoCloseable {
     }
     String bad = checkBody(key, path, body, schema);
     if (bad == null) {
+      bad = checkVersion(key, body);
+    }
+    if (bad == null) {
       bad = checkState(key, body);
     }
     if (bad != null) {
@@ -351,6 +379,7 @@ final class FirecrackerContractPeer implements AutoCloseable {
         case BOOL -> v.isBoolean();
         case INT -> v.isIntegralNumber();
         case OBJECT -> v.isObject();
+        case ARRAY -> v.isArray();
       };
       if (!typeOk) {
         return "field `" + e.getKey() + "` must be " + f.type() + ", got " + v;
@@ -389,10 +418,33 @@ final class FirecrackerContractPeer implements AutoCloseable {
           || !mb.path("backend_path").isTextual() || mb.size() != 2) {
         return "mem_backend must be {backend_type: File|Uffd, backend_path: string}: " + mb;
       }
+      JsonNode no = body.get("network_overrides");
+      if (no != null) {
+        for (JsonNode o : no) {
+          if (!o.isObject() || !o.path("iface_id").isTextual() || !o.path("host_dev_name").isTextual() || o.size() != 2) {
+            return "network_overrides must be [{iface_id: string, host_dev_name: string}]: " + no;
+          }
+        }
+      }
       JsonNode vo = body.get("vsock_override");
       if (vo != null && (!vo.path("uds_path").isTextual() || vo.size() != 1)) {
         return "vsock_override must be {uds_path: string}: " + vo;
       }
+    }
+    return null;
+  }
+
+  /** Fields later releases added are unknown to earlier ones (Firecracker rejects unknown fields). */
+  private String checkVersion(String key, JsonNode body) {
+    if (!key.equals("PUT /snapshot/load")) {
+      return null;
+    }
+    FirecrackerVersion v = FirecrackerVersion.parse(version);
+    if (body.has("vsock_override") && !v.atLeast(FirecrackerVersion.VSOCK_OVERRIDE)) {
+      return "unknown field `vsock_override` (Firecracker " + version + ")";
+    }
+    if (body.has("network_overrides") && !v.atLeast(FirecrackerVersion.NETWORK_OVERRIDES)) {
+      return "unknown field `network_overrides` (Firecracker " + version + ")";
     }
     return null;
   }
@@ -449,13 +501,19 @@ final class FirecrackerContractPeer implements AutoCloseable {
         configured = true;
       }
       case "PUT /logger" -> logger = body;
+      case "PUT /metrics" -> metricsSet = true;
       case "PUT /actions" -> {
         if (body.get("action_type").asText().equals("InstanceStart")) {
           state = "Running";
         }
       }
       case "PATCH /vm" -> state = body.get("state").asText().equals("Paused") ? "Paused" : "Running";
-      case "PUT /snapshot/load" -> state = body.path("resume_vm").asBoolean() ? "Running" : "Paused";
+      case "PUT /snapshot/load" -> {
+        // logger and metrics are not in a snapshot: only what this VMM was told before counts
+        loggerBeforeLoad = logger != null;
+        metricsBeforeLoad = metricsSet;
+        state = body.path("resume_vm").asBoolean() ? "Running" : "Paused";
+      }
       default -> {
         if (PRE_BOOT.contains(key) && !key.equals("PUT /metrics")) {
           configured = true;

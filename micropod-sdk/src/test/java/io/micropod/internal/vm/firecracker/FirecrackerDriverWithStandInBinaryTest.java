@@ -80,6 +80,11 @@ class FirecrackerDriverWithStandInBinaryTest {
 
   /** fake-firecracker.sh with this JVM and classpath filled in. */
   private Path fakeBinary(String fail) throws IOException {
+    return fakeBinary(fail, "");
+  }
+
+  /** fake-firecracker.sh playing Firecracker {@code version} ("": the peer's default, 1.16.1). */
+  private Path fakeBinary(String fail, String version) throws IOException {
     String template;
     try (InputStream in = getClass().getResourceAsStream("fake-firecracker.sh")) {
       template = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -87,6 +92,7 @@ class FirecrackerDriverWithStandInBinaryTest {
     String script = template
         .replace("@RECORD@", record.toString())
         .replace("@FAIL@", fail)
+        .replace("@VERSION@", version)
         .replace("@JAVA@", Path.of(System.getProperty("java.home"), "bin", "java").toString())
         .replace("@CLASSPATH@", System.getProperty("java.class.path"));
     Path bin = dir.resolve("fake-firecracker");
@@ -421,5 +427,158 @@ class FirecrackerDriverWithStandInBinaryTest {
     assertThat(new FirecrackerDriver(Path.of("/nonexistent/firecracker"), null, null).mountsUnsupported())
         .contains("Firecracker has no virtio-fs").contains("MICROPOD_VMM=qemu").contains("copyToContainer");
     assertThat(new io.micropod.internal.vm.QemuDriver().mountsUnsupported()).isNull();
+  }
+
+  // ---- snapshots (issue 18), against the stand-in: none of this has met a real Firecracker ----
+
+  /** A second pod's config in its own directories, from {@code first}'s host. */
+  private VmConfig secondConfig(VmConfig first, String id, GuestNetworkConfig network) throws IOException {
+    Path d = Files.createDirectory(dir.resolve("pod-" + id));
+    Path s = Files.createDirectory(dir.resolve("s-" + id));
+    return new VmConfig(id, 256, 1, first.host(), d, s, false, network);
+  }
+
+  /** The calls of {@code lines} as "status METHOD /path". */
+  private static List<String> calls(List<String> lines) {
+    return lines.stream().map(FirecrackerDriverWithStandInBinaryTest::call).toList();
+  }
+
+  /** Spawns a source VM with {@code driver}, snapshots it into {@code dir/snap}, forgets what was recorded. */
+  private FirecrackerDriver.FirecrackerVm spawnAndSnapshot(FirecrackerDriver driver, VmConfig config) throws Exception {
+    vm = driver.spawn(config, image(), Instant.now().plus(START));
+    FirecrackerDriver.FirecrackerVm source = (FirecrackerDriver.FirecrackerVm) vm;
+    source.snapshot(dir.resolve("snap"), dir.resolve("mem"), true);
+    recordedThrough("PUT /snapshot/create");
+    Files.delete(record);
+    return source;
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(90)
+  void aRestoreAsksTheVersionConfiguresLoggerAndMetricsBeforeTheLoadAndMovesTheVsockToTheNewPod()
+      throws Exception {
+    VmConfig first = config(1);
+    FirecrackerDriver driver = driver(fakeBinary(""));
+    spawnAndSnapshot(driver, first);
+    VmConfig second = secondConfig(first, "pod2222abcd", GuestNetworkConfig.NONE);
+
+    vm2 = driver.restore(second, dir.resolve("snap"), dir.resolve("mem"), Instant.now().plus(START));
+
+    List<String> lines = recordedThrough("PUT /snapshot/load");
+    assertThat(calls(lines)).containsExactly("200 GET /version", "204 PUT /logger", "204 PUT /metrics",
+        "204 PUT /snapshot/load");
+    assertThat(lines.get(1)).contains(FirecrackerDriver.firecrackerLog(second).toString());
+    assertThat(lines.get(3)).contains("\"vsock_override\":{\"uds_path\":\""
+        + FirecrackerDriver.vsockSocket(second) + "\"}").doesNotContain("network_overrides");
+    assertThat(((FirecrackerDriver.FirecrackerVm) vm2).version()).isEqualTo(new FirecrackerVersion(1, 16, 1));
+    assertTheAgentChannelEchoes(vm2);
+    assertTheAgentChannelEchoes(vm);
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(90)
+  void aRestoreOnFirecrackerBefore116FailsSayingWhichVersionItNeedsAndSendsNoLoad() throws Exception {
+    VmConfig first = config(1);
+    FirecrackerDriver driver = driver(fakeBinary("", "1.15.0"));
+    spawnAndSnapshot(driver, first);
+    VmConfig second = secondConfig(first, "pod2222abcd", GuestNetworkConfig.NONE);
+
+    assertThatThrownBy(() -> vm2 = driver.restore(second, dir.resolve("snap"), dir.resolve("mem"),
+        Instant.now().plus(START)))
+        .isInstanceOfSatisfying(VmStartException.class, e -> {
+          assertThat(e.stepId()).isEqualTo("vm.snapshot.load");
+          assertThat(e.getMessage()).contains("Firecracker 1.16.0 or later").contains("is 1.15.0")
+              .contains("vsock_override");
+        });
+    assertThat(recordedThrough("GET /version")).noneMatch(l -> l.contains("/snapshot/load"));
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(90)
+  void aFailedSnapshotCreateResumesTheSourceVmAndReportsTheFault() throws Exception {
+    VmConfig config = config(1);
+    vm = driver(fakeBinary("PUT /snapshot/create=No space left on device (os error 28)"))
+        .spawn(config, image(), Instant.now().plus(START));
+    FirecrackerDriver.FirecrackerVm source = (FirecrackerDriver.FirecrackerVm) vm;
+
+    assertThatThrownBy(() -> source.snapshot(dir.resolve("snap"), dir.resolve("mem"), true))
+        .isInstanceOf(FirecrackerApiException.class)
+        .hasMessageContaining("PUT /snapshot/create answered 400")
+        .hasMessageContaining("No space left on device");
+
+    List<String> lines = recordedThrough("\"state\":\"Resumed\"");
+    assertThat(lines.get(lines.size() - 2)).startsWith("400 PUT /snapshot/create");
+    assertThat(lines.get(lines.size() - 1)).isEqualTo("204 PATCH /vm {\"state\":\"Resumed\"}");
+    assertTheAgentChannelEchoes(vm);
+  }
+
+  /**
+   * Taking a snapshot resets the vsock device of the running VM: its connections go dead without
+   * the host end seeing it (the stand-in plays that). The driver closes the agent relay's
+   * connections after the snapshot, so that gRPC sees the end at once and reconnects.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(90)
+  void afterASnapshotTheSourceVmsAgentConnectionsEndAndANewOneAnswers() throws Exception {
+    VmConfig config = config(1);
+    vm = driver(fakeBinary("")).spawn(config, image(), Instant.now().plus(START));
+    FirecrackerDriver.FirecrackerVm source = (FirecrackerDriver.FirecrackerVm) vm;
+    try (SocketChannel before = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      before.connect(UnixDomainSocketAddress.of(vm.agentSocket()));
+      before.write(ByteBuffer.wrap(new byte[] {'a'}));
+      assertThat(before.read(ByteBuffer.allocate(1))).isEqualTo(1);
+
+      source.snapshot(dir.resolve("snap"), dir.resolve("mem"), true);
+
+      before.configureBlocking(false);
+      ByteBuffer one = ByteBuffer.allocate(1);
+      int n = 0;
+      Instant deadline = Instant.now().plusSeconds(10);
+      while ((n = before.read(one)) == 0 && Instant.now().isBefore(deadline)) {
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+      }
+      assertThat(n).as("the connection from before the snapshot was ended").isEqualTo(-1);
+    }
+    assertTheAgentChannelEchoes(vm);
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(90)
+  void aRestoredPodWithNatOpensItsOwnTapThroughNetworkOverrides() throws Exception {
+    VmConfig first = config(1).withNetwork(new GuestNetworkConfig(true, List.of()));
+    Path sys = dir.resolve("sys/mp1");
+    FirecrackerDriver driver = driverWithTaps(fakeBinary(""), "mp0,mp1");
+    Files.createDirectories(sys);
+    Files.writeString(sys.resolve("tun_flags"), "0x1002\n");
+    Files.writeString(sys.resolve("owner"), "-1\n");
+    Files.writeString(sys.resolve("group"), "-1\n");
+    spawnAndSnapshot(driver, first);
+    VmConfig second = secondConfig(first, "pod2222abcd", new GuestNetworkConfig(true, List.of()));
+
+    vm2 = driver.restore(second, dir.resolve("snap"), dir.resolve("mem"), Instant.now().plus(START));
+
+    List<String> lines = recordedThrough("PUT /snapshot/load");
+    assertThat(lines.get(lines.size() - 1)).contains(
+        "\"network_overrides\":[{\"iface_id\":\"eth0\",\"host_dev_name\":\"mp1\"}]");
+    Path opened = dir.resolve("snap.tap-" + ((FirecrackerDriver.FirecrackerVm) vm2).pid());
+    Instant deadline = Instant.now().plusSeconds(10);
+    while (!Files.exists(opened) && Instant.now().isBefore(deadline)) {
+      Thread.onSpinWait();
+    }
+    assertThat(opened).hasContent("mp1");
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(90)
+  void aRestoredPodWithNatOnFirecrackerBefore113FailsSayingWhichVersionItNeeds() throws Exception {
+    VmConfig first = config(1);
+    FirecrackerDriver driver = driverWithTaps(fakeBinary("", "1.12.0"), "mp0");
+    spawnAndSnapshot(driver, first);
+    VmConfig second = secondConfig(first, "pod2222abcd", new GuestNetworkConfig(true, List.of()));
+
+    assertThatThrownBy(() -> vm2 = driver.restore(second, dir.resolve("snap"), dir.resolve("mem"),
+        Instant.now().plus(START)))
+        .isInstanceOfSatisfying(VmStartException.class, e -> assertThat(e.getMessage())
+            .contains("is 1.12.0").contains("network_overrides from 1.13.0"));
   }
 }

@@ -6,5 +6,6 @@
 # the guest reboots. Tests copy this template and fill in the @...@ values.
 FAKE_FC_RECORD='@RECORD@'
 FAKE_FC_FAIL='@FAIL@'
-export FAKE_FC_RECORD FAKE_FC_FAIL
+FAKE_FC_VERSION='@VERSION@'
+export FAKE_FC_RECORD FAKE_FC_FAIL FAKE_FC_VERSION
 exec '@JAVA@' -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '@CLASSPATH@' io.micropod.internal.vm.firecracker.FakeFirecracker "$@"
