@@ -366,11 +366,13 @@ done
 # A private mount namespace (and a user namespace when not root) keeps the
 # /proc and /dev bind mounts invisible to the host: nothing to unmount, nothing
 # leaks if the build dies.
-in_guest_root() {
+in_guest_root() {  # [NO_ASLR=1] in_guest_root <seconds> <command...>
     local limit=$1; shift
-    local userns=()
+    local userns=() no_aslr=()
     [ "$(id -u)" = 0 ] || userns=(-r)
-    unshare "${userns[@]}" -m --propagation private -- sh -c '
+    # setarch -R: no address space randomization for the command (util-linux, like unshare).
+    [ "${NO_ASLR:-0}" = 1 ] && no_aslr=(setarch "$(uname -m)" -R)
+    "${no_aslr[@]}" unshare "${userns[@]}" -m --propagation private -- sh -c '
         root=$1 limit=$2; shift 2
         mount --rbind /proc "$root/proc" && mount --rbind /dev "$root/dev" || exit 1
         exec timeout "$limit" chroot "$root" /bin/env -i PATH=/usr/bin:/bin HOME=/root "$@"
@@ -406,9 +408,25 @@ train_flags="$tcg_flags $common_flags"
 archive_training="agent --train"
 train() {  # train <app args...>: writes $archive
     if [ "$jdk_feature" -ge 25 ]; then
-        # JEP 514: one run records and then assembles the cache.
+        # JEP 483: a run of the agent records an AOT configuration, a second JVM assembles the
+        # cache from it. Two steps rather than JEP 514's -XX:AOTCacheOutput so that the
+        # assembly can be made deterministic (reproducible builds): no address randomization and
+        # ArchiveRelocationMode=0 (the assembling JVM maps at the requested addresses, so the
+        # archived heap's layout is the same every time), then aot_normalize.py zeroes the one
+        # thing left, the soft reference clock (the host's uptime) in the archived heap, using
+        # the assembly's map. One configuration thus gives one cache, byte for byte; the
+        # configuration itself still differs from run to run (the training run's threads race:
+        # see README.md, "Reproducible builds").
+        local conf=/tmp/agent.aotconf map=/tmp/agent.aotmap
         # shellcheck disable=SC2086
-        in_guest_root 600 $java $train_flags -XX:AOTCacheOutput=$archive "$@"
+        in_guest_root 600 $java $train_flags -XX:AOTMode=record -XX:AOTConfiguration=$conf "$@" \
+        && NO_ASLR=1 in_guest_root 600 $java $train_flags -XX:+UnlockDiagnosticVMOptions \
+            -XX:ArchiveRelocationMode=0 -XX:AOTMode=create -XX:AOTConfiguration=$conf \
+            -XX:AOTCache=$archive -Xlog:aot+map=info,aot+map+oops=trace:file=$map:none:filesize=0 "$@" \
+            || return
+        # It checks the layout it expects (another JDK may differ) before it writes anything.
+        python3 "$S/aot_normalize.py" "$R$archive" "$R$map" \
+            || warn "$archive left as the JVM wrote it (aot_normalize.py above): it differs from build to build"
     else
         # JDK 17: a class list from the run, then a static AppCDS dump.
         # shellcheck disable=SC2086
