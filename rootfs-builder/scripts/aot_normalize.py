@@ -3,11 +3,12 @@
 
 usage: aot_normalize.py CACHE MAP
 
-CACHE is the file `java -XX:AOTMode=create` wrote; MAP is that same run's
-`-Xlog:aot+map=trace,aot+map+oops=trace:file=MAP:none:filesize=0`. CACHE is rewritten in place.
+CACHE is the file that `java -Xshare:dump -XX:+AOTClassLinking` (build-guest.sh) or
+`java -XX:AOTMode=create` wrote; MAP is that same run's
+`-Xlog:aot+map=info,aot+map+oops=trace:file=MAP:none:filesize=0`. CACHE is rewritten in place.
 
-With address randomization off (`setarch -R`) and `-XX:ArchiveRelocationMode=0`, two
-`AOTMode=create` runs from one AOT configuration write the same bytes but for the archived
+With address randomization off (`setarch -R`) and `-XX:ArchiveRelocationMode=0`, two dumps
+from one class list (or AOT configuration) write the same bytes but for the archived
 heap's java.lang.ref.SoftReference objects: their `timestamp` field, and the static `clock` in
 SoftReference's archived mirror, hold the assembling JVM's soft reference clock, which is the
 host's CLOCK_MONOTONIC in milliseconds (time since the host booted), and through them the heap
