@@ -512,7 +512,7 @@ if [ "$jdk_feature" -ge 25 ]; then
     loaded=$(grep -c '\[class,load\] ' "$work/verify.log" || true)
     say "the agent's training run loaded $((loaded - missed)) classes from $archive, $missed from outside it"
     if [ "$missed" -gt "${MICROPOD_CLASSLIST_MAX_MISSED:-40}" ]; then
-        grep -o '\[class,load\] .* source: \(jrt:\|file:\)' "$work/verify.log" | head -20 | sed 's/^/    /' >&2
+        grep '\[class,load\] .* source: \(jrt:\|file:\)' "$work/verify.log" | head -20 | sed 's/^.*\[class,load\] /    /' >&2
         warn "agent.classlist is stale ($missed classes of the agent's start are not in it): the agent starts"
         warn "slower than it could. Refresh it: rootfs-builder/build-guest.sh --update-classlist, and commit it."
     fi
