@@ -5,11 +5,13 @@
 #
 # usage: build-guest.sh [--version V] [--agent-jar JAR] [--default-home DIR]
 #                       [--jdk DIR] [--timestamp T] [--force] [--keep-work]
+#                       [--update-classlist]
 #
 # Maven runs this in the `package` phase of rootfs-builder. Rebuilding with
 # unchanged inputs is a no-op that takes well under a second. Two builds from the
-# same commit give the same bytes, the agent's AOT cache excepted (README.md,
-# "Reproducible builds"; check-reproducible.sh builds twice and compares).
+# same commit give the same bytes (README.md, "Reproducible builds";
+# check-reproducible.sh builds twice and compares). --update-classlist records the
+# agent's class list (agent.classlist, committed) from training runs, then builds.
 set -euo pipefail
 # Modes of what the build creates (mkdir, jlink, gcc) must not depend on the caller's umask.
 umask 022
@@ -21,6 +23,7 @@ export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 # ---- arguments ------------------------------------------------------------------
 version='' agent_jar=$HERE/../micropod-sdk-agent/target/micropod-agent.jar
 default_home=$HOME/.cache/micropod jdk=${MICROPOD_GUEST_JDK:-} force=0 keep_work=0
+update_classlist=0 classlist_runs=${MICROPOD_CLASSLIST_RUNS:-5} classlist=$HERE/agent.classlist
 timestamp=${SOURCE_DATE_EPOCH:+@$SOURCE_DATE_EPOCH}
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -31,7 +34,8 @@ while [ $# -gt 0 ]; do
         --timestamp) timestamp=$2; shift 2 ;;
         --force) force=1; shift ;;
         --keep-work) keep_work=1; shift ;;
-        *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+        --update-classlist) update_classlist=1 force=1; shift ;;
+        *) sed -n '2,14p' "$0" >&2; exit 2 ;;
     esac
 done
 # The environment wins over Maven's micropod.home property (contract: MICROPOD_HOME).
@@ -75,10 +79,17 @@ jdk_feature=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$jdk/release")
 jdk_desc="$(sed -n 's/^IMPLEMENTOR="\(.*\)"/\1/p' "$jdk/release") $(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$jdk/release") ($jdk)"
 
 cd "$HERE"
-builder_files=(packages.lock build-guest.sh guest/init guest/micropod-tty.c $(ls scripts/*.py scripts/*.sh) $(ls host/*.c 2>/dev/null))
-inputs_hash=$(python3 "$S/inputs_hash.py" --text "version=$version" --text "jdk=$jdk_desc" \
-    --text "jreExclude=${MICROPOD_JRE_EXCLUDE_MODULES-(default)}" --text "epoch=$epoch" \
-    --text "$(cat "$jdk/release")" "${builder_files[@]}" "$agent_jar")
+if [ "$jdk_feature" -ge 25 ] && [ ! -f "$classlist" ]; then
+    [ $update_classlist = 1 ] || die "$classlist not found: record it with $0 --update-classlist"
+    : > "$classlist"  # an input of the hash below; written before the image is
+fi
+builder_files=(packages.lock agent.classlist build-guest.sh guest/init guest/micropod-tty.c $(ls scripts/*.py scripts/*.sh) $(ls host/*.c 2>/dev/null))
+compute_inputs_hash() {
+    inputs_hash=$(python3 "$S/inputs_hash.py" --text "version=$version" --text "jdk=$jdk_desc" \
+        --text "jreExclude=${MICROPOD_JRE_EXCLUDE_MODULES-(default)}" --text "epoch=$epoch" \
+        --text "$(cat "$jdk/release")" "${builder_files[@]}" "$agent_jar")
+}
+compute_inputs_hash
 oci_hash=$(python3 "$S/inputs_hash.py" --text "$(grep '^busybox-static=' packages.lock)" scripts/oci-busybox.sh)
 
 guest_dir=$home/guest/$version
@@ -327,6 +338,10 @@ common_flags="$common_flags -Djava.library.path=/opt/micropod/agent/lib"
 # buffer allocator are off: registering them costs ~0.5 s on the first
 # connection, and nothing records JFR in the guest.
 common_flags="$common_flags -Dio.grpc.netty.shaded.io.netty.noUnsafe=false -Dio.grpc.netty.shaded.io.netty.jfr.enabled=false"
+# Netty's leak detector samples buffer allocations (with a random number: which ones differs from
+# run to run, and so did the classes that a training run loaded) to report buffers not released;
+# no one reads that report in the guest.
+common_flags="$common_flags -Dio.grpc.netty.shaded.io.netty.leakDetection.level=disabled"
 if [ "$jdk_feature" -ge 25 ]; then
     archive=/opt/micropod/agent/agent.aot
     # Netty loads its epoll library with System.loadLibrary: JDK 24+ warns about
@@ -366,11 +381,13 @@ done
 # A private mount namespace (and a user namespace when not root) keeps the
 # /proc and /dev bind mounts invisible to the host: nothing to unmount, nothing
 # leaks if the build dies.
-in_guest_root() {
+in_guest_root() {  # [NO_ASLR=1] in_guest_root <seconds> <command...>
     local limit=$1; shift
-    local userns=()
+    local userns=() no_aslr=()
     [ "$(id -u)" = 0 ] || userns=(-r)
-    unshare "${userns[@]}" -m --propagation private -- sh -c '
+    # setarch -R: no address space randomization for the command (util-linux, like unshare).
+    [ "${NO_ASLR:-0}" = 1 ] && no_aslr=(setarch "$(uname -m)" -R)
+    "${no_aslr[@]}" unshare "${userns[@]}" -m --propagation private -- sh -c '
         root=$1 limit=$2; shift 2
         mount --rbind /proc "$root/proc" && mount --rbind /dev "$root/dev" || exit 1
         exec timeout "$limit" chroot "$root" /bin/env -i PATH=/usr/bin:/bin HOME=/root "$@"
@@ -399,27 +416,70 @@ in_guest_root 60 /opt/micropod/jre/bin/java -version 2> "$work/java.version" || 
 normalize_mtimes() { find "$1" -exec touch -h -d "@$epoch" {} +; }
 normalize_mtimes "$R"
 
-# ---- AOT cache / CDS archive: a training run of the agent in the guest root -----------
+# ---- AOT cache / CDS archive of the agent, made in the guest root ------------------------
 java=/opt/micropod/jre/bin/java
 jar=/opt/micropod/agent/micropod-agent.jar
 train_flags="$tcg_flags $common_flags"
 archive_training="agent --train"
+record_classlist() {  # record_classlist <file in the root> <app args...>: one training run's class list
+    local out=$1; shift
+    # shellcheck disable=SC2086
+    in_guest_root 600 $java $train_flags -Xshare:off -XX:DumpLoadedClassList="$out" "$@"
+}
+if [ "$jdk_feature" -ge 25 ] && [ $update_classlist = 1 ]; then
+    # The maintainer's step (README.md, "Reproducible builds"): several training runs, and what
+    # they all loaded and resolved, sorted, becomes the committed agent.classlist.
+    step "recording agent.classlist: $classlist_runs training runs of the agent"
+    recordings=()
+    for i in $(seq 1 "$classlist_runs"); do
+        record_classlist /tmp/agent.classlist.$i -jar $jar --train > "$work/record-$i.log" 2>&1 \
+            || { grep -v '^[[:space:]]*at ' "$work/record-$i.log" | tail -20 >&2; die "training run $i of the agent failed"; }
+        recordings+=("$R/tmp/agent.classlist.$i")
+    done
+    python3 "$S/classlist.py" "$classlist" "${recordings[@]}"
+    rm -f "${recordings[@]}"
+    # The list is an input: the image below is built from the new one.
+    compute_inputs_hash
+fi
 train() {  # train <app args...>: writes $archive
     if [ "$jdk_feature" -ge 25 ]; then
-        # JEP 514: one run records and then assembles the cache.
+        # JEP 483's AOT cache dumped from the committed class list, not from a training run of
+        # this build (the classes and constant pool entries a run resolves vary from run to
+        # run: its gRPC server and client race). The dump is deterministic when it runs without
+        # address randomization and with ArchiveRelocationMode=0 (it maps at the requested
+        # addresses, so the archived heap's layout is the same every time; the guest's JVM
+        # relocates it at run time as before), but for the soft reference clock (the build
+        # host's uptime) in the archived heap, which aot_normalize.py zeroes, found through the
+        # dump's map. One class list thus gives one cache, byte for byte (README.md,
+        # "Reproducible builds"). -XX:+AOTClassLinking: classes loaded and linked ahead of
+        # time, as -XX:AOTMode=create does (JEP 483); the guest maps it with -XX:AOTCache.
+        local map=/tmp/agent.aotmap
+        cp "$classlist" "$R/tmp/agent.classlist"
         # shellcheck disable=SC2086
-        in_guest_root 600 $java $train_flags -XX:AOTCacheOutput=$archive "$@"
+        NO_ASLR=1 in_guest_root 600 $java $train_flags -XX:+UnlockDiagnosticVMOptions \
+            -XX:ArchiveRelocationMode=0 -Xshare:dump -XX:+AOTClassLinking \
+            -XX:SharedClassListFile=/tmp/agent.classlist -XX:SharedArchiveFile=$archive \
+            -Xlog:aot+map=info,aot+map+oops=trace:file=$map:none:filesize=0 -cp $jar \
+            || return
+        # It checks the layout it expects (another JDK may differ) before it writes anything.
+        python3 "$S/aot_normalize.py" "$R$archive" "$R$map" \
+            || warn "$archive left as the JVM wrote it (aot_normalize.py above): it differs from build to build"
     else
-        # JDK 17: a class list from the run, then a static AppCDS dump.
-        # shellcheck disable=SC2086
-        in_guest_root 600 $java $train_flags -Xshare:off -XX:DumpLoadedClassList=/tmp/agent.classlist "$@" \
+        # JDK 17: a class list from the run, then a static AppCDS dump (not reproducible: the
+        # run's list varies; the JDK 25 path above is).
+        record_classlist /tmp/agent.classlist "$@" \
         && in_guest_root 600 $java $train_flags -Xshare:dump -XX:SharedClassListFile=/tmp/agent.classlist \
             -XX:SharedArchiveFile=$archive -cp $jar
     fi
 }
-step "training the agent's class archive ($archive) in the guest root"
+if [ "$jdk_feature" -ge 25 ]; then
+    step "dumping the agent's AOT cache ($archive) from agent.classlist in the guest root"
+else
+    step "training the agent's class archive ($archive) in the guest root"
+fi
 if ! train -jar $jar --train > "$work/train.log" 2>&1; then
     grep -v '^[[:space:]]*at ' "$work/train.log" | tail -20 >&2
+    [ "$jdk_feature" -lt 25 ] || die "cannot dump $archive from $classlist (log above)"
     warn "==================================================================="
     warn "the agent's training run (java -jar micropod-agent.jar --train) failed;"
     warn "the archive is trained on JVM start-up only (-version): slower agent start."
@@ -431,17 +491,32 @@ if ! train -jar $jar --train > "$work/train.log" 2>&1; then
 fi
 [ -s "$R$archive" ] || die "training made no $archive"
 
-# Prove the guest's JVM accepts the archive: a second run that must map it.
+# Prove the guest's JVM accepts the archive: a second run that must map it, with the agent's
+# training run (JDK 25: which also says how much of what the agent loads the archive misses).
 if [ "$jdk_feature" -ge 25 ]; then
     check=(-XX:AOTMode=on -Xlog:aot) accepted_re='Using AOT-linked classes: true'
+    archive_training="agent.classlist ($(grep -vc '^[#@]' "$classlist") classes)"
 else
     check=(-Xshare:on -Xlog:cds) accepted_re='Opened (shared )?archive'
 fi
-if [ "$archive_training" = "agent --train" ]; then app=(-jar $jar --train); else app=(-cp $jar -version); fi
+if [ "$archive_training" != "-version only (agent --train failed)" ]; then app=(-jar $jar --train); else app=(-cp $jar -version); fi
 # shellcheck disable=SC2086
-in_guest_root 600 $java $tcg_flags $common_flags $archive_flag "${check[@]}" "${app[@]}" > "$work/verify.log" 2>&1 \
+in_guest_root 600 $java $tcg_flags $common_flags $archive_flag "${check[@]}" -Xlog:class+load=info "${app[@]}" > "$work/verify.log" 2>&1 \
     && grep -Eq "$accepted_re" "$work/verify.log" \
     || { tail -30 "$work/verify.log" >&2; die "the guest JVM does not accept $archive"; }
+if [ "$jdk_feature" -ge 25 ]; then
+    # Classes of the jar or the runtime image loaded from outside the archive (hidden classes and
+    # proxies aside): a few are expected (what only some training runs load); many mean that the
+    # agent changed since agent.classlist was recorded, and its start is slower than it could be.
+    missed=$(grep -c '\[class,load\] .* source: \(jrt:\|file:\)' "$work/verify.log" || true)
+    loaded=$(grep -c '\[class,load\] ' "$work/verify.log" || true)
+    say "the agent's training run loaded $((loaded - missed)) classes from $archive, $missed from outside it"
+    if [ "$missed" -gt "${MICROPOD_CLASSLIST_MAX_MISSED:-40}" ]; then
+        grep '\[class,load\] .* source: \(jrt:\|file:\)' "$work/verify.log" | head -20 | sed 's/^.*\[class,load\] /    /' >&2
+        warn "agent.classlist is stale ($missed classes of the agent's start are not in it): the agent starts"
+        warn "slower than it could. Refresh it: rootfs-builder/build-guest.sh --update-classlist, and commit it."
+    fi
+fi
 # ... and with the KVM flags (JIT on): start-up only, which is when the archive is mapped.
 # shellcheck disable=SC2086
 in_guest_root 600 $java $kvm_flags $common_flags $archive_flag "${check[@]}" -cp $jar -version > "$work/verify-kvm.log" 2>&1 \

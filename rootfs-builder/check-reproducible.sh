@@ -11,9 +11,9 @@
 # built again. The downloaded .debs are shared ($MICROPOD_HOME/cache/debs, else
 # ~/.cache/micropod/cache/debs, is copied in; when it does not exist, build 1 downloads them and
 # they are kept there for build 2 and later builds): they are pinned inputs, not outputs.
-# The one known difference is the agent's AOT cache (JDK 25): see README.md, "Reproducible
-# builds". MICROPOD_REPRO_STRICT=1 fails on it too. MICROPOD_REPRO_KEEP=1 keeps the work
-# directory. CI runs this (.ci/run).
+# No difference is allowed, the agent's AOT cache (JDK 25) included: it is dumped from the
+# committed rootfs-builder/agent.classlist (README.md, "Reproducible builds").
+# MICROPOD_REPRO_KEEP=1 keeps the work directory. CI runs this (.ci/run).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { echo "[check-reproducible] $*"; }
@@ -56,8 +56,6 @@ for i in 1 2; do
     cp "$src/micropod-guest/target/micropod-guest-$version-linux-x86_64.jar" "$out/guest.jar"
 done
 
-allow=(--allow opt/micropod/agent/agent.aot)
-[ "${MICROPOD_REPRO_STRICT:-0}" = 1 ] && allow=()
 say "comparing (+$((SECONDS - t0))s)"
-PYTHONDONTWRITEBYTECODE=1 python3 "$ROOT/rootfs-builder/tools/compare_guest.py" "$work/out1" "$work/out2" "${allow[@]}"
+PYTHONDONTWRITEBYTECODE=1 python3 "$ROOT/rootfs-builder/tools/compare_guest.py" "$work/out1" "$work/out2"
 say "done (+$((SECONDS - t0))s)"

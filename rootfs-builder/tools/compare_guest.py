@@ -1,17 +1,15 @@
 #!/usr/bin/env python3
 """Compares two builds of the guest image, byte for byte, and says where they differ.
 
-usage: compare_guest.py A B [--allow CPIO_PATH ...]
+usage: compare_guest.py A B
 
 A and B are directories, each holding guest/ (the guest image directory),
 oci/ (the busybox OCI image) and guest.jar (the micropod-guest artifact). Every
 file must be identical. Where a file differs, the initramfs is compared entry by
 entry (name, mode, owner, mtime, device, content) and the jar entry by entry, so
-the report names what differs inside them. An initramfs entry given with --allow
-may differ in content and size (the JDK 25 AOT cache, see README.md): then
-initramfs.cpio, manifest.json and the jar may differ only because of it.
-Prints the sha256 of both builds' artifacts. Exit 0: identical (or only allowed
-differences), 1: anything else differs.
+the report names what differs inside them. No difference is allowed, the agent's
+AOT cache (agent.aot) included. Prints the sha256 of both builds' artifacts.
+Exit 0: identical, 1: anything differs.
 """
 import argparse
 import hashlib
@@ -66,52 +64,36 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("a")
     ap.add_argument("b")
-    ap.add_argument("--allow", action="append", default=[], metavar="CPIO_PATH")
     args = ap.parse_args()
-    problems, allowed = [], []
+    problems = []
 
     fa, fb = files(args.a), files(args.b)
     for name in sorted(set(fa) ^ set(fb)):
         problems.append(f"{name}: only in {'A' if name in fa else 'B'}")
     differing = [n for n in fa if n in fb and sha256(os.path.join(args.a, n)) != sha256(os.path.join(args.b, n))]
-    derived = {"guest/initramfs.cpio", "guest/manifest.json", "guest.jar"}
     for name in differing:
-        if name not in derived:
-            problems.append(f"{name}: differs")
-
-    only_allowed = True
+        problems.append(f"{name}: differs")
+    # Where a container differs, name what differs inside it.
     if "guest/initramfs.cpio" in differing:
         (ea, oa), (eb, ob) = (cpio_entries(os.path.join(x, "guest/initramfs.cpio")) for x in (args.a, args.b))
         if oa != ob:
             problems.append("initramfs.cpio: the entries are not in the same order")
-            only_allowed = False
+        fields = "mode uid gid nlink mtime rdevmajor rdevminor size sha256".split()
         for name in sorted(set(ea) | set(eb)):
             va, vb = ea.get(name), eb.get(name)
-            if va == vb:
-                continue
-            if va and vb and name in args.allow and va[:7] == vb[:7]:
-                allowed.append(f"initramfs.cpio:{name}: content differs (size {va[7]} / {vb[7]}), "
-                               "allowed: the JDK's AOT cache assembly is not deterministic")
-                continue
-            fields = "mode uid gid nlink mtime rdevmajor rdevminor size sha256".split()
-            what = ", ".join(f"{k} {x} / {y}" for k, x, y in zip(fields, va or [None] * 9, vb or [None] * 9) if x != y)
-            problems.append(f"initramfs.cpio:{name}: {what}")
-            only_allowed = False
+            if va != vb:
+                what = ", ".join(f"{k} {x} / {y}" for k, x, y in zip(fields, va or [None] * 9, vb or [None] * 9) if x != y)
+                problems.append(f"initramfs.cpio:{name}: {what}")
     if "guest/manifest.json" in differing:
         ma, mb = (json.load(open(os.path.join(x, "guest/manifest.json"))) for x in (args.a, args.b))
-        for m in (ma, mb):  # what the initramfs's allowed difference explains
-            m["files"].pop("initramfs.cpio", None)
-        if ma != mb:
-            keys = sorted(k for k in set(ma) | set(mb) if ma.get(k) != mb.get(k))
-            problems.append(f"manifest.json differs beyond the initramfs's hash: {keys}")
+        keys = sorted(k for k in set(ma) | set(mb) if ma.get(k) != mb.get(k))
+        problems.append(f"manifest.json: these keys differ: {keys}")
     if "guest.jar" in differing:
         za, zb = (zip_entries(os.path.join(x, "guest.jar")) for x in (args.a, args.b))
-        cpio_entry = "META-INF/micropod/guest/linux-x86_64/"
-        explained = {cpio_entry + "initramfs.cpio", cpio_entry + "manifest.json"}
         if [e[0] for e in za] != [e[0] for e in zb]:
             problems.append("guest.jar: the entries differ in names or order")
         for x, y in zip(za, zb):
-            if x != y and not (x[0] in explained and x[:4] == y[:4] and only_allowed):
+            if x != y:
                 problems.append(f"guest.jar:{x[0]}: differs")
 
     for label, root in (("A", args.a), ("B", args.b)):
@@ -120,22 +102,12 @@ def main():
             path = os.path.join(root, name)
             if os.path.exists(path):
                 print(f"{label} sha256 {sha256(path)}  {name}")
-        if args.allow and os.path.exists(os.path.join(root, "guest/initramfs.cpio")):
-            # What two builds must share even when the allowed entries differ: every other entry.
-            entries, order = cpio_entries(os.path.join(root, "guest/initramfs.cpio"))
-            h = hashlib.sha256()
-            for name in order:
-                if name not in args.allow:
-                    h.update(repr((name,) + entries[name]).encode())
-            print(f"{label} sha256 {h.hexdigest()}  guest/initramfs.cpio entries except {', '.join(args.allow)}")
-    for line in allowed:
-        print(f"ALLOWED {line}")
     for line in problems:
         print(f"DIFFERS {line}")
     if problems:
         print(f"NOT reproducible: {len(problems)} difference(s)")
         return 1
-    print("reproducible: identical" + (" except the allowed entries above" if differing else ""))
+    print("reproducible: identical")
     return 0
 
 

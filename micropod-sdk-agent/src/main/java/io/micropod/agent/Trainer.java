@@ -43,9 +43,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * {@code --train}: runs the agent's code paths once so that a JVM class archive (JDK 25
- * {@code -XX:AOTCacheOutput}, JDK 17 {@code -XX:ArchiveClassesAtExit}) made at image build time
- * holds what a real start loads. It serves on a temporary socket, calls GetInfo directly and
+ * {@code --train}: runs the agent's code paths once so that the JVM class archive of the guest
+ * image holds what a real start loads. JDK 25: {@code rootfs-builder/agent.classlist}, from which
+ * every build dumps the AOT cache, is what several of these runs all loaded
+ * ({@code build-guest.sh --update-classlist}: one run varies with thread timing, so it is not
+ * recorded in each build), and each build runs it once more to check the cache; JDK 17: the
+ * build records its AppCDS class list from one run. It serves on a temporary socket, calls GetInfo directly and
  * through the channel relay, makes the container RPCs fail the ways that need no runtime
  * (NOT_FOUND, INVALID_ARGUMENT), builds a config.json in memory and shuts the agent down with
  * the Shutdown RPC. It needs no runc, no /proc/uptime, no network, no root, and leaves nothing
