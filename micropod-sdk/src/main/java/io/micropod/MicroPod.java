@@ -170,6 +170,23 @@ public interface MicroPod extends AutoCloseable {
   ExecProcess execStreaming(ExecSpec spec);
 
   /**
+   * Attaches to the container's main process, as {@code docker attach} does: {@link
+   * ExecProcess#stdout()} is its output from the first byte the agent still holds (the last
+   * 16 MiB), then live until it exits; {@link ExecProcess#stdin()} reaches it when the spec has
+   * {@link MicroPodSpec#stdinOpen()} (closing it sends EOF; without it writes fail); {@link
+   * ExecProcess#resize} resizes its {@link MicroPodSpec#tty() terminal}; {@link
+   * ExecProcess#await()} returns its exit code and output (at most the exec output bound). Several
+   * attachments may be open at once; closing the pod ends them. Detaching (dropping the handle)
+   * leaves the process running.
+   *
+   * @return the main process, attached
+   * @throws IllegalStateException when the pod is closed
+   */
+  default ExecProcess attach() {
+    throw new UnsupportedOperationException("attach is not supported by " + getClass().getName());
+  }
+
+  /**
    * Streams the main process's output to {@code consumer}, line by line and tagged with its
    * stream: first everything so far, then live until the process exits or the returned handle is
    * closed. The consumer runs on one SDK thread at a time, in order; what it throws is logged and

@@ -134,7 +134,7 @@ class TtyExecIT {
   }
 
   /** Reads an exec's stdout on a thread of its own; tests wait for patterns to a deadline. */
-  private static final class Output {
+  static final class Output {
     private final StringBuilder text = new StringBuilder();
     private boolean ended;
 

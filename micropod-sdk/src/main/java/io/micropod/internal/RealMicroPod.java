@@ -285,6 +285,16 @@ public final class RealMicroPod implements MicroPod {
   }
 
   @Override
+  public ExecProcess attach() {
+    checkOpen();
+    MicroPodSpec spec = boot.spec;
+    AgentProcess main = boot.plan != null
+        ? ContainerSteps.process(boot.plan, spec.tty().isPresent())
+        : new AgentProcess(spec.command(), List.of(), "", "", false);
+    return boot.agent.attachMain(boot.id, main, spec.tty().orElse(null), spec.stdinOpen());
+  }
+
+  @Override
   public LogFollower followLogs(Consumer<LogLine> consumer) {
     Objects.requireNonNull(consumer, "consumer");
     checkOpen();
