@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 class CliIT {
   private static final Path ROOT = Path.of(System.getProperty("micropod.repo.root", "..")).toAbsolutePath().normalize();
   private static final Path LAUNCHER = ROOT.resolve("bin/micropod");
-  private static final String IMAGE = "oci:" + io.micropod.examples.HelloAccess.busyboxLayout();
+  static final String IMAGE = "oci:" + io.micropod.examples.HelloAccess.busyboxLayout();
   private static final Pattern POD_ID = Pattern.compile("micropod-([0-9a-f]{12})");
 
   /** A finished CLI process. */
@@ -44,7 +44,7 @@ class CliIT {
     }
   }
 
-  private static ProcessBuilder cli(String... args) {
+  static ProcessBuilder cli(String... args) {
     List<String> cmd = new ArrayList<>();
     // env --default-signal: the JVM must see SIGINT even when this test runs in a background job
     cmd.add("env");
@@ -57,7 +57,7 @@ class CliIT {
     return pb;
   }
 
-  private static Result run(String... args) throws Exception {
+  static Result run(String... args) throws Exception {
     return run(null, args);
   }
 
@@ -67,7 +67,7 @@ class CliIT {
   }
 
   /** Runs the CLI; {@code stdin} (null: none) is written to it, then closed. */
-  private static Result run(byte[] stdin, String... args) throws Exception {
+  static Result run(byte[] stdin, String... args) throws Exception {
     Process p = cli(args).start();
     try (java.io.OutputStream in = p.getOutputStream()) {
       if (stdin != null) {

@@ -81,7 +81,9 @@ final class ExecHandler {
           writeStdin(request.getStdin());
           break;
         case CLOSE_STDIN:
-          session.closeStdin();
+          if (attachStdin) { // else: already /dev/null, and an attach must not close the process's
+            session.closeStdin();
+          }
           break;
         case RESIZE:
           try {
