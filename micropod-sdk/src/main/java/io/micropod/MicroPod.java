@@ -250,6 +250,35 @@ public interface MicroPod extends AutoCloseable {
   void copyOut(String containerPath, java.nio.file.Path hostPath);
 
   /**
+   * Extracts the tar stream {@code tar} into the container's directory {@code containerDir}, as
+   * {@code docker cp - CONTAINER:DIR} does: paths and symlinks are resolved inside the container's
+   * root, missing parents are made, existing files are replaced. Reads {@code tar} to its end and
+   * does not close it. Blocks until done.
+   *
+   * @param tar a tar stream (ustar/pax/GNU long names)
+   * @param containerDir the absolute directory in the container to extract into
+   * @throws IllegalArgumentException when {@code containerDir} is not absolute
+   * @throws AgentException when the agent cannot extract it (e.g. a malformed archive)
+   */
+  default void copyArchiveIn(java.io.InputStream tar, String containerDir) {
+    throw new UnsupportedOperationException("copyArchiveIn is not supported by " + getClass().getName());
+  }
+
+  /**
+   * Writes a tar stream of the container's file or directory {@code containerPath} to {@code tar},
+   * as {@code docker cp CONTAINER:PATH -} does: its entries' names start with the base name of
+   * {@code containerPath}. Works also after the main process exited. Does not close {@code tar}.
+   *
+   * @param containerPath the absolute path of the file or directory in the container
+   * @param tar where the tar stream goes
+   * @throws IllegalArgumentException when {@code containerPath} is not absolute
+   * @throws AgentException with {@code NOT_FOUND} when {@code containerPath} does not exist
+   */
+  default void copyArchiveOut(String containerPath, java.io.OutputStream tar) {
+    throw new UnsupportedOperationException("copyArchiveOut is not supported by " + getClass().getName());
+  }
+
+  /**
    * The container's and the VM's resource use now.
    *
    * @return a snapshot of the current usage

@@ -373,6 +373,34 @@ public final class RealMicroPod implements MicroPod {
   }
 
   @Override
+  public void copyArchiveIn(java.io.InputStream tar, String containerDir) {
+    Objects.requireNonNull(tar, "tar");
+    Objects.requireNonNull(containerDir, "containerDir");
+    if (!containerDir.startsWith("/")) {
+      throw new IllegalArgumentException("containerDir is not absolute: " + containerDir);
+    }
+    checkOpen();
+    call(() -> {
+      Lifecycle.copyArchiveIn(boot, tar, containerDir);
+      return null;
+    });
+  }
+
+  @Override
+  public void copyArchiveOut(String containerPath, java.io.OutputStream tar) {
+    Objects.requireNonNull(containerPath, "containerPath");
+    Objects.requireNonNull(tar, "tar");
+    if (!containerPath.startsWith("/")) {
+      throw new IllegalArgumentException("containerPath is not absolute: " + containerPath);
+    }
+    checkOpen();
+    call(() -> {
+      Lifecycle.copyArchiveOut(boot, containerPath, tar);
+      return null;
+    });
+  }
+
+  @Override
   public PodStats stats() {
     return call(() -> boot.agent.stats(boot.id, Lifecycle.CALL_DEADLINE));
   }

@@ -202,6 +202,17 @@ class CliIT {
       Result in = run("cp", dir.resolve("up").toString(), name + ":/data/up");
       assertThat(in.exit).as(in.err).isZero();
       assertThat(run("exec", name, "cat", "/data/up").out).isEqualTo("from host\n");
+      // '-': a tar on stdout, named from the base name (docker cp POD:PATH -), and one from stdin
+      Path tar = dir.resolve("data.tar");
+      Process tarOut = cli("cp", name + ":/data", "-").redirectOutput(tar.toFile())
+          .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      assertThat(tarOut.waitFor(300, TimeUnit.SECONDS)).isTrue();
+      assertThat(tarOut.exitValue()).isZero();
+      Process list = new ProcessBuilder("tar", "-tf", tar.toString()).redirectErrorStream(true).start();
+      assertThat(readAll(list.getInputStream()).lines().sorted()).containsExactly("data/", "data/file", "data/up");
+      Result tarIn = run(java.nio.file.Files.readAllBytes(tar), "cp", "-", name + ":/tmp");
+      assertThat(tarIn.exit).as(tarIn.err).isZero();
+      assertThat(run("exec", name, "cat", "/tmp/data/file", "/tmp/data/up").out).isEqualTo("inside\nfrom host\n");
 
       Result refused = run("rm", name);
       assertThat(refused.exit).isEqualTo(1);
