@@ -31,7 +31,7 @@ class TtyMainIT {
       ExecProcess main = pod.attach(); // its terminal: output from the first byte, keys, resizes
       main.stdin().write("echo \"size=$(stty size)=\"\r".getBytes(UTF_8)); // size=30 100=
       // end::tty-main[]
-      TtyExecIT.Output out = new TtyExecIT.Output(main.stdout());
+      TerminalScreen out = new TerminalScreen(main.stdout(), DEADLINE);
       Matcher first = out.await(SIZE, 0);
       assertThat(first.group(1) + " " + first.group(2)).isEqualTo("30 100");
       main.resize(132, 50); // TIOCSWINSZ: the shell gets SIGWINCH

@@ -2,8 +2,8 @@ package io.micropod.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.micropod.TerminalScreen;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,7 +38,7 @@ class CliTtyIT {
     pb.redirectErrorStream(true);
     Process script = pb.start();
     try {
-      Screen screen = new Screen(script.getInputStream());
+      TerminalScreen screen = new TerminalScreen(script.getInputStream(), DEADLINE);
       OutputStream keys = script.getOutputStream();
       int at = screen.await(Pattern.compile("/ # "), 0).end(); // the container's shell prompt
 
@@ -75,7 +75,7 @@ class CliTtyIT {
       screen.await(Pattern.compile("back-5"), at);
 
       assertThat(script.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS)).as("micropod run -it ended").isTrue();
-      assertThat(script.exitValue()).as(screen.text()).isEqualTo(5);
+      assertThat(script.exitValue()).as(screen.snapshot()).isEqualTo(5);
       assertThat(CliIT.run("list", "-q").out.lines()).as("--rm removed the pod").noneMatch(l -> l.contains(name));
     } finally {
       script.destroyForcibly();
@@ -98,53 +98,5 @@ class CliTtyIT {
 
   private static String quote(String s) {
     return "'" + s.replace("'", "'\\''") + "'";
-  }
-
-  /** What the terminal shows, read on a thread of its own; the test waits for patterns to a deadline. */
-  private static final class Screen {
-    private final StringBuilder text = new StringBuilder();
-    private boolean ended;
-
-    Screen(InputStream in) {
-      Thread t = new Thread(() -> {
-        byte[] buf = new byte[4096];
-        try (in) {
-          for (int n; (n = in.read(buf)) >= 0; ) {
-            synchronized (this) {
-              text.append(new String(buf, 0, n, StandardCharsets.UTF_8));
-              notifyAll();
-            }
-          }
-        } catch (IOException e) {
-          // ends the text
-        }
-        synchronized (this) {
-          ended = true;
-          notifyAll();
-        }
-      }, "cli-tty-it-screen");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    synchronized Matcher await(Pattern p, int from) throws InterruptedException {
-      long deadline = System.nanoTime() + DEADLINE.toNanos();
-      while (true) {
-        Matcher m = p.matcher(text);
-        if (m.find(from)) {
-          return m;
-        }
-        long left = deadline - System.nanoTime();
-        if (ended || left <= 0) {
-          throw new AssertionError("no " + p + " on the screen" + (ended ? " (it ended)" : "")
-              + " within " + DEADLINE + ": " + text);
-        }
-        wait(Math.max(1, left / 1_000_000));
-      }
-    }
-
-    synchronized String text() {
-      return text.toString();
-    }
   }
 }
