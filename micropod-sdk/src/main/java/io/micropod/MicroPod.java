@@ -170,6 +170,23 @@ public interface MicroPod extends AutoCloseable {
   ExecProcess execStreaming(ExecSpec spec);
 
   /**
+   * Attaches to the container's main process, as {@code docker attach} does: {@link
+   * ExecProcess#stdout()} is its output from the first byte the agent still holds (the last
+   * 16 MiB), then live until it exits; {@link ExecProcess#stdin()} reaches it when the spec has
+   * {@link MicroPodSpec#stdinOpen()} (closing it sends EOF; without it writes fail); {@link
+   * ExecProcess#resize} resizes its {@link MicroPodSpec#tty() terminal}; {@link
+   * ExecProcess#await()} returns its exit code and output (at most the exec output bound). Several
+   * attachments may be open at once; closing the pod ends them. Detaching (dropping the handle)
+   * leaves the process running.
+   *
+   * @return the main process, attached
+   * @throws IllegalStateException when the pod is closed
+   */
+  default ExecProcess attach() {
+    throw new UnsupportedOperationException("attach is not supported by " + getClass().getName());
+  }
+
+  /**
    * Streams the main process's output to {@code consumer}, line by line and tagged with its
    * stream: first everything so far, then live until the process exits or the returned handle is
    * closed. The consumer runs on one SDK thread at a time, in order; what it throws is logged and
@@ -231,6 +248,35 @@ public interface MicroPod extends AutoCloseable {
    * @throws AgentException with {@code NOT_FOUND} when {@code containerPath} does not exist
    */
   void copyOut(String containerPath, java.nio.file.Path hostPath);
+
+  /**
+   * Extracts the tar stream {@code tar} into the container's directory {@code containerDir}, as
+   * {@code docker cp - CONTAINER:DIR} does: paths and symlinks are resolved inside the container's
+   * root, missing parents are made, existing files are replaced. Reads {@code tar} to its end and
+   * does not close it. Blocks until done.
+   *
+   * @param tar a tar stream (ustar/pax/GNU long names)
+   * @param containerDir the absolute directory in the container to extract into
+   * @throws IllegalArgumentException when {@code containerDir} is not absolute
+   * @throws AgentException when the agent cannot extract it (e.g. a malformed archive)
+   */
+  default void copyArchiveIn(java.io.InputStream tar, String containerDir) {
+    throw new UnsupportedOperationException("copyArchiveIn is not supported by " + getClass().getName());
+  }
+
+  /**
+   * Writes a tar stream of the container's file or directory {@code containerPath} to {@code tar},
+   * as {@code docker cp CONTAINER:PATH -} does: its entries' names start with the base name of
+   * {@code containerPath}. Works also after the main process exited. Does not close {@code tar}.
+   *
+   * @param containerPath the absolute path of the file or directory in the container
+   * @param tar where the tar stream goes
+   * @throws IllegalArgumentException when {@code containerPath} is not absolute
+   * @throws AgentException with {@code NOT_FOUND} when {@code containerPath} does not exist
+   */
+  default void copyArchiveOut(String containerPath, java.io.OutputStream tar) {
+    throw new UnsupportedOperationException("copyArchiveOut is not supported by " + getClass().getName());
+  }
 
   /**
    * The container's and the VM's resource use now.

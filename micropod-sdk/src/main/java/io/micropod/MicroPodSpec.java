@@ -90,8 +90,12 @@ public final class MicroPodSpec {
   private final boolean detached;
   private final Duration exitGracePeriod;
   private final SeccompProfile seccomp;
+  private final TerminalSize tty; // null: no terminal
+  private final boolean stdinOpen;
 
   private MicroPodSpec(Builder b) {
+    this.tty = b.tty;
+    this.stdinOpen = b.stdinOpen;
     this.entrypoint = b.entrypoint == null ? null : List.copyOf(b.entrypoint);
     this.user = b.user;
     this.hostname = b.hostname;
@@ -411,6 +415,28 @@ public final class MicroPodSpec {
     return seccomp;
   }
 
+  /**
+   * The pseudo-terminal the container's main process runs on (Docker's {@code -t}), or empty
+   * (the default) for pipes. With a terminal, the process's stdout and stderr arrive merged as
+   * stdout (in {@link MicroPod#logs()} too), and {@link MicroPod#attach()} can resize it; without
+   * {@link #stdinOpen()} nothing can be typed on it and it reads EOF at once.
+   *
+   * @return the terminal's initial size, or empty for no terminal
+   */
+  public Optional<TerminalSize> tty() {
+    return Optional.ofNullable(tty);
+  }
+
+  /**
+   * Whether the main process's stdin stays open for {@link MicroPod#attach()} (Docker's {@code
+   * -i}); default {@code false}: its stdin is {@code /dev/null}.
+   *
+   * @return {@code true} when the main process reads what {@link MicroPod#attach()} writes
+   */
+  public boolean stdinOpen() {
+    return stdinOpen;
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof MicroPodSpec)) {
@@ -428,7 +454,7 @@ public final class MicroPodSpec {
         && networkMode == s.networkMode && networks.equals(s.networks)
         && networkAliases.equals(s.networkAliases) && exposedHostPorts.equals(s.exposedHostPorts)
         && detached == s.detached && exitGracePeriod.equals(s.exitGracePeriod)
-        && seccomp == s.seccomp;
+        && seccomp == s.seccomp && Objects.equals(tty, s.tty) && stdinOpen == s.stdinOpen;
   }
 
   @Override
@@ -450,7 +476,8 @@ public final class MicroPodSpec {
         + (exposedHostPorts.isEmpty() ? "" : ", exposedHostPorts=" + exposedHostPorts)
         + (detached ? ", detached" : "")
         + (exitGracePeriod.isZero() ? "" : ", exitGracePeriod=" + exitGracePeriod)
-        + (seccomp != SeccompProfile.DEFAULT ? ", seccomp=" + seccomp : "") + "}";
+        + (seccomp != SeccompProfile.DEFAULT ? ", seccomp=" + seccomp : "")
+        + (tty != null ? ", tty=" + tty : "") + (stdinOpen ? ", stdinOpen" : "") + "}";
   }
 
   /**
@@ -489,7 +516,12 @@ public final class MicroPodSpec {
 
     private Builder() {}
 
+    private TerminalSize tty;
+    private boolean stdinOpen;
+
     private Builder(MicroPodSpec spec) {
+      this.tty = spec.tty;
+      this.stdinOpen = spec.stdinOpen;
       this.detached = spec.detached;
       this.exitGracePeriod = spec.exitGracePeriod;
       this.seccomp = spec.seccomp;
@@ -911,6 +943,41 @@ public final class MicroPodSpec {
      */
     public Builder seccomp(SeccompProfile profile) {
       this.seccomp = Objects.requireNonNull(profile, "seccomp");
+      return this;
+    }
+
+    /**
+     * Runs the main process on a pseudo-terminal of {@link TerminalSize#DEFAULT} (80x24), or not
+     * (the default); see {@link MicroPodSpec#tty()}. Docker's {@code -t}.
+     *
+     * @param tty {@code true} for a terminal
+     * @return this builder
+     */
+    public Builder tty(boolean tty) {
+      this.tty = tty ? TerminalSize.DEFAULT : null;
+      return this;
+    }
+
+    /**
+     * Runs the main process on a pseudo-terminal of {@code size}; see {@link MicroPodSpec#tty()}.
+     *
+     * @param size the terminal's initial size; not null
+     * @return this builder
+     */
+    public Builder tty(TerminalSize size) {
+      this.tty = Objects.requireNonNull(size, "tty");
+      return this;
+    }
+
+    /**
+     * Keeps the main process's stdin open for {@link MicroPod#attach()}; see {@link
+     * MicroPodSpec#stdinOpen()}. Docker's {@code -i}.
+     *
+     * @param open {@code true} to keep stdin open; default {@code false}
+     * @return this builder
+     */
+    public Builder stdinOpen(boolean open) {
+      this.stdinOpen = open;
       return this;
     }
 

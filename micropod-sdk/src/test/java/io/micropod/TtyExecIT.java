@@ -4,7 +4,6 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
@@ -51,7 +50,7 @@ class TtyExecIT {
     keys.write("echo \"size=$(stty size)=\"\r".getBytes(UTF_8)); // the shell prints size=30 100=
     keys.flush();
     // end::tty-start[]
-    Output out = new Output(screen);
+    TerminalScreen out = new TerminalScreen(screen, DEADLINE);
     Matcher first = out.await(SIZE, 0);
     assertThat(first.group(1) + " " + first.group(2)).isEqualTo("30 100");
 
@@ -112,7 +111,7 @@ class TtyExecIT {
   @Test
   void ctrlCInterruptsTheForegroundCommand() throws Exception {
     ExecProcess sh = pod.execStreaming(ExecSpec.builder("sh").tty(80, 24).build());
-    Output out = new Output(sh.stdout());
+    TerminalScreen out = new TerminalScreen(sh.stdout(), DEADLINE);
     OutputStream in = sh.stdin();
     in.write("echo \"go-$((1+1))\"; sleep 1000\r".getBytes(UTF_8));
     in.flush();
@@ -131,58 +130,5 @@ class TtyExecIT {
     ExecResult r = sh.await(DEADLINE).orElseThrow();
     assertThat(r.exitCode()).isEqualTo(7);
     assertThat(r.stdout().substring(go.end())).contains("^C");
-  }
-
-  /** Reads an exec's stdout on a thread of its own; tests wait for patterns to a deadline. */
-  private static final class Output {
-    private final StringBuilder text = new StringBuilder();
-    private boolean ended;
-
-    Output(InputStream stdout) {
-      Thread t = new Thread(() -> {
-        byte[] buf = new byte[4096];
-        try (stdout) {
-          int n;
-          while ((n = stdout.read(buf)) >= 0) {
-            synchronized (this) {
-              text.append(new String(buf, 0, n, UTF_8));
-              notifyAll();
-            }
-          }
-        } catch (IOException e) {
-          // ends the text
-        }
-        synchronized (this) {
-          ended = true;
-          notifyAll();
-        }
-      }, "tty-it-reader");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    synchronized Matcher await(Pattern p, int from) throws InterruptedException {
-      long deadline = System.nanoTime() + DEADLINE.toNanos();
-      while (true) {
-        Matcher m = p.matcher(text);
-        if (m.find(from)) {
-          return m;
-        }
-        long left = deadline - System.nanoTime();
-        if (ended || left <= 0) {
-          throw new AssertionError("no " + p + " in the output" + (ended ? " (it ended)" : "")
-              + " within " + DEADLINE + ": " + text);
-        }
-        wait(Math.max(1, left / 1_000_000));
-      }
-    }
-
-    synchronized String text() throws InterruptedException {
-      long deadline = System.nanoTime() + DEADLINE.toNanos();
-      while (!ended && System.nanoTime() < deadline) {
-        wait(1000);
-      }
-      return text.toString();
-    }
   }
 }

@@ -176,9 +176,11 @@ class AgentServiceTest {
     assertStatus(Status.Code.INVALID_ARGUMENT,
         () -> client.blocking().createContainer(create("bad-user")
             .setProcess(ProcessSpec.newBuilder().addArgs("sh").setUser("root")).build()));
-    assertStatus(Status.Code.UNIMPLEMENTED,
+    assertStatus(Status.Code.INVALID_ARGUMENT,
         () -> client.blocking().createContainer(create("tty")
-            .setProcess(ProcessSpec.newBuilder().addArgs("sh").setTerminal(true)).build()));
+            .setProcess(ProcessSpec.newBuilder().addArgs("sh").setTerminal(true))
+            .setTerminalSize(io.micropod.agent.v1.TerminalSize.newBuilder().setRows(70000).setColumns(80))
+            .build()));
     assertStatus(Status.Code.FAILED_PRECONDITION,
         () -> client.blocking().createContainer(create("no-image")
             .setImageRootfs(dir.resolve("absent").toString()).build()));

@@ -193,8 +193,8 @@ class ContainerIT {
     assertNothingLeftOf("sleeper");
   }
 
-  @Test
-  void ttyExecRunsOnATerminalOfTheAskedSizeAndResizes() throws Exception {
+  /** Compiles the guest's TTY helper for this host and points the agent at it. */
+  private static void useTtyHelper() throws Exception {
     Path gcc = find("gcc");
     assumeTrue(gcc != null, "no gcc to compile the guest's TTY helper (rootfs-builder/guest/micropod-tty.c)");
     Path helper = base.resolve("micropod-tty");
@@ -202,6 +202,62 @@ class ContainerIT {
         Path.of("../rootfs-builder/guest/micropod-tty.c").toAbsolutePath().normalize().toString());
     assumeTrue(Files.isExecutable(helper), "gcc did not compile micropod-tty.c");
     System.setProperty("micropod.ttyHelper", helper.toString());
+  }
+
+  @Test
+  void aMainProcessOnATerminalOrWithOpenStdinIsReachedByAttach() throws Exception {
+    useTtyHelper();
+    try {
+      CreateContainerRequest.Builder main = request("main-tty", "sh", "-c",
+          "[ -t 0 ] && [ -t 2 ] && echo all-tty; stty size; read x; stty size; exit 6");
+      client.blocking().createContainer(main
+          .setProcess(main.getProcess().toBuilder().setTerminal(true))
+          .setTerminalSize(io.micropod.agent.v1.TerminalSize.newBuilder().setColumns(100).setRows(30))
+          .setOpenStdin(true).build());
+      start("main-tty");
+      Poll.until("the first stty size", TIMEOUT, () -> stream(client.logs("main-tty", false), "OUT:").contains("30 100"));
+      ExecStart attach = ExecStart.newBuilder().setContainerId("main-tty").setAttachMain(true)
+          .setAttachStdin(true).build();
+      TestClient.ExecResult tty = client.exec(attach, requests -> {
+        requests.onNext(ExecRequest.newBuilder().setResize(
+            io.micropod.agent.v1.TerminalSize.newBuilder().setColumns(132).setRows(50)).build());
+        requests.onNext(ExecRequest.newBuilder().setStdin(ByteString.copyFromUtf8("go\n")).build());
+      });
+      // the attach replays the output from the first byte, then the typed line and the new size
+      assertThat(tty.stdout()).isEqualTo("all-tty\r\n30 100\r\ngo\r\n50 132\r\n");
+      assertThat(tty.exitCode()).isEqualTo(6);
+      assertThat(await("main-tty").getExitCode()).isEqualTo(6);
+      remove("main-tty");
+      assertNothingLeftOf("main-tty");
+
+      create("main-pipe", "sh", "-c", "[ -t 0 ] || echo no-tty; cat; exit 2");
+      start("main-pipe");
+      TestClient.ExecResult refused = client.exec(ExecStart.newBuilder().setContainerId("main-pipe")
+          .setAttachMain(true).setAttachStdin(true).build());
+      assertThat(refused.status().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(refused.status().getDescription()).contains("without open_stdin");
+      remove("main-pipe");
+
+      client.blocking().createContainer(request("main-in", "sh", "-c", "[ -t 0 ] || echo no-tty; cat; exit 2")
+          .setOpenStdin(true).build());
+      start("main-in");
+      TestClient.ExecResult piped = client.exec(ExecStart.newBuilder().setContainerId("main-in")
+          .setAttachMain(true).setAttachStdin(true).build(), requests -> {
+            requests.onNext(ExecRequest.newBuilder().setStdin(ByteString.copyFromUtf8("hello\n")).build());
+            requests.onNext(ExecRequest.newBuilder().setCloseStdin(true).build());
+          });
+      assertThat(piped.stdout()).isEqualTo("no-tty\nhello\n");
+      assertThat(piped.exitCode()).isEqualTo(2);
+      remove("main-in");
+      assertNothingLeftOf("main-in");
+    } finally {
+      System.clearProperty("micropod.ttyHelper");
+    }
+  }
+
+  @Test
+  void ttyExecRunsOnATerminalOfTheAskedSizeAndResizes() throws Exception {
+    useTtyHelper();
     try {
       create("tty", "sleep", "300");
       start("tty");

@@ -18,10 +18,11 @@ final class ContainerSteps {
   private ContainerSteps() {}
 
   static void createContainer(Boot b, CleanupStack cleanup) {
-    ContainerLaunch launch = new ContainerLaunch(b.id, GUEST_IMAGE_ROOTFS, process(b.prepared.get().plan(), false),
+    ContainerLaunch launch = new ContainerLaunch(b.id, GUEST_IMAGE_ROOTFS,
+        process(b.prepared.get().plan(), b.spec.tty().isPresent()),
         b.spec.hostname().orElse(b.id), (long) b.spec.containerMemoryMib() << 20,
         NetworkSteps.hosts(b), NetworkSteps.resolvConf(b), MountSteps.requests(b.spec),
-        b.spec.seccomp());
+        b.spec.seccomp(), b.spec.tty().orElse(null), b.spec.stdinOpen());
     try {
       b.agentClient().createContainer(launch, b.remaining());
       b.containerCreated = true;

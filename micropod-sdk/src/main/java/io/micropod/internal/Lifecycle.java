@@ -74,6 +74,25 @@ final class Lifecycle {
     }
   }
 
+  /** Copies the tar stream {@code tar} (read to its end, not closed) into {@code containerDir}. */
+  static void copyArchiveIn(Boot b, InputStream tar, String containerDir) {
+    try (java.io.OutputStream out = b.agentClient().copyIn(b.id, containerDir, COPY_DEADLINE)) {
+      tar.transferTo(out);
+    } catch (IOException e) {
+      throw asMicroPod(b, e, "copy a tar stream into the container's " + containerDir);
+    }
+  }
+
+  /** Writes a tar stream of {@code containerPath} to {@code tar} (not closed). */
+  static void copyArchiveOut(Boot b, String containerPath, java.io.OutputStream tar) {
+    try (InputStream in = b.agentClient().copyOut(b.id, containerPath, COPY_DEADLINE)) {
+      in.transferTo(tar);
+      tar.flush();
+    } catch (IOException e) {
+      throw asMicroPod(b, e, "copy " + containerPath + " out of the container as a tar stream");
+    }
+  }
+
   private static MicroPodException asMicroPod(Boot b, IOException e, String what) {
     Throwable c = e.getCause();
     while (c != null) {

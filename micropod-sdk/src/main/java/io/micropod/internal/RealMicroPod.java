@@ -303,6 +303,17 @@ public final class RealMicroPod implements MicroPod {
   }
 
   @Override
+  public ExecProcess attach() {
+    checkOpen();
+    MicroPodSpec spec = boot.spec;
+    PreparedImage prepared = boot.prepared.orNull();
+    AgentProcess main = prepared != null
+        ? ContainerSteps.process(prepared.plan(), spec.tty().isPresent())
+        : new AgentProcess(spec.command(), List.of(), "", "", false);
+    return boot.agentClient().attachMain(boot.id, main, spec.tty().orElse(null), spec.stdinOpen());
+  }
+
+  @Override
   public LogFollower followLogs(Consumer<LogLine> consumer) {
     Objects.requireNonNull(consumer, "consumer");
     checkOpen();
@@ -376,6 +387,34 @@ public final class RealMicroPod implements MicroPod {
     checkOpen();
     call(() -> {
       Lifecycle.copyOut(boot, containerPath, hostPath);
+      return null;
+    });
+  }
+
+  @Override
+  public void copyArchiveIn(java.io.InputStream tar, String containerDir) {
+    Objects.requireNonNull(tar, "tar");
+    Objects.requireNonNull(containerDir, "containerDir");
+    if (!containerDir.startsWith("/")) {
+      throw new IllegalArgumentException("containerDir is not absolute: " + containerDir);
+    }
+    checkOpen();
+    call(() -> {
+      Lifecycle.copyArchiveIn(boot, tar, containerDir);
+      return null;
+    });
+  }
+
+  @Override
+  public void copyArchiveOut(String containerPath, java.io.OutputStream tar) {
+    Objects.requireNonNull(containerPath, "containerPath");
+    Objects.requireNonNull(tar, "tar");
+    if (!containerPath.startsWith("/")) {
+      throw new IllegalArgumentException("containerPath is not absolute: " + containerPath);
+    }
+    checkOpen();
+    call(() -> {
+      Lifecycle.copyArchiveOut(boot, containerPath, tar);
       return null;
     });
   }

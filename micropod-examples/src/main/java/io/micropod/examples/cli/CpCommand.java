@@ -12,7 +12,9 @@ import picocli.CommandLine.ParentCommand;
  * {@code micropod cp POD:SRC_PATH DEST_PATH} and {@code micropod cp SRC_PATH POD:DEST_PATH}: copies
  * a file or a directory between the host and a pod's container, as {@code docker cp} does
  * ({@code MicroPod.copyOut} / {@code copyIn}). Copying out, {@code DEST_PATH} must not exist (its
- * parent must); copying in, missing parents are made and a file is replaced. The pod keeps running.
+ * parent must); copying in, missing parents are made and a file is replaced. {@code -} as SRC
+ * reads a tar stream from stdin and extracts it into the container's directory DEST_PATH; as
+ * DEST_PATH it writes a tar of SRC_PATH to stdout. The pod keeps running.
  */
 @Command(name = "cp", description = "Copy files or directories between the host and a pod.")
 final class CpCommand implements Callable<Integer> {
@@ -46,11 +48,11 @@ final class CpCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (source.equals("-") || destination.equals("-")) {
-      throw new IllegalArgumentException("'-' (a tar stream) is not supported yet: copy to or from a host path");
-    }
     PodPath from = PodPath.parse(source);
     PodPath to = PodPath.parse(destination);
+    if (source.equals("-") || destination.equals("-")) {
+      return tarStream(from, to);
+    }
     if ((from == null) == (to == null)) {
       throw new IllegalArgumentException("exactly one of SRC and DEST must be POD:PATH: " + source + " " + destination
           + " (e.g. micropod cp web:/etc/hosts ./hosts)");
@@ -64,5 +66,24 @@ final class CpCommand implements Callable<Integer> {
       pod.copyIn(Path.of(source).toAbsolutePath(), to.path());
     }
     return 0;
+  }
+
+  /**
+   * {@code cp POD:PATH -}: a tar of PATH on stdout; {@code cp - POD:DIR}: a tar from stdin
+   * extracted into DIR. As Docker's.
+   */
+  private int tarStream(PodPath from, PodPath to) {
+    if (source.equals("-") && to != null) {
+      MicroPod pod = Pods.attach(Pods.runtime(main.env), to.pod());
+      pod.copyArchiveIn(System.in, to.path());
+      return 0;
+    }
+    if (destination.equals("-") && from != null) {
+      MicroPod pod = Pods.attach(Pods.runtime(main.env), from.pod());
+      pod.copyArchiveOut(from.path(), System.out); // raw bytes: PrintStream.write does not encode
+      return 0;
+    }
+    throw new IllegalArgumentException("'-' goes with POD:PATH on the other side: micropod cp POD:PATH - (a tar"
+        + " on stdout) or micropod cp - POD:DIR (a tar from stdin): " + source + " " + destination);
   }
 }

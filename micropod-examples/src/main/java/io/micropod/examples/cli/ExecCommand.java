@@ -5,12 +5,6 @@ import io.micropod.ExecResult;
 import io.micropod.ExecSpec;
 import io.micropod.MicroPod;
 import io.micropod.TerminalSize;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.io.PrintWriter;
-import java.io.Reader;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -94,40 +88,11 @@ final class ExecCommand implements Callable<Integer> {
     ExecProcess p = attached.execStreaming(spec);
     Optional<HostTerminal> raw = tty && interactive ? HostTerminal.raw() : Optional.empty();
     try {
-      if (interactive) {
-        daemon("stdin", () -> {
-          try (OutputStream in = p.stdin()) {
-            byte[] buf = new byte[8192];
-            int n;
-            while ((n = System.in.read(buf)) >= 0) {
-              in.write(buf, 0, n);
-            }
-          } catch (IOException e) {
-            // the command exited, or stdin failed: nothing more to send
-          }
-        });
-      } else {
-        try {
-          p.stdin().close();
-        } catch (IOException e) {
-          // never thrown by the SDK's close
-        }
-      }
+      ProcessRelay.pumpStdin(p, interactive ? System.in : null);
       if (raw.isPresent()) {
-        TerminalSize initial = spec.tty().orElseThrow();
-        daemon("resize", () -> followResizes(p, initial));
+        ProcessRelay.followResizes(p, spec.tty().orElseThrow());
       }
-      PrintWriter out = main.spec.commandLine().getOut();
-      try (Reader r = new InputStreamReader(p.stdout(), StandardCharsets.UTF_8)) {
-        char[] buf = new char[8192];
-        int n;
-        while ((n = r.read(buf)) >= 0) {
-          out.write(buf, 0, n);
-          out.flush();
-        }
-      } catch (IOException e) {
-        // the output ended early; await() says why
-      }
+      ProcessRelay.copyOutput(p, main.spec.commandLine().getOut());
       ExecResult result = p.await();
       main.spec.commandLine().getErr().print(result.stderr());
       main.spec.commandLine().getErr().flush();
@@ -135,28 +100,5 @@ final class ExecCommand implements Callable<Integer> {
     } finally {
       raw.ifPresent(HostTerminal::close);
     }
-  }
-
-  /** Polls this terminal's size (the JDK has no SIGWINCH handler) and passes changes on. */
-  private static void followResizes(ExecProcess p, TerminalSize initial) {
-    TerminalSize last = initial;
-    while (true) {
-      try {
-        Thread.sleep(250);
-      } catch (InterruptedException e) {
-        return;
-      }
-      Optional<TerminalSize> now = HostTerminal.size();
-      if (now.isPresent() && !now.get().equals(last)) {
-        last = now.get();
-        p.resize(last.columns(), last.rows());
-      }
-    }
-  }
-
-  private static void daemon(String role, Runnable r) {
-    Thread t = new Thread(r, "micropod-cli-exec-" + role);
-    t.setDaemon(true);
-    t.start();
   }
 }

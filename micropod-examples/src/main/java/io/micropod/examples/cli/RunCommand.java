@@ -54,6 +54,12 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = {"-d", "--detach"}, description = "Run in the background and print the pod id; the pod outlives this process (micropod stop ends it).")
   boolean detach;
 
+  @Option(names = {"-i", "--interactive"}, description = "Keep the container's stdin open and stream this process's stdin to it.")
+  boolean interactive;
+
+  @Option(names = {"-t", "--tty"}, description = "Run the container's process on a pseudo-terminal of this terminal's size (else 80x24); with -i, this terminal is in raw mode meanwhile (Ctrl-C goes to the container) and resizes are followed.")
+  boolean tty;
+
   @Option(names = "--name", paramLabel = "NAME", description = "Name the pod (unique among live pods); logs, exec and stop take the name as well as the id.")
   String name;
 
@@ -159,7 +165,11 @@ final class RunCommand implements Callable<Integer> {
         .env(env(env, main.env))
         .memoryMib(memoryMib(memory))
         .pullPolicy(pullPolicy(pull))
-        .detached(detach);
+        .detached(detach)
+        .stdinOpen(interactive);
+    if (tty) {
+      b.tty(HostTerminal.size().orElse(io.micropod.TerminalSize.DEFAULT));
+    }
     if (name != null) {
       b.name(name);
     }
@@ -514,6 +524,12 @@ final class RunCommand implements Callable<Integer> {
         err.println(p.containerPort() + "/tcp -> " + pod.host() + ":" + pod.mappedPort(p.containerPort()));
       }
       err.flush();
+      if (spec.tty().isPresent()) {
+        return onTerminal(pod, spec, signals, out);
+      }
+      if (spec.stdinOpen()) {
+        ProcessRelay.pumpStdin(pod.attach(), System.in);
+      }
       try (MicroPod.LogFollower follower = pod.followLogs(line -> {
         PrintWriter to = line.stream() == LogLine.Stream.STDOUT ? out : err;
         to.println(line.text());
@@ -526,6 +542,27 @@ final class RunCommand implements Callable<Integer> {
     } finally {
       pod.close();
       spec.runtime().close();
+    }
+  }
+
+  /**
+   * {@code -t}: the terminal's output as it comes (stdout and stderr merged by the container's
+   * terminal); with {@code -i} this terminal in raw mode (every key, Ctrl-C included, goes to the
+   * container), its keys to the container and its size followed. Returns the exit status.
+   */
+  private static int onTerminal(MicroPod pod, MicroPodSpec spec, Signals signals, PrintWriter out) {
+    io.micropod.ExecProcess main = pod.attach();
+    java.util.Optional<HostTerminal> raw = spec.stdinOpen() ? HostTerminal.raw() : java.util.Optional.empty();
+    try {
+      ProcessRelay.pumpStdin(main, spec.stdinOpen() ? System.in : null);
+      if (raw.isPresent()) {
+        ProcessRelay.followResizes(main, spec.tty().orElseThrow());
+      }
+      ProcessRelay.copyOutput(main, out);
+      int exit = pod.waitFor();
+      return signals.received() ? ExitCodes.INTERRUPTED : exit;
+    } finally {
+      raw.ifPresent(HostTerminal::close);
     }
   }
 

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 class CliIT {
   private static final Path ROOT = Path.of(System.getProperty("micropod.repo.root", "..")).toAbsolutePath().normalize();
   private static final Path LAUNCHER = ROOT.resolve("bin/micropod");
-  private static final String IMAGE = "oci:" + io.micropod.examples.HelloAccess.busyboxLayout();
+  static final String IMAGE = "oci:" + io.micropod.examples.HelloAccess.busyboxLayout();
   private static final Pattern POD_ID = Pattern.compile("micropod-([0-9a-f]{12})");
 
   /** A finished CLI process. */
@@ -44,7 +44,7 @@ class CliIT {
     }
   }
 
-  private static ProcessBuilder cli(String... args) {
+  static ProcessBuilder cli(String... args) {
     List<String> cmd = new ArrayList<>();
     // env --default-signal: the JVM must see SIGINT even when this test runs in a background job
     cmd.add("env");
@@ -57,7 +57,7 @@ class CliIT {
     return pb;
   }
 
-  private static Result run(String... args) throws Exception {
+  static Result run(String... args) throws Exception {
     return run(null, args);
   }
 
@@ -67,7 +67,7 @@ class CliIT {
   }
 
   /** Runs the CLI; {@code stdin} (null: none) is written to it, then closed. */
-  private static Result run(byte[] stdin, String... args) throws Exception {
+  static Result run(byte[] stdin, String... args) throws Exception {
     Process p = cli(args).start();
     try (java.io.OutputStream in = p.getOutputStream()) {
       if (stdin != null) {
@@ -202,6 +202,17 @@ class CliIT {
       Result in = run("cp", dir.resolve("up").toString(), name + ":/data/up");
       assertThat(in.exit).as(in.err).isZero();
       assertThat(run("exec", name, "cat", "/data/up").out).isEqualTo("from host\n");
+      // '-': a tar on stdout, named from the base name (docker cp POD:PATH -), and one from stdin
+      Path tar = dir.resolve("data.tar");
+      Process tarOut = cli("cp", name + ":/data", "-").redirectOutput(tar.toFile())
+          .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      assertThat(tarOut.waitFor(300, TimeUnit.SECONDS)).isTrue();
+      assertThat(tarOut.exitValue()).isZero();
+      Process list = new ProcessBuilder("tar", "-tf", tar.toString()).redirectErrorStream(true).start();
+      assertThat(readAll(list.getInputStream()).lines().sorted()).containsExactly("data/", "data/file", "data/up");
+      Result tarIn = run(java.nio.file.Files.readAllBytes(tar), "cp", "-", name + ":/tmp");
+      assertThat(tarIn.exit).as(tarIn.err).isZero();
+      assertThat(run("exec", name, "cat", "/tmp/data/file", "/tmp/data/up").out).isEqualTo("inside\nfrom host\n");
 
       Result refused = run("rm", name);
       assertThat(refused.exit).isEqualTo(1);

@@ -55,7 +55,10 @@ final class ContainerHandler {
                                 .map(m -> new io.micropod.agent.runtime.HostMounts.Mount(
                                     m.getTag(), m.getContainerPath(), m.getReadOnly()))
                                 .toList()),
-                            request.getSeccomp() != io.micropod.agent.v1.Seccomp.SECCOMP_UNCONFINED)
+                            request.getSeccomp() != io.micropod.agent.v1.Seccomp.SECCOMP_UNCONFINED,
+                            new io.micropod.agent.runtime.MainStdio(request.getProcess().getTerminal(),
+                                request.getOpenStdin(), request.getTerminalSize().getRows(),
+                                request.getTerminalSize().getColumns()))
                         .toString())
                 .build());
   }

@@ -23,7 +23,8 @@ import java.io.IOException;
  * {@code resize}. Output is sent as it
  * comes; while the call is not ready the output pumps wait, which stops reading the process's
  * pipes (backpressure, bounded memory). The last response is the exit. Cancelling the call
- * stops the process.
+ * stops the process. With {@code start.attach_main} no process starts: the call attaches to the
+ * container's own process ({@link ContainerManager#attach}), and cancelling only detaches.
  */
 final class ExecHandler {
   private final ContainerManager containers;
@@ -80,7 +81,9 @@ final class ExecHandler {
           writeStdin(request.getStdin());
           break;
         case CLOSE_STDIN:
-          session.closeStdin();
+          if (attachStdin) { // else: already /dev/null, and an attach must not close the process's
+            session.closeStdin();
+          }
           break;
         case RESIZE:
           try {
@@ -102,8 +105,9 @@ final class ExecHandler {
       }
       try {
         attachStdin = start.getAttachStdin();
-        ExecSession s =
-            containers.exec(
+        ExecSession s = start.getAttachMain()
+            ? containers.attach(start.getContainerId(), start.getAttachStdin(), this)
+            : containers.exec(
                 start.getContainerId(),
                 ContainerHandler.toRequest(start.getProcess()),
                 start.getAttachStdin(),
@@ -145,7 +149,7 @@ final class ExecHandler {
     @Override
     public void onCompleted() {
       ExecSession s = session;
-      if (s != null) {
+      if (s != null && attachStdin) {
         s.closeStdin();
       }
     }

@@ -40,6 +40,10 @@ final class Container {
   /** parent cgroup's oom_kill count when the container started. */
   volatile long oomBaseline;
   volatile boolean oomKilled;
+  /** How the container's own process gets its stdio; set by create. */
+  volatile MainStdio stdio = MainStdio.NONE;
+  /** The stdin of the container's own process once it started with {@link #stdio} open or a terminal. */
+  volatile ProcessInput input;
 
   private State state = State.CREATED;
   private Process runc;
@@ -62,6 +66,11 @@ final class Container {
 
   Path runtimeLog() {
     return bundle.resolve("runc.log");
+  }
+
+  /** Where micropod-tty receives the pty master of a process with a terminal. */
+  Path consoleSocket() {
+    return bundle.resolve("console.sock");
   }
 
   Path pidFile() {

@@ -126,6 +126,18 @@ public final class ContainerManager {
    */
   public Path create(String id, String imageRootfs, ProcessRequest request, String hostname,
       OciSpec.Resources resources, NetworkFiles network, HostMounts hostMounts, boolean seccomp) {
+    return create(id, imageRootfs, request, hostname, resources, network, hostMounts, seccomp,
+        MainStdio.NONE);
+  }
+
+  /**
+   * Like {@link #create(String, String, ProcessRequest, String, OciSpec.Resources, NetworkFiles,
+   * HostMounts, boolean)}; the container's own process gets {@code stdio} (a terminal, an open
+   * stdin for {@link #attach}).
+   */
+  public Path create(String id, String imageRootfs, ProcessRequest request, String hostname,
+      OciSpec.Resources resources, NetworkFiles network, HostMounts hostMounts, boolean seccomp,
+      MainStdio stdio) {
     ContainerId.validate(id);
     if (resources.memoryLimitBytes() < 0 || resources.cpuMillis() < 0) {
       throw ContainerException.invalid("negative limit: " + resources);
@@ -141,6 +153,7 @@ public final class ContainerManager {
     }
     Path lower = checkImageRootfs(imageRootfs);
     Container c = new Container(id, process, containersDir, logBytes);
+    c.stdio = stdio;
     if (containers.putIfAbsent(id, c) != null) {
       throw alreadyExists(id);
     }
@@ -157,9 +170,14 @@ public final class ContainerManager {
       Files.createDirectory(c.bundle);
       mounter.mountOverlay(lower, c.upper, c.work, c.rootfs);
       mounted = true;
+      com.fasterxml.jackson.databind.node.ObjectNode config =
+          OciSpec.config(id, process, c.rootfs, host, nofileLimit, resources, seccomp);
+      if (stdio.tty()) {
+        OciSpec.terminal((com.fasterxml.jackson.databind.node.ObjectNode) config.get("process"),
+            stdio.rows(), stdio.columns());
+      }
       Files.write(c.configFile(), OciSpec.toBytes(hostMounts.apply(
-          network.apply(OciSpec.config(id, process, c.rootfs, host, nofileLimit, resources,
-              seccomp), c.dir),
+          network.apply(config, c.dir),
           containersDir.resolveSibling("mounts"), mounter)));
       Log.debug("container " + id + " created, bundle " + c.bundle);
       return c.bundle;
@@ -245,16 +263,31 @@ public final class ContainerManager {
     Container c = get(id);
     c.beginStart();
     c.oomBaseline = cgroups.parentOomKills();
+    MainStdio stdio = c.stdio;
+    // with a terminal, runc runs detached and micropod-tty relays the pty (see TtyExec): it
+    // exits with the process's status, as a foreground runc does
     ProcessBuilder pb =
-        new ProcessBuilder(runc.runCommand(id, c.bundle, c.runtimeLog(), c.pidFile()));
-    pb.redirectInput(ProcessBuilder.Redirect.from(Paths.DEV_NULL));
+        new ProcessBuilder(stdio.tty()
+            ? TtyExec.command(c.consoleSocket(), c.pidFile(), stdio.rows(), stdio.columns(),
+                runc.ttyRunCommand(id, c.bundle, c.runtimeLog(), c.consoleSocket(), c.pidFile()))
+            : runc.runCommand(id, c.bundle, c.runtimeLog(), c.pidFile()));
+    if (!stdio.tty() && !stdio.openStdin()) {
+      pb.redirectInput(ProcessBuilder.Redirect.from(Paths.DEV_NULL));
+    }
     Process p;
     try {
       p = pb.start();
     } catch (IOException e) {
       c.state(Container.State.CREATED);
       throw ContainerException.precondition(
-          "cannot run the OCI runtime " + runc.binary() + ": " + e.getMessage());
+          "cannot run " + (stdio.tty() ? TtyExec.helper() + " (the guest image lacks its TTY helper?)"
+              : "the OCI runtime " + runc.binary()) + ": " + e.getMessage());
+    }
+    if (stdio.tty() || stdio.openStdin()) {
+      c.input = new ProcessInput(p.getOutputStream(), stdio.tty(), "container " + id + "'s process");
+      if (!stdio.openStdin()) {
+        c.input.close(); // like /dev/null: the first read sees EOF
+      }
     }
     c.runtimeProcess(p);
     Log.debug("container " + id + ": runtime started");
@@ -324,7 +357,8 @@ public final class ContainerManager {
       }
     }
     Log.debug("container " + c.id + ": runtime exited with " + status);
-    if (startFailed) {
+    if (startFailed || c.stdio.tty()) {
+      // a detached runc (terminal) leaves its state behind, as a foreground one does not
       deleteQuietly(c.id);
     }
     c.oomKilled = cgroups.parentOomKills() > c.oomBaseline;
@@ -582,10 +616,7 @@ public final class ContainerManager {
     try {
       com.fasterxml.jackson.databind.node.ObjectNode spec = OciSpec.process(process, nofileLimit);
       if (tty) {
-        spec.put("terminal", true);
-        com.fasterxml.jackson.databind.node.ObjectNode size = spec.putObject("consoleSize");
-        size.put("height", rows);
-        size.put("width", columns);
+        OciSpec.terminal(spec, rows, columns);
       }
       Files.write(json, OciSpec.toBytes(spec));
     } catch (IOException e) {
@@ -621,6 +652,97 @@ public final class ContainerManager {
       session.closeStdin(); // like /dev/null: the first read sees EOF
     }
     return session;
+  }
+
+  /**
+   * Attaches to container {@code id}'s own process: {@code sink} gets its output from the oldest
+   * byte the log holds, then live, on a thread of its own (the sink may block: flow control);
+   * the session's exit completes after the last byte was handed over. Its stdin reaches the
+   * process when the container was created with {@link MainStdio#openStdin()} (else {@code
+   * attachStdin} is INVALID_ARGUMENT), resizes when it has a terminal. Killing the session only stops following:
+   * the process keeps running. NOT_FOUND for an unknown container.
+   */
+  public ExecSession attach(String id, boolean attachStdin, OutputSink sink) {
+    Container c = get(id);
+    MainStdio stdio = c.stdio;
+    if (attachStdin && !stdio.openStdin()) {
+      throw ContainerException.invalid("attach_stdin sent but container " + id
+          + " was created without open_stdin: its process's stdin is /dev/null");
+    }
+    CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+    ProcessInput input = c.input;
+    java.io.OutputStream none = java.io.OutputStream.nullOutputStream();
+    LogPump pump = new LogPump(c, sink, exit);
+    ExecSession session = new ExecSession(
+        input != null ? input : new ProcessInput(none, stdio.tty(), "container " + id + "'s process"),
+        sink, pump::stop, exit);
+    Thread t = new Thread(pump, "micropod-agent-" + id + "-attach" + execSeq.incrementAndGet());
+    t.setDaemon(true);
+    t.start();
+    return session;
+  }
+
+  /** Hands a container's log to a sink, from the start until it is closed, then its exit. */
+  private static final class LogPump implements Runnable {
+    private static final int BATCH_BYTES = 64 * 1024;
+
+    private final Container c;
+    private final OutputSink sink;
+    private final CompletableFuture<ExitStatus> exit;
+    private volatile boolean stopped;
+
+    LogPump(Container c, OutputSink sink, CompletableFuture<ExitStatus> exit) {
+      this.c = c;
+      this.sink = sink;
+      this.exit = exit;
+    }
+
+    void stop() {
+      stopped = true;
+      synchronized (this) {
+        notifyAll();
+      }
+    }
+
+    @Override
+    public void run() {
+      Runnable wake = () -> {
+        synchronized (this) {
+          notifyAll();
+        }
+      };
+      try (AutoCloseable subscription = c.log.subscribe(wake)) {
+        long cursor = 0;
+        while (!stopped) {
+          OutputLog.Batch batch;
+          synchronized (this) {
+            batch = c.log.read(cursor, BATCH_BYTES, Long.MAX_VALUE);
+            if (batch.chunks().isEmpty() && !batch.finished()) {
+              wait(1000); // woken by an append or the close; the timeout is a safety net
+              continue;
+            }
+          }
+          for (OutputLog.Chunk chunk : batch.chunks()) {
+            sink.write(chunk.stream(), chunk.data(), 0, chunk.data().length);
+          }
+          cursor = batch.next();
+          if (batch.finished()) {
+            c.exit.whenComplete((status, failure) -> {
+              if (failure != null) {
+                exit.completeExceptionally(failure);
+              } else {
+                exit.complete(status);
+              }
+            });
+            return;
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Exception e) {
+        exit.completeExceptionally(e);
+      }
+    }
   }
 
   static void deleteFiles(Path... files) {

@@ -1,7 +1,6 @@
 package io.micropod.agent.runtime;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
@@ -16,18 +15,21 @@ import java.util.function.Supplier;
 public final class ExecSession {
   private static final int STDERR_TAIL_CHARS = 8192;
 
-  private final Process process;
+  private final ProcessInput input;
   private final OutputSink sink;
-  private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
+  private final Runnable kill;
+  private final CompletableFuture<ExitStatus> exit;
   private final StringBuilder stderrTail = new StringBuilder();
-  /** With a terminal, stdin carries {@link TtyExec} frames and stays open for resizes. */
-  private final boolean tty;
-  private boolean eofSent;
 
-  private ExecSession(Process process, OutputSink sink, boolean tty) {
-    this.process = process;
+  /**
+   * @param kill what {@link #kill()} does
+   * @param exit completes with the process's exit
+   */
+  ExecSession(ProcessInput input, OutputSink sink, Runnable kill, CompletableFuture<ExitStatus> exit) {
+    this.input = input;
     this.sink = sink;
-    this.tty = tty;
+    this.kill = kill;
+    this.exit = exit;
   }
 
   static ExecSession start(
@@ -47,7 +49,8 @@ public final class ExecSession {
       ContainerManager manager,
       Supplier<String> runtimeError,
       boolean tty) {
-    ExecSession s = new ExecSession(process, sink, tty);
+    ExecSession s = new ExecSession(new ProcessInput(process.getOutputStream(), tty, "the exec"),
+        sink, process::destroy, new CompletableFuture<>());
     OutputSink tee = s::forward;
     CompletableFuture<Void> output =
         CompletableFuture.allOf(
@@ -55,7 +58,7 @@ public final class ExecSession {
             StreamPump.start(process.getErrorStream(), OutputLog.Stream.STDERR, tee, name + "-err"));
     process
         .onExit()
-        .thenRun(() -> manager.afterOutput(output, () -> s.finish(runtimeError.get())));
+        .thenRun(() -> manager.afterOutput(output, () -> s.finish(process.exitValue(), runtimeError.get())));
     return s;
   }
 
@@ -72,8 +75,7 @@ public final class ExecSession {
     sink.write(stream, data, offset, length);
   }
 
-  private void finish(String runtimeError) {
-    int status = process.exitValue();
+  private void finish(int status, String runtimeError) {
     if (runtimeError == null) {
       exit.complete(ExitStatus.fromStatus(status));
       return;
@@ -102,18 +104,7 @@ public final class ExecSession {
 
   /** Writes to the process's stdin (only when started with attach_stdin). May block. */
   public void writeStdin(byte[] data) throws IOException {
-    OutputStream in = process.getOutputStream();
-    if (tty) {
-      synchronized (this) {
-        if (eofSent) {
-          throw new IOException("stdin was closed");
-        }
-        TtyExec.writeData(in, data);
-      }
-      return;
-    }
-    in.write(data);
-    in.flush();
+    input.write(data);
   }
 
   /**
@@ -121,25 +112,12 @@ public final class ExecSession {
    * instead (the helper's stdin stays open for resizes).
    */
   public void closeStdin() {
-    try {
-      if (tty) {
-        synchronized (this) {
-          if (!eofSent) {
-            eofSent = true;
-            TtyExec.writeEof(process.getOutputStream());
-          }
-        }
-        return;
-      }
-      process.getOutputStream().close();
-    } catch (IOException e) {
-      // already closed or the process is gone
-    }
+    input.close();
   }
 
   /** Whether the process runs on a terminal. */
   public boolean tty() {
-    return tty;
+    return input.tty();
   }
 
   /**
@@ -147,21 +125,14 @@ public final class ExecSession {
    * terminal or for a size out of 1..65535.
    */
   public void resize(int rows, int columns) {
-    if (!tty) {
-      throw ContainerException.invalid("resize sent but the exec has no terminal (process.terminal)");
-    }
-    TtyExec.checkSize(rows, columns);
-    try {
-      synchronized (this) {
-        TtyExec.writeResize(process.getOutputStream(), rows, columns);
-      }
-    } catch (IOException e) {
-      // the helper exited: nothing left to resize
-    }
+    input.resize(rows, columns);
   }
 
-  /** Stops the exec (SIGTERM to runc, which forwards it to the process). */
+  /**
+   * Stops the exec (SIGTERM to runc, which forwards it to the process); for an attachment to a
+   * container's own process ({@link ContainerManager#attach}), only stops following it.
+   */
   public void kill() {
-    process.destroy();
+    kill.run();
   }
 }

@@ -118,6 +118,14 @@ public final class OciSpec {
     return config;
   }
 
+  /** Sets {@code terminal} and {@code consoleSize} of a {@link #process} object. */
+  static void terminal(ObjectNode process, int rows, int columns) {
+    process.put("terminal", true);
+    ObjectNode size = process.putObject("consoleSize");
+    size.put("height", rows);
+    size.put("width", columns);
+  }
+
   /** The {@code process} object; also the {@code --process} file of {@code runc exec}. */
   public static ObjectNode process(ProcessConfig process, long nofileLimit) {
     ObjectNode p = NODES.objectNode();

@@ -9,7 +9,8 @@ import java.util.List;
  * @param env "KEY=value" entries
  * @param cwd working directory; empty: "/" (exec: the container's)
  * @param user "uid" or "uid:gid"; empty: 0:0
- * @param terminal whether a TTY was asked for (exec only: see {@link TtyExec})
+ * @param terminal whether a TTY was asked for (see {@link TtyExec}; the caller's business, not
+ *     the config's: {@link ContainerManager#exec}, {@link MainStdio})
  */
 public record ProcessRequest(
     List<String> args, List<String> env, String cwd, String user, boolean terminal) {
@@ -19,7 +20,7 @@ public record ProcessRequest(
   }
 
   ProcessConfig validate() {
-    return ProcessConfig.of(args, env, cwd, user, terminal);
+    return ProcessConfig.of(args, env, cwd, user, false);
   }
 
   /** The terminal is the caller's business ({@link ContainerManager#exec}), not the config's. */

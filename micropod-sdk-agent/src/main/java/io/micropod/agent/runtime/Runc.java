@@ -94,6 +94,25 @@ public final class Runc {
     return argv;
   }
 
+  /**
+   * {@code runc run -d --console-socket <socket> --pid-file <pidFile> --bundle <bundle> <id>}: a
+   * container whose process has {@code terminal: true}; runc sends the pty master to {@code
+   * socket} and exits once the process runs (see {@link TtyExec}).
+   */
+  List<String> ttyRunCommand(String id, Path bundle, Path logFile, Path socket, Path pidFile) {
+    List<String> argv = base(logFile);
+    argv.add("run");
+    argv.add("--detach");
+    argv.add("--console-socket");
+    argv.add(socket.toString());
+    argv.add("--pid-file");
+    argv.add(pidFile.toString());
+    argv.add("--bundle");
+    argv.add(bundle.toString());
+    argv.add(id);
+    return argv;
+  }
+
   /** {@code runc kill <id> <signal>}. */
   Commands.Result kill(String id, int signal) throws IOException {
     List<String> argv = base(null);

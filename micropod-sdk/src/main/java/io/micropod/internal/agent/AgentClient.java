@@ -432,6 +432,20 @@ public final class AgentClient implements AutoCloseable {
   }
 
   /**
+   * {@code ExecProcess} with {@code attach_main}: the container's own process, whose output
+   * arrives from its first byte; stdin is attached when {@code stdin} (the container was created
+   * with open_stdin), resizes are sent when {@code tty} is not null.
+   *
+   * @param main the container's process (for messages)
+   */
+  public ExecProcess attachMain(String containerId, AgentProcess main, io.micropod.TerminalSize tty,
+      boolean stdin) {
+    ExecStart start = ExecStart.newBuilder().setContainerId(containerId).setProcess(main.toProto())
+        .setAttachMain(true).setAttachStdin(stdin).build();
+    return new StreamingExec(this, async, start, terminalSize(tty));
+  }
+
+  /**
    * {@code ExecProcess}: waits for the exit and returns everything written; feeds {@code stdin}
    * (then closes it) when not null; on a terminal of size {@code tty} when not null
    * ({@code process.terminal} must then be set).

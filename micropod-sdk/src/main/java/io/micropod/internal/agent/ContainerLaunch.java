@@ -14,12 +14,22 @@ import java.util.List;
  * @param resolvConf the content of its /etc/resolv.conf
  * @param mounts the virtio-fs mounts, in the spec's order
  * @param seccomp the container's system call filter
+ * @param tty the main process's terminal size when it has one ({@code process.terminal()}), else null
+ * @param openStdin whether the main process's stdin stays open for attach
  */
 public record ContainerLaunch(String containerId, String imageRootfs, AgentProcess process,
     String hostname, long memoryLimitBytes, String hosts, String resolvConf, List<Mount> mounts,
-    SeccompProfile seccomp) {
+    SeccompProfile seccomp, io.micropod.TerminalSize tty, boolean openStdin) {
   public ContainerLaunch {
     mounts = List.copyOf(mounts);
+  }
+
+  /** No terminal, stdin {@code /dev/null}. */
+  public ContainerLaunch(String containerId, String imageRootfs, AgentProcess process,
+      String hostname, long memoryLimitBytes, String hosts, String resolvConf, List<Mount> mounts,
+      SeccompProfile seccomp) {
+    this(containerId, imageRootfs, process, hostname, memoryLimitBytes, hosts, resolvConf, mounts,
+        seccomp, null, false);
   }
 
   /** A host directory shared over virtio-fs under {@code tag}, mounted at {@code containerPath}. */
@@ -36,6 +46,11 @@ public record ContainerLaunch(String containerId, String imageRootfs, AgentProce
         .setResolvConf(resolvConf)
         .setSeccomp(seccomp == SeccompProfile.UNCONFINED
             ? Seccomp.SECCOMP_UNCONFINED : Seccomp.SECCOMP_DEFAULT);
+    if (tty != null) {
+      b.setTerminalSize(io.micropod.agent.v1.TerminalSize.newBuilder()
+          .setColumns(tty.columns()).setRows(tty.rows()));
+    }
+    b.setOpenStdin(openStdin);
     for (Mount m : mounts) {
       b.addMounts(HostMount.newBuilder().setTag(m.tag()).setContainerPath(m.containerPath())
           .setReadOnly(m.readOnly()));

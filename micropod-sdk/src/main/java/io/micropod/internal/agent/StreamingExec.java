@@ -7,6 +7,7 @@ import io.micropod.ExecResult;
 import io.micropod.MicroPodException;
 import io.micropod.agent.v1.AgentServiceGrpc;
 import io.micropod.agent.v1.ExecRequest;
+import io.micropod.agent.v1.ExecStart;
 import io.micropod.agent.v1.ProcessSpec;
 import io.micropod.agent.v1.TerminalSize;
 import java.io.IOException;
@@ -28,6 +29,8 @@ final class StreamingExec implements ExecProcess {
   private final AgentClient client;
   private final ProcessSpec process;
   private final TerminalSize tty;
+  /** An attach to the container's own process rather than an exec. */
+  private final boolean attached;
   private final CompletableFuture<ExecResult> result = new CompletableFuture<>();
   private final ExecObserver observer;
   private final StreamObserver<ExecRequest> requests;
@@ -36,13 +39,24 @@ final class StreamingExec implements ExecProcess {
   /** Opens the call and sends its {@code start} message. */
   StreamingExec(AgentClient client, AgentServiceGrpc.AgentServiceStub async, String containerId,
       ProcessSpec process, TerminalSize tty) {
+    this(client, async, AgentClient.start(containerId, process, tty, true), tty);
+  }
+
+  /**
+   * Opens the call with {@code start} (e.g. an attach to the container's own process); {@code
+   * tty} is the terminal's size when the process has one, else null.
+   */
+  StreamingExec(AgentClient client, AgentServiceGrpc.AgentServiceStub async, ExecStart start,
+      TerminalSize tty) {
+    ProcessSpec process = start.getProcess();
     this.client = client;
     this.process = process;
     this.tty = tty;
+    this.attached = start.getAttachMain();
     this.observer = new ExecObserver(result, client.limits());
     this.requests = async.execProcess(observer);
     synchronized (observer) {
-      requests.onNext(ExecRequest.newBuilder().setStart(AgentClient.start(containerId, process, tty, true)).build());
+      requests.onNext(ExecRequest.newBuilder().setStart(start).build());
     }
   }
 
@@ -61,7 +75,8 @@ final class StreamingExec implements ExecProcess {
     io.micropod.TerminalSize size = io.micropod.TerminalSize.of(columns, rows);
     if (tty == null) {
       throw new IllegalStateException(
-          "the exec of " + process.getArgsList() + " was started without a TTY (ExecSpec.Builder.tty)");
+          "the " + (attached ? "container's process " : "exec of ") + process.getArgsList()
+          + " was started without a TTY (" + (attached ? "MicroPodSpec" : "ExecSpec") + ".Builder.tty)");
     }
     // under the stdin stream's lock: ordered with the stdin writes before it
     synchronized (stdin) {
