@@ -162,6 +162,20 @@ class FirecrackerDriverWithStandInBinaryTest {
    * The stand-in writes its record after it has answered, so the driver can be a step ahead of
    * it: wait (to a deadline) until it has recorded the last exchange of interest.
    */
+  /**
+   * The console log once it holds {@code text} (or at the deadline): the stand-in prints after
+   * answering the call, and in the jailed path the capper copies it to the file later still.
+   */
+  private static String consoleOnceItHas(VmConfig config, String text) throws IOException {
+    Instant deadline = Instant.now().plusSeconds(10);
+    String console = Files.readString(config.consoleLog());
+    while (!console.contains(text) && Instant.now().isBefore(deadline)) {
+      Thread.onSpinWait();
+      console = Files.readString(config.consoleLog());
+    }
+    return console;
+  }
+
   private List<String> recordedThrough(String lastCall) throws IOException, InterruptedException {
     Instant deadline = Instant.now().plusSeconds(10);
     List<String> lines = recorded();
@@ -192,7 +206,8 @@ class FirecrackerDriverWithStandInBinaryTest {
         .contains("\"action_type\":\"InstanceStart\"");
     assertThat(driver.command(config)).containsExactly(driver.binary().toString(), "--api-sock",
         config.socketDir().resolve("firecracker.sock").toString(), "--id", "pod0123abcd", "--enable-pci");
-    assertThat(Files.readString(config.consoleLog())).contains("stand-in guest console: InstanceStart");
+    assertThat(consoleOnceItHas(config, "stand-in guest console: InstanceStart"))
+        .contains("stand-in guest console: InstanceStart");
     assertThat(Files.readString(FirecrackerDriver.firecrackerLog(config))).contains("Running Firecracker stand-in");
 
     assertTheAgentChannelEchoes(vm);
@@ -285,7 +300,8 @@ class FirecrackerDriverWithStandInBinaryTest {
     assertThat(recordedThrough("InstanceStart")).anyMatch(l -> l.contains("\"kernel_image_path\":\"/vmlinux\""));
     Path mine = cgroup.resolve("firecracker-stand-in/" + config.podId());
     assertThat(mine).isDirectory();
-    assertThat(Files.readString(config.consoleLog())).contains("stand-in guest console: InstanceStart");
+    assertThat(consoleOnceItHas(config, "stand-in guest console: InstanceStart"))
+        .contains("stand-in guest console: InstanceStart");
     assertTheAgentChannelEchoes(vm);
 
     vm.stop(Duration.ofMillis(200));
@@ -448,7 +464,9 @@ class FirecrackerDriverWithStandInBinaryTest {
     vm = driver.spawn(config, image(), Instant.now().plus(START));
     FirecrackerDriver.FirecrackerVm source = (FirecrackerDriver.FirecrackerVm) vm;
     source.snapshot(dir.resolve("snap"), dir.resolve("mem"), true);
-    recordedThrough("PUT /snapshot/create");
+    // the stand-in records a call after answering it: wait for the resume's line too, or it
+    // could land in the fresh record after the delete
+    recordedThrough("PATCH /vm");
     Files.delete(record);
     return source;
   }
