@@ -22,7 +22,8 @@ final class ContainerSteps {
         NetworkSteps.hosts(b), NetworkSteps.resolvConf(b), MountSteps.requests(b.spec),
         b.spec.seccomp());
     try {
-      b.agent.createContainer(launch, b.remaining());
+      b.agent.createContainer(launch, io.micropod.internal.agent.Supervising.of(b.spec,
+          b.image == null ? null : b.image.config().healthcheck()), b.remaining());
       b.containerCreated = true;
     } catch (AgentException e) {
       throw vmDiedOr(b, e, "container.create");

@@ -43,4 +43,14 @@ public final class Listeners {
       log.warn("pod {}: listener {} threw from phaseFailed({})", podId, l, phase, e);
     }
   }
+
+  /** Calls {@code event} on {@code l}, catching and logging (WARN) what it throws. */
+  public static void notify(MicroPodListener l, String podId, String what,
+      java.util.function.Consumer<MicroPodListener> event) {
+    try {
+      event.accept(l);
+    } catch (RuntimeException | LinkageError e) {
+      log.warn("pod {}: listener {} threw from {}", podId, l, what, e);
+    }
+  }
 }

@@ -92,7 +92,12 @@ public final class RealMicroPod implements MicroPod {
   void vmExited(Integer code) {
     if (!closed.get()) {
       boot.keepConsoleLog = true;
-      log.warn("pod {}: the VM exited unexpectedly (code {}); see {}", boot.id, code, boot.consoleLog);
+      String ended = io.micropod.internal.state.ConsoleStates.read(boot.consoleLog).endReason();
+      if (ended != null) {
+        log.info("pod {}: ended by itself ({}); see {}", boot.id, ended, boot.consoleLog);
+      } else {
+        log.warn("pod {}: the VM exited unexpectedly (code {}); see {}", boot.id, code, boot.consoleLog);
+      }
       boot.agent.shutdownNow();
     }
   }
@@ -365,6 +370,26 @@ public final class RealMicroPod implements MicroPod {
   @Override
   public PodStats stats() {
     return call(() -> boot.agent.stats(boot.id, Lifecycle.CALL_DEADLINE));
+  }
+
+  /** How long {@link #health()} and {@link #restartCount()} wait for the agent. */
+  static final Duration STATE_DEADLINE = Duration.ofSeconds(10);
+
+  @Override
+  public java.util.Optional<io.micropod.HealthState> health() {
+    return java.util.Optional.ofNullable(containerState().health());
+  }
+
+  @Override
+  public int restartCount() {
+    return containerState().restartCount();
+  }
+
+  private io.micropod.internal.agent.Supervising.State containerState() {
+    if (closed.get()) {
+      throw new IllegalStateException("pod " + boot.id + " is closed");
+    }
+    return boot.agent.containerState(boot.id, STATE_DEADLINE);
   }
 
   @Override

@@ -347,6 +347,9 @@ public final class ContainerManager {
     if (!startFailed && restartLater(c, status)) {
       return;
     }
+    if (c.supervision != Supervision.NONE) {
+      reportState(c);
+    }
     afterOutput(output, () -> {
       c.log.close();
       c.exit.complete(ExitStatus.fromStatus(status));
@@ -617,6 +620,7 @@ public final class ContainerManager {
     }
     Log.info("container " + c.id + ": exited with " + status + ", restarting in " + delay + " ms ("
         + c.supervision.restart().name().toLowerCase(java.util.Locale.ROOT) + ")");
+    reportState(c);
     timer.schedule(() -> work.execute(() -> restart(c)), delay, TimeUnit.MILLISECONDS);
     return true;
   }
@@ -640,6 +644,7 @@ public final class ContainerManager {
         }
       });
       Log.info("container " + c.id + ": restarted (" + c.restarts + ")");
+      reportState(c);
     } catch (RuntimeException e) {
       Log.warn("container " + c.id + ": restart failed", e);
       c.state(Container.State.STOPPED);
@@ -660,11 +665,29 @@ public final class ContainerManager {
     return true;
   }
 
+  /**
+   * One console line with the container's supervision state, which the host reads from the
+   * pod's console log (also when no JVM is connected: a detached pod): {@code micropod-agent INFO
+   * state <id> state=<s> health=<h> streak=<n> restarts=<n> exit=<code or ->}. The host's parser
+   * ({@code io.micropod.internal.state.ConsoleStates}) reads this exact format.
+   */
+  static void reportState(Container c) {
+    String line;
+    synchronized (c) {
+      line = "state " + c.id + " state=" + c.state().label()
+          + " health=" + c.health.name().toLowerCase(java.util.Locale.ROOT)
+          + " streak=" + c.failingStreak + " restarts=" + c.restarts
+          + " exit=" + (c.lastExit == null ? "-" : Integer.toString(c.lastExit.exitCode()));
+    }
+    Log.info(line);
+  }
+
   private static void finishExit(Container c) {
     ExitStatus last;
     synchronized (c) {
       last = c.lastExit;
     }
+    reportState(c);
     c.log.close();
     c.exit.complete(last == null ? new ExitStatus(0, 0) : last);
   }
@@ -704,8 +727,9 @@ public final class ContainerManager {
     };
     int code;
     try {
-      ExecSession session = exec(c.id, new ProcessRequest(probe.args(), List.of(), "", "", false),
-          false, sink);
+      // as Docker: the main process's user, environment and working directory
+      ExecSession session = exec(c.id, new ProcessRequest(probe.args(), List.of(), "",
+          c.process.uid() + ":" + c.process.gid(), false), false, sink);
       try {
         code = session.exit().get(probe.timeoutMillis(), TimeUnit.MILLISECONDS).exitCode();
       } catch (TimeoutException e) {
@@ -749,6 +773,7 @@ public final class ContainerManager {
     if (before != after) {
       Log.info("container " + c.id + ": health " + after.name().toLowerCase(java.util.Locale.ROOT)
           + " (probe exit " + code + ")");
+      reportState(c);
     }
     if (sameRun(c, run)) {
       timer.schedule(() -> work.execute(() -> probe(c, probe, run)), probe.intervalMillis(),
