@@ -55,21 +55,8 @@ public final class PodInfo {
    */
   public PodInfo(String id, String name, String image, String driver, Status status, boolean detached,
       long ownerPid, long vmmPid, Map<Integer, Integer> ports, Instant createdAt, Instant startedAt) {
-    this.id = Objects.requireNonNull(id, "id");
-    this.name = name;
-    this.image = Objects.requireNonNull(image, "image");
-    this.driver = Objects.requireNonNull(driver, "driver");
-    this.status = Objects.requireNonNull(status, "status");
-    this.detached = detached;
-    this.ownerPid = ownerPid;
-    this.vmmPid = vmmPid;
-    this.ports = Map.copyOf(ports);
-    this.createdAt = Objects.requireNonNull(createdAt, "createdAt");
-    this.startedAt = startedAt;
-    this.health = null;
-    this.restartCount = 0;
-    this.lastExitCode = null;
-    this.endReason = null;
+    this(id, name, image, driver, status, detached, ownerPid, vmmPid, ports, createdAt, startedAt,
+        null, 0, null, null);
   }
 
   /**
