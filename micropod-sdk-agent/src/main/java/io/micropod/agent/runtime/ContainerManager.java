@@ -751,8 +751,8 @@ public final class ContainerManager {
     Supervision.Health before;
     Supervision.Health after;
     synchronized (c) {
-      if (c.run != run) {
-        return;
+      if (c.run != run || c.state() != Container.State.RUNNING) {
+        return; // the run ended under the probe: its failure says nothing about health
       }
       before = c.health;
       synchronized (output) {
