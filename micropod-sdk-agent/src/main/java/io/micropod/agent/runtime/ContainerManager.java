@@ -444,6 +444,7 @@ public final class ContainerManager {
       synchronized (c) {
         c.stopRequested = true; // as docker stop/kill: the restart policy no longer applies
       }
+      awaitLaunched(c);
       if (cancelRestart(c)) {
         return;
       }
@@ -651,6 +652,20 @@ public final class ContainerManager {
       finishExit(c);
     }
   }
+
+  /**
+   * While a restart launches its process (STARTING), waits up to {@link #RESTART_LAUNCH_WAIT} for
+   * it to run (or fail), so that a stop reaches the new process instead of failing between runs.
+   */
+  private static void awaitLaunched(Container c) {
+    long deadline = System.nanoTime() + RESTART_LAUNCH_WAIT.toNanos();
+    while (c.state() == Container.State.STARTING && System.nanoTime() - deadline < 0) {
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(PID_POLL_MILLIS));
+    }
+  }
+
+  /** How long a stop signal waits for a restarting container's process to be launched. */
+  static final Duration RESTART_LAUNCH_WAIT = Duration.ofSeconds(10);
 
   /** A stop while a restart is pending: the container stays exited. True when one was pending. */
   private boolean cancelRestart(Container c) {
