@@ -4,6 +4,7 @@ import io.micropod.internal.RealMicroPod;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -301,6 +302,32 @@ public interface MicroPod extends AutoCloseable {
    * @return the loopback address, {@code "127.0.0.1"}
    */
   String host();
+
+  // ---- supervision (issue 15) ------------------------------------------------------------------
+
+  /**
+   * The container's health now, as the guest agent's probe found it (see
+   * {@link MicroPodSpec#healthcheck()}; the image's {@code HEALTHCHECK} when the spec has none).
+   *
+   * @return the health with the last probe's output, or empty when the container has no health
+   *     check
+   * @throws IllegalStateException when the pod is closed
+   * @throws AgentException when the agent cannot answer (e.g. the VM has powered off)
+   */
+  default Optional<HealthState> health() {
+    throw new UnsupportedOperationException("health() is not implemented by " + getClass().getName());
+  }
+
+  /**
+   * How often the guest agent restarted the main process ({@link MicroPodSpec#restart()}).
+   *
+   * @return the restarts so far, 0 when none
+   * @throws IllegalStateException when the pod is closed
+   * @throws AgentException when the agent cannot answer (e.g. the VM has powered off)
+   */
+  default int restartCount() {
+    throw new UnsupportedOperationException("restartCount() is not implemented by " + getClass().getName());
+  }
 
   /** A live {@link #followLogs} subscription. */
   interface LogFollower extends AutoCloseable {

@@ -93,7 +93,17 @@ public final class MicroPodSpec {
   private final TerminalSize tty; // null: no terminal
   private final boolean stdinOpen;
 
+  // supervision (issue 15): enforced by the guest agent
+  private final HealthCheck healthcheck;
+  private final RestartPolicy restart;
+  private final Duration maxLifetime;
+  private final Duration idleTimeout;
+
   private MicroPodSpec(Builder b) {
+    this.healthcheck = b.healthcheck;
+    this.restart = b.restart;
+    this.maxLifetime = b.maxLifetime;
+    this.idleTimeout = b.idleTimeout;
     this.tty = b.tty;
     this.stdinOpen = b.stdinOpen;
     this.entrypoint = b.entrypoint == null ? null : List.copyOf(b.entrypoint);
@@ -437,6 +447,47 @@ public final class MicroPodSpec {
     return stdinOpen;
   }
 
+  /**
+   * The container's health check; empty (the default) means the image's {@code HEALTHCHECK},
+   * if it has one. {@link HealthCheck#none()} disables the image's too.
+   *
+   * @return the health check given to the builder, or empty
+   */
+  public Optional<HealthCheck> healthcheck() {
+    return Optional.ofNullable(healthcheck);
+  }
+
+  /**
+   * When the guest agent restarts the container's main process; default {@link RestartPolicy#no()}.
+   *
+   * @return the restart policy, never null
+   */
+  public RestartPolicy restart() {
+    return restart;
+  }
+
+  /**
+   * How long the pod may live, counted from its container's creation: then the guest agent
+   * removes the container and the VM powers off, and the pod is removed (a detached pod too,
+   * even when the JVM that started it is gone: at the next sweep). Empty (the default): no limit.
+   *
+   * @return the maximum lifetime, or empty
+   */
+  public Optional<Duration> maxLifetime() {
+    return Optional.ofNullable(maxLifetime);
+  }
+
+  /**
+   * How long the pod may be idle before it ends as with {@link #maxLifetime()}. Idle: no exec, no
+   * log reader, no forwarded connection and no established TCP connection in the guest (health
+   * probes and status queries do not count). Empty (the default): never.
+   *
+   * @return the idle timeout, or empty
+   */
+  public Optional<Duration> idleTimeout() {
+    return Optional.ofNullable(idleTimeout);
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof MicroPodSpec)) {
@@ -454,7 +505,10 @@ public final class MicroPodSpec {
         && networkMode == s.networkMode && networks.equals(s.networks)
         && networkAliases.equals(s.networkAliases) && exposedHostPorts.equals(s.exposedHostPorts)
         && detached == s.detached && exitGracePeriod.equals(s.exitGracePeriod)
-        && seccomp == s.seccomp && Objects.equals(tty, s.tty) && stdinOpen == s.stdinOpen;
+        && seccomp == s.seccomp && Objects.equals(tty, s.tty) && stdinOpen == s.stdinOpen
+        && Objects.equals(healthcheck, s.healthcheck)
+        && restart.equals(s.restart) && Objects.equals(maxLifetime, s.maxLifetime)
+        && Objects.equals(idleTimeout, s.idleTimeout);
   }
 
   @Override
@@ -477,7 +531,11 @@ public final class MicroPodSpec {
         + (detached ? ", detached" : "")
         + (exitGracePeriod.isZero() ? "" : ", exitGracePeriod=" + exitGracePeriod)
         + (seccomp != SeccompProfile.DEFAULT ? ", seccomp=" + seccomp : "")
-        + (tty != null ? ", tty=" + tty : "") + (stdinOpen ? ", stdinOpen" : "") + "}";
+        + (tty != null ? ", tty=" + tty : "") + (stdinOpen ? ", stdinOpen" : "")
+        + (healthcheck != null ? ", healthcheck=" + healthcheck : "")
+        + (restart.mode() != RestartPolicy.Mode.NO ? ", restart=" + restart : "")
+        + (maxLifetime != null ? ", maxLifetime=" + maxLifetime : "")
+        + (idleTimeout != null ? ", idleTimeout=" + idleTimeout : "") + "}";
   }
 
   /**
@@ -513,6 +571,10 @@ public final class MicroPodSpec {
     private boolean detached;
     private Duration exitGracePeriod = Duration.ZERO;
     private SeccompProfile seccomp = SeccompProfile.DEFAULT;
+    private HealthCheck healthcheck;
+    private RestartPolicy restart = RestartPolicy.no();
+    private Duration maxLifetime;
+    private Duration idleTimeout;
 
     private Builder() {}
 
@@ -522,6 +584,10 @@ public final class MicroPodSpec {
     private Builder(MicroPodSpec spec) {
       this.tty = spec.tty;
       this.stdinOpen = spec.stdinOpen;
+      this.healthcheck = spec.healthcheck;
+      this.restart = spec.restart;
+      this.maxLifetime = spec.maxLifetime;
+      this.idleTimeout = spec.idleTimeout;
       this.detached = spec.detached;
       this.exitGracePeriod = spec.exitGracePeriod;
       this.seccomp = spec.seccomp;
@@ -959,6 +1025,18 @@ public final class MicroPodSpec {
     }
 
     /**
+     * The container's health check (see {@link MicroPodSpec#healthcheck()}); replaces the
+     * image's. {@link HealthCheck#none()} disables the image's.
+     *
+     * @param healthcheck the health check; not null
+     * @return this builder
+     */
+    public Builder healthcheck(HealthCheck healthcheck) {
+      this.healthcheck = Objects.requireNonNull(healthcheck, "healthcheck");
+      return this;
+    }
+
+    /**
      * Runs the main process on a pseudo-terminal of {@code size}; see {@link MicroPodSpec#tty()}.
      *
      * @param size the terminal's initial size; not null
@@ -966,6 +1044,17 @@ public final class MicroPodSpec {
      */
     public Builder tty(TerminalSize size) {
       this.tty = Objects.requireNonNull(size, "tty");
+      return this;
+    }
+
+    /**
+     * See {@link MicroPodSpec#restart()}; default {@link RestartPolicy#no()}.
+     *
+     * @param policy the restart policy; not null
+     * @return this builder
+     */
+    public Builder restart(RestartPolicy policy) {
+      this.restart = Objects.requireNonNull(policy, "restart");
       return this;
     }
 
@@ -979,6 +1068,38 @@ public final class MicroPodSpec {
     public Builder stdinOpen(boolean open) {
       this.stdinOpen = open;
       return this;
+    }
+
+    /**
+     * See {@link MicroPodSpec#maxLifetime()}.
+     *
+     * @param maxLifetime at least 1 s
+     * @return this builder
+     * @throws IllegalArgumentException when shorter than 1 s (negative included)
+     */
+    public Builder maxLifetime(Duration maxLifetime) {
+      this.maxLifetime = atLeastASecond(maxLifetime, "maxLifetime");
+      return this;
+    }
+
+    /**
+     * See {@link MicroPodSpec#idleTimeout()}.
+     *
+     * @param idleTimeout at least 1 s
+     * @return this builder
+     * @throws IllegalArgumentException when shorter than 1 s (negative included)
+     */
+    public Builder idleTimeout(Duration idleTimeout) {
+      this.idleTimeout = atLeastASecond(idleTimeout, "idleTimeout");
+      return this;
+    }
+
+    private static Duration atLeastASecond(Duration d, String what) {
+      Objects.requireNonNull(d, what);
+      if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new IllegalArgumentException(what + " < 1 s: " + d);
+      }
+      return d;
     }
 
     /**

@@ -59,6 +59,15 @@ public final class PodMain {
         pod.close();
         System.exit(0);
       }
+      case "start-detached-lifetime" -> {
+        // starts a detached pod with a max lifetime of args[1] seconds and exits without closing it
+        MicroPod pod = MicroPod.builder().image(TestImages.busybox()).detached(true)
+            .maxLifetime(Duration.ofSeconds(Long.parseLong(args[1])))
+            .command("sleep", "3600").start();
+        System.out.println("POD " + pod.id());
+        System.out.flush();
+        System.exit(0);
+      }
       case "start-detached-watched" -> {
         // starts a detached pod, printing "PHASE <id> <phase>" as each phase starts; at phase
         // args[1] (or never: "none") this JVM SIGKILLs itself from the listener, so the boot

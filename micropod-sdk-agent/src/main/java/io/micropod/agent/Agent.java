@@ -43,6 +43,9 @@ public final class Agent implements AutoCloseable {
   private final ContainerManager containers;
   private final Runc runc;
   private final Runnable onStopped;
+  private final Lifetime lifetime;
+  /** Why the pod ended by itself (a deadline), or null. */
+  private volatile String endReason;
   private final CompletableFuture<Void> stopped = new CompletableFuture<>();
   private final AtomicInteger stopping = new AtomicInteger();
   private Server server;
@@ -66,6 +69,10 @@ public final class Agent implements AutoCloseable {
             work,
             OutputLog.DEFAULT_MAX_BYTES,
             config.nofileLimit());
+    this.lifetime = new Lifetime(timer, reason -> {
+      endReason = reason;
+      shutdownAsync();
+    }, () -> Lifetime.establishedConnections(Path.of("/proc/net")));
     this.boss = UdsTransport.eventLoops(1, "micropod-agent-boss");
     this.worker = UdsTransport.eventLoops(1, "micropod-agent-io");
   }
@@ -101,9 +108,22 @@ public final class Agent implements AutoCloseable {
     Files.deleteIfExists(socket);
     server =
         UdsTransport.startServer(
-            socket, new AgentService(info, containers, this::shutdownAsync, work), boss, worker, work);
+            socket, interceptedService(), boss, worker, work);
     info.ready(GuestClock.uptimeMillis());
     info.lookUpRuntimeVersion(runc::version, work);
+  }
+
+  private io.grpc.BindableService interceptedService() {
+    AgentService service =
+        new AgentService(info, containers, this::shutdownAsync, work, lifetime::arm);
+    io.grpc.ServerServiceDefinition definition =
+        io.grpc.ServerInterceptors.intercept(service, lifetime.interceptor());
+    return () -> definition;
+  }
+
+  /** Why the pod ended by itself ({@code max-lifetime}, {@code idle-timeout}), or null. */
+  public String endReason() {
+    return endReason;
   }
 
   /** Starts relaying {@code config.channel()} to the socket; does nothing when it is unset. */

@@ -357,6 +357,86 @@ class ContainerIT {
             e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
   }
 
+  // ---- supervision: restart policy and health check (issue 15) --------------------------------
+
+  @Test
+  void onFailureRestartsTheMainProcessNTimesThenWaitReturnsItsLastExit() {
+    client.blocking().createContainer(request("flaky", "sh", "-c", "echo run; exit 3")
+        .setRestart(io.micropod.agent.v1.RestartPolicy.newBuilder()
+            .setMode(io.micropod.agent.v1.RestartPolicy.Mode.RESTART_ON_FAILURE).setMaxRetries(2))
+        .build());
+    start("flaky");
+    assertThat(await("flaky").getExitCode()).isEqualTo(3);
+    assertThat(stream(client.logs("flaky", false), "OUT:")).isEqualTo("run\nrun\nrun\n");
+    io.micropod.agent.v1.ContainerState state = state("flaky");
+    assertThat(state.getRestartCount()).isEqualTo(2);
+    assertThat(state.getExited()).isTrue();
+    assertThat(state.getLastExitCode()).isEqualTo(3);
+    assertThat(state.getState()).isEqualTo("stopped");
+    remove("flaky");
+    assertNothingLeftOf("flaky");
+  }
+
+  @Test
+  void aStopSignalEndsRestartsAndRemoveDoesNotWaitForAPendingRestart() {
+    client.blocking().createContainer(request("looper", "sh", "-c", "echo run; exit 0")
+        .setRestart(io.micropod.agent.v1.RestartPolicy.newBuilder()
+            .setMode(io.micropod.agent.v1.RestartPolicy.Mode.RESTART_ALWAYS))
+        .build());
+    start("looper");
+    Poll.until("three runs of an always-restarted container", TIMEOUT,
+        () -> state("looper").getRestartCount() >= 2);
+    client.blocking().signalContainer(
+        SignalContainerRequest.newBuilder().setContainerId("looper").setSignal(15).build());
+    assertThat(await("looper").getExitCode()).isIn(0, 143);
+    int restarts = state("looper").getRestartCount();
+    assertThat(state("looper").getState()).isEqualTo("stopped");
+    assertThat(state("looper").getRestartCount()).isEqualTo(restarts);
+    long t0 = System.nanoTime();
+    remove("looper");
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(3));
+    assertNothingLeftOf("looper");
+  }
+
+  @Test
+  void healthCheckTurnsUnhealthyAfterRetriesAndHealthyOnceItPasses() throws Exception {
+    client.blocking().createContainer(request("probed", "sleep", "300")
+        .setHealthcheck(io.micropod.agent.v1.HealthCheck.newBuilder()
+            .addAllArgs(List.of("sh", "-c", "echo probe-says-hi; [ -f /tmp/ok ]"))
+            .setIntervalMs(200).setTimeoutMs(10_000).setRetries(2))
+        .build());
+    start("probed");
+    assertThat(state("probed").getHealth()).isEqualTo(io.micropod.agent.v1.HealthStatus.HEALTH_STARTING);
+    Poll.until("unhealthy", TIMEOUT,
+        () -> state("probed").getHealth() == io.micropod.agent.v1.HealthStatus.HEALTH_UNHEALTHY);
+    io.micropod.agent.v1.ContainerState sick = state("probed");
+    assertThat(sick.getFailingStreak()).isGreaterThanOrEqualTo(2);
+    assertThat(sick.getLastHealthOutput()).contains("probe-says-hi");
+
+    assertThat(client.exec(exec("probed", "sh", "-c", "echo > /tmp/ok")).exitCode()).isZero();
+    Poll.until("healthy", TIMEOUT,
+        () -> state("probed").getHealth() == io.micropod.agent.v1.HealthStatus.HEALTH_HEALTHY);
+    assertThat(state("probed").getFailingStreak()).isZero();
+    remove("probed");
+    assertNothingLeftOf("probed");
+  }
+
+  @Test
+  void badSupervisionValuesAreRejectedBeforeAnythingIsCreated() {
+    assertThatThrownBy(() -> client.blocking().createContainer(request("bad", "true")
+        .setHealthcheck(io.micropod.agent.v1.HealthCheck.newBuilder().addArgs("true").setIntervalMs(0)
+            .setTimeoutMs(1).setRetries(1))
+        .build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+    assertThat(config.containersDir().resolve("bad")).doesNotExist();
+  }
+
+  private static io.micropod.agent.v1.ContainerState state(String id) {
+    return client.blocking().getContainerState(
+        io.micropod.agent.v1.GetContainerStateRequest.newBuilder().setContainerId(id).build());
+  }
+
   // ---- helpers --------------------------------------------------------------------------------
 
   private static CreateContainerRequest.Builder request(String id, String... args) {

@@ -93,4 +93,34 @@ public interface MicroPodListener {
    *     {@code await()} throws); never null
    */
   default void execFailed(String podId, Duration took, Throwable cause) {}
+
+  /**
+   * The health of pod {@code podId}'s container changed (its {@code HealthCheck}, the spec's or
+   * the image's). Reported by the JVM that started the pod, from what the guest agent wrote on
+   * the pod's console, within about a second of the change; after a restart the health starts
+   * again at {@code STARTING}.
+   *
+   * @param podId the pod's id, as {@code MicroPod.id()} returns it
+   * @param health the new health ({@code lastOutput()} is empty here: ask {@code MicroPod.health()})
+   */
+  default void healthChanged(String podId, io.micropod.HealthState health) {}
+
+  /**
+   * The guest agent restarted pod {@code podId}'s main process as its {@code RestartPolicy}
+   * says; reported like {@link #healthChanged}.
+   *
+   * @param podId the pod's id, as {@code MicroPod.id()} returns it
+   * @param restartCount restarts so far, 1 for the first
+   * @param exitCode the exit status of the run that ended
+   */
+  default void containerRestarted(String podId, int restartCount, int exitCode) {}
+
+  /**
+   * Pod {@code podId} ended by itself: a deadline of its spec passed, and its VM powered off.
+   * The handle stays open until closed (then removes what is left on the host).
+   *
+   * @param podId the pod's id, as {@code MicroPod.id()} returns it
+   * @param reason {@code max-lifetime} or {@code idle-timeout}
+   */
+  default void podEnded(String podId, String reason) {}
 }

@@ -43,19 +43,22 @@ public final class Listeners {
       log.warn("pod {}: listener {} threw from phaseFailed({})", podId, l, phase, e);
     }
   }
+
   public static void execEnd(MicroPodListener l, String podId, int exitCode, Duration took) {
-    try {
-      l.execEnd(podId, exitCode, took);
-    } catch (RuntimeException | LinkageError e) {
-      log.warn("pod {}: listener {} threw from execEnd", podId, l, e);
-    }
+    notify(l, podId, "execEnd", x -> x.execEnd(podId, exitCode, took));
   }
 
   public static void execFailed(MicroPodListener l, String podId, Duration took, Throwable cause) {
+    notify(l, podId, "execFailed", x -> x.execFailed(podId, took, cause));
+  }
+
+  /** Calls {@code event} on {@code l}, catching and logging (WARN) what it throws. */
+  public static void notify(MicroPodListener l, String podId, String what,
+      java.util.function.Consumer<MicroPodListener> event) {
     try {
-      l.execFailed(podId, took, cause);
+      event.accept(l);
     } catch (RuntimeException | LinkageError e) {
-      log.warn("pod {}: listener {} threw from execFailed", podId, l, e);
+      log.warn("pod {}: listener {} threw from {}", podId, l, what, e);
     }
   }
 }

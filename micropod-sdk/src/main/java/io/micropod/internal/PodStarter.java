@@ -75,6 +75,7 @@ final class PodStarter {
           + e.getMessage() + "; the pod was stopped", e, id, Phase.CONTAINER_START);
     }
     boot.vmProcess().onExit().thenAccept(pod::vmExited);
+    SupervisionWatch.start(boot, cleanup);
     if (!spec.exitGracePeriod().isZero() && !spec.detached()) {
       runtime.track(id, pod::stopForJvmExit);
     }

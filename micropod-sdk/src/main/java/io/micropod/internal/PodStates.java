@@ -112,9 +112,13 @@ public final class PodStates {
     }
     Map<Integer, Integer> ports = new LinkedHashMap<>();
     r.ports().forEach((k, v) -> ports.put(Integer.parseInt(k), v));
+    io.micropod.internal.state.ConsoleStates.Observed seen =
+        io.micropod.internal.state.ConsoleStates.read(consoleLogOf(r));
     return new PodInfo(r.id(), r.name(), r.image(), r.driver(), status, r.detached(),
         r.owner() == null ? -1 : r.owner().pid(), r.vmm() == null ? -1 : r.vmm().pid(), ports,
-        Instant.parse(r.createdAt()), r.startedAt() == null ? null : Instant.parse(r.startedAt()));
+        Instant.parse(r.createdAt()), r.startedAt() == null ? null : Instant.parse(r.startedAt()),
+        seen.health(), seen.restartCount(),
+        seen.lastExitCode().isPresent() ? seen.lastExitCode().getAsInt() : null, seen.endReason());
   }
 
   /** See {@link MicroPodRuntime#attach(String)}. */
@@ -244,8 +248,10 @@ public final class PodStates {
     PodResources.all(b, undo);
     undo.runAll(); // failures are logged; the next sweep tries again what is left
     List<String> killed = running.stream().filter(p -> !p.isAlive()).map(p -> Long.toString(p.pid())).toList();
-    log.info("pod {}: removed what its dead owner (pid {}) left{}", r.id(),
-        r.owner() == null ? "?" : r.owner().pid(), killed.isEmpty() ? "" : "; killed pids " + killed);
+    String ended = io.micropod.internal.state.ConsoleStates.read(b.paths.consoleLog()).endReason();
+    log.info("pod {}: removed what its dead owner (pid {}) left{}{}", r.id(),
+        r.owner() == null ? "?" : r.owner().pid(), killed.isEmpty() ? "" : "; killed pids " + killed,
+        ended == null ? "" : "; it had ended by itself (" + ended + ")");
     return undo.ran();
   }
 

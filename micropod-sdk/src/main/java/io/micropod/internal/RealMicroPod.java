@@ -91,7 +91,12 @@ public final class RealMicroPod implements MicroPod {
   void vmExited(Integer code) {
     if (!closed.get()) {
       boot.keepConsoleLog = true;
-      log.warn("pod {}: the VM exited unexpectedly (code {}); see {}", boot.id, code, boot.paths.consoleLog());
+      String ended = io.micropod.internal.state.ConsoleStates.read(boot.paths.consoleLog()).endReason();
+      if (ended != null) {
+        log.info("pod {}: ended by itself ({}); see {}", boot.id, ended, boot.paths.consoleLog());
+      } else {
+        log.warn("pod {}: the VM exited unexpectedly (code {}); see {}", boot.id, code, boot.paths.consoleLog());
+      }
       boot.agentClient().shutdownNow();
     }
   }
@@ -422,6 +427,26 @@ public final class RealMicroPod implements MicroPod {
   @Override
   public PodStats stats() {
     return call(() -> boot.agentClient().stats(boot.id, Lifecycle.CALL_DEADLINE));
+  }
+
+  /** How long {@link #health()} and {@link #restartCount()} wait for the agent. */
+  static final Duration STATE_DEADLINE = Duration.ofSeconds(10);
+
+  @Override
+  public java.util.Optional<io.micropod.HealthState> health() {
+    return java.util.Optional.ofNullable(containerState().health());
+  }
+
+  @Override
+  public int restartCount() {
+    return containerState().restartCount();
+  }
+
+  private io.micropod.internal.agent.Supervising.State containerState() {
+    if (closed.get()) {
+      throw new IllegalStateException("pod " + boot.id + " is closed");
+    }
+    return boot.agentClient().containerState(boot.id, STATE_DEADLINE);
   }
 
   @Override

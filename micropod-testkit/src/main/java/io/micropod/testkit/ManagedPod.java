@@ -252,6 +252,16 @@ public final class ManagedPod implements MicroPod {
   }
 
   @Override
+  public java.util.Optional<io.micropod.HealthState> health() {
+    return running().health();
+  }
+
+  @Override
+  public int restartCount() {
+    return running().restartCount();
+  }
+
+  @Override
   public int mappedPort(int containerPort) {
     return running().mappedPort(containerPort);
   }

@@ -111,6 +111,32 @@ public final class Wait {
     return new HttpWaitStrategy(path, 80, 200, WaitStrategy.DEFAULT_TIMEOUT);
   }
 
+  /**
+   * Ready once the container's health check passes ({@link io.micropod.MicroPod#health()}: the
+   * spec's {@link io.micropod.HealthCheck}, else the image's {@code HEALTHCHECK}). Fails at once
+   * when the container turns unhealthy, or has no health check at all.
+   *
+   * @return the strategy, with the default timeout
+   */
+  public static WaitStrategy forHealthcheck() {
+    return new PollingWait("health check to pass", WaitStrategy.DEFAULT_TIMEOUT, false, pod -> {
+      java.util.Optional<io.micropod.HealthState> health = pod.health();
+      if (health.isEmpty()) {
+        return Check.failed("the container has no health check: give the spec a HealthCheck, or use"
+            + " an image with a HEALTHCHECK");
+      }
+      switch (health.get().status()) {
+        case HEALTHY:
+          return Check.ready();
+        case UNHEALTHY:
+          return Check.failed("the container is unhealthy after " + health.get().failingStreak()
+              + " failed probes" + lastLine(health.get().lastOutput()));
+        default:
+          return Check.notYet("health: starting" + lastLine(health.get().lastOutput()));
+      }
+    });
+  }
+
   static void checkPort(int port) {
     if (port < 1 || port > 65535) {
       throw new IllegalArgumentException("port not in 1..65535: " + port);

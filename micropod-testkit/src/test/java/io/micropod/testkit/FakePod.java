@@ -26,6 +26,8 @@ final class FakePod implements MicroPod {
   volatile Function<List<String>, ExecResult> exec = argv -> ExecResult.of(127, "", "not found");
   final CompletableFuture<Integer> exit = new CompletableFuture<>();
   volatile int execs;
+  /** What {@link #health()} answers; null: no health check. */
+  volatile io.micropod.HealthState health;
 
   @Override
   public String id() {
@@ -140,4 +142,9 @@ final class FakePod implements MicroPod {
 
   @Override
   public void close() {}
+
+  @Override
+  public java.util.Optional<io.micropod.HealthState> health() {
+    return java.util.Optional.ofNullable(health);
+  }
 }

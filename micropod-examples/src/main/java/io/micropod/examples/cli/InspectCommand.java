@@ -72,7 +72,12 @@ final class InspectCommand implements Callable<Integer> {
         + "    \"State\": {\n"
         + "      \"Status\": " + str(status) + ",\n"
         + "      \"Running\": " + (p.status() == PodInfo.Status.RUNNING) + ",\n"
-        + "      \"StartedAt\": " + p.startedAt().map(t -> str(t.toString())).orElse("null") + "\n"
+        + "      \"StartedAt\": " + p.startedAt().map(t -> str(t.toString())).orElse("null") + ",\n"
+        + "      \"RestartCount\": " + p.restartCount() + ",\n"
+        + "      \"ExitCode\": " + (p.lastExitCode().isPresent() ? Integer.toString(p.lastExitCode().getAsInt()) : "null") + ",\n"
+        + "      \"Health\": " + p.health().map(h -> "{\"Status\": " + str(h.status().label())
+            + ", \"FailingStreak\": " + h.failingStreak() + "}").orElse("null") + ",\n"
+        + "      \"EndReason\": " + p.endReason().map(InspectCommand::str).orElse("null") + "\n"
         + "    },\n"
         + "    \"Config\": {\"Image\": " + str(p.image()) + "},\n"
         + "    \"NetworkSettings\": {\"Ports\": {" + ports + (ports.length() == 0 ? "" : "\n      ") + "}},\n"

@@ -54,9 +54,27 @@ final class ListCommand implements Callable<Integer> {
     rows.add(new String[] {"ID", "NAME", "IMAGE", "STATUS", "CREATED", "PORTS"});
     for (PodInfo p : pods) {
       rows.add(new String[] {p.id(), p.name().orElse("<none>"), p.image(),
-          p.status().name().toLowerCase(java.util.Locale.ROOT), Units.ago(p.createdAt(), now), ports(p)});
+          status(p), Units.ago(p.createdAt(), now), ports(p)});
     }
     return Table.format(rows);
+  }
+
+  /**
+   * The STATUS column: the status in lower case, then as Docker prints them the health
+   * ({@code (healthy)}, {@code (unhealthy)}, {@code (health: starting)}), the restarts
+   * ({@code restarted 2x, last exit 1}) and why a pod ended by itself ({@code ended: max-lifetime}).
+   */
+  static String status(PodInfo p) {
+    StringBuilder s = new StringBuilder(p.status().name().toLowerCase(java.util.Locale.ROOT));
+    p.health().ifPresent(h -> s.append(h.status() == io.micropod.HealthState.Status.STARTING
+        ? " (health: starting)" : " (" + h.status().label() + ")"));
+    if (p.restartCount() > 0) {
+      s.append(" (restarted ").append(p.restartCount()).append('x');
+      p.lastExitCode().ifPresent(c -> s.append(", last exit ").append(c));
+      s.append(')');
+    }
+    p.endReason().ifPresent(r -> s.append(" (ended: ").append(r).append(')'));
+    return s.toString();
   }
 
   static String ports(PodInfo p) {

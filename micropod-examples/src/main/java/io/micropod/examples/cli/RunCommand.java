@@ -130,6 +130,9 @@ final class RunCommand implements Callable<Integer> {
   @Mixin
   RegistryOptions registry;
 
+  @Mixin
+  SupervisionOptions supervision = new SupervisionOptions();
+
   @Parameters(index = "0", paramLabel = "IMAGE",
       description = "The image: a registry reference (alpine:3.20, 127.0.0.1:5000/app:1), "
           + "a local OCI layout (oci:/path/to/layout[:tag]) or an archive (oci-archive:/x.tar, docker-archive:/x.tar).")
@@ -215,6 +218,7 @@ final class RunCommand implements Callable<Integer> {
       }
       b.workingDir(workdir);
     }
+    supervision.apply(b);
     List<String> joining = networks(b);
     io.micropod.MicroPodRuntime runtime = registry.runtime(main.env);
     try {

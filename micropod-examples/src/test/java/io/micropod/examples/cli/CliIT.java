@@ -439,4 +439,31 @@ class CliIT {
   private static String javaBin() {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
+
+  @Test
+  void restartOnFailureRunsThreeTimesAndExitsWithTheLastStatus() throws Exception {
+    Result r = run("run", "--restart", "on-failure:2", IMAGE, "sh", "-c", "echo run; exit 1");
+    assertThat(r.exit).as(r.err).isEqualTo(1);
+    assertThat(r.out).isEqualTo("run\nrun\nrun\n");
+  }
+
+  @Test
+  void aDetachedPodPastItsMaxLifetimeIsGoneFromListWithinAMinuteWithNoVmmLeft() throws Exception {
+    Result started = run("run", "-d", "--max-lifetime", "15s", IMAGE, "sleep", "3600");
+    assertThat(started.exit).as(started.err).isZero();
+    String id = started.out.strip();
+    try {
+      assertThat(run("list", "-q").out.lines()).contains(id);
+      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      while (run("list", "-q").out.lines().anyMatch(id::equals) || !vmmProcessesOf(id).isEmpty()) {
+        assertThat(System.nanoTime() - deadline).as("pod %s still listed or running", id).isNegative();
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));
+      }
+      assertThat(io.micropod.examples.HelloAccess.home().resolve("pods").resolve(id)).doesNotExist();
+    } finally {
+      if (!vmmProcessesOf(id).isEmpty()) {
+        run("stop", "-t", "0", id);
+      }
+    }
+  }
 }

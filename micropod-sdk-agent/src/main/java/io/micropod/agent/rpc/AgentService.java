@@ -53,8 +53,17 @@ public final class AgentService extends AgentServiceGrpc.AgentServiceImplBase {
    */
   public AgentService(GuestInfo info, ContainerManager containers, Runnable shutdown,
       java.util.concurrent.Executor work) {
+    this(info, containers, shutdown, work, (maxLifetimeMs, idleTimeoutMs) -> {});
+  }
+
+  /**
+   * @param deadlines arms the pod's max lifetime and idle timeout (ms, 0: none) when a container
+   *     is created with them
+   */
+  public AgentService(GuestInfo info, ContainerManager containers, Runnable shutdown,
+      java.util.concurrent.Executor work, java.util.function.BiConsumer<Long, Long> deadlines) {
     this.info = new InfoHandler(info);
-    this.containers = new ContainerHandler(containers);
+    this.containers = new ContainerHandler(containers, deadlines);
     this.logs = new LogsHandler(containers);
     this.exec = new ExecHandler(containers);
     this.shutdown = new ShutdownHandler(shutdown);
@@ -139,5 +148,11 @@ public final class AgentService extends AgentServiceGrpc.AgentServiceImplBase {
   @Override
   public void updateHosts(UpdateHostsRequest request, StreamObserver<UpdateHostsResponse> observer) {
     containers.updateHosts(request, observer);
+  }
+
+  @Override
+  public void getContainerState(io.micropod.agent.v1.GetContainerStateRequest request,
+      StreamObserver<io.micropod.agent.v1.ContainerState> observer) {
+    containers.state(request, observer);
   }
 }

@@ -5,6 +5,7 @@ import io.grpc.stub.StreamObserver;
 import io.micropod.agent.runtime.ContainerManager;
 import io.micropod.agent.runtime.NetworkFiles;
 import io.micropod.agent.runtime.ProcessRequest;
+import io.micropod.agent.runtime.Supervision;
 import io.micropod.agent.v1.CreateContainerRequest;
 import io.micropod.agent.v1.CreateContainerResponse;
 import io.micropod.agent.v1.ProcessSpec;
@@ -26,9 +27,32 @@ import io.micropod.agent.v1.WaitContainerResponse;
  */
 final class ContainerHandler {
   private final ContainerManager containers;
+  private final java.util.function.BiConsumer<Long, Long> deadlines;
 
   ContainerHandler(ContainerManager containers) {
+    this(containers, (maxLifetimeMs, idleTimeoutMs) -> {});
+  }
+
+  ContainerHandler(ContainerManager containers, java.util.function.BiConsumer<Long, Long> deadlines) {
     this.containers = containers;
+    this.deadlines = deadlines;
+  }
+
+  /** The request's restart policy and health check; INVALID_ARGUMENT for bad values. */
+  static Supervision supervision(CreateContainerRequest request) {
+    io.micropod.agent.v1.RestartPolicy r = request.getRestart();
+    Supervision.Restart restart;
+    switch (r.getMode()) {
+      case RESTART_ON_FAILURE: restart = Supervision.Restart.ON_FAILURE; break;
+      case RESTART_ALWAYS: restart = Supervision.Restart.ALWAYS; break;
+      case RESTART_UNLESS_STOPPED: restart = Supervision.Restart.UNLESS_STOPPED; break;
+      default: restart = Supervision.Restart.NO;
+    }
+    io.micropod.agent.v1.HealthCheck h = request.getHealthcheck();
+    Supervision.Probe probe = h.getArgsCount() == 0 ? null
+        : new Supervision.Probe(h.getArgsList(), h.getIntervalMs(), h.getTimeoutMs(), h.getRetries(),
+            h.getStartPeriodMs());
+    return new Supervision(restart, r.getMaxRetries(), probe);
   }
 
   static ProcessRequest toRequest(ProcessSpec p) {
@@ -39,8 +63,14 @@ final class ContainerHandler {
   void create(CreateContainerRequest request, StreamObserver<CreateContainerResponse> observer) {
     Statuses.reply(
         observer,
-        () ->
-            CreateContainerResponse.newBuilder()
+        () -> {
+          Supervision supervision = supervision(request);
+          if (request.getMaxLifetimeMs() < 0 || request.getIdleTimeoutMs() < 0) {
+            throw new io.micropod.agent.runtime.ContainerException(
+                io.micropod.agent.runtime.ContainerException.Reason.INVALID_ARGUMENT,
+                "max_lifetime_ms and idle_timeout_ms must not be negative");
+          }
+          CreateContainerResponse response = CreateContainerResponse.newBuilder()
                 .setBundlePath(
                     containers
                         .create(
@@ -60,7 +90,30 @@ final class ContainerHandler {
                                 request.getOpenStdin(), request.getTerminalSize().getRows(),
                                 request.getTerminalSize().getColumns()))
                         .toString())
-                .build());
+                .build();
+          containers.supervise(request.getContainerId(), supervision);
+          deadlines.accept(request.getMaxLifetimeMs(), request.getIdleTimeoutMs());
+          return response;
+        });
+  }
+
+  void state(io.micropod.agent.v1.GetContainerStateRequest request,
+      StreamObserver<io.micropod.agent.v1.ContainerState> observer) {
+    Statuses.reply(
+        observer,
+        () -> {
+          ContainerManager.Snapshot s = containers.snapshot(request.getContainerId());
+          io.micropod.agent.v1.ContainerState.Builder b = io.micropod.agent.v1.ContainerState.newBuilder()
+              .setState(s.state())
+              .setRestartCount(s.restarts())
+              .setHealth(io.micropod.agent.v1.HealthStatus.forNumber(s.health().ordinal()))
+              .setFailingStreak(s.failingStreak())
+              .setLastHealthOutput(s.lastHealthOutput());
+          if (s.lastExit() != null) {
+            b.setExited(true).setLastExitCode(s.lastExit().exitCode());
+          }
+          return b.build();
+        });
   }
 
   /** The answer may come after the client gave up (deadline): then it is dropped quietly. */

@@ -10,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
  * <pre>
  * CREATED -> STARTING -> RUNNING -> STOPPED
  *                    \-------------> STOPPED (the runtime failed to start it)
+ * STOPPED -> RESTARTING -> CREATED -> STARTING ... (its restart policy said so)
  * any -> REMOVING (then gone)
  * </pre>
  */
@@ -19,7 +20,9 @@ final class Container {
     STARTING,
     RUNNING,
     STOPPED,
-    REMOVING;
+    REMOVING,
+    /** The main process exited and its restart policy restarts it after a back-off. */
+    RESTARTING;
 
     String label() {
       return name().toLowerCase(java.util.Locale.ROOT);
@@ -44,6 +47,24 @@ final class Container {
   volatile MainStdio stdio = MainStdio.NONE;
   /** The stdin of the container's own process once it started with {@link #stdio} open or a terminal. */
   volatile ProcessInput input;
+
+  /** What the agent does on its own: restarts and health probes (never null). */
+  volatile Supervision supervision = Supervision.NONE;
+  /** Guarded by this: restarts done, the last exit, whether a stop was asked for. */
+  int restarts;
+  ExitStatus lastExit;
+  boolean stopRequested;
+  /** Guarded by this: the next back-off, ms, and when the current run started (nanoTime). */
+  long backoffMillis = Supervision.FIRST_BACKOFF_MILLIS;
+  long runStartedNanos;
+  /** Guarded by this: bumped at every start, so that a probe of an earlier run stops. */
+  int run;
+  /** Guarded by this: health of the current run (proto HealthStatus numbers). */
+  Supervision.Health health = Supervision.Health.NONE;
+  int failingStreak;
+  String lastHealthOutput = "";
+  /** Whether a restart was pending when removal began (then no exit is coming). */
+  volatile boolean restartPendingAtRemoval;
 
   private State state = State.CREATED;
   private Process runc;
@@ -94,6 +115,15 @@ final class Container {
           "container " + id + " is " + state.label() + ", not created");
     }
     state = State.STARTING;
+  }
+
+  /** Moves RESTARTING to STARTING unless a stop came meanwhile; false when it did not. */
+  synchronized boolean beginRestart() {
+    if (state != State.RESTARTING || stopRequested) {
+      return false;
+    }
+    state = State.STARTING;
+    return true;
   }
 
   synchronized void runtimeProcess(Process p) {

@@ -262,6 +262,18 @@ public final class ContainerManager {
   public CompletableFuture<Integer> start(String id) {
     Container c = get(id);
     c.beginStart();
+    return launch(c);
+  }
+
+  /** Runs the container, which is STARTING. */
+  private CompletableFuture<Integer> launch(Container c) {
+    String id = c.id;
+    synchronized (c) {
+      c.run++;
+      c.runStartedNanos = System.nanoTime();
+      c.failingStreak = 0;
+      c.health = c.supervision.health() == null ? Supervision.Health.NONE : Supervision.Health.STARTING;
+    }
     c.oomBaseline = cgroups.parentOomKills();
     MainStdio stdio = c.stdio;
     // with a terminal, runc runs detached and micropod-tty relays the pty (see TtyExec): it
@@ -319,6 +331,7 @@ public final class ContainerManager {
       }
       Log.debug("container " + c.id + ": running, pid " + pid);
       started.complete(pid);
+      scheduleProbe(c);
       return;
     }
     if (!p.isAlive()) {
@@ -364,6 +377,12 @@ public final class ContainerManager {
     c.oomKilled = cgroups.parentOomKills() > c.oomBaseline;
     if (c.oomKilled) {
       Log.info("container " + c.id + ": killed by the OOM killer (memory limit reached)");
+    }
+    if (!startFailed && restartLater(c, status)) {
+      return;
+    }
+    if (c.supervision != Supervision.NONE) {
+      reportState(c);
     }
     afterOutput(output, () -> {
       c.log.close();
@@ -455,6 +474,15 @@ public final class ContainerManager {
       throw ContainerException.invalid("signal must be 1..64: " + signal);
     }
     Container c = get(id);
+    if (STOP_SIGNALS.contains(signal)) {
+      synchronized (c) {
+        c.stopRequested = true; // as docker stop/kill: the restart policy no longer applies
+      }
+      awaitLaunched(c);
+      if (cancelRestart(c)) {
+        return;
+      }
+    }
     Container.State state = c.state();
     if (state != Container.State.RUNNING && state != Container.State.STARTING) {
       throw ContainerException.precondition("container " + id + " is " + state.label());
@@ -483,6 +511,7 @@ public final class ContainerManager {
   public void remove(String id) {
     Container c = get(id);
     Container.State previous = c.state();
+    c.restartPendingAtRemoval = previous == Container.State.RESTARTING;
     CompletableFuture<Void> mine = c.beginRemoval();
     if (mine == null) {
       join(c.removal());
@@ -517,7 +546,9 @@ public final class ContainerManager {
     if (p != null) {
       deleteQuietly(c.id);
       try {
-        c.exit.get(OUTPUT_GRACE.toMillis() + 1000, TimeUnit.MILLISECONDS);
+        // a restart pending when the removal began never completes the exit: no wait then
+        c.exit.get(c.restartPendingAtRemoval ? 0 : OUTPUT_GRACE.toMillis() + 1000,
+            TimeUnit.MILLISECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (ExecutionException | TimeoutException e) {
@@ -576,6 +607,227 @@ public final class ContainerManager {
           }));
     }
     CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0])).join();
+  }
+
+  // ---- supervision: restarts and health probes -------------------------------------------------
+
+  /** Signals after which the restart policy no longer applies (Docker's stop and kill). */
+  static final java.util.Set<Integer> STOP_SIGNALS = java.util.Set.of(2, 3, 9, 15);
+
+  /**
+   * Sets what the agent does on its own for container {@code id}: restarts of its main process
+   * and its health probe. Call before {@link #start}.
+   */
+  public void supervise(String id, Supervision supervision) {
+    get(id).supervision = supervision;
+  }
+
+  /** What {@code GetContainerState} answers. */
+  public record Snapshot(String state, int restarts, ExitStatus lastExit,
+      Supervision.Health health, int failingStreak, String lastHealthOutput) {}
+
+  /** The container's supervision state now. */
+  public Snapshot snapshot(String id) {
+    Container c = get(id);
+    synchronized (c) {
+      return new Snapshot(c.state().label(), c.restarts, c.lastExit, c.health, c.failingStreak,
+          c.lastHealthOutput);
+    }
+  }
+
+  /**
+   * After the main process exited with {@code status}: when its policy says so, schedules its
+   * restart after the back-off and returns true (its log stays open and its exit pending).
+   */
+  private boolean restartLater(Container c, int status) {
+    long delay;
+    synchronized (c) {
+      c.lastExit = ExitStatus.fromStatus(status);
+      if (c.state() == Container.State.REMOVING || c.stopRequested
+          || !c.supervision.restarts(status, c.restarts)) {
+        return false;
+      }
+      long ran = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - c.runStartedNanos);
+      long[] next = Supervision.backoff(c.backoffMillis, ran);
+      delay = next[0];
+      c.backoffMillis = next[1];
+      c.state(Container.State.RESTARTING);
+    }
+    Log.info("container " + c.id + ": exited with " + status + ", restarting in " + delay + " ms ("
+        + c.supervision.restart().name().toLowerCase(java.util.Locale.ROOT) + ")");
+    reportState(c);
+    timer.schedule(() -> work.execute(() -> restart(c)), delay, TimeUnit.MILLISECONDS);
+    return true;
+  }
+
+  private void restart(Container c) {
+    synchronized (c) {
+      if (c.state() != Container.State.RESTARTING || c.stopRequested) {
+        return; // stopped or removed meanwhile
+      }
+      c.restarts++;
+    }
+    deleteQuietly(c.id); // runc's state of the last run, if it left any
+    deleteFiles(c.pidFile(), c.runtimeLog()); // else the new run's start would read the old pid
+    try {
+      if (!c.beginRestart()) {
+        return;
+      }
+      launch(c).whenComplete((pid, e) -> {
+        if (e != null) {
+          Log.warn("container " + c.id + ": restart " + c.restarts + " failed", e);
+        }
+      });
+      Log.info("container " + c.id + ": restarted (" + c.restarts + ")");
+      reportState(c);
+    } catch (RuntimeException e) {
+      Log.warn("container " + c.id + ": restart failed", e);
+      c.state(Container.State.STOPPED);
+      finishExit(c);
+    }
+  }
+
+  /**
+   * While a restart launches its process (STARTING), waits up to {@link #RESTART_LAUNCH_WAIT} for
+   * it to run (or fail), so that a stop reaches the new process instead of failing between runs.
+   */
+  private static void awaitLaunched(Container c) {
+    long deadline = System.nanoTime() + RESTART_LAUNCH_WAIT.toNanos();
+    while (c.state() == Container.State.STARTING && System.nanoTime() - deadline < 0) {
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(PID_POLL_MILLIS));
+    }
+  }
+
+  /** How long a stop signal waits for a restarting container's process to be launched. */
+  static final Duration RESTART_LAUNCH_WAIT = Duration.ofSeconds(10);
+
+  /** A stop while a restart is pending: the container stays exited. True when one was pending. */
+  private boolean cancelRestart(Container c) {
+    synchronized (c) {
+      if (c.state() != Container.State.RESTARTING) {
+        return false;
+      }
+      c.state(Container.State.STOPPED);
+    }
+    Log.info("container " + c.id + ": stopped while waiting to restart");
+    finishExit(c);
+    return true;
+  }
+
+  /**
+   * One console line with the container's supervision state, which the host reads from the
+   * pod's console log (also when no JVM is connected: a detached pod): {@code micropod-agent INFO
+   * state <id> state=<s> health=<h> streak=<n> restarts=<n> exit=<code or ->}. The host's parser
+   * ({@code io.micropod.internal.state.ConsoleStates}) reads this exact format.
+   */
+  static void reportState(Container c) {
+    String line;
+    synchronized (c) {
+      line = "state " + c.id + " state=" + c.state().label()
+          + " health=" + c.health.name().toLowerCase(java.util.Locale.ROOT)
+          + " streak=" + c.failingStreak + " restarts=" + c.restarts
+          + " exit=" + (c.lastExit == null ? "-" : Integer.toString(c.lastExit.exitCode()));
+    }
+    Log.info(line);
+  }
+
+  private static void finishExit(Container c) {
+    ExitStatus last;
+    synchronized (c) {
+      last = c.lastExit;
+    }
+    reportState(c);
+    c.log.close();
+    c.exit.complete(last == null ? new ExitStatus(0, 0) : last);
+  }
+
+  private void scheduleProbe(Container c) {
+    Supervision.Probe probe = c.supervision.health();
+    if (probe == null) {
+      return;
+    }
+    int run;
+    synchronized (c) {
+      run = c.run;
+    }
+    timer.schedule(() -> work.execute(() -> probe(c, probe, run)), probe.intervalMillis(),
+        TimeUnit.MILLISECONDS);
+  }
+
+  private boolean sameRun(Container c, int run) {
+    synchronized (c) {
+      return c.run == run && c.state() == Container.State.RUNNING;
+    }
+  }
+
+  /** Runs one probe of run {@code run}, records its result and schedules the next. */
+  private void probe(Container c, Supervision.Probe probe, int run) {
+    if (!sameRun(c, run)) {
+      return;
+    }
+    StringBuilder output = new StringBuilder();
+    OutputSink sink = (stream, data, offset, length) -> {
+      synchronized (output) {
+        output.append(new String(data, offset, length, StandardCharsets.UTF_8));
+        if (output.length() > Supervision.HEALTH_OUTPUT_CHARS) {
+          output.delete(0, output.length() - Supervision.HEALTH_OUTPUT_CHARS);
+        }
+      }
+    };
+    int code;
+    try {
+      // as Docker: the main process's user, environment and working directory
+      ExecSession session = exec(c.id, new ProcessRequest(probe.args(), List.of(), "",
+          c.process.uid() + ":" + c.process.gid(), false), false, sink);
+      try {
+        code = session.exit().get(probe.timeoutMillis(), TimeUnit.MILLISECONDS).exitCode();
+      } catch (TimeoutException e) {
+        session.kill();
+        code = -1;
+        synchronized (output) {
+          output.append("health check timed out after " + probe.timeoutMillis() + " ms");
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
+    } catch (ExecutionException | RuntimeException e) {
+      code = -1;
+      synchronized (output) {
+        output.append(String.valueOf(e instanceof ExecutionException ? e.getCause() : e.getMessage()));
+      }
+    }
+    Supervision.Health before;
+    Supervision.Health after;
+    synchronized (c) {
+      if (c.run != run || c.state() != Container.State.RUNNING) {
+        return; // the run ended under the probe: its failure says nothing about health
+      }
+      before = c.health;
+      synchronized (output) {
+        c.lastHealthOutput = output.toString();
+      }
+      long ran = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - c.runStartedNanos);
+      if (code == 0) {
+        c.failingStreak = 0;
+        c.health = Supervision.Health.HEALTHY;
+      } else if (ran >= probe.startPeriodMillis() || c.health != Supervision.Health.STARTING) {
+        c.failingStreak++;
+        if (c.failingStreak >= probe.retries()) {
+          c.health = Supervision.Health.UNHEALTHY;
+        }
+      }
+      after = c.health;
+    }
+    if (before != after) {
+      Log.info("container " + c.id + ": health " + after.name().toLowerCase(java.util.Locale.ROOT)
+          + " (probe exit " + code + ")");
+      reportState(c);
+    }
+    if (sameRun(c, run)) {
+      timer.schedule(() -> work.execute(() -> probe(c, probe, run)), probe.intervalMillis(),
+          TimeUnit.MILLISECONDS);
+    }
   }
 
   // ---- exec -----------------------------------------------------------------------------------

@@ -195,6 +195,22 @@ public final class AgentClient implements AutoCloseable {
     }
   }
 
+  /** {@code CreateContainer} with what the agent supervises on its own (see {@link Supervising}). */
+  public String createContainer(ContainerLaunch launch, Supervising supervising, Duration deadline) {
+    return createContainer(supervising.apply(launch.toProto()), deadline);
+  }
+
+  /** {@code GetContainerState}: restarts, last exit and health of the container. */
+  public Supervising.State containerState(String containerId, Duration deadline) {
+    try {
+      return Supervising.State.of(blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
+          .getContainerState(io.micropod.agent.v1.GetContainerStateRequest.newBuilder()
+              .setContainerId(containerId).build()));
+    } catch (StatusRuntimeException e) {
+      throw map(e, "GetContainerState", null, deadline);
+    }
+  }
+
   /** {@code StartContainer}; returns the guest pid (0 when it already exited). */
   public int startContainer(String containerId, Duration deadline) {
     try {

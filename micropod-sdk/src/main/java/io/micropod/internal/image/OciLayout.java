@@ -101,7 +101,59 @@ public final class OciLayout {
         c.path("WorkingDir").asText(""),
         c.path("User").asText(""),
         config.path("os").asText(""),
-        config.path("architecture").asText(""));
+        config.path("architecture").asText(""),
+        healthcheck(c.path("Healthcheck")));
+  }
+
+  /**
+   * Docker's {@code config.Healthcheck}: {@code Test} ({@code ["CMD", argv...]},
+   * {@code ["CMD-SHELL", line]} or {@code ["NONE"]}), {@code Interval}, {@code Timeout},
+   * {@code StartPeriod} in nanoseconds and {@code Retries}; zero or missing values take the
+   * defaults. Null when absent, empty or malformed (an image config is untrusted: a bad one is
+   * ignored, with Docker's defaults never exceeded in the other direction).
+   */
+  static io.micropod.HealthCheck healthcheck(JsonNode h) {
+    List<String> test = strings(h.path("Test"));
+    if (test.isEmpty()) {
+      return null;
+    }
+    try {
+      io.micropod.HealthCheck.Builder b = io.micropod.HealthCheck.builder();
+      switch (test.get(0)) {
+        case "NONE":
+          return io.micropod.HealthCheck.none();
+        case "CMD":
+          b.command(test.subList(1, test.size()));
+          break;
+        case "CMD-SHELL":
+          if (test.size() != 2) {
+            return null;
+          }
+          b.shell(test.get(1));
+          break;
+        default:
+          return null;
+      }
+      long interval = h.path("Interval").asLong(0);
+      long timeout = h.path("Timeout").asLong(0);
+      long startPeriod = h.path("StartPeriod").asLong(0);
+      int retries = h.path("Retries").asInt(0);
+      if (interval > 0) {
+        b.interval(java.time.Duration.ofNanos(Math.max(interval, 1_000_000)));
+      }
+      if (timeout > 0) {
+        b.timeout(java.time.Duration.ofNanos(Math.max(timeout, 1_000_000)));
+      }
+      if (startPeriod > 0) {
+        b.startPeriod(java.time.Duration.ofNanos(startPeriod));
+      }
+      if (retries > 0) {
+        b.retries(retries);
+      }
+      return b.build();
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      return null;
+    }
   }
 
   private static List<String> strings(JsonNode array) {

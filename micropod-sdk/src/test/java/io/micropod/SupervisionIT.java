@@ -1,0 +1,141 @@
+package io.micropod;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.micropod.event.MicroPodListener;
+import io.micropod.internal.state.ConsoleStates;
+import io.micropod.internal.state.StateDirectory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 15 on real VMs: the guest agent restarts a failing main process as its policy says, probes
+ * the container's health, and ends a pod past its max lifetime or idle timeout, also a detached
+ * pod whose JVM is gone. Events, {@link MicroPodRuntime#list()} and the console tell what happened.
+ */
+class SupervisionIT {
+  static final Duration TIMEOUT = Duration.ofSeconds(90);
+
+  /** Records the listener's supervision events as text. */
+  static final class Recorder implements MicroPodListener {
+    final List<String> events = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void healthChanged(String podId, HealthState health) {
+      events.add("health " + health.status().label());
+    }
+
+    @Override
+    public void containerRestarted(String podId, int restartCount, int exitCode) {
+      events.add("restarted " + restartCount + " exit " + exitCode);
+    }
+
+    @Override
+    public void podEnded(String podId, String reason) {
+      events.add("ended " + reason);
+    }
+  }
+
+  @Test
+  void onFailureRestartsAFailingContainerTwiceThenItStaysExitedWithItsLastStatus() {
+    Recorder recorder = new Recorder();
+    try (MicroPod pod = MicroPod.builder().image(TestImages.busybox())
+        .restart(RestartPolicy.parse("on-failure:2")).listener(recorder)
+        .command("sh", "-c", "echo run; exit 1").start()) {
+      assertThat(pod.waitFor()).isEqualTo(1);
+      assertThat(pod.logs().lines().filter("run"::equals)).hasSize(3);
+      assertThat(pod.restartCount()).isEqualTo(2);
+      assertThat(pod.waitFor(Duration.ofMillis(100))).hasValue(1);
+      poll("the restarts and the last exit in list()", () -> info(pod).restartCount() == 2
+          && info(pod).lastExitCode().orElse(-1) == 1);
+      poll("two restart events", () -> recorder.events.size() >= 2);
+      assertThat(recorder.events).containsExactly("restarted 1 exit 1", "restarted 2 exit 1");
+      assertThat(pod.health()).isEmpty();
+    }
+  }
+
+  @Test
+  void anUnhealthyContainerIsReportedThenHealthyAndAnIdlePodEndsByItself() throws Exception {
+    Recorder recorder = new Recorder();
+    MicroPod pod = MicroPod.builder().image(TestImages.busybox()).listener(recorder)
+        .healthcheck(HealthCheck.builder().shell("echo probing; [ -f /tmp/ok ]")
+            .interval(Duration.ofMillis(500)).timeout(Duration.ofSeconds(20)).retries(2).build())
+        .idleTimeout(Duration.ofSeconds(20))
+        .command("sleep", "3600").start();
+    try {
+      poll("unhealthy", () -> pod.health().map(h -> h.status() == HealthState.Status.UNHEALTHY).orElse(false));
+      HealthState sick = pod.health().orElseThrow();
+      assertThat(sick.failingStreak()).isGreaterThanOrEqualTo(2);
+      assertThat(sick.lastOutput()).contains("probing");
+      poll("unhealthy in list()", () -> info(pod).health()
+          .map(h -> h.status() == HealthState.Status.UNHEALTHY).orElse(false));
+
+      assertThat(pod.exec("touch", "/tmp/ok").exitCode()).isZero();
+      poll("healthy", () -> pod.health().map(h -> h.status() == HealthState.Status.HEALTHY).orElse(false));
+      assertThat(pod.health().orElseThrow().failingStreak()).isZero();
+      poll("healthy in list()", () -> info(pod).health()
+          .map(h -> h.status() == HealthState.Status.HEALTHY).orElse(false));
+
+      // nothing more from here: health probes (every 500 ms) and status reads are not activity
+      long vmm = info(pod).vmmPid().orElseThrow();
+      poll("the idle pod's VM to power off", () -> ProcessHandle.of(vmm).map(p -> !p.isAlive()).orElse(true));
+      poll("the podEnded event", () -> recorder.events.contains("ended idle-timeout"));
+      assertThat(recorder.events).containsSubsequence("health unhealthy", "health healthy", "ended idle-timeout");
+      assertThat(runtimeList().stream().filter(i -> i.id().equals(pod.id())))
+          .allSatisfy(i -> assertThat(i.endReason()).contains("idle-timeout"));
+    } finally {
+      pod.close();
+    }
+    assertThat(runtimeList()).noneMatch(i -> i.id().equals(pod.id()));
+    assertThat(Leaks.of(pod.id())).isEmpty();
+  }
+
+  @Test
+  void aDetachedPodPastItsMaxLifetimeIsGoneWithNothingLeftAfterItsJvmExited() throws Exception {
+    String id;
+    try (ChildJvm first = ChildJvm.start("start-detached-lifetime", "20")) {
+      id = first.await("POD ", Duration.ofMinutes(4));
+      assertThat(first.waitFor(Duration.ofSeconds(30))).isZero();
+    }
+    MicroPodRuntime runtime = MicroPodRuntime.defaultRuntime();
+    StateDirectory state = new StateDirectory(runtime.configDir());
+    Path consoleLog = runtime.configDir().resolve("logs").resolve(id + ".log");
+    try {
+      assertThat(runtime.list()).anyMatch(i -> i.id().equals(id));
+      poll("the pod gone from list()", () -> runtime.list().stream().noneMatch(i -> i.id().equals(id)));
+      assertThat(state.read(id)).isEmpty();
+      assertThat(Leaks.of(id)).isEmpty();
+      assertThat(ConsoleStates.read(consoleLog).endReason())
+          .as("the kept console log says why it ended").isEqualTo("max-lifetime");
+    } finally {
+      state.read(id).ifPresent(r -> r.processes()
+          .forEach(p -> io.micropod.internal.state.ProcStat.killIfSame(p.pid(), p.startTime())));
+      Files.deleteIfExists(consoleLog);
+    }
+  }
+
+  private static List<PodInfo> runtimeList() {
+    return MicroPodRuntime.defaultRuntime().list();
+  }
+
+  private static PodInfo info(MicroPod pod) {
+    return runtimeList().stream().filter(i -> i.id().equals(pod.id())).findFirst().orElseThrow();
+  }
+
+  private static void poll(String what, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("timed out after " + TIMEOUT + " waiting for " + what);
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+    }
+  }
+}
