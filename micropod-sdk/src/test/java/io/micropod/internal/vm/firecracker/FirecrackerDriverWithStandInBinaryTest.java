@@ -464,9 +464,9 @@ class FirecrackerDriverWithStandInBinaryTest {
     vm = driver.spawn(config, image(), Instant.now().plus(START));
     FirecrackerDriver.FirecrackerVm source = (FirecrackerDriver.FirecrackerVm) vm;
     source.snapshot(dir.resolve("snap"), dir.resolve("mem"), true);
-    // the stand-in records a call after answering it: wait for the resume's line too, or it
-    // could land in the fresh record after the delete
-    recordedThrough("PATCH /vm");
+    // the stand-in records a call after answering it: wait for the resume's line too (the pause
+    // is a PATCH /vm as well), or it could land in the fresh record after the delete
+    recordedThrough("\"Resumed\"");
     Files.delete(record);
     return source;
   }
