@@ -90,8 +90,12 @@ public final class MicroPodSpec {
   private final boolean detached;
   private final Duration exitGracePeriod;
   private final SeccompProfile seccomp;
+  private final boolean snapshottable;
+  private final String fromSnapshot; // null: a cold start
 
   private MicroPodSpec(Builder b) {
+    this.snapshottable = b.snapshottable || b.fromSnapshot != null;
+    this.fromSnapshot = b.fromSnapshot;
     this.entrypoint = b.entrypoint == null ? null : List.copyOf(b.entrypoint);
     this.user = b.user;
     this.hostname = b.hostname;
@@ -411,6 +415,31 @@ public final class MicroPodSpec {
     return seccomp;
   }
 
+  /**
+   * Whether {@link MicroPod#snapshot} works on the pod (QEMU only; default false). Such a pod
+   * boots its image from a read-only block device instead of virtio-fs, keeps its guest RAM in a
+   * file (in the pod's socket directory) and cannot have host directory {@link #mounts()}: neither
+   * a virtio-fs device nor a live host mount can be carried into a snapshot. A pod restored from a
+   * snapshot is snapshottable too. See docs/snapshots.md.
+   *
+   * @return whether the pod can be snapshotted
+   */
+  public boolean snapshottable() {
+    return snapshottable;
+  }
+
+  /**
+   * The snapshot the pod is restored from ({@link Builder#fromSnapshot}); empty for a cold start.
+   * A restored pod's container, its processes and files continue where the snapshot was taken:
+   * {@link #image()}, {@link #memoryMib()} and {@link #cpus()} are the snapshot's, and the command,
+   * environment, files and mounts of this spec are not used.
+   *
+   * @return the snapshot's name, or empty
+   */
+  public Optional<String> fromSnapshot() {
+    return Optional.ofNullable(fromSnapshot);
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof MicroPodSpec)) {
@@ -428,7 +457,8 @@ public final class MicroPodSpec {
         && networkMode == s.networkMode && networks.equals(s.networks)
         && networkAliases.equals(s.networkAliases) && exposedHostPorts.equals(s.exposedHostPorts)
         && detached == s.detached && exitGracePeriod.equals(s.exitGracePeriod)
-        && seccomp == s.seccomp;
+        && seccomp == s.seccomp && snapshottable == s.snapshottable
+        && Objects.equals(fromSnapshot, s.fromSnapshot);
   }
 
   @Override
@@ -450,7 +480,8 @@ public final class MicroPodSpec {
         + (exposedHostPorts.isEmpty() ? "" : ", exposedHostPorts=" + exposedHostPorts)
         + (detached ? ", detached" : "")
         + (exitGracePeriod.isZero() ? "" : ", exitGracePeriod=" + exitGracePeriod)
-        + (seccomp != SeccompProfile.DEFAULT ? ", seccomp=" + seccomp : "") + "}";
+        + (seccomp != SeccompProfile.DEFAULT ? ", seccomp=" + seccomp : "")
+        + (fromSnapshot != null ? ", fromSnapshot=" + fromSnapshot : snapshottable ? ", snapshottable" : "") + "}";
   }
 
   /**
@@ -486,10 +517,14 @@ public final class MicroPodSpec {
     private boolean detached;
     private Duration exitGracePeriod = Duration.ZERO;
     private SeccompProfile seccomp = SeccompProfile.DEFAULT;
+    private boolean snapshottable;
+    private String fromSnapshot;
 
     private Builder() {}
 
     private Builder(MicroPodSpec spec) {
+      this.snapshottable = spec.snapshottable;
+      this.fromSnapshot = spec.fromSnapshot;
       this.detached = spec.detached;
       this.exitGracePeriod = spec.exitGracePeriod;
       this.seccomp = spec.seccomp;
@@ -1041,6 +1076,15 @@ public final class MicroPodSpec {
      *     published ports, or when network aliases are set without a network
      */
     public MicroPodSpec build() {
+      if ((snapshottable || fromSnapshot != null) && !mounts.isEmpty()) {
+        throw new IllegalStateException("a snapshottable pod cannot have host directory mounts " + mounts
+            + " (a live host mount cannot be carried into a snapshot): drop the mounts, or copy the files"
+            + " in with copyToContainer(..)");
+      }
+      if ((snapshottable || fromSnapshot != null) && !networks.isEmpty()) {
+        throw new IllegalStateException("a snapshottable pod cannot join networks " + networks.stream()
+            .map(Network::name).toList() + " yet: drop network(..) (NAT and NONE work)");
+      }
       if (image == null) {
         throw new IllegalStateException("image is required");
       }
@@ -1062,6 +1106,33 @@ public final class MicroPodSpec {
             + " need a network: add network(..)");
       }
       return new MicroPodSpec(this);
+    }
+
+    /**
+     * See {@link MicroPodSpec#snapshottable()}.
+     *
+     * @param snapshottable whether {@link MicroPod#snapshot} works on the pod (default false)
+     * @return this builder
+     */
+    public Builder snapshottable(boolean snapshottable) {
+      this.snapshottable = snapshottable;
+      return this;
+    }
+
+    /**
+     * Restores the pod from {@code snapshot} (see {@link MicroPodSpec#fromSnapshot()}): sets the
+     * image, memory and cpus to the snapshot's. Many pods from one snapshot is a fork.
+     *
+     * @param snapshot a snapshot of this runtime ({@link MicroPodRuntime#snapshots()})
+     * @return this builder
+     */
+    public Builder fromSnapshot(PodSnapshot snapshot) {
+      Objects.requireNonNull(snapshot, "snapshot");
+      this.fromSnapshot = snapshot.name();
+      this.image = ImageRef.parse(snapshot.image());
+      this.memoryMib = snapshot.memoryMib();
+      this.cpus = snapshot.cpus();
+      return this;
     }
 
     /**

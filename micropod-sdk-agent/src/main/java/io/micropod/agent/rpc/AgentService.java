@@ -140,4 +140,10 @@ public final class AgentService extends AgentServiceGrpc.AgentServiceImplBase {
   public void updateHosts(UpdateHostsRequest request, StreamObserver<UpdateHostsResponse> observer) {
     containers.updateHosts(request, observer);
   }
+
+  @Override
+  public void restored(io.micropod.agent.v1.RestoredRequest request,
+      StreamObserver<io.micropod.agent.v1.RestoredResponse> observer) {
+    containers.restored(request, observer);
+  }
 }
