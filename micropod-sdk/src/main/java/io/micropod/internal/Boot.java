@@ -67,6 +67,10 @@ final class Boot {
   volatile String lastHosts;
   /** This pod's record in the config directory, once written. */
   volatile PodRecord record;
+  /** The snapshot this pod is restored from (checked); null for a cold start. */
+  volatile Snapshots.Manifest restoredFrom;
+  /** Whether the guest is paused ({@link RealMicroPod#pause}). */
+  volatile boolean paused;
 
   Boot(String id, MicroPodSpec spec, RuntimeServices runtime, HostCapabilities host) {
     this.id = id;

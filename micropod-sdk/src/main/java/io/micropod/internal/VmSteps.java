@@ -63,6 +63,9 @@ final class VmSteps {
     b.vmConfig = new VmConfig(b.id, b.spec.memoryMib(), b.spec.cpus(), b.host, podDir, socketDir,
         b.runtime.config().debug(), GuestNetworkConfig.NONE, b.spec.detached(),
         b.consoleLog, List.of());
+    if (b.spec.snapshottable()) {
+      b.vmConfig = b.vmConfig.withSnapshotting(SnapshotSteps.snapshotting(b, socketDir));
+    }
     b.rootfsShare = b.runtime.driver().shareRootfs(b.vmConfig, b.rootfs, Instant.now().plus(SOCKET_TIMEOUT));
     PodResources.rootfsShare(b, cleanup);
     b.updateRecord(r -> r.withVirtiofsd(PodRecord.Proc.of(b.rootfsShare.pid())));

@@ -83,7 +83,8 @@ public final class QemuDriver implements VmmDriver {
   @Override
   public RootfsShare shareRootfs(VmConfig config, Path tree, Instant deadline)
       throws InterruptedException {
-    if (rootfsMode == RootfsMode.BLOCK) {
+    if (rootfsMode == RootfsMode.BLOCK || config.snapshotting() != null) {
+      // a snapshottable pod: vhost-user-fs cannot migrate, a read-only block device can
       return BlockRootfs.prepare(blockImages, config.podId(), tree);
     }
     VirtiofsDaemon d = VirtiofsDaemon.start(config.podId(), config.host(), config.virtiofsSocket(),
@@ -168,7 +169,7 @@ public final class QemuDriver implements VmmDriver {
   public VmProcess spawn(VmConfig config, RootfsShare rootfs, Instant deadline)
       throws IOException, InterruptedException {
     Path blockImage = rootfs == null ? null : rootfs.blockImage();
-    if (rootfsMode == RootfsMode.BLOCK && blockImage == null) {
+    if ((rootfsMode == RootfsMode.BLOCK || config.snapshotting() != null) && blockImage == null) {
       throw new IllegalStateException("block rootfs mode but no block image was prepared");
     }
     QemuCommandLine.Paths paths =
@@ -317,6 +318,9 @@ public final class QemuDriver implements VmmDriver {
 
     @Override
     public boolean reachedInit() {
+      if (config.snapshotting() != null && config.snapshotting().incoming()) {
+        return true; // restored: its kernel ran /init before the snapshot, it prints nothing now
+      }
       if (!initSeen) {
         initSeen = ConsoleMarker.seen(config.consoleLog(), ConsoleMarker.INIT_STARTED);
       }
@@ -326,11 +330,24 @@ public final class QemuDriver implements VmmDriver {
     @Override
     public void stop(Duration grace) {
       qemu.stop(grace);
+      closeQmp();
     }
 
     @Override
     public void kill() {
       qemu.kill();
+      closeQmp();
+    }
+
+    private synchronized void closeQmp() {
+      if (qmp != null) {
+        try {
+          qmp.close();
+        } catch (IOException e) {
+          log.debug("pod {}: closing QMP: {}", config.podId(), e.toString());
+        }
+        qmp = null;
+      }
     }
 
     @Override
