@@ -5,8 +5,10 @@ package io.micropod;
  * taking one failed, the pod it was taken of keeps running and no snapshot of that name is left.
  */
 public class SnapshotException extends MicroPodException {
+  /** Serialisation version. */
   private static final long serialVersionUID = 1L;
 
+  /** The snapshot concerned. */
   private final String snapshot;
 
   /**
