@@ -166,9 +166,20 @@ public final class PodStates {
     Path socket = Path.of(me.agentSocket());
     AgentClient agent = services.connectAgent(b.id, socket);
     b.agent = agent;
+    if (b.paused) {
+      // a paused guest's agent cannot answer: let it run for the handshake, pause it again below
+      try {
+        b.vm.resume();
+      } catch (java.io.IOException | RuntimeException e) {
+        log.debug("pod {}: cannot resume the paused pod to attach: {}", b.id, e.toString());
+      }
+    }
     CompletableFuture<GuestInfo> info = agent.getInfoAsync(ATTACH_TIMEOUT);
     try {
       b.info = info.get(ATTACH_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS);
+      if (b.paused) {
+        b.vm.pause();
+      }
     } catch (Exception e) {
       info.cancel(true);
       agent.close();
@@ -285,6 +296,7 @@ public final class PodStates {
     r.ports().forEach((container, host) -> b.hostForwards.put(Integer.parseInt(container), host));
     b.started = true;
     b.record = r;
+    b.paused = PodRecord.PAUSED.equals(r.status());
     return b;
   }
 
@@ -354,8 +366,32 @@ public final class PodStates {
     private final Path consoleLog;
     private final CompletableFuture<Integer> exit;
 
+    /** The pod's socket directory (QMP); null when not recorded. */
+    private final Path socketDir;
+
+    @Override
+    public void pause() throws java.io.IOException {
+      io.micropod.internal.vm.QemuControl.pause(qmpDir());
+    }
+
+    @Override
+    public void resume() throws java.io.IOException {
+      io.micropod.internal.vm.QemuControl.resume(qmpDir());
+    }
+
+    private Path qmpDir() {
+      if (socketDir == null || !"qemu".equals(driver)) {
+        throw new UnsupportedOperationException("this pod's VMM cannot be paused");
+      }
+      return socketDir;
+    }
+
+    private final String driver;
+
     RecordedVm(PodRecord r, Path podDir, Path consoleLog) {
       super(r.vmm(), "vmm");
+      this.socketDir = r.socketDir() == null ? null : Path.of(r.socketDir());
+      this.driver = r.driver();
       this.agentSocket = r.agentSocket() == null ? null : Path.of(r.agentSocket());
       this.podDir = podDir;
       this.consoleLog = consoleLog;

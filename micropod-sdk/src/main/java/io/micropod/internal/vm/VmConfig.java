@@ -89,7 +89,7 @@ public record VmConfig(
 
   /** QEMU's QMP socket (pause, resume, snapshots). */
   public Path qmpSocket() {
-    return socketDir.resolve("qmp.sock");
+    return socketDir.resolve(QemuControl.QMP_SOCKET);
   }
 
   public Path vmmLog() {
