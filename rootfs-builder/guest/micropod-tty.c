@@ -215,7 +215,48 @@ static void type_veof(int master) {
   }
 }
 
+/*
+ * micropod-tty --restored SECONDS NANOS [PID HOSTNAME]: after a restore from a snapshot. Reads
+ * up to 512 bytes of host entropy from stdin, adds them to the kernel's pool crediting them
+ * (RNDADDENTROPY) and forces a reseed of the kernel's generator (RNDRESEEDCRNG: without it the
+ * forks of one snapshot read the same /dev/urandom bytes until the next scheduled reseed, up
+ * to a minute later); sets CLOCK_REALTIME; with PID, joins that process's UTS namespace and
+ * sets its hostname. The JDK can do none of these (ioctl, setns).
+ */
+#include <linux/random.h>
+#include <sched.h>
+static int restored(int argc, char **argv) {
+  if (argc != 4 && argc != 6) {
+    fprintf(stderr, "usage: micropod-tty --restored SECONDS NANOS [PID HOSTNAME]\n");
+    return 2;
+  }
+  struct { struct rand_pool_info info; unsigned char buf[512]; } e;
+  size_t n = 0;
+  ssize_t r;
+  while (n < sizeof e.buf && (r = read(0, e.buf + n, sizeof e.buf - n)) > 0) n += (size_t) r;
+  if (n < 32) die("want at least 32 bytes of entropy on stdin, got %zu", n);
+  e.info.entropy_count = (int) (n * 8);
+  e.info.buf_size = (int) n;
+  int fd = open("/dev/urandom", O_RDWR | O_CLOEXEC);
+  if (fd < 0) die("open /dev/urandom: %s", strerror(errno));
+  if (ioctl(fd, RNDADDENTROPY, &e.info) < 0) die("RNDADDENTROPY: %s", strerror(errno));
+  if (ioctl(fd, RNDRESEEDCRNG) < 0) die("RNDRESEEDCRNG: %s", strerror(errno));
+  close(fd);
+  struct timespec ts = { .tv_sec = atoll(argv[2]), .tv_nsec = atol(argv[3]) };
+  if (clock_settime(CLOCK_REALTIME, &ts) < 0) die("clock_settime: %s", strerror(errno));
+  if (argc == 6) {
+    char ns[64];
+    snprintf(ns, sizeof ns, "/proc/%d/ns/uts", atoi(argv[4]));
+    int nfd = open(ns, O_RDONLY | O_CLOEXEC);
+    if (nfd < 0) die("open %s: %s", ns, strerror(errno));
+    if (setns(nfd, CLONE_NEWUTS) < 0) die("setns %s: %s", ns, strerror(errno));
+    if (sethostname(argv[5], strlen(argv[5])) < 0) die("sethostname: %s", strerror(errno));
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "--restored") == 0) return restored(argc, argv);
   if (argc < 7 || strcmp(argv[5], "--") != 0) {
     fprintf(stderr,
         "usage: micropod-tty CONSOLE_SOCKET PID_FILE ROWS COLS -- RUNTIME_ARGV...\n");

@@ -353,6 +353,40 @@ public final class MicroPodRuntime implements AutoCloseable {
     return PodStates.attach(this, services, idOrName);
   }
 
+  /**
+   * The snapshots kept in this runtime's home ({@code <home>/snapshots/}), oldest first. Half-written
+   * snapshots (their writer crashed) are never listed, and are removed once their writer is gone.
+   *
+   * @return the snapshots; empty when there are none
+   */
+  public List<PodSnapshot> snapshots() {
+    return io.micropod.internal.SnapshotStore.list(services);
+  }
+
+  /**
+   * The snapshot named {@code name}.
+   *
+   * @param name its name
+   * @return it, or empty when there is none of that name
+   * @throws IllegalArgumentException when {@code name} is not a snapshot name
+   * @throws SnapshotException when it exists but its manifest is broken (remove it)
+   */
+  public java.util.Optional<PodSnapshot> snapshot(String name) {
+    return io.micropod.internal.SnapshotStore.find(services, name);
+  }
+
+  /**
+   * Removes the snapshot named {@code name}; pods restored from it run on (they hold their own
+   * copy of its memory).
+   *
+   * @param name its name
+   * @return whether there was one
+   * @throws IllegalArgumentException when {@code name} is not a snapshot name
+   */
+  public boolean removeSnapshot(String name) {
+    return io.micropod.internal.SnapshotStore.remove(services, name);
+  }
+
   /** For the SDK's own implementation; not API. */
   RuntimeServices services() {
     return services;

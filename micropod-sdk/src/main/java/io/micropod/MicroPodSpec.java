@@ -99,6 +99,9 @@ public final class MicroPodSpec {
   private final Duration maxLifetime;
   private final Duration idleTimeout;
 
+  private final boolean snapshottable;
+  private final String fromSnapshot; // null: a cold start
+
   private MicroPodSpec(Builder b) {
     this.healthcheck = b.healthcheck;
     this.restart = b.restart;
@@ -106,6 +109,8 @@ public final class MicroPodSpec {
     this.idleTimeout = b.idleTimeout;
     this.tty = b.tty;
     this.stdinOpen = b.stdinOpen;
+    this.snapshottable = b.snapshottable || b.fromSnapshot != null;
+    this.fromSnapshot = b.fromSnapshot;
     this.entrypoint = b.entrypoint == null ? null : List.copyOf(b.entrypoint);
     this.user = b.user;
     this.hostname = b.hostname;
@@ -488,6 +493,31 @@ public final class MicroPodSpec {
     return Optional.ofNullable(idleTimeout);
   }
 
+  /**
+   * Whether {@link MicroPod#snapshot} works on the pod (QEMU only; default false). Such a pod
+   * boots its image from a read-only block device instead of virtio-fs, keeps its guest RAM in a
+   * file (in the pod's socket directory) and cannot have host directory {@link #mounts()}: neither
+   * a virtio-fs device nor a live host mount can be carried into a snapshot. A pod restored from a
+   * snapshot is snapshottable too. See docs/snapshots.md.
+   *
+   * @return whether the pod can be snapshotted
+   */
+  public boolean snapshottable() {
+    return snapshottable;
+  }
+
+  /**
+   * The snapshot the pod is restored from ({@link Builder#fromSnapshot}); empty for a cold start.
+   * A restored pod's container, its processes and files continue where the snapshot was taken:
+   * {@link #image()}, {@link #memoryMib()} and {@link #cpus()} are the snapshot's, and the command,
+   * environment, files and mounts of this spec are not used.
+   *
+   * @return the snapshot's name, or empty
+   */
+  public Optional<String> fromSnapshot() {
+    return Optional.ofNullable(fromSnapshot);
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof MicroPodSpec)) {
@@ -508,7 +538,8 @@ public final class MicroPodSpec {
         && seccomp == s.seccomp && Objects.equals(tty, s.tty) && stdinOpen == s.stdinOpen
         && Objects.equals(healthcheck, s.healthcheck)
         && restart.equals(s.restart) && Objects.equals(maxLifetime, s.maxLifetime)
-        && Objects.equals(idleTimeout, s.idleTimeout);
+        && Objects.equals(idleTimeout, s.idleTimeout) && snapshottable == s.snapshottable
+        && Objects.equals(fromSnapshot, s.fromSnapshot);
   }
 
   @Override
@@ -535,7 +566,8 @@ public final class MicroPodSpec {
         + (healthcheck != null ? ", healthcheck=" + healthcheck : "")
         + (restart.mode() != RestartPolicy.Mode.NO ? ", restart=" + restart : "")
         + (maxLifetime != null ? ", maxLifetime=" + maxLifetime : "")
-        + (idleTimeout != null ? ", idleTimeout=" + idleTimeout : "") + "}";
+        + (idleTimeout != null ? ", idleTimeout=" + idleTimeout : "")
+        + (fromSnapshot != null ? ", fromSnapshot=" + fromSnapshot : snapshottable ? ", snapshottable" : "") + "}";
   }
 
   /**
@@ -575,6 +607,8 @@ public final class MicroPodSpec {
     private RestartPolicy restart = RestartPolicy.no();
     private Duration maxLifetime;
     private Duration idleTimeout;
+    private boolean snapshottable;
+    private String fromSnapshot;
 
     private Builder() {}
 
@@ -588,6 +622,8 @@ public final class MicroPodSpec {
       this.restart = spec.restart;
       this.maxLifetime = spec.maxLifetime;
       this.idleTimeout = spec.idleTimeout;
+      this.snapshottable = spec.snapshottable;
+      this.fromSnapshot = spec.fromSnapshot;
       this.detached = spec.detached;
       this.exitGracePeriod = spec.exitGracePeriod;
       this.seccomp = spec.seccomp;
@@ -1229,6 +1265,15 @@ public final class MicroPodSpec {
      *     published ports, or when network aliases are set without a network
      */
     public MicroPodSpec build() {
+      if ((snapshottable || fromSnapshot != null) && !mounts.isEmpty()) {
+        throw new IllegalStateException("a snapshottable pod cannot have host directory mounts " + mounts
+            + " (a live host mount cannot be carried into a snapshot): drop the mounts, or copy the files"
+            + " in with copyToContainer(..)");
+      }
+      if ((snapshottable || fromSnapshot != null) && !networks.isEmpty()) {
+        throw new IllegalStateException("a snapshottable pod cannot join networks " + networks.stream()
+            .map(Network::name).toList() + " yet: drop network(..) (NAT and NONE work)");
+      }
       if (image == null) {
         throw new IllegalStateException("image is required");
       }
@@ -1250,6 +1295,33 @@ public final class MicroPodSpec {
             + " need a network: add network(..)");
       }
       return new MicroPodSpec(this);
+    }
+
+    /**
+     * See {@link MicroPodSpec#snapshottable()}.
+     *
+     * @param snapshottable whether {@link MicroPod#snapshot} works on the pod (default false)
+     * @return this builder
+     */
+    public Builder snapshottable(boolean snapshottable) {
+      this.snapshottable = snapshottable;
+      return this;
+    }
+
+    /**
+     * Restores the pod from {@code snapshot} (see {@link MicroPodSpec#fromSnapshot()}): sets the
+     * image, memory and cpus to the snapshot's. Many pods from one snapshot is a fork.
+     *
+     * @param snapshot a snapshot of this runtime ({@link MicroPodRuntime#snapshots()})
+     * @return this builder
+     */
+    public Builder fromSnapshot(PodSnapshot snapshot) {
+      Objects.requireNonNull(snapshot, "snapshot");
+      this.fromSnapshot = snapshot.name();
+      this.image = ImageRef.parse(snapshot.image());
+      this.memoryMib = snapshot.memoryMib();
+      this.cpus = snapshot.cpus();
+      return this;
     }
 
     /**

@@ -19,7 +19,9 @@ public final class PodInfo {
     /** The container was started (its main process may have exited since). */
     RUNNING,
     /** Its owner is closing it. */
-    STOPPING
+    STOPPING,
+    /** Its guest is paused ({@link MicroPod#pause()}). */
+    PAUSED
   }
 
   private final String id;

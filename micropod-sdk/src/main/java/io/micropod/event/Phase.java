@@ -20,5 +20,9 @@ public enum Phase {
   /** Creating and starting the container inside the VM. */
   CONTAINER_START,
   /** Tearing the pod down ({@code close()}). */
-  STOP
+  STOP,
+  /** Taking a snapshot of a running pod ({@code MicroPod.snapshot}): the guest is paused meanwhile. */
+  SNAPSHOT,
+  /** Loading a snapshot into a new VM ({@code MicroPodSpec.Builder.fromSnapshot}), instead of booting one. */
+  RESTORE
 }

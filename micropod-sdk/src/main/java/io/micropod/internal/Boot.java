@@ -72,6 +72,10 @@ final class Boot {
   final Object hostsLock = new Object();
   /** Port-forward connections the pod may have open at once, all its ports together. */
   final Semaphore portConnections = new Semaphore(AgentLimits.MAX_PORT_CONNECTIONS);
+  /** The snapshot this pod is restored from (checked); null for a cold start. */
+  volatile Snapshots.Manifest restoredFrom;
+  /** Whether the guest is paused ({@link RealMicroPod#pause}): it changes during the pod's life. */
+  volatile boolean paused;
 
   Boot(String id, MicroPodSpec spec, RuntimeServices runtime, HostCapabilities host) {
     this(id, spec, runtime, host, PodPaths.of(id, runtime), List.of());
@@ -92,8 +96,10 @@ final class Boot {
    * and {@code mounts.share} hand to the driver; {@code vmm.spawn} adds their devices.
    */
   VmConfig baseVmConfig() {
-    return new VmConfig(id, spec.memoryMib(), spec.cpus(), host, paths.podDir(), paths.socketDir(),
+    VmConfig config = new VmConfig(id, spec.memoryMib(), spec.cpus(), host, paths.podDir(), paths.socketDir(),
         runtime.config().debug(), GuestNetworkConfig.NONE, spec.detached(), paths.consoleLog(), List.of());
+    return spec.snapshottable()
+        ? config.withSnapshotting(SnapshotSteps.snapshotting(this, paths.socketDir())) : config;
   }
 
   /** The time left of the start's deadline (at least 1 ms). */

@@ -57,13 +57,17 @@ final class PodStarter {
     List<LocalNetwork> joining = NetworkSteps.check(spec, runtime);
     MountSteps.check(spec, runtime, id);
     Boot boot = new Boot(id, spec, runtime, host, PodPaths.of(id, runtime), joining);
+    if (spec.fromSnapshot().isPresent()) {
+      boot.restoredFrom = SnapshotSteps.check(spec, runtime, id);
+    }
     CleanupStack cleanup = new CleanupStack(id);
     runtime.sweepOnce();
     runtime.track(id, boot::kill);
     cleanup.push("runtime.untrack", () -> runtime.untrack(id));
     claimName(boot, cleanup);
     log.debug("pod {}: starting {}", id, spec);
-    Map<String, Duration> took = new BootSequence<>(id, spec.listener(), steps()).run(boot, cleanup);
+    Map<String, Duration> took = new BootSequence<>(id, spec.listener(),
+        boot.restoredFrom != null ? SnapshotSteps.steps() : steps()).run(boot, cleanup);
     boot.started = true;
     BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
     RealMicroPod pod = new RealMicroPod(boot, cleanup, timings);

@@ -170,9 +170,20 @@ public final class PodStates {
     Boot b = boot(runtime, services, me);
     Path socket = Path.of(me.agentSocket());
     AgentClient agent = services.connectAgent(b.id, socket);
+    if (b.paused) {
+      // a paused guest's agent cannot answer: let it run for the handshake, pause it again below
+      try {
+        b.vmProcess().resume();
+      } catch (java.io.IOException | RuntimeException e) {
+        log.debug("pod {}: cannot resume the paused pod to attach: {}", b.id, e.toString());
+      }
+    }
     CompletableFuture<GuestInfo> info = agent.getInfoAsync(ATTACH_TIMEOUT);
     try {
       b.agent.set(new ConnectedAgent(agent, info.get(ATTACH_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS), 0));
+      if (b.paused) {
+        b.vmProcess().pause();
+      }
     } catch (Exception e) {
       info.cancel(true);
       agent.close();
@@ -296,6 +307,7 @@ public final class PodStates {
     b.vm.set(new SpawnedVm(new RecordedVm(r, paths.podDir(), paths.consoleLog()), 0, null));
     b.started = true;
     b.recordWritten(r);
+    b.paused = PodRecord.PAUSED.equals(r.status());
     return b;
   }
 
@@ -365,8 +377,32 @@ public final class PodStates {
     private final Path consoleLog;
     private final CompletableFuture<Integer> exit;
 
+    /** The pod's socket directory (QMP); null when not recorded. */
+    private final Path socketDir;
+
+    @Override
+    public void pause() throws java.io.IOException {
+      io.micropod.internal.vm.QemuControl.pause(qmpDir());
+    }
+
+    @Override
+    public void resume() throws java.io.IOException {
+      io.micropod.internal.vm.QemuControl.resume(qmpDir());
+    }
+
+    private Path qmpDir() {
+      if (socketDir == null || !"qemu".equals(driver)) {
+        throw new UnsupportedOperationException("this pod's VMM cannot be paused");
+      }
+      return socketDir;
+    }
+
+    private final String driver;
+
     RecordedVm(PodRecord r, Path podDir, Path consoleLog) {
       super(r.vmm(), "vmm");
+      this.socketDir = r.socketDir() == null ? null : Path.of(r.socketDir());
+      this.driver = r.driver();
       this.agentSocket = r.agentSocket() == null ? null : Path.of(r.agentSocket());
       this.podDir = podDir;
       this.consoleLog = consoleLog;

@@ -218,8 +218,63 @@ public final class RealMicroPod implements MicroPod {
   }
 
   private void checkOpen() {
+    checkNotClosed();
+    if (boot.paused) {
+      throw new IllegalStateException("pod " + boot.id + " is paused: resume() it first");
+    }
+  }
+
+  private void checkNotClosed() {
     if (closed.get()) {
       throw new IllegalStateException("pod " + boot.id + " is closed");
+    }
+  }
+
+  @Override
+  public synchronized void pause() {
+    checkNotClosed();
+    if (boot.paused) {
+      return;
+    }
+    try {
+      boot.vmProcess().pause();
+    } catch (java.io.IOException e) {
+      throw new MicroPodException("pod " + boot.id + ": cannot pause its VM: " + e.getMessage(), e, boot.id, null);
+    }
+    boot.paused = true;
+    boot.updateRecord(r -> r.withStatus(PodRecord.PAUSED));
+    log.debug("pod {}: paused", boot.id);
+  }
+
+  @Override
+  public synchronized void resume() {
+    checkNotClosed();
+    if (!boot.paused) {
+      return;
+    }
+    try {
+      boot.vmProcess().resume();
+    } catch (java.io.IOException e) {
+      throw new MicroPodException("pod " + boot.id + ": cannot resume its VM: " + e.getMessage(), e, boot.id, null);
+    }
+    boot.paused = false;
+    boot.updateRecord(r -> r.withStatus(PodRecord.RUNNING));
+    log.debug("pod {}: resumed", boot.id);
+  }
+
+  @Override
+  public synchronized io.micropod.PodSnapshot snapshot(String name) {
+    checkNotClosed();
+    Snapshots.checkName(name);
+    long started = System.nanoTime();
+    Listeners.phaseStart(boot.spec.listener(), boot.id, Phase.SNAPSHOT);
+    try {
+      io.micropod.PodSnapshot s = Snapshots.take(boot, name);
+      Listeners.phaseEnd(boot.spec.listener(), boot.id, Phase.SNAPSHOT, Duration.ofNanos(System.nanoTime() - started));
+      return s;
+    } catch (RuntimeException e) {
+      Listeners.phaseFailed(boot.spec.listener(), boot.id, Phase.SNAPSHOT, e);
+      throw e;
     }
   }
 
@@ -230,6 +285,14 @@ public final class RealMicroPod implements MicroPod {
     }
     long started = System.nanoTime();
     Listeners.phaseStart(boot.spec.listener(), boot.id, Phase.STOP);
+    if (boot.paused) {
+      try {
+        boot.vmProcess().resume(); // so that its agent can shut the container down
+        boot.paused = false;
+      } catch (java.io.IOException | RuntimeException e) {
+        log.debug("pod {}: cannot resume it before closing: {}", boot.id, e.toString());
+      }
+    }
     try {
       boot.updateRecord(r -> r.withStatus(PodRecord.STOPPING));
     } catch (RuntimeException e) {

@@ -391,6 +391,17 @@ class FakeVmPodTest {
 
   /** ports.bind listens before the VM (and its agent client) exists; connections use the client later. */
   @Test
+  void snapshottingAPodNotStartedSnapshottableSaysHowToStartIt() {
+    try (MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").build(), runtime)) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> pod.snapshot("s1"))
+          .isInstanceOf(IllegalStateException.class).hasMessageContaining("snapshottable(true)");
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> pod.snapshot("../s1"))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("../s1");
+      assertThat(pod.exec("true").exitCode()).isZero(); // it runs on
+    }
+  }
+
+  @Test
   void aPublishedPortIsBoundBeforeTheAgentConnectsAndClosedWithThePod() throws Exception {
     MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").port(80).build(), runtime);
     int hostPort = pod.mappedPort(80);

@@ -152,4 +152,18 @@ class OrphanReaperTest {
       mountDaemon.destroyForcibly();
     }
   }
+
+  @org.junit.jupiter.api.Test
+  void aPausedDetachedPodWhoseOwnerExitedIsStillLiveLikeARunningOne() {
+    // failed before (CliIT): `micropod pause` (an owner that exits at once) left a PAUSED record
+    // that the next sweep reaped, stopping the pod
+    PodRecord.Proc deadOwner = new PodRecord.Proc(Integer.MAX_VALUE, 1);
+    java.util.function.Function<String, PodRecord> detached = status -> new PodRecord(PodRecord.VERSION,
+        "abc", null, "oci:/i", "qemu", status, true, deadOwner, PodRecord.Proc.self(), null, null, "/p", "/s",
+        "/s/agent.sock", Map.of(), "2026-01-01T00:00:00Z", null);
+
+    assertThat(OrphanReaper.isLive(detached.apply(PodRecord.PAUSED))).isTrue();
+    assertThat(OrphanReaper.isLive(detached.apply(PodRecord.RUNNING))).isTrue();
+    assertThat(OrphanReaper.isLive(detached.apply(PodRecord.STARTING))).isFalse();
+  }
 }

@@ -271,6 +271,21 @@ public final class ManagedPod implements MicroPod {
     return running().host();
   }
 
+  @Override
+  public void pause() {
+    running().pause();
+  }
+
+  @Override
+  public void resume() {
+    running().resume();
+  }
+
+  @Override
+  public io.micropod.PodSnapshot snapshot(String name) {
+    return running().snapshot(name);
+  }
+
   /**
    * Closes the running pod (a session-scoped pod is only let go: its session closes it). Idempotent;
    * never throws. {@link #start()} may start a new one afterwards.

@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
         ExecCommand.class, RmCommand.class, InspectCommand.class, StatsCommand.class, CpCommand.class,
         NetworkCommand.class,
         PullCommand.class, ImagesCommand.class, RmiCommand.class,
-        DoctorCommand.class, CommandLine.HelpCommand.class})
+        DoctorCommand.class, SnapshotCommand.class, PauseCommand.Pause.class, PauseCommand.Resume.class,
+        CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 
   @Spec

@@ -133,7 +133,11 @@ final class RunCommand implements Callable<Integer> {
   @Mixin
   SupervisionOptions supervision = new SupervisionOptions();
 
-  @Parameters(index = "0", paramLabel = "IMAGE",
+  @Option(names = "--from-snapshot", paramLabel = "NAME",
+      description = "Restore the pod from this snapshot (micropod snapshot ls) instead of booting an IMAGE; takes -d, --name, -p, --hostname.")
+  String fromSnapshot;
+
+  @Parameters(index = "0", arity = "0..1", paramLabel = "IMAGE",
       description = "The image: a registry reference (alpine:3.20, 127.0.0.1:5000/app:1), "
           + "a local OCI layout (oci:/path/to/layout[:tag]) or an archive (oci-archive:/x.tar, docker-archive:/x.tar).")
   String image;
@@ -161,6 +165,12 @@ final class RunCommand implements Callable<Integer> {
    * @throws IllegalArgumentException naming a bad option value
    */
   MicroPodSpec spec() {
+    if (fromSnapshot != null) {
+      return restoreSpec();
+    }
+    if (image == null) {
+      throw new IllegalArgumentException("Missing required parameter: 'IMAGE' (see 'micropod run --help'), or --from-snapshot NAME");
+    }
     MicroPodSpec.Builder b = MicroPod.builder()
         .image(parseImage(image))
         .command(command)
@@ -224,6 +234,33 @@ final class RunCommand implements Callable<Integer> {
     try {
       for (String n : joining) {
         b.network(network(runtime, n));
+      }
+      return b.runtime(runtime).build();
+    } catch (RuntimeException e) {
+      runtime.close();
+      throw e;
+    }
+  }
+
+  /** The spec of {@code --from-snapshot}: the snapshot's image, memory and cpus; name, ports, hostname, -d. */
+  private MicroPodSpec restoreSpec() {
+    if (image != null) {
+      throw new IllegalArgumentException("--from-snapshot takes no IMAGE or CMD (the snapshot's container"
+          + " goes on): drop \"" + image + "\"");
+    }
+    io.micropod.MicroPodRuntime runtime = registry.runtime(main.env);
+    try {
+      io.micropod.PodSnapshot snapshot = runtime.snapshot(fromSnapshot).orElseThrow(() ->
+          new IllegalArgumentException("no snapshot named " + fromSnapshot + ": see `micropod snapshot ls`"));
+      MicroPodSpec.Builder b = MicroPod.builder().fromSnapshot(snapshot).detached(detach);
+      if (name != null) {
+        b.name(name);
+      }
+      for (String p : publish) {
+        b.port(port(p));
+      }
+      if (hostname != null) {
+        b.hostname(hostname);
       }
       return b.runtime(runtime).build();
     } catch (RuntimeException e) {

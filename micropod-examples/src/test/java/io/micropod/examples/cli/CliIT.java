@@ -154,6 +154,19 @@ class CliIT {
       assertThat(typed.out).contains("24 80\r\nerr\r\n");
       assertThat(typed.err).isEmpty();
 
+      // pause: the vCPUs stop, ps says so, exec is refused; resume: it answers again
+      Result paused = run("pause", name);
+      assertThat(paused.exit).as(paused.err).isZero();
+      assertThat(paused.out).isEqualTo(name + "\n");
+      assertThat(run("ps").out.lines().filter(l -> l.startsWith(id)).findFirst().orElseThrow()).contains("paused");
+      Result whilePaused = run("exec", name, "true");
+      assertThat(whilePaused.exit).isNotZero();
+      assertThat(whilePaused.err).contains("paused");
+      Result resumed = run("resume", name);
+      assertThat(resumed.exit).as(resumed.err).isZero();
+      assertThat(run("exec", name, "echo", "back").out).isEqualTo("back\n");
+      assertThat(run("ps").out.lines().filter(l -> l.startsWith(id)).findFirst().orElseThrow()).contains("running");
+
       Result logs = run("logs", name);
       assertThat(logs.exit).as(logs.err).isZero();
       assertThat(logs.out).isEqualTo("started\n");

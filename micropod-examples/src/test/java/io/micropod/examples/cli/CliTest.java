@@ -101,6 +101,69 @@ class CliTest {
   }
 
   @Test
+  void snapshotsAreListedRestoredByNameAndRemoved() throws java.io.IOException {
+    java.nio.file.Path home;
+    try (io.micropod.MicroPodRuntime r = io.micropod.MicroPodRuntime.builder().build()) {
+      home = r.home();
+    }
+    String name = "clitest-" + System.nanoTime();
+    java.nio.file.Path dir = java.nio.file.Files.createDirectories(home.resolve("snapshots").resolve(name));
+    try {
+      java.nio.file.Files.writeString(dir.resolve("manifest.json"), "{\"format\":1,\"name\":\"" + name
+          + "\",\"image\":\"oci:/images/busybox\",\"sourcePodId\":\"abc123\",\"containerId\":\"abc123\","
+          + "\"createdAt\":\"2026-01-01T00:00:00Z\",\"sizeBytes\":1000000,\"memoryMib\":768,\"cpus\":2,"
+          + "\"guestVersion\":\"g\",\"sdkVersion\":\"s\",\"machine\":\"microvm\",\"hostnameSet\":false,"
+          + "\"blockImage\":\"/x\",\"blockImageBytes\":1,\"ramBytes\":1,\"stateSha256\":\"sha256:00\"}");
+
+      assertThat(runAnew("snapshot", "ls")).isZero();
+      assertThat(out.toString()).contains("NAME").contains(name).contains("oci:/images/busybox")
+          .contains("abc123").contains("768 MiB");
+
+      MicroPodSpec spec = parseRun("run", "-d", "--name", "w", "-p", "8080:80", "--from-snapshot", name).spec();
+      assertThat(spec.fromSnapshot()).hasValue(name);
+      assertThat(spec.snapshottable()).isTrue();
+      assertThat(spec.image().toString()).isEqualTo("oci:/images/busybox:latest");
+      assertThat(spec.memoryMib()).isEqualTo(768);
+      assertThat(spec.cpus()).isEqualTo(2);
+      assertThat(spec.detached()).isTrue();
+      assertThat(spec.name()).hasValue("w");
+
+      assertThat(runAnew("run", "--from-snapshot", name, "oci:/i")).isEqualTo(ExitCodes.USAGE);
+      assertThat(err.toString()).contains("--from-snapshot takes no IMAGE");
+      assertThat(runAnew("run", "--from-snapshot", "nope-" + name)).isEqualTo(ExitCodes.USAGE);
+      assertThat(err.toString()).contains("no snapshot named nope-" + name);
+
+      assertThat(runAnew("snapshot", "rm", name)).isZero();
+      assertThat(out.toString()).isEqualTo(name + "\n");
+      assertThat(dir).doesNotExist();
+      assertThat(runAnew("snapshot", "rm", name)).isEqualTo(ExitCodes.FAILURE);
+      assertThat(err.toString()).contains("no snapshot named " + name);
+    } finally {
+      if (java.nio.file.Files.exists(dir)) {
+        try (var w = java.nio.file.Files.walk(dir)) {
+          for (java.nio.file.Path q : w.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            java.nio.file.Files.delete(q);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void runWithoutAnImageOrSnapshotSaysWhatIsMissing() {
+    assertThat(runAnew("run")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("Missing required parameter: 'IMAGE'");
+  }
+
+  @Test
+  void pauseAndResumeNeedAPod() {
+    assertThat(runAnew("pause")).isEqualTo(ExitCodes.USAGE);
+    assertThat(runAnew("resume")).isEqualTo(ExitCodes.USAGE);
+    assertThat(runAnew("pause", "no-such-pod-" + System.nanoTime())).isEqualTo(ExitCodes.FAILURE);
+    assertThat(err.toString()).contains("no-such-pod");
+  }
+
+  @Test
   void runDefaultsToTheImagesCommandAnd512MiB() {
     MicroPodSpec spec = parseRun("run", "oci:/images/busybox").spec();
 

@@ -155,4 +155,10 @@ public final class AgentService extends AgentServiceGrpc.AgentServiceImplBase {
       StreamObserver<io.micropod.agent.v1.ContainerState> observer) {
     containers.state(request, observer);
   }
+
+  @Override
+  public void restored(io.micropod.agent.v1.RestoredRequest request,
+      StreamObserver<io.micropod.agent.v1.RestoredResponse> observer) {
+    containers.restored(request, observer);
+  }
 }

@@ -194,4 +194,15 @@ final class ContainerHandler {
           return UpdateHostsResponse.getDefaultInstance();
         });
   }
+
+  void restored(io.micropod.agent.v1.RestoredRequest request,
+      StreamObserver<io.micropod.agent.v1.RestoredResponse> observer) {
+    Statuses.reply(
+        observer,
+        () -> {
+          containers.restored(request.getContainerId(), request.getNewContainerId(), request.getHostname(),
+              request.getEntropy().toByteArray(), request.getUnixTimeNanos());
+          return io.micropod.agent.v1.RestoredResponse.getDefaultInstance();
+        });
+  }
 }

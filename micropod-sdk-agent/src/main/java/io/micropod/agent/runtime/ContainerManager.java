@@ -84,6 +84,70 @@ public final class ContainerManager {
     return c;
   }
 
+  /**
+   * Makes container {@code from} known as {@code to} (a pod restored from a snapshot has a new id;
+   * the OCI runtime keeps the container's first id, which only this agent sees).
+   *
+   * @throws ContainerException when {@code from} does not exist or {@code to} does
+   */
+  public void rename(String from, String to) {
+    ContainerId.validate(to);
+    Container c = get(from);
+    if (from.equals(to)) {
+      return;
+    }
+    if (containers.putIfAbsent(to, c) != null) {
+      throw alreadyExists(to);
+    }
+    containers.remove(from, c);
+  }
+
+  /**
+   * After a restore from a snapshot: reseeds the kernel's random generator with the host's
+   * {@code entropy}, sets the clock to {@code unixTimeNanos}, gives the container its new
+   * {@code hostname} (empty: keep) in its UTS namespace, then {@link #rename renames} it. The
+   * first three through the guest image's {@code micropod-tty --restored} (ioctl, setns).
+   *
+   * @throws ContainerException when a step fails, with the helper's message
+   */
+  public void restored(String from, String to, String hostname, byte[] entropy, long unixTimeNanos) {
+    Container c = get(from);
+    if (entropy.length < 32 || entropy.length > 512) {
+      throw ContainerException.invalid("entropy must be 32 to 512 bytes: " + entropy.length);
+    }
+    List<String> argv = new ArrayList<>(List.of(TtyExec.helper().toString(), "--restored",
+        Long.toString(Math.floorDiv(unixTimeNanos, 1_000_000_000L)),
+        Long.toString(Math.floorMod(unixTimeNanos, 1_000_000_000L))));
+    if (!hostname.isEmpty()) {
+      if (!hostname.matches("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")) {
+        throw ContainerException.invalid("not a host name: " + hostname);
+      }
+      Integer pid = readPid(c);
+      if (pid == null) {
+        throw ContainerException.precondition("container " + from + " has no running process");
+      }
+      argv.add(pid.toString());
+      argv.add(hostname);
+    }
+    try {
+      Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+      try (java.io.OutputStream in = p.getOutputStream()) {
+        in.write(entropy);
+      }
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+      if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        throw ContainerException.internal("micropod-tty --restored failed: " + out, null);
+      }
+    } catch (IOException e) {
+      throw ContainerException.internal("cannot run " + argv.get(0) + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw ContainerException.internal("interrupted", e);
+    }
+    rename(from, to);
+  }
+
   /** Ids of the containers that exist now. */
   public List<String> ids() {
     return new ArrayList<>(containers.keySet());
@@ -437,8 +501,7 @@ public final class ContainerManager {
 
   /** Cgroup figures of container {@code id} and the guest's memory and load. */
   public Cgroups.Stats stats(String id) {
-    get(id);
-    return cgroups.stats(id);
+    return cgroups.stats(get(id).id);
   }
 
   /** The container's root filesystem as the agent sees it (the overlay's mount point). */
@@ -489,7 +552,7 @@ public final class ContainerManager {
     }
     Commands.Result r;
     try {
-      r = runc.kill(id, signal);
+      r = runc.kill(c.id, signal);
     } catch (IOException e) {
       throw ContainerException.internal("runc kill " + id + " failed: " + e.getMessage(), e);
     }
@@ -878,8 +941,8 @@ public final class ContainerManager {
         new ProcessBuilder(
             tty
                 ? TtyExec.command(socket, pidFile, rows, columns,
-                    runc.ttyExecCommand(id, json, log, socket, pidFile))
-                : runc.execCommand(id, json, log));
+                    runc.ttyExecCommand(c.id, json, log, socket, pidFile))
+                : runc.execCommand(c.id, json, log));
     if (!attachStdin && !tty) {
       pb.redirectInput(ProcessBuilder.Redirect.from(Paths.DEV_NULL));
     }

@@ -534,6 +534,24 @@ public final class AgentClient implements AutoCloseable {
     }
   }
 
+  /**
+   * After a restore from a snapshot: the agent reseeds the guest's random generator with
+   * {@code entropy}, sets its clock to {@code unixTimeNanos}, renames container {@code from} to
+   * {@code to} and, unless {@code hostname} is empty, sets its hostname.
+   */
+  public void restored(String from, String to, String hostname, byte[] entropy, long unixTimeNanos,
+      Duration deadline) {
+    try {
+      blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
+          .restored(io.micropod.agent.v1.RestoredRequest.newBuilder().setContainerId(from)
+              .setNewContainerId(to).setHostname(hostname)
+              .setEntropy(com.google.protobuf.ByteString.copyFrom(entropy))
+              .setUnixTimeNanos(unixTimeNanos).build());
+    } catch (StatusRuntimeException e) {
+      throw map(e, "Restored", null, deadline);
+    }
+  }
+
   /** Fails every call in flight now (the VM is gone). */
   public void shutdownNow() {
     channel.shutdownNow();

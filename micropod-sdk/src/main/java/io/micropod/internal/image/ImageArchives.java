@@ -152,7 +152,8 @@ final class ImageArchives {
     return p;
   }
 
-  private static String sha256(Path file) throws IOException {
+  /** {@code sha256:<hex>} of the file's bytes. */
+  public static String sha256(Path file) throws IOException {
     MessageDigest md = OciLayout.messageDigest("sha256");
     try (InputStream in = Files.newInputStream(file)) {
       byte[] buf = new byte[65536];

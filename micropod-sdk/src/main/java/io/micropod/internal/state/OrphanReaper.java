@@ -8,7 +8,7 @@ import java.util.function.Consumer;
  * Decides which pod records are orphans, and hands each to the undo the orchestration layer gives
  * ({@code PodStates.reap}, which runs the same {@code PodResources} undo as {@code close()}): a
  * record whose owner JVM (pid + start time) is gone is an orphan, unless the pod is detached, its
- * start completed ({@code RUNNING}) and its VMM still runs: a detached pod whose owner died during
+ * start completed ({@code RUNNING}, or {@code PAUSED} since) and its VMM still runs: a detached pod whose owner died during
  * {@code start()} or while stopping it is an orphan too (its processes were recorded before they
  * ran). The undo is handed in rather than written here because this package may not import the
  * orchestration package (no package cycle). Runs under the state lock; safe to run from several
@@ -22,7 +22,8 @@ public final class OrphanReaper {
     if (r.owner() != null && r.owner().isAlive()) {
       return true;
     }
-    return r.detached() && PodRecord.RUNNING.equals(r.status()) && r.vmm() != null && r.vmm().isAlive();
+    boolean started = PodRecord.RUNNING.equals(r.status()) || PodRecord.PAUSED.equals(r.status());
+    return r.detached() && started && r.vmm() != null && r.vmm().isAlive();
   }
 
   /**

@@ -58,6 +58,7 @@ public record PodRecord(
   public static final String STARTING = "STARTING";
   public static final String RUNNING = "RUNNING";
   public static final String STOPPING = "STOPPING";
+  public static final String PAUSED = "PAUSED";
 
   public PodRecord {
     ports = ports == null ? Map.of() : Map.copyOf(ports);

@@ -87,6 +87,22 @@ public final class QemuCommandLine {
   /** The command line, QEMU reaching its files through {@code files}. */
   public static List<String> build(HostCapabilities host, int memoryMib, int cpus, Paths paths,
       boolean debug, GuestNetworkConfig network, List<VmConfig.MountDevice> mounts, FileRefs files) {
+    return build(host, memoryMib, cpus, paths, debug, network, mounts, files, null);
+  }
+
+  /**
+   * QEMU's control of a pod: its QMP socket (pause, resume, migration) and, for a pod that can be
+   * snapshotted ({@link Snapshotting}), its RAM file and whether it starts waiting for a migration
+   * stream ({@code -incoming defer}).
+   *
+   * @param ramFile null: the RAM is an anonymous memfd, as for every other pod
+   */
+  public record Control(Path qmpSocket, Path ramFile, boolean incoming) {}
+
+  /** The command line with a QMP socket and the RAM of {@code control} (null: neither). */
+  public static List<String> build(HostCapabilities host, int memoryMib, int cpus, Paths paths,
+      boolean debug, GuestNetworkConfig network, List<VmConfig.MountDevice> mounts, FileRefs files,
+      Control control) {
     String blockImage = files.blockImage();
     boolean microvm = host.machine() == Machine.MICROVM;
     String accel = host.accel().qemuName();
@@ -115,7 +131,10 @@ public final class QemuCommandLine {
     a.add("-smp");
     a.add(Integer.toString(cpus));
     a.add("-object");
-    a.add("memory-backend-memfd,id=mem,size=" + memoryMib + "M,share=on");
+    a.add(control == null || control.ramFile() == null
+        ? "memory-backend-memfd,id=mem,size=" + memoryMib + "M,share=on"
+        // shared, so that the migration stream can leave it out (x-ignore-shared): Snapshotting
+        : "memory-backend-file,id=mem,size=" + memoryMib + "M,share=on,mem-path=" + control.ramFile());
     if (microvm) {
       a.add("-global");
       a.add("virtio-mmio.force-legacy=false");
@@ -158,6 +177,14 @@ public final class QemuCommandLine {
       a.add((microvm ? "vhost-user-fs-device" : "vhost-user-fs-pci") + ",chardev=" + id + ",tag=" + mount.tag());
     }
     netdevs(a, microvm, network);
+    if (control != null) {
+      a.add("-qmp");
+      a.add("unix:" + control.qmpSocket() + ",server=on,wait=off");
+      if (control.incoming()) {
+        a.add("-incoming");
+        a.add("defer");
+      }
+    }
     return a;
   }
 

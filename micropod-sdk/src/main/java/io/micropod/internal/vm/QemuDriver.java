@@ -83,7 +83,8 @@ public final class QemuDriver implements VmmDriver {
   @Override
   public RootfsShare shareRootfs(VmConfig config, Path tree, Instant deadline)
       throws InterruptedException {
-    if (rootfsMode == RootfsMode.BLOCK) {
+    if (rootfsMode == RootfsMode.BLOCK || config.snapshotting() != null) {
+      // a snapshottable pod: vhost-user-fs cannot migrate, a read-only block device can
       return BlockRootfs.prepare(blockImages, config.podId(), tree);
     }
     VirtiofsDaemon d = VirtiofsDaemon.start(config.podId(), config.host(), config.virtiofsSocket(),
@@ -163,7 +164,7 @@ public final class QemuDriver implements VmmDriver {
   public VmProcess spawn(VmConfig config, RootfsShare rootfs, Instant deadline)
       throws IOException, InterruptedException {
     Path blockImage = rootfs == null ? null : rootfs.blockImage();
-    if (rootfsMode == RootfsMode.BLOCK && blockImage == null) {
+    if ((rootfsMode == RootfsMode.BLOCK || config.snapshotting() != null) && blockImage == null) {
       throw new IllegalStateException("block rootfs mode but no block image was prepared");
     }
     QemuCommandLine.Paths paths =
@@ -175,8 +176,11 @@ public final class QemuDriver implements VmmDriver {
       log.debug("pod {}: qemu runs as uid {} (groups {})", config.podId(), user.uid(), user.groups());
     }
     Launch l = launch(config, blockImage, env, user, consoleLogMaxBytes);
+    Snapshotting snap = config.snapshotting();
+    QemuCommandLine.Control control = new QemuCommandLine.Control(config.qmpSocket(),
+        snap == null ? null : snap.ramFile(), snap != null && snap.incoming());
     List<String> args = QemuCommandLine.build(config.host(), config.memoryMib(), config.cpus(), paths,
-        config.debug(), config.network(), config.mounts(), l.refs());
+        config.debug(), config.network(), config.mounts(), l.refs(), control);
     List<String> command = QemuLaunch.command(user, l.files(), l.console(), l.env(), !config.detached(), args);
     ManagedProcess qemu;
     try {
@@ -247,6 +251,9 @@ public final class QemuDriver implements VmmDriver {
       e.put("LD_PRELOAD", guard.devFd());
     }
     user.own(config.socketDir());
+    if (config.snapshotting() != null && Files.exists(config.snapshotting().ramFile())) {
+      user.own(config.snapshotting().ramFile()); // a restore's copy: QEMU maps it read-write
+    }
     List<Path> sockets = new java.util.ArrayList<>();
     if (blockImage == null) {
       sockets.add(config.virtiofsSocket());
@@ -306,6 +313,9 @@ public final class QemuDriver implements VmmDriver {
 
     @Override
     public boolean reachedInit() {
+      if (config.snapshotting() != null && config.snapshotting().incoming()) {
+        return true; // restored: its kernel ran /init before the snapshot, it prints nothing now
+      }
       if (!initSeen) {
         initSeen = ConsoleMarker.seen(config.consoleLog(), ConsoleMarker.INIT_STARTED);
       }
@@ -315,16 +325,144 @@ public final class QemuDriver implements VmmDriver {
     @Override
     public void stop(Duration grace) {
       qemu.stop(grace);
+      closeQmp();
     }
 
     @Override
     public void kill() {
       qemu.kill();
+      closeQmp();
+    }
+
+    private synchronized void closeQmp() {
+      if (qmp != null) {
+        try {
+          qmp.close();
+        } catch (IOException e) {
+          log.debug("pod {}: closing QMP: {}", config.podId(), e.toString());
+        }
+        qmp = null;
+      }
     }
 
     @Override
     public long pid() {
       return qemu.pid();
+    }
+
+    private Qmp qmp;
+
+    /** The QMP connection, opened on first use and kept (QEMU serves one client at a time). */
+    private synchronized Qmp qmp() throws IOException {
+      if (qmp == null) {
+        qmp = Qmp.connect(config.qmpSocket());
+      }
+      return qmp;
+    }
+
+    @Override
+    public synchronized void pause() throws IOException {
+      qmp().execute("stop", java.util.Map.of());
+    }
+
+    @Override
+    public synchronized void resume() throws IOException {
+      qmp().execute("cont", java.util.Map.of());
+    }
+
+    private boolean running() throws IOException {
+      return qmp().execute("query-status", java.util.Map.of()).path("running").asBoolean();
+    }
+
+    private static final java.util.List<java.util.Map<String, Object>> IGNORE_SHARED =
+        java.util.List.of(java.util.Map.of("capability", "x-ignore-shared", "state", true));
+
+    @Override
+    public synchronized long snapshot(Path stateFile, Path ramFile) throws IOException {
+      Snapshotting snap = config.snapshotting();
+      if (snap == null) {
+        throw new IllegalStateException("pod " + config.podId() + " was not started snapshottable");
+      }
+      Qmp q = qmp();
+      boolean wasRunning = running();
+      if (wasRunning) {
+        q.execute("stop", java.util.Map.of());
+      }
+      try {
+        q.execute("migrate-set-capabilities", java.util.Map.of("capabilities", IGNORE_SHARED));
+        try (java.io.FileOutputStream out = new java.io.FileOutputStream(stateFile.toFile())) {
+          q.execute("getfd", java.util.Map.of("fdname", "snapshot"), out.getFD());
+          q.execute("migrate", java.util.Map.of("uri", "fd:snapshot"));
+          awaitMigration(q, Instant.now().plus(Duration.ofMinutes(2)));
+          out.getFD().sync();
+        }
+        // while the guest is still paused: its RAM is what the device state refers to
+        return SparseFiles.copy(snap.ramFile(), ramFile, true);
+      } finally {
+        if (wasRunning) {
+          q.execute("cont", java.util.Map.of());
+        }
+      }
+    }
+
+    /** Polls {@code query-migrate} until the outgoing migration completed. */
+    private void awaitMigration(Qmp q, Instant deadline) throws IOException {
+      while (true) {
+        com.fasterxml.jackson.databind.JsonNode r = q.execute("query-migrate", java.util.Map.of());
+        String status = r.path("status").asText();
+        if (status.equals("completed")) {
+          return;
+        }
+        if (status.equals("failed") || status.equals("cancelled")) {
+          throw new IOException("QEMU's migration to the snapshot file " + status + ": "
+              + r.path("error-desc").asText("no reason given") + " (see " + config.vmmLog() + ")");
+        }
+        if (Instant.now().isAfter(deadline)) {
+          q.execute("migrate_cancel", java.util.Map.of());
+          throw new IOException("QEMU did not finish writing the snapshot before the deadline");
+        }
+        sleepMillis(5);
+      }
+    }
+
+    @Override
+    public synchronized void restore(Path stateFile, Duration timeout) throws IOException {
+      Instant deadline = Instant.now().plus(timeout);
+      Qmp q = qmp();
+      q.execute("migrate-set-capabilities", java.util.Map.of("capabilities", IGNORE_SHARED));
+      try (java.io.FileInputStream in = new java.io.FileInputStream(stateFile.toFile())) {
+        q.execute("getfd", java.util.Map.of("fdname", "snapshot"), in.getFD());
+        q.execute("migrate-incoming", java.util.Map.of("uri", "fd:snapshot"));
+        while (true) {
+          String status;
+          try {
+            status = q.execute("query-status", java.util.Map.of()).path("status").asText();
+          } catch (IOException e) {
+            if (!qemu.isAlive()) {
+              throw new IOException("QEMU rejected the snapshot's device state and exited: "
+                  + FileTail.tails(5, "qemu.log", config.vmmLog()), e);
+            }
+            throw e;
+          }
+          if (!status.equals("inmigrate")) {
+            break;
+          }
+          if (Instant.now().isAfter(deadline)) {
+            throw new IOException("QEMU did not load the snapshot within " + timeout.toSeconds() + " s");
+          }
+          sleepMillis(5);
+        }
+      }
+      q.execute("cont", java.util.Map.of());
+    }
+
+    private static void sleepMillis(long ms) throws IOException {
+      try {
+        Thread.sleep(ms);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while QEMU migrates");
+      }
     }
   }
 }

@@ -12,6 +12,8 @@ import java.util.List;
  * @param detached whether the VMM and its helpers outlive the JVM (else they die with it)
  * @param consoleLog the guest console's file (default {@code <podDir>/console.log})
  * @param mounts the virtio-fs devices of host directory mounts, in order (default none)
+ * @param snapshotting null for a pod that cannot be snapshotted; else its RAM file and, for a
+ *     restore, the snapshot it starts from (see {@link Snapshotting})
  */
 public record VmConfig(
     String podId,
@@ -24,7 +26,8 @@ public record VmConfig(
     GuestNetworkConfig network,
     boolean detached,
     Path consoleLog,
-    List<MountDevice> mounts) {
+    List<MountDevice> mounts,
+    Snapshotting snapshotting) {
 
   /** A host directory's virtio-fs device: its tag and its virtiofsd's vhost-user socket. */
   public record MountDevice(String tag, Path socket) {}
@@ -34,6 +37,12 @@ public record VmConfig(
     if (consoleLog == null) {
       consoleLog = podDir.resolve("console.log");
     }
+  }
+
+  /** Without snapshotting. */
+  public VmConfig(String podId, int memoryMib, int cpus, HostCapabilities host, Path podDir, Path socketDir,
+      boolean debug, GuestNetworkConfig network, boolean detached, Path consoleLog, List<MountDevice> mounts) {
+    this(podId, memoryMib, cpus, host, podDir, socketDir, debug, network, detached, consoleLog, mounts, null);
   }
 
   /** With the console in {@code <podDir>/console.log} and no mounts. */
@@ -63,13 +72,24 @@ public record VmConfig(
   /** This config with {@code network} as its network devices. */
   public VmConfig withNetwork(GuestNetworkConfig network) {
     return new VmConfig(podId, memoryMib, cpus, host, podDir, socketDir, debug,
-        java.util.Objects.requireNonNull(network, "network"), detached, consoleLog, mounts);
+        java.util.Objects.requireNonNull(network, "network"), detached, consoleLog, mounts, snapshotting);
   }
 
   /** This config with {@code mounts} as its host directory devices. */
   public VmConfig withMounts(List<MountDevice> mounts) {
     return new VmConfig(podId, memoryMib, cpus, host, podDir, socketDir, debug, network, detached,
-        consoleLog, mounts);
+        consoleLog, mounts, snapshotting);
+  }
+
+  /** This config with {@code snapshotting} (null: none). */
+  public VmConfig withSnapshotting(Snapshotting snapshotting) {
+    return new VmConfig(podId, memoryMib, cpus, host, podDir, socketDir, debug, network, detached,
+        consoleLog, mounts, snapshotting);
+  }
+
+  /** QEMU's QMP socket (pause, resume, snapshots). */
+  public Path qmpSocket() {
+    return socketDir.resolve(QemuControl.QMP_SOCKET);
   }
 
   public Path vmmLog() {

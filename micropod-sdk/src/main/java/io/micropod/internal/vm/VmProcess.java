@@ -38,4 +38,41 @@ public interface VmProcess {
   default long pid() {
     return -1;
   }
+
+  /**
+   * Stops the guest's CPUs (QMP {@code stop}); the VMM keeps running.
+   *
+   * @throws UnsupportedOperationException when this driver cannot
+   * @throws java.io.IOException when the VMM does not answer
+   */
+  default void pause() throws java.io.IOException {
+    throw new UnsupportedOperationException("this VMM driver cannot pause a VM");
+  }
+
+  /** Lets a paused guest run again (QMP {@code cont}); see {@link #pause}. */
+  default void resume() throws java.io.IOException {
+    throw new UnsupportedOperationException("this VMM driver cannot resume a VM");
+  }
+
+  /**
+   * Writes the VM's device state to {@code stateFile} (new) and a sparse copy of its RAM to
+   * {@code ramFile} (new), the guest paused meanwhile; it runs again afterwards unless it was
+   * paused before. Only for a VM spawned with {@link VmConfig#snapshotting()}.
+   *
+   * @return the bytes of RAM in use that were copied
+   * @throws java.io.IOException when the VMM refuses or a file cannot be written; the VM runs on
+   */
+  default long snapshot(java.nio.file.Path stateFile, java.nio.file.Path ramFile) throws java.io.IOException {
+    throw new UnsupportedOperationException("this VMM driver cannot snapshot a VM");
+  }
+
+  /**
+   * Loads {@code stateFile} into a VM spawned waiting for it ({@link Snapshotting#incoming()}),
+   * then lets the guest run.
+   *
+   * @throws java.io.IOException when the VMM rejects the state (it exits) or does not load it in time
+   */
+  default void restore(java.nio.file.Path stateFile, Duration timeout) throws java.io.IOException {
+    throw new UnsupportedOperationException("this VMM driver cannot restore a VM");
+  }
 }

@@ -1,0 +1,119 @@
+package io.micropod.internal;
+
+import io.micropod.MicroPodException;
+import io.micropod.MicroPodSpec;
+import io.micropod.SnapshotException;
+import io.micropod.event.Phase;
+import io.micropod.internal.vm.Snapshotting;
+import io.micropod.internal.vm.SparseFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The steps of a pod restored from a snapshot (docs/snapshots.md), in place of the VM boot and
+ * the container's creation: {@code snapshot.verify} (the block image is the snapshot's),
+ * {@code snapshot.copy} (the snapshot's RAM into the pod's own RAM file), {@code vmm.spawn}
+ * waiting for the device state, {@code snapshot.load}, {@code agent.connect} (a new session on the
+ * agent channel), {@code snapshot.identity} (reseed, clock, container id and hostname).
+ */
+final class SnapshotSteps {
+  private static final Logger log = LoggerFactory.getLogger(SnapshotSteps.class);
+  private static final SecureRandom RANDOM = new SecureRandom();
+  /** How many bytes of host entropy a restored guest gets. */
+  static final int ENTROPY_BYTES = 64;
+
+  private SnapshotSteps() {}
+
+  /** The steps of a restore, in order. */
+  static List<BootStep<Boot>> steps() {
+    return List.of(PodStarter.IMAGE_RESOLVE, PodStarter.ROOTFS_PREPARE, PodStarter.CONSOLE_LOG_CREATE,
+        PodStarter.STATE_WRITE, PodStarter.PODDIR_CREATE, PodStarter.SOCKDIR_CREATE, PodStarter.VIRTIOFS_START,
+        BootStep.of("snapshot.verify", Phase.RESTORE, SnapshotSteps::verifyBlockImage),
+        PodStarter.MOUNTS_SHARE, PodStarter.PORTS_BIND, PodStarter.NETWORK_ATTACH,
+        BootStep.of("snapshot.copy", Phase.RESTORE, SnapshotSteps::copyRam),
+        PodStarter.VMM_SPAWN,
+        BootStep.of("snapshot.load", Phase.RESTORE, SnapshotSteps::load),
+        PodStarter.AGENT_CONNECT, PodStarter.AGENT_RELAY,
+        BootStep.of("snapshot.identity", Phase.RESTORE, SnapshotSteps::identity),
+        PodStarter.PORTS_START);
+  }
+
+  /**
+   * The checked manifest of the spec's snapshot, before anything starts.
+   *
+   * @throws SnapshotException when it is missing, broken, or of another SDK or guest image
+   */
+  static Snapshots.Manifest check(MicroPodSpec spec, RuntimeServices runtime, String podId) {
+    return Snapshots.forRestore(runtime.config().home(), spec.fromSnapshot().orElseThrow(), runtime.host(), podId);
+  }
+
+  /** The RAM of a snapshottable pod: {@code <socketDir>/ram}; a restore's comes from its snapshot. */
+  static Snapshotting snapshotting(Boot b, Path socketDir) {
+    Snapshotting cold = Snapshotting.cold(socketDir);
+    return b.restoredFrom == null ? cold
+        : new Snapshotting(cold.ramFile(), b.restoredFrom.snapshot().path().resolve(Snapshots.STATE));
+  }
+
+  /** The guest saw this very block device before the snapshot: it must be the same image. */
+  static void verifyBlockImage(Boot b, CleanupStack cleanup) throws IOException {
+    Snapshots.Manifest m = b.restoredFrom;
+    Path block = b.rootfsShare.get().blockImage();
+    if (block == null || !block.toString().equals(m.blockImage()) || Files.size(block) != m.blockImageBytes()) {
+      throw new SnapshotException("snapshot \"" + m.snapshot().name() + "\" was taken with the block image "
+          + m.blockImage() + " (" + m.blockImageBytes() + " bytes) but image " + b.spec.image() + " now gives "
+          + block + ": the image changed since; take the snapshot again", null, b.id, m.snapshot().name());
+    }
+  }
+
+  /** The snapshot's RAM, copied (sparse) to the pod's RAM file, which QEMU then maps shared. */
+  static void copyRam(Boot b, CleanupStack cleanup) throws IOException {
+    Path from = b.restoredFrom.snapshot().path().resolve(Snapshots.RAM);
+    Path to = b.baseVmConfig().snapshotting().ramFile();
+    long started = System.nanoTime();
+    try {
+      SparseFiles.copy(from, to, false);
+    } catch (IOException e) {
+      throw new SnapshotException("cannot copy the RAM of snapshot \"" + b.restoredFrom.snapshot().name()
+          + "\" to " + to + ": " + e.getMessage(), e, b.id, b.restoredFrom.snapshot().name());
+    }
+    cleanup.push("snapshot.ram", () -> Files.deleteIfExists(to));
+    log.debug("pod {}: RAM copied from {} in {} ms", b.id, from, (System.nanoTime() - started) / 1_000_000);
+  }
+
+  /** QEMU loads the device state and the guest runs on. */
+  static void load(Boot b, CleanupStack cleanup) {
+    try {
+      b.vmProcess().restore(b.baseVmConfig().snapshotting().restoreState(), b.remaining());
+    } catch (IOException e) {
+      throw new SnapshotException("pod " + b.id + ": QEMU could not load snapshot \""
+          + b.restoredFrom.snapshot().name() + "\": " + e.getMessage(), e, b.id, b.restoredFrom.snapshot().name());
+    }
+  }
+
+  /**
+   * The restored guest's own identity: fresh kernel randomness, the host's clock, the container
+   * known by this pod's id, and its hostname (the spec's; else this pod's id unless the snapshot's
+   * pod had one set, which it keeps).
+   */
+  static void identity(Boot b, CleanupStack cleanup) {
+    Snapshots.Manifest m = b.restoredFrom;
+    String hostname = b.spec.hostname().orElse(m.hostnameSet() ? "" : b.id);
+    byte[] entropy = new byte[ENTROPY_BYTES];
+    RANDOM.nextBytes(entropy);
+    Instant now = Instant.now();
+    try {
+      b.agentClient().restored(m.containerId(), b.id, hostname, entropy,
+          now.getEpochSecond() * 1_000_000_000L + now.getNano(), b.remaining());
+    } catch (MicroPodException e) {
+      throw new SnapshotException("pod " + b.id + ": the guest agent could not take its new identity after"
+          + " the restore: " + e.getMessage(), e, b.id, m.snapshot().name());
+    }
+    b.containerCreated = true;
+  }
+}
