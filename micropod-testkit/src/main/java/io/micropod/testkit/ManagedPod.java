@@ -247,6 +247,21 @@ public final class ManagedPod implements MicroPod {
   }
 
   @Override
+  public void copyArchiveIn(java.io.InputStream tar, String containerDir) {
+    running().copyArchiveIn(tar, containerDir);
+  }
+
+  @Override
+  public void copyArchiveOut(String containerPath, java.io.OutputStream tar) {
+    running().copyArchiveOut(containerPath, tar);
+  }
+
+  @Override
+  public ExecProcess attach() {
+    return running().attach();
+  }
+
+  @Override
   public PodStats stats() {
     return running().stats();
   }
