@@ -1,6 +1,7 @@
 package io.micropod;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -16,12 +17,131 @@ public final class PodInfo {
   public enum Status {
     /** {@code start()} is running: the VM boots or the container starts. */
     STARTING,
-    /** The container was started (its main process may have exited since). */
+    /** The container was started; its main process runs, or waits to be restarted. */
     RUNNING,
     /** Its owner is closing it. */
     STOPPING,
     /** Its guest is paused ({@link MicroPod#pause()}). */
-    PAUSED
+    PAUSED,
+    /**
+     * Its container's main process exited and its restart policy does not restart it
+     * ({@link PodInfo#lastExitCode()}, {@link PodInfo#finishedAt()}); a detached pod's VM keeps
+     * running, and its logs readable, until the pod is closed or removed. As the guest agent
+     * reported it on the console: the guest may lie about its own container.
+     */
+    EXITED
+  }
+
+  /**
+   * What a started pod was asked to run, as recorded for other processes: the spec without the
+   * environment's values. Immutable.
+   */
+  public static final class Config {
+    private final List<String> entrypoint;
+    private final List<String> command;
+    private final List<String> envKeys;
+    private final String user;
+    private final String hostname;
+    private final String workingDir;
+    private final Map<String, String> labels;
+    private final List<String> mounts;
+    private final List<String> networks;
+    private final List<String> networkAliases;
+    private final RestartPolicy restart;
+    private final HealthCheck healthcheck;
+
+    /**
+     * For the SDK; not meant to be called by applications.
+     *
+     * @param entrypoint the entrypoint, or null for the image's
+     * @param command the command (empty: the image's)
+     * @param envKeys the names of the environment variables
+     * @param user the user, or null for the image's
+     * @param hostname the hostname, or null
+     * @param workingDir the working directory, or null for the image's
+     * @param labels the labels
+     * @param mounts the host directory mounts as {@code host:container:ro|rw}
+     * @param networks the names of the pod networks joined
+     * @param networkAliases the aliases on those networks
+     * @param restart the restart policy
+     * @param healthcheck the health check, or null without one
+     */
+    public Config(List<String> entrypoint, List<String> command, List<String> envKeys, String user,
+        String hostname, String workingDir, Map<String, String> labels, List<String> mounts,
+        List<String> networks, List<String> networkAliases, RestartPolicy restart, HealthCheck healthcheck) {
+      this.entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
+      this.command = List.copyOf(command);
+      this.envKeys = List.copyOf(envKeys);
+      this.user = user;
+      this.hostname = hostname;
+      this.workingDir = workingDir;
+      this.labels = Map.copyOf(labels);
+      this.mounts = List.copyOf(mounts);
+      this.networks = List.copyOf(networks);
+      this.networkAliases = List.copyOf(networkAliases);
+      this.restart = Objects.requireNonNull(restart, "restart");
+      this.healthcheck = healthcheck;
+    }
+
+    /** {@return the entrypoint, or empty for the image's} */
+    public Optional<List<String>> entrypoint() {
+      return Optional.ofNullable(entrypoint);
+    }
+
+    /** {@return the command; empty for the image's} */
+    public List<String> command() {
+      return command;
+    }
+
+    /** {@return the names of the spec's environment variables; their values are never recorded} */
+    public List<String> envKeys() {
+      return envKeys;
+    }
+
+    /** {@return the user, or empty for the image's} */
+    public Optional<String> user() {
+      return Optional.ofNullable(user);
+    }
+
+    /** {@return the hostname, or empty when the spec set none} */
+    public Optional<String> hostname() {
+      return Optional.ofNullable(hostname);
+    }
+
+    /** {@return the working directory, or empty for the image's} */
+    public Optional<String> workingDir() {
+      return Optional.ofNullable(workingDir);
+    }
+
+    /** {@return the labels; unmodifiable} */
+    public Map<String, String> labels() {
+      return labels;
+    }
+
+    /** {@return the host directory mounts as {@code host:container:ro|rw}} */
+    public List<String> mounts() {
+      return mounts;
+    }
+
+    /** {@return the names of the pod networks it joined} */
+    public List<String> networks() {
+      return networks;
+    }
+
+    /** {@return its aliases on its pod networks} */
+    public List<String> networkAliases() {
+      return networkAliases;
+    }
+
+    /** {@return the restart policy} */
+    public RestartPolicy restart() {
+      return restart;
+    }
+
+    /** {@return the health check, or empty without one} */
+    public Optional<HealthCheck> healthcheck() {
+      return Optional.ofNullable(healthcheck);
+    }
   }
 
   private final String id;
@@ -39,6 +159,9 @@ public final class PodInfo {
   private final int restartCount;
   private final Integer lastExitCode;
   private final String endReason;
+  private final Instant finishedAt;
+  private final Config config;
+  private final BootTimings bootTimings;
 
   /**
    * For the SDK; not meant to be called by applications.
@@ -99,6 +222,68 @@ public final class PodInfo {
     this.restartCount = restartCount;
     this.lastExitCode = lastExitCode;
     this.endReason = endReason;
+    this.finishedAt = null;
+    this.config = null;
+    this.bootTimings = null;
+  }
+
+  /**
+   * For the SDK; not meant to be called by applications. As the other constructors, with when the
+   * main process exited, what the pod was asked to run and how long its start took.
+   *
+   * @param base the pod's other fields
+   * @param status where the pod is in its life
+   * @param finishedAt when its main process exited for good, or null
+   * @param config what it runs, or null when not recorded
+   * @param bootTimings how long its start took, or null when not recorded
+   */
+  public PodInfo(PodInfo base, Status status, Instant finishedAt, Config config, BootTimings bootTimings) {
+    this.id = base.id;
+    this.name = base.name;
+    this.image = base.image;
+    this.driver = base.driver;
+    this.status = Objects.requireNonNull(status, "status");
+    this.detached = base.detached;
+    this.ownerPid = base.ownerPid;
+    this.vmmPid = base.vmmPid;
+    this.ports = base.ports;
+    this.createdAt = base.createdAt;
+    this.startedAt = base.startedAt;
+    this.health = base.health;
+    this.restartCount = base.restartCount;
+    this.lastExitCode = base.lastExitCode;
+    this.endReason = base.endReason;
+    this.finishedAt = finishedAt;
+    this.config = config;
+    this.bootTimings = bootTimings;
+  }
+
+  /**
+   * When the main process exited for good ({@link Status#EXITED}), by the guest's clock.
+   *
+   * @return the time, or empty while it runs (or when the agent did not say)
+   */
+  public Optional<Instant> finishedAt() {
+    return Optional.ofNullable(finishedAt);
+  }
+
+  /**
+   * What the pod was asked to run, without the environment's values.
+   *
+   * @return the recorded spec, or empty while the pod is starting (or for pods started by older
+   *     versions)
+   */
+  public Optional<Config> config() {
+    return Optional.ofNullable(config);
+  }
+
+  /**
+   * How long the pod's start took, as its starting JVM measured it.
+   *
+   * @return the timings, or empty while the pod is starting (or for pods started by older versions)
+   */
+  public Optional<BootTimings> bootTimings() {
+    return Optional.ofNullable(bootTimings);
   }
 
   /**
@@ -119,8 +304,7 @@ public final class PodInfo {
   /**
    * The main process's last exit status, as the guest agent reported it.
    *
-   * @return the status, or empty while it has not exited (or no restart policy or health check
-   *     made the agent report it)
+   * @return the status, or empty while it has not exited
    */
   public OptionalInt lastExitCode() {
     return lastExitCode == null ? OptionalInt.empty() : OptionalInt.of(lastExitCode);
@@ -222,7 +406,7 @@ public final class PodInfo {
         && vmmPid == p.vmmPid && ports.equals(p.ports) && createdAt.equals(p.createdAt)
         && Objects.equals(startedAt, p.startedAt) && Objects.equals(health, p.health)
         && restartCount == p.restartCount && Objects.equals(lastExitCode, p.lastExitCode)
-        && Objects.equals(endReason, p.endReason);
+        && Objects.equals(endReason, p.endReason) && Objects.equals(finishedAt, p.finishedAt);
   }
 
   @Override

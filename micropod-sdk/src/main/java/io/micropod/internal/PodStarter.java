@@ -9,6 +9,7 @@ import io.micropod.event.Phase;
 import io.micropod.internal.agent.GuestInfo;
 import io.micropod.internal.base.Ids;
 import io.micropod.internal.net.LocalNetwork;
+import io.micropod.internal.state.PodRecord;
 import io.micropod.internal.vm.HostCapabilities;
 import java.time.Duration;
 import java.time.Instant;
@@ -72,7 +73,7 @@ final class PodStarter {
     BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
     RealMicroPod pod = new RealMicroPod(boot, cleanup, timings);
     try {
-      boot.updateRecord(r -> r.withStarted(Instant.now().toString()));
+      boot.updateRecord(r -> r.withStarted(Instant.now().toString()).withDetails(details(spec, timings)));
     } catch (RuntimeException e) {
       pod.close();
       throw new MicroPodException("pod " + id + " started but its record could not be written: "
@@ -151,6 +152,25 @@ final class PodStarter {
           + "\": close it or choose another name");
     }
     cleanup.push("name.release", () -> b.runtime.releaseName(name, b.id));
+  }
+
+  /** What a started pod's record holds for {@code inspect}: the spec without env values, the timings. */
+  static PodRecord.Details details(MicroPodSpec spec, BootTimings t) {
+    PodRecord.Health health = spec.healthcheck().filter(h -> !h.isNone())
+        .map(h -> new PodRecord.Health(h.command(), h.interval().toMillis(), h.timeout().toMillis(),
+            h.retries(), h.startPeriod().toMillis()))
+        .orElse(null);
+    Map<String, Long> boot = new java.util.LinkedHashMap<>();
+    boot.put("image", t.image().toMillis());
+    boot.put("vmBoot", t.vmBoot().toMillis());
+    boot.put("agentReady", t.agentReady().toMillis());
+    boot.put("containerStart", t.containerStart().toMillis());
+    boot.put("total", t.total().toMillis());
+    return new PodRecord.Details(spec.entrypoint().orElse(null), spec.command(),
+        spec.env().keySet().stream().sorted().toList(), spec.user().orElse(null),
+        spec.hostname().orElse(null), spec.workingDir().orElse(null), spec.labels(),
+        spec.networks().stream().map(io.micropod.Network::name).toList(), spec.networkAliases(),
+        spec.restart().toString(), health, boot);
   }
 
   static BootTimings timings(Boot b, Map<String, Duration> took, Duration total) {

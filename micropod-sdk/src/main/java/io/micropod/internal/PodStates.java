@@ -114,11 +114,45 @@ public final class PodStates {
     r.ports().forEach((k, v) -> ports.put(Integer.parseInt(k), v));
     io.micropod.internal.state.ConsoleStates.Observed seen =
         io.micropod.internal.state.ConsoleStates.read(consoleLogOf(r));
-    return new PodInfo(r.id(), r.name(), r.image(), r.driver(), status, r.detached(),
+    PodInfo base = new PodInfo(r.id(), r.name(), r.image(), r.driver(), status, r.detached(),
         r.owner() == null ? -1 : r.owner().pid(), r.vmm() == null ? -1 : r.vmm().pid(), ports,
         Instant.parse(r.createdAt()), r.startedAt() == null ? null : Instant.parse(r.startedAt()),
         seen.health(), seen.restartCount(),
         seen.lastExitCode().isPresent() ? seen.lastExitCode().getAsInt() : null, seen.endReason());
+    // the agent's word only turns a running pod into an exited one: it never hides a start or a stop
+    boolean exited = status == PodInfo.Status.RUNNING && seen.exited();
+    return new PodInfo(base, exited ? PodInfo.Status.EXITED : status, exited ? seen.at() : null,
+        config(r), bootTimings(r));
+  }
+
+  /** The recorded spec of {@code r}; null before its start completed or when unreadable. */
+  private static PodInfo.Config config(PodRecord r) {
+    PodRecord.Details d = r.details();
+    if (d == null) {
+      return null;
+    }
+    try {
+      io.micropod.HealthCheck health = d.health() == null ? null : io.micropod.HealthCheck.builder()
+          .command(d.health().test()).interval(Duration.ofMillis(d.health().intervalMillis()))
+          .timeout(Duration.ofMillis(d.health().timeoutMillis())).retries(d.health().retries())
+          .startPeriod(Duration.ofMillis(d.health().startPeriodMillis())).build();
+      return new PodInfo.Config(d.entrypoint(), d.command(), d.envKeys(), d.user(), d.hostname(),
+          d.workingDir(), d.labels(), r.mounts(), d.networks(), d.networkAliases(),
+          io.micropod.RestartPolicy.parse(d.restart() == null ? "no" : d.restart()), health);
+    } catch (RuntimeException e) {
+      log.debug("pod {}: its recorded spec is unreadable: {}", r.id(), e.toString());
+      return null;
+    }
+  }
+
+  private static io.micropod.BootTimings bootTimings(PodRecord r) {
+    if (r.details() == null || r.details().bootMillis().isEmpty()) {
+      return null;
+    }
+    Map<String, Long> ms = r.details().bootMillis();
+    java.util.function.Function<String, Duration> d = k -> Duration.ofMillis(Math.max(0, ms.getOrDefault(k, 0L)));
+    return io.micropod.BootTimings.of(d.apply("image"), d.apply("vmBoot"), d.apply("agentReady"),
+        d.apply("containerStart"), d.apply("total"));
   }
 
   /** See {@link MicroPodRuntime#attach(String)}. */

@@ -166,4 +166,29 @@ class OrphanReaperTest {
     assertThat(OrphanReaper.isLive(detached.apply(PodRecord.RUNNING))).isTrue();
     assertThat(OrphanReaper.isLive(detached.apply(PodRecord.STARTING))).isFalse();
   }
+
+  @org.junit.jupiter.api.Test
+  void aRunningPodWhoseAgentSaidItsMainProcessExitedIsListedAsExitedWithItsSpec() throws Exception {
+    PodRecord.Proc deadOwner = new PodRecord.Proc(Integer.MAX_VALUE, 1);
+    Path console = tmp.resolve("c.log");
+    Files.writeString(console, "micropod-agent INFO state abc state=stopped health=none streak=0 restarts=0"
+        + " exit=3 at=1764979260000\n");
+    PodRecord r = new PodRecord(PodRecord.VERSION, "abc", null, "oci:/i", "qemu", PodRecord.RUNNING, true,
+        deadOwner, PodRecord.Proc.self(), null, null, "/p", "/s", "/s/agent.sock", Map.of(), "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:01Z").withConsoleLog(console.toString())
+        .withDetails(new PodRecord.Details(null, java.util.List.of("sh"), java.util.List.of("K"), null, null, null,
+            Map.of(), java.util.List.of(), java.util.List.of(), "always", null, Map.of("total", 900L)));
+
+    io.micropod.PodInfo info = PodStates.info(r);
+
+    assertThat(info.status()).isEqualTo(io.micropod.PodInfo.Status.EXITED);
+    assertThat(info.lastExitCode()).hasValue(3);
+    assertThat(info.finishedAt()).contains(java.time.Instant.ofEpochMilli(1764979260000L));
+    assertThat(info.config().orElseThrow().envKeys()).containsExactly("K");
+    assertThat(info.config().orElseThrow().restart()).isEqualTo(io.micropod.RestartPolicy.always());
+    assertThat(info.bootTimings().orElseThrow().total()).isEqualTo(java.time.Duration.ofMillis(900));
+    // the guest's word never turns a starting or paused pod into an exited one
+    assertThat(PodStates.info(r.withStatus(PodRecord.PAUSED)).status()).isEqualTo(io.micropod.PodInfo.Status.PAUSED);
+    assertThat(OrphanReaper.isLive(r)).isTrue(); // kept, with its VM, until rm
+  }
 }

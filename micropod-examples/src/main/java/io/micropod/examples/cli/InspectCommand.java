@@ -4,6 +4,7 @@ import io.micropod.MicroPodRuntime;
 import io.micropod.PodInfo;
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -17,9 +18,10 @@ import picocli.CommandLine.ParentCommand;
 /**
  * {@code micropod inspect ID|NAME...}: a JSON array with one object per pod, in Docker's shape
  * where the field exists there ({@code Id}, {@code Name}, {@code Created}, {@code State},
- * {@code Config.Image}, {@code NetworkSettings.Ports}) plus MicroPod's ({@code Driver},
- * {@code Detached}, {@code OwnerPid}, {@code VmmPid}). Read from the pod records: it works for
- * every live pod, held by another process or not, without attaching.
+ * {@code Config}, {@code HostConfig.RestartPolicy}, {@code Mounts}, {@code NetworkSettings}) plus
+ * MicroPod's ({@code Driver}, {@code Detached}, {@code OwnerPid}, {@code VmmPid},
+ * {@code BootTimings}); see {@link #tree}. Read from the pod records: it works for every pod,
+ * exited ones included, held by another process or not, without attaching.
  */
 @Command(name = "inspect", description = "Show pods' details as JSON.")
 final class InspectCommand implements Callable<Integer> {
@@ -57,35 +59,166 @@ final class InspectCommand implements Callable<Integer> {
     return code;
   }
 
-  /** One pod, indented two spaces as {@code docker inspect} prints. */
+  /**
+   * One pod as a JSON object, indented two spaces per level as {@code docker inspect} prints (the
+   * object itself one level in, as an element of the array).
+   */
   static String json(PodInfo p) {
-    StringBuilder ports = new StringBuilder();
-    for (Map.Entry<Integer, Integer> e : new TreeMap<>(p.ports()).entrySet()) {
-      ports.append(ports.length() == 0 ? "" : ",").append("\n        ").append(str(e.getKey() + "/tcp"))
-          .append(": [{\"HostIp\": \"127.0.0.1\", \"HostPort\": ").append(str(e.getValue().toString())).append("}]");
+    return "  " + write(tree(p), "  ");
+  }
+
+  /**
+   * The pod in Docker's shapes where they exist ({@code State}, {@code Config}, {@code HostConfig.
+   * RestartPolicy}, {@code Mounts}, {@code NetworkSettings}), then MicroPod's. {@code Config.EnvKeys}
+   * names the spec's variables: their values are never recorded (Docker's {@code Env} would show
+   * them). Durations of {@code Healthcheck} in nanoseconds as Docker's; {@code BootTimings} in ms.
+   */
+  static Map<String, Object> tree(PodInfo p) {
+    Map<String, Object> pod = new LinkedHashMap<>();
+    pod.put("Id", p.id());
+    pod.put("Name", p.name().orElse(null));
+    pod.put("Created", p.createdAt().toString());
+    Map<String, Object> state = new LinkedHashMap<>();
+    state.put("Status", p.status().name().toLowerCase(java.util.Locale.ROOT));
+    state.put("Running", p.status() == PodInfo.Status.RUNNING);
+    state.put("Paused", p.status() == PodInfo.Status.PAUSED);
+    state.put("ExitCode", p.lastExitCode().isPresent() ? p.lastExitCode().getAsInt() : null);
+    state.put("StartedAt", p.startedAt().map(Object::toString).orElse(null));
+    state.put("FinishedAt", p.finishedAt().map(Object::toString).orElse(null));
+    state.put("Health", p.health().map(h -> {
+      Map<String, Object> health = new LinkedHashMap<>();
+      health.put("Status", h.status().label());
+      health.put("FailingStreak", h.failingStreak());
+      return health;
+    }).orElse(null));
+    state.put("EndReason", p.endReason().orElse(null));
+    pod.put("State", state);
+    pod.put("RestartCount", p.restartCount());
+    Optional<PodInfo.Config> spec = p.config();
+    Map<String, Object> config = new LinkedHashMap<>();
+    config.put("Image", p.image());
+    spec.ifPresent(c -> {
+      config.put("Entrypoint", c.entrypoint().orElse(null));
+      config.put("Cmd", c.command());
+      config.put("EnvKeys", c.envKeys());
+      config.put("User", c.user().orElse(""));
+      config.put("Hostname", c.hostname().orElse(""));
+      config.put("WorkingDir", c.workingDir().orElse(""));
+      config.put("Labels", new TreeMap<>(c.labels()));
+      config.put("Healthcheck", c.healthcheck().map(h -> {
+        Map<String, Object> check = new LinkedHashMap<>();
+        List<String> test = new ArrayList<>(List.of("CMD"));
+        test.addAll(h.command());
+        check.put("Test", test);
+        check.put("Interval", h.interval().toNanos());
+        check.put("Timeout", h.timeout().toNanos());
+        check.put("Retries", h.retries());
+        check.put("StartPeriod", h.startPeriod().toNanos());
+        return check;
+      }).orElse(null));
+    });
+    pod.put("Config", config);
+    spec.ifPresent(c -> {
+      Map<String, Object> restart = new LinkedHashMap<>();
+      restart.put("Name", c.restart().toString().replaceFirst(":.*", ""));
+      restart.put("MaximumRetryCount", c.restart().maxRetries());
+      pod.put("HostConfig", Map.of("RestartPolicy", restart));
+      List<Object> mounts = new ArrayList<>();
+      for (String m : c.mounts()) {
+        mounts.add(mount(m));
+      }
+      pod.put("Mounts", mounts);
+    });
+    Map<String, Object> ports = new LinkedHashMap<>();
+    new TreeMap<>(p.ports()).forEach((container, host) -> {
+      Map<String, Object> binding = new LinkedHashMap<>();
+      binding.put("HostIp", "127.0.0.1");
+      binding.put("HostPort", host.toString());
+      ports.put(container + "/tcp", List.of(binding));
+    });
+    Map<String, Object> network = new LinkedHashMap<>();
+    network.put("Ports", ports);
+    spec.ifPresent(c -> {
+      Map<String, Object> networks = new LinkedHashMap<>();
+      c.networks().forEach(n -> networks.put(n, Map.of("Aliases", c.networkAliases())));
+      network.put("Networks", networks);
+    });
+    pod.put("NetworkSettings", network);
+    pod.put("Driver", p.driver());
+    pod.put("Detached", p.detached());
+    pod.put("OwnerPid", p.ownerPid());
+    pod.put("VmmPid", p.vmmPid().isPresent() ? p.vmmPid().getAsLong() : null);
+    p.bootTimings().ifPresent(t -> {
+      Map<String, Object> boot = new LinkedHashMap<>();
+      boot.put("ImageMs", t.image().toMillis());
+      boot.put("VmBootMs", t.vmBoot().toMillis());
+      boot.put("AgentReadyMs", t.agentReady().toMillis());
+      boot.put("ContainerStartMs", t.containerStart().toMillis());
+      boot.put("TotalMs", t.total().toMillis());
+      pod.put("BootTimings", boot);
+    });
+    return pod;
+  }
+
+  /** A mount recorded as {@code host:container:ro|rw} in Docker's {@code Mounts} shape. */
+  private static Map<String, Object> mount(String recorded) {
+    int mode = recorded.lastIndexOf(':');
+    int target = mode <= 0 ? -1 : recorded.lastIndexOf(':', mode - 1);
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("Type", "bind");
+    if (target < 0) {
+      m.put("Source", recorded); // not in the recorded form: shown as it is
+      return m;
     }
-    String status = p.status().name().toLowerCase(java.util.Locale.ROOT);
-    return "  {\n"
-        + "    \"Id\": " + str(p.id()) + ",\n"
-        + "    \"Name\": " + p.name().map(InspectCommand::str).orElse("null") + ",\n"
-        + "    \"Created\": " + str(p.createdAt().toString()) + ",\n"
-        + "    \"State\": {\n"
-        + "      \"Status\": " + str(status) + ",\n"
-        + "      \"Running\": " + (p.status() == PodInfo.Status.RUNNING) + ",\n"
-        + "      \"StartedAt\": " + p.startedAt().map(t -> str(t.toString())).orElse("null") + ",\n"
-        + "      \"RestartCount\": " + p.restartCount() + ",\n"
-        + "      \"ExitCode\": " + (p.lastExitCode().isPresent() ? Integer.toString(p.lastExitCode().getAsInt()) : "null") + ",\n"
-        + "      \"Health\": " + p.health().map(h -> "{\"Status\": " + str(h.status().label())
-            + ", \"FailingStreak\": " + h.failingStreak() + "}").orElse("null") + ",\n"
-        + "      \"EndReason\": " + p.endReason().map(InspectCommand::str).orElse("null") + "\n"
-        + "    },\n"
-        + "    \"Config\": {\"Image\": " + str(p.image()) + "},\n"
-        + "    \"NetworkSettings\": {\"Ports\": {" + ports + (ports.length() == 0 ? "" : "\n      ") + "}},\n"
-        + "    \"Driver\": " + str(p.driver()) + ",\n"
-        + "    \"Detached\": " + p.detached() + ",\n"
-        + "    \"OwnerPid\": " + p.ownerPid() + ",\n"
-        + "    \"VmmPid\": " + (p.vmmPid().isPresent() ? Long.toString(p.vmmPid().getAsLong()) : "null") + "\n"
-        + "  }";
+    boolean readOnly = recorded.substring(mode + 1).equals("ro");
+    m.put("Source", recorded.substring(0, target));
+    m.put("Destination", recorded.substring(target + 1, mode));
+    m.put("Mode", readOnly ? "ro" : "rw");
+    m.put("RW", !readOnly);
+    return m;
+  }
+
+  /**
+   * {@code value} (maps, lists, strings, numbers, booleans, null) as JSON; nested lines start with
+   * {@code indent} plus two spaces per level. Empty maps and lists stay on one line.
+   */
+  static String write(Object value, String indent) {
+    if (value == null) {
+      return "null";
+    }
+    if (value instanceof String text) {
+      return str(text);
+    }
+    if (value instanceof Number || value instanceof Boolean) {
+      return value.toString();
+    }
+    String inner = indent + "  ";
+    StringBuilder b = new StringBuilder();
+    if (value instanceof Map<?, ?> map) {
+      if (map.isEmpty()) {
+        return "{}";
+      }
+      b.append("{");
+      String sep = "\n";
+      for (Map.Entry<?, ?> e : map.entrySet()) {
+        b.append(sep).append(inner).append(str(e.getKey().toString())).append(": ").append(write(e.getValue(), inner));
+        sep = ",\n";
+      }
+      return b.append("\n").append(indent).append("}").toString();
+    }
+    if (value instanceof List<?> list) {
+      if (list.isEmpty()) {
+        return "[]";
+      }
+      b.append("[");
+      String sep = "\n";
+      for (Object o : list) {
+        b.append(sep).append(inner).append(write(o, inner));
+        sep = ",\n";
+      }
+      return b.append("\n").append(indent).append("]").toString();
+    }
+    throw new IllegalArgumentException("not a JSON value: " + value.getClass().getName());
   }
 
   /** A JSON string literal. */

@@ -12,10 +12,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code micropod list} (aka {@code ps}): the live pods of every process, oldest first, as a table
- * (ID, NAME, IMAGE, STATUS, CREATED, PORTS), or their ids only with {@code -q}.
+ * {@code micropod list} (aka {@code ps}): the pods of every process, oldest first, as a table
+ * (ID, NAME, IMAGE, STATUS, CREATED, PORTS), or their ids only with {@code -q}. As {@code docker
+ * ps}: pods whose main process exited ({@link PodInfo.Status#EXITED}) only with {@code -a}.
  */
-@Command(name = "list", aliases = "ps", description = "List the live pods of every process.")
+@Command(name = "list", aliases = "ps", description = "List the pods of every process.")
 final class ListCommand implements Callable<Integer> {
   @ParentCommand
   Main main;
@@ -23,7 +24,7 @@ final class ListCommand implements Callable<Integer> {
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
   boolean help;
 
-  @Option(names = {"-a", "--all"}, description = "Accepted for Docker's habit; pods are listed while they live.")
+  @Option(names = {"-a", "--all"}, description = "Also the pods whose main process exited (until micropod rm).")
   boolean all;
 
   @Option(names = {"-q", "--quiet"}, description = "Only the pod ids.")
@@ -34,6 +35,9 @@ final class ListCommand implements Callable<Integer> {
     List<PodInfo> pods;
     try (MicroPodRuntime runtime = Pods.runtime(main.env)) {
       pods = runtime.list();
+    }
+    if (!all) {
+      pods = pods.stream().filter(p -> p.status() != PodInfo.Status.EXITED).toList();
     }
     PrintWriter out = main.spec.commandLine().getOut();
     if (quiet) {
@@ -54,7 +58,7 @@ final class ListCommand implements Callable<Integer> {
     rows.add(new String[] {"ID", "NAME", "IMAGE", "STATUS", "CREATED", "PORTS"});
     for (PodInfo p : pods) {
       rows.add(new String[] {p.id(), p.name().orElse("<none>"), p.image(),
-          status(p), Units.ago(p.createdAt(), now), ports(p)});
+          status(p, now), Units.ago(p.createdAt(), now), ports(p)});
     }
     return Table.format(rows);
   }
@@ -62,9 +66,15 @@ final class ListCommand implements Callable<Integer> {
   /**
    * The STATUS column: the status in lower case, then as Docker prints them the health
    * ({@code (healthy)}, {@code (unhealthy)}, {@code (health: starting)}), the restarts
-   * ({@code restarted 2x, last exit 1}) and why a pod ended by itself ({@code ended: max-lifetime}).
+   * ({@code restarted 2x, last exit 1}) and why a pod ended by itself ({@code ended: max-lifetime});
+   * an exited pod as Docker prints it: {@code Exited (3) 5 minutes ago}.
    */
-  static String status(PodInfo p) {
+  static String status(PodInfo p, Instant now) {
+    if (p.status() == PodInfo.Status.EXITED) {
+      // Docker's words: "Exited (3) 5 minutes ago"
+      return "Exited (" + p.lastExitCode().orElse(-1) + ")"
+          + p.finishedAt().map(t -> " " + Units.ago(t, now)).orElse("");
+    }
     StringBuilder s = new StringBuilder(p.status().name().toLowerCase(java.util.Locale.ROOT));
     p.health().ifPresent(h -> s.append(h.status() == io.micropod.HealthState.Status.STARTING
         ? " (health: starting)" : " (" + h.status().label() + ")"));

@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -13,9 +14,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code micropod rm [-f] ID|NAME...}: as {@code docker rm}. A pod is listed only while it runs
- * (MicroPod keeps no exited pods), so without {@code -f} a pod is refused with Docker's advice;
- * {@code -f} kills it at once (SIGKILL, as {@code docker rm -f}) and removes everything.
+ * {@code micropod rm [-f] ID|NAME...}: as {@code docker rm}. Without {@code -f} it removes pods
+ * whose main process exited ({@link PodInfo.Status#EXITED}: their VM, logs and files) and refuses
+ * running ones with Docker's advice; {@code -f} kills a running pod at once (SIGKILL, as
+ * {@code docker rm -f}) and removes everything.
  */
 @Command(name = "rm", description = "Remove pods (-f: kill running ones first).")
 final class RmCommand implements Callable<Integer> {
@@ -39,15 +41,25 @@ final class RmCommand implements Callable<Integer> {
       if (force) {
         return Pods.closeEach(runtime, pods, out, err, main.debug(), pod -> pod.stop(Duration.ZERO));
       }
-      List<PodInfo> live = runtime.list();
+      List<PodInfo> known = runtime.list();
+      List<String> exited = new ArrayList<>();
+      int code = 0;
       for (String p : pods) {
-        err.println(Pods.find(live, p).isPresent()
+        Optional<PodInfo> info = Pods.find(known, p);
+        if (info.isPresent() && info.get().status() == PodInfo.Status.EXITED) {
+          exited.add(p);
+          continue;
+        }
+        err.println(info.isPresent()
             ? "micropod: cannot remove pod " + p + ": it is running; stop it first (micropod stop " + p
                 + ") or force the removal (micropod rm -f " + p + ")"
             : "micropod: no such pod: " + p);
+        code = ExitCodes.PARTIAL;
       }
       err.flush();
-      return ExitCodes.PARTIAL;
+      // its main process is gone: closing the attached handle removes the VM, logs and files
+      int removed = Pods.closeEach(runtime, exited, out, err, main.debug(), pod -> { });
+      return code != 0 ? code : removed;
     }
   }
 }

@@ -257,34 +257,133 @@ class CliTest {
   }
 
   @Test
-  void inspectIsDockerShapedJson() {
+  void inspectIsDockerShapedJsonWithTheSpecWithoutEnvValuesTheStateAndTheTimings() {
     Instant now = Instant.parse("2026-11-28T12:00:00Z");
-    String json = InspectCommand.json(new io.micropod.PodInfo("0123456789ab", "we\"b", "oci:/images/busybox", "qemu",
-        io.micropod.PodInfo.Status.RUNNING, true, 42, 43, Map.of(80, 28080), now.minusSeconds(90), now.minusSeconds(80)));
+    io.micropod.PodInfo base = new io.micropod.PodInfo("0123456789ab", "we\"b", "oci:/images/busybox", "qemu",
+        io.micropod.PodInfo.Status.RUNNING, true, 42, 43, Map.of(80, 28080), now.minusSeconds(90),
+        now.minusSeconds(80), null, 0, 3, null);
+    io.micropod.PodInfo.Config config = new io.micropod.PodInfo.Config(null, List.of("sh", "-c", "exit 3"),
+        List.of("PASSWORD"), "1000", null, "/srv", Map.of("app", "web"), List.of("/data:/srv/data:ro"),
+        List.of("backend"), List.of("db"), io.micropod.RestartPolicy.onFailure(2),
+        io.micropod.HealthCheck.builder().command("true").interval(Duration.ofSeconds(5)).build());
+    io.micropod.PodInfo exited = new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.EXITED,
+        now.minusSeconds(60), config, io.micropod.BootTimings.of(Duration.ofMillis(100), Duration.ofMillis(2000),
+            Duration.ofMillis(2500), Duration.ofMillis(300), Duration.ofMillis(3000)));
 
-    assertThat(json).isEqualTo(""
+    String json = InspectCommand.json(exited);
+
+    assertThat(json).doesNotContain("host value").isEqualTo(""
         + "  {\n"
         + "    \"Id\": \"0123456789ab\",\n"
         + "    \"Name\": \"we\\\"b\",\n"
         + "    \"Created\": \"2026-11-28T11:58:30Z\",\n"
         + "    \"State\": {\n"
-        + "      \"Status\": \"running\",\n"
-        + "      \"Running\": true,\n"
+        + "      \"Status\": \"exited\",\n"
+        + "      \"Running\": false,\n"
+        + "      \"Paused\": false,\n"
+        + "      \"ExitCode\": 3,\n"
         + "      \"StartedAt\": \"2026-11-28T11:58:40Z\",\n"
-        + "      \"RestartCount\": 0,\n"
-        + "      \"ExitCode\": null,\n"
+        + "      \"FinishedAt\": \"2026-11-28T11:59:00Z\",\n"
         + "      \"Health\": null,\n"
         + "      \"EndReason\": null\n"
         + "    },\n"
-        + "    \"Config\": {\"Image\": \"oci:/images/busybox\"},\n"
-        + "    \"NetworkSettings\": {\"Ports\": {\n"
-        + "        \"80/tcp\": [{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"28080\"}]\n"
-        + "      }},\n"
+        + "    \"RestartCount\": 0,\n"
+        + "    \"Config\": {\n"
+        + "      \"Image\": \"oci:/images/busybox\",\n"
+        + "      \"Entrypoint\": null,\n"
+        + "      \"Cmd\": [\n"
+        + "        \"sh\",\n"
+        + "        \"-c\",\n"
+        + "        \"exit 3\"\n"
+        + "      ],\n"
+        + "      \"EnvKeys\": [\n"
+        + "        \"PASSWORD\"\n"
+        + "      ],\n"
+        + "      \"User\": \"1000\",\n"
+        + "      \"Hostname\": \"\",\n"
+        + "      \"WorkingDir\": \"/srv\",\n"
+        + "      \"Labels\": {\n"
+        + "        \"app\": \"web\"\n"
+        + "      },\n"
+        + "      \"Healthcheck\": {\n"
+        + "        \"Test\": [\n"
+        + "          \"CMD\",\n"
+        + "          \"true\"\n"
+        + "        ],\n"
+        + "        \"Interval\": 5000000000,\n"
+        + "        \"Timeout\": 30000000000,\n"
+        + "        \"Retries\": 3,\n"
+        + "        \"StartPeriod\": 0\n"
+        + "      }\n"
+        + "    },\n"
+        + "    \"HostConfig\": {\n"
+        + "      \"RestartPolicy\": {\n"
+        + "        \"Name\": \"on-failure\",\n"
+        + "        \"MaximumRetryCount\": 2\n"
+        + "      }\n"
+        + "    },\n"
+        + "    \"Mounts\": [\n"
+        + "      {\n"
+        + "        \"Type\": \"bind\",\n"
+        + "        \"Source\": \"/data\",\n"
+        + "        \"Destination\": \"/srv/data\",\n"
+        + "        \"Mode\": \"ro\",\n"
+        + "        \"RW\": false\n"
+        + "      }\n"
+        + "    ],\n"
+        + "    \"NetworkSettings\": {\n"
+        + "      \"Ports\": {\n"
+        + "        \"80/tcp\": [\n"
+        + "          {\n"
+        + "            \"HostIp\": \"127.0.0.1\",\n"
+        + "            \"HostPort\": \"28080\"\n"
+        + "          }\n"
+        + "        ]\n"
+        + "      },\n"
+        + "      \"Networks\": {\n"
+        + "        \"backend\": {\n"
+        + "          \"Aliases\": [\n"
+        + "            \"db\"\n"
+        + "          ]\n"
+        + "        }\n"
+        + "      }\n"
+        + "    },\n"
         + "    \"Driver\": \"qemu\",\n"
         + "    \"Detached\": true,\n"
         + "    \"OwnerPid\": 42,\n"
-        + "    \"VmmPid\": 43\n"
+        + "    \"VmmPid\": 43,\n"
+        + "    \"BootTimings\": {\n"
+        + "      \"ImageMs\": 100,\n"
+        + "      \"VmBootMs\": 2000,\n"
+        + "      \"AgentReadyMs\": 2500,\n"
+        + "      \"ContainerStartMs\": 300,\n"
+        + "      \"TotalMs\": 3000\n"
+        + "    }\n"
         + "  }");
+  }
+
+  @Test
+  void inspectOfAStartingPodHasNoSpecYet() {
+    Instant now = Instant.parse("2026-11-28T12:00:00Z");
+    String json = InspectCommand.json(new io.micropod.PodInfo("0123456789ab", null, "oci:/images/busybox", "qemu",
+        io.micropod.PodInfo.Status.STARTING, false, 42, 0, Map.of(), now, null));
+
+    assertThat(json).contains("\"Status\": \"starting\"", "\"Config\": {\n      \"Image\": \"oci:/images/busybox\"\n    }",
+        "\"NetworkSettings\": {\n      \"Ports\": {}\n    }", "\"VmmPid\": null")
+        .doesNotContain("Mounts", "BootTimings", "HostConfig");
+  }
+
+  @Test
+  void listShowsAnExitedPodAsDockerDoes() {
+    Instant now = Instant.parse("2026-11-28T12:00:00Z");
+    io.micropod.PodInfo base = new io.micropod.PodInfo("0123456789ab", "job", "oci:/images/busybox", "qemu",
+        io.micropod.PodInfo.Status.RUNNING, true, 42, 43, Map.of(), now.minusSeconds(400), now.minusSeconds(390),
+        null, 0, 3, null);
+    io.micropod.PodInfo exited = new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.EXITED,
+        now.minusSeconds(200), null, null);
+
+    assertThat(ListCommand.status(exited, now)).isEqualTo("Exited (3) 3 minutes ago");
+    assertThat(ListCommand.table(List.of(exited), now)).contains("Exited (3) 3 minutes ago");
   }
 
   @Test

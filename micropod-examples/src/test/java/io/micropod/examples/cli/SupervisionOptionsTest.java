@@ -81,10 +81,10 @@ class SupervisionOptionsTest {
     io.micropod.PodInfo ended = new io.micropod.PodInfo("ba9876543210", null, "oci:/i", "qemu",
         io.micropod.PodInfo.Status.RUNNING, false, 1, 2, Map.of(), now.minusSeconds(5), now.minusSeconds(4),
         new io.micropod.HealthState(io.micropod.HealthState.Status.STARTING, 0, ""), 0, null, "idle-timeout");
-    assertThat(ListCommand.status(healthy)).isEqualTo("running (healthy) (restarted 2x, last exit 1)");
-    assertThat(ListCommand.status(ended)).isEqualTo("running (health: starting) (ended: idle-timeout)");
+    assertThat(ListCommand.status(healthy, now)).isEqualTo("running (healthy) (restarted 2x, last exit 1)");
+    assertThat(ListCommand.status(ended, now)).isEqualTo("running (health: starting) (ended: idle-timeout)");
     assertThat(ListCommand.table(List.of(healthy), now)).contains("running (healthy) (restarted 2x, last exit 1)");
     assertThat(InspectCommand.json(healthy)).contains("\"RestartCount\": 2", "\"ExitCode\": 1",
-        "\"Health\": {\"Status\": \"healthy\", \"FailingStreak\": 0}", "\"EndReason\": null");
+        "\"Health\": {\n        \"Status\": \"healthy\",\n        \"FailingStreak\": 0\n      }", "\"EndReason\": null");
   }
 }

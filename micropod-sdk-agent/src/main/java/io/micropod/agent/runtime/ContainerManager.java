@@ -445,9 +445,9 @@ public final class ContainerManager {
     if (!startFailed && restartLater(c, status)) {
       return;
     }
-    if (c.supervision != Supervision.NONE) {
-      reportState(c);
-    }
+    // every container, supervised or not: the host lists a detached pod whose main process
+    // exited as exited, with its code and time, from this line
+    reportState(c);
     afterOutput(output, () -> {
       c.log.close();
       c.exit.complete(ExitStatus.fromStatus(status));
@@ -780,7 +780,9 @@ public final class ContainerManager {
   /**
    * One console line with the container's supervision state, which the host reads from the
    * pod's console log (also when no JVM is connected: a detached pod): {@code micropod-agent INFO
-   * state <id> state=<s> health=<h> streak=<n> restarts=<n> exit=<code or ->}. The host's parser
+   * state <id> state=<s> health=<h> streak=<n> restarts=<n> exit=<code or -> at=<epoch ms>}, where
+   * {@code at} is the guest clock's time of the report (the host shows it as the exit's time when
+   * the state is {@code stopped}). The host's parser
    * ({@code io.micropod.internal.state.ConsoleStates}) reads this exact format.
    */
   static void reportState(Container c) {
@@ -789,7 +791,8 @@ public final class ContainerManager {
       line = "state " + c.id + " state=" + c.state().label()
           + " health=" + c.health.name().toLowerCase(java.util.Locale.ROOT)
           + " streak=" + c.failingStreak + " restarts=" + c.restarts
-          + " exit=" + (c.lastExit == null ? "-" : Integer.toString(c.lastExit.exitCode()));
+          + " exit=" + (c.lastExit == null ? "-" : Integer.toString(c.lastExit.exitCode()))
+          + " at=" + System.currentTimeMillis();
     }
     Log.info(line);
   }

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.OptionalInt;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -22,7 +23,7 @@ public final class ConsoleStates {
   static final int TAIL_BYTES = 64 * 1024;
   private static final Pattern STATE = Pattern.compile(
       "micropod-agent INFO state [A-Za-z0-9_.-]{1,64} state=([a-z]{1,16}) health=(none|starting|healthy|unhealthy)"
-          + " streak=(\\d{1,9}) restarts=(\\d{1,9}) exit=(-|\\d{1,3})");
+          + " streak=(\\d{1,9}) restarts=(\\d{1,9}) exit=(-|\\d{1,3})(?: at=(\\d{1,15}))?");
   private static final Pattern ENDING =
       Pattern.compile("micropod-agent INFO pod ending: (max-lifetime|idle-timeout) \\(\\d{1,18} ms\\)");
 
@@ -34,10 +35,19 @@ public final class ConsoleStates {
    * @param restartCount restarts so far
    * @param lastExitCode the main process's last exit, when it exited
    * @param endReason {@code max-lifetime} or {@code idle-timeout} when a deadline ended the pod
+   * @param at when the agent said its last state (the guest's clock), or null when it did not say
    */
   public record Observed(String state, HealthState health, int restartCount, OptionalInt lastExitCode,
-      String endReason) {
-    public static final Observed NOTHING = new Observed(null, null, 0, OptionalInt.empty(), null);
+      String endReason, Instant at) {
+    public static final Observed NOTHING = new Observed(null, null, 0, OptionalInt.empty(), null, null);
+
+    /**
+     * Whether the main process exited and stays so (the agent's {@code stopped} with an exit code):
+     * a detached pod's VM keeps running until {@code rm}, and {@code list} shows it as exited.
+     */
+    public boolean exited() {
+      return "stopped".equals(state) && lastExitCode.isPresent();
+    }
   }
 
   private ConsoleStates() {}
@@ -77,7 +87,7 @@ public final class ConsoleStates {
     }
     if (last == null) {
       return ending == null ? Observed.NOTHING
-          : new Observed(null, null, 0, OptionalInt.empty(), ending);
+          : new Observed(null, null, 0, OptionalInt.empty(), ending, null);
     }
     HealthState health = null;
     int streak = Integer.parseInt(last.group(3));
@@ -89,6 +99,6 @@ public final class ConsoleStates {
     }
     return new Observed(last.group(1), health, Integer.parseInt(last.group(4)),
         last.group(5).equals("-") ? OptionalInt.empty() : OptionalInt.of(Integer.parseInt(last.group(5))),
-        ending);
+        ending, last.group(6) == null ? null : Instant.ofEpochMilli(Long.parseLong(last.group(6))));
   }
 }

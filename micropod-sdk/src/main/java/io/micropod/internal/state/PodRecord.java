@@ -29,6 +29,8 @@ import java.util.Map;
  * @param consoleLog the guest console's log file ({@code <config>/logs/<id>.log}), or null
  * @param mounts the host directory mounts as {@code host:container:ro|rw} (none: empty)
  * @param mountDaemons the virtiofsd processes of the mounts, in order, once started
+ * @param details what {@code inspect} shows of the spec and the start, once started; null in
+ *     records written before it was recorded
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonInclude(JsonInclude.Include.ALWAYS)
@@ -52,7 +54,8 @@ public record PodRecord(
     String startedAt,
     String consoleLog,
     List<String> mounts,
-    List<Proc> mountDaemons) {
+    List<Proc> mountDaemons,
+    Details details) {
 
   public static final int VERSION = 1;
   public static final String STARTING = "STARTING";
@@ -73,7 +76,7 @@ public record PodRecord(
       String socketDir, String agentSocket, Map<String, Integer> ports, String createdAt,
       String startedAt) {
     this(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user, podDir,
-        socketDir, agentSocket, ports, createdAt, startedAt, null, List.of(), List.of());
+        socketDir, agentSocket, ports, createdAt, startedAt, null, List.of(), List.of(), null);
   }
 
   /**
@@ -101,18 +104,18 @@ public record PodRecord(
 
   public PodRecord withStatus(String s) {
     return new PodRecord(version, id, name, image, driver, s, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details);
   }
 
   public PodRecord withVmm(Proc p) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, p, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details);
   }
 
   public PodRecord withVirtiofsd(Proc p) {
     List<Proc> helpers = mountDaemons.stream().filter(d -> p == null || d.pid() != p.pid()).toList();
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, p, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers, details);
   }
 
   /**
@@ -134,37 +137,84 @@ public record PodRecord(
     List<Proc> helpers = new java.util.ArrayList<>(mountDaemons);
     helpers.add(p);
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers, details);
   }
 
   public PodRecord withOwner(Proc p) {
     return new PodRecord(version, id, name, image, driver, status, detached, p, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details);
   }
 
   public PodRecord withUser(String u) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, u,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details);
   }
 
   public PodRecord withStarted(String at) {
     return new PodRecord(version, id, name, image, driver, RUNNING, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, at, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, at, consoleLog, mounts, mountDaemons, details);
   }
 
   public PodRecord withMounts(List<String> m, List<Proc> daemons) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, m, daemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, m, daemons, details);
   }
 
   public PodRecord withPorts(Map<String, Integer> p) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, p, createdAt, startedAt, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, p, createdAt, startedAt, consoleLog, mounts, mountDaemons, details);
   }
 
   public PodRecord withConsoleLog(String path) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, path, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, path, mounts, mountDaemons, details);
+  }
+
+  public PodRecord withDetails(Details d) {
+    return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, d);
+  }
+
+  /**
+   * What {@code inspect} shows of a started pod's spec and start, for any process to read. Env
+   * values are never recorded: only the variables' names.
+   *
+   * @param entrypoint the spec's entrypoint, or null for the image's
+   * @param command the spec's command (empty: the image's)
+   * @param envKeys the names of the spec's environment variables, sorted
+   * @param user the spec's user, or null for the image's
+   * @param hostname the spec's hostname, or null
+   * @param workingDir the spec's working directory, or null for the image's
+   * @param labels the spec's labels
+   * @param networks the names of the pod networks it joined, in order
+   * @param networkAliases its aliases on those networks
+   * @param restart the restart policy in Docker's syntax ({@code no}, {@code on-failure:2}, ...)
+   * @param health the health check, or null without one
+   * @param bootMillis the start's timings in milliseconds: {@code image}, {@code vmBoot},
+   *     {@code agentReady}, {@code containerStart}, {@code total}
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Details(List<String> entrypoint, List<String> command, List<String> envKeys, String user,
+      String hostname, String workingDir, Map<String, String> labels, List<String> networks,
+      List<String> networkAliases, String restart, Health health, Map<String, Long> bootMillis) {
+    public Details {
+      entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
+      command = command == null ? List.of() : List.copyOf(command);
+      envKeys = envKeys == null ? List.of() : List.copyOf(envKeys);
+      labels = labels == null ? Map.of() : Map.copyOf(labels);
+      networks = networks == null ? List.of() : List.copyOf(networks);
+      networkAliases = networkAliases == null ? List.of() : List.copyOf(networkAliases);
+      bootMillis = bootMillis == null ? Map.of() : Map.copyOf(bootMillis);
+    }
+  }
+
+  /** A health check as {@code inspect} shows it ({@code Config.Healthcheck}); durations in ms. */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Health(List<String> test, long intervalMillis, long timeoutMillis, int retries,
+      long startPeriodMillis) {
+    public Health {
+      test = test == null ? List.of() : List.copyOf(test);
+    }
   }
 
   /** The processes the pod runs on the host, VMM first, then virtiofsd, then the mounts' ones. */

@@ -33,6 +33,22 @@ class ConsoleStatesTest {
   }
 
   @Test
+  void aMainProcessThatExitedForGoodReadsAsExitedWithTheAgentsTime() {
+    ConsoleStates.Observed o = ConsoleStates.parse(
+        "micropod-agent INFO state abc state=running health=none streak=0 restarts=0 exit=- at=1764979200000\n"
+            + "micropod-agent INFO state abc state=stopped health=none streak=0 restarts=0 exit=3 at=1764979260000\n");
+    assertThat(o.exited()).isTrue();
+    assertThat(o.lastExitCode()).hasValue(3);
+    assertThat(o.at()).isEqualTo(java.time.Instant.ofEpochMilli(1764979260000L));
+    // waiting to be restarted is not exited; a line without a time (an older agent) still counts
+    assertThat(ConsoleStates.parse(
+        "micropod-agent INFO state abc state=restarting health=none streak=0 restarts=0 exit=1 at=5\n").exited())
+        .isFalse();
+    assertThat(ConsoleStates.parse(
+        "micropod-agent INFO state abc state=stopped health=none streak=0 restarts=0 exit=0\n").at()).isNull();
+  }
+
+  @Test
   void linesThatAreNotExactlyTheAgentsAreIgnored() {
     assertThat(ConsoleStates.parse(
         "x micropod-agent INFO state abc state=running health=healthy streak=0 restarts=0 exit=-\n"

@@ -37,6 +37,24 @@ class StateDirectoryTest {
   }
 
   @Test
+  void detailsRoundTripAndRecordsWithoutThemStillRead() throws Exception {
+    StateDirectory state = new StateDirectory(tmp);
+    PodRecord r = record("det", PodRecord.Proc.self(), null, tmp.resolve("det"), tmp.resolve("micropod-det"))
+        .withDetails(new PodRecord.Details(List.of("/bin/sh"), List.of("-c", "exit 3"), List.of("A", "B"), "1000",
+            "h", "/srv", Map.of("k", "v"), List.of("backend"), List.of("db"), "on-failure:2",
+            new PodRecord.Health(List.of("true"), 5000, 1000, 3, 0), Map.of("total", 1234L)));
+
+    state.write(r);
+
+    assertThat(state.read("det")).contains(r);
+    // a record of an older version: no details
+    state.write(r.withDetails(null));
+    assertThat(Files.readString(state.fileOf("det"))).contains("\"details\" : null");
+    Files.writeString(state.fileOf("det"), Files.readString(state.fileOf("det")).replace(",\n  \"details\" : null", ""));
+    assertThat(state.read("det")).contains(r.withDetails(null));
+  }
+
+  @Test
   void aCrashMidWriteLeavesTheOldRecordReadable() throws Exception {
     StateDirectory state = new StateDirectory(tmp);
     PodRecord r = record("abc", PodRecord.Proc.self(), null, tmp.resolve("abc"), tmp.resolve("micropod-abc"));
