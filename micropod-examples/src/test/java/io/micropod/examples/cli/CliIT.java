@@ -200,7 +200,7 @@ class CliIT {
       assertThat(inspect.exit).as(inspect.err).isZero();
       assertThat(inspect.out).startsWith("[\n  {\n    \"Id\": \"" + id + "\",")
           .contains("\"Name\": \"" + name + "\"", "\"Status\": \"running\"", "\"Detached\": true")
-          .containsPattern("\"80/tcp\": \\[\\{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"[0-9]+\"}]");
+          .containsPattern("\"80/tcp\": \\[\\s*\\{\\s*\"HostIp\": \"127.0.0.1\",\\s*\"HostPort\": \"[0-9]+\"\\s*}\\s*]");
 
       Result stats = run("stats", "--no-stream", name);
       assertThat(stats.exit).as(stats.err).isZero();
@@ -235,6 +235,56 @@ class CliIT {
       assertThat(rm.out).isEqualTo(name + "\n");
       assertThat(vmmProcessesOf(id)).isEmpty();
       assertThat(run("inspect", name).exit).isEqualTo(1);
+    } finally {
+      if (!vmmProcessesOf(id).isEmpty()) {
+        run("stop", "-t", "0", id);
+      }
+    }
+  }
+
+  @Test
+  void anExitedDetachedPodKeepsItsExitCodeAndLogsUntilRmAndIsListedOnlyWithA() throws Exception {
+    String name = "job-" + UUID.randomUUID().toString().substring(0, 8);
+    Result started = run("run", "-d", "--name", name, "-e", "SECRET=do-not-show", IMAGE, "sh", "-c",
+        "echo done-its-work; echo on-stderr >&2; exit 3");
+    assertThat(started.exit).as(started.err).isZero();
+    String id = started.out.strip();
+    try {
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      Result all = run("list", "-a");
+      while (!all.out.contains("Exited (3)")) {
+        assertThat(System.nanoTime() - deadline).as("pod %s not listed as exited: %s", id, all.out).isNegative();
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
+        all = run("list", "-a");
+      }
+      assertThat(all.out.lines().filter(l -> l.startsWith(id)).findFirst()).hasValueSatisfying(l ->
+          assertThat(l).contains(name).containsPattern("Exited \\(3\\) (Less than a second|[0-9]+ seconds|About a minute) ago"));
+      assertThat(run("list").out).doesNotContain(id);
+      assertThat(run("list", "-q").out.lines()).doesNotContain(id);
+      assertThat(run("list", "-a", "-q").out.lines()).contains(id);
+
+      Result logs = run("logs", name);
+      assertThat(logs.exit).as(logs.err).isZero();
+      assertThat(logs.out).contains("done-its-work", "on-stderr");
+      // attaching for the logs did not end it: still listed, still exited
+      assertThat(run("list", "-a").out).contains(id).contains("Exited (3)");
+
+      Result inspect = run("inspect", name);
+      assertThat(inspect.exit).as(inspect.err).isZero();
+      assertThat(inspect.out).contains("\"Status\": \"exited\"", "\"Running\": false", "\"ExitCode\": 3",
+          "\"EnvKeys\": [\n        \"SECRET\"\n      ]", "\"Name\": \"no\"", "\"BootTimings\": {")
+          .containsPattern("\"FinishedAt\": \"20[0-9-]+T")
+          .doesNotContain("do-not-show");
+
+      Result rm = run("rm", name);
+      assertThat(rm.exit).as(rm.err).isZero();
+      assertThat(rm.out).isEqualTo(name + "\n");
+      assertThat(vmmProcessesOf(id)).isEmpty();
+      assertThat(run("list", "-a", "-q").out.lines()).doesNotContain(id);
+      Path config = io.micropod.examples.HelloAccess.home().resolve("config");
+      assertThat(config.resolve("pods").resolve(id + ".json")).doesNotExist();
+      assertThat(config.resolve("logs").resolve(id + ".log")).doesNotExist();
+      assertThat(run("logs", name).exit).isNotZero();
     } finally {
       if (!vmmProcessesOf(id).isEmpty()) {
         run("stop", "-t", "0", id);
