@@ -258,7 +258,7 @@ class CliIT {
         all = run("list", "-a");
       }
       assertThat(all.out.lines().filter(l -> l.startsWith(id)).findFirst()).hasValueSatisfying(l ->
-          assertThat(l).contains(name).containsPattern("Exited \\(3\\) (Less than a second|[0-9]+ seconds|About a minute) ago"));
+          assertThat(l).contains(name).containsPattern("Exited \\(3\\) (Less than a second|1 second|[0-9]+ seconds|About a minute) ago"));
       assertThat(run("list").out).doesNotContain(id);
       assertThat(run("list", "-q").out.lines()).doesNotContain(id);
       assertThat(run("list", "-a", "-q").out.lines()).contains(id);
