@@ -121,8 +121,12 @@ public final class PodStates {
         seen.lastExitCode().isPresent() ? seen.lastExitCode().getAsInt() : null, seen.endReason());
     // the agent's word only turns a running pod into an exited one: it never hides a start or a stop
     boolean exited = status == PodInfo.Status.RUNNING && seen.exited();
-    return new PodInfo(base, exited ? PodInfo.Status.EXITED : status, exited ? seen.at() : null,
-        config(r), bootTimings(r));
+    Instant finished = exited ? seen.at() : null;
+    // the guest's clock, and a start recorded after the container ran: an exit never shows before it
+    if (finished != null && base.startedAt().isPresent() && finished.isBefore(base.startedAt().get())) {
+      finished = base.startedAt().get();
+    }
+    return new PodInfo(base, exited ? PodInfo.Status.EXITED : status, finished, config(r), bootTimings(r));
   }
 
   /** The recorded spec of {@code r}; null before its start completed or when unreadable. */

@@ -174,8 +174,8 @@ class OrphanReaperTest {
     Files.writeString(console, "micropod-agent INFO state abc state=stopped health=none streak=0 restarts=0"
         + " exit=3 at=1764979260000\n");
     PodRecord r = new PodRecord(PodRecord.VERSION, "abc", null, "oci:/i", "qemu", PodRecord.RUNNING, true,
-        deadOwner, PodRecord.Proc.self(), null, null, "/p", "/s", "/s/agent.sock", Map.of(), "2026-01-01T00:00:00Z",
-        "2026-01-01T00:00:01Z").withConsoleLog(console.toString())
+        deadOwner, PodRecord.Proc.self(), null, null, "/p", "/s", "/s/agent.sock", Map.of(), "2025-01-01T00:00:00Z",
+        "2025-01-01T00:00:01Z").withConsoleLog(console.toString())
         .withDetails(new PodRecord.Details(null, java.util.List.of("sh"), java.util.List.of("K"), null, null, null,
             Map.of(), java.util.List.of(), java.util.List.of(), "always", null, Map.of("total", 900L)));
 
@@ -187,6 +187,9 @@ class OrphanReaperTest {
     assertThat(info.config().orElseThrow().envKeys()).containsExactly("K");
     assertThat(info.config().orElseThrow().restart()).isEqualTo(io.micropod.RestartPolicy.always());
     assertThat(info.bootTimings().orElseThrow().total()).isEqualTo(java.time.Duration.ofMillis(900));
+    // an exit by the guest's clock before the recorded start shows at the start
+    assertThat(PodStates.info(r.withStarted("2025-12-07T00:00:00Z")).finishedAt())
+        .contains(java.time.Instant.parse("2025-12-07T00:00:00Z"));
     // the guest's word never turns a starting or paused pod into an exited one
     assertThat(PodStates.info(r.withStatus(PodRecord.PAUSED)).status()).isEqualTo(io.micropod.PodInfo.Status.PAUSED);
     assertThat(OrphanReaper.isLive(r)).isTrue(); // kept, with its VM, until rm
