@@ -29,6 +29,8 @@ import java.util.Map;
  * @param consoleLog the guest console's log file ({@code <config>/logs/<id>.log}), or null
  * @param mounts the host directory mounts as {@code host:container:ro|rw} (none: empty)
  * @param mountDaemons the virtiofsd processes of the mounts, in order, once started
+ * @param snapshottable what a snapshot of a snapshottable pod needs beyond this record, once its
+ *     VMM runs; null for other pods (and in records written before it was recorded)
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonInclude(JsonInclude.Include.ALWAYS)
@@ -52,7 +54,8 @@ public record PodRecord(
     String startedAt,
     String consoleLog,
     List<String> mounts,
-    List<Proc> mountDaemons) {
+    List<Proc> mountDaemons,
+    Snapshottable snapshottable) {
 
   public static final int VERSION = 1;
   public static final String STARTING = "STARTING";
@@ -73,7 +76,7 @@ public record PodRecord(
       String socketDir, String agentSocket, Map<String, Integer> ports, String createdAt,
       String startedAt) {
     this(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user, podDir,
-        socketDir, agentSocket, ports, createdAt, startedAt, null, List.of(), List.of());
+        socketDir, agentSocket, ports, createdAt, startedAt, null, List.of(), List.of(), null);
   }
 
   /**
@@ -101,18 +104,18 @@ public record PodRecord(
 
   public PodRecord withStatus(String s) {
     return new PodRecord(version, id, name, image, driver, s, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, snapshottable);
   }
 
   public PodRecord withVmm(Proc p) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, p, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, snapshottable);
   }
 
   public PodRecord withVirtiofsd(Proc p) {
     List<Proc> helpers = mountDaemons.stream().filter(d -> p == null || d.pid() != p.pid()).toList();
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, p, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers, snapshottable);
   }
 
   /**
@@ -134,37 +137,58 @@ public record PodRecord(
     List<Proc> helpers = new java.util.ArrayList<>(mountDaemons);
     helpers.add(p);
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers, snapshottable);
   }
 
   public PodRecord withOwner(Proc p) {
     return new PodRecord(version, id, name, image, driver, status, detached, p, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, snapshottable);
   }
 
   public PodRecord withUser(String u) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, u,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, snapshottable);
   }
 
   public PodRecord withStarted(String at) {
     return new PodRecord(version, id, name, image, driver, RUNNING, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, at, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, at, consoleLog, mounts, mountDaemons, snapshottable);
   }
 
   public PodRecord withMounts(List<String> m, List<Proc> daemons) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, m, daemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, m, daemons, snapshottable);
   }
 
   public PodRecord withPorts(Map<String, Integer> p) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, p, createdAt, startedAt, consoleLog, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, p, createdAt, startedAt, consoleLog, mounts, mountDaemons, snapshottable);
   }
+
+  public PodRecord withSnapshottable(Snapshottable v) {
+    return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, v);
+  }
+
+  /**
+   * The VM configuration of a snapshottable pod that {@code micropod snapshot create} (another
+   * process than the one that started the pod) needs to snapshot it, and to check restores
+   * against: what the spec and the boot knew.
+   *
+   * @param memoryMib the guest's memory, MiB
+   * @param cpus the guest's vCPUs
+   * @param ramFile the guest RAM file QEMU maps ({@code <socket dir>/ram})
+   * @param blockImage the read-only block image of the container's image the guest boots from
+   * @param containerId the id the guest knows the container by (a restored pod's: the first pod's)
+   * @param hostname the hostname the spec set, or null (the container's is the pod id)
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Snapshottable(int memoryMib, int cpus, String ramFile, String blockImage,
+      String containerId, String hostname) {}
 
   public PodRecord withConsoleLog(String path) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, path, mounts, mountDaemons);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, path, mounts, mountDaemons, snapshottable);
   }
 
   /** The processes the pod runs on the host, VMM first, then virtiofsd, then the mounts' ones. */
