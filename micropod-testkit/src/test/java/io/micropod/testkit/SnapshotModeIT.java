@@ -32,12 +32,14 @@ class SnapshotModeIT {
   private static final Set<String> snapshots = ConcurrentHashMap.newKeySet();
   private static final Instant classStart = Instant.now();
 
+  // tag::snapshot-mode[]
   @MicroPodContainer(snapshot = true)
   final ManagedPod pod = ManagedPod.of(MicroPod.builder()
           .image(TestImages.busybox())
           .command("sh", "-c", "head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \\n' > /tmp/boot-token;"
               + " echo ready; exec sleep 600"))
       .waitingFor(Wait.forLogMessage("ready", 1));
+  // end::snapshot-mode[]
 
   @Test
   @Execution(ExecutionMode.CONCURRENT)
