@@ -213,7 +213,7 @@ class CliIT {
       // the source runs on, and what it writes now is not in the snapshot
       assertThat(run("exec", name, "sh", "-c", "echo after > /tmp/mark; cat /tmp/mark").out).isEqualTo("after\n");
       Result again = run("snapshot", "create", name, snapshot);
-      assertThat(again.exit).isEqualTo(1);
+      assertThat(again.exit).isEqualTo(ExitCodes.FAILURE);
       assertThat(again.err).contains("a snapshot named \"" + snapshot + "\" exists");
 
       Result restored = run("run", "-d", "--from-snapshot", snapshot);
