@@ -20,7 +20,7 @@ import java.util.function.Function;
  *
  * <pre>
  * mvn -q test-compile exec:java -pl micropod-sdk -Dexec.mainClass=io.micropod.Bench \
- *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --p6-mem 512 --only P1,P4,P5,P6"]
+ *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --p6-mem 512 --only P1,P2,P4,P5,P6"]
  * </pre>
  *
  * Uses the busybox test image the build installs ({@code $MICROPOD_HOME/oci/busybox}) or
@@ -35,7 +35,9 @@ public final class Bench {
   private int p6Max = 8;
   private int p6Mem = MicroPodSpec.DEFAULT_MEMORY_MIB;
   private int streamMb = 50;
-  private String only = "P1,P3,P4,P5,P6";
+  private String only = "P1,P2,P3,P4,P5,P6";
+  /** P1's median, for P2's ratio; null when P1 did not run. */
+  private Duration p1Median;
   private String image;
 
   public static void main(String[] args) throws Exception {
@@ -50,7 +52,7 @@ public final class Bench {
         case "--only" -> b.only = args[++i].toUpperCase();
         case "--image" -> b.image = args[++i];
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --stream-mb N, --only P1,P3,P4,P5,P6, --image REF)");
+            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --stream-mb N, --only P1,P2,P3,P4,P5,P6, --image REF)");
       }
     }
     b.run();
@@ -74,6 +76,9 @@ public final class Bench {
     }
     if (only.contains("P1")) {
       p1(rt);
+    }
+    if (only.contains("P2")) {
+      p2(rt);
     }
     if (only.contains("P3")) {
       p3();
@@ -125,6 +130,7 @@ public final class Bench {
     }
     Duration b = median(bare);
     Duration f = median(first);
+    p1Median = f;
     System.out.printf("P1 start() -> first container output (%s): median %d ms; bare boot (QEMU spawn -> /init"
         + " marker, same QEMU settings): median %d ms; ratio %.2fx%n", runtime, f.toMillis(), b.toMillis(),
         ratio(f, b));
@@ -137,6 +143,48 @@ public final class Bench {
         medL(guest, g -> g[0]), medL(guest, g -> g[1] - g[0]), medL(guest, g -> g[2] - g[1]),
         medL(guest, g -> g[3] - g[2]));
     System.out.printf("   samples (ms): first output %s; bare boot %s%n", ms(first), ms(bare));
+  }
+
+  /**
+   * P2: {@code start()} of a pod restored from a snapshot to its first exec answer, against a cold
+   * start of the same (snapshottable) spec to its first exec answer and against P1's median.
+   */
+  private void p2(MicroPodRuntime rt) {
+    MicroPodSpec spec = MicroPod.builder().image(image).command("sh", "-c", "echo ready; exec sleep 3600")
+        .snapshottable(true).build();
+    String name = "bench-p2-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+    List<Duration> cold = new ArrayList<>();
+    PodSnapshot snapshot;
+    Duration took;
+    long t0 = System.nanoTime();
+    try (MicroPod source = MicroPod.start(spec)) {
+      source.exec("true");
+      cold.add(Duration.ofNanos(System.nanoTime() - t0));
+      long s0 = System.nanoTime();
+      snapshot = source.snapshot(name);
+      took = Duration.ofNanos(System.nanoTime() - s0);
+    }
+    List<Duration> restored = new ArrayList<>();
+    try {
+      MicroPodSpec restore = MicroPod.builder().fromSnapshot(snapshot).build();
+      for (int i = 0; i < reps; i++) {
+        long r0 = System.nanoTime();
+        try (MicroPod pod = MicroPod.start(restore)) {
+          pod.exec("true");
+          restored.add(Duration.ofNanos(System.nanoTime() - r0));
+        }
+      }
+    } finally {
+      rt.removeSnapshot(name);
+    }
+    Duration r = median(restored);
+    Duration c = median(cold);
+    System.out.printf("P2 fromSnapshot start() -> first exec answer: median %d ms; cold start() of the same"
+            + " snapshottable spec -> first exec answer %d ms (ratio %.2fx)%s%n", r.toMillis(), c.toMillis(),
+        ratio(r, c), p1Median == null ? "" : String.format("; P1 median %d ms (ratio %.2fx)", p1Median.toMillis(),
+            ratio(r, p1Median)));
+    System.out.printf("   snapshot() %d ms, %d MB on disk; samples (ms): restores %s%n", took.toMillis(),
+        snapshot.sizeBytes() / 1_000_000, ms(restored));
   }
 
   /** Hook for P3 (pull + unpack against skopeo copy + umoci unpack): the images engineer's part. */

@@ -74,6 +74,11 @@ final class Boot {
   final Semaphore portConnections = new Semaphore(AgentLimits.MAX_PORT_CONNECTIONS);
   /** The snapshot this pod is restored from (checked); null for a cold start. */
   volatile Snapshots.Manifest restoredFrom;
+  /**
+   * An attached pod's container id as its record has it (a restored pod's is the first pod's);
+   * null for a pod this JVM started ({@link Snapshots#containerIdOf}).
+   */
+  volatile String recordedContainerId;
   /** Whether the guest is paused ({@link RealMicroPod#pause}): it changes during the pod's life. */
   volatile boolean paused;
 

@@ -318,6 +318,13 @@ public final class PodStates {
     if (r.name() != null) {
       spec.name(r.name());
     }
+    PodRecord.Snapshottable v = r.snapshottable();
+    if (v != null) {
+      spec.snapshottable(true).memoryMib(v.memoryMib()).cpus(v.cpus());
+      if (v.hostname() != null) {
+        spec.hostname(v.hostname());
+      }
+    }
     return spec;
   }
 
@@ -334,7 +341,15 @@ public final class PodStates {
         r.socketDir() == null ? null : Path.of(r.socketDir()), consoleLogOf(r));
     Boot b = new Boot(r.id(), spec, services, null, paths, List.of());
     b.prepared.set(PreparedImage.recorded(r.user()));
-    b.rootfsShare.set(new RecordedProcess(r.virtiofsd(), "virtiofsd"));
+    PodRecord.Snapshottable snapshottable = r.snapshottable();
+    Path blockImage = snapshottable == null ? null : Path.of(snapshottable.blockImage());
+    b.rootfsShare.set(new RecordedProcess(r.virtiofsd(), "virtiofsd") {
+      @Override
+      public Path blockImage() {
+        return blockImage;
+      }
+    });
+    b.recordedContainerId = snapshottable == null ? null : snapshottable.containerId();
     b.mounts.set(new SharedMounts(r.mountDaemons().stream()
         .map(p -> (RootfsShare) new RecordedProcess(p, "virtiofsd (mount)")).toList(), List.of()));
     // the published ports: QEMU's for a detached pod, the holder's forwarders for a visited one
@@ -428,6 +443,15 @@ public final class PodStates {
       io.micropod.internal.vm.QemuControl.resume(qmpDir());
     }
 
+    /** A snapshot through a QMP connection of its own; only for a pod recorded snapshottable. */
+    @Override
+    public long snapshot(Path stateFile, Path ramOut) throws java.io.IOException {
+      if (guestRam == null) {
+        throw new IllegalStateException("pod " + id + " was not started snapshottable");
+      }
+      return io.micropod.internal.vm.QemuControl.snapshot(qmpDir(), guestRam, stateFile, ramOut);
+    }
+
     private Path qmpDir() {
       if (socketDir == null || !"qemu".equals(driver)) {
         throw new UnsupportedOperationException("this pod's VMM cannot be paused");
@@ -437,8 +461,14 @@ public final class PodStates {
 
     private final String driver;
 
+    /** The guest RAM file of a snapshottable pod; null for others. */
+    private final Path guestRam;
+    private final String id;
+
     RecordedVm(PodRecord r, Path podDir, Path consoleLog) {
       super(r.vmm(), "vmm");
+      this.id = r.id();
+      this.guestRam = r.snapshottable() == null ? null : Path.of(r.snapshottable().ramFile());
       this.socketDir = r.socketDir() == null ? null : Path.of(r.socketDir());
       this.driver = r.driver();
       this.agentSocket = r.agentSocket() == null ? null : Path.of(r.agentSocket());

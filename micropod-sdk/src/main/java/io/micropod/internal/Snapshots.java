@@ -84,10 +84,13 @@ final class Snapshots {
    */
   static PodSnapshot take(Boot b, String name) {
     checkName(name);
-    if (b.host == null || !b.spec.snapshottable()) { // attached handles know no VM config
+    if (!b.spec.snapshottable()) { // an attached pod's spec is what its record says
       throw new IllegalStateException("pod " + b.id + " cannot be snapshotted: start it with"
-          + " MicroPodSpec.Builder.snapshottable(true) (QEMU only; no host directory mounts)");
+          + " MicroPodSpec.Builder.snapshottable(true) or `micropod run --snapshottable` (QEMU only;"
+          + " no host directory mounts)");
     }
+    // an attached pod boots nothing here: this runtime's host (same home, same guest image)
+    HostCapabilities host = b.host != null ? b.host : b.runtime.host();
     Path root = dir(b.runtime.config().home());
     Path target = root.resolve(name);
     if (Files.exists(target)) {
@@ -102,7 +105,7 @@ final class Snapshots {
       long ramUsed = b.vmProcess().snapshot(tmp.resolve(STATE), tmp.resolve(RAM));
       long stateBytes = Files.size(tmp.resolve(STATE));
       PodSnapshot s = new PodSnapshot(name, target, b.spec.image().toString(), b.id, created,
-          stateBytes + ramUsed, b.spec.memoryMib(), b.spec.cpus(), guestIdentity(b.host), SdkVersion.get());
+          stateBytes + ramUsed, b.spec.memoryMib(), b.spec.cpus(), guestIdentity(host), SdkVersion.get());
       Path block = b.rootfsShare.get().blockImage();
       ObjectNode m = JSON.createObjectNode();
       m.put("format", FORMAT);
@@ -116,7 +119,7 @@ final class Snapshots {
       m.put("cpus", s.cpus());
       m.put("guestVersion", s.guestVersion());
       m.put("sdkVersion", s.sdkVersion());
-      m.put("machine", b.host.machine().qemuName());
+      m.put("machine", host.machine().qemuName());
       m.put("hostnameSet", b.spec.hostname().isPresent());
       m.put("blockImage", block.toString());
       m.put("blockImageBytes", Files.size(block));
@@ -147,7 +150,8 @@ final class Snapshots {
 
   /** The id the guest knows the container by: the first pod's, carried through restores. */
   static String containerIdOf(Boot b) {
-    return b.restoredFrom == null ? b.id : b.restoredFrom.containerId();
+    return b.restoredFrom != null ? b.restoredFrom.containerId()
+        : b.recordedContainerId != null ? b.recordedContainerId : b.id;
   }
 
   private static void writeSynced(Path file, byte[] bytes) throws IOException {

@@ -119,7 +119,13 @@ final class VmSteps {
     VmProcess vm = b.runtime.driver().spawn(config, b.rootfsShare.get(), Instant.now().plus(SOCKET_TIMEOUT));
     b.vm.set(new SpawnedVm(vm, spawnNanos, deadline));
     PodResources.vmm(b, cleanup);
-    b.updateRecord(r -> r.withVmm(PodRecord.Proc.of(vm.pid())));
+    // what another process needs to snapshot it (micropod snapshot create)
+    Path blockImage = b.rootfsShare.get().blockImage();
+    PodRecord.Snapshottable snapshottable = config.snapshotting() == null || blockImage == null ? null
+        : new PodRecord.Snapshottable(b.spec.memoryMib(), b.spec.cpus(),
+            config.snapshotting().ramFile().toString(), blockImage.toString(),
+            Snapshots.containerIdOf(b), b.spec.hostname().orElse(null));
+    b.updateRecord(r -> r.withVmm(PodRecord.Proc.of(vm.pid())).withSnapshottable(snapshottable));
     PodStates.restrictSockets(config.socketDir());
   }
 

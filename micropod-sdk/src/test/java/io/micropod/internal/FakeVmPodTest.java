@@ -191,6 +191,11 @@ class FakeVmPodTest {
 
         @Override
         public void kill() {}
+
+        @Override
+        public Path blockImage() { // block mode, as QEMU's share of a snapshottable pod
+          return config.snapshotting() == null ? null : tree.resolveSibling("rootfs.img");
+        }
       };
     }
 
@@ -389,12 +394,31 @@ class FakeVmPodTest {
     }
   }
 
-  /** ports.bind listens before the VM (and its agent client) exists; connections use the client later. */
+  /**
+   * What {@code micropod snapshot create} in another process needs is in a snapshottable pod's
+   * record (its attached handle has no spec): memory, vCPUs, RAM file, block image, container id.
+   */
+  @Test
+  void aSnapshottablePodsRecordHoldsWhatASnapshotByAnotherProcessNeeds() {
+    try (MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").snapshottable(true)
+        .memoryMib(640).cpus(2).hostname("h1").build(), runtime)) {
+      PodRecord r = runtime.state().read(pod.id()).orElseThrow();
+
+      assertThat(r.snapshottable()).isEqualTo(new PodRecord.Snapshottable(640, 2,
+          driver.spawned.socketDir().resolve("ram").toString(),
+          driver.sharedTree.resolveSibling("rootfs.img").toString(), pod.id(), "h1"));
+    }
+    try (MicroPod plain = RealMicroPod.start(spec().command("sleep", "60").build(), runtime)) {
+      assertThat(runtime.state().read(plain.id()).orElseThrow().snapshottable()).isNull();
+    }
+  }
+
   @Test
   void snapshottingAPodNotStartedSnapshottableSaysHowToStartIt() {
     try (MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").build(), runtime)) {
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> pod.snapshot("s1"))
-          .isInstanceOf(IllegalStateException.class).hasMessageContaining("snapshottable(true)");
+          .isInstanceOf(IllegalStateException.class).hasMessageContaining("snapshottable(true)")
+          .hasMessageContaining("`micropod run --snapshottable`");
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> pod.snapshot("../s1"))
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("../s1");
       assertThat(pod.exec("true").exitCode()).isZero(); // it runs on

@@ -51,6 +51,11 @@ public final class ManagedPod implements MicroPod {
       public void attach(ManagedPod managed, MicroPod shared) {
         managed.attach(shared);
       }
+
+      @Override
+      public void startRestored(ManagedPod managed, MicroPodSpec restore) {
+        managed.startRestored(restore);
+      }
     });
   }
 
@@ -130,6 +135,20 @@ public final class ManagedPod implements MicroPod {
       }
       owned = true;
       pod = started;
+    }
+  }
+
+  /**
+   * Starts a pod restored from a snapshot of this object's spec (the extension's snapshot mode):
+   * the wait strategies passed before the snapshot was taken, so they do not run again.
+   */
+  private void startRestored(MicroPodSpec restore) {
+    synchronized (lock) {
+      if (pod != null) {
+        return;
+      }
+      pod = MicroPod.start(restore);
+      owned = true;
     }
   }
 

@@ -44,6 +44,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * class with {@code @TestInstance(PER_CLASS)}). {@code @Nested} classes see the pods of their
  * enclosing classes. {@link Scope#SESSION} shares one pod across test classes.
  *
+ * <h2>Boot once, restore per test</h2>
+ * {@code @MicroPodContainer(snapshot = true)} on an instance field boots and readies its spec once
+ * per run and gives every test a pod of its own restored from a snapshot of it: see
+ * {@link #snapshot()}.
+ *
  * <h2>Parallel execution</h2>
  * Safe with {@code junit.jupiter.execution.parallel.enabled=true}: every pod has its own random
  * id, VM, sockets and directories, whatever runs at the same time. Pods are closed through the
@@ -71,6 +76,29 @@ public @interface MicroPodContainer {
    * @return whether to skip on a host that cannot run pods
    */
   boolean skipIfUnsupported() default false;
+
+  /**
+   * When {@code true}, the field's spec is booted only once per test run: a pod of it (made
+   * {@linkplain io.micropod.MicroPodSpec#snapshottable() snapshottable}) is started, its
+   * {@linkplain ManagedPod#waitingFor wait strategies} run, it is
+   * {@linkplain io.micropod.MicroPod#snapshot snapshotted} and closed. Every pod of the field (one
+   * per test for an instance field, one per class for a static one, as without this attribute) is
+   * then {@linkplain io.micropod.MicroPodSpec.Builder#fromSnapshot restored} from that snapshot: it
+   * continues where the ready pod was, in a second or two instead of a cold start, with its own id,
+   * hostname, ports and memory, so one test's writes are never seen by another. Default
+   * {@code false}: every pod boots.
+   *
+   * <p>The snapshot is shared by every snapshot-mode field of an equal spec in the run (test
+   * classes and parallel workers alike: the first that needs it makes it, the others wait), made
+   * with the wait strategies of that first field, and removed when the run ends. The wait
+   * strategies do not run again on restored pods: they continue from the ready state. The spec
+   * must allow snapshots: QEMU, no host directory mounts, no networks (see docs/snapshots.md);
+   * otherwise the tests fail with the reason. Not with {@link Scope#SESSION} (one shared pod needs
+   * no snapshot).
+   *
+   * @return whether the field's pods are restored from a snapshot of a pod made ready once
+   */
+  boolean snapshot() default false;
 
   /** The lifetime of a {@link MicroPodContainer} pod. */
   enum Scope {

@@ -87,4 +87,25 @@ class ExtensionConfigurationTest {
         finishedWithFailure(message(m -> m.contains("no @MicroPodContainer pod is visible to test(")
             && m.contains("annotate a static or instance field holding a MicroPodSpec")))));
   }
+
+  @Test
+  void snapshotModeOnAHostWithoutVmmFailsEachTestWithTheReason() {
+    Events tests = EngineTestKit.engine("junit-jupiter")
+        .selectors(selectClass(ConfigurationExamples.SnapshotModeWithoutVmm.class)).execute().testEvents();
+
+    tests.assertStatistics(s -> s.started(2).failed(2).succeeded(0));
+    tests.assertThatEvents().haveExactly(2, event(test(),
+        finishedWithFailure(instanceOf(HostUnsupportedException.class),
+            message(m -> m.contains("/nonexistent/qemu-system-x86_64")))));
+  }
+
+  @Test
+  void snapshotModeWithSessionScopeSaysToChooseOne() {
+    run(ConfigurationExamples.SnapshotModeAndSession.class).assertThatEvents().haveExactly(1, event(
+        container(ConfigurationExamples.SnapshotModeAndSession.class),
+        finishedWithFailure(instanceOf(ExtensionConfigurationException.class),
+            message("@MicroPodContainer field SnapshotModeAndSession.pod has both scope = SESSION (one "
+                + "pod shared by the run) and snapshot = true (a pod per test or class restored from a "
+                + "snapshot): choose one"))));
+  }
 }

@@ -28,6 +28,11 @@ final class FakePod implements MicroPod {
   volatile int execs;
   /** What {@link #health()} answers; null: no health check. */
   volatile io.micropod.HealthState health;
+  /** What {@link #snapshot} answers for a name. */
+  volatile Function<String, io.micropod.PodSnapshot> snapshot = name -> {
+    throw unscripted();
+  };
+  volatile boolean closed;
 
   @Override
   public String id() {
@@ -141,7 +146,14 @@ final class FakePod implements MicroPod {
   }
 
   @Override
-  public void close() {}
+  public io.micropod.PodSnapshot snapshot(String name) {
+    return snapshot.apply(name);
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+  }
 
   @Override
   public java.util.Optional<io.micropod.HealthState> health() {

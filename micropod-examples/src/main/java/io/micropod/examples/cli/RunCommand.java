@@ -133,6 +133,10 @@ final class RunCommand implements Callable<Integer> {
   @Mixin
   SupervisionOptions supervision = new SupervisionOptions();
 
+  @Option(names = "--snapshottable",
+      description = "Boot the pod so that `micropod snapshot create` can snapshot it (QEMU; the image as a read-only block device; no -v, no --network).")
+  boolean snapshottable;
+
   @Option(names = "--from-snapshot", paramLabel = "NAME",
       description = "Restore the pod from this snapshot (micropod snapshot ls) instead of booting an IMAGE; takes -d, --name, -p, --hostname.")
   String fromSnapshot;
@@ -179,6 +183,7 @@ final class RunCommand implements Callable<Integer> {
         .memoryMib(memoryMib(memory))
         .pullPolicy(pullPolicy(pull))
         .detached(detach)
+        .snapshottable(snapshottable)
         .stdinOpen(interactive);
     if (tty) {
       b.tty(HostTerminal.size().orElse(io.micropod.TerminalSize.DEFAULT));
@@ -236,6 +241,12 @@ final class RunCommand implements Callable<Integer> {
         b.network(network(runtime, n));
       }
       return b.runtime(runtime).build();
+    } catch (IllegalStateException e) {
+      runtime.close();
+      if (snapshottable) { // what --snapshottable cannot be combined with, said by build()
+        throw new IllegalArgumentException("--snapshottable: " + e.getMessage(), e);
+      }
+      throw e;
     } catch (RuntimeException e) {
       runtime.close();
       throw e;

@@ -13,13 +13,13 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code micropod snapshot ls|rm}: the snapshots of the home ({@code <home>/snapshots/},
- * docs/snapshots.md); {@code micropod run --from-snapshot NAME} starts a pod from one. Taking one
- * is {@code MicroPod.snapshot(name)} in the SDK for now: a CLI pod's VM configuration is not in
- * its record yet.
+ * {@code micropod snapshot create|ls|rm}: the snapshots of the home ({@code <home>/snapshots/},
+ * docs/snapshots.md); {@code micropod run --from-snapshot NAME} starts a pod from one.
+ * {@code create} snapshots a pod started {@code --snapshottable} by any process (its record holds
+ * the VM configuration a snapshot needs).
  */
-@Command(name = "snapshot", description = "Manage pod snapshots (ls, rm).",
-    subcommands = {SnapshotCommand.Ls.class, SnapshotCommand.Rm.class})
+@Command(name = "snapshot", description = "Manage pod snapshots (create, ls, rm).",
+    subcommands = {SnapshotCommand.Create.class, SnapshotCommand.Ls.class, SnapshotCommand.Rm.class})
 final class SnapshotCommand implements Callable<Integer> {
   @ParentCommand
   Main main;
@@ -34,6 +34,39 @@ final class SnapshotCommand implements Callable<Integer> {
   public Integer call() {
     spec.commandLine().usage(spec.commandLine().getErr());
     return ExitCodes.USAGE;
+  }
+
+  @Command(name = "create", description = "Snapshot a running pod started with --snapshottable; it runs on"
+      + " (a paused one stays paused). Prints the snapshot's name.")
+  static final class Create implements Callable<Integer> {
+    @ParentCommand
+    SnapshotCommand parent;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
+    boolean help;
+
+    @Parameters(index = "0", paramLabel = "ID|NAME", description = "The pod.")
+    String pod;
+
+    @Parameters(index = "1", paramLabel = "SNAPSHOT", description = "The snapshot's name: letters, digits, '_', '.', '-'.")
+    String name;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = parent.main.spec.commandLine().getOut();
+      PrintWriter err = parent.main.spec.commandLine().getErr();
+      try (MicroPodRuntime runtime = Pods.runtime(parent.main.env)) {
+        // not closed: closing the handle of a detached pod this process now owns would stop it
+        PodSnapshot s = Pods.attach(runtime, pod).snapshot(name);
+        out.println(s.name());
+        out.flush();
+        return 0;
+      } catch (IllegalStateException e) { // not snapshottable: the message says how to start it
+        err.println("micropod: " + e.getMessage());
+        err.flush();
+        return ExitCodes.FAILURE;
+      }
+    }
   }
 
   @Command(name = "ls", description = "List the snapshots, oldest first.")

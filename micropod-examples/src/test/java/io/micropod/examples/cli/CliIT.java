@@ -188,6 +188,53 @@ class CliIT {
     }
   }
 
+  /**
+   * {@code snapshot create} in a process of its own snapshots a pod that another process started
+   * detached and {@code --snapshottable}; {@code run -d --from-snapshot} in a third restores it:
+   * the restored pod has the file written before the snapshot, not the one written after, and a
+   * new id; the source runs on.
+   */
+  @Test
+  void snapshotCreateTakesADetachedPodOfAnotherProcessAndRunRestoresIt() throws Exception {
+    String name = "snap-" + UUID.randomUUID().toString().substring(0, 8);
+    String snapshot = name + "-s1";
+    Result started = run("run", "-d", "--snapshottable", "--name", name, IMAGE, "sleep", "600");
+    assertThat(started.exit).as(started.err).isZero();
+    String id = started.out.strip();
+    String restoredId = null;
+    try {
+      assertThat(run("exec", name, "sh", "-c", "echo before > /tmp/mark").exit).isZero();
+
+      Result created = run("snapshot", "create", name, snapshot);
+      assertThat(created.exit).as(created.err).isZero();
+      assertThat(created.out).isEqualTo(snapshot + "\n");
+      assertThat(run("snapshot", "ls").out.lines().filter(l -> l.startsWith(snapshot + " ")).findFirst()
+          .orElseThrow()).contains(id);
+      // the source runs on, and what it writes now is not in the snapshot
+      assertThat(run("exec", name, "sh", "-c", "echo after > /tmp/mark; cat /tmp/mark").out).isEqualTo("after\n");
+      Result again = run("snapshot", "create", name, snapshot);
+      assertThat(again.exit).isEqualTo(ExitCodes.FAILURE);
+      assertThat(again.err).contains("a snapshot named \"" + snapshot + "\" exists");
+
+      Result restored = run("run", "-d", "--from-snapshot", snapshot);
+      assertThat(restored.exit).as(restored.err).isZero();
+      restoredId = restored.out.strip();
+      assertThat(restoredId).matches("[0-9a-f]{12}").isNotEqualTo(id);
+      assertThat(run("exec", restoredId, "cat", "/tmp/mark").out).isEqualTo("before\n");
+      assertThat(run("exec", restoredId, "hostname").out).isEqualTo(restoredId + "\n");
+      assertThat(run("exec", name, "cat", "/tmp/mark").out).isEqualTo("after\n");
+
+    } finally {
+      run("stop", "-t", "0", id);
+      if (restoredId != null) {
+        run("stop", "-t", "0", restoredId);
+      }
+      run("snapshot", "rm", snapshot);
+    }
+    assertThat(vmmProcessesOf(id)).isEmpty();
+    assertThat(vmmProcessesOf(restoredId)).isEmpty();
+  }
+
   @Test
   void inspectStatsCpAndRmForceWorkOnADetachedPod(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
     String name = "tools-" + UUID.randomUUID().toString().substring(0, 8);

@@ -150,6 +150,26 @@ class CliTest {
   }
 
   @Test
+  void runSnapshottableBootsAPodThatSnapshotCreateCanTakeAndRefusesVolumes(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    assertThat(parseRun("run", "-d", "--snapshottable", "oci:/i").spec().snapshottable()).isTrue();
+    assertThat(parseRun("run", "-d", "oci:/i").spec().snapshottable()).isFalse();
+
+    assertThat(runAnew("run", "--snapshottable", "-v", dir + ":/d", "oci:/i")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("--snapshottable: a snapshottable pod cannot have host directory mounts");
+  }
+
+  @Test
+  void snapshotCreateNeedsAPodAndAName() {
+    assertThat(runAnew("snapshot", "create")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("Missing required parameters: 'ID|NAME', 'SNAPSHOT'");
+    assertThat(runAnew("snapshot", "create", "nope-pod-" + System.nanoTime(), "s1")).isEqualTo(ExitCodes.NO_SUCH_POD);
+    assertThat(err.toString()).contains("no such pod: nope-pod-");
+    assertThat(runAnew("snapshot", "--help")).isZero();
+    assertThat(out.toString()).contains("create").contains("Snapshot a running pod started with --snapshottable");
+  }
+
+  @Test
   void runWithoutAnImageOrSnapshotSaysWhatIsMissing() {
     assertThat(runAnew("run")).isEqualTo(ExitCodes.USAGE);
     assertThat(err.toString()).contains("Missing required parameter: 'IMAGE'");

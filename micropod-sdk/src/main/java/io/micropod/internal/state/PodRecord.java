@@ -31,6 +31,8 @@ import java.util.Map;
  * @param mountDaemons the virtiofsd processes of the mounts, in order, once started
  * @param details what {@code inspect} shows of the spec and the start, once started; null in
  *     records written before it was recorded
+ * @param snapshottable what a snapshot of a snapshottable pod needs beyond this record, once its
+ *     VMM runs; null for other pods (and in records written before it was recorded)
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonInclude(JsonInclude.Include.ALWAYS)
@@ -55,7 +57,8 @@ public record PodRecord(
     String consoleLog,
     List<String> mounts,
     List<Proc> mountDaemons,
-    Details details) {
+    Details details,
+    Snapshottable snapshottable) {
 
   public static final int VERSION = 1;
   public static final String STARTING = "STARTING";
@@ -76,7 +79,7 @@ public record PodRecord(
       String socketDir, String agentSocket, Map<String, Integer> ports, String createdAt,
       String startedAt) {
     this(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user, podDir,
-        socketDir, agentSocket, ports, createdAt, startedAt, null, List.of(), List.of(), null);
+        socketDir, agentSocket, ports, createdAt, startedAt, null, List.of(), List.of(), null, null);
   }
 
   /**
@@ -104,18 +107,18 @@ public record PodRecord(
 
   public PodRecord withStatus(String s) {
     return new PodRecord(version, id, name, image, driver, s, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details, snapshottable);
   }
 
   public PodRecord withVmm(Proc p) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, p, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details, snapshottable);
   }
 
   public PodRecord withVirtiofsd(Proc p) {
     List<Proc> helpers = mountDaemons.stream().filter(d -> p == null || d.pid() != p.pid()).toList();
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, p, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers, details);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers, details, snapshottable);
   }
 
   /**
@@ -137,42 +140,63 @@ public record PodRecord(
     List<Proc> helpers = new java.util.ArrayList<>(mountDaemons);
     helpers.add(p);
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers, details);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, helpers, details, snapshottable);
   }
 
   public PodRecord withOwner(Proc p) {
     return new PodRecord(version, id, name, image, driver, status, detached, p, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details, snapshottable);
   }
 
   public PodRecord withUser(String u) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, u,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details, snapshottable);
   }
 
   public PodRecord withStarted(String at) {
     return new PodRecord(version, id, name, image, driver, RUNNING, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, at, consoleLog, mounts, mountDaemons, details);
+        podDir, socketDir, agentSocket, ports, createdAt, at, consoleLog, mounts, mountDaemons, details, snapshottable);
   }
 
   public PodRecord withMounts(List<String> m, List<Proc> daemons) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, m, daemons, details);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, m, daemons, details, snapshottable);
   }
 
   public PodRecord withPorts(Map<String, Integer> p) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, p, createdAt, startedAt, consoleLog, mounts, mountDaemons, details);
+        podDir, socketDir, agentSocket, p, createdAt, startedAt, consoleLog, mounts, mountDaemons, details, snapshottable);
   }
+
+  public PodRecord withSnapshottable(Snapshottable v) {
+    return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details, v);
+  }
+
+  /**
+   * The VM configuration of a snapshottable pod that {@code micropod snapshot create} (another
+   * process than the one that started the pod) needs to snapshot it, and to check restores
+   * against: what the spec and the boot knew.
+   *
+   * @param memoryMib the guest's memory, MiB
+   * @param cpus the guest's vCPUs
+   * @param ramFile the guest RAM file QEMU maps ({@code <socket dir>/ram})
+   * @param blockImage the read-only block image of the container's image the guest boots from
+   * @param containerId the id the guest knows the container by (a restored pod's: the first pod's)
+   * @param hostname the hostname the spec set, or null (the container's is the pod id)
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Snapshottable(int memoryMib, int cpus, String ramFile, String blockImage,
+      String containerId, String hostname) {}
 
   public PodRecord withConsoleLog(String path) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, path, mounts, mountDaemons, details);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, path, mounts, mountDaemons, details, snapshottable);
   }
 
   public PodRecord withDetails(Details d) {
     return new PodRecord(version, id, name, image, driver, status, detached, owner, vmm, virtiofsd, user,
-        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, d);
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, d, snapshottable);
   }
 
   /**

@@ -370,66 +370,20 @@ public final class QemuDriver implements VmmDriver {
       qmp().execute("cont", java.util.Map.of());
     }
 
-    private boolean running() throws IOException {
-      return qmp().execute("query-status", java.util.Map.of()).path("running").asBoolean();
-    }
-
-    private static final java.util.List<java.util.Map<String, Object>> IGNORE_SHARED =
-        java.util.List.of(java.util.Map.of("capability", "x-ignore-shared", "state", true));
-
     @Override
     public synchronized long snapshot(Path stateFile, Path ramFile) throws IOException {
       Snapshotting snap = config.snapshotting();
       if (snap == null) {
         throw new IllegalStateException("pod " + config.podId() + " was not started snapshottable");
       }
-      Qmp q = qmp();
-      boolean wasRunning = running();
-      if (wasRunning) {
-        q.execute("stop", java.util.Map.of());
-      }
-      try {
-        q.execute("migrate-set-capabilities", java.util.Map.of("capabilities", IGNORE_SHARED));
-        try (java.io.FileOutputStream out = new java.io.FileOutputStream(stateFile.toFile())) {
-          q.execute("getfd", java.util.Map.of("fdname", "snapshot"), out.getFD());
-          q.execute("migrate", java.util.Map.of("uri", "fd:snapshot"));
-          awaitMigration(q, Instant.now().plus(Duration.ofMinutes(2)));
-          out.getFD().sync();
-        }
-        // while the guest is still paused: its RAM is what the device state refers to
-        return SparseFiles.copy(snap.ramFile(), ramFile, true);
-      } finally {
-        if (wasRunning) {
-          q.execute("cont", java.util.Map.of());
-        }
-      }
-    }
-
-    /** Polls {@code query-migrate} until the outgoing migration completed. */
-    private void awaitMigration(Qmp q, Instant deadline) throws IOException {
-      while (true) {
-        com.fasterxml.jackson.databind.JsonNode r = q.execute("query-migrate", java.util.Map.of());
-        String status = r.path("status").asText();
-        if (status.equals("completed")) {
-          return;
-        }
-        if (status.equals("failed") || status.equals("cancelled")) {
-          throw new IOException("QEMU's migration to the snapshot file " + status + ": "
-              + r.path("error-desc").asText("no reason given") + " (see " + config.vmmLog() + ")");
-        }
-        if (Instant.now().isAfter(deadline)) {
-          q.execute("migrate_cancel", java.util.Map.of());
-          throw new IOException("QEMU did not finish writing the snapshot before the deadline");
-        }
-        sleepMillis(5);
-      }
+      return QemuControl.snapshot(qmp(), snap.ramFile(), stateFile, ramFile, config.vmmLog());
     }
 
     @Override
     public synchronized void restore(Path stateFile, Duration timeout) throws IOException {
       Instant deadline = Instant.now().plus(timeout);
       Qmp q = qmp();
-      q.execute("migrate-set-capabilities", java.util.Map.of("capabilities", IGNORE_SHARED));
+      q.execute("migrate-set-capabilities", java.util.Map.of("capabilities", QemuControl.IGNORE_SHARED));
       try (java.io.FileInputStream in = new java.io.FileInputStream(stateFile.toFile())) {
         q.execute("getfd", java.util.Map.of("fdname", "snapshot"), in.getFD());
         q.execute("migrate-incoming", java.util.Map.of("uri", "fd:snapshot"));

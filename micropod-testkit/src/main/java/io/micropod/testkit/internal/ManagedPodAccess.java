@@ -1,6 +1,7 @@
 package io.micropod.testkit.internal;
 
 import io.micropod.MicroPod;
+import io.micropod.MicroPodSpec;
 import io.micropod.testkit.ManagedPod;
 
 /**
@@ -33,4 +34,10 @@ public abstract class ManagedPodAccess {
    * strategies on it.
    */
   public abstract void attach(ManagedPod managed, MicroPod shared);
+
+  /**
+   * Starts a pod of {@code restore} (a spec restored from a snapshot of {@code managed}'s spec),
+   * owned by {@code managed}, without running its wait strategies again.
+   */
+  public abstract void startRestored(ManagedPod managed, MicroPodSpec restore);
 }

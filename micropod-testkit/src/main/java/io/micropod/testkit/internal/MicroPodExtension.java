@@ -31,11 +31,12 @@ import org.slf4j.LoggerFactory;
  * Starts the pods of {@link MicroPodContainer} fields and closes them through the extension
  * store: static fields in {@code beforeAll} (class store), instance fields in {@code beforeEach}
  * (method store) or, with {@code PER_CLASS}, in {@code beforeAll}; session-scoped ones once per
- * run in the root store. The stores close the pods ({@link AutoCloseable} values, JUnit 5.13+),
+ * run in the root store. Snapshot-mode fields ({@code snapshot = true}) start their pods from a
+ * {@link SnapshotTemplate}, made once per spec and run in the root store. The stores close the pods ({@link AutoCloseable} values, JUnit 5.13+),
  * in the reverse order of their start. Also resolves parameters of type {@link MicroPod}.
  *
  * <p>Thread-safe: state lives only in the stores (per context), so tests that run in parallel
- * never share anything but session pods, whose start is serialized by the root store.
+ * never share anything but session pods and snapshot templates, whose making is serialized.
  */
 public final class MicroPodExtension implements BeforeAllCallback, BeforeEachCallback, ParameterResolver {
   private static final Logger log = LoggerFactory.getLogger(MicroPodExtension.class);
@@ -110,11 +111,21 @@ public final class MicroPodExtension implements BeforeAllCallback, BeforeEachCal
     String where = field.getDeclaringClass().getSimpleName() + "." + field.getName();
     Object value = read(field, instance, where);
     boolean session = annotation.scope() == MicroPodContainer.Scope.SESSION;
+    boolean restored = annotation.snapshot();
+    if (session && restored) {
+      throw new ExtensionConfigurationException("@MicroPodContainer field " + where + " has both "
+          + "scope = SESSION (one pod shared by the run) and snapshot = true (a pod per test or class "
+          + "restored from a snapshot): choose one");
+    }
     try {
       MicroPod pod;
       if (value instanceof ManagedPod) {
         ManagedPod managed = (ManagedPod) value;
-        if (session) {
+        if (restored) {
+          ManagedPodAccess.get().startRestored(managed,
+              snapshotTemplate(context, managed.spec(), managed.waitStrategies(), where).restoreSpec());
+          context.getStore(NAMESPACE).put(new Object(), managed);
+        } else if (session) {
           ManagedPodAccess.get().attach(managed, sessionPod(context, managed.spec(), where));
         } else {
           managed.start();
@@ -127,7 +138,8 @@ public final class MicroPodExtension implements BeforeAllCallback, BeforeEachCal
         if (session) {
           pod = sessionPod(context, spec, where);
         } else {
-          pod = MicroPod.start(spec);
+          pod = MicroPod.start(restored
+              ? snapshotTemplate(context, spec, List.of(), where).restoreSpec() : spec);
           context.getStore(NAMESPACE).put(new Object(), (AutoCloseable) pod);
         }
       } else if (value == null) {
@@ -142,7 +154,7 @@ public final class MicroPodExtension implements BeforeAllCallback, BeforeEachCal
             + value.getClass().getName() + ": use ManagedPod, MicroPodSpec or MicroPodSpec.Builder");
       }
       log.debug("{}: pod {} for {} ({})", where, pod.id(), context.getDisplayName(),
-          session ? "session" : instance == null ? "class" : "test");
+          (session ? "session" : instance == null ? "class" : "test") + (restored ? ", restored" : ""));
       pods.entries.add(new Entry(instance, field, pod, where));
     } catch (HostUnsupportedException e) {
       if (annotation.skipIfUnsupported()) {
@@ -169,6 +181,13 @@ public final class MicroPodExtension implements BeforeAllCallback, BeforeEachCal
     SessionPod shared = context.getRoot().getStore(NAMESPACE)
         .getOrComputeIfAbsent(new SessionKey(spec), k -> new SessionPod(spec, where), SessionPod.class);
     return shared.get();
+  }
+
+  /** The run's snapshot of {@code spec}: one per equal spec, shared by every class and worker. */
+  private static SnapshotTemplate snapshotTemplate(ExtensionContext context, MicroPodSpec spec,
+      List<io.micropod.testkit.WaitStrategy> waits, String where) {
+    return context.getRoot().getStore(NAMESPACE).getOrComputeIfAbsent(new SnapshotKey(spec),
+        k -> SnapshotTemplate.of(spec, waits, where), SnapshotTemplate.class);
   }
 
   private static boolean startedFor(ExtensionContext context, Object instance, Field field) {
@@ -210,6 +229,9 @@ public final class MicroPodExtension implements BeforeAllCallback, BeforeEachCal
 
   /** Session pods are shared by equal specs. */
   private record SessionKey(MicroPodSpec spec) {}
+
+  /** Snapshot-mode fields of equal specs share one snapshot. */
+  private record SnapshotKey(MicroPodSpec spec) {}
 
   /**
    * A session pod: started on first use (once; a failure is remembered and thrown to every later

@@ -54,6 +54,26 @@ public final class ConfigurationExamples {
     void second() {}
   }
 
+  /** Snapshot mode on a host without VMM: the one failed boot fails every test with the reason. */
+  public static class SnapshotModeWithoutVmm {
+    @MicroPodContainer(snapshot = true)
+    final MicroPodSpec pod = specOnHostWithoutVmm().build();
+
+    @Test
+    void first() {}
+
+    @Test
+    void second() {}
+  }
+
+  public static class SnapshotModeAndSession {
+    @MicroPodContainer(snapshot = true, scope = MicroPodContainer.Scope.SESSION)
+    static final MicroPodSpec pod = specOnHostWithoutVmm().build();
+
+    @Test
+    void test() {}
+  }
+
   public static class NullField {
     @MicroPodContainer
     static MicroPodSpec pod;
