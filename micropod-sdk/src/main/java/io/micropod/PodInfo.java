@@ -33,13 +33,12 @@ public final class PodInfo {
   }
 
   /**
-   * What a started pod was asked to run, as recorded for other processes: the spec without the
-   * environment's values. Immutable.
+   * What a started pod was asked to run, as recorded for other processes: the spec without its
+   * environment (neither values nor names are recorded: they may be secrets). Immutable.
    */
   public static final class Config {
     private final List<String> entrypoint;
     private final List<String> command;
-    private final List<String> envKeys;
     private final String user;
     private final String hostname;
     private final String workingDir;
@@ -55,7 +54,6 @@ public final class PodInfo {
      *
      * @param entrypoint the entrypoint, or null for the image's
      * @param command the command (empty: the image's)
-     * @param envKeys the names of the environment variables
      * @param user the user, or null for the image's
      * @param hostname the hostname, or null
      * @param workingDir the working directory, or null for the image's
@@ -66,12 +64,11 @@ public final class PodInfo {
      * @param restart the restart policy
      * @param healthcheck the health check, or null without one
      */
-    public Config(List<String> entrypoint, List<String> command, List<String> envKeys, String user,
+    public Config(List<String> entrypoint, List<String> command, String user,
         String hostname, String workingDir, Map<String, String> labels, List<String> mounts,
         List<String> networks, List<String> networkAliases, RestartPolicy restart, HealthCheck healthcheck) {
       this.entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
       this.command = List.copyOf(command);
-      this.envKeys = List.copyOf(envKeys);
       this.user = user;
       this.hostname = hostname;
       this.workingDir = workingDir;
@@ -91,11 +88,6 @@ public final class PodInfo {
     /** {@return the command; empty for the image's} */
     public List<String> command() {
       return command;
-    }
-
-    /** {@return the names of the spec's environment variables; their values are never recorded} */
-    public List<String> envKeys() {
-      return envKeys;
     }
 
     /** {@return the user, or empty for the image's} */

@@ -167,7 +167,7 @@ final class PodStarter {
     boot.put("containerStart", t.containerStart().toMillis());
     boot.put("total", t.total().toMillis());
     return new PodRecord.Details(spec.entrypoint().orElse(null), spec.command(),
-        spec.env().keySet().stream().sorted().toList(), spec.user().orElse(null),
+        spec.user().orElse(null),
         spec.hostname().orElse(null), spec.workingDir().orElse(null), spec.labels(),
         spec.networks().stream().map(io.micropod.Network::name).toList(), spec.networkAliases(),
         spec.restart().toString(), health, boot);

@@ -140,7 +140,7 @@ public final class PodStates {
           .command(d.health().test()).interval(Duration.ofMillis(d.health().intervalMillis()))
           .timeout(Duration.ofMillis(d.health().timeoutMillis())).retries(d.health().retries())
           .startPeriod(Duration.ofMillis(d.health().startPeriodMillis())).build();
-      return new PodInfo.Config(d.entrypoint(), d.command(), d.envKeys(), d.user(), d.hostname(),
+      return new PodInfo.Config(d.entrypoint(), d.command(), d.user(), d.hostname(),
           d.workingDir(), d.labels(), r.mounts(), d.networks(), d.networkAliases(),
           io.micropod.RestartPolicy.parse(d.restart() == null ? "no" : d.restart()), health);
     } catch (RuntimeException e) {

@@ -176,7 +176,7 @@ class OrphanReaperTest {
     PodRecord r = new PodRecord(PodRecord.VERSION, "abc", null, "oci:/i", "qemu", PodRecord.RUNNING, true,
         deadOwner, PodRecord.Proc.self(), null, null, "/p", "/s", "/s/agent.sock", Map.of(), "2025-01-01T00:00:00Z",
         "2025-01-01T00:00:01Z").withConsoleLog(console.toString())
-        .withDetails(new PodRecord.Details(null, java.util.List.of("sh"), java.util.List.of("K"), null, null, null,
+        .withDetails(new PodRecord.Details(null, java.util.List.of("sh"), null, null, null,
             Map.of(), java.util.List.of(), java.util.List.of(), "always", null, Map.of("total", 900L)));
 
     io.micropod.PodInfo info = PodStates.info(r);
@@ -184,7 +184,7 @@ class OrphanReaperTest {
     assertThat(info.status()).isEqualTo(io.micropod.PodInfo.Status.EXITED);
     assertThat(info.lastExitCode()).hasValue(3);
     assertThat(info.finishedAt()).contains(java.time.Instant.ofEpochMilli(1764979260000L));
-    assertThat(info.config().orElseThrow().envKeys()).containsExactly("K");
+    assertThat(info.config().orElseThrow().command()).containsExactly("sh");
     assertThat(info.config().orElseThrow().restart()).isEqualTo(io.micropod.RestartPolicy.always());
     assertThat(info.bootTimings().orElseThrow().total()).isEqualTo(java.time.Duration.ofMillis(900));
     // an exit by the guest's clock before the recorded start shows at the start

@@ -69,9 +69,8 @@ final class InspectCommand implements Callable<Integer> {
 
   /**
    * The pod in Docker's shapes where they exist ({@code State}, {@code Config}, {@code HostConfig.
-   * RestartPolicy}, {@code Mounts}, {@code NetworkSettings}), then MicroPod's. {@code Config.EnvKeys}
-   * names the spec's variables: their values are never recorded (Docker's {@code Env} would show
-   * them). Durations of {@code Healthcheck} in nanoseconds as Docker's; {@code BootTimings} in ms.
+   * RestartPolicy}, {@code Mounts}, {@code NetworkSettings}), then MicroPod's. The spec's environment
+   * is not shown: neither its values nor its names are recorded (Docker's {@code Env} shows them). Durations of {@code Healthcheck} in nanoseconds as Docker's; {@code BootTimings} in ms.
    */
   static Map<String, Object> tree(PodInfo p) {
     Map<String, Object> pod = new LinkedHashMap<>();
@@ -100,7 +99,6 @@ final class InspectCommand implements Callable<Integer> {
     spec.ifPresent(c -> {
       config.put("Entrypoint", c.entrypoint().orElse(null));
       config.put("Cmd", c.command());
-      config.put("EnvKeys", c.envKeys());
       config.put("User", c.user().orElse(""));
       config.put("Hostname", c.hostname().orElse(""));
       config.put("WorkingDir", c.workingDir().orElse(""));

@@ -283,7 +283,7 @@ class CliTest {
         io.micropod.PodInfo.Status.RUNNING, true, 42, 43, Map.of(80, 28080), now.minusSeconds(90),
         now.minusSeconds(80), null, 0, 3, null);
     io.micropod.PodInfo.Config config = new io.micropod.PodInfo.Config(null, List.of("sh", "-c", "exit 3"),
-        List.of("PASSWORD"), "1000", null, "/srv", Map.of("app", "web"), List.of("/data:/srv/data:ro"),
+        "1000", null, "/srv", Map.of("app", "web"), List.of("/data:/srv/data:ro"),
         List.of("backend"), List.of("db"), io.micropod.RestartPolicy.onFailure(2),
         io.micropod.HealthCheck.builder().command("true").interval(Duration.ofSeconds(5)).build());
     io.micropod.PodInfo exited = new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.EXITED,
@@ -315,9 +315,6 @@ class CliTest {
         + "        \"sh\",\n"
         + "        \"-c\",\n"
         + "        \"exit 3\"\n"
-        + "      ],\n"
-        + "      \"EnvKeys\": [\n"
-        + "        \"PASSWORD\"\n"
         + "      ],\n"
         + "      \"User\": \"1000\",\n"
         + "      \"Hostname\": \"\",\n"

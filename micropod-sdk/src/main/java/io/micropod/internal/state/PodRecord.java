@@ -200,12 +200,12 @@ public record PodRecord(
   }
 
   /**
-   * What {@code inspect} shows of a started pod's spec and start, for any process to read. Env
-   * values are never recorded: only the variables' names.
+   * What {@code inspect} shows of a started pod's spec and start, for any process to read. The
+   * environment is never recorded, neither values nor names (SecurityIT: nothing on the host
+   * holds them).
    *
    * @param entrypoint the spec's entrypoint, or null for the image's
    * @param command the spec's command (empty: the image's)
-   * @param envKeys the names of the spec's environment variables, sorted
    * @param user the spec's user, or null for the image's
    * @param hostname the spec's hostname, or null
    * @param workingDir the spec's working directory, or null for the image's
@@ -218,13 +218,12 @@ public record PodRecord(
    *     {@code agentReady}, {@code containerStart}, {@code total}
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
-  public record Details(List<String> entrypoint, List<String> command, List<String> envKeys, String user,
+  public record Details(List<String> entrypoint, List<String> command, String user,
       String hostname, String workingDir, Map<String, String> labels, List<String> networks,
       List<String> networkAliases, String restart, Health health, Map<String, Long> bootMillis) {
     public Details {
       entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
       command = command == null ? List.of() : List.copyOf(command);
-      envKeys = envKeys == null ? List.of() : List.copyOf(envKeys);
       labels = labels == null ? Map.of() : Map.copyOf(labels);
       networks = networks == null ? List.of() : List.copyOf(networks);
       networkAliases = networkAliases == null ? List.of() : List.copyOf(networkAliases);

@@ -40,7 +40,7 @@ class StateDirectoryTest {
   void detailsRoundTripAndRecordsWithoutThemStillRead() throws Exception {
     StateDirectory state = new StateDirectory(tmp);
     PodRecord r = record("det", PodRecord.Proc.self(), null, tmp.resolve("det"), tmp.resolve("micropod-det"))
-        .withDetails(new PodRecord.Details(List.of("/bin/sh"), List.of("-c", "exit 3"), List.of("A", "B"), "1000",
+        .withDetails(new PodRecord.Details(List.of("/bin/sh"), List.of("-c", "exit 3"), "1000",
             "h", "/srv", Map.of("k", "v"), List.of("backend"), List.of("db"), "on-failure:2",
             new PodRecord.Health(List.of("true"), 5000, 1000, 3, 0), Map.of("total", 1234L)));
 
