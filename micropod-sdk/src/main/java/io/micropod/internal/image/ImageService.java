@@ -323,8 +323,17 @@ public final class ImageService {
       }
     } finally {
       pool.shutdownNow();
+      // a failed pull returns only once its sibling downloads stopped writing into the store:
+      // the caller may delete or reuse the home at once (RegistryPullIT's temp home once could
+      // not be deleted while another layer was still being written)
+      if (!pool.awaitTermination(SIBLING_STOP.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        log.warn("{}: a layer download still runs {} after the pull failed", name, SIBLING_STOP);
+      }
     }
   }
+
+  /** How long a failed pull waits for its other layer downloads to stop. */
+  private static final java.time.Duration SIBLING_STOP = java.time.Duration.ofSeconds(30);
 
   private void fetchBlob(String name, String registry, String repo, String digest, long size,
       java.util.function.LongConsumer onBytes) throws IOException, InterruptedException {
