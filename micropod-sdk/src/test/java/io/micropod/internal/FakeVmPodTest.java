@@ -436,8 +436,11 @@ class FakeVmPodTest {
           .isInstanceOf(java.net.BindException.class);
     }
     pod.close();
-    try (java.net.ServerSocket free = new java.net.ServerSocket()) {
-      free.bind(new java.net.InetSocketAddress("127.0.0.1", hostPort));
+    // Nothing listens any more. Not "the port can be bound again": once released, the port is
+    // back in the ephemeral range, and CI saw another process's outgoing connection take it.
+    try (java.net.Socket s = new java.net.Socket()) {
+      assertThatThrownBy(() -> s.connect(new java.net.InetSocketAddress("127.0.0.1", hostPort), 5_000))
+          .isInstanceOf(java.net.ConnectException.class);
     }
   }
 
