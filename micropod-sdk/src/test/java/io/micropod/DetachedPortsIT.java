@@ -81,7 +81,7 @@ class DetachedPortsIT {
       });
 
       // the listener is QEMU's, on loopback only
-      assertThat(listenersOf(port)).containsExactly("127.0.0.1:" + port);
+      assertThat(io.micropod.internal.net.TcpListeners.of(port)).containsExactly("127.0.0.1:" + port);
 
       byte[] big = get(port, "/big");
       assertThat(big.length).isEqualTo(8 << 20);
@@ -113,7 +113,7 @@ class DetachedPortsIT {
         assertThat(pod.mappedPort(8080)).isEqualTo(port);
       }
       awaitRefused(port, Duration.ofSeconds(15));
-      assertThat(listenersOf(port)).isEmpty();
+      assertThat(io.micropod.internal.net.TcpListeners.of(port)).isEmpty();
       assertThat(record.vmm().isAlive()).isFalse();
       assertThat(record.virtiofsd().isAlive()).isFalse();
       assertThat(Leaks.of(id)).isEmpty();
@@ -160,28 +160,6 @@ class DetachedPortsIT {
       return i;
     }
     return -1;
-  }
-
-  /** Local addresses listening on TCP {@code port}, from /proc/net/tcp and tcp6. */
-  static List<String> listenersOf(int port) throws IOException {
-    List<String> found = new ArrayList<>();
-    for (String file : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
-      List<String> lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of(file));
-      for (String line : lines.subList(1, lines.size())) {
-        String[] f = line.trim().split("\\s+");
-        String[] local = f[1].split(":");
-        if (!f[3].equals("0A") || Integer.parseInt(local[1], 16) != port) {
-          continue;
-        }
-        if (local[0].length() == 8) {
-          int a = (int) Long.parseLong(local[0], 16); // little-endian on x86
-          found.add((a & 0xff) + "." + (a >> 8 & 0xff) + "." + (a >> 16 & 0xff) + "." + (a >>> 24) + ":" + port);
-        } else {
-          found.add("[" + local[0] + "]:" + port);
-        }
-      }
-    }
-    return found;
   }
 
   private static void awaitRefused(int port, Duration timeout) throws IOException {

@@ -1,20 +1,14 @@
 package io.micropod;
 
-import io.micropod.internal.files.FileTrees;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.micropod.internal.registry.TestImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.concurrent.TimeUnit;
-import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
@@ -27,8 +21,6 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * build into {@code target/}.
  */
 final class NetTestImages {
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private NetTestImages() {}
 
   static synchronized String busyboxWithUdp() throws IOException, InterruptedException {
@@ -56,16 +48,6 @@ final class NetTestImages {
             + " and libc6-dev: bin/setup-host): " + out);
       }
     }
-    Path base = Path.of(TestImages.busybox().substring("oci:".length()));
-    Path work = target.resolve("layout.tmp");
-    FileTrees.deleteTree(work);
-    Path blobs = work.resolve("blobs").resolve("sha256");
-    Files.createDirectories(blobs);
-    try (var s = Files.list(base.resolve("blobs").resolve("sha256"))) {
-      for (Path b : s.toList()) {
-        Files.copy(b, blobs.resolve(b.getFileName()));
-      }
-    }
     ByteArrayOutputStream tar = new ByteArrayOutputStream();
     try (TarArchiveOutputStream t = new TarArchiveOutputStream(tar)) {
       for (String tool : tools) {
@@ -86,44 +68,9 @@ final class NetTestImages {
       Files.copy(probe, t);
       t.closeArchiveEntry();
     }
-    byte[] layerTar = tar.toByteArray();
-    ByteArrayOutputStream gz = new ByteArrayOutputStream();
-    try (OutputStream g = new GZIPOutputStream(gz)) {
-      g.write(layerTar);
-    }
-    String layerDigest = put(blobs, gz.toByteArray());
-    ObjectNode index = (ObjectNode) JSON.readTree(base.resolve("index.json").toFile());
-    String manifestDigest = index.get("manifests").get(0).get("digest").asText();
-    ObjectNode manifest = (ObjectNode) JSON.readTree(blob(base, manifestDigest).toFile());
-    ObjectNode config = (ObjectNode) JSON.readTree(blob(base, manifest.get("config").get("digest").asText()).toFile());
-    ((ArrayNode) config.get("rootfs").get("diff_ids")).add("sha256:" + sha256(layerTar));
-    byte[] configBytes = JSON.writeValueAsBytes(config);
-    ObjectNode configRef = (ObjectNode) manifest.get("config");
-    configRef.put("digest", "sha256:" + put(blobs, configBytes));
-    configRef.put("size", configBytes.length);
-    ObjectNode layer = ((ArrayNode) manifest.get("layers")).addObject();
-    layer.put("mediaType", "application/vnd.oci.image.layer.v1.tar+gzip");
-    layer.put("digest", "sha256:" + layerDigest);
-    layer.put("size", gz.size());
-    byte[] manifestBytes = JSON.writeValueAsBytes(manifest);
-    ObjectNode m0 = (ObjectNode) index.get("manifests").get(0);
-    m0.put("digest", "sha256:" + put(blobs, manifestBytes));
-    m0.put("size", manifestBytes.length);
-    Files.write(work.resolve("index.json"), JSON.writeValueAsBytes(index));
-    Files.copy(base.resolve("oci-layout"), work.resolve("oci-layout"));
-    FileTrees.deleteTree(layout);
-    Files.move(work, layout, StandardCopyOption.ATOMIC_MOVE);
+    TestImage.extendLayout(Path.of(TestImages.busybox().substring("oci:".length())), tar.toByteArray(),
+        config -> { }, layout);
     return "oci:" + layout;
-  }
-
-  private static Path blob(Path layout, String digest) {
-    return layout.resolve("blobs").resolve("sha256").resolve(digest.substring("sha256:".length()));
-  }
-
-  private static String put(Path blobs, byte[] data) throws IOException {
-    String hex = sha256(data);
-    Files.write(blobs.resolve(hex), data);
-    return hex;
   }
 
   private static String sha256(byte[] data) {

@@ -2,7 +2,9 @@ package io.micropod.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.micropod.internal.net.TcpListeners;
 import io.micropod.internal.registry.LocalRegistry;
+import io.micropod.internal.registry.RedisTestImage;
 import io.micropod.internal.registry.TestImage;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -336,6 +338,131 @@ class CliIT {
       if (!vmmProcessesOf(id).isEmpty()) {
         run("stop", "-t", "0", id);
       }
+    }
+  }
+
+  /**
+   * The issue's headline case: a real database server reached by its own client through a detached
+   * pod's fixed published port. {@code run -d --name db -p PORT:6379} of an image with Debian's
+   * redis server (built offline from Debian packages: {@link RedisTestImage}); the CLI exits; the
+   * host speaks redis's protocol to it: 2000 keys pipelined, an 8 MiB value intact, 48 connections
+   * open at once, each counting on one key; only 127.0.0.1 listens. {@code stop} from another
+   * process, then nothing listens on the port and no QEMU or virtiofsd is left. One VM boot.
+   */
+  @Test
+  void aDetachedRedisServerServesItsOwnProtocolThroughAFixedPublishedPortUntilStopped() throws Exception {
+    Path layout = RedisTestImage.layout(io.micropod.examples.HelloAccess.home(),
+        io.micropod.examples.HelloAccess.busyboxLayout());
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = free.getLocalPort();
+    }
+    String name = "db-" + UUID.randomUUID().toString().substring(0, 8);
+    Result started = run("run", "-d", "--name", name, "-p", port + ":6379", "oci:" + layout);
+    assertThat(started.exit).as(started.err).isZero();
+    String id = started.out.strip();
+    try {
+      awaitPong(port, Duration.ofSeconds(120));
+      assertThat(TcpListeners.of(port)).as("the published port, bound to loopback only")
+          .containsExactly("127.0.0.1:" + port);
+      assertThat(run("ps").out.lines().filter(l -> l.startsWith(id)).findFirst().orElseThrow())
+          .contains(name, "running", "127.0.0.1:" + port + "->6379/tcp");
+
+      try (RespClient c = RespClient.connect(port)) {
+        int keys = 2000;
+        for (int i = 0; i < keys; i++) {
+          c.send("SET", "key:" + i, "value-" + i);
+        }
+        for (int i = 0; i < keys; i++) {
+          assertThat(c.read()).isEqualTo("OK");
+        }
+        for (int i = 0; i < keys; i++) {
+          c.send("GET", "key:" + i);
+        }
+        for (int i = 0; i < keys; i++) {
+          assertThat(c.readString()).isEqualTo("value-" + i);
+        }
+        assertThat(c.call("DBSIZE")).isEqualTo((long) keys);
+
+        byte[] big = new byte[8 << 20];
+        new java.util.Random(16).nextBytes(big);
+        assertThat(c.call("SET", "big", big)).isEqualTo("OK");
+        assertThat(c.call("STRLEN", "big")).isEqualTo((long) big.length);
+        assertThat((byte[]) c.call("GET", "big")).as("the 8 MiB value read back").isEqualTo(big);
+      }
+
+      int clients = 48;
+      int increments = 25;
+      List<RespClient> open = new ArrayList<>();
+      try {
+        for (int i = 0; i < clients; i++) {
+          open.add(RespClient.connect(port));
+        }
+        List<CompletableFuture<Void>> each = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+          RespClient c = open.get(i);
+          String own = "client:" + i;
+          each.add(CompletableFuture.runAsync(() -> {
+            try {
+              for (int n = 0; n < increments; n++) {
+                c.send("INCR", "counter").send("APPEND", own, "x");
+              }
+              for (int n = 0; n < increments; n++) {
+                assertThat(c.read()).isInstanceOf(Long.class);
+                assertThat(c.read()).isEqualTo((long) n + 1);
+              }
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          }));
+        }
+        CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+      } finally {
+        for (RespClient c : open) {
+          c.close();
+        }
+      }
+      try (RespClient c = RespClient.connect(port)) {
+        assertThat(c.send("GET", "counter").readString()).isEqualTo(Long.toString((long) clients * increments));
+      }
+
+      Result stop = run("stop", "-t", "5", name);
+      assertThat(stop.exit).as(stop.err).isZero();
+      assertThat(stop.out).isEqualTo(name + "\n");
+      assertThat(TcpListeners.of(port)).as("listeners on the port after stop").isEmpty();
+      assertThatRefused(port);
+      assertThat(vmmProcessesOf(id)).as("qemu and virtiofsd of the stopped pod").isEmpty();
+      assertThat(run("ps", "-a", "-q").out.lines()).doesNotContain(id);
+    } finally {
+      if (!vmmProcessesOf(id).isEmpty()) {
+        run("rm", "-f", id);
+      }
+    }
+  }
+
+  /** PING on 127.0.0.1:port until PONG (redis may still be starting: QEMU accepts, then closes) or the deadline. */
+  private static void awaitPong(int port, Duration timeout) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      try (RespClient c = RespClient.connect(port)) {
+        if ("PONG".equals(c.call("PING"))) {
+          return;
+        }
+      } catch (IOException notYet) {
+        if (System.nanoTime() - deadline > 0) {
+          throw new AssertionError("redis on 127.0.0.1:" + port + " did not answer PING within " + timeout, notYet);
+        }
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+    }
+  }
+
+  private static void assertThatRefused(int port) throws IOException {
+    try (java.net.Socket s = new java.net.Socket()) {
+      s.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 5_000);
+      throw new AssertionError("127.0.0.1:" + port + " still accepts connections after stop");
+    } catch (java.net.ConnectException refused) {
+      // nothing listens
     }
   }
 

@@ -195,6 +195,54 @@ public final class TestImage {
     return new Image(new Blob(md, mBytes, mt), config, layers);
   }
 
+  /**
+   * Writes {@code out}: an OCI image layout of the first image of layout {@code base} plus one
+   * more gzip layer ({@code layerTar}, a tar), its config changed by {@code editConfig} (after the
+   * layer's diff_id was added). Built beside {@code out} and moved into place, so a reader never
+   * sees a half-written layout; an existing {@code out} is replaced.
+   */
+  public static Path extendLayout(Path base, byte[] layerTar, java.util.function.Consumer<ObjectNode> editConfig,
+      Path out) throws IOException {
+    Path work = out.resolveSibling(out.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+    io.micropod.internal.files.FileTrees.deleteTree(work);
+    Path blobs = work.resolve("blobs").resolve("sha256");
+    Files.createDirectories(blobs);
+    try (var s = Files.list(base.resolve("blobs").resolve("sha256"))) {
+      for (Path b : s.toList()) {
+        Files.copy(b, blobs.resolve(b.getFileName()));
+      }
+    }
+    ByteArrayOutputStream gz = new ByteArrayOutputStream();
+    try (OutputStream g = new java.util.zip.GZIPOutputStream(gz)) {
+      g.write(layerTar);
+    }
+    Blob layer = put(blobs, gz.toByteArray());
+    ObjectNode index = (ObjectNode) JSON.readTree(base.resolve("index.json").toFile());
+    ObjectNode m0 = (ObjectNode) index.get("manifests").get(0);
+    ObjectNode manifest = (ObjectNode) JSON.readTree(blobPath(base, m0.get("digest").asText()).toFile());
+    ObjectNode config = (ObjectNode) JSON.readTree(blobPath(base, manifest.get("config").get("digest").asText())
+        .toFile());
+    ((ArrayNode) config.get("rootfs").get("diff_ids")).add(digest(layerTar));
+    editConfig.accept(config);
+    Blob configBlob = put(blobs, JSON.writeValueAsBytes(config));
+    ((ObjectNode) manifest.get("config")).put("digest", configBlob.digest()).put("size", configBlob.bytes().length);
+    ((ArrayNode) manifest.get("layers")).addObject().put("mediaType", "application/vnd.oci.image.layer.v1.tar+gzip")
+        .put("digest", layer.digest()).put("size", layer.bytes().length);
+    Blob manifestBlob = put(blobs, JSON.writeValueAsBytes(manifest));
+    m0.put("digest", manifestBlob.digest()).put("size", manifestBlob.bytes().length);
+    Files.write(work.resolve("index.json"), JSON.writeValueAsBytes(index));
+    Files.copy(base.resolve("oci-layout"), work.resolve("oci-layout"));
+    io.micropod.internal.files.FileTrees.deleteTree(out);
+    Files.move(work, out, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    return out;
+  }
+
+  private static Blob put(Path blobs, byte[] data) throws IOException {
+    Blob b = blob(data, "");
+    Files.write(blobs.resolve(b.digest().substring("sha256:".length())), data);
+    return b;
+  }
+
   private static Path blobPath(Path layout, String digest) {
     return layout.resolve("blobs").resolve("sha256").resolve(digest.substring(7));
   }
