@@ -4,6 +4,8 @@ import io.micropod.ExecProcess;
 import io.micropod.ExecResult;
 import io.micropod.ExecSpec;
 import io.micropod.MicroPod;
+import io.micropod.MicroPodException;
+import io.micropod.MicroPodRuntime;
 import io.micropod.TerminalSize;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,11 +72,32 @@ final class ExecCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     ExecSpec spec = execSpec();
-    // not closed: closing would stop the pod; the JVM's exit lets go of it (see Pods)
-    MicroPod attached = Pods.attach(Pods.runtime(main.env), pod);
-    if (interactive || tty) {
-      return streaming(attached, spec);
+    MicroPodRuntime runtime = Pods.runtime(main.env);
+    Optional<String> exited = Pods.exited(runtime, pod);
+    if (exited.isPresent()) {
+      return notRunning(exited.get());
     }
+    // not closed: closing would stop the pod; the JVM's exit lets go of it (see Pods)
+    MicroPod attached = Pods.attach(runtime, pod);
+    try {
+      return interactive || tty ? streaming(attached, spec) : plain(attached, spec);
+    } catch (MicroPodException e) {
+      // its main process exited since the check above: the agent's "not running" said as Docker says it
+      exited = Pods.exited(runtime, pod);
+      if (exited.isPresent()) {
+        return notRunning(exited.get());
+      }
+      throw e;
+    }
+  }
+
+  private int notRunning(String why) {
+    main.spec.commandLine().getErr().println("micropod: " + why);
+    main.spec.commandLine().getErr().flush();
+    return ExitCodes.NOT_RUNNING;
+  }
+
+  private int plain(MicroPod attached, ExecSpec spec) {
     ExecResult r = attached.exec(spec);
     main.spec.commandLine().getOut().print(r.stdout());
     main.spec.commandLine().getOut().flush();

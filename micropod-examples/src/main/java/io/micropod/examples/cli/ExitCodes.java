@@ -6,6 +6,8 @@ final class ExitCodes {
   static final int PARTIAL = 1;
   /** No live pod has the id or name given ({@code stop}, {@code logs}, {@code exec}), as Docker's 1. */
   static final int NO_SUCH_POD = 1;
+  /** {@code exec} into a pod whose main process exited, as Docker's 1 ("container ... is not running"). */
+  static final int NOT_RUNNING = 1;
   /** {@code doctor}: no pod can start on this host (a check is MISSING). */
   static final int HOST_NOT_READY = 1;
   /** A usage error or a bad argument. */

@@ -47,6 +47,19 @@ final class Pods {
   }
 
   /**
+   * When {@code idOrName} is a pod whose main process exited ({@link PodInfo.Status#EXITED}):
+   * Docker's answer to an exec into a stopped container ("container ... is not running"), with
+   * what to do instead; empty for any other pod, or none.
+   */
+  static Optional<String> exited(MicroPodRuntime runtime, String idOrName) {
+    return find(runtime.list(), idOrName).filter(p -> p.status() == PodInfo.Status.EXITED).map(p ->
+        "pod " + idOrName + " is not running: its main process exited"
+            + (p.lastExitCode().isPresent() ? " with status " + p.lastExitCode().getAsInt() : "")
+            + "; see why with `micropod logs " + idOrName + "`, remove it with `micropod rm " + idOrName + "`"
+            + " (an exited pod cannot be started again: `micropod run` a new one)");
+  }
+
+  /**
    * For each pod: attaches, runs {@code action}, closes the handle (which removes a pod this
    * process now owns) and prints the pod as given on {@code out}; a pod that fails gets one line
    * on {@code err} and the others are still done.

@@ -318,6 +318,19 @@ class CliIT {
       // attaching for the logs did not end it: still listed, still exited
       assertThat(run("list", "-a").out).contains(id).contains("Exited (3)");
 
+      // exec has nothing to run in: Docker's answer ("container ... is not running"), with what to do
+      String notRunning = "micropod: pod " + name + " is not running: its main process exited with status 3;"
+          + " see why with `micropod logs " + name + "`, remove it with `micropod rm " + name + "`"
+          + " (an exited pod cannot be started again: `micropod run` a new one)\n";
+      for (String[] exec : List.of(new String[] {"exec", name, "echo", "hi"}, new String[] {"exec", "-i", id, "cat"})) {
+        Result refused = run(exec);
+        assertThat(refused.exit).as("%s: %s", List.of(exec), refused.err).isEqualTo(1);
+        assertThat(refused.err).isEqualTo(exec[1].equals("-i") ? notRunning.replace("pod " + name, "pod " + id)
+            .replace(" " + name + "`", " " + id + "`") : notRunning);
+        assertThat(refused.out).isEmpty();
+      }
+      assertThat(run("list", "-a").out).contains(id).contains("Exited (3)");
+
       Result inspect = run("inspect", name);
       assertThat(inspect.exit).as(inspect.err).isZero();
       assertThat(inspect.out).contains("\"Status\": \"exited\"", "\"Running\": false", "\"ExitCode\": 3",
