@@ -396,6 +396,10 @@ public final class MicroPodSpec {
    * loopback), as with Docker. That needs the {@code qemu} driver and {@link NetworkMode#NAT}
    * ({@code build()} refuses {@code NONE}; the firecracker driver fails the start).
    *
+   * <p>A detached pod cannot join a {@link #networks() network} yet ({@code build()} refuses it):
+   * its membership ends with the process that started it, and the network's switch with the
+   * process that created the network.
+   *
    * @return {@code true} when the pod outlives its JVM; {@code false} by default
    */
   public boolean detached() {
@@ -1262,7 +1266,8 @@ public final class MicroPodSpec {
      * @throws IllegalStateException "image is required" when no image was set
      * @throws IllegalStateException when {@link #containerMemoryMib} is above {@link #memoryMib},
      *     when {@link NetworkMode#NONE} is combined with a network or with a detached pod's
-     *     published ports, or when network aliases are set without a network
+     *     published ports, when a {@link #detached detached} pod joins a network, or when network
+     *     aliases are set without a network
      */
     public MicroPodSpec build() {
       if ((snapshottable || fromSnapshot != null) && !mounts.isEmpty()) {
@@ -1289,6 +1294,16 @@ public final class MicroPodSpec {
         throw new IllegalStateException("a detached pod's published ports " + ports + " are served by"
             + " its NAT device (they outlive this JVM), which networkMode NONE lacks: use NAT, or do not"
             + " detach the pod (its ports then go through the guest agent while this JVM runs)");
+      }
+      if (detached && !networks.isEmpty()) {
+        // The switch lives in the network's owner process and the membership in the starter's: a
+        // detached pod would run on after them with a dead link and stale names.
+        throw new IllegalStateException("a detached pod cannot join a network yet (network "
+            + networks.stream().map(Network::name).toList() + "): its place on the network (its switch"
+            + " port, its address, the other members' /etc/hosts) ends with the process that started it,"
+            + " and the network's switch with the process that created the network, while a detached pod"
+            + " runs on: do not detach the pod (it then lives as long as this process, on the network), or"
+            + " reach a detached pod through its published ports");
       }
       if (!networkAliases.isEmpty() && networks.isEmpty()) {
         throw new IllegalStateException("networkAliases " + networkAliases

@@ -65,6 +65,25 @@ class NetworkSpecTest {
     MicroPodSpec.builder().image("oci:/x").detached(true).port(80).build();
   }
 
+  /**
+   * A network's switch and a pod's membership live in processes (the network's owner, the pod's
+   * starter), so a detached pod would outlive its place on the network: refused at build() with
+   * what to do, instead of a pod that silently loses its link and names.
+   */
+  @Test
+  void aDetachedPodCannotJoinANetworkYet() {
+    try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(home).build();
+         Network net = runtime.newNetwork("front")) {
+      assertThatThrownBy(() -> MicroPodSpec.builder().image("oci:/x").runtime(runtime).network(net)
+              .detached(true).build())
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageStartingWith("a detached pod cannot join a network yet (network [front]): ")
+          .hasMessageContaining("ends with the process that started it")
+          .hasMessageContaining("do not detach the pod");
+      MicroPodSpec.builder().image("oci:/x").runtime(runtime).network(net).build();
+    }
+  }
+
   @Test
   void noneCannotJoinNetworksAndAliasesNeedANetwork() {
     try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(home).build();
