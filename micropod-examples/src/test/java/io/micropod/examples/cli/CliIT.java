@@ -359,8 +359,9 @@ class CliIT {
    * pod's fixed published port. {@code run -d --name db -p PORT:6379} of an image with Debian's
    * redis server (built offline from Debian packages: {@link RedisTestImage}); the CLI exits; the
    * host speaks redis's protocol to it: 2000 keys pipelined, an 8 MiB value intact, 48 connections
-   * open at once, each counting on one key; only 127.0.0.1 listens. {@code stop} from another
-   * process, then nothing listens on the port and no QEMU or virtiofsd is left. One VM boot.
+   * open at once, each counting on one key; only 127.0.0.1 listens. A {@code logs -f} that holds
+   * the pod is SIGKILLed: the server and its data stay. {@code stop} from another process, then
+   * nothing listens on the port and no QEMU or virtiofsd is left. One VM boot.
    */
   @Test
   void aDetachedRedisServerServesItsOwnProtocolThroughAFixedPublishedPortUntilStopped() throws Exception {
@@ -437,6 +438,24 @@ class CliIT {
       }
       try (RespClient c = RespClient.connect(port)) {
         assertThat(c.send("GET", "counter").readString()).isEqualTo(Long.toString((long) clients * increments));
+      }
+
+      // a process that holds the pod (logs -f attaches: it owns the pod now) is SIGKILLed: the
+      // server and its data stay
+      Process follower = cli("logs", "-f", name).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      try {
+        BufferedReader logs = new BufferedReader(new InputStreamReader(follower.getInputStream(),
+            StandardCharsets.UTF_8));
+        CompletableFuture<Boolean> ready = CompletableFuture.supplyAsync(() -> logs.lines()
+            .anyMatch(l -> l.contains("Ready to accept connections")));
+        assertThat(ready.get(120, TimeUnit.SECONDS)).as("logs -f printed redis's ready line").isTrue();
+      } finally {
+        follower.destroyForcibly();
+      }
+      assertThat(follower.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      try (RespClient c = RespClient.connect(port)) {
+        assertThat(c.send("GET", "key:1999").readString()).isEqualTo("value-1999");
+        assertThat(c.call("STRLEN", "big")).isEqualTo((long) (8 << 20));
       }
 
       Result stop = run("stop", "-t", "5", name);

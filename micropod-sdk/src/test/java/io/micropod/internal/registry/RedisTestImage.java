@@ -28,7 +28,7 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * {@code redis} image's default: {@code redis-server --protected-mode no} (listening on all
  * addresses, no password), and no persistence.
  *
- * <p>Built once per MicroPod home into {@code <home>/oci/redis} (about 10 s, 5 MB of downloads),
+ * <p>Built once per MicroPod home into {@code <home>/oci/redis} (about 5 s here, 8 MB of downloads),
  * under a file lock so that parallel test JVMs build it once; {@code .redis.built} names the
  * recipe version, so a changed recipe rebuilds it.
  */
