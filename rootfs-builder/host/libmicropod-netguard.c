@@ -22,7 +22,8 @@
  * name make their addresses allowed, as long as the name stays allowed).
  *
  * connect() fails with ECONNREFUSED, so slirp answers the guest's SYN with RST at once; sends fail
- * with EPERM (slirp answers with an ICMP unreachable). Everything the guest sends here is hostile:
+ * with EPERM (slirp answers with an ICMP unreachable); a UDP query for a denied name gets an
+ * NXDOMAIN answer from the guard itself (see answer_nxdomain). Everything the guest sends here is hostile:
  * DNS messages are parsed with bounds on every read, on compression hops and on counts; the
  * events file is rate-limited and capped in size.
  */
@@ -484,14 +485,25 @@ static int dns_name(const unsigned char *m, int len, int off, char *out) {
     return end;
 }
 
-/* The name of a standard query with exactly one question, or -1. */
+/* The name of a standard query with exactly one question into out; returns the offset just after
+ * the question (after QTYPE and QCLASS), or -1. */
 static int dns_query_name(const unsigned char *m, int len, char *out) {
     if (len < 12) return -1;
     if (m[2] & 0x80) return -1;                 /* a response, not a query */
     if (((m[4] << 8) | m[5]) != 1) return -1;   /* QDCOUNT */
     int end = dns_name(m, len, 12, out);
     if (end < 0 || end + 4 > len) return -1;
-    return 0;
+    return end + 4;
+}
+
+/* The NXDOMAIN answer to the query q whose question ends at qend, into out; its length, or -1. */
+static int dns_nxdomain(const unsigned char *q, int qend, unsigned char *out, int outlen) {
+    if (qend < 12 + 5 || qend > outlen) return -1;
+    memcpy(out, q, (size_t) qend);
+    out[2] = (unsigned char) ((q[2] & 0x79) | 0x80); /* a response; the query's opcode and RD kept */
+    out[3] = 0x80 | 3;                               /* RA, RCODE 3: no such name */
+    memset(out + 6, 0, 6);                           /* no answer, authority or additional records */
+    return qend;
 }
 
 /* Learns the A/AAAA addresses of a response to a one-question query for an allowed name. Returns how many. */
@@ -517,6 +529,114 @@ static int dns_learn_answers(const struct policy *p, const unsigned char *m, int
         off += rdlen;
     }
     return got;
+}
+
+/* ---- answers for denied names --------------------------------------------------------------- */
+
+/*
+ * A query for a denied name is answered here with NXDOMAIN, so the guest's resolver fails at once
+ * whatever kind of socket it uses (an ICMP error reaches only connected ones: musl's resolver
+ * would wait out its time-outs). slirp reads a UDP flow's answers with recvfrom when poll says the
+ * socket is readable: the guard sends one byte to the socket itself (its own bound address, or
+ * loopback), queues the answer, and hands it out instead of that byte, from the address the query
+ * went to. Bounded: MAX_PENDING answers at once, each dropped after PENDING_MS.
+ */
+#define MAX_PENDING 32
+#define PENDING_MS 10000
+
+struct pending {
+    int used, fd, len;
+    long long at_ms;
+    struct sockaddr_storage from;
+    socklen_t from_len;
+    unsigned short own_port; /* network byte order */
+    unsigned char msg[512];
+};
+
+static struct pending pending[MAX_PENDING];
+static int n_pending;
+
+/* The socket's own address to send a wake-up to (binding it first if it is not yet); 0 if done. */
+static int own_address(int fd, struct sockaddr_storage *to, socklen_t *to_len, unsigned short *port) {
+    socklen_t l = sizeof *to;
+    if (getsockname(fd, (struct sockaddr *) to, &l) != 0) return -1;
+    if (to->ss_family == AF_INET && ((struct sockaddr_in *) to)->sin_port == 0) {
+        struct sockaddr_in any = {.sin_family = AF_INET};
+        if (bind(fd, (struct sockaddr *) &any, sizeof any) != 0) return -1;
+    } else if (to->ss_family == AF_INET6 && ((struct sockaddr_in6 *) to)->sin6_port == 0) {
+        struct sockaddr_in6 any = {.sin6_family = AF_INET6};
+        if (bind(fd, (struct sockaddr *) &any, sizeof any) != 0) return -1;
+    } else if (to->ss_family != AF_INET && to->ss_family != AF_INET6) {
+        return -1;
+    }
+    l = sizeof *to;
+    if (getsockname(fd, (struct sockaddr *) to, &l) != 0) return -1;
+    if (to->ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *) to;
+        if (a->sin_addr.s_addr == htonl(INADDR_ANY)) a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        *port = a->sin_port;
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *) to;
+        if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr)) a->sin6_addr = in6addr_loopback;
+        *port = a->sin6_port;
+    }
+    *to_len = l;
+    return 0;
+}
+
+/* Queues the NXDOMAIN answer to query q (question ending at qend) sent to sa on fd; 0 if queued and woken. */
+static int answer_nxdomain(int fd, const unsigned char *q, int qend, const struct sockaddr *sa, socklen_t sa_len) {
+    long long now = now_ms();
+    struct pending *slot = NULL;
+    for (int i = 0; i < MAX_PENDING; i++) {
+        if (pending[i].used && now - pending[i].at_ms > PENDING_MS) {
+            pending[i].used = 0; /* never picked up: the flow was closed */
+            n_pending--;
+        }
+        if (!pending[i].used && !slot) slot = &pending[i];
+    }
+    if (!slot || sa_len > (socklen_t) sizeof slot->from) return -1;
+    int n = dns_nxdomain(q, qend, slot->msg, (int) sizeof slot->msg);
+    if (n < 0) return -1;
+    struct sockaddr_storage self;
+    socklen_t self_len;
+    if (own_address(fd, &self, &self_len, &slot->own_port) != 0) return -1;
+    if (real_sendto(fd, "", 1, MSG_DONTWAIT, (struct sockaddr *) &self, self_len) != 1) return -1;
+    slot->used = 1;
+    slot->fd = fd;
+    slot->len = n;
+    slot->at_ms = now;
+    memcpy(&slot->from, sa, sa_len);
+    slot->from_len = sa_len;
+    n_pending++;
+    return 0;
+}
+
+/* If the datagram just read (r bytes, from sa) is a wake-up for a queued answer on fd: that answer
+ * into buf instead, and its length; else r. */
+static ssize_t take_answer(int fd, void *buf, size_t n, ssize_t r, struct sockaddr *sa, socklen_t *len) {
+    if (r != 1 || !sa || !len) return r;
+    unsigned short from_port;
+    if (sa->sa_family == AF_INET && *len >= (socklen_t) sizeof(struct sockaddr_in))
+        from_port = ((struct sockaddr_in *) sa)->sin_port;
+    else if (sa->sa_family == AF_INET6 && *len >= (socklen_t) sizeof(struct sockaddr_in6))
+        from_port = ((struct sockaddr_in6 *) sa)->sin6_port;
+    else
+        return r;
+    struct pending *oldest = NULL;
+    for (int i = 0; i < MAX_PENDING; i++)
+        if (pending[i].used && pending[i].fd == fd && pending[i].own_port == from_port
+            && (!oldest || pending[i].at_ms < oldest->at_ms))
+            oldest = &pending[i];
+    if (!oldest) return r;
+    size_t m = (size_t) oldest->len < n ? (size_t) oldest->len : n;
+    memcpy(buf, oldest->msg, m);
+    socklen_t l = oldest->from_len < *len ? oldest->from_len : *len;
+    memcpy(sa, &oldest->from, l);
+    *len = oldest->from_len;
+    oldest->used = 0;
+    n_pending--;
+    return (ssize_t) m;
 }
 
 /* ---- events --------------------------------------------------------------------------------- */
@@ -562,12 +682,16 @@ static void report_addr(const char *proto, int family, const unsigned char *a, u
 
 /* ---- the hooks ------------------------------------------------------------------------------ */
 
+/* check()'s answer when the send must not happen but looks done: a query answered here. */
+#define ANSWERED (-1)
+
 /*
- * 0 if the destination may be reached; else the errno to fail with, after reporting it. proto is
- * "tcp" or "udp" for the report; payload (may be NULL) is what a UDP send to port 53 carries.
+ * 0 if the destination may be reached; else the errno to fail with, after reporting it, or
+ * ANSWERED (a query for a denied name, answered with NXDOMAIN when can_answer). proto is "tcp" or
+ * "udp" for the report; payload (may be NULL) is what a UDP send to port 53 carries.
  */
 static int check(int fd, const struct sockaddr *sa, socklen_t len, const char *proto, int refuse,
-                 const void *payload, size_t payload_len) {
+                 const void *payload, size_t payload_len, int can_answer) {
     if (!sa) return 0;
     int family = sa->sa_family;
     if (family != AF_INET && family != AF_INET6) return 0;
@@ -604,12 +728,13 @@ static int check(int fd, const struct sockaddr *sa, socklen_t len, const char *p
             socklen_t tl = sizeof type;
             if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM) {
                 char name[NAME_MAX_LEN + 1];
-                if (payload_len > 65535 || dns_query_name(payload, (int) payload_len, name) != 0) {
+                int qend = payload_len > 65535 ? -1 : dns_query_name(payload, (int) payload_len, name);
+                if (qend < 0) {
                     report("dns", "?", port, "rule"); /* not a query we can read: it cannot be checked */
                     verdict = refuse;
                 } else if (!name_allowed(&policy, name)) {
                     report("dns", name, port, "rule");
-                    verdict = refuse;
+                    verdict = can_answer && answer_nxdomain(fd, payload, qend, sa, len) == 0 ? ANSWERED : refuse;
                 }
             }
         }
@@ -619,7 +744,7 @@ static int check(int fd, const struct sockaddr *sa, socklen_t len, const char *p
 }
 
 int connect(int fd, const struct sockaddr *sa, socklen_t len) {
-    int e = check(fd, sa, len, "tcp", ECONNREFUSED, NULL, 0);
+    int e = check(fd, sa, len, "tcp", ECONNREFUSED, NULL, 0, 0);
     if (e) {
         errno = e;
         return -1;
@@ -628,7 +753,8 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len) {
 }
 
 ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len) {
-    int e = check(fd, sa, len, "udp", EPERM, buf, n);
+    int e = check(fd, sa, len, "udp", EPERM, buf, n, 1);
+    if (e == ANSWERED) return (ssize_t) n;
     if (e) {
         errno = e;
         return -1;
@@ -641,7 +767,8 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
         /* a DNS query is checked in its first buffer; one split over several cannot be read and is refused */
         const void *payload = msg->msg_iovlen >= 1 ? msg->msg_iov[0].iov_base : "";
         size_t plen = msg->msg_iovlen == 1 ? msg->msg_iov[0].iov_len : 0;
-        int e = check(fd, msg->msg_name, msg->msg_namelen, "udp", EPERM, payload, plen);
+        int e = check(fd, msg->msg_name, msg->msg_namelen, "udp", EPERM, payload, plen, msg->msg_iovlen == 1);
+        if (e == ANSWERED) return (ssize_t) plen;
         if (e) {
             errno = e;
             return -1;
@@ -655,7 +782,7 @@ int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags) {
         const struct msghdr *msg = &v[i].msg_hdr;
         const void *payload = msg->msg_iovlen >= 1 ? msg->msg_iov[0].iov_base : "";
         size_t plen = msg->msg_iovlen == 1 ? msg->msg_iov[0].iov_len : 0;
-        int e = check(fd, msg->msg_name, msg->msg_namelen, "udp", EPERM, payload, plen);
+        int e = check(fd, msg->msg_name, msg->msg_namelen, "udp", EPERM, payload, plen, 0);
         if (e) {
             errno = e;
             return -1;
@@ -667,6 +794,12 @@ int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags) {
 /* slirp reads the answers of the guest's UDP flows with recvfrom: DNS answers teach the rules the addresses of allowed names. */
 ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len) {
     ssize_t r = real_recvfrom(fd, buf, n, flags, sa, len);
+    if (r == 1 && n_pending && !(flags & MSG_PEEK)) {
+        pthread_mutex_lock(&lock);
+        ssize_t answered = take_answer(fd, buf, n, r, sa, len);
+        pthread_mutex_unlock(&lock);
+        if (answered != r) return answered;
+    }
     if (r > 0 && sa && len && !(flags & MSG_TRUNC)) {
         unsigned short port = 0;
         if (sa->sa_family == AF_INET && *len >= (socklen_t) sizeof(struct sockaddr_in))

@@ -1,8 +1,10 @@
 /*
  * Drives QEMU's network guard from outside, as slirp would: run with the guard in LD_PRELOAD.
  *   netguard_probe connect ADDR PORT      prints "connected", or "error <errno name> <ms>"
- *   netguard_probe dns SERVER NAME        sends one UDP query for NAME to SERVER:53 and prints
- *                                         "sent" or "error <errno name> <ms>" (waits for no answer)
+ *   netguard_probe dns SERVER NAME        sends one UDP query for NAME to SERVER:53 from an
+ *                                         unconnected socket and prints "sent" or "error <errno
+ *                                         name> <ms>"; then, within 2 s, "answer rcode <n> id <id>
+ *                                         from <addr>:<port> <ms>" or "no answer"
  * Used by NetguardEgressTest only with destinations the guard refuses, or with the test's own
  * loopback listener: it never sends traffic elsewhere.
  */
@@ -46,7 +48,7 @@ int main(int argc, char **argv) {
         int n = 12;
         for (char *label = strtok(argv[3], "."); label; label = strtok(NULL, ".")) {
             size_t l = strlen(label);
-            if (l > 63 || n + l + 6 > sizeof q) return 2;
+            if (l > 64 || n + l + 6 > sizeof q) return 2; /* 64: a bad label, on purpose */
             q[n++] = (unsigned char) l;
             memcpy(q + n, label, l);
             n += (int) l;
@@ -58,6 +60,20 @@ int main(int argc, char **argv) {
         int fd = socket(AF_INET, SOCK_DGRAM, 0);
         if (result((int) sendto(fd, q, (size_t) n, 0, (struct sockaddr *) &to, sizeof to), start)) return 0;
         puts("sent");
+        struct timeval tv = {.tv_sec = 2};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        unsigned char a[600];
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t r = recvfrom(fd, a, sizeof a, 0, (struct sockaddr *) &from, &fl);
+        if (r < 12) {
+            puts("no answer");
+            return 0;
+        }
+        char text[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &from.sin_addr, text, sizeof text);
+        printf("answer rcode %d id %02x%02x from %s:%d %lld\n", a[3] & 0x0f, a[0], a[1], text, ntohs(from.sin_port),
+               ms() - start);
         return 0;
     }
     return 2;

@@ -155,7 +155,7 @@ static void test_dns_names_hostile(void) {
 
 static void test_dns_queries(void) {
     char out[NAME_MAX_LEN + 1];
-    CHECK(dns_query_name(MSG(QUERY_WWW), out) == 0 && strcmp(out, "www.example.org") == 0);
+    CHECK(dns_query_name(MSG(QUERY_WWW), out) == 33 && strcmp(out, "www.example.org") == 0);
     /* a response, two questions, no question, truncated before QTYPE/QCLASS, a short header */
     CHECK(dns_query_name(MSG("\x12\x34\x81\x80\0\1\0\0\0\0\0\0" "\3www\0" "\0\1\0\1"), out) == -1);
     CHECK(dns_query_name(MSG("\x12\x34\x01\x00\0\2\0\0\0\0\0\0" "\3www\0" "\0\1\0\1" "\3xyz\0" "\0\1\0\1"), out) == -1);
@@ -168,6 +168,24 @@ static void test_dns_queries(void) {
 
 #define ANSWER_HDR(an) "\x12\x34\x81\x80\0\1\0" an "\0\0\0\0"
 #define A_RR(a, b, c, d) "\xc0\x0c\0\1\0\1\0\0\0\x3c\0\4" a b c d
+
+static void test_nxdomain_answers(void) {
+    unsigned char out[512];
+    char name[NAME_MAX_LEN + 1];
+    int qend = dns_query_name(MSG(QUERY_WWW), name);
+    int n = dns_nxdomain((const unsigned char *) QUERY_WWW, qend, out, sizeof out);
+    CHECK(n == 33);
+    CHECK(out[0] == 0x12 && out[1] == 0x34);                  /* the query's id */
+    CHECK(out[2] == 0x81 && out[3] == 0x83);                  /* response, RD kept, RA, NXDOMAIN */
+    CHECK(out[4] == 0 && out[5] == 1 && out[6] == 0 && out[7] == 0 && out[10] == 0 && out[11] == 0);
+    CHECK(memcmp(out + 12, QUERY_WWW + 12, 21) == 0);        /* the question, as asked */
+    /* it reads back as a response that teaches nothing */
+    rules("default deny\nallow name *.example.org\n");
+    CHECK(dns_learn_answers(&policy, out, n) == 0);
+    /* a question that does not fit, or a bogus end */
+    CHECK(dns_nxdomain((const unsigned char *) QUERY_WWW, qend, out, 20) == -1);
+    CHECK(dns_nxdomain((const unsigned char *) QUERY_WWW, 3, out, sizeof out) == -1);
+}
 
 static void test_dns_answers(void) {
     rules("default deny\nallow name *.example.org\n");
@@ -327,6 +345,7 @@ int main(void) {
     test_name_rules();
     test_dns_names_hostile();
     test_dns_queries();
+    test_nxdomain_answers();
     test_dns_answers();
     test_random_bytes_never_crash();
     test_events_rate_limited_and_capped();
