@@ -1,6 +1,5 @@
 package io.micropod.internal;
 
-import io.micropod.NetworkMode;
 import io.micropod.event.MicroPodListener;
 import io.micropod.internal.net.EgressFiles;
 import java.io.IOException;
@@ -38,8 +37,7 @@ final class EgressWatch implements AutoCloseable {
 
   /** Starts watching {@code b}'s pod when someone listens; pushes its stop on {@code cleanup}. */
   static void start(Boot b, CleanupStack cleanup) {
-    if (b.spec.listener() == MicroPodListener.NONE || b.spec.networkMode() != NetworkMode.NAT
-        || !"qemu".equals(b.runtime.driver().name())) {
+    if (b.spec.listener() == MicroPodListener.NONE || !NetworkSteps.egressGuarded(b)) {
       return;
     }
     EgressWatch w = new EgressWatch(b.id,

@@ -83,11 +83,19 @@ final class NetworkSteps {
    * (Firecracker's TAP is outside MicroPod's network path), so a pod with rules fails there
    * rather than run unfiltered.
    */
+  /**
+   * Whether {@code b}'s pod has egress rules enforced: only a NAT pod under QEMU, whose network
+   * guard reads them (the one rule for the spec check, {@code updateEgress} and the event watch).
+   */
+  static boolean egressGuarded(Boot b) {
+    return nat(b) && "qemu".equals(b.runtime.driver().name());
+  }
+
   static void writeEgressRules(Boot b) {
     if (!nat(b) || b.spec.egress().isAllowAll()) {
       return;
     }
-    if (!"qemu".equals(b.runtime.driver().name())) {
+    if (!egressGuarded(b)) {
       throw new io.micropod.NetworkException("nat", "pod " + b.id + " has egress rules (" + b.spec.egress()
           + "), which the " + b.runtime.driver().name() + " driver cannot enforce: its network is a TAP device"
           + " outside MicroPod's network path. Use the qemu driver (MICROPOD_VMM=qemu), or drop the rules and"

@@ -519,7 +519,7 @@ public final class RealMicroPod implements MicroPod {
       throw new UnsupportedOperationException("pod " + boot.id + " has no NAT (networkMode "
           + boot.spec.networkMode() + "): nothing leaves it, so it has no egress rules to change");
     }
-    if (!"qemu".equals(boot.runtime.driver().name())) {
+    if (!NetworkSteps.egressGuarded(boot)) {
       throw new UnsupportedOperationException("pod " + boot.id + " runs on the " + boot.runtime.driver().name()
           + " driver, which cannot enforce egress rules (docs/firecracker.md); use the qemu driver");
     }
