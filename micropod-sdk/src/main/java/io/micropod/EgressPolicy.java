@@ -98,16 +98,6 @@ public final class EgressPolicy {
   }
 
   /**
-   * Whether a normalized rule (as {@link #allowed()} lists them) is a CIDR rather than a DNS name.
-   *
-   * @param rule a rule of this policy
-   * @return true for a CIDR
-   */
-  public static boolean isCidr(String rule) {
-    return rule.indexOf('/') >= 0;
-  }
-
-  /**
    * Normalizes one rule, as the builder does: a CIDR ({@code 192.0.2.0/24}, {@code 2001:db8::/32};
    * an address alone means that host) or a DNS name ({@code example.org}, {@code *.example.org}).
    *

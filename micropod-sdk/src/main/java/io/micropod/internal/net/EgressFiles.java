@@ -47,15 +47,20 @@ public final class EgressFiles {
 
   private EgressFiles() {}
 
+  /** A normalized rule ({@link EgressPolicy#allowed()}) is a CIDR when it has a prefix: names have no '/'. */
+  private static boolean isCidr(String rule) {
+    return rule.indexOf('/') >= 0;
+  }
+
   /** {@return the rules file's text for {@code policy}} */
   public static String render(EgressPolicy policy) {
     StringBuilder b = new StringBuilder("# written by the MicroPod SDK; read by libmicropod-netguard.so\n");
     b.append("default ").append(policy.defaultAction().name().toLowerCase(Locale.ROOT)).append('\n');
     for (String r : policy.allowed()) {
-      b.append("allow ").append(EgressPolicy.isCidr(r) ? "cidr " : "name ").append(r).append('\n');
+      b.append("allow ").append(isCidr(r) ? "cidr " : "name ").append(r).append('\n');
     }
     for (String r : policy.denied()) {
-      b.append("deny ").append(EgressPolicy.isCidr(r) ? "cidr " : "name ").append(r).append('\n');
+      b.append("deny ").append(isCidr(r) ? "cidr " : "name ").append(r).append('\n');
     }
     return b.toString();
   }
