@@ -187,6 +187,59 @@ static void test_nxdomain_answers(void) {
     CHECK(dns_nxdomain((const unsigned char *) QUERY_WWW, 3, out, sizeof out) == -1);
 }
 
+/* The queue of NXDOMAIN answers, on a real UDP socket on loopback (the wake-ups go to the socket itself). */
+static void test_nxdomain_queue_is_bounded_and_answers_in_order(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(fd >= 0);
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in server = {.sin_family = AF_INET, .sin_port = htons(53)};
+    inet_pton(AF_INET, "192.0.2.53", &server.sin_addr);
+    unsigned char q[64];
+    memcpy(q, QUERY_WWW, 33);
+    int queued = 0;
+    for (int i = 0; i < MAX_PENDING + 8; i++) {
+        q[1] = (unsigned char) i; /* the id tells the answers apart */
+        if (answer_nxdomain(fd, q, 33, (struct sockaddr *) &server, sizeof server) == 0) queued++;
+    }
+    CHECK(queued == MAX_PENDING);   /* the rest are refused (the caller falls back to EPERM) */
+    CHECK(n_pending == MAX_PENDING);
+    for (int i = 0; i < MAX_PENDING; i++) {
+        unsigned char a[512];
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t r = recvfrom(fd, a, sizeof a, 0, (struct sockaddr *) &from, &fl);
+        CHECK(r == 33);
+        CHECK((a[3] & 0x0f) == 3 && a[1] == (unsigned char) i);          /* NXDOMAIN, oldest first */
+        CHECK(from.sin_addr.s_addr == server.sin_addr.s_addr && from.sin_port == htons(53));
+    }
+    CHECK(n_pending == 0);
+    /* a datagram that is not a wake-up passes untouched: one from another socket */
+    int other = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in me;
+    socklen_t ml = sizeof me;
+    CHECK(getsockname(fd, (struct sockaddr *) &me, &ml) == 0);
+    me.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    q[1] = 0x77;
+    CHECK(answer_nxdomain(fd, q, 33, (struct sockaddr *) &server, sizeof server) == 0);
+    unsigned char a[512];
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    CHECK(recvfrom(fd, a, sizeof a, 0, (struct sockaddr *) &from, &fl) == 33 && a[1] == 0x77);
+    CHECK(real_sendto(other, "x", 1, 0, (struct sockaddr *) &me, sizeof me) == 1);
+    fl = sizeof from;
+    CHECK(recvfrom(fd, a, sizeof a, 0, (struct sockaddr *) &from, &fl) == 1 && a[0] == 'x');
+    /* answers never picked up expire: the slots come back */
+    for (int i = 0; i < MAX_PENDING; i++) CHECK(answer_nxdomain(fd, q, 33, (struct sockaddr *) &server, sizeof server) == 0);
+    CHECK(answer_nxdomain(fd, q, 33, (struct sockaddr *) &server, sizeof server) == -1);
+    for (int i = 0; i < MAX_PENDING; i++) pending[i].at_ms -= PENDING_MS + 1;
+    CHECK(answer_nxdomain(fd, q, 33, (struct sockaddr *) &server, sizeof server) == 0 && n_pending == 1);
+    close(other);
+    close(fd);
+    for (int i = 0; i < MAX_PENDING; i++) pending[i].used = 0;
+    n_pending = 0;
+}
+
 static void test_dns_answers(void) {
     rules("default deny\nallow name *.example.org\n");
     /* two A records and an AAAA for an allowed name */
@@ -346,6 +399,7 @@ int main(void) {
     test_dns_names_hostile();
     test_dns_queries();
     test_nxdomain_answers();
+    test_nxdomain_queue_is_bounded_and_answers_in_order();
     test_dns_answers();
     test_random_bytes_never_crash();
     test_events_rate_limited_and_capped();
