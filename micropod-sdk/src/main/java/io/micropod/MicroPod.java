@@ -372,6 +372,21 @@ public interface MicroPod extends AutoCloseable {
     throw new UnsupportedOperationException("this pod cannot be snapshotted");
   }
 
+  /**
+   * Replaces the running pod's egress rules ({@link MicroPodSpec#egress()}): QEMU's network guard
+   * applies them to new connections and DNS queries within about 100 ms of this call's return;
+   * connections already open stay. {@link #spec()} keeps the rules the pod started with;
+   * {@code MicroPodRuntime.list()} and {@code micropod inspect} show the current ones.
+   *
+   * @param policy the new rules; not null
+   * @throws UnsupportedOperationException when the pod's driver cannot enforce egress rules
+   *     (Firecracker) or the pod has no NAT ({@link NetworkMode#NONE}: nothing leaves it anyway)
+   * @throws IllegalStateException when the pod is closed
+   */
+  default void updateEgress(EgressPolicy policy) {
+    throw new UnsupportedOperationException("this pod cannot change its egress rules");
+  }
+
   /** A live {@link #followLogs} subscription. */
   interface LogFollower extends AutoCloseable {
     /** Stops following; idempotent. */

@@ -101,8 +101,10 @@ public final class MicroPodSpec {
 
   private final boolean snapshottable;
   private final String fromSnapshot; // null: a cold start
+  private final EgressPolicy egress;
 
   private MicroPodSpec(Builder b) {
+    this.egress = b.egress.build();
     this.healthcheck = b.healthcheck;
     this.restart = b.restart;
     this.maxLifetime = b.maxLifetime;
@@ -382,6 +384,19 @@ public final class MicroPodSpec {
   }
 
   /**
+   * Where the pod may connect to through its NAT: CIDR and DNS-name rules and a default, enforced
+   * by QEMU's network guard; default {@link EgressPolicy#allowAll()} (everything but the host's
+   * own services). Changeable on the running pod with {@link MicroPod#updateEgress}. The
+   * {@code firecracker} driver cannot enforce it: a pod with rules fails to start there. See
+   * docs/networking.md#egress-rules.
+   *
+   * @return the egress policy, never null
+   */
+  public EgressPolicy egress() {
+    return egress;
+  }
+
+  /**
    * Whether the pod outlives the JVM that started it; default {@code false}.
    *
    * <p>A pod that is not detached dies with its JVM, however the JVM ends (its VMM and virtiofsd
@@ -543,7 +558,7 @@ public final class MicroPodSpec {
         && Objects.equals(healthcheck, s.healthcheck)
         && restart.equals(s.restart) && Objects.equals(maxLifetime, s.maxLifetime)
         && Objects.equals(idleTimeout, s.idleTimeout) && snapshottable == s.snapshottable
-        && Objects.equals(fromSnapshot, s.fromSnapshot);
+        && Objects.equals(fromSnapshot, s.fromSnapshot) && egress.equals(s.egress);
   }
 
   @Override
@@ -563,6 +578,7 @@ public final class MicroPodSpec {
         + (networkMode != NetworkMode.NAT ? ", networkMode=" + networkMode : "")
         + (networks.isEmpty() ? "" : ", networks=" + networks + ", networkAliases=" + networkAliases)
         + (exposedHostPorts.isEmpty() ? "" : ", exposedHostPorts=" + exposedHostPorts)
+        + (egress.isAllowAll() ? "" : ", egress=" + egress)
         + (detached ? ", detached" : "")
         + (exitGracePeriod.isZero() ? "" : ", exitGracePeriod=" + exitGracePeriod)
         + (seccomp != SeccompProfile.DEFAULT ? ", seccomp=" + seccomp : "")
@@ -613,6 +629,7 @@ public final class MicroPodSpec {
     private Duration idleTimeout;
     private boolean snapshottable;
     private String fromSnapshot;
+    private EgressPolicy.Builder egress = EgressPolicy.builder();
 
     private Builder() {}
 
@@ -632,6 +649,7 @@ public final class MicroPodSpec {
       this.exitGracePeriod = spec.exitGracePeriod;
       this.seccomp = spec.seccomp;
       this.exposedHostPorts.addAll(spec.exposedHostPorts);
+      this.egress = spec.egress.newBuilder();
       this.image = spec.image;
       this.command = new ArrayList<>(spec.command);
       this.env.putAll(spec.env);
@@ -1190,6 +1208,58 @@ public final class MicroPodSpec {
       for (int p : ports) {
         exposedHostPorts.add(p);
       }
+      return this;
+    }
+
+    /**
+     * Sets the pod's egress rules, replacing any given before; see {@link MicroPodSpec#egress()}.
+     *
+     * @param policy the rules; not null
+     * @return this builder
+     */
+    public Builder egress(EgressPolicy policy) {
+      this.egress = Objects.requireNonNull(policy, "egress").newBuilder();
+      return this;
+    }
+
+    /**
+     * Allows destinations of the pod's outbound connections (CLI: {@code --egress-allow});
+     * repeatable, rules add up. Matters with {@link #egressDefault} {@code DENY}, or to carve an
+     * exception out of a wider deny rule (the most specific rule wins).
+     *
+     * @param rules CIDRs ({@code 192.0.2.0/24}, {@code 2001:db8::/32}, {@code 192.0.2.7}) or DNS
+     *     names ({@code example.org}, {@code *.example.org})
+     * @return this builder
+     * @throws IllegalArgumentException naming the first malformed rule
+     */
+    public Builder egressAllow(String... rules) {
+      egress.allow(rules);
+      return this;
+    }
+
+    /**
+     * Denies destinations of the pod's outbound connections (CLI: {@code --egress-deny});
+     * repeatable, rules add up. A denied connection is refused at once; a denied name gets no answer.
+     *
+     * @param rules as {@link #egressAllow}
+     * @return this builder
+     * @throws IllegalArgumentException naming the first malformed rule
+     */
+    public Builder egressDeny(String... rules) {
+      egress.deny(rules);
+      return this;
+    }
+
+    /**
+     * What happens to outbound connections no egress rule matches; default
+     * {@link EgressPolicy.Action#ALLOW}. {@code DENY} (CLI: {@code --egress-deny-all}) reaches
+     * only what {@link #egressAllow} names.
+     *
+     * @param action the default; not null
+     * @return this builder
+     */
+    public Builder egressDefault(EgressPolicy.Action action) {
+      egress.defaultAction(action);
       return this;
     }
 

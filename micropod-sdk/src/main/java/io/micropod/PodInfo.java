@@ -48,6 +48,7 @@ public final class PodInfo {
     private final List<String> networkAliases;
     private final RestartPolicy restart;
     private final HealthCheck healthcheck;
+    private final EgressPolicy egress;
 
     /**
      * For the SDK; not meant to be called by applications.
@@ -67,6 +68,31 @@ public final class PodInfo {
     public Config(List<String> entrypoint, List<String> command, String user,
         String hostname, String workingDir, Map<String, String> labels, List<String> mounts,
         List<String> networks, List<String> networkAliases, RestartPolicy restart, HealthCheck healthcheck) {
+      this(entrypoint, command, user, hostname, workingDir, labels, mounts, networks, networkAliases, restart,
+          healthcheck, EgressPolicy.allowAll());
+    }
+
+    /**
+     * For the SDK; not meant to be called by applications.
+     *
+     * @param entrypoint the entrypoint, or null for the image's
+     * @param command the command (empty: the image's)
+     * @param user the user, or null for the image's
+     * @param hostname the hostname, or null
+     * @param workingDir the working directory, or null for the image's
+     * @param labels the labels
+     * @param mounts the host directory mounts as {@code host:container:ro|rw}
+     * @param networks the names of the pod networks joined
+     * @param networkAliases the aliases on those networks
+     * @param restart the restart policy
+     * @param healthcheck the health check, or null without one
+     * @param egress the current egress rules
+     */
+    public Config(List<String> entrypoint, List<String> command, String user,
+        String hostname, String workingDir, Map<String, String> labels, List<String> mounts,
+        List<String> networks, List<String> networkAliases, RestartPolicy restart, HealthCheck healthcheck,
+        EgressPolicy egress) {
+      this.egress = Objects.requireNonNull(egress, "egress");
       this.entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
       this.command = List.copyOf(command);
       this.user = user;
@@ -133,6 +159,11 @@ public final class PodInfo {
     /** {@return the health check, or empty without one} */
     public Optional<HealthCheck> healthcheck() {
       return Optional.ofNullable(healthcheck);
+    }
+
+    /** {@return the pod's current egress rules (as last changed by {@code MicroPod.updateEgress})} */
+    public EgressPolicy egress() {
+      return egress;
     }
   }
 

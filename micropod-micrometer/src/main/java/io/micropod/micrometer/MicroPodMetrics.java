@@ -71,8 +71,14 @@ import org.slf4j.LoggerFactory;
  *       bytes), {@value #POD_VM_LOAD1} (gauge). Removed when the pod's {@code close()} begins.
  *       While a sample fails (the pod is closing) gauges read NaN and counters their last value.
  * </ul>
- * Not measured: network traffic ({@link PodStats} has no network figures yet) and egress denials
- * (the SDK reports none yet). See {@code docs/metrics.md}.
+ * <ul>
+ *   <li>{@value #EGRESS_DENIALS} (counter, tag {@code protocol}: {@code tcp}, {@code udp},
+ *       {@code dns}, or {@code *} for denials the network guard's rate limit reported only as a
+ *       number): outbound connections and DNS queries that pods' egress rules (or the NAT's
+ *       protection of the host) refused.
+ * </ul>
+ * Not measured: network traffic ({@link PodStats} has no network figures yet). See
+ * {@code docs/metrics.md}.
  *
  * <h2>Threads and lifecycle</h2>
  * Thread-safe; one binder serves any number of pods from any threads. Bind it to one registry
@@ -93,6 +99,8 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
   public static final String EXEC = "micropod.exec";
   /** Timer: image pulls of pod starts that downloaded something. */
   public static final String PULL = "micropod.image.pull";
+  /** Counter, tag {@code protocol}: refused outbound connections and DNS queries of pods. */
+  public static final String EGRESS_DENIALS = "micropod.egress.denials";
   /** Counter, bytes: image bytes downloaded. */
   public static final String PULL_BYTES = "micropod.image.pull.bytes";
   /** Function counter, seconds: a pod's container CPU time. */
@@ -398,6 +406,19 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
     }
   }
 
+  void egressDenied(String protocol, long count) {
+    MeterRegistry r = registry;
+    if (r != null) {
+      Counter c = Counter.builder(EGRESS_DENIALS)
+          .description("Outbound connections and DNS queries of pods that egress rules refused")
+          .tags(tags)
+          .tag("protocol", protocol)
+          .register(r);
+      meters.add(c);
+      c.increment(count);
+    }
+  }
+
   /** Feeds the binder, then {@code next}; the binder's part never throws. */
   private final class Listener implements MicroPodListener {
     private final MicroPodListener next;
@@ -444,6 +465,12 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
     public void execFailed(String podId, Duration took, Throwable cause) {
       safely(() -> exec("failed", took), podId);
       next.execFailed(podId, took, cause);
+    }
+
+    @Override
+    public void egressDenied(String podId, String protocol, String destination, int port, long count) {
+      safely(() -> MicroPodMetrics.this.egressDenied(protocol, count), podId);
+      next.egressDenied(podId, protocol, destination, port, count);
     }
 
     private void safely(Runnable r, String podId) {

@@ -136,6 +136,19 @@ class MicroPodMetricsTest {
   }
 
   @Test
+  void egressDenialsAreCountedByProtocolIncludingThoseOnlyCounted() {
+    start(POD);
+    events.egressDenied(POD, "tcp", "198.51.100.7", 443, 1);
+    events.egressDenied(POD, "tcp", "198.51.100.8", 443, 1);
+    events.egressDenied(POD, "dns", "bad.example.org", 53, 1);
+    events.egressDenied(POD, "*", "*", 0, 977);
+
+    assertThat(registry.get(MicroPodMetrics.EGRESS_DENIALS).tag("protocol", "tcp").counter().count()).isEqualTo(2);
+    assertThat(registry.get(MicroPodMetrics.EGRESS_DENIALS).tag("protocol", "dns").counter().count()).isEqualTo(1);
+    assertThat(registry.get(MicroPodMetrics.EGRESS_DENIALS).tag("protocol", "*").counter().count()).isEqualTo(977);
+  }
+
+  @Test
   void pulledBytesCountOnceWhateverOrderTheDownloadThreadsReportIn() {
     events.phaseStart(POD, Phase.IMAGE_PULL);
     events.progress(POD, Phase.IMAGE_PULL, 0, 1000);

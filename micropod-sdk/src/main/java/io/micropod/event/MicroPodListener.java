@@ -123,4 +123,22 @@ public interface MicroPodListener {
    * @param reason {@code max-lifetime} or {@code idle-timeout}
    */
   default void podEnded(String podId, String reason) {}
+
+  /**
+   * Pod {@code podId} tried to reach a destination that its egress rules
+   * ({@code MicroPodSpec.egress()}) or the NAT's protection of the host deny; the attempt was
+   * refused at once. Reported by the JVM that started the pod, from what QEMU's network guard
+   * wrote, within about a second. The guard reports at most about 20 denials a second per pod;
+   * the ones it left out come as one call with {@code protocol} and {@code destination}
+   * {@code "*"}, {@code port} 0 and their number as {@code count}.
+   *
+   * @param podId the pod's id, as {@code MicroPod.id()} returns it
+   * @param protocol {@code tcp} (a connection), {@code udp} (a datagram), {@code dns} (a query
+   *     for a denied name, never sent to the resolver), or {@code *} (see above)
+   * @param destination the IPv4 or IPv6 address, or for {@code dns} the name asked for
+   *     ({@code ?} for a query the guard could not read)
+   * @param port the destination port (53 for {@code dns})
+   * @param count 1, or for {@code *} how many denials were left out
+   */
+  default void egressDenied(String podId, String protocol, String destination, int port, long count) {}
 }

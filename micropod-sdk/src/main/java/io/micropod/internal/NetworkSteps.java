@@ -4,6 +4,8 @@ import io.micropod.MicroPodException;
 import io.micropod.MicroPodSpec;
 import io.micropod.Network;
 import io.micropod.NetworkMode;
+import io.micropod.event.Phase;
+import io.micropod.internal.net.EgressFiles;
 import io.micropod.internal.net.HostsFile;
 import io.micropod.internal.net.LocalNetwork;
 import io.micropod.internal.vm.GuestNetworkConfig;
@@ -72,6 +74,39 @@ final class NetworkSteps {
         forwards.add(new GuestNetworkConfig.HostForward(host, container)));
     b.networks.set(new JoinedNetworks(joined,
         new GuestNetworkConfig(nat(b), nics, b.spec.exposedHostPorts(), forwards)));
+    writeEgressRules(b);
+  }
+
+  /**
+   * The pod's egress rules for QEMU's network guard, in its socket directory before QEMU starts
+   * ({@link EgressFiles}). Only the NAT has egress; a driver other than QEMU cannot enforce rules
+   * (Firecracker's TAP is outside MicroPod's network path), so a pod with rules fails there
+   * rather than run unfiltered.
+   */
+  /**
+   * Whether {@code b}'s pod has egress rules enforced: only a NAT pod under QEMU, whose network
+   * guard reads them (the one rule for the spec check, {@code updateEgress} and the event watch).
+   */
+  static boolean egressGuarded(Boot b) {
+    return nat(b) && "qemu".equals(b.runtime.driver().name());
+  }
+
+  static void writeEgressRules(Boot b) {
+    if (!nat(b) || b.spec.egress().isAllowAll()) {
+      return;
+    }
+    if (!egressGuarded(b)) {
+      throw new io.micropod.NetworkException("nat", "pod " + b.id + " has egress rules (" + b.spec.egress()
+          + "), which the " + b.runtime.driver().name() + " driver cannot enforce: its network is a TAP device"
+          + " outside MicroPod's network path. Use the qemu driver (MICROPOD_VMM=qemu), or drop the rules and"
+          + " filter the TAP with the host's firewall (docs/firecracker.md)", null, b.id, Phase.VM_BOOT);
+    }
+    try {
+      EgressFiles.write(b.paths.socketDir(), b.spec.egress());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("pod " + b.id + ": cannot write its egress rules into "
+          + b.paths.socketDir(), e);
+    }
   }
 
   /** The container's /etc/hosts at create; remembered to skip identical rewrites. */

@@ -81,6 +81,7 @@ final class PodStarter {
     }
     boot.vmProcess().onExit().thenAccept(pod::vmExited);
     SupervisionWatch.start(boot, cleanup);
+    EgressWatch.start(boot, cleanup);
     if (!spec.exitGracePeriod().isZero() && !spec.detached()) {
       runtime.track(id, pod::stopForJvmExit);
     }
@@ -170,7 +171,7 @@ final class PodStarter {
         spec.user().orElse(null),
         spec.hostname().orElse(null), spec.workingDir().orElse(null), spec.labels(),
         spec.networks().stream().map(io.micropod.Network::name).toList(), spec.networkAliases(),
-        spec.restart().toString(), health, boot);
+        spec.restart().toString(), health, boot, PodRecord.Egress.of(spec.egress()));
   }
 
   static BootTimings timings(Boot b, Map<String, Duration> took, Duration total) {

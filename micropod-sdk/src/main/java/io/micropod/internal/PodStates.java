@@ -142,7 +142,8 @@ public final class PodStates {
           .startPeriod(Duration.ofMillis(d.health().startPeriodMillis())).build();
       return new PodInfo.Config(d.entrypoint(), d.command(), d.user(), d.hostname(),
           d.workingDir(), d.labels(), r.mounts(), d.networks(), d.networkAliases(),
-          io.micropod.RestartPolicy.parse(d.restart() == null ? "no" : d.restart()), health);
+          io.micropod.RestartPolicy.parse(d.restart() == null ? "no" : d.restart()), health,
+          d.egress() == null ? io.micropod.EgressPolicy.allowAll() : d.egress().toPolicy());
     } catch (RuntimeException e) {
       log.debug("pod {}: its recorded spec is unreadable: {}", r.id(), e.toString());
       return null;

@@ -513,6 +513,29 @@ public final class RealMicroPod implements MicroPod {
   }
 
   @Override
+  public synchronized void updateEgress(io.micropod.EgressPolicy policy) {
+    Objects.requireNonNull(policy, "policy");
+    if (boot.spec.networkMode() != io.micropod.NetworkMode.NAT) {
+      throw new UnsupportedOperationException("pod " + boot.id + " has no NAT (networkMode "
+          + boot.spec.networkMode() + "): nothing leaves it, so it has no egress rules to change");
+    }
+    if (!NetworkSteps.egressGuarded(boot)) {
+      throw new UnsupportedOperationException("pod " + boot.id + " runs on the " + boot.runtime.driver().name()
+          + " driver, which cannot enforce egress rules (docs/firecracker.md); use the qemu driver");
+    }
+    checkOpen();
+    try {
+      io.micropod.internal.net.EgressFiles.write(boot.paths.socketDir(), policy);
+    } catch (java.io.IOException e) {
+      throw new MicroPodException("pod " + boot.id + ": cannot write its egress rules into "
+          + boot.paths.socketDir() + " (" + e + "); the previous rules stay", e, boot.id, null);
+    }
+    boot.updateRecord(r -> r.details() == null ? r
+        : r.withDetails(r.details().withEgress(io.micropod.internal.state.PodRecord.Egress.of(policy))));
+    log.info("pod {}: egress rules now {}", boot.id, policy);
+  }
+
+  @Override
   public int mappedPort(int containerPort) {
     Map<Integer, Integer> published = PortSteps.publishedPorts(boot);
     Integer host = published.get(containerPort);

@@ -414,6 +414,20 @@ class FakeVmPodTest {
   }
 
   @Test
+  void aPodWithEgressRulesIsRefusedByADriverThatCannotEnforceThemBeforeItsVmRuns() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> RealMicroPod.start(
+            spec().command("sleep", "60").egressDeny("198.51.100.0/24").build(), runtime))
+        .isInstanceOf(io.micropod.NetworkException.class)
+        .hasMessageContaining("the fake driver cannot enforce").hasMessageContaining("MICROPOD_VMM=qemu")
+        .hasMessageContaining("198.51.100.0/24");
+    assertThat(driver.spawned).isNull();
+    try (MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").build(), runtime)) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> pod.updateEgress(io.micropod.EgressPolicy.allowAll()))
+          .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("cannot enforce egress rules");
+    }
+  }
+
+  @Test
   void snapshottingAPodNotStartedSnapshottableSaysHowToStartIt() {
     try (MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").build(), runtime)) {
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> pod.snapshot("s1"))

@@ -320,6 +320,11 @@ public final class ManagedPod implements MicroPod {
     return running().snapshot(name);
   }
 
+  @Override
+  public void updateEgress(io.micropod.EgressPolicy policy) {
+    running().updateEgress(policy);
+  }
+
   /**
    * Closes the running pod (a session-scoped pod is only let go: its session closes it). Idempotent;
    * never throws. {@link #start()} may start a new one afterwards.

@@ -120,7 +120,14 @@ final class InspectCommand implements Callable<Integer> {
       Map<String, Object> restart = new LinkedHashMap<>();
       restart.put("Name", c.restart().toString().replaceFirst(":.*", ""));
       restart.put("MaximumRetryCount", c.restart().maxRetries());
-      pod.put("HostConfig", Map.of("RestartPolicy", restart));
+      Map<String, Object> hostConfig = new LinkedHashMap<>();
+      hostConfig.put("RestartPolicy", restart);
+      Map<String, Object> egress = new LinkedHashMap<>();
+      egress.put("Default", c.egress().defaultAction().name().toLowerCase(java.util.Locale.ROOT));
+      egress.put("Allow", c.egress().allowed());
+      egress.put("Deny", c.egress().denied());
+      hostConfig.put("Egress", egress);
+      pod.put("HostConfig", hostConfig);
       List<Object> mounts = new ArrayList<>();
       for (String m : c.mounts()) {
         mounts.add(mount(m));

@@ -75,6 +75,18 @@ final class RunCommand implements Callable<Integer> {
       description = "Let the pod reach this TCP port of the host's 127.0.0.1 as host.micropod.internal:PORT; no other host service is reachable (repeatable).")
   List<Integer> exposeHostPorts = new ArrayList<>();
 
+  @Option(names = "--egress-allow", paramLabel = "CIDR|NAME",
+      description = "Let the pod connect to this CIDR (192.0.2.0/24, 2001:db8::/32, one address) or DNS name (example.org, *.example.org); with --egress-deny-all only these are reached (repeatable).")
+  List<String> egressAllow = new ArrayList<>();
+
+  @Option(names = "--egress-deny", paramLabel = "CIDR|NAME",
+      description = "Refuse the pod's connections to this CIDR, and DNS answers for this name (repeatable); the most specific rule wins.")
+  List<String> egressDeny = new ArrayList<>();
+
+  @Option(names = "--egress-deny-all",
+      description = "Refuse every outbound connection no --egress-allow names (the host's own services stay refused either way).")
+  boolean egressDenyAll;
+
   @Option(names = {"-v", "--volume"}, paramLabel = "HOST_DIR:CONTAINER_DIR[:ro|:rw]",
       description = "Mount a host directory into the container over virtio-fs (qemu driver); :ro makes it read-only, :rw (the default) writable (repeatable).")
   List<String> volumes = new ArrayList<>();
@@ -198,6 +210,15 @@ final class RunCommand implements Callable<Integer> {
       b.mount(volume(v));
     }
     b.exposeHostPorts(exposeHostPorts.stream().mapToInt(Integer::intValue).toArray());
+    for (String rule : egressAllow) {
+      b.egressAllow(egressRule("--egress-allow", rule));
+    }
+    for (String rule : egressDeny) {
+      b.egressDeny(egressRule("--egress-deny", rule));
+    }
+    if (egressDenyAll) {
+      b.egressDefault(io.micropod.EgressPolicy.Action.DENY);
+    }
     if (cpus < 1) {
       throw new IllegalArgumentException("--cpus must be at least 1: " + cpus);
     }
@@ -250,6 +271,15 @@ final class RunCommand implements Callable<Integer> {
     } catch (RuntimeException e) {
       runtime.close();
       throw e;
+    }
+  }
+
+  /** {@code rule} checked as the SDK does, the message naming the option. */
+  private static String egressRule(String option, String rule) {
+    try {
+      return io.micropod.EgressPolicy.normalize(rule);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(option + ": " + e.getMessage(), e);
     }
   }
 

@@ -292,6 +292,32 @@ class CliIT {
   }
 
   @Test
+  void aDetachedPodsEgressRulesHoldAfterTheCliExitedAndInspectShowsThem() throws Exception {
+    String name = "egress-" + UUID.randomUUID().toString().substring(0, 8);
+    Result started = run("run", "-d", "--name", name, "--egress-deny-all", "--egress-allow", "198.51.100.0/24",
+        "--egress-deny", "*.example.org", IMAGE, "sleep", "600");
+    assertThat(started.exit).as(started.err).isZero();
+    String id = started.out.strip();
+    try {
+      Result inspect = run("inspect", name);
+      assertThat(inspect.out).containsPattern("\"Egress\": \\{\\s*\"Default\": \"deny\",\\s*\"Allow\": \\[\\s*"
+          + "\"198.51.100.0/24\"\\s*],\\s*\"Deny\": \\[\\s*\"\\*.example.org\"\\s*]");
+      // the run -d process is gone: QEMU's guard holds the rules. A refused connection sends nothing.
+      long t0 = System.nanoTime();
+      Result denied = run("exec", name, "timeout", "20", "wget", "-q", "-O-", "http://203.0.113.9/");
+      assertThat(denied.exit).isNotZero();
+      assertThat(denied.err).contains("Connection refused");
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(20));
+      Result bad = run("run", "--egress-allow", "198.51.100.0/33", IMAGE, "true");
+      assertThat(bad.exit).isNotZero();
+      assertThat(bad.err.strip()).contains("--egress-allow: egress rule '198.51.100.0/33'").doesNotContain("\n");
+    } finally {
+      run("rm", "-f", id);
+    }
+    assertThat(vmmProcessesOf(id)).isEmpty();
+  }
+
+  @Test
   void anExitedDetachedPodKeepsItsExitCodeAndLogsUntilRmAndIsListedOnlyWithA() throws Exception {
     String name = "job-" + UUID.randomUUID().toString().substring(0, 8);
     Result started = run("run", "-d", "--name", name, "-e", "SECRET=do-not-show", IMAGE, "sh", "-c",

@@ -277,6 +277,26 @@ class CliTest {
   }
 
   @Test
+  void egressFlagsBecomeTheSpecsRules() {
+    MicroPodSpec spec = parseRun("run", "--egress-allow", "198.51.100.0/24", "--egress-allow", "*.Example.org",
+        "--egress-deny", "bad.example.org", "--egress-deny-all", "oci:/i").spec();
+
+    assertThat(spec.egress().allowed()).containsExactly("198.51.100.0/24", "*.example.org");
+    assertThat(spec.egress().denied()).containsExactly("bad.example.org");
+    assertThat(spec.egress().defaultAction()).isEqualTo(io.micropod.EgressPolicy.Action.DENY);
+    assertThat(parseRun("run", "oci:/i").spec().egress().isAllowAll()).isTrue();
+  }
+
+  @Test
+  void aMalformedEgressRuleIsAOneLineErrorNamingTheFlag() {
+    assertThatThrownBy(() -> parseRun("run", "--egress-allow", "198.51.100.0/33", "oci:/i").spec())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("--egress-allow: egress rule '198.51.100.0/33'").hasMessageNotContaining("\n");
+    assertThatThrownBy(() -> parseRun("run", "--egress-deny", "a.*.org", "oci:/i").spec())
+        .hasMessageStartingWith("--egress-deny: egress rule 'a.*.org'");
+  }
+
+  @Test
   void inspectIsDockerShapedJsonWithTheSpecWithoutEnvValuesTheStateAndTheTimings() {
     Instant now = Instant.parse("2026-11-28T12:00:00Z");
     io.micropod.PodInfo base = new io.micropod.PodInfo("0123456789ab", "we\"b", "oci:/images/busybox", "qemu",
@@ -285,7 +305,9 @@ class CliTest {
     io.micropod.PodInfo.Config config = new io.micropod.PodInfo.Config(null, List.of("sh", "-c", "exit 3"),
         "1000", null, "/srv", Map.of("app", "web"), List.of("/data:/srv/data:ro"),
         List.of("backend"), List.of("db"), io.micropod.RestartPolicy.onFailure(2),
-        io.micropod.HealthCheck.builder().command("true").interval(Duration.ofSeconds(5)).build());
+        io.micropod.HealthCheck.builder().command("true").interval(Duration.ofSeconds(5)).build(),
+        io.micropod.EgressPolicy.builder().defaultAction(io.micropod.EgressPolicy.Action.DENY)
+            .allow("198.51.100.0/24", "*.example.org").build());
     io.micropod.PodInfo exited = new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.EXITED,
         now.minusSeconds(60), config, io.micropod.BootTimings.of(Duration.ofMillis(100), Duration.ofMillis(2000),
             Duration.ofMillis(2500), Duration.ofMillis(300), Duration.ofMillis(3000)));
@@ -337,6 +359,14 @@ class CliTest {
         + "      \"RestartPolicy\": {\n"
         + "        \"Name\": \"on-failure\",\n"
         + "        \"MaximumRetryCount\": 2\n"
+        + "      },\n"
+        + "      \"Egress\": {\n"
+        + "        \"Default\": \"deny\",\n"
+        + "        \"Allow\": [\n"
+        + "          \"198.51.100.0/24\",\n"
+        + "          \"*.example.org\"\n"
+        + "        ],\n"
+        + "        \"Deny\": []\n"
         + "      }\n"
         + "    },\n"
         + "    \"Mounts\": [\n"

@@ -216,11 +216,29 @@ public record PodRecord(
    * @param health the health check, or null without one
    * @param bootMillis the start's timings in milliseconds: {@code image}, {@code vmBoot},
    *     {@code agentReady}, {@code containerStart}, {@code total}
+   * @param egress the pod's current egress rules (changed by {@code updateEgress}), or null for
+   *     none (allow all)
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Details(List<String> entrypoint, List<String> command, String user,
       String hostname, String workingDir, Map<String, String> labels, List<String> networks,
-      List<String> networkAliases, String restart, Health health, Map<String, Long> bootMillis) {
+      List<String> networkAliases, String restart, Health health, Map<String, Long> bootMillis,
+      Egress egress) {
+    /** Without egress rules (records written before them read the same way). */
+    public Details(List<String> entrypoint, List<String> command, String user,
+        String hostname, String workingDir, Map<String, String> labels, List<String> networks,
+        List<String> networkAliases, String restart, Health health, Map<String, Long> bootMillis) {
+      this(entrypoint, command, user, hostname, workingDir, labels, networks, networkAliases, restart, health,
+          bootMillis, null);
+    }
+
+    /** {@return these details with {@code e} as the egress rules} */
+    public Details withEgress(Egress e) {
+      return new Details(entrypoint, command, user, hostname, workingDir, labels, networks, networkAliases,
+          restart, health, bootMillis, e);
+    }
+
+    @com.fasterxml.jackson.annotation.JsonCreator
     public Details {
       entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
       command = command == null ? List.of() : List.copyOf(command);
@@ -228,6 +246,33 @@ public record PodRecord(
       networks = networks == null ? List.of() : List.copyOf(networks);
       networkAliases = networkAliases == null ? List.of() : List.copyOf(networkAliases);
       bootMillis = bootMillis == null ? Map.of() : Map.copyOf(bootMillis);
+    }
+  }
+
+  /**
+   * Egress rules as {@code inspect} shows them ({@code HostConfig.Egress}).
+   *
+   * @param defaultAction {@code ALLOW} or {@code DENY}
+   * @param allow the allow rules, normalized
+   * @param deny the deny rules, normalized
+   */
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Egress(String defaultAction, List<String> allow, List<String> deny) {
+    public Egress {
+      allow = allow == null ? List.of() : List.copyOf(allow);
+      deny = deny == null ? List.of() : List.copyOf(deny);
+    }
+
+    /** {@return the record of {@code p}, or null when it allows everything} */
+    public static Egress of(io.micropod.EgressPolicy p) {
+      return p.isAllowAll() ? null : new Egress(p.defaultAction().name(), p.allowed(), p.denied());
+    }
+
+    /** {@return the policy recorded} */
+    public io.micropod.EgressPolicy toPolicy() {
+      return io.micropod.EgressPolicy.builder()
+          .defaultAction(io.micropod.EgressPolicy.Action.valueOf(defaultAction))
+          .allow(allow.toArray(String[]::new)).deny(deny.toArray(String[]::new)).build();
     }
   }
 

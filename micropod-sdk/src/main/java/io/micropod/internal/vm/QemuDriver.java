@@ -144,6 +144,16 @@ public final class QemuDriver implements VmmDriver {
    * @throws io.micropod.HostUnsupportedException for a NAT pod without the guard
    */
   static java.util.Map<String, String> netguardEnv(HostCapabilities host, GuestNetworkConfig network) {
+    return netguardEnv(host, network, null);
+  }
+
+  /**
+   * As {@link #netguardEnv(HostCapabilities, GuestNetworkConfig)}, with the pod's socket directory
+   * for the guard's egress rules and events ({@code io.micropod.internal.net.EgressFiles}): always
+   * set for a NAT pod, so that rules given later to a running pod apply.
+   */
+  static java.util.Map<String, String> netguardEnv(HostCapabilities host, GuestNetworkConfig network,
+      Path socketDir) {
     if (!network.nat()) {
       return java.util.Map.of();
     }
@@ -156,8 +166,12 @@ public final class QemuDriver implements VmmDriver {
     for (int p : network.exposedHostPorts()) {
       ports.append(ports.length() == 0 ? "" : ",").append(p);
     }
-    return java.util.Map.of("LD_PRELOAD", host.netguard().toString(),
-        "MICROPOD_NETGUARD_HOST_PORTS", ports.toString());
+    java.util.Map<String, String> env = new java.util.TreeMap<>(java.util.Map.of("LD_PRELOAD",
+        host.netguard().toString(), "MICROPOD_NETGUARD_HOST_PORTS", ports.toString()));
+    if (socketDir != null) {
+      env.put("MICROPOD_NETGUARD_DIR", socketDir.toString());
+    }
+    return java.util.Collections.unmodifiableMap(env);
   }
 
   @Override
@@ -169,7 +183,7 @@ public final class QemuDriver implements VmmDriver {
     }
     QemuCommandLine.Paths paths =
         new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket());
-    java.util.Map<String, String> env = netguardEnv(config.host(), config.network());
+    java.util.Map<String, String> env = netguardEnv(config.host(), config.network(), config.socketDir());
     VmmUser user = null;
     if (VmmUser.applies(config.host())) {
       user = VmmUser.forPod(config.podId(), config.host(), config.network());
@@ -251,6 +265,11 @@ public final class QemuDriver implements VmmDriver {
       e.put("LD_PRELOAD", guard.devFd());
     }
     user.own(config.socketDir());
+    // the guard (in QEMU, as the uid) re-reads the egress rules whenever they change
+    Path egressRules = config.socketDir().resolve(io.micropod.internal.net.EgressFiles.RULES);
+    if (Files.exists(egressRules, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      user.own(egressRules);
+    }
     if (config.snapshotting() != null && Files.exists(config.snapshotting().ramFile())) {
       user.own(config.snapshotting().ramFile()); // a restore's copy: QEMU maps it read-write
     }

@@ -31,6 +31,13 @@ class NetguardTest {
   }
 
   @Test
+  void aNatPodsGuardFindsItsEgressRulesInTheSocketDirectoryEvenWithoutRules() {
+    var env = QemuDriver.netguardEnv(host(GUARD), new GuestNetworkConfig(true, List.of()), Path.of("/tmp/micropod-p1"));
+
+    assertThat(env).containsEntry("MICROPOD_NETGUARD_DIR", "/tmp/micropod-p1");
+  }
+
+  @Test
   void aNatPodWithNoExposedPortGetsTheGuardWithAnEmptyList() {
     var env = QemuDriver.netguardEnv(host(GUARD), new GuestNetworkConfig(true, List.of()));
 
