@@ -468,6 +468,21 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
     }
 
     @Override
+    public void healthChanged(String podId, io.micropod.HealthState health) {
+      next.healthChanged(podId, health);
+    }
+
+    @Override
+    public void containerRestarted(String podId, int restartCount, int exitCode) {
+      next.containerRestarted(podId, restartCount, exitCode);
+    }
+
+    @Override
+    public void podEnded(String podId, String reason) {
+      next.podEnded(podId, reason);
+    }
+
+    @Override
     public void egressDenied(String podId, String protocol, String destination, int port, long count) {
       safely(() -> MicroPodMetrics.this.egressDenied(protocol, count), podId);
       next.egressDenied(podId, protocol, destination, port, count);

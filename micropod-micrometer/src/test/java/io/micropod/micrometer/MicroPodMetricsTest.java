@@ -261,6 +261,40 @@ class MicroPodMetricsTest {
     assertThat(registry.find(MicroPodMetrics.POD_MEMORY).meters()).isEmpty();
   }
 
+  /** Every event of {@link MicroPodListener}, also those added later, reaches the user's listener. */
+  @Test
+  void aChainedListenerIsPassedEveryKindOfEvent() throws Exception {
+    List<String> heard = new ArrayList<>();
+    MicroPodListener mine = (MicroPodListener) Proxy.newProxyInstance(getClass().getClassLoader(),
+        new Class<?>[] {MicroPodListener.class}, (proxy, method, args) -> {
+          if (method.getDeclaringClass() == Object.class) {
+            return method.getName().equals("equals") ? proxy == args[0]
+                : method.getName().equals("hashCode") ? System.identityHashCode(proxy) : "mine";
+          }
+          heard.add(method.getName());
+          return null;
+        });
+    MicroPodListener both = metrics.listener(mine);
+    List<String> events = new ArrayList<>();
+    for (java.lang.reflect.Method m : MicroPodListener.class.getMethods()) {
+      if (java.lang.reflect.Modifier.isStatic(m.getModifiers())) {
+        continue;
+      }
+      Object[] args = new Object[m.getParameterCount()];
+      Class<?>[] types = m.getParameterTypes();
+      for (int i = 0; i < args.length; i++) {
+        args[i] = types[i] == String.class ? POD : types[i] == int.class ? 1 : types[i] == long.class ? 1L
+            : types[i] == Duration.class ? Duration.ofMillis(1) : types[i] == Phase.class ? Phase.STOP
+            : types[i].isEnum() ? types[i].getEnumConstants()[0] : null;
+      }
+      m.invoke(both, args);
+      events.add(m.getName());
+    }
+
+    assertThat(events).contains("healthChanged", "containerRestarted", "podEnded", "egressDenied");
+    assertThat(heard).containsExactlyInAnyOrderElementsOf(events);
+  }
+
   @Test
   void aChainedListenerHearsEveryEventAfterTheBinder() {
     List<String> heard = new ArrayList<>();
