@@ -79,6 +79,28 @@ final class StreamBench {
           .setImageRootfs(dir.resolve("image").toString())
           .setProcess(ProcessSpec.newBuilder().addArgs("sleep")).build());
       client.blocking().startContainer(StartContainerRequest.newBuilder().setContainerId("c").build());
+      // the same bytes as a file in the container's root, for CopyOut over the same path
+      Path file = dir.resolve("containers/c/rootfs/big.bin");
+      try (var out = Files.newOutputStream(file)) {
+        byte[] block = new byte[1 << 20];
+        for (int i = 0; i < mib; i++) {
+          out.write(block);
+        }
+      }
+      for (int i = 0; i < reps; i++) {
+        long t0 = System.nanoTime();
+        long got = 0;
+        int messages = 0;
+        var it = client.blocking().withDeadlineAfter(600, TimeUnit.SECONDS).copyOut(
+            io.micropod.agent.v1.CopyOutRequest.newBuilder().setContainerId("c").setPath("/big.bin").build());
+        while (it.hasNext()) {
+          got += it.next().getTar().size();
+          messages++;
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("copyOut %d: %d tar bytes in %d messages, %.2f s, %.1f MB/s%n",
+            i, got, messages, s, bytes / 1e6 / s);
+      }
       List<Double> rates = new ArrayList<>();
       for (int i = 0; i < reps; i++) {
         long[] got = {0, 0};
