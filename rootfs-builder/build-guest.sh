@@ -354,7 +354,7 @@ else
 fi
 echo "$common_flags $archive_flag" > "$R/etc/micropod/jvm.flags"
 # What guest/init puts in front of jvm.flags (keep both in step).
-tcg_flags="-Xint -XX:TieredStopAtLevel=0"
+tcg_flags="-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:CompileThresholdScaling=10"
 kvm_flags="-XX:TieredStopAtLevel=1"
 
 # ---- shared libraries ------------------------------------------------------------------
@@ -419,7 +419,9 @@ normalize_mtimes "$R"
 # ---- AOT cache / CDS archive of the agent, made in the guest root ------------------------
 java=/opt/micropod/jre/bin/java
 jar=/opt/micropod/agent/micropod-agent.jar
-train_flags="$tcg_flags $common_flags"
+# Trained interpreted, whatever the run-time flags: with a JIT the training run's
+# timing could change what the archive holds (reproducible builds).
+train_flags="-Xint -XX:TieredStopAtLevel=0 $common_flags"
 archive_training="agent --train"
 record_classlist() {  # record_classlist <file in the root> <app args...>: one training run's class list
     local out=$1; shift

@@ -46,7 +46,7 @@ import org.junit.jupiter.api.Test;
 class ContainerIT {
   static final Duration TIMEOUT = Duration.ofSeconds(30);
   static final List<String> APPLETS =
-      List.of("sh", "echo", "sleep", "cat", "true", "env", "pwd", "ls", "stty");
+      List.of("sh", "echo", "sleep", "cat", "true", "env", "pwd", "ls", "stty", "dd");
 
   static Path base;
   static Path runcBinary;
@@ -191,6 +191,33 @@ class ContainerIT {
 
     remove("sleeper");
     assertNothingLeftOf("sleeper");
+  }
+
+  @Test
+  void largeExecOutputArrivesWholeInOrderWithStderrApartAndTheExitLast() throws Exception {
+    // Several 64 KiB messages queued per call (StreamWindow) must change nothing a caller sees.
+    create("streamer", "sleep", "300");
+    start("streamer");
+    String script = "i=0; while [ $i -lt 20000 ]; do echo line$i; "
+        + "[ $((i % 1000)) = 0 ] && echo err$i >&2; i=$((i+1)); done; "
+        + "dd if=/dev/zero bs=65536 count=64 2>/dev/null; exit 5";
+    TestClient.ExecResult r = client.exec(exec("streamer", "sh", "-c", script));
+    assertThat(r.status().isOk()).as(r.status().toString()).isTrue();
+
+    StringBuilder lines = new StringBuilder();
+    StringBuilder errs = new StringBuilder();
+    for (int i = 0; i < 20000; i++) {
+      lines.append("line").append(i).append('\n');
+      if (i % 1000 == 0) {
+        errs.append("err").append(i).append('\n');
+      }
+    }
+    String zeros = new String(new char[64 << 16]);
+    assertThat(r.stdout()).as("stdout, in order").isEqualTo(lines + zeros);
+    assertThat(r.stderr()).isEqualTo(errs.toString());
+    assertThat(r.exitCode()).isEqualTo(5);
+    assertThat(r.afterExit()).as("messages after the exit").isEmpty();
+    remove("streamer");
   }
 
   /** Compiles the guest's TTY helper for this host and points the agent at it. */

@@ -59,7 +59,9 @@ final class TestClient implements AutoCloseable {
   }
 
   /** What an exec returned. */
-  record ExecResult(String stdout, String stderr, int exitCode, int signal, Status status) {}
+  /** @param afterExit the kinds of the messages that came after the exit (none, if in order) */
+  record ExecResult(String stdout, String stderr, int exitCode, int signal, Status status,
+      List<String> afterExit) {}
 
   /** Runs an exec; {@code afterStart} may send stdin through the given observer. */
   ExecResult exec(ExecStart start, Consumer<StreamObserver<ExecRequest>> afterStart)
@@ -67,11 +69,15 @@ final class TestClient implements AutoCloseable {
     ByteArrayOutputStream stdout = new ByteArrayOutputStream();
     ByteArrayOutputStream stderr = new ByteArrayOutputStream();
     int[] exit = {-1, -1};
+    List<String> afterExit = new java.util.concurrent.CopyOnWriteArrayList<>();
     CompletableFuture<Status> done = new CompletableFuture<>();
     StreamObserver<ExecRequest> requests =
         async().execProcess(new StreamObserver<>() {
           @Override
           public void onNext(ExecResponse r) {
+            if (exit[0] != -1) {
+              afterExit.add(r.getKindCase().toString());
+            }
             switch (r.getKindCase()) {
               case STDOUT:
                 stdout.writeBytes(r.getStdout().toByteArray());
@@ -109,7 +115,8 @@ final class TestClient implements AutoCloseable {
         stderr.toString(StandardCharsets.UTF_8),
         exit[0],
         exit[1],
-        status);
+        status,
+        afterExit);
   }
 
   ExecResult exec(ExecStart start) throws Exception {

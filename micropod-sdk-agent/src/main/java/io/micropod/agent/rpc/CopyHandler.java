@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  * CopyOut writes only while the call is ready.
  */
 final class CopyHandler {
-  private static final int CHUNK = 64 * 1024;
+  private static final int CHUNK = StreamWindow.CHUNK_BYTES;
   private final ContainerManager containers;
   private final Executor work;
 
@@ -211,6 +211,7 @@ final class CopyHandler {
   void copyOut(CopyOutRequest request, StreamObserver<CopyOutChunk> observer) {
     ServerCallStreamObserver<CopyOutChunk> call = (ServerCallStreamObserver<CopyOutChunk>) observer;
     Object ready = new Object();
+    StreamWindow.apply(call);
     call.setOnReadyHandler(() -> {
       synchronized (ready) {
         ready.notifyAll();

@@ -36,6 +36,7 @@ final class ExecHandler {
   StreamObserver<ExecRequest> exec(StreamObserver<ExecResponse> responses) {
     ServerCallStreamObserver<ExecResponse> call = (ServerCallStreamObserver<ExecResponse>) responses;
     ExecCall exec = new ExecCall(containers, call);
+    StreamWindow.apply(call);
     call.setOnReadyHandler(exec::onReady);
     call.setOnCancelHandler(exec::onCancel);
     return exec;

@@ -30,7 +30,7 @@ import java.util.concurrent.Executor;
  */
 final class PortForwardHandler {
   static final int CONNECT_TIMEOUT_MILLIS = 5_000;
-  static final int CHUNK = 32 * 1024;
+  static final int CHUNK = StreamWindow.CHUNK_BYTES;
   private final Executor work;
 
   PortForwardHandler(Executor work) {
@@ -42,6 +42,7 @@ final class PortForwardHandler {
         (ServerCallStreamObserver<PortForwardResponse>) responses;
     Forward f = new Forward(call, work);
     call.disableAutoRequest();
+    StreamWindow.apply(call);
     call.setOnReadyHandler(f::onReady);
     call.setOnCancelHandler(f::close);
     call.request(1);

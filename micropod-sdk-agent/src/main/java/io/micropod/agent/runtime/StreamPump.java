@@ -10,7 +10,12 @@ import java.util.concurrent.CompletableFuture;
  * {@link OutputSink}. It starts reading at once, so no early output waits in the pipe.
  */
 final class StreamPump implements Runnable {
-  private static final int BUFFER_BYTES = 32 * 1024;
+  /**
+   * Bytes one read takes at most: a whole pipe's worth (Linux's default pipe size), so that a
+   * process writing fast costs one read and one message per 64 KiB; every message costs the
+   * interpreted agent (TCG) about the same, whatever its size.
+   */
+  private static final int BUFFER_BYTES = 64 * 1024;
 
   private final InputStream in;
   private final OutputLog.Stream stream;
