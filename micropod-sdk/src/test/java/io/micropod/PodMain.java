@@ -72,27 +72,32 @@ public final class PodMain {
         // starts a detached pod, printing "PHASE <id> <phase>" as each phase starts; at phase
         // args[1] (or never: "none") this JVM SIGKILLs itself from the listener, so the boot
         // thread is stopped exactly there
-        String killAt = args[1];
-        io.micropod.event.MicroPodListener watch = new io.micropod.event.MicroPodListener() {
-          @Override
-          public void phaseStart(String podId, io.micropod.event.Phase phase) {
-            System.out.println("PHASE " + podId + " " + phase);
-            System.out.flush();
-            if (phase.name().equals(killAt)) {
-              try {
-                new ProcessBuilder("kill", "-KILL", Long.toString(ProcessHandle.current().pid())).start().waitFor();
-                Thread.currentThread().join(); // the signal is on its way
-              } catch (Exception e) {
-                throw new IllegalStateException(e);
-              }
-            }
-          }
-        };
+        io.micropod.event.MicroPodListener watch = killingAt(args[1]);
         MicroPod pod = MicroPod.builder().image(TestImages.busybox()).detached(true).listener(watch)
             .command("sleep", "3600").start();
         System.out.println("POD " + pod.id());
         System.out.flush();
         System.exit(0);
+      }
+      case "snapshot-of" -> {
+        // attaches to pod args[1] and snapshots it as args[2]; the test kills this JVM meanwhile
+        MicroPod pod = MicroPodRuntime.defaultRuntime().attach(args[1]);
+        System.out.println("ATTACHED " + pod.id());
+        System.out.flush();
+        PodSnapshot s = pod.snapshot(args[2]);
+        System.out.println("SNAPSHOT " + s.name());
+        System.out.flush();
+        System.exit(0);
+      }
+      case "restore-watched" -> {
+        // restores a pod from snapshot args[1] (detached when args[3] is "detached"), printing
+        // "PHASE <id> <phase>" as each phase starts and SIGKILLing itself at phase args[2]
+        PodSnapshot snap = MicroPodRuntime.defaultRuntime().snapshot(args[1]).orElseThrow();
+        MicroPod pod = MicroPod.builder().fromSnapshot(snap).detached(args[3].equals("detached"))
+            .listener(killingAt(args[2])).start();
+        System.out.println("POD " + pod.id());
+        System.out.flush();
+        System.in.read();
       }
       case "hold" -> {
         // starts a pod that dies with this JVM, then blocks until killed
@@ -181,6 +186,28 @@ public final class PodMain {
       }
       default -> throw new IllegalArgumentException(args[0]);
     }
+  }
+
+  /**
+   * Prints "PHASE <id> <phase>" as each phase starts; at phase {@code killAt} (or never: "none")
+   * this JVM SIGKILLs itself from the listener, so the boot thread is stopped exactly there.
+   */
+  private static io.micropod.event.MicroPodListener killingAt(String killAt) {
+    return new io.micropod.event.MicroPodListener() {
+      @Override
+      public void phaseStart(String podId, io.micropod.event.Phase phase) {
+        System.out.println("PHASE " + podId + " " + phase);
+        System.out.flush();
+        if (phase.name().equals(killAt)) {
+          try {
+            new ProcessBuilder("kill", "-KILL", Long.toString(ProcessHandle.current().pid())).start().waitFor();
+            Thread.currentThread().join(); // the signal is on its way
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        }
+      }
+    };
   }
 
   private PodMain() {}

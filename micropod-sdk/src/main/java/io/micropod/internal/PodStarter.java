@@ -85,8 +85,25 @@ final class PodStarter {
     if (!spec.exitGracePeriod().isZero() && !spec.detached()) {
       runtime.track(id, pod::stopForJvmExit);
     }
-    log.info("pod {} started: {} ({})", id, spec.image(), timings);
+    if (boot.restoredFrom != null) {
+      // a restore has no kernel boot to time: where it went is its steps (docs/snapshots.md)
+      log.info("pod {} restored from snapshot {} in {} ms: {}", id, boot.restoredFrom.snapshot().name(),
+          timings.total().toMillis(), stepTimes(took));
+    } else {
+      log.info("pod {} started: {} ({})", id, spec.image(), timings);
+    }
     return pod;
+  }
+
+  /** {@code step ms, ...} of the steps that took a millisecond or more, in order. */
+  static String stepTimes(Map<String, Duration> took) {
+    StringBuilder out = new StringBuilder();
+    took.forEach((step, d) -> {
+      if (d.toMillis() > 0) {
+        out.append(out.length() == 0 ? "" : ", ").append(step).append(' ').append(d.toMillis()).append(" ms");
+      }
+    });
+    return out.toString();
   }
 
   // ---- the steps: each produces one typed result (a StepResult of Boot) or one resource --------

@@ -10,11 +10,13 @@ import io.micropod.internal.image.ImageService;
 import io.micropod.internal.image.RootfsStore;
 import io.micropod.internal.registry.DockerCredentials;
 import io.micropod.internal.registry.RegistryClient;
+import io.micropod.internal.state.PodRecord;
 import java.nio.file.Path;
 import java.util.Set;
 import io.micropod.internal.vm.HostCapabilities;
 import io.micropod.internal.vm.HostProbe;
 import io.micropod.internal.image.BlockImages;
+import io.micropod.internal.vm.QemuControl;
 import io.micropod.internal.vm.QemuDriver;
 import io.micropod.internal.vm.VmmSelection;
 import io.micropod.internal.vm.firecracker.FirecrackerDriver;
@@ -114,6 +116,25 @@ public final class RuntimeServices {
       log.warn("cannot sweep the pod records in {}: {}", state.dir(), e.toString());
     }
     consoleLogs.prune(state);
+    resumeAfterDeadSnapshotWriters();
+    Snapshots.sweepTemps(config.home());
+  }
+
+  /**
+   * A process killed while it took a snapshot leaves the pod's guest paused (a detached pod, or one
+   * of a live JVM): its marker names the dead writer, and the guest runs on.
+   */
+  private void resumeAfterDeadSnapshotWriters() {
+    try {
+      for (PodRecord r : state.all()) {
+        if ("qemu".equals(r.driver()) && r.socketDir() != null && !PodRecord.PAUSED.equals(r.status())
+            && QemuControl.resumeIfWriterDied(Path.of(r.socketDir()))) {
+          log.info("pod {}: resumed its guest, paused by a snapshot writer that died", r.id());
+        }
+      }
+    } catch (RuntimeException e) {
+      log.warn("cannot look for pods paused by dead snapshot writers in {}: {}", state.dir(), e.toString());
+    }
   }
 
   /**

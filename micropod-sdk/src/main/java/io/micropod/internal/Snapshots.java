@@ -136,16 +136,45 @@ final class Snapshots {
       syncDir(root);
       log.info("pod {}: snapshot {} taken ({} bytes in {})", b.id, name, s.sizeBytes(), target);
       return s;
-    } catch (IOException | UncheckedIOException e) {
+    } catch (IOException e) {
       deleteTree(tmp);
-      String why = String.valueOf(e.getMessage());
-      throw new SnapshotException("cannot take snapshot \"" + name + "\" of pod " + b.id + ": " + why
-          + (why.contains("No space left") ? " (free space in " + root + ")" : "")
+      if (io.micropod.internal.vm.SparseFiles.isNoSpace(e)) {
+        throw new SnapshotException(noSpace(name, b, root, e), e, b.id, name);
+      }
+      throw new SnapshotException("cannot take snapshot \"" + name + "\" of pod " + b.id + ": " + e.getMessage()
+          + "; the pod runs on and no snapshot was kept", e, b.id, name);
+    } catch (UncheckedIOException e) {
+      deleteTree(tmp);
+      throw new SnapshotException("cannot take snapshot \"" + name + "\" of pod " + b.id + ": " + e.getMessage()
           + "; the pod runs on and no snapshot was kept", e, b.id, name);
     } catch (RuntimeException e) {
       deleteTree(tmp);
       throw e;
     }
+  }
+
+  /**
+   * A full disk's message: what the snapshot needs (the RAM in use as counted by the failed copy;
+   * else at most the guest's memory) and what the file system of {@code root} has free now that the
+   * temp directory is gone.
+   */
+  private static String noSpace(String name, Boot b, Path root, IOException e) {
+    String needed = e instanceof io.micropod.internal.vm.SparseFiles.NoSpaceException n
+        ? mib(n.needed()) + " MiB (the guest's RAM in use) plus its device state (well under 1 MiB)"
+        : "up to " + b.spec.memoryMib() + " MiB (the guest's RAM in use, at most its memory)";
+    String free;
+    try {
+      free = mib(Files.getFileStore(root).getUsableSpace()) + " MiB";
+    } catch (IOException unknown) {
+      free = "an unknown amount (" + unknown.getMessage() + ")";
+    }
+    return "cannot take snapshot \"" + name + "\" of pod " + b.id + ": no space left in " + root
+        + ": it needs " + needed + ", " + free + " are free there; free space there or remove snapshots"
+        + " (MicroPodRuntime.removeSnapshot, `micropod snapshot rm`); the pod runs on and no snapshot was kept";
+  }
+
+  private static long mib(long bytes) {
+    return (bytes + (1 << 20) - 1) >> 20;
   }
 
   /** The id the guest knows the container by: the first pod's, carried through restores. */
@@ -194,6 +223,21 @@ final class Snapshots {
     }
     out.sort(Comparator.comparing(PodSnapshot::createdAt));
     return out;
+  }
+
+  /** Removes the temp directories of dead writers (a SIGKILL mid snapshot), as {@link #list} does. */
+  static void sweepTemps(Path home) {
+    Path root = dir(home);
+    if (!Files.isDirectory(root)) {
+      return;
+    }
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, ".tmp-*")) {
+      for (Path p : ds) {
+        sweepTemp(p, p.getFileName().toString());
+      }
+    } catch (IOException e) {
+      log.debug("cannot sweep {}: {}", root, e.toString());
+    }
   }
 
   /** Removes {@code .tmp-<name>-<pid>-<n>} when process pid is gone (a crashed writer). */

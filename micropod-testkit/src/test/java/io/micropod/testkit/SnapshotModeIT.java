@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.micropod.MicroPod;
 import io.micropod.MicroPodRuntime;
 import io.micropod.PodSnapshot;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,6 +35,8 @@ class SnapshotModeIT {
   private static final Set<String> tokens = ConcurrentHashMap.newKeySet();
   private static final Set<String> snapshots = ConcurrentHashMap.newKeySet();
   private static final Instant classStart = Instant.now();
+  /** A snapshot as a killed test JVM leaves it (its pid cannot exist), planted before the run makes its own. */
+  private static final Path stale = plantStaleSnapshot();
 
   // tag::snapshot-mode[]
   @MicroPodContainer(snapshot = true)
@@ -78,6 +84,32 @@ class SnapshotModeIT {
     assertThat(pod.exec("sh", "-c", "ls /tmp | grep written-by-").stdout())
         .isEqualTo("written-by-" + id + "\n");
     assertThat(pod.exec("hostname").stdout()).isEqualTo(id + "\n");
+  }
+
+  @Test
+  @Execution(ExecutionMode.CONCURRENT)
+  void aSnapshotThatAKilledTestJvmLeftIsRemovedWhenTheRunMakesItsOwn() {
+    assertThat(pod.exec("true").exitCode()).isZero(); // the run's snapshot exists by now
+    assertThat(stale).doesNotExist();
+    assertThat(MicroPodRuntime.defaultRuntime().snapshots()).noneMatch(s -> s.path().equals(stale));
+  }
+
+  private static Path plantStaleSnapshot() {
+    Path dir = MicroPodRuntime.defaultRuntime().home().resolve("snapshots")
+        .resolve("testkit-" + Integer.MAX_VALUE + "-1-0123456789ab");
+    try {
+      Files.createDirectories(dir);
+      Files.writeString(dir.resolve("manifest.json"), "{\"format\": 1, \"name\": \"" + dir.getFileName()
+          + "\", \"image\": \"oci:/x\", \"sourcePodId\": \"0123456789ab\", \"containerId\": \"0123456789ab\","
+          + " \"createdAt\": \"2026-01-01T00:00:00Z\", \"sizeBytes\": 1, \"memoryMib\": 512, \"cpus\": 1,"
+          + " \"guestVersion\": \"?\", \"sdkVersion\": \"?\", \"machine\": \"microvm\", \"hostnameSet\": false,"
+          + " \"blockImage\": \"/nonexistent\", \"blockImageBytes\": 1, \"ramBytes\": 1, \"stateSha256\": \"sha256:0\"}");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    assertThat(MicroPodRuntime.defaultRuntime().snapshots()).as("the planted snapshot is listed")
+        .anyMatch(s -> s.path().equals(dir));
+    return dir;
   }
 
   @AfterAll

@@ -63,11 +63,24 @@ class SnapshotTemplateTest {
     assertThat(started.get(0).command()).isEqualTo(SPEC.command());
     assertThat(calls).hasSize(2);
     assertThat(calls.get(0)).isEqualTo("wait ready");
-    assertThat(calls.get(1)).matches("snapshot testkit-[0-9a-f]{12}");
+    assertThat(calls.get(1)).matches("snapshot testkit-" + ProcessHandle.current().pid() + "-\\d+-[0-9a-f]{12}");
     assertThat(pods.get(0).closed).as("the template pod is closed once snapshotted").isTrue();
     assertThat(restore.fromSnapshot()).hasValue(calls.get(1).substring("snapshot ".length()));
     assertThat(restore.command()).isEqualTo(SPEC.command());
     assertThat(removed).isEmpty();
+  }
+
+  @Test
+  void aSnapshotIsStaleOnlyWhenTheTestJvmNamedInItIsGone() {
+    String mine = SnapshotTemplate.newName();
+    assertThat(mine).matches("testkit-\\d+-\\d+-[0-9a-f]{12}").hasSizeLessThanOrEqualTo(63);
+    assertThat(SnapshotTemplate.isStale(mine, (pid, start) -> true)).isFalse();
+    assertThat(SnapshotTemplate.isStale(mine, (pid, start) -> false)).isTrue();
+    assertThat(SnapshotTemplate.isStale("testkit-4242-1700000000-0123456789ab",
+        (pid, start) -> pid == 4242 && start == 1700000000L)).isFalse();
+    // names of another form (a user's, or an older testkit's without an owner) are never removed
+    assertThat(SnapshotTemplate.isStale("testkit-0123456789ab", (pid, start) -> false)).isFalse();
+    assertThat(SnapshotTemplate.isStale("app-warm", (pid, start) -> false)).isFalse();
   }
 
   @Test

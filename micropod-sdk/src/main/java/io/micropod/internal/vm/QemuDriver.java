@@ -344,24 +344,11 @@ public final class QemuDriver implements VmmDriver {
     @Override
     public void stop(Duration grace) {
       qemu.stop(grace);
-      closeQmp();
     }
 
     @Override
     public void kill() {
       qemu.kill();
-      closeQmp();
-    }
-
-    private synchronized void closeQmp() {
-      if (qmp != null) {
-        try {
-          qmp.close();
-        } catch (IOException e) {
-          log.debug("pod {}: closing QMP: {}", config.podId(), e.toString());
-        }
-        qmp = null;
-      }
     }
 
     @Override
@@ -369,24 +356,27 @@ public final class QemuDriver implements VmmDriver {
       return qemu.pid();
     }
 
-    private Qmp qmp;
-
-    /** The QMP connection, opened on first use and kept (QEMU serves one client at a time). */
-    private synchronized Qmp qmp() throws IOException {
-      if (qmp == null) {
-        qmp = Qmp.connect(config.qmpSocket());
-      }
-      return qmp;
+    /**
+     * A QMP connection for one operation, closed after it: QEMU serves one QMP client at a time,
+     * so a connection kept open would lock out every other process (`micropod pause`, `micropod
+     * snapshot create` on a detached pod: they would wait for the greeting until their timeout).
+     */
+    private Qmp qmp() throws IOException {
+      return Qmp.connect(config.qmpSocket());
     }
 
     @Override
     public synchronized void pause() throws IOException {
-      qmp().execute("stop", java.util.Map.of());
+      try (Qmp q = qmp()) {
+        q.execute("stop", java.util.Map.of());
+      }
     }
 
     @Override
     public synchronized void resume() throws IOException {
-      qmp().execute("cont", java.util.Map.of());
+      try (Qmp q = qmp()) {
+        q.execute("cont", java.util.Map.of());
+      }
     }
 
     @Override
@@ -395,15 +385,16 @@ public final class QemuDriver implements VmmDriver {
       if (snap == null) {
         throw new IllegalStateException("pod " + config.podId() + " was not started snapshottable");
       }
-      return QemuControl.snapshot(qmp(), snap.ramFile(), stateFile, ramFile, config.vmmLog());
+      try (Qmp q = qmp()) {
+        return QemuControl.snapshot(q, snap.ramFile(), stateFile, ramFile, config.socketDir(), config.vmmLog());
+      }
     }
 
     @Override
     public synchronized void restore(Path stateFile, Duration timeout) throws IOException {
       Instant deadline = Instant.now().plus(timeout);
-      Qmp q = qmp();
-      q.execute("migrate-set-capabilities", java.util.Map.of("capabilities", QemuControl.IGNORE_SHARED));
-      try (java.io.FileInputStream in = new java.io.FileInputStream(stateFile.toFile())) {
+      try (Qmp q = qmp(); java.io.FileInputStream in = new java.io.FileInputStream(stateFile.toFile())) {
+        q.execute("migrate-set-capabilities", java.util.Map.of("capabilities", QemuControl.IGNORE_SHARED));
         q.execute("getfd", java.util.Map.of("fdname", "snapshot"), in.getFD());
         q.execute("migrate-incoming", java.util.Map.of("uri", "fd:snapshot"));
         while (true) {
@@ -425,8 +416,8 @@ public final class QemuDriver implements VmmDriver {
           }
           sleepMillis(5);
         }
+        q.execute("cont", java.util.Map.of());
       }
-      q.execute("cont", java.util.Map.of());
     }
 
     private static void sleepMillis(long ms) throws IOException {

@@ -15,32 +15,46 @@ public final class SparseFiles {
   private SparseFiles() {}
 
   /**
+   * The file system of a copy's target is full: {@link #needed()} is what the whole copy needs
+   * (the pages in use), counted after the failed write, so that the message can say how much.
+   */
+  public static final class NoSpaceException extends IOException {
+    private final long needed;
+
+    NoSpaceException(Path to, long needed, IOException cause) {
+      super("no space left on the file system of " + to + ": the copy needs " + needed + " bytes", cause);
+      this.needed = needed;
+    }
+
+    /** The bytes the whole copy needs. */
+    public long needed() {
+      return needed;
+    }
+  }
+
+  /** Whether {@code e} is the file system's "No space left on device" (ENOSPC). */
+  public static boolean isNoSpace(IOException e) {
+    return e instanceof NoSpaceException || String.valueOf(e.getMessage()).contains("No space left");
+  }
+
+  /**
    * Copies {@code from} to the new file {@code to} (which must not exist), writing only pages that
    * hold a non-zero byte, and fsyncs it when {@code sync}.
    *
    * @return the bytes written (the pages in use)
-   * @throws IOException as the file system reports it (a full disk: "No space left on device")
+   * @throws NoSpaceException when the target's file system is full; {@code to} is removed
+   * @throws IOException as the file system reports it
    */
   public static long copy(Path from, Path to, boolean sync) throws IOException {
     long written = 0;
+    long counted = 0; // the bytes of {@code from} looked at: those before it are in written
     try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ);
         FileChannel out = FileChannel.open(to, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
       long size = in.size();
       ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
       long pos = 0;
-      while (pos < size) {
-        buf.clear();
-        int n = 0;
-        while (buf.hasRemaining()) {
-          int r = in.read(buf, pos + n);
-          if (r < 0) {
-            break;
-          }
-          n += r;
-        }
-        if (n == 0) {
-          break;
-        }
+      int n;
+      while (pos < size && (n = readFull(in, buf, pos)) > 0) {
         for (int page = 0; page < n; page += PAGE) {
           int end = Math.min(n, page + PAGE);
           if (!zero(buf, page, end)) {
@@ -51,6 +65,7 @@ public final class SparseFiles {
             }
             written += end - page;
           }
+          counted = pos + end;
         }
         pos += n;
       }
@@ -61,11 +76,50 @@ public final class SparseFiles {
       if (sync) {
         out.force(true);
       }
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException e) {
+      Files.deleteIfExists(to);
+      if (isNoSpace(e) && !(e instanceof NoSpaceException)) {
+        throw new NoSpaceException(to, written + inUse(from, counted), e);
+      }
+      throw e;
+    } catch (RuntimeException e) {
       Files.deleteIfExists(to);
       throw e;
     }
     return written;
+  }
+
+  /** The bytes of the pages of {@code file} from {@code from} on that hold a non-zero byte. */
+  static long inUse(Path file, long from) throws IOException {
+    long used = 0;
+    try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+      ByteBuffer buf = ByteBuffer.allocateDirect(CHUNK);
+      long pos = from - from % PAGE;
+      int n;
+      while ((n = readFull(in, buf, pos)) > 0) {
+        for (int page = 0; page < n; page += PAGE) {
+          int end = Math.min(n, page + PAGE);
+          if (!zero(buf, page, end)) {
+            used += end - page;
+          }
+        }
+        pos += n;
+      }
+    }
+    return used;
+  }
+
+  private static int readFull(FileChannel in, ByteBuffer buf, long pos) throws IOException {
+    buf.clear();
+    int n = 0;
+    while (buf.hasRemaining()) {
+      int r = in.read(buf, pos + n);
+      if (r < 0) {
+        break;
+      }
+      n += r;
+    }
+    return n;
   }
 
   private static boolean zero(ByteBuffer b, int from, int to) {

@@ -55,8 +55,56 @@ public final class SnapshotTemplate implements AutoCloseable {
 
   /** The real one: pods started with {@link MicroPod#start}, the snapshot removed from the spec's runtime. */
   static SnapshotTemplate of(MicroPodSpec spec, List<WaitStrategy> waits, String firstUser) {
-    return new SnapshotTemplate(spec, waits, firstUser, MicroPod::start,
-        s -> spec.runtime().removeSnapshot(s.name()));
+    return new SnapshotTemplate(spec, waits, firstUser, s -> {
+      removeStale(spec.runtime());
+      return MicroPod.start(s);
+    }, s -> spec.runtime().removeSnapshot(s.name()));
+  }
+
+  /**
+   * A new snapshot's name: {@code testkit-<pid>-<start>-<random>}, this JVM's pid and start time
+   * (epoch seconds), so that a later run can tell that its maker is gone ({@link #isStale}).
+   */
+  public static String newName() {
+    ProcessHandle self = ProcessHandle.current();
+    long start = self.info().startInstant().map(java.time.Instant::getEpochSecond).orElse(0L);
+    return "testkit-" + self.pid() + "-" + start + "-" + HexFormat.of().formatHex(randomBytes());
+  }
+
+  private static final java.util.regex.Pattern OWNED = java.util.regex.Pattern.compile(
+      "testkit-(\\d+)-(\\d+)-[0-9a-f]{12}");
+
+  /**
+   * Whether {@code name} is a snapshot this class made in a JVM that is gone (killed before its
+   * run could remove it), by the pid and start time in its name, the rule the pod reaper follows
+   * for a pod's owner. Names of another form are never stale: they are not ours to remove.
+   *
+   * @param alive whether the process of a pid and start time (epoch seconds) still runs
+   */
+  public static boolean isStale(String name, java.util.function.BiPredicate<Long, Long> alive) {
+    java.util.regex.Matcher m = OWNED.matcher(name);
+    return m.matches() && !alive.test(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)));
+  }
+
+  /** Whether process {@code pid} runs and started at {@code start} (epoch seconds; unknown counts as yes). */
+  static boolean running(long pid, long start) {
+    return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+        .map(h -> h.info().startInstant().map(i -> i.getEpochSecond() == start).orElse(true))
+        .orElse(false);
+  }
+
+  /** Removes the snapshots of killed test JVMs (each a few hundred MiB that nothing else removes). */
+  static void removeStale(io.micropod.MicroPodRuntime runtime) {
+    for (PodSnapshot s : runtime.snapshots()) {
+      if (isStale(s.name(), SnapshotTemplate::running)) {
+        try {
+          runtime.removeSnapshot(s.name());
+          log.info("removed snapshot {}: the test JVM that made it is gone", s.name());
+        } catch (RuntimeException e) {
+          log.warn("cannot remove snapshot {} of a test JVM that is gone: {}", s.name(), e.toString());
+        }
+      }
+    }
   }
 
   /**
@@ -92,7 +140,7 @@ public final class SnapshotTemplate implements AutoCloseable {
       throw new ExtensionConfigurationException(
           "@MicroPodContainer(snapshot = true) on " + firstUser + ": " + e.getMessage(), e);
     }
-    String name = "testkit-" + HexFormat.of().formatHex(randomBytes());
+    String name = newName();
     try (MicroPod template = starter.apply(snapshottable)) {
       for (WaitStrategy w : waits) {
         w.waitUntilReady(template);
