@@ -333,7 +333,8 @@ public final class HostProbe {
     if (!f.missingLines().isEmpty()) {
       return null;
     }
-    return new HostCapabilities(qemu, virtiofsd, wrapper, kernel, initramfs, accel.accel(), accel.reason(), machine, tscKhz(cpu), root, ociRuntime, fsguard, netguard);
+    return new HostCapabilities(qemu, virtiofsd, wrapper, kernel, initramfs, accel.accel(), accel.reason(), machine,
+        tscKhz(cpu), root, ociRuntime, fsguard, netguard, HostCapabilities.systemImageBeside(initramfs));
   }
 
   /**
