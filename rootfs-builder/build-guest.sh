@@ -281,9 +281,10 @@ cp "$vmlinuz" "$work/out/vmlinuz"
 python3 "$S/vmlinux.py" "$vmlinuz" "$work/out/vmlinux"
 # virtio transports (mmio for -machine microvm, pci for q35), the devices of the
 # contract's QEMU command line, overlay for container roots, vsock for hosts
-# with vhost-vsock. A trailing '?' marks a module this kernel may lack.
+# with vhost-vsock, virtio_balloon for free page reporting (the guest hands pages
+# it freed back to the host). A trailing '?' marks a module this kernel may lack.
 python3 "$S/modules.py" "$moddir" virtio_mmio virtio_pci virtio_console virtio_blk \
-    fuse virtiofs overlay vsock vmw_vsock_virtio_transport virtio_net 'virtio_rng?' > "$work/modules"
+    fuse virtiofs overlay vsock vmw_vsock_virtio_transport virtio_net 'virtio_rng?' 'virtio_balloon?' > "$work/modules"
 : > "$R/etc/micropod/modules.order"
 while read -r ko; do
     install -D -m 0644 "$moddir/$ko" "$R/lib/modules/$kernel_release/$ko"
