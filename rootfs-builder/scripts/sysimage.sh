@@ -12,9 +12,9 @@
 # What makes mkfs.ext4 -d reproducible (e2fsprogs 1.47.0): a fixed UUID and directory hash seed,
 # E2FSPROGS_FAKE_TIME for the times mke2fs takes from the clock (superblock, lost+found, crtime),
 # and a size and inode count computed from the tree's file sizes (not from `du`, whose directory
-# sizes depend on the host's file system). `-d` copies each file's owner and ctime, which the
-# build cannot set (ctime is the time of the last change on the build host): debugfs rewrites
-# both for every inode afterwards.
+# sizes depend on the host's file system). `-d` copies each file's owner, ctime and atime, which
+# the build cannot hold fixed (ctime is the time of the last change on the build host, and reading
+# a directory moves its atime): debugfs rewrites them for every inode afterwards.
 set -euo pipefail
 tree=$1 out=$2 epoch=$3
 # The guest's /init finds the image by this label's device serial (QEMU) and mounts it by type.
@@ -39,12 +39,13 @@ E2FSPROGS_FAKE_TIME=$epoch mkfs.ext4 -q -F -t ext4 -b 4096 -m 0 -N "$inodes" -O 
     -L "$label" -U "$uuid" -E "hash_seed=$hash_seed,root_owner=0:0,lazy_itable_init=0" \
     -d "$tree" "$out" "${size_kib}k"
 
-# Every inode: owner 0:0, ctime = the build's time (mtime and atime are the tree's, already that).
+# Every inode: owner 0:0, ctime and atime = the build's time (mtime is the tree's, already that;
+# atime was too, but reading a directory, as the `find` above does, moves it under relatime).
 script=$(mktemp)
 trap 'rm -f "$script"' EXIT
 (cd "$tree" && find . -mindepth 1 -print0 | sort -z | tr '\0' '\n') | while IFS= read -r p; do
     p=${p#.}
-    printf 'sif "%s" uid 0\nsif "%s" gid 0\nsif "%s" ctime @%s\n' "$p" "$p" "$p" "$epoch"
+    printf 'sif "%s" uid 0\nsif "%s" gid 0\nsif "%s" ctime @%s\nsif "%s" atime @%s\n' "$p" "$p" "$p" "$epoch" "$p" "$epoch"
 done > "$script"
 printf 'sif / ctime @%s\nsif / mtime @%s\nsif / atime @%s\n' "$epoch" "$epoch" "$epoch" >> "$script"
 E2FSPROGS_FAKE_TIME=$epoch debugfs -w -f "$script" "$out" > /dev/null 2> "$script.err" \
