@@ -98,7 +98,7 @@ oci_stamp=$home/oci/.busybox.inputs-hash
 
 up_to_date() {
     need_guest=1 need_oci=1
-    if [ -f "$guest_dir/manifest.json" ] && [ -f "$guest_dir/initramfs.cpio" ] \
+    if [ -f "$guest_dir/manifest.json" ] && [ -f "$guest_dir/initramfs.cpio" ] && [ -f "$guest_dir/system.img" ] \
         && grep -q "\"inputsHash\": \"$inputs_hash\"" "$guest_dir/manifest.json"; then
         need_guest=0
     fi
@@ -281,9 +281,10 @@ cp "$vmlinuz" "$work/out/vmlinuz"
 python3 "$S/vmlinux.py" "$vmlinuz" "$work/out/vmlinux"
 # virtio transports (mmio for -machine microvm, pci for q35), the devices of the
 # contract's QEMU command line, overlay for container roots, vsock for hosts
-# with vhost-vsock. A trailing '?' marks a module this kernel may lack.
+# with vhost-vsock, virtio_balloon for free page reporting (the guest hands pages
+# it freed back to the host). A trailing '?' marks a module this kernel may lack.
 python3 "$S/modules.py" "$moddir" virtio_mmio virtio_pci virtio_console virtio_blk \
-    fuse virtiofs overlay vsock vmw_vsock_virtio_transport virtio_net 'virtio_rng?' > "$work/modules"
+    fuse virtiofs overlay vsock vmw_vsock_virtio_transport virtio_net 'virtio_rng?' 'virtio_balloon?' > "$work/modules"
 : > "$R/etc/micropod/modules.order"
 while read -r ko; do
     install -D -m 0644 "$moddir/$ko" "$R/lib/modules/$kernel_release/$ko"
@@ -556,9 +557,29 @@ if [ -e host/micropod-fsguard.c ]; then
     rm -rf "$fsguard_probe"
 fi
 
-# ---- initramfs, manifest, install --------------------------------------------------------
-step "writing initramfs.cpio"
+# ---- system image, initramfs, manifest, install -------------------------------------------
+# The large read-only parts (the JRE, the agent and its AOT cache, the OCI runtimes, socat, the
+# shared libraries: ~130 MB) go into system.img, a read-only ext4 image that every pod attaches
+# as a read-only virtio-blk device, so that the host's page cache holds one copy for all pods and
+# each guest reads only the pages it uses. The initramfs keeps /init, busybox, the modules and
+# /etc (~4 MB): the kernel unpacks it into every pod's RAM. /init mounts the image on /sysimage
+# and binds its directories over the initramfs's empty ones (etc/micropod/sys.fstab), so every
+# path is what it was in the staged root, where the AOT cache was dumped.
+step "writing system.img and initramfs.cpio"
 normalize_mtimes "$R"
+sysroot=$work/sysroot
+sys_dirs=(opt usr lib/x86_64-linux-gnu)
+: > "$R/etc/micropod/sys.fstab"
+for d in "${sys_dirs[@]}"; do
+    mkdir -p "$(dirname "$sysroot/$d")"
+    mv "$R/$d" "$sysroot/$d"
+    mkdir -m 0755 "$R/$d"
+    echo "/sysimage/$d /$d none bind 0 0" >> "$R/etc/micropod/sys.fstab"
+done
+mkdir -m 0755 "$R/sysimage"
+normalize_mtimes "$R"
+normalize_mtimes "$sysroot"
+bash "$S/sysimage.sh" "$sysroot" "$work/out/system.img" "$epoch" > /dev/null
 python3 "$S/mkcpio.py" "$R" "$work/out/initramfs.cpio"
 python3 "$S/manifest.py" "$work/out" "$work/packages" \
     "version=$version" "kernelRelease=$kernel_release" "jdk=$jdk_desc" \
@@ -576,4 +597,4 @@ if [ -e "$guest_dir" ]; then
 fi
 mv "$new" "$guest_dir"
 rm -rf "$home/guest/.old-$version-$$"
-step "guest image $version installed in $guest_dir: initramfs $(du -h "$guest_dir/initramfs.cpio" | cut -f1), kernel $kernel_release"
+step "guest image $version installed in $guest_dir: initramfs $(du -h "$guest_dir/initramfs.cpio" | cut -f1), system.img $(du -h --apparent-size "$guest_dir/system.img" | cut -f1), kernel $kernel_release"

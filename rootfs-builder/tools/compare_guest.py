@@ -97,7 +97,7 @@ def main():
                 problems.append(f"guest.jar:{x[0]}: differs")
 
     for label, root in (("A", args.a), ("B", args.b)):
-        for name in ["guest.jar", "guest/initramfs.cpio", "guest/vmlinuz", "guest/vmlinux", "guest/manifest.json"] \
+        for name in ["guest.jar", "guest/initramfs.cpio", "guest/system.img", "guest/vmlinuz", "guest/vmlinux", "guest/manifest.json"] \
                 + [n for n in files(root) if n.startswith("guest/host/")]:
             path = os.path.join(root, name)
             if os.path.exists(path):

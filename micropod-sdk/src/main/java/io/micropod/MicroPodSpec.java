@@ -43,11 +43,14 @@ public final class MicroPodSpec {
   /** Default guest memory, MiB. */
   public static final int DEFAULT_MEMORY_MIB = 512;
   /**
-   * Smallest guest memory the guest image boots in, MiB: the kernel unpacks the ~125 MB initramfs
-   * (JRE, AOT cache, agent, runc) into RAM, and at 384 MiB that fails with "Initramfs unpacking
-   * failed: write error".
+   * Smallest guest memory the guest image boots and runs a container in at full speed, MiB
+   * (measured: docs/performance.md). The JRE, agent and OCI runtimes are read from the shared
+   * read-only system image, so only the kernel (~35 MiB), a 4 MB initramfs, the agent's JVM and
+   * the page cache of what it reads need guest RAM. At 128 MiB a pod still boots but the page
+   * cache thrashes (~40 s to start instead of ~7 s); at 96 MiB the guest kills the agent (out of
+   * memory).
    */
-  public static final int MIN_MEMORY_MIB = 512;
+  public static final int MIN_MEMORY_MIB = 160;
   /** Largest guest memory accepted, MiB. */
   public static final int MAX_MEMORY_MIB = 65536;
   /** Default start-up timeout: generous, because software emulation (TCG) boots in seconds. */
@@ -959,11 +962,13 @@ public final class MicroPodSpec {
     }
 
     /**
-     * Guest memory, MiB; 512 to 65536, default 512.
+     * Guest memory, MiB; {@value MicroPodSpec#MIN_MEMORY_MIB} to 65536, default 512. The container's
+     * processes share it with the guest kernel and agent (~110 MiB of it at the minimum).
      *
      * @param memoryMib the guest's memory in MiB
      * @return this builder
-     * @throws IllegalArgumentException when {@code memoryMib} is outside 512..65536
+     * @throws IllegalArgumentException when {@code memoryMib} is outside
+     *     {@value MicroPodSpec#MIN_MEMORY_MIB}..65536
      */
     public Builder memoryMib(int memoryMib) {
       if (memoryMib < MIN_MEMORY_MIB) {

@@ -20,7 +20,7 @@ import java.util.function.Function;
  *
  * <pre>
  * mvn -q test-compile exec:java -pl micropod-sdk -Dexec.mainClass=io.micropod.Bench \
- *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --p6-mem 512 --only P1,P2,P4,P5,P6"]
+ *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --p6-mem 512 --p6-idle 20 --only P1,P2,P4,P5,P6"]
  * </pre>
  *
  * Uses the busybox test image the build installs ({@code $MICROPOD_HOME/oci/busybox}) or
@@ -34,6 +34,7 @@ public final class Bench {
   private int execReps = 20;
   private int p6Max = 8;
   private int p6Mem = MicroPodSpec.DEFAULT_MEMORY_MIB;
+  private int p6Idle = 20;
   private int streamMb = 50;
   private String only = "P1,P2,P3,P4,P5,P6";
   /** P1's median, for P2's ratio; null when P1 did not run. */
@@ -48,11 +49,12 @@ public final class Bench {
         case "--exec-reps" -> b.execReps = Integer.parseInt(args[++i]);
         case "--p6-max" -> b.p6Max = Integer.parseInt(args[++i]);
         case "--p6-mem" -> b.p6Mem = Integer.parseInt(args[++i]);
+        case "--p6-idle" -> b.p6Idle = Integer.parseInt(args[++i]);
         case "--stream-mb" -> b.streamMb = Integer.parseInt(args[++i]);
         case "--only" -> b.only = args[++i].toUpperCase();
         case "--image" -> b.image = args[++i];
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --stream-mb N, --only P1,P2,P3,P4,P5,P6, --image REF)");
+            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --p6-idle S, --stream-mb N, --only P1,P2,P3,P4,P5,P6, --image REF)");
       }
     }
     b.run();
@@ -303,8 +305,36 @@ public final class Bench {
       }
       System.out.printf("P6 pods alive at once, each answering exec: %d (%d MiB each; %s; %d s)%n",
           pods.size(), p6Mem, stopped, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
+      hostMemory(pods);
     } finally {
       pods.forEach(MicroPod::close);
+    }
+  }
+
+  /**
+   * Host memory per idle pod (QEMU + virtiofsd, RSS and PSS), once the pods have been idle for
+   * {@code --p6-idle} seconds (free page reporting gives memory back a few seconds after the
+   * guest frees it).
+   */
+  private void hostMemory(List<MicroPod> pods) {
+    if (pods.isEmpty()) {
+      return;
+    }
+    LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(p6Idle));
+    try {
+      List<Long> rss = new ArrayList<>();
+      List<Long> pss = new ArrayList<>();
+      for (MicroPod p : pods) {
+        long[] m = BenchProbes.hostMemoryKib(p);
+        rss.add(m[0] / 1024);
+        pss.add(m[1] / 1024);
+      }
+      System.out.printf("P6 host memory per idle pod (QEMU + virtiofsd, %d s idle, %d MiB each): RSS %s MiB"
+          + " (mean %d), PSS %s MiB (mean %d)%n", p6Idle, p6Mem, rss,
+          rss.stream().mapToLong(Long::longValue).sum() / rss.size(), pss,
+          pss.stream().mapToLong(Long::longValue).sum() / pss.size());
+    } catch (IOException e) {
+      System.out.println("P6 host memory: cannot read /proc: " + e);
     }
   }
 

@@ -92,7 +92,7 @@ class MicroPodSpecTest {
   void memoryOutOfRangeNamesTheValue() {
     assertThatThrownBy(() -> MicroPod.builder().memoryMib(64))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("memoryMib < 512: 64");
+        .hasMessage("memoryMib < 160: 64");
     assertThatThrownBy(() -> MicroPod.builder().memoryMib(65537))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("memoryMib > 65536: 65537");

@@ -165,6 +165,38 @@ public final class BenchProbes {
     return Duration.ofNanos(System.nanoTime() - t0);
   }
 
+  /**
+   * Host memory of {@code pod}'s processes (QEMU and its virtiofsd, found by the pod's socket
+   * directory {@code /tmp/micropod-<id>/} on their command lines): {rss, pss} in KiB, summed from
+   * {@code /proc/<pid>/smaps_rollup}. PSS splits pages shared between processes (the system
+   * image in the host's page cache is not in either: QEMU reads it with pread, not mmap).
+   */
+  public static long[] hostMemoryKib(MicroPod pod) throws IOException {
+    String marker = "/tmp/micropod-" + pod.id() + "/";
+    long rss = 0;
+    long pss = 0;
+    try (var procs = Files.list(Path.of("/proc"))) {
+      for (Path proc : procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+        try {
+          String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8);
+          if (!cmdline.contains(marker)) {
+            continue;
+          }
+          for (String line : Files.readAllLines(proc.resolve("smaps_rollup"))) {
+            if (line.startsWith("Rss:")) {
+              rss += Long.parseLong(line.replaceAll("[^0-9]", ""));
+            } else if (line.startsWith("Pss:")) {
+              pss += Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+          }
+        } catch (IOException e) {
+          // the process ended meanwhile
+        }
+      }
+    }
+    return new long[] {rss, pss};
+  }
+
   /** The guest's OCI runtime, as its agent reported it at start ({@code GetInfo.runtime_version}). */
   public static String runtimeVersion(MicroPod pod) {
     return ((RealMicroPod) pod).bootInfo().runtimeVersion();

@@ -578,7 +578,7 @@ class CliTest {
   @CsvSource(delimiter = '|', value = {
       "run                      | micropod: Missing required parameter: 'IMAGE' (see 'micropod run --help')",
       "frob                     | micropod: Unmatched argument at index 0: 'frob' (see 'micropod --help')",
-      "run --memory 64 oci:/i   | micropod: --memory must be 512 to 65536 MiB: 64",
+      "run --memory 64 oci:/i   | micropod: --memory must be 160 to 65536 MiB: 64",
       "run --memory lots oci:/i | micropod: invalid --memory \"lots\": use MiB, e.g. 512, 512m or 1g",
       "run --cpus 0 oci:/i      | micropod: --cpus must be at least 1: 0",
       "run -e =x oci:/i         | micropod: invalid --env \"=x\": use KEY=VALUE with a non-empty KEY",

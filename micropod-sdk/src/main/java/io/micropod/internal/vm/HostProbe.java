@@ -199,6 +199,21 @@ public final class HostProbe {
     return null;
   }
 
+  /**
+   * The system image to attach: the one beside {@code initramfs} (a guest image directory that
+   * {@code build-guest.sh} wrote), else this SDK's installed one (an initramfs of one's own, or a
+   * test's modified copy, runs on the SDK's JRE and agent); null when neither exists. An initramfs
+   * that holds the JRE itself ignores the disk.
+   */
+  Path systemImage(Path initramfs) {
+    Path beside = HostCapabilities.systemImageBeside(initramfs);
+    if (beside != null) {
+      return beside;
+    }
+    Path installed = guestDir().resolve(HostCapabilities.SYSTEM_IMAGE);
+    return initramfs != null && Files.isRegularFile(installed) ? installed : null;
+  }
+
   /** The netguard's file name under {@code <guest dir>/host/}. */
   public static final String NETGUARD = "libmicropod-netguard.so";
 
@@ -333,7 +348,8 @@ public final class HostProbe {
     if (!f.missingLines().isEmpty()) {
       return null;
     }
-    return new HostCapabilities(qemu, virtiofsd, wrapper, kernel, initramfs, accel.accel(), accel.reason(), machine, tscKhz(cpu), root, ociRuntime, fsguard, netguard);
+    return new HostCapabilities(qemu, virtiofsd, wrapper, kernel, initramfs, accel.accel(), accel.reason(), machine,
+        tscKhz(cpu), root, ociRuntime, fsguard, netguard, systemImage(initramfs));
   }
 
   /**

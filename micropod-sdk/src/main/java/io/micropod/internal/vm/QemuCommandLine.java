@@ -62,17 +62,28 @@ public final class QemuCommandLine {
    * declare the fd sets ({@code /dev/fdset/N}) among them.
    */
   public record FileRefs(String kernel, String initramfs, String console, String blockImage,
-      List<String> addFd) {
+      List<String> addFd, String systemImage) {
     public FileRefs {
       addFd = List.copyOf(addFd);
+    }
+
+    /** The files of a guest image without a system image ({@link HostCapabilities#systemImage()}). */
+    public FileRefs(String kernel, String initramfs, String console, String blockImage, List<String> addFd) {
+      this(kernel, initramfs, console, blockImage, addFd, null);
     }
 
     /** Every file by its path. */
     public static FileRefs byPath(HostCapabilities host, Path console, Path blockImage) {
       return new FileRefs(host.kernel().toString(), host.initramfs().toString(), console.toString(),
-          blockImage == null ? null : blockImage.toString(), List.of());
+          blockImage == null ? null : blockImage.toString(), List.of(),
+          host.systemImage() == null ? null : host.systemImage().toString());
     }
   }
+
+  /** The serial of the system image's disk: the guest's /init finds it by it. */
+  public static final String SYSTEM_IMAGE_SERIAL = "micropod-sys";
+  /** The serial of the block rootfs's disk (virtio-mmio probe order is not the command line's). */
+  public static final String ROOTFS_SERIAL = "micropod-rootfs";
 
   /**
    * The command line with a block image or virtio-fs, network devices, and a vhost-user-fs
@@ -157,11 +168,25 @@ public final class QemuCommandLine {
     a.add("socket,id=agent,path=" + paths.agentSocket() + ",server=on,wait=off");
     a.add("-device");
     a.add("virtserialport,chardev=agent,name=" + AGENT_PORT_NAME);
+    // Free page reporting: the guest tells QEMU which 2 MiB blocks it has freed and QEMU drops
+    // them from the pod's RAM (the memfd or RAM file), so memory a container used and freed goes
+    // back to the host. No inflation: the guest keeps all of its memory.
+    a.add("-device");
+    a.add((microvm ? "virtio-balloon-device" : "virtio-balloon-pci") + ",free-page-reporting=on");
+    if (files.systemImage() != null) {
+      // The guest image's read-only part (JRE, agent, OCI runtimes), shared by every pod: opened
+      // read-only (a shared lock that other readers' locks never conflict with) through the host's
+      // page cache, so one copy in host RAM serves all pods.
+      a.add("-drive");
+      a.add("file=" + files.systemImage() + ",if=none,format=raw,readonly=on,id=sys");
+      a.add("-device");
+      a.add((microvm ? "virtio-blk-device" : "virtio-blk-pci") + ",drive=sys,serial=" + SYSTEM_IMAGE_SERIAL);
+    }
     if (blockImage != null) {
       a.add("-drive");
       a.add("file=" + blockImage + ",if=none,format=raw,readonly=on,id=rootfs");
       a.add("-device");
-      a.add((microvm ? "virtio-blk-device" : "virtio-blk-pci") + ",drive=rootfs");
+      a.add((microvm ? "virtio-blk-device" : "virtio-blk-pci") + ",drive=rootfs,serial=" + ROOTFS_SERIAL);
     } else {
       a.add("-chardev");
       a.add("socket,id=rootfs,path=" + paths.virtiofsSocket());

@@ -232,8 +232,9 @@ public final class QemuDriver implements VmmDriver {
   /**
    * What QEMU gets (see {@link QemuLaunch}): the console always as descriptor 5 (QEMU's fd set 1),
    * a pipe into the capper of at most {@code consoleMax} bytes. When {@code user} is not null
-   * (root: see {@link VmmUser}) also the kernel, initramfs, block image and netguard as
-   * descriptors 3, 4, 6.. (the image through fd set 2, which QEMU dups without reopening), and
+   * (root: see {@link VmmUser}) also the kernel, initramfs, block image, system image and netguard
+   * as descriptors 3, 4, 6.. (the images through fd sets 2 and 3, which QEMU dups without
+   * reopening), and
    * the socket directory and the virtiofsd sockets in it (they serve only this pod) become the
    * uid's own; else those files by path.
    */
@@ -245,7 +246,8 @@ public final class QemuDriver implements VmmDriver {
     List<String> addFd = new java.util.ArrayList<>(List.of("fd=5,set=1"));
     if (user == null) {
       return new Launch(new QemuCommandLine.FileRefs(host.kernel().toString(), host.initramfs().toString(),
-          "/dev/fdset/1", blockImage == null ? null : blockImage.toString(), addFd), List.of(), console, env);
+          "/dev/fdset/1", blockImage == null ? null : blockImage.toString(), addFd,
+          host.systemImage() == null ? null : host.systemImage().toString()), List.of(), console, env);
     }
     List<VmmUser.PassedFile> files = new java.util.ArrayList<>();
     VmmUser.PassedFile kernel = new VmmUser.PassedFile(host.kernel(), 3, false);
@@ -257,6 +259,12 @@ public final class QemuDriver implements VmmDriver {
       files.add(new VmmUser.PassedFile(blockImage, next, false));
       addFd.add("fd=" + next++ + ",set=2");
       block = "/dev/fdset/2";
+    }
+    String system = null;
+    if (host.systemImage() != null) {
+      files.add(new VmmUser.PassedFile(host.systemImage(), next, false));
+      addFd.add("fd=" + next++ + ",set=3");
+      system = "/dev/fdset/3";
     }
     java.util.Map<String, String> e = new java.util.TreeMap<>(env);
     if (e.containsKey("LD_PRELOAD")) {
@@ -296,7 +304,7 @@ public final class QemuDriver implements VmmDriver {
       }
     }
     QemuCommandLine.FileRefs refs = new QemuCommandLine.FileRefs(kernel.devFd(), initramfs.devFd(),
-        "/dev/fdset/1", block, addFd);
+        "/dev/fdset/1", block, addFd, system);
     return new Launch(refs, files, console, e);
   }
 

@@ -128,6 +128,20 @@ class HostProbeTest {
   }
 
   @Test
+  void theSystemImageBesideTheInitramfsIsAttachedElseTheInstalledOne() throws IOException {
+    assertThat(probe().probe().systemImage()).isNull();
+    Path installed = Files.createFile(home.resolve("guest/1.2.3/system.img"));
+    assertThat(probe().probe().systemImage()).isEqualTo(installed);
+
+    Path initrd = Files.createFile(tmp.resolve("modified.cpio"));
+    env.put("MICROPOD_AGENT_ROOTFS", initrd.toString());
+    assertThat(probe().probe().systemImage()).isEqualTo(installed);
+
+    Path beside = Files.createFile(tmp.resolve("system.img"));
+    assertThat(probe().probe().systemImage()).isEqualTo(beside);
+  }
+
+  @Test
   void fallsBackToVmlinuzWhenThereIsNoVmlinux() throws IOException {
     Files.delete(home.resolve("guest/1.2.3/vmlinux"));
     Files.createFile(home.resolve("guest/1.2.3/vmlinuz"));

@@ -36,6 +36,7 @@ class QemuCommandLineTest {
         "-device", "virtio-serial-device",
         "-chardev", "socket,id=agent,path=/tmp/micropod-abc/agent.sock,server=on,wait=off",
         "-device", "virtserialport,chardev=agent,name=io.micropod.agent.0",
+        "-device", "virtio-balloon-device,free-page-reporting=on",
         "-chardev", "socket,id=rootfs,path=/tmp/micropod-abc/virtiofs.sock",
         "-device", "vhost-user-fs-device,chardev=rootfs,tag=micropod-rootfs");
   }
@@ -57,6 +58,7 @@ class QemuCommandLineTest {
 
     assertThat(args).containsSequence("-machine", "q35,accel=tcg,memory-backend=mem")
         .containsSequence("-device", "virtio-serial-pci")
+        .containsSequence("-device", "virtio-balloon-pci,free-page-reporting=on")
         .containsSequence("-device", "vhost-user-fs-pci,chardev=rootfs,tag=micropod-rootfs")
         .doesNotContain("-global", "virtio-serial-device");
     assertThat(QemuCommandLine.kernelCmdline(host(Accel.TCG, Machine.Q35, 0), true))

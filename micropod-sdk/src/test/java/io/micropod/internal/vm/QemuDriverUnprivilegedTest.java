@@ -57,6 +57,37 @@ class QemuDriverUnprivilegedTest {
   }
 
   @Test
+  void theSystemImageIsPassedAsADescriptorInItsOwnFdSet() throws Exception {
+    Path sockets = Files.createDirectory(tmp.resolve("s"));
+    VmConfig base = config(sockets, List.of());
+    HostCapabilities h = base.host();
+    HostCapabilities host = new HostCapabilities(h.qemuBinary(), h.virtiofsd(), h.virtiofsdWrapper(), h.kernel(),
+        h.initramfs(), h.accel(), h.accelReason(), h.machine(), h.tscKhz(), h.runningAsRoot(), h.ociRuntime(),
+        h.fsguard(), h.netguard(), Path.of("/g/system.img"));
+    VmConfig config = new VmConfig("pod1", 512, 1, host, tmp, sockets, false, GuestNetworkConfig.NONE, false,
+        tmp.resolve("console.log"), List.of());
+
+    QemuDriver.Launch u = QemuDriver.launch(config, Path.of("/store/img.raw"), Map.of(),
+        new VmmUser(rootOrPod(), List.of()), 4096);
+
+    assertThat(u.files()).containsExactly(
+        new VmmUser.PassedFile(Path.of("/g/vmlinux"), 3, false),
+        new VmmUser.PassedFile(Path.of("/g/initramfs.cpio"), 4, false),
+        new VmmUser.PassedFile(Path.of("/store/img.raw"), 6, false),
+        new VmmUser.PassedFile(Path.of("/g/system.img"), 7, false));
+    assertThat(u.refs()).isEqualTo(new QemuCommandLine.FileRefs("/dev/fd/3", "/dev/fd/4", "/dev/fdset/1",
+        "/dev/fdset/2", List.of("fd=5,set=1", "fd=6,set=2", "fd=7,set=3"), "/dev/fdset/3"));
+    List<String> args = QemuCommandLine.build(host, 512, 1,
+        new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket()), false,
+        GuestNetworkConfig.NONE, List.of(), u.refs());
+    assertThat(String.join(" ", args))
+        .contains("file=/dev/fdset/3,if=none,format=raw,readonly=on,id=sys")
+        .doesNotContain("/g/");
+    // as an ordinary user: by path
+    assertThat(QemuDriver.launch(config, null, Map.of(), null, 100).refs().systemImage()).isEqualTo("/g/system.img");
+  }
+
+  @Test
   void asAnOrdinaryUserQemuOpensItsFilesByPathAndOnlyTheConsoleIsADescriptor() throws Exception {
     Path sockets = Files.createDirectory(tmp.resolve("s"));
 

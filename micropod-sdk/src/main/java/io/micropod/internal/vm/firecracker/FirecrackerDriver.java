@@ -218,19 +218,20 @@ public final class FirecrackerDriver implements VmmDriver {
    * them, the others as Firecracker names them in its API calls (inside its jail when jailed).
    */
   record Placement(Path apiSocket, Path kernel, Path initramfs, Path rootfs, Path vsock, Path vsockOnHost,
-      Path log, Path logOnHost, Path metrics, Jail jail) {
+      Path log, Path logOnHost, Path metrics, Jail jail, Path systemImage) {
 
     /** Firecracker run directly: every path is the host's. */
     static Placement direct(VmConfig config, Path rootfs) {
       return new Placement(FirecrackerDriver.apiSocket(config), config.host().kernel(), config.host().initramfs(),
           rootfs, vsockSocket(config), vsockSocket(config), firecrackerLog(config), firecrackerLog(config),
-          metricsFile(config), null);
+          metricsFile(config), null, config.host().systemImage());
     }
 
     /** Firecracker in {@code jail}: it names the files at the jail's fixed paths. */
-    static Placement jailed(Jail jail) {
+    static Placement jailed(Jail jail, boolean systemImage) {
       return new Placement(jail.hostPath(Jail.API_SOCKET), Jail.KERNEL, Jail.INITRAMFS, Jail.ROOTFS, Jail.VSOCK,
-          jail.hostPath(Jail.VSOCK), Jail.LOG, jail.hostPath(Jail.LOG), Jail.METRICS, jail);
+          jail.hostPath(Jail.VSOCK), Jail.LOG, jail.hostPath(Jail.LOG), Jail.METRICS, jail,
+          systemImage ? Jail.SYSTEM_IMAGE : null);
     }
   }
 
@@ -242,7 +243,7 @@ public final class FirecrackerDriver implements VmmDriver {
     Jailer j = options.jailer();
     JailerCommand c = new JailerCommand(j.binary(), config.podId(), binary, uid, uid, j.chrootBaseDir(),
         j.cgroupVersion());
-    return Jail.prepare(c, config.host().kernel(), config.host().initramfs(), rootfs);
+    return Jail.prepare(c, config.host().kernel(), config.host().initramfs(), rootfs, config.host().systemImage());
   }
 
   /** The jailed command line: the jailer's, then Firecracker's (no {@code --id}: the jailer adds it). */
@@ -426,7 +427,7 @@ public final class FirecrackerDriver implements VmmDriver {
       io.micropod.internal.vm.VmmUser user = io.micropod.internal.vm.VmmUser.forPod(config.podId(), host,
           config.network());
       Jail jail = jail(config, rootfs.blockImage(), user.uid());
-      at = Placement.jailed(jail);
+      at = Placement.jailed(jail, host.systemImage() != null);
       cmd = launchCommand(config, jailedCommand(jail), user);
     } else {
       at = Placement.direct(config, rootfs.blockImage());
@@ -475,6 +476,10 @@ public final class FirecrackerDriver implements VmmDriver {
           at.initramfs()));
       step(vm, "vm.configure.machine-config", () -> api.putMachineConfig(config.cpus(), config.memoryMib(), false));
       step(vm, "vm.configure.drives.rootfs", () -> api.putDrive("rootfs", at.rootfs(), false, true));
+      if (at.systemImage() != null) {
+        // the second drive: the guest's /init takes /dev/vdb for it (Firecracker sets no serial)
+        step(vm, "vm.configure.drives.sys", () -> api.putDrive("sys", at.systemImage(), false, true));
+      }
       step(vm, "vm.configure.vsock", () -> api.putVsock(GUEST_CID, at.vsock()));
       if (tap != null) {
         step(vm, "vm.configure.network-interfaces", () -> api.putNetworkInterface(FirecrackerNetwork.IFACE_ID, tap,

@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * &lt;chroot base&gt;/&lt;exec file name&gt;/&lt;id&gt;/root/   0700; the jailer chowns it to uid:gid
  *   vmlinux, initramfs.cpio, rootfs.ext4   hard links (copies 0444 across file systems), read-only
+ *   system.img                             likewise, when the guest image has one
  *   run/                                   0700 uid:gid: Firecracker binds run/firecracker.socket
  *   firecracker.log, firecracker-metrics.json   0600 uid:gid
  *   vsock.sock                             bound by Firecracker (hybrid vsock)
@@ -35,6 +36,7 @@ public final class Jail {
   public static final Path KERNEL = Path.of("/vmlinux");
   public static final Path INITRAMFS = Path.of("/initramfs.cpio");
   public static final Path ROOTFS = Path.of("/rootfs.ext4");
+  public static final Path SYSTEM_IMAGE = Path.of("/system.img");
   public static final Path VSOCK = Path.of("/vsock.sock");
   public static final Path LOG = Path.of("/firecracker.log");
   public static final Path METRICS = Path.of("/firecracker-metrics.json");
@@ -65,6 +67,12 @@ public final class Jail {
    * @throws FileAlreadyExistsException when the jail of that id exists (ids are unique per pod)
    */
   public static Jail prepare(JailerCommand command, Path kernel, Path initramfs, Path rootfs) throws IOException {
+    return prepare(command, kernel, initramfs, rootfs, null);
+  }
+
+  /** Like {@link #prepare(JailerCommand, Path, Path, Path)}, with the guest's system image (null: none). */
+  public static Jail prepare(JailerCommand command, Path kernel, Path initramfs, Path rootfs, Path systemImage)
+      throws IOException {
     Jail jail = new Jail(command);
     Path root = command.chrootRoot();
     Path base = command.chrootBaseDir();
@@ -77,6 +85,9 @@ public final class Jail {
       place(kernel, jail.hostPath(KERNEL));
       place(initramfs, jail.hostPath(INITRAMFS));
       place(rootfs, jail.hostPath(ROOTFS));
+      if (systemImage != null) {
+        place(systemImage, jail.hostPath(SYSTEM_IMAGE));
+      }
       Path run = Files.createDirectory(jail.hostPath(Path.of("/run")),
           PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
       own(run, command);

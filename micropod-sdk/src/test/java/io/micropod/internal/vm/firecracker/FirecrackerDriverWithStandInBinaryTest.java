@@ -102,11 +102,16 @@ class FirecrackerDriverWithStandInBinaryTest {
   }
 
   private VmConfig config(int cpus) throws IOException {
+    return config(cpus, false);
+  }
+
+  private VmConfig config(int cpus, boolean systemImage) throws IOException {
     Path kernel = dir.resolve("vmlinux");
     Files.write(kernel, new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1, 0});
     Path initramfs = Files.writeString(dir.resolve("initramfs.cpio"), "cpio");
+    Path system = systemImage ? Files.writeString(dir.resolve("system.img"), "ext4") : null;
     HostCapabilities host = new HostCapabilities(null, null, List.of(), kernel, initramfs, Accel.KVM,
-        "test", Machine.MICROVM, 0, true);
+        "test", Machine.MICROVM, 0, true, "", null, null, system);
     Path podDir = Files.createDirectory(dir.resolve("pod"), PosixFilePermissions.asFileAttribute(
         PosixFilePermissions.fromString("rwx------")));
     Path sockDir = Files.createDirectory(dir.resolve("s"), PosixFilePermissions.asFileAttribute(
@@ -184,6 +189,21 @@ class FirecrackerDriverWithStandInBinaryTest {
       lines = recorded();
     }
     return lines;
+  }
+
+  @Test
+  void theGuestImagesSystemImageIsTheSecondReadOnlyDrive() throws Exception {
+    VmConfig config = config(1, true);
+    FirecrackerDriver driver = driver(fakeBinary(""));
+
+    vm = driver.spawn(config, image(), Instant.now().plus(START));
+
+    List<String> lines = recordedThrough("InstanceStart");
+    List<String> calls = lines.stream().map(l -> l.substring(0, l.indexOf(' ', l.indexOf(' ', 4) + 1))).toList();
+    assertThat(calls).containsSubsequence("204 PUT /drives/rootfs", "204 PUT /drives/sys", "204 PUT /actions");
+    String sys = lines.stream().filter(l -> l.contains("PUT /drives/sys")).findFirst().orElseThrow();
+    assertThat(sys).contains("\"path_on_host\":\"" + config.host().systemImage() + "\"")
+        .contains("\"is_read_only\":true").contains("\"is_root_device\":false");
   }
 
   @Test

@@ -61,7 +61,7 @@ class JailTest {
         "--", "--api-sock", "/run/firecracker.socket", "--enable-pci");
     Path root = tmp.resolve("home/jailer/firecracker/0123abcd4567/root");
     assertThat(jail.command().chrootRoot()).isEqualTo(root);
-    FirecrackerDriver.Placement at = FirecrackerDriver.Placement.jailed(jail);
+    FirecrackerDriver.Placement at = FirecrackerDriver.Placement.jailed(jail, false);
     assertThat(at.apiSocket()).isEqualTo(root.resolve("run/firecracker.socket"));
     assertThat(List.of(at.kernel(), at.initramfs(), at.rootfs(), at.vsock(), at.log(), at.metrics()))
         .as("what Firecracker is told in its API calls: paths inside its chroot")
