@@ -932,10 +932,16 @@ public final class ContainerManager {
     }
     int seq = execSeq.incrementAndGet();
     if (!tty) {
+      long t0 = System.nanoTime();
       ExecHelper.HelperProcess hp = execThroughHelper(c, process, attachStdin);
       if (hp != null) {
-        return ExecSession.start(hp, "micropod-agent-" + id + "-exec" + seq, sink, this,
-            hp::failure);
+        ExecSession session = ExecSession.start(hp, "micropod-agent-" + id + "-exec" + seq, sink,
+            this, hp::failure);
+        if (Log.isDebug()) {
+          session.exit().whenComplete((x, e) -> Log.debug("container " + id + ": exec " + seq
+              + " through the helper done " + (System.nanoTime() - t0) / 1000 + " us after the request"));
+        }
+        return session;
       }
     }
     Path json = c.bundle.resolve("exec-" + seq + ".json");

@@ -139,6 +139,7 @@ final class ExecHelper implements AutoCloseable {
     if (gone != null) {
       throw new Unavailable(what + " is gone: " + gone);
     }
+    long t0 = System.nanoTime();
     int n = seq.incrementAndGet();
     Call call = new Call(n);
     calls.put(n, call);
@@ -175,6 +176,10 @@ final class ExecHelper implements AutoCloseable {
         }
       }
       await(call.started, "start");
+      call.forkedNanos = System.nanoTime();
+      if (Log.isDebug()) {
+        Log.debug(what + ": exec " + n + " forked " + (call.forkedNanos - t0) / 1000 + " us after the request");
+      }
       return new HelperProcess(this, call, stdin, stdout, stderr);
     } catch (IOException | Unavailable e) {
       calls.remove(n);
@@ -278,6 +283,10 @@ final class ExecHelper implements AutoCloseable {
           case 'X' -> {
             if (call != null && call.started.isDone()) {
               calls.remove(n);
+              if (Log.isDebug()) {
+                Log.debug(what + ": exec " + n + " exited " + (System.nanoTime() - call.forkedNanos) / 1000
+                    + " us after its fork");
+              }
               call.exit.complete(exitValue(value));
             }
           }
@@ -368,6 +377,8 @@ final class ExecHelper implements AutoCloseable {
     /** Java's exit value (code, or 128 + signal). */
     final CompletableFuture<Integer> exit = new CompletableFuture<>();
     volatile boolean refused;
+    /** When the fork was confirmed (System.nanoTime), for debug timings. */
+    volatile long forkedNanos;
     /** Set when the exec lost its helper: the runtime-error text for {@link ExecSession}. */
     volatile String failure;
 
