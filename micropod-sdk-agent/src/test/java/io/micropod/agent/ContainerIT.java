@@ -201,13 +201,18 @@ class ContainerIT {
    * one with the runtime instead.
    */
   private static void useExecHelper() throws Exception {
+    System.setProperty("micropod.execHelper", compileGuestHelper("micropod-exec").toString());
+  }
+
+  /** Compiles rootfs-builder/guest/NAME.c (static, as the guest image build does) into base. */
+  private static Path compileGuestHelper(String name) throws Exception {
     Path gcc = find("gcc");
-    assumeTrue(gcc != null, "no gcc to compile the guest's exec helper (rootfs-builder/guest/micropod-exec.c)");
-    Path helper = base.resolve("micropod-exec");
+    assumeTrue(gcc != null, "no gcc to compile the guest's helper rootfs-builder/guest/" + name + ".c");
+    Path helper = base.resolve(name);
     run(gcc.toString(), "-std=gnu11", "-O2", "-Wall", "-Werror", "-static", "-o", helper.toString(),
-        Path.of("../rootfs-builder/guest/micropod-exec.c").toAbsolutePath().normalize().toString());
-    assumeTrue(Files.isExecutable(helper), "gcc did not compile micropod-exec.c");
-    System.setProperty("micropod.execHelper", helper.toString());
+        Path.of("../rootfs-builder/guest/" + name + ".c").toAbsolutePath().normalize().toString());
+    assumeTrue(Files.isExecutable(helper), "gcc did not compile " + name + ".c");
+    return helper;
   }
 
   /** What a process's confinement is made of, from inside: ids, capabilities, seccomp, ns, cgroup. */
@@ -270,13 +275,7 @@ class ContainerIT {
 
   /** Compiles the guest's TTY helper for this host and points the agent at it. */
   private static void useTtyHelper() throws Exception {
-    Path gcc = find("gcc");
-    assumeTrue(gcc != null, "no gcc to compile the guest's TTY helper (rootfs-builder/guest/micropod-tty.c)");
-    Path helper = base.resolve("micropod-tty");
-    run(gcc.toString(), "-std=gnu11", "-O2", "-Wall", "-Werror", "-o", helper.toString(),
-        Path.of("../rootfs-builder/guest/micropod-tty.c").toAbsolutePath().normalize().toString());
-    assumeTrue(Files.isExecutable(helper), "gcc did not compile micropod-tty.c");
-    System.setProperty("micropod.ttyHelper", helper.toString());
+    System.setProperty("micropod.ttyHelper", compileGuestHelper("micropod-tty").toString());
   }
 
   @Test
