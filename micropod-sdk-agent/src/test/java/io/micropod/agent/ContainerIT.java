@@ -242,8 +242,30 @@ class ContainerIT {
       assertThat(runtime.exitCode()).as(runtime.stderr()).isZero();
       assertThat(helped.stdout()).as("user '%s'", user).isEqualTo(runtime.stdout());
     }
+    // what an exec leaves running dies with the container
+    client.exec(exec("same", "sh", "-c", "sleep 12345 > /dev/null 2>&1 &"));
+    assertThat(processesRunning("sleep 12345")).isOne();
     remove("same");
     assertNothingLeftOf("same");
+    Poll.until("the exec's background process to die with the container", TIMEOUT,
+        () -> processesRunning("sleep 12345") == 0);
+  }
+
+  /** How many processes of this host run the command line {@code cmdline} (spaces for NULs). */
+  private static long processesRunning(String cmdline) {
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
+          .filter(p -> {
+            try {
+              return new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8)
+                  .replace('\0', ' ').strip().equals(cmdline);
+            } catch (IOException e) {
+              return false; // exited meanwhile
+            }
+          }).count();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   @Test

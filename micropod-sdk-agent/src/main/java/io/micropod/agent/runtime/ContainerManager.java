@@ -333,6 +333,8 @@ public final class ContainerManager {
 
   /** Runs the container, which is STARTING. */
   private CompletableFuture<Integer> launch(Container c) {
+    // the exec helpers of an earlier run died with its pid namespace: a new run starts afresh
+    closeHelpers(c.id);
     String id = c.id;
     synchronized (c) {
       c.run++;
@@ -436,7 +438,6 @@ public final class ContainerManager {
       }
     }
     Log.debug("container " + c.id + ": runtime exited with " + status);
-    closeHelpers(c.id); // they died with the container's pid namespace; a restart makes new ones
     if (startFailed || c.stdio.tty()) {
       // a detached runc (terminal) leaves its state behind, as a foreground one does not
       deleteQuietly(c.id);
