@@ -83,7 +83,7 @@ if [ "$jdk_feature" -ge 25 ] && [ ! -f "$classlist" ]; then
     [ $update_classlist = 1 ] || die "$classlist not found: record it with $0 --update-classlist"
     : > "$classlist"  # an input of the hash below; written before the image is
 fi
-builder_files=(packages.lock agent.classlist build-guest.sh guest/init guest/micropod-tty.c $(ls scripts/*.py scripts/*.sh) $(ls host/*.c 2>/dev/null))
+builder_files=(packages.lock agent.classlist build-guest.sh guest/init guest/micropod-tty.c guest/micropod-exec.c $(ls scripts/*.py scripts/*.sh) $(ls host/*.c 2>/dev/null))
 compute_inputs_hash() {
     inputs_hash=$(python3 "$S/inputs_hash.py" --text "version=$version" --text "jdk=$jdk_desc" \
         --text "jreExclude=${MICROPOD_JRE_EXCLUDE_MODULES-(default)}" --text "epoch=$epoch" \
@@ -259,6 +259,10 @@ cflags=(-std=gnu11 -O2 -Wall -Wextra -Werror "-ffile-prefix-map=$HERE=rootfs-bui
 command -v gcc > /dev/null || die "gcc not found: the guest's TTY helper (guest/micropod-tty.c) is compiled at build time; install gcc and libc6-dev (bin/setup-host does)"
 gcc "${cflags[@]}" -s -static -o "$R/usr/bin/micropod-tty" guest/micropod-tty.c \
     || die "cannot compile guest/micropod-tty.c (gcc and libc6-dev installed?)"
+# micropod-exec: the agent's exec helper (a broker in the agent's namespaces and, from a sealed
+# copy, a helper inside each container that forks the execs): see guest/micropod-exec.c.
+gcc "${cflags[@]}" -s -static -o "$R/usr/bin/micropod-exec" guest/micropod-exec.c \
+    || die "cannot compile guest/micropod-exec.c (gcc and libc6-dev installed?)"
 
 # socat: the guest end of the vsock agent channel (guest/init starts it with
 # micropod.channel=vsock).
@@ -408,6 +412,8 @@ in_guest_root 60 /usr/bin/socat -V > /dev/null || die "socat does not run in the
 # without arguments it prints its usage and exits 2
 rc=0; in_guest_root 60 /usr/bin/micropod-tty 2> /dev/null || rc=$?
 [ $rc = 2 ] || die "micropod-tty does not run in the guest root (exit $rc)"
+rc=0; in_guest_root 60 /usr/bin/micropod-exec 2> /dev/null || rc=$?
+[ $rc = 2 ] || die "micropod-exec does not run in the guest root (exit $rc)"
 in_guest_root 60 /opt/micropod/jre/bin/java -version 2> "$work/java.version" || die "java does not run in the guest root"
 
 # One modification time for everything staged (reproducible builds). Before the training run:

@@ -46,7 +46,8 @@ import org.junit.jupiter.api.Test;
 class ContainerIT {
   static final Duration TIMEOUT = Duration.ofSeconds(30);
   static final List<String> APPLETS =
-      List.of("sh", "echo", "sleep", "cat", "true", "env", "pwd", "ls", "stty", "dd");
+      List.of("sh", "echo", "sleep", "cat", "true", "env", "pwd", "ls", "stty", "dd", "grep", "kill",
+          "readlink", "id");
 
   static Path base;
   static Path runcBinary;
@@ -70,6 +71,7 @@ class ContainerIT {
     for (String applet : APPLETS) {
       Files.createSymbolicLink(image.resolve("bin").resolve(applet), Path.of("busybox"));
     }
+    useExecHelper();
     config =
         AgentConfig.builder()
             .socket(base.resolve("agent.sock"))
@@ -184,10 +186,10 @@ class ContainerIT {
 
     TestClient.ExecResult missing = client.exec(exec("sleeper", "nope"));
     assertThat(missing.exitCode()).isEqualTo(127);
-    assertThat(missing.stderr()).contains("exec: \"nope\": executable file not found in $PATH");
-    assertThat(missing.stderr().split("executable file not found", -1))
-        .as("runc's message once, not twice: %s", missing.stderr())
-        .hasSize(2);
+    // the exec helper's message is crun's (runc's, through the runtime, is `exec: "nope":
+    // executable file not found in $PATH`)
+    assertThat(missing.stderr())
+        .isEqualTo("executable file `nope` not found in $PATH: No such file or directory\n");
 
     remove("sleeper");
     assertNothingLeftOf("sleeper");
@@ -220,15 +222,109 @@ class ContainerIT {
     remove("streamer");
   }
 
+  /**
+   * Compiles the guest's exec helper for this host and points the agent at it, so that the
+   * execs of these tests go through it (as in the guest); {@code micropod.execHelper=none} runs
+   * one with the runtime instead.
+   */
+  private static void useExecHelper() throws Exception {
+    System.setProperty("micropod.execHelper", compileGuestHelper("micropod-exec").toString());
+  }
+
+  /** Compiles rootfs-builder/guest/NAME.c (static, as the guest image build does) into base. */
+  private static Path compileGuestHelper(String name) throws Exception {
+    Path gcc = find("gcc");
+    assumeTrue(gcc != null, "no gcc to compile the guest's helper rootfs-builder/guest/" + name + ".c");
+    Path helper = base.resolve(name);
+    run(gcc.toString(), "-std=gnu11", "-O2", "-Wall", "-Werror", "-static", "-o", helper.toString(),
+        Path.of("../rootfs-builder/guest/" + name + ".c").toAbsolutePath().normalize().toString());
+    assumeTrue(Files.isExecutable(helper), "gcc did not compile " + name + ".c");
+    return helper;
+  }
+
+  /** What a process's confinement is made of, from inside: ids, capabilities, seccomp, ns, cgroup. */
+  private static final String CONFINEMENT = "grep -E '^(Uid|Gid|Groups|Cap(Inh|Prm|Eff|Bnd|Amb)"
+      + "|NoNewPrivs|Seccomp|Seccomp_filters|Umask|SigBlk|SigIgn):' /proc/self/status;"
+      + " cat /proc/self/cgroup /proc/self/limits /proc/self/oom_score_adj;"
+      + " for n in /proc/self/ns/*; do echo $n $(readlink $n); done; echo HOME=$HOME; id";
+
+  @Test
+  void anExecThroughTheHelperIsConfinedExactlyAsARuntimeExec() throws Exception {
+    client.blocking().createContainer(request("same", "sleep", "300").build());
+    start("same");
+    for (String user : new String[] {"", "1000:1000"}) {
+      ExecStart probe = exec("same", "sh", "-c", CONFINEMENT).toBuilder()
+          .setProcess(ProcessSpec.newBuilder().addArgs("sh").addArgs("-c").addArgs(CONFINEMENT)
+              .setUser(user))
+          .build();
+      TestClient.ExecResult helped = client.exec(probe);
+      String helper = System.getProperty("micropod.execHelper");
+      System.setProperty("micropod.execHelper", "none");
+      TestClient.ExecResult runtime;
+      try {
+        runtime = client.exec(probe);
+      } finally {
+        System.setProperty("micropod.execHelper", helper);
+      }
+      assertThat(runtime.exitCode()).as(runtime.stderr()).isZero();
+      assertThat(helped.stdout()).as("user '%s'", user).isEqualTo(runtime.stdout());
+    }
+    // what an exec leaves running dies with the container
+    client.exec(exec("same", "sh", "-c", "sleep 12345 > /dev/null 2>&1 &"));
+    assertThat(processesRunning("sleep 12345")).isOne();
+    remove("same");
+    assertNothingLeftOf("same");
+    Poll.until("the exec's background process to die with the container", TIMEOUT,
+        () -> processesRunning("sleep 12345") == 0);
+  }
+
+  /** How many processes of this host run the command line {@code cmdline} (spaces for NULs). */
+  private static long processesRunning(String cmdline) {
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
+          .filter(p -> {
+            try {
+              return new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8)
+                  .replace('\0', ' ').strip().equals(cmdline);
+            } catch (IOException e) {
+              return false; // exited meanwhile
+            }
+          }).count();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
+  void aContainerProcessCanNeitherReachNorOverwriteTheHelperAndKillingItDoesNotStopExecs() throws Exception {
+    create("hostile", "sleep", "300");
+    start("hostile");
+    assertThat(client.exec(exec("hostile", "echo", "first")).stdout()).isEqualTo("first\n");
+    // root in the container with the default capabilities (no CAP_SYS_PTRACE): the helper's
+    // descriptors (its control socket), environment and binary are out of reach (with the helper
+    // dumpable, this read "socket:[N]" for fd 3 and copied its exe)
+    String findHelper = "for p in /proc/[0-9]*; do grep -qx micropod-exec $p/comm 2>/dev/null"
+        + " && h=${p#/proc/}; done; ";
+    TestClient.ExecResult probe = client.exec(exec("hostile", "sh", "-c", findHelper
+        + "echo helper=$h; readlink /proc/$h/fd/3 || echo fd-denied; cat /proc/$h/exe > /dev/null"
+        + " || echo exe-denied; cat /proc/$h/environ > /dev/null || echo environ-denied"));
+    assertThat(probe.stdout()).contains("fd-denied", "exe-denied", "environ-denied")
+        .doesNotContain("helper=\n");
+    // it may kill the helper, again and again: every exec still runs (a new helper, then the
+    // runtime after MAX_HELPER_FAILURES)
+    for (int i = 0; i < 5; i++) {
+      client.exec(exec("hostile", "sh", "-c", findHelper + "kill -9 $h"));
+      TestClient.ExecResult after = client.exec(exec("hostile", "echo", "still " + i));
+      assertThat(after.stdout()).as(after.stderr()).isEqualTo("still " + i + "\n");
+      assertThat(after.exitCode()).isZero();
+    }
+    remove("hostile");
+    assertNothingLeftOf("hostile");
+  }
+
   /** Compiles the guest's TTY helper for this host and points the agent at it. */
   private static void useTtyHelper() throws Exception {
-    Path gcc = find("gcc");
-    assumeTrue(gcc != null, "no gcc to compile the guest's TTY helper (rootfs-builder/guest/micropod-tty.c)");
-    Path helper = base.resolve("micropod-tty");
-    run(gcc.toString(), "-std=gnu11", "-O2", "-Wall", "-Werror", "-o", helper.toString(),
-        Path.of("../rootfs-builder/guest/micropod-tty.c").toAbsolutePath().normalize().toString());
-    assumeTrue(Files.isExecutable(helper), "gcc did not compile micropod-tty.c");
-    System.setProperty("micropod.ttyHelper", helper.toString());
+    System.setProperty("micropod.ttyHelper", compileGuestHelper("micropod-tty").toString());
   }
 
   @Test

@@ -46,6 +46,8 @@ public final class ContainerManager {
   private final long nofileLimit;
   private final ConcurrentHashMap<String, Container> containers = new ConcurrentHashMap<>();
   private final AtomicInteger execSeq = new AtomicInteger();
+  /** Exec helpers by "<runtime id>/<uid>:<gid>" (see {@link ExecHelper}). */
+  private final ConcurrentHashMap<String, HelperSlot> helpers = new ConcurrentHashMap<>();
   private final Cgroups cgroups = new Cgroups(Path.of("/sys/fs/cgroup"), Path.of("/proc"));
   private final Freezer freezer = new Freezer(cgroups.parent(), FREEZE_TIMEOUT);
   /** How long a copy waits for the container's processes to freeze. */
@@ -331,6 +333,8 @@ public final class ContainerManager {
 
   /** Runs the container, which is STARTING. */
   private CompletableFuture<Integer> launch(Container c) {
+    // the exec helpers of an earlier run died with its pid namespace: a new run starts afresh
+    closeHelpers(c.id);
     String id = c.id;
     synchronized (c) {
       c.run++;
@@ -593,6 +597,7 @@ public final class ContainerManager {
   }
 
   private void doRemove(Container c) {
+    closeHelpers(c.id);
     Process p = c.runtimeProcess();
     if (p != null && p.isAlive()) {
       try {
@@ -927,6 +932,19 @@ public final class ContainerManager {
           "container " + id + " is " + c.state().label() + ", not running");
     }
     int seq = execSeq.incrementAndGet();
+    if (!tty) {
+      long t0 = System.nanoTime();
+      ExecHelper.HelperProcess hp = execThroughHelper(c, process, attachStdin);
+      if (hp != null) {
+        ExecSession session = ExecSession.start(hp, "micropod-agent-" + id + "-exec" + seq, sink,
+            this, hp::failure);
+        if (Log.isDebug()) {
+          session.exit().whenComplete((x, e) -> Log.debug("container " + id + ": exec " + seq
+              + " through the helper done " + (System.nanoTime() - t0) / 1000 + " us after the request"));
+        }
+        return session;
+      }
+    }
     Path json = c.bundle.resolve("exec-" + seq + ".json");
     Path log = c.bundle.resolve("exec-" + seq + ".log");
     Path socket = c.bundle.resolve("exec-" + seq + ".sock");
@@ -970,6 +988,107 @@ public final class ContainerManager {
       session.closeStdin(); // like /dev/null: the first read sees EOF
     }
     return session;
+  }
+
+  // ---- exec helper ----------------------------------------------------------------------------
+
+  /** After this many helper starts or deaths in one run of a container, its execs use the runtime. */
+  static final int MAX_HELPER_FAILURES = 3;
+
+  /** The helper of one container and user, and how often it failed. Guarded by itself. */
+  private static final class HelperSlot {
+    ExecHelper helper;
+    int failures;
+  }
+
+  /**
+   * Runs a non-TTY exec through the container's {@link ExecHelper} for the exec's user, starting
+   * the helper on first use; null when the exec must start the OCI runtime instead (no helper
+   * binary, the helper failed {@link #MAX_HELPER_FAILURES} times, or it could not take this
+   * exec; nothing was started then).
+   */
+  private ExecHelper.HelperProcess execThroughHelper(
+      Container c, ProcessConfig process, boolean attachStdin) {
+    Path binary = ExecHelper.binary();
+    if (binary == null) {
+      return null;
+    }
+    String key = c.id + "/" + process.uid() + ":" + process.gid();
+    HelperSlot slot = helpers.computeIfAbsent(key, k -> new HelperSlot());
+    ExecHelper helper;
+    synchronized (slot) {
+      if (slot.helper != null && !slot.helper.alive()) {
+        slot.failures++;
+        slot.helper = null;
+      }
+      if (slot.helper == null) {
+        if (slot.failures >= MAX_HELPER_FAILURES) {
+          return null;
+        }
+        try {
+          slot.helper = startHelper(c, binary, process.uid(), process.gid());
+        } catch (ExecHelper.Unavailable e) {
+          slot.failures++;
+          Log.info("container " + c.id + ": exec helper unavailable, using the OCI runtime: "
+              + e.getMessage());
+          return null;
+        }
+      }
+      helper = slot.helper;
+    }
+    try {
+      return (ExecHelper.HelperProcess) helper.exec(process, attachStdin);
+    } catch (ExecHelper.Unavailable e) {
+      Log.info("container " + c.id + ": exec through the helper failed, using the OCI runtime: "
+          + e.getMessage());
+      return null;
+    }
+  }
+
+  private ExecHelper startHelper(Container c, Path binary, int uid, int gid)
+      throws ExecHelper.Unavailable {
+    String name = "exec-helper-" + uid + "-" + gid;
+    Path json = c.bundle.resolve(name + ".json");
+    Path log = c.bundle.resolve(name + ".log");
+    Path pidFile = c.bundle.resolve(name + ".pid");
+    Path errors = c.bundle.resolve(name + ".err");
+    // An exec's own process spec for this user: the helper is confined as any exec is, and
+    // never changes its identity (so it can do nothing that user could not).
+    ProcessConfig helper = new ProcessConfig(List.of("/proc/self/fd/4", "serve"),
+        List.of(ProcessConfig.DEFAULT_PATH), "/", uid, gid);
+    try {
+      deleteFiles(pidFile);
+      Files.write(json, OciSpec.toBytes(OciSpec.process(helper, nofileLimit)));
+    } catch (IOException e) {
+      throw new ExecHelper.Unavailable("cannot write " + json + ": " + e.getMessage());
+    }
+    List<String> argv = new ArrayList<>(List.of(binary.toString(), "broker", pidFile.toString(), "--"));
+    argv.addAll(runc.helperExecCommand(c.id, json, log, pidFile));
+    String what = "container " + c.id + "'s exec helper (uid " + uid + ")";
+    try {
+      return ExecHelper.start(argv, errors, what, ExecHelper.READY_TIMEOUT);
+    } catch (ExecHelper.Unavailable e) {
+      String error = RuncLog.lastError(log);
+      throw error == null ? e : new ExecHelper.Unavailable(e.getMessage() + "; runtime: " + error);
+    }
+  }
+
+  /** Stops the exec helpers of container {@code runtimeId} (their processes die with them). */
+  private void closeHelpers(String runtimeId) {
+    String prefix = runtimeId + "/";
+    for (String key : List.copyOf(helpers.keySet())) {
+      if (key.startsWith(prefix)) {
+        HelperSlot slot = helpers.remove(key);
+        if (slot != null) {
+          synchronized (slot) {
+            if (slot.helper != null) {
+              slot.helper.close();
+              slot.helper = null;
+            }
+          }
+        }
+      }
+    }
   }
 
   /**

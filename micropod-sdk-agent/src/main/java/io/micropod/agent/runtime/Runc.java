@@ -95,6 +95,25 @@ public final class Runc {
   }
 
   /**
+   * {@code runc exec -d --pid-file <pidFile> --preserve-fds 2 --process <json> <id>}: starts the
+   * exec helper ({@link ExecHelper}), which gets descriptors 3 (its control socket) and 4 (the
+   * sealed copy of its binary that {@code json}'s args run).
+   */
+  List<String> helperExecCommand(String id, Path processJson, Path logFile, Path pidFile) {
+    List<String> argv = base(logFile);
+    argv.add("exec");
+    argv.add("--detach");
+    argv.add("--pid-file");
+    argv.add(pidFile.toString());
+    argv.add("--preserve-fds");
+    argv.add("2");
+    argv.add("--process");
+    argv.add(processJson.toString());
+    argv.add(id);
+    return argv;
+  }
+
+  /**
    * {@code runc run -d --console-socket <socket> --pid-file <pidFile> --bundle <bundle> <id>}: a
    * container whose process has {@code terminal: true}; runc sends the pty master to {@code
    * socket} and exits once the process runs (see {@link TtyExec}).
