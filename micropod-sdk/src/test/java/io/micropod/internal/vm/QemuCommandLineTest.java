@@ -24,7 +24,8 @@ class QemuCommandLineTest {
     assertThat(args).containsExactly(
         "/usr/bin/qemu-system-x86_64", "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
         "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-        "-machine", "microvm,accel=tcg,acpi=on,rtc=on,isa-serial=on,memory-backend=mem",
+        "-accel", "tcg,tb-size=64",
+        "-machine", "microvm,acpi=on,rtc=on,isa-serial=on,memory-backend=mem",
         "-cpu", "max", "-m", "512M", "-smp", "1",
         "-object", "memory-backend-memfd,id=mem,size=512M,share=on",
         "-global", "virtio-mmio.force-legacy=false",
@@ -45,7 +46,7 @@ class QemuCommandLineTest {
   void kvmUsesTheHostCpu() {
     List<String> args = QemuCommandLine.build(host(Accel.KVM, Machine.MICROVM, 2596098), 1024, 2, PATHS, false);
 
-    assertThat(args).containsSequence("-machine", "microvm,accel=kvm,acpi=on,rtc=on,isa-serial=on,memory-backend=mem")
+    assertThat(args).containsSequence("-accel", "kvm", "-machine", "microvm,acpi=on,rtc=on,isa-serial=on,memory-backend=mem")
         .containsSequence("-cpu", "host")
         .containsSequence("-m", "1024M", "-smp", "2")
         .containsSequence("-object", "memory-backend-memfd,id=mem,size=1024M,share=on");
@@ -56,7 +57,7 @@ class QemuCommandLineTest {
   void q35UsesPciDevicesAndNoMmioGlobal() {
     List<String> args = QemuCommandLine.build(host(Accel.TCG, Machine.Q35, 0), 512, 1, PATHS, true);
 
-    assertThat(args).containsSequence("-machine", "q35,accel=tcg,memory-backend=mem")
+    assertThat(args).containsSequence("-accel", "tcg,tb-size=64", "-machine", "q35,memory-backend=mem")
         .containsSequence("-device", "virtio-serial-pci")
         .containsSequence("-device", "virtio-balloon-pci,free-page-reporting=on")
         .containsSequence("-device", "vhost-user-fs-pci,chardev=rootfs,tag=micropod-rootfs")
