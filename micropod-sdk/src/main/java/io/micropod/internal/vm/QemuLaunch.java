@@ -125,8 +125,10 @@ public final class QemuLaunch {
         script.append(quote(a)).append(' ');
       }
     }
-    script.append("sh -c 'stdbuf -o0 head -c \"$1\"; printf \"\\n").append(String.format(MARKER_FORMAT, "%s"))
-        .append("\\n\" \"$1\"; exec cat >/dev/null' micropod-console ").append(console.maxBytes())
+    // The marker only when a byte follows the cap: a console that ended before it lost nothing.
+    script.append("sh -c 'stdbuf -o0 head -c \"$1\"; [ $(head -c 1 | wc -c) -eq 0 ] || { printf \"\\n")
+        .append(String.format(MARKER_FORMAT, "%s"))
+        .append("\\n\" \"$1\"; exec cat >/dev/null; }' micropod-console ").append(console.maxBytes())
         .append(" <").append(fifo).append(" >>").append(log).append(" & ");
     script.append("exec ").append(console.fd()).append('>').append(fifo).append(" || exit 126; rm -f ")
         .append(fifo).append("; ");

@@ -20,8 +20,8 @@ class QemuLaunchTest {
   @TempDir Path tmp;
 
   private static final String SETPRIV = ManagedProcess.SETPRIV == null ? "setpriv" : ManagedProcess.SETPRIV;
-  private static final String CAPPER = "sh -c 'stdbuf -o0 head -c \"$1\"; printf \"\\n[micropod: console log truncated after %s"
-      + " bytes]\\n\" \"$1\"; exec cat >/dev/null' micropod-console ";
+  private static final String CAPPER = "sh -c 'stdbuf -o0 head -c \"$1\"; [ $(head -c 1 | wc -c) -eq 0 ] || { printf"
+      + " \"\\n[micropod: console log truncated after %s bytes]\\n\" \"$1\"; exec cat >/dev/null; }' micropod-console ";
 
   @Test
   void asRootTheFilesAreOpenedTheCapperStartedDroppedAndQemuExecdDropped() {
@@ -64,6 +64,28 @@ class QemuLaunchTest {
     assertThatThrownBy(() -> QemuLaunch.stdoutToConsole(null,
         new QemuLaunch.Console(Path.of("/l"), Path.of("/f"), 5, 10), Path.of("/p"), List.of("q")))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not 5");
+  }
+
+  /**
+   * A VMM that exits before its console reached the cap (a failed start, a short life) leaves
+   * what it wrote and no marker: the marker says bytes were dropped, and none were. Also at
+   * exactly the cap nothing was dropped.
+   */
+  @Test
+  @Timeout(30)
+  void aConsoleThatEndsBeforeItsCapGetsNoMarker() throws Exception {
+    for (String written : new String[] {"", "short", "x".repeat(100)}) {
+      Path log = Files.createFile(tmp.resolve("console-" + written.length() + ".log"));
+      Path capperPid = tmp.resolve("capper-" + written.length() + ".pid");
+      Process p = new ProcessBuilder(QemuLaunch.stdoutToConsole(null,
+          new QemuLaunch.Console(log, tmp.resolve("fifo-" + written.length()), 1, 100), capperPid,
+          List.of("printf", "%s", written))).start();
+      assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+      long pid = Long.parseLong(Files.readString(capperPid).trim());
+      ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(10, TimeUnit.SECONDS).join());
+
+      assertThat(Files.readString(log)).as("%d bytes written", written.length()).isEqualTo(written);
+    }
   }
 
   /**
