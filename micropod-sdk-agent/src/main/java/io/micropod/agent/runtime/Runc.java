@@ -50,29 +50,26 @@ public final class Runc {
     return argv;
   }
 
+  /** {@link #base} followed by {@code words} (paths as strings). */
+  private List<String> command(Path logFile, Object... words) {
+    List<String> argv = base(logFile);
+    for (Object w : words) {
+      argv.add(w.toString());
+    }
+    return argv;
+  }
+
   /**
    * {@code runc --log <bundle>/runc.log --log-format json run --bundle <bundle> --pid-file
    * <bundle>/pid <id>}: runs the container in the foreground; its stdio is runc's.
    */
   List<String> runCommand(String id, Path bundle, Path logFile, Path pidFile) {
-    List<String> argv = base(logFile);
-    argv.add("run");
-    argv.add("--bundle");
-    argv.add(bundle.toString());
-    argv.add("--pid-file");
-    argv.add(pidFile.toString());
-    argv.add(id);
-    return argv;
+    return command(logFile, "run", "--bundle", bundle, "--pid-file", pidFile, id);
   }
 
   /** {@code runc --log <log> --log-format json exec --process <json> <id>}, in the foreground. */
   List<String> execCommand(String id, Path processJson, Path logFile) {
-    List<String> argv = base(logFile);
-    argv.add("exec");
-    argv.add("--process");
-    argv.add(processJson.toString());
-    argv.add(id);
-    return argv;
+    return command(logFile, "exec", "--process", processJson, id);
   }
 
   /**
@@ -81,17 +78,8 @@ public final class Runc {
    * and exits once the process runs (see {@link TtyExec}).
    */
   List<String> ttyExecCommand(String id, Path processJson, Path logFile, Path socket, Path pidFile) {
-    List<String> argv = base(logFile);
-    argv.add("exec");
-    argv.add("--detach");
-    argv.add("--console-socket");
-    argv.add(socket.toString());
-    argv.add("--pid-file");
-    argv.add(pidFile.toString());
-    argv.add("--process");
-    argv.add(processJson.toString());
-    argv.add(id);
-    return argv;
+    return command(logFile, "exec", "--detach", "--console-socket", socket, "--pid-file", pidFile,
+        "--process", processJson, id);
   }
 
   /**
@@ -100,17 +88,8 @@ public final class Runc {
    * sealed copy of its binary that {@code json}'s args run).
    */
   List<String> helperExecCommand(String id, Path processJson, Path logFile, Path pidFile) {
-    List<String> argv = base(logFile);
-    argv.add("exec");
-    argv.add("--detach");
-    argv.add("--pid-file");
-    argv.add(pidFile.toString());
-    argv.add("--preserve-fds");
-    argv.add("2");
-    argv.add("--process");
-    argv.add(processJson.toString());
-    argv.add(id);
-    return argv;
+    return command(logFile, "exec", "--detach", "--pid-file", pidFile, "--preserve-fds", "2",
+        "--process", processJson, id);
   }
 
   /**
@@ -119,35 +98,18 @@ public final class Runc {
    * socket} and exits once the process runs (see {@link TtyExec}).
    */
   List<String> ttyRunCommand(String id, Path bundle, Path logFile, Path socket, Path pidFile) {
-    List<String> argv = base(logFile);
-    argv.add("run");
-    argv.add("--detach");
-    argv.add("--console-socket");
-    argv.add(socket.toString());
-    argv.add("--pid-file");
-    argv.add(pidFile.toString());
-    argv.add("--bundle");
-    argv.add(bundle.toString());
-    argv.add(id);
-    return argv;
+    return command(logFile, "run", "--detach", "--console-socket", socket, "--pid-file", pidFile,
+        "--bundle", bundle, id);
   }
 
   /** {@code runc kill <id> <signal>}. */
   Commands.Result kill(String id, int signal) throws IOException {
-    List<String> argv = base(null);
-    argv.add("kill");
-    argv.add(id);
-    argv.add(Integer.toString(signal));
-    return commands.run(argv, SHORT_TIMEOUT);
+    return commands.run(command(null, "kill", id, Integer.toString(signal)), SHORT_TIMEOUT);
   }
 
   /** {@code runc delete --force <id>}: kills what runs and removes runc's state. */
   Commands.Result deleteForce(String id) throws IOException {
-    List<String> argv = base(null);
-    argv.add("delete");
-    argv.add("--force");
-    argv.add(id);
-    return commands.run(argv, SHORT_TIMEOUT);
+    return commands.run(command(null, "delete", "--force", id), SHORT_TIMEOUT);
   }
 
   /**
@@ -175,9 +137,7 @@ public final class Runc {
         return eol < 0 ? line : line.substring(0, eol);
       }
     }
-    List<String> argv = base(null);
-    argv.add("--version");
-    Commands.Result r = commands.run(argv, SHORT_TIMEOUT);
+    Commands.Result r = commands.run(command(null, "--version"), SHORT_TIMEOUT);
     if (!r.ok()) {
       throw new IOException(binary + " --version exited with " + r.exitCode());
     }
