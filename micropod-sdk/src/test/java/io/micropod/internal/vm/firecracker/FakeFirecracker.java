@@ -86,8 +86,11 @@ public final class FakeFirecracker {
           for (com.fasterxml.jackson.databind.JsonNode o : ex.body().path("network_overrides")) {
             opened = o.get("host_dev_name").asText();
           }
-          Files.writeString(inJail(ex.body().get("snapshot_path").asText() + ".tap-" + ProcessHandle.current().pid()),
-              opened);
+          // whole or absent: a test that sees the file reads what was opened (CI read it empty once)
+          Path tap = inJail(ex.body().get("snapshot_path").asText() + ".tap-" + ProcessHandle.current().pid());
+          Path partial = tap.resolveSibling(tap.getFileName() + ".partial");
+          Files.writeString(partial, opened);
+          Files.move(partial, tap, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
           guest[0] = HybridVsockPeer.start(inJail(uds), 1024, null);
         }
         if (ex.status() == 204 && ex.call().equals("PUT /actions")) {
