@@ -297,7 +297,8 @@ class LifecycleIT {
 
     // a download from the host through the NAT crosses the pod's NIC (published ports would not:
     // they travel over the agent channel)
-    ExecResult wget = oom.exec("wget", "-q", "-T", "60", "-O", "/dev/null",
+    // (this busybox's wget exited 139, a segfault, with -T 60 here: timeout bounds it instead)
+    ExecResult wget = oom.exec("timeout", "60", "wget", "-q", "-O", "/dev/null",
         "http://" + Network.HOST_NAME + ":" + hostServer.getAddress().getPort() + "/");
     assertThat(wget.exitCode()).as("%s", wget).isZero();
     PodStats after = oom.stats();
