@@ -68,7 +68,12 @@ import org.slf4j.LoggerFactory;
  *       {@value #POD_MEMORY_LIMIT} (gauges, bytes; limit 0 = none), {@value #POD_IO_READ},
  *       {@value #POD_IO_WRITE} (function counters, bytes), {@value #POD_OOM_KILLS} (function
  *       counter), {@value #POD_VM_MEMORY_AVAILABLE}, {@value #POD_VM_MEMORY_TOTAL} (gauges,
- *       bytes), {@value #POD_VM_LOAD1} (gauge). Removed when the pod's {@code close()} begins.
+ *       bytes), {@value #POD_VM_LOAD1} (gauge), {@value #POD_NET_RECEIVED},
+ *       {@value #POD_NET_TRANSMITTED} (function counters, bytes), {@value #POD_NET_RECEIVED_PACKETS},
+ *       {@value #POD_NET_TRANSMITTED_PACKETS} (function counters, packets): the pod's network
+ *       traffic over its guest's interfaces but {@code lo}, since the VM booted (published ports
+ *       travel over the agent channel and are not counted). Removed when the pod's
+ *       {@code close()} begins.
  *       While a sample fails (the pod is closing) gauges read NaN and counters their last value.
  * </ul>
  * <ul>
@@ -77,8 +82,7 @@ import org.slf4j.LoggerFactory;
  *       number): outbound connections and DNS queries that pods' egress rules (or the NAT's
  *       protection of the host) refused.
  * </ul>
- * Not measured: network traffic ({@link PodStats} has no network figures yet). See
- * {@code docs/metrics.md}.
+ * See {@code docs/metrics.md}.
  *
  * <h2>Threads and lifecycle</h2>
  * Thread-safe; one binder serves any number of pods from any threads. Bind it to one registry
@@ -121,6 +125,14 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
   public static final String POD_VM_MEMORY_TOTAL = "micropod.pod.vm.memory.total";
   /** Gauge: a pod's guest VM 1-minute load average. */
   public static final String POD_VM_LOAD1 = "micropod.pod.vm.load1";
+  /** Function counter, bytes: what a pod received over the network. */
+  public static final String POD_NET_RECEIVED = "micropod.pod.network.received";
+  /** Function counter, packets: packets a pod received over the network. */
+  public static final String POD_NET_RECEIVED_PACKETS = "micropod.pod.network.received.packets";
+  /** Function counter, bytes: what a pod sent over the network. */
+  public static final String POD_NET_TRANSMITTED = "micropod.pod.network.transmitted";
+  /** Function counter, packets: packets a pod sent over the network. */
+  public static final String POD_NET_TRANSMITTED_PACKETS = "micropod.pod.network.transmitted.packets";
 
   private static final Logger log = LoggerFactory.getLogger(MicroPodMetrics.class);
   /** One stats() call serves every meter of a pod read within this long (one scrape). */
@@ -544,7 +556,21 @@ public final class MicroPodMetrics implements MeterBinder, AutoCloseable {
           st -> st.vmMemoryTotalBytes(), podTags));
       registered.add(Gauge.builder(POD_VM_LOAD1, s, x -> x.gauge(PodStats::vmLoad1))
           .description("1-minute load average of the pod's VM").tags(podTags).register(r));
+      registered.add(counter(r, POD_NET_RECEIVED, "Bytes the pod received over the network", s,
+          PodStats::netRxBytes, "bytes", podTags));
+      registered.add(counter(r, POD_NET_RECEIVED_PACKETS, "Packets the pod received over the network", s,
+          PodStats::netRxPackets, "packets", podTags));
+      registered.add(counter(r, POD_NET_TRANSMITTED, "Bytes the pod sent over the network", s,
+          PodStats::netTxBytes, "bytes", podTags));
+      registered.add(counter(r, POD_NET_TRANSMITTED_PACKETS, "Packets the pod sent over the network", s,
+          PodStats::netTxPackets, "packets", podTags));
       return this;
+    }
+
+    private static FunctionCounter counter(MeterRegistry r, String name, String description,
+        StatsSampler s, ToDoubleFunction<PodStats> f, String unit, Tags podTags) {
+      return FunctionCounter.builder(name, s, x -> x.counter(f)).description(description).baseUnit(unit)
+          .tags(podTags).register(r);
     }
 
     private static Gauge gauge(MeterRegistry r, String name, String description, StatsSampler s,

@@ -188,7 +188,8 @@ class MicroPodMetricsTest {
     AtomicInteger calls = new AtomicInteger();
     MicroPod pod = stubPod(POD, "web", metrics.listener(), () -> {
       calls.incrementAndGet();
-      return new PodStats(2_500_000, 64L << 20, 128L << 20, 4096, 8192, 512L << 20, 400L << 20, 0.5, 1);
+      return new PodStats(2_500_000, 64L << 20, 128L << 20, 4096, 8192, 512L << 20, 400L << 20, 0.5, 1,
+          1200, 10, 3400, 12);
     });
     start(POD);
     metrics.monitor(pod);
@@ -204,7 +205,16 @@ class MicroPodMetricsTest {
     assertThat(registry.get(MicroPodMetrics.POD_VM_MEMORY_AVAILABLE).tags(podTags).gauge().value())
         .isEqualTo(400 << 20);
     assertThat(registry.get(MicroPodMetrics.POD_VM_LOAD1).tags(podTags).gauge().value()).isEqualTo(0.5);
-    // nine meters read within a second: one stats() call
+    assertThat(registry.get(MicroPodMetrics.POD_NET_RECEIVED).tags(podTags).functionCounter().count()).isEqualTo(1200);
+    assertThat(registry.get(MicroPodMetrics.POD_NET_RECEIVED_PACKETS).tags(podTags).functionCounter().count())
+        .isEqualTo(10);
+    assertThat(registry.get(MicroPodMetrics.POD_NET_TRANSMITTED).tags(podTags).functionCounter().count())
+        .isEqualTo(3400);
+    assertThat(registry.get(MicroPodMetrics.POD_NET_TRANSMITTED_PACKETS).tags(podTags).functionCounter().count())
+        .isEqualTo(12);
+    assertThat(registry.get(MicroPodMetrics.POD_NET_RECEIVED).tags(podTags).functionCounter().getId().getBaseUnit())
+        .isEqualTo("bytes");
+    // thirteen meters read within a second: one stats() call
     assertThat(calls).hasValue(1);
 
     stop(POD);
@@ -223,7 +233,7 @@ class MicroPodMetricsTest {
       if (failure.get() != null) {
         throw failure.get();
       }
-      return new PodStats(1_000_000, 1024, 0, 0, 0, 0, 0, 0, 0);
+      return new PodStats(1_000_000, 1024, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     });
     for (Phase p : START) {
       events.phaseEnd(POD, p, Duration.ofMillis(1));
@@ -364,7 +374,7 @@ class MicroPodMetricsTest {
 
   @Test
   void closeRemovesEveryMeterAndStopsCounting() {
-    MicroPod pod = stubPod(POD, null, metrics.listener(), () -> new PodStats(0, 0, 0, 0, 0, 0, 0, 0, 0));
+    MicroPod pod = stubPod(POD, null, metrics.listener(), () -> new PodStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
     start(POD);
     metrics.monitor(pod);
     events.execEnd(POD, 0, Duration.ofMillis(1));

@@ -21,7 +21,8 @@ import picocli.CommandLine.ParentCommand;
  * {@code micropod stats [--no-stream] [ID|NAME...]}: as {@code docker stats}, a table of the pods'
  * resource use (all live pods without arguments), redrawn every second until Ctrl-C, or printed
  * once with {@code --no-stream}. CPU % is the container's CPU time over one second of wall time
- * (100% = one vCPU busy); MEM the container's cgroup; BLOCK I/O its reads / writes; GUEST MEM
+ * (100% = one vCPU busy); MEM the container's cgroup; NET I/O the pod's bytes received / sent over
+ * the network (since the VM booted); BLOCK I/O its reads / writes; GUEST MEM
  * AVAIL what the VM has left. The pods keep running (handles are not closed, see {@link Pods}).
  */
 @Command(name = "stats", description = "Show pods' resource use.")
@@ -58,7 +59,7 @@ final class StatsCommand implements Callable<Integer> {
       long t1 = System.nanoTime();
       long nanos = t1 - t0;
       List<String[]> rows = new ArrayList<>();
-      rows.add(new String[] {"ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "BLOCK I/O", "GUEST MEM AVAIL"});
+      rows.add(new String[] {"ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "GUEST MEM AVAIL"});
       attached.forEach((p, pod) -> rows.add(row(pod.id(), pod.spec().name().orElse("<none>"), before.get(p),
           now.get(p), nanos)));
       if (!noStream && main.terminal()) {
@@ -88,6 +89,7 @@ final class StatsCommand implements Callable<Integer> {
         ? String.format(java.util.Locale.ROOT, "%.2f%%", now.memoryUsageBytes() * 100.0 / now.memoryLimitBytes()) : "--";
     return new String[] {id, name, String.format(java.util.Locale.ROOT, "%.2f%%", Math.max(0, cpu)),
         Units.bytes(now.memoryUsageBytes()) + " / " + limit, memPct,
+        Units.bytes(now.netRxBytes()) + " / " + Units.bytes(now.netTxBytes()),
         Units.bytes(now.ioReadBytes()) + " / " + Units.bytes(now.ioWriteBytes()),
         Units.bytes(now.vmMemoryAvailableBytes())};
   }

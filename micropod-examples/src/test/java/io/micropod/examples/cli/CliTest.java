@@ -434,13 +434,13 @@ class CliTest {
   }
 
   @Test
-  void statsRowGivesCpuPercentOverTheIntervalAndMemoryAgainstTheLimit() {
-    io.micropod.PodStats before = new io.micropod.PodStats(1_000_000, 0, 0, 0, 0, 0, 0, 0, 0);
+  void statsRowGivesCpuPercentOverTheIntervalMemoryAgainstTheLimitAndNetworkInOut() {
+    io.micropod.PodStats before = new io.micropod.PodStats(1_000_000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     io.micropod.PodStats now = new io.micropod.PodStats(1_250_000, 50_000_000, 200_000_000, 1_000_000, 2_000, 512_000_000,
-        400_000_000, 0.1, 0);
+        400_000_000, 0.1, 0, 1_234, 10, 3_400, 12);
 
     assertThat(StatsCommand.row("0123456789ab", "web", before, now, 1_000_000_000L)).containsExactly(
-        "0123456789ab", "web", "25.00%", "50MB / 200MB", "25.00%", "1MB / 2kB", "400MB");
+        "0123456789ab", "web", "25.00%", "50MB / 200MB", "25.00%", "1.23kB / 3.4kB", "1MB / 2kB", "400MB");
   }
 
   @Test

@@ -54,6 +54,10 @@ final class CopyHandler {
           .setGuestMemAvailableBytes(s.guestMemAvailableBytes())
           .setGuestLoad1(s.guestLoad1())
           .setOomKills(s.oomKills())
+          .setNetRxBytes(s.net().rxBytes())
+          .setNetRxPackets(s.net().rxPackets())
+          .setNetTxBytes(s.net().txBytes())
+          .setNetTxPackets(s.net().txPackets())
           .build();
     });
   }

@@ -42,6 +42,7 @@ public final class Cgroups {
     Path c = of(id);
     long[] io = ioBytes(c.resolve("io.stat"));
     long max = single(c.resolve("memory.max"));
+    NetDev net = netDev(proc.resolve("net/dev"));
     return new Stats(
         keyed(c.resolve("cpu.stat"), "usage_usec"),
         single(c.resolve("memory.current")),
@@ -51,13 +52,68 @@ public final class Cgroups {
         keyed(proc.resolve("meminfo"), "MemTotal:") * 1024,
         keyed(proc.resolve("meminfo"), "MemAvailable:") * 1024,
         load1(),
-        keyed(c.resolve("memory.events"), "oom_kill"));
+        keyed(c.resolve("memory.events"), "oom_kill"),
+        net);
   }
 
   /** What {@link #stats} reads. */
   public record Stats(long cpuUsageUsec, long memoryUsageBytes, long memoryLimitBytes,
       long ioReadBytes, long ioWriteBytes, long guestMemTotalBytes, long guestMemAvailableBytes,
-      double guestLoad1, long oomKills) {}
+      double guestLoad1, long oomKills, NetDev net) {}
+
+  /**
+   * Traffic summed over the guest's interfaces except {@code lo}: the container shares the
+   * guest's network namespace, so these are the pod's figures.
+   */
+  public record NetDev(long rxBytes, long rxPackets, long txBytes, long txPackets) {}
+
+  /**
+   * Parses {@code /proc/net/dev}: two header lines, then {@code name: rx_bytes rx_packets errs
+   * drop fifo frame compressed multicast tx_bytes tx_packets ...}. The kernel may join the name
+   * and the first number ({@code eth0:123}) when the number is wide. Lines that do not parse are
+   * skipped; counters are unsigned 64-bit and sums saturate at {@link Long#MAX_VALUE}.
+   */
+  static NetDev netDev(Path file) {
+    long[] sum = new long[4];
+    for (String line : read(file).split("\n")) {
+      int colon = line.indexOf(':');
+      if (colon < 0) {
+        continue;
+      }
+      String name = line.substring(0, colon).trim();
+      if (name.isEmpty() || name.equals("lo") || name.contains("|")) {
+        continue;
+      }
+      String[] f = line.substring(colon + 1).trim().split("\\s+");
+      if (f.length < 10) {
+        continue;
+      }
+      long[] v = new long[4];
+      try {
+        v[0] = unsigned(f[0]);
+        v[1] = unsigned(f[1]);
+        v[2] = unsigned(f[8]);
+        v[3] = unsigned(f[9]);
+      } catch (NumberFormatException e) {
+        continue;
+      }
+      for (int i = 0; i < 4; i++) {
+        sum[i] = saturatedAdd(sum[i], v[i]);
+      }
+    }
+    return new NetDev(sum[0], sum[1], sum[2], sum[3]);
+  }
+
+  /** An unsigned decimal counter; beyond {@link Long#MAX_VALUE} it reads as that. */
+  private static long unsigned(String s) {
+    long v = Long.parseUnsignedLong(s);
+    return v < 0 ? Long.MAX_VALUE : v;
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long r = a + b;
+    return r < 0 ? Long.MAX_VALUE : r;
+  }
 
   private static String read(Path file) {
     try {

@@ -388,7 +388,10 @@ public final class AgentClient implements AutoCloseable {
           .getStats(GetStatsRequest.newBuilder().setContainerId(containerId).build());
       return new PodStats(r.getCpuUsageUsec(), r.getMemoryUsageBytes(),
           r.getMemoryLimitBytes(), r.getIoReadBytes(), r.getIoWriteBytes(), r.getGuestMemTotalBytes(),
-          r.getGuestMemAvailableBytes(), r.getGuestLoad1(), r.getOomKills());
+          r.getGuestMemAvailableBytes(), r.getGuestLoad1(), r.getOomKills(),
+          // The guest is untrusted: a negative counter (hostile, or a wrapped sum) reads as 0.
+          Math.max(0, r.getNetRxBytes()), Math.max(0, r.getNetRxPackets()),
+          Math.max(0, r.getNetTxBytes()), Math.max(0, r.getNetTxPackets()));
     } catch (StatusRuntimeException e) {
       throw map(e, "GetStats", null, deadline);
     }

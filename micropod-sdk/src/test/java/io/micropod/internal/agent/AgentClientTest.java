@@ -23,6 +23,8 @@ import io.micropod.agent.v1.ExecRequest;
 import io.micropod.agent.v1.ExecResponse;
 import io.micropod.agent.v1.GetInfoRequest;
 import io.micropod.agent.v1.GetInfoResponse;
+import io.micropod.agent.v1.GetStatsRequest;
+import io.micropod.agent.v1.GetStatsResponse;
 import io.micropod.agent.v1.GuestBootTimings;
 import io.micropod.agent.v1.LogChunk;
 import io.micropod.agent.v1.OutputStream;
@@ -152,6 +154,14 @@ class AgentClientTest {
         }
       };
     }
+
+    @Override
+    public void getStats(GetStatsRequest req, StreamObserver<GetStatsResponse> out) {
+      out.onNext(stats);
+      out.onCompleted();
+    }
+
+    volatile GetStatsResponse stats = GetStatsResponse.getDefaultInstance();
 
     @Override
     public void shutdown(ShutdownRequest req, StreamObserver<ShutdownResponse> out) {
@@ -327,6 +337,19 @@ class AgentClientTest {
           assertThat(e.status()).isEqualTo(AgentStatus.NOT_FOUND);
           assertThat(e.rpc()).isEqualTo("ExecProcess");
         });
+  }
+
+  @Test
+  void statsCarryTheNetworkFiguresAndNegativeOnesFromTheGuestReadAsZero() {
+    agent.stats = GetStatsResponse.newBuilder().setNetRxBytes(1200).setNetRxPackets(-1)
+        .setNetTxBytes(Long.MIN_VALUE).setNetTxPackets(7).build();
+
+    io.micropod.PodStats s = client.stats("c1", Duration.ofSeconds(5));
+
+    assertThat(s.netRxBytes()).isEqualTo(1200);
+    assertThat(s.netRxPackets()).isZero();
+    assertThat(s.netTxBytes()).isZero();
+    assertThat(s.netTxPackets()).isEqualTo(7);
   }
 
   @Test
