@@ -87,10 +87,10 @@ public final class FakeFirecracker {
             opened = o.get("host_dev_name").asText();
           }
           // whole or absent: a test that sees the file reads what was opened (CI read it empty once)
-          Path tap = inJail(ex.body().get("snapshot_path").asText() + ".tap-" + ProcessHandle.current().pid());
-          Path partial = tap.resolveSibling(tap.getFileName() + ".partial");
+          Path tapRecord = inJail(ex.body().get("snapshot_path").asText() + ".tap-" + ProcessHandle.current().pid());
+          Path partial = tapRecord.resolveSibling(tapRecord.getFileName() + ".partial");
           Files.writeString(partial, opened);
-          Files.move(partial, tap, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+          Files.move(partial, tapRecord, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
           guest[0] = HybridVsockPeer.start(inJail(uds), 1024, null);
         }
         if (ex.status() == 204 && ex.call().equals("PUT /actions")) {
