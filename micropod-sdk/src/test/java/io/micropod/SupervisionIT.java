@@ -2,7 +2,6 @@ package io.micropod;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.micropod.event.MicroPodListener;
 import io.micropod.internal.registry.TestImage;
 import io.micropod.internal.state.ConsoleStates;
@@ -124,13 +123,10 @@ class SupervisionIT {
     }
   }
 
-  /** The busybox test image with {@code healthcheck} as its config's {@code Healthcheck}, as Docker writes it. */
+  /** The busybox test image with {@code healthcheckJson} as its config's {@code Healthcheck}. */
   private static String imageWithHealthcheck(Path dir, String name, String healthcheckJson) throws Exception {
-    ObjectNode healthcheck = (ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(healthcheckJson);
-    Path layout = TestImage.extendLayout(Path.of(TestImages.busybox().substring("oci:".length())),
-        TestImage.tar(TestImage.files("etc/micropod-image-healthcheck", name + "\n")),
-        config -> ((ObjectNode) config.get("config")).set("Healthcheck", healthcheck), dir.resolve(name));
-    return "oci:" + layout;
+    return "oci:" + TestImage.withHealthcheck(Path.of(TestImages.busybox().substring("oci:".length())),
+        healthcheckJson, dir.resolve(name));
   }
 
   @Test
