@@ -3,6 +3,7 @@ package io.micropod;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micropod.event.MicroPodListener;
+import io.micropod.internal.registry.TestImage;
 import io.micropod.internal.state.ConsoleStates;
 import io.micropod.internal.state.StateDirectory;
 import java.nio.file.Files;
@@ -14,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 15 on real VMs: the guest agent restarts a failing main process as its policy says, probes
@@ -118,6 +120,63 @@ class SupervisionIT {
       state.read(id).ifPresent(r -> r.processes()
           .forEach(p -> io.micropod.internal.state.ProcStat.killIfSame(p.pid(), p.startTime())));
       Files.deleteIfExists(consoleLog);
+    }
+  }
+
+  /** The busybox test image with {@code healthcheckJson} as its config's {@code Healthcheck}. */
+  private static String imageWithHealthcheck(Path dir, String name, String healthcheckJson) throws Exception {
+    return "oci:" + TestImage.withHealthcheck(Path.of(TestImages.busybox().substring("oci:".length())),
+        healthcheckJson, dir.resolve(name));
+  }
+
+  @Test
+  void anImagesHealthcheckRunsWithoutOneOnTheSpecStartingThenUnhealthyThenHealthy(@TempDir Path dir)
+      throws Exception {
+    // durations in nanoseconds, as Docker writes them: 500 ms, 20 s, 4 s; failures in the start
+    // period do not count, so the pod is STARTING at first although /tmp/ok is absent
+    String image = imageWithHealthcheck(dir, "healthcheck", "{\"Test\":[\"CMD-SHELL\",\"echo probing; test -f /tmp/ok\"],"
+        + "\"Interval\":500000000,\"Timeout\":20000000000,\"StartPeriod\":4000000000,\"Retries\":2}");
+    Recorder recorder = new Recorder();
+    try (MicroPod pod = MicroPod.builder().image(image).listener(recorder).command("sleep", "3600").start()) {
+      assertThat(pod.health()).as("the image's check applies").get()
+          .extracting(HealthState::status).isEqualTo(HealthState.Status.STARTING);
+
+      poll("unhealthy", () -> pod.health().map(h -> h.status() == HealthState.Status.UNHEALTHY).orElse(false));
+      assertThat(pod.health().orElseThrow().failingStreak()).isGreaterThanOrEqualTo(2);
+      assertThat(pod.health().orElseThrow().lastOutput()).contains("probing");
+      poll("unhealthy in list()", () -> info(pod).health()
+          .map(h -> h.status() == HealthState.Status.UNHEALTHY).orElse(false));
+
+      assertThat(pod.exec("touch", "/tmp/ok").exitCode()).isZero();
+      poll("healthy", () -> pod.health().map(h -> h.status() == HealthState.Status.HEALTHY).orElse(false));
+      poll("healthy in list()", () -> info(pod).health()
+          .map(h -> h.status() == HealthState.Status.HEALTHY).orElse(false));
+      poll("the healthy event", () -> recorder.events.contains("health healthy"));
+      assertThat(recorder.events).containsSubsequence("health unhealthy", "health healthy");
+
+      // what inspect shows is the check that runs, as docker inspect's Config.Healthcheck
+      assertThat(info(pod).config().orElseThrow().healthcheck()).as("PodInfo.config().healthcheck() of a pod running the image's check")
+          .contains(HealthCheck.builder().command("/bin/sh", "-c", "echo probing; test -f /tmp/ok")
+              .interval(Duration.ofMillis(500)).timeout(Duration.ofSeconds(20)).startPeriod(Duration.ofSeconds(4))
+              .retries(2).build());
+    }
+  }
+
+  @Test
+  void theSpecsHealthcheckReplacesTheImagesAndAnImagesNoneHasNoHealth(@TempDir Path dir) throws Exception {
+    String failing = imageWithHealthcheck(dir, "failing", "{\"Test\":[\"CMD\",\"false\"],\"Interval\":500000000,"
+        + "\"Retries\":1}");
+    try (MicroPod pod = MicroPod.builder().image(failing).command("sleep", "3600")
+        .healthcheck(HealthCheck.builder().command("true").interval(Duration.ofMillis(500)).build()).start()) {
+      poll("healthy by the spec's check", () -> pod.health()
+          .map(h -> h.status() == HealthState.Status.HEALTHY).orElse(false));
+      assertThat(info(pod).config().orElseThrow().healthcheck().orElseThrow().command()).containsExactly("true");
+    }
+    String none = imageWithHealthcheck(dir, "none", "{\"Test\":[\"NONE\"]}");
+    try (MicroPod pod = MicroPod.builder().image(none).command("sleep", "3600").start()) {
+      assertThat(pod.health()).as("HEALTHCHECK NONE: no check").isEmpty();
+      assertThat(info(pod).health()).isEmpty();
+      assertThat(info(pod).config().orElseThrow().healthcheck()).isEmpty();
     }
   }
 

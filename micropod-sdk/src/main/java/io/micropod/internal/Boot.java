@@ -107,6 +107,16 @@ final class Boot {
         ? config.withSnapshotting(SnapshotSteps.snapshotting(this, paths.socketDir())) : config;
   }
 
+  /**
+   * What the agent supervises: the spec's health check, else the image's {@code HEALTHCHECK}
+   * (none for a pod restored from a snapshot, whose image was not resolved), restarts, deadlines.
+   */
+  io.micropod.internal.agent.Supervising supervising() {
+    ResolvedImage resolved = image.orNull();
+    return io.micropod.internal.agent.Supervising.of(spec,
+        resolved == null ? null : resolved.config().healthcheck());
+  }
+
   /** The time left of the start's deadline (at least 1 ms). */
   Duration remaining() {
     Duration d = Duration.between(Instant.now(), vm.get().deadline());

@@ -24,9 +24,7 @@ final class ContainerSteps {
         NetworkSteps.hosts(b), NetworkSteps.resolvConf(b), MountSteps.requests(b.spec),
         b.spec.seccomp(), b.spec.tty().orElse(null), b.spec.stdinOpen());
     try {
-      io.micropod.internal.image.ResolvedImage image = b.image.orNull();
-      b.agentClient().createContainer(launch, io.micropod.internal.agent.Supervising.of(b.spec,
-          image == null ? null : image.config().healthcheck()), b.remaining());
+      b.agentClient().createContainer(launch, b.supervising(), b.remaining());
       b.containerCreated = true;
     } catch (AgentException e) {
       throw vmDiedOr(b, e, "container.create");

@@ -73,7 +73,8 @@ final class PodStarter {
     BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
     RealMicroPod pod = new RealMicroPod(boot, cleanup, timings);
     try {
-      boot.updateRecord(r -> r.withStarted(Instant.now().toString()).withDetails(details(spec, timings)));
+      boot.updateRecord(r -> r.withStarted(Instant.now().toString()).withDetails(details(spec, boot.supervising().health(),
+          timings)));
     } catch (RuntimeException e) {
       pod.close();
       throw new MicroPodException("pod " + id + " started but its record could not be written: "
@@ -172,12 +173,15 @@ final class PodStarter {
     cleanup.push("name.release", () -> b.runtime.releaseName(name, b.id));
   }
 
-  /** What a started pod's record holds for {@code inspect}: the spec without env values, the timings. */
-  static PodRecord.Details details(MicroPodSpec spec, BootTimings t) {
-    PodRecord.Health health = spec.healthcheck().filter(h -> !h.isNone())
-        .map(h -> new PodRecord.Health(h.command(), h.interval().toMillis(), h.timeout().toMillis(),
-            h.retries(), h.startPeriod().toMillis()))
-        .orElse(null);
+  /**
+   * What a started pod's record holds for {@code inspect}: the spec without env values, the
+   * effective health check ({@code healthcheck}, null for none: the image's when the spec has
+   * none, as {@code docker inspect}'s {@code Config.Healthcheck}), the timings.
+   */
+  static PodRecord.Details details(MicroPodSpec spec, io.micropod.HealthCheck healthcheck, BootTimings t) {
+    PodRecord.Health health = healthcheck == null ? null
+        : new PodRecord.Health(healthcheck.command(), healthcheck.interval().toMillis(),
+            healthcheck.timeout().toMillis(), healthcheck.retries(), healthcheck.startPeriod().toMillis());
     Map<String, Long> boot = new java.util.LinkedHashMap<>();
     boot.put("image", t.image().toMillis());
     boot.put("vmBoot", t.vmBoot().toMillis());

@@ -35,11 +35,9 @@ final class SupervisionWatch implements AutoCloseable {
 
   /** Starts watching {@code b}'s pod when there is something to report; pushes its stop on {@code cleanup}. */
   static void start(Boot b, CleanupStack cleanup) {
-    boolean supervised = b.spec.restart().mode() != io.micropod.RestartPolicy.Mode.NO
-        || b.spec.maxLifetime().isPresent() || b.spec.idleTimeout().isPresent()
-        || b.spec.healthcheck().map(h -> !h.isNone()).orElse(false)
-        || (b.spec.healthcheck().isEmpty() && b.image.orNull() != null
-            && b.image.orNull().config().healthcheck() != null);
+    io.micropod.internal.agent.Supervising s = b.supervising();
+    boolean supervised = s.restart().mode() != io.micropod.RestartPolicy.Mode.NO
+        || s.maxLifetime() != null || s.idleTimeout() != null || s.health() != null;
     if (!supervised || b.spec.listener() == MicroPodListener.NONE || b.paths.consoleLog() == null) {
       return;
     }

@@ -102,17 +102,20 @@ public final class OciLayout {
         c.path("User").asText(""),
         config.path("os").asText(""),
         config.path("architecture").asText(""),
-        healthcheck(c.path("Healthcheck")));
+        healthcheck(c.path("Healthcheck"), strings(c.path("Shell"))));
   }
 
   /**
    * Docker's {@code config.Healthcheck}: {@code Test} ({@code ["CMD", argv...]},
    * {@code ["CMD-SHELL", line]} or {@code ["NONE"]}), {@code Interval}, {@code Timeout},
    * {@code StartPeriod} in nanoseconds and {@code Retries}; zero or missing values take the
-   * defaults. Null when absent, empty or malformed (an image config is untrusted: a bad one is
+   * defaults. {@code CMD-SHELL} runs as moby does: the config's {@code Shell} (a Dockerfile's
+   * {@code SHELL}; {@code /bin/sh -c} without one) followed by every word after
+   * {@code CMD-SHELL} (more than one makes the extra words the script's {@code $0}, {@code $1}..).
+   * Null when absent, empty or malformed (an image config is untrusted: a bad one is
    * ignored, with Docker's defaults never exceeded in the other direction).
    */
-  static io.micropod.HealthCheck healthcheck(JsonNode h) {
+  static io.micropod.HealthCheck healthcheck(JsonNode h, List<String> shell) {
     List<String> test = strings(h.path("Test"));
     if (test.isEmpty()) {
       return null;
@@ -126,10 +129,12 @@ public final class OciLayout {
           b.command(test.subList(1, test.size()));
           break;
         case "CMD-SHELL":
-          if (test.size() != 2) {
+          if (test.size() < 2 || test.get(1).isBlank()) {
             return null;
           }
-          b.shell(test.get(1));
+          List<String> argv = new ArrayList<>(shell.isEmpty() ? List.of("/bin/sh", "-c") : shell);
+          argv.addAll(test.subList(1, test.size()));
+          b.command(argv);
           break;
         default:
           return null;

@@ -12,9 +12,28 @@ import org.junit.jupiter.api.Test;
 /** Docker's {@code config.Healthcheck} in an image config, and how the spec overrides it. */
 class ImageHealthcheckTest {
   private static ImageConfig parse(String healthcheck) throws Exception {
+    return parse(healthcheck, "");
+  }
+
+  private static ImageConfig parse(String healthcheck, String more) throws Exception {
     return OciLayout.parseConfig(new ObjectMapper().readTree(
         "{\"os\":\"linux\",\"config\":{\"Cmd\":[\"sh\"]" + (healthcheck == null ? "" : ",\"Healthcheck\":" + healthcheck)
-            + "}}"));
+            + more + "}}"));
+  }
+
+  @Test
+  void cmdShellRunsInTheImagesShellAsDockerDoes() throws Exception {
+    // Docker runs CMD-SHELL with the config's Shell (a Dockerfile's SHELL), /bin/sh -c without one
+    HealthCheck h = parse("{\"Test\":[\"CMD-SHELL\",\"test -f /tmp/ok\"]}",
+        ",\"Shell\":[\"/bin/ash\",\"-eo\",\"pipefail\",\"-c\"]").healthcheck();
+    assertThat(h.command()).containsExactly("/bin/ash", "-eo", "pipefail", "-c", "test -f /tmp/ok");
+  }
+
+  @Test
+  void cmdShellWithMoreWordsPassesThemAfterTheLineAsDockerDoes() throws Exception {
+    // moby appends Test[1:] to the shell: the extra words are the script's $0, $1...
+    HealthCheck h = parse("{\"Test\":[\"CMD-SHELL\",\"test -f \\\"$1\\\"\",\"probe\",\"/tmp/ok\"]}").healthcheck();
+    assertThat(h.command()).containsExactly("/bin/sh", "-c", "test -f \"$1\"", "probe", "/tmp/ok");
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.micropod.internal.registry;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -235,6 +236,17 @@ public final class TestImage {
     io.micropod.internal.files.FileTrees.deleteTree(out);
     Files.move(work, out, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     return out;
+  }
+
+  /**
+   * Writes {@code out}: layout {@code base} with {@code healthcheckJson} as its config's
+   * {@code Healthcheck}, as Docker writes it ({@code Test}, durations in nanoseconds), on one more
+   * layer holding {@code /etc/micropod-image-healthcheck}.
+   */
+  public static Path withHealthcheck(Path base, String healthcheckJson, Path out) throws IOException {
+    JsonNode healthcheck = JSON.readTree(healthcheckJson);
+    return extendLayout(base, tar(files("etc/micropod-image-healthcheck", healthcheckJson + "\n")),
+        config -> ((ObjectNode) config.get("config")).set("Healthcheck", healthcheck), out);
   }
 
   private static Blob put(Path blobs, byte[] data) throws IOException {
