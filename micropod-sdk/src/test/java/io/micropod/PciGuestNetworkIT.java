@@ -47,7 +47,7 @@ class PciGuestNetworkIT {
       assertThat(pod.exec("cat", "/etc/resolv.conf").stdout()).contains("nameserver 10.0.2.3");
       ExecResult r = pod.exec("timeout", "20", "wget", "-q", "-O-",
           "http://" + Network.HOST_NAME + ":" + host.getAddress().getPort() + "/");
-      assertThat(r.stdout()).isEqualTo("hello over pci\n");
+      assertThat(r.stdout()).as("exit %d, stderr: %s", r.exitCode(), r.stderr()).isEqualTo("hello over pci\n");
     } finally {
       host.stop(0);
     }

@@ -54,6 +54,8 @@ class RootlessNetworkIT {
       Path guestCopy = work.resolve("guest");
       copyTree(version.resolve("vmlinux"), guestCopy.resolve("vmlinux"));
       copyTree(version.resolve("initramfs.cpio"), guestCopy.resolve("initramfs.cpio"));
+      // the guest's read-only system image goes beside the initramfs (docs/guest-image.md)
+      copyTree(version.resolve("system.img"), guestCopy.resolve("system.img"));
       // The host helpers (virtiofsd's seccomp wrapper, QEMU's network guard) beside the copied
       // initramfs, where the SDK looks for those of a guest image given by MICROPOD_AGENT_ROOTFS.
       for (String helper : List.of("micropod-fsguard", "libmicropod-netguard.so")) {

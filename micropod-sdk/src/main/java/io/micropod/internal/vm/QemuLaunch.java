@@ -58,7 +58,7 @@ public final class QemuLaunch {
       script.append("exec");
       for (VmmUser.PassedFile f : files) {
         args.add(f.path().toString());
-        script.append(' ').append(f.fd()).append(f.append() ? ">>" : "<").append("\"$").append(args.size()).append('"');
+        script.append(' ').append(f.fd()).append(f.append() ? ">>" : "<").append(arg(args.size()));
       }
       script.append(" || exit 126; ");
     }
@@ -68,7 +68,7 @@ public final class QemuLaunch {
         throw new IllegalArgumentException("environment variable name: " + name);
       }
       args.add(env.get(name));
-      script.append("export ").append(name).append("=\"$").append(args.size()).append("\"; ");
+      script.append("export ").append(name).append('=').append(arg(args.size())).append("; ");
     }
     script.append("shift ").append(args.size()).append("; exec \"$@\"");
     List<String> c = new ArrayList<>(List.of("sh", "-c", script.toString(), "micropod-vmm"));
@@ -101,7 +101,7 @@ public final class QemuLaunch {
     StringBuilder script = new StringBuilder();
     startCapper(script, args, user, console);
     args.add(capperPid.toString());
-    script.append("echo $! >\"$").append(args.size()).append("\" || exit 126; ");
+    script.append("echo $! >").append(arg(args.size())).append(" || exit 126; ");
     script.append("exec 2>&1; shift ").append(args.size()).append("; exec \"$@\"");
     List<String> c = new ArrayList<>(List.of("sh", "-c", script.toString(), "micropod-vmm"));
     c.addAll(args);
@@ -116,9 +116,9 @@ public final class QemuLaunch {
    */
   private static void startCapper(StringBuilder script, List<String> args, VmmUser user, Console console) {
     args.add(console.fifo().toString());
-    String fifo = "\"$" + args.size() + "\"";
+    String fifo = arg(args.size());
     args.add(console.log().toString());
-    String log = "\"$" + args.size() + "\"";
+    String log = arg(args.size());
     script.append("mkfifo -m 600 ").append(fifo).append(" || exit 126; ");
     if (user != null) {
       for (String a : user.setpriv(false)) {
@@ -132,6 +132,15 @@ public final class QemuLaunch {
         .append(" <").append(fifo).append(" >>").append(log).append(" & ");
     script.append("exec ").append(console.fd()).append('>').append(fifo).append(" || exit 126; rm -f ")
         .append(fifo).append("; ");
+  }
+
+  /**
+   * The quoted reference to positional parameter {@code n}: sh reads {@code $10} as {@code ${1}0},
+   * so from 10 on it needs braces (a blk pod with a system image has more than nine: its exposed
+   * host ports reached the network guard as the kernel's path plus "0").
+   */
+  private static String arg(int n) {
+    return n <= 9 ? "\"$" + n + "\"" : "\"${" + n + "}\"";
   }
 
   /** {@code s} as one shell word. */

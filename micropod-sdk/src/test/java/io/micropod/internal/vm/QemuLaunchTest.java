@@ -67,6 +67,30 @@ class QemuLaunchTest {
   }
 
   /**
+   * With more than nine parameters (files, console, environment) each still reaches its own
+   * place: sh reads {@code $10} as {@code ${1}0}; a blk pod with a system image had its exposed
+   * host ports arrive at the network guard as the first file's path plus "0" (PciGuestNetworkIT).
+   */
+  @Test
+  @Timeout(30)
+  void theTenthParameterAndLaterReachTheirOwnPlace() throws Exception {
+    List<VmmUser.PassedFile> files = new java.util.ArrayList<>();
+    for (int fd : new int[] {3, 4, 6, 7, 8, 9}) {
+      files.add(new VmmUser.PassedFile(Files.writeString(tmp.resolve("f" + fd), "file" + fd + "\n"), fd, false));
+    }
+    Path log = Files.createFile(tmp.resolve("console.log"));
+    List<String> c = QemuLaunch.command(null, files, new QemuLaunch.Console(log, tmp.resolve("fifo"), 5, 100),
+        Map.of("A", "a-value", "B", "b-value", "C", "c-value"), false,
+        List.of("sh", "-c", "echo \"$A $B $C\"; cat <&9; cat <&3"));
+
+    Process p = new ProcessBuilder(c).redirectErrorStream(true).start();
+    assertThat(p.waitFor(20, TimeUnit.SECONDS)).isTrue();
+
+    assertThat(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+        .isEqualTo("a-value b-value c-value\nfile9\nfile3\n");
+  }
+
+  /**
    * A VMM that exits before its console reached the cap (a failed start, a short life) leaves
    * what it wrote and no marker: the marker says bytes were dropped, and none were. Also at
    * exactly the cap nothing was dropped.
