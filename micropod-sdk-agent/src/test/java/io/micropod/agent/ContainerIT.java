@@ -509,8 +509,16 @@ class ContainerIT {
     start("looper");
     Poll.until("three runs of an always-restarted container", TIMEOUT,
         () -> state("looper").getRestartCount() >= 2);
-    client.blocking().signalContainer(
-        SignalContainerRequest.newBuilder().setContainerId("looper").setSignal(15).build());
+    try {
+      client.blocking().signalContainer(
+          SignalContainerRequest.newBuilder().setContainerId("looper").setSignal(15).build());
+    } catch (StatusRuntimeException e) {
+      // The stop may land the instant the run exits on its own (`exit 0` takes microseconds),
+      // after the agent marked it stopped and before it decided on a restart: the agent then
+      // answers FAILED_PRECONDITION, as for any container that does not run, and the stop still
+      // holds (the restart decision reads it). CI hit this window once.
+      assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    }
     assertThat(await("looper").getExitCode()).isIn(0, 143);
     int restarts = state("looper").getRestartCount();
     assertThat(state("looper").getState()).isEqualTo("stopped");
