@@ -252,8 +252,13 @@ class LifecycleIT {
     Files.createSymbolicLink(src.resolve("link"), Path.of("a.txt"));
     Files.setPosixFilePermissions(src.resolve("a.txt"),
         java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+    Files.setLastModifiedTime(src.resolve("a.txt"),
+        java.nio.file.attribute.FileTime.fromMillis(1_600_000_000_000L));
 
     web.copyIn(src, "/data/copied");
+    // modification times cross both ways, as docker cp keeps them
+    assertThat(web.exec("stat", "-c", "%Y", "/data/copied/a.txt").stdout()).isEqualTo("1600000000\n");
+    assertThat(web.exec("touch", "-t", "201707140240.00", "/data/copied/sub/b.bin").exitCode()).isZero();
     assertThat(web.exec("sh", "-c", "cat /data/copied/a.txt; stat -c %a /data/copied/a.txt; "
         + "wc -c < /data/copied/sub/b.bin; readlink /data/copied/link").stdout())
         .isEqualTo("alpha750\n300000\na.txt\n".replace("alpha750", "alpha750"));
@@ -262,6 +267,10 @@ class LifecycleIT {
     web.copyOut("/data/copied", back);
     assertThat(Files.readString(back.resolve("a.txt"))).isEqualTo("alpha");
     assertThat(Files.size(back.resolve("sub/b.bin"))).isEqualTo(300_000);
+    assertThat(Files.getLastModifiedTime(back.resolve("sub/b.bin")).toInstant())
+        .isEqualTo(java.time.Instant.ofEpochSecond(1_500_000_000L));
+    assertThat(Files.getLastModifiedTime(back.resolve("a.txt")).toInstant())
+        .isEqualTo(java.time.Instant.ofEpochSecond(1_600_000_000L));
     assertThat(Files.readSymbolicLink(back.resolve("link"))).isEqualTo(Path.of("a.txt"));
   }
 

@@ -10,18 +10,23 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A small tar (POSIX ustar + pax) reader and writer for CopyIn / CopyOut: regular files,
- * directories and symlinks with mode, uid and gid; pax {@code path}, {@code linkpath} and
- * {@code size} and GNU long names are read; hard links, devices and fifos are skipped. The
+ * directories and symlinks with mode, uid, gid and modification time (whole seconds, as
+ * {@code docker cp} keeps it); pax {@code path}, {@code linkpath}, {@code size} and {@code mtime}
+ * and GNU long names are read; hard links, devices and fifos are skipped. The
  * agent's image ships no compression library and needs none of the rest.
  */
 public final class Tar {
@@ -29,8 +34,9 @@ public final class Tar {
 
   private Tar() {}
 
-  /** One entry of a stream. */
-  public record Entry(String name, char type, int mode, int uid, int gid, long size, String link) {
+  /** One entry of a stream; {@code mtime} in seconds since the epoch. */
+  public record Entry(String name, char type, int mode, int uid, int gid, long size, String link,
+      long mtime) {
     boolean isDirectory() {
       return type == '5';
     }
@@ -58,7 +64,10 @@ public final class Tar {
     String paxPath = null;
     String paxLink = null;
     long paxSize = -1;
+    Long paxMtime = null;
     String longName = null;
+    // a directory's time is set after its entries are written, which change it: deepest last
+    List<Map.Entry<Path, Long>> directoryTimes = new ArrayList<>();
     byte[] header = new byte[BLOCK];
     while (true) {
       if (!readBlock(in, header)) {
@@ -78,6 +87,7 @@ public final class Tar {
               case "path" -> paxPath = kv[1];
               case "linkpath" -> paxLink = kv[1];
               case "size" -> paxSize = Long.parseLong(kv[1]);
+              case "mtime" -> paxMtime = paxSeconds(kv[1]);
               default -> { }
             }
           }
@@ -91,18 +101,46 @@ public final class Tar {
       String name = paxPath != null ? paxPath : longName != null ? longName : fullName(header);
       String link = paxLink != null ? paxLink : cString(header, 157, 100);
       Entry e = new Entry(name, type, (int) number(header, 100, 8), (int) number(header, 108, 8),
-          (int) number(header, 116, 8), size, link);
+          (int) number(header, 116, 8), size, link,
+          paxMtime != null ? paxMtime : number(header, 136, 12));
       paxPath = null;
       paxLink = null;
       paxSize = -1;
+      paxMtime = null;
       longName = null;
-      write(in, root, destInRoot, e);
+      Path directory = write(in, root, destInRoot, e);
+      if (directory != null) {
+        directoryTimes.add(Map.entry(directory, e.mtime()));
+      }
       count++;
+    }
+    for (int i = directoryTimes.size() - 1; i >= 0; i--) {
+      mtime(directoryTimes.get(i).getKey(), directoryTimes.get(i).getValue());
     }
     return count;
   }
 
-  private static void write(InputStream in, Path root, String destInRoot, Entry e)
+  /** A pax {@code mtime} ("1700000000.123456789"): its whole seconds. */
+  private static long paxSeconds(String value) throws IOException {
+    int dot = value.indexOf('.');
+    try {
+      return Long.parseLong(dot < 0 ? value : value.substring(0, dot));
+    } catch (NumberFormatException e) {
+      throw new IOException("bad pax mtime in tar stream: " + value);
+    }
+  }
+
+  /**
+   * Sets {@code p}'s modification time, on {@code p} itself (NOFOLLOW_LINKS, as
+   * {@link #attributes}: never on what a symlink the container put there points to).
+   */
+  private static void mtime(Path p, long seconds) throws IOException {
+    Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+        .setTimes(FileTime.from(seconds, TimeUnit.SECONDS), null, null);
+  }
+
+  /** Writes one entry; returns the directory it made or kept, whose time is set at the end. */
+  private static Path write(InputStream in, Path root, String destInRoot, Entry e)
       throws IOException {
     String name = e.name();
     while (name.endsWith("/")) {
@@ -110,7 +148,7 @@ public final class Tar {
     }
     if (name.isEmpty() || name.equals(".")) {
       skip(in, e.isFile() ? e.size() : 0);
-      return;
+      return null;
     }
     for (String part : name.split("/")) {
       if (part.equals("..")) {
@@ -130,17 +168,18 @@ public final class Tar {
         Files.createDirectory(target);
       }
       attributes(target, e);
-      return;
+      return target;
     }
     if (e.isSymlink()) {
       deleteNonDirectory(target);
       Files.createSymbolicLink(target, Path.of(e.link()));
       owner(target, e);
-      return;
+      mtime(target, e.mtime());
+      return null;
     }
     if (!e.isFile()) {
       skip(in, e.size() > 0 && e.type() != '1' ? e.size() : 0);
-      return;
+      return null;
     }
     deleteNonDirectory(target);
     try (OutputStream out = Files.newOutputStream(target, StandardOpenOption.CREATE_NEW,
@@ -149,6 +188,8 @@ public final class Tar {
     }
     skip(in, pad(e.size()));
     attributes(target, e);
+    mtime(target, e.mtime());
+    return null;
   }
 
   private static void deleteNonDirectory(Path target) throws IOException {
@@ -216,10 +257,11 @@ public final class Tar {
     int uid = (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
     int gid = (Integer) Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS);
     int mode = mode(a.permissions());
+    long mtime = a.lastModifiedTime().to(TimeUnit.SECONDS);
     if (a.isSymbolicLink()) {
-      header(out, new Entry(name, '2', mode, uid, gid, 0, Files.readSymbolicLink(p).toString()));
+      header(out, new Entry(name, '2', mode, uid, gid, 0, Files.readSymbolicLink(p).toString(), mtime));
     } else if (a.isDirectory()) {
-      header(out, new Entry(name + "/", '5', mode, uid, gid, 0, ""));
+      header(out, new Entry(name + "/", '5', mode, uid, gid, 0, "", mtime));
       List<Path> children = new ArrayList<>();
       try (DirectoryStream<Path> ds = Files.newDirectoryStream(p)) {
         ds.forEach(children::add);
@@ -230,7 +272,7 @@ public final class Tar {
       }
     } else if (a.isRegularFile()) {
       try (InputStream in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
-        header(out, new Entry(name, '0', mode, uid, gid, a.size(), ""));
+        header(out, new Entry(name, '0', mode, uid, gid, a.size(), "", mtime));
         long n = in.transferTo(out);
         if (n != a.size()) {
           throw new IOException(p + " changed size while being copied");
@@ -257,12 +299,12 @@ public final class Tar {
         pax.append(record("size", Long.toString(e.size())));
       }
       byte[] data = pax.toString().getBytes(StandardCharsets.UTF_8);
-      out.write(block("PaxHeader", 'x', 0644, 0, 0, data.length, ""));
+      out.write(block("PaxHeader", 'x', 0644, 0, 0, data.length, "", e.mtime()));
       out.write(data);
       out.write(new byte[(int) pad(data.length)]);
     }
     out.write(block(truncate(e.name()), e.type(), e.mode(), e.uid(), e.gid(),
-        bigSize ? 0 : e.size(), truncate(e.link())));
+        bigSize ? 0 : e.size(), truncate(e.link()), e.mtime()));
   }
 
   private static String truncate(String s) {
@@ -282,14 +324,14 @@ public final class Tar {
   }
 
   private static byte[] block(String name, char type, int mode, int uid, int gid, long size,
-      String link) {
+      String link, long mtime) {
     byte[] h = new byte[BLOCK];
     put(h, 0, 100, name.getBytes(charsetOf(name)));
     octal(h, 100, 8, mode);
     octal(h, 108, 8, uid);
     octal(h, 116, 8, gid);
     octal(h, 124, 12, size);
-    octal(h, 136, 12, 0);
+    octal(h, 136, 12, Math.max(0, Math.min(mtime, 077777777777L))); // ustar's 11 octal digits
     h[156] = (byte) type;
     put(h, 157, 100, link.getBytes(charsetOf(link)));
     put(h, 257, 6, "ustar\0".getBytes(StandardCharsets.US_ASCII));

@@ -93,6 +93,54 @@ class TarTest {
   }
 
   @Test
+  void modificationTimesSurviveBothWaysAsDockerCpKeepsThem() throws IOException {
+    // what the SDK writes (commons-compress, from host files) keeps its times in the container
+    java.nio.file.attribute.FileTime dirTime = java.nio.file.attribute.FileTime.fromMillis(1_500_000_000_000L);
+    java.nio.file.attribute.FileTime fileTime = java.nio.file.attribute.FileTime.fromMillis(1_600_000_000_000L);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
+      TarArchiveEntry d = new TarArchiveEntry("d/");
+      d.setMode(040755);
+      d.setModTime(dirTime);
+      tar.putArchiveEntry(d);
+      tar.closeArchiveEntry();
+      TarArchiveEntry f = new TarArchiveEntry("d/f.txt");
+      f.setMode(0100644);
+      f.setSize(2);
+      f.setModTime(fileTime);
+      tar.putArchiveEntry(f);
+      tar.write("hi".getBytes(StandardCharsets.UTF_8));
+      tar.closeArchiveEntry();
+    }
+    Path root = Files.createDirectory(tmp.resolve("root"));
+
+    Tar.extract(new ByteArrayInputStream(bytes.toByteArray()), root, root);
+
+    // the directory's time is set after its file was written into it
+    assertThat(Files.getLastModifiedTime(root.resolve("d"))).isEqualTo(dirTime);
+    assertThat(Files.getLastModifiedTime(root.resolve("d/f.txt"))).isEqualTo(fileTime);
+
+    // and what the agent writes carries the container's times to the SDK
+    Files.createSymbolicLink(root.resolve("d/ln"), Path.of("f.txt"));
+    java.nio.file.attribute.FileTime linkTime = java.nio.file.attribute.FileTime.fromMillis(1_400_000_000_000L);
+    Files.getFileAttributeView(root.resolve("d/ln"), java.nio.file.attribute.BasicFileAttributeView.class,
+        java.nio.file.LinkOption.NOFOLLOW_LINKS).setTimes(linkTime, null, null);
+    Files.setLastModifiedTime(root.resolve("d"), dirTime);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    Tar.create(root.resolve("d"), "d", out);
+    java.util.Map<String, Long> times = new java.util.TreeMap<>();
+    try (TarArchiveInputStream in = new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
+      TarArchiveEntry e;
+      while ((e = in.getNextEntry()) != null) {
+        times.put(e.getName(), e.getModTime().getTime());
+      }
+    }
+    assertThat(times).containsEntry("d/", 1_500_000_000_000L)
+        .containsEntry("d/f.txt", 1_600_000_000_000L)
+        .containsEntry("d/ln", 1_400_000_000_000L);
+  }
+
+  @Test
   void symlinksInsideTheRootCannotRedirectWritesOutOfIt() throws IOException {
     Path root = Files.createDirectory(tmp.resolve("root"));
     Path outside = Files.createDirectory(tmp.resolve("outside"));
@@ -147,7 +195,7 @@ class TarTest {
     int gid = (Integer) Files.getAttribute(outsideFile, "unix:gid");
 
     assertThatThrownBy(() -> Tar.attributes(swapped,
-        new Tar.Entry("f", '0', 0777, uid, gid, 0, ""))).isInstanceOf(IOException.class);
+        new Tar.Entry("f", '0', 0777, uid, gid, 0, "", 0))).isInstanceOf(IOException.class);
 
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(outsideFile)))
         .isEqualTo("rw-------");

@@ -7,10 +7,14 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -63,6 +67,7 @@ public final class TarStreams {
     if (Files.isSymbolicLink(p)) {
       TarArchiveEntry e = new TarArchiveEntry(name, TarArchiveEntry.LF_SYMLINK);
       e.setLinkName(Files.readSymbolicLink(p).toString());
+      e.setModTime(Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS));
       tar.putArchiveEntry(e);
       tar.closeArchiveEntry();
       return;
@@ -71,6 +76,7 @@ public final class TarStreams {
     if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
       TarArchiveEntry e = new TarArchiveEntry(name + "/");
       e.setMode(040000 | mode);
+      e.setModTime(Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS));
       tar.putArchiveEntry(e);
       tar.closeArchiveEntry();
       List<Path> children;
@@ -84,6 +90,7 @@ public final class TarStreams {
       TarArchiveEntry e = new TarArchiveEntry(name);
       e.setMode(0100000 | mode);
       e.setSize(Files.size(p));
+      e.setModTime(Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS));
       tar.putArchiveEntry(e);
       try (InputStream in = Files.newInputStream(p)) {
         in.transferTo(tar);
@@ -100,6 +107,8 @@ public final class TarStreams {
   public static void extract(InputStream in, Path target) throws IOException {
     TarArchiveInputStream tar = new TarArchiveInputStream(in, "UTF-8");
     String top = null;
+    // a directory's time is set once its entries are written (they change it), deepest first
+    List<Map.Entry<Path, FileTime>> directoryTimes = new ArrayList<>();
     TarArchiveEntry e;
     while ((e = tar.getNextEntry()) != null) {
       String name = e.getName();
@@ -135,19 +144,33 @@ public final class TarStreams {
           Files.createDirectory(dest);
         }
         setPermissions(dest, e.getMode() | 0700);
+        directoryTimes.add(Map.entry(dest, e.getLastModifiedTime()));
       } else if (e.isSymbolicLink()) {
         Files.deleteIfExists(dest);
         Files.createSymbolicLink(dest, Path.of(e.getLinkName()));
+        setModified(dest, e.getLastModifiedTime());
       } else if (isRegularFile(e)) {
         Files.deleteIfExists(dest);
         Files.copy(tar, dest, StandardCopyOption.REPLACE_EXISTING);
         setPermissions(dest, e.getMode());
+        setModified(dest, e.getLastModifiedTime());
       }
       // Hard links, device nodes, FIFOs and anything else the guest sends are skipped: the
       // host never gets a device node or a link to one of its own files from a container.
     }
     if (top == null) {
       throw new IOException("empty tar stream");
+    }
+    for (int i = directoryTimes.size() - 1; i >= 0; i--) {
+      setModified(directoryTimes.get(i).getKey(), directoryTimes.get(i).getValue());
+    }
+  }
+
+  /** The entry's modification time, as {@code docker cp} keeps it; on {@code p} itself. */
+  private static void setModified(Path p, FileTime time) throws IOException {
+    if (time != null) {
+      Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+          .setTimes(time, null, null);
     }
   }
 

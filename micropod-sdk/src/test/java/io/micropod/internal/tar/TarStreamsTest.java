@@ -39,6 +39,30 @@ class TarStreamsTest {
   }
 
   @Test
+  void modificationTimesRoundTripAsDockerCpKeepsThem() throws IOException {
+    java.nio.file.attribute.FileTime dirTime = java.nio.file.attribute.FileTime.fromMillis(1_500_000_000_000L);
+    java.nio.file.attribute.FileTime fileTime = java.nio.file.attribute.FileTime.fromMillis(1_600_000_000_000L);
+    java.nio.file.attribute.FileTime linkTime = java.nio.file.attribute.FileTime.fromMillis(1_400_000_000_000L);
+    Path src = Files.createDirectories(tmp.resolve("src/sub"));
+    Files.writeString(src.resolve("f.txt"), "x");
+    Files.createSymbolicLink(src.resolve("ln"), Path.of("f.txt"));
+    Files.setLastModifiedTime(src.resolve("f.txt"), fileTime);
+    Files.getFileAttributeView(src.resolve("ln"), java.nio.file.attribute.BasicFileAttributeView.class,
+        LinkOption.NOFOLLOW_LINKS).setTimes(linkTime, null, null);
+    Files.setLastModifiedTime(src, dirTime);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+    TarStreams.write(tmp.resolve("src"), "src", out);
+    Path back = tmp.resolve("back");
+    TarStreams.extract(new ByteArrayInputStream(out.toByteArray()), back);
+
+    assertThat(Files.getLastModifiedTime(back.resolve("sub/f.txt"))).isEqualTo(fileTime);
+    assertThat(Files.getLastModifiedTime(back.resolve("sub/ln"), LinkOption.NOFOLLOW_LINKS)).isEqualTo(linkTime);
+    // set after its entries were written into it
+    assertThat(Files.getLastModifiedTime(back.resolve("sub"))).isEqualTo(dirTime);
+  }
+
+  @Test
   void entriesThatWouldEscapeTheTargetAreRefused() throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (TarArchiveOutputStream tar = new TarArchiveOutputStream(bytes)) {
