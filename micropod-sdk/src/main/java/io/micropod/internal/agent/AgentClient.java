@@ -381,17 +381,24 @@ public final class AgentClient implements AutoCloseable {
     }
   }
 
+  private static long atLeast0(long guestValue) {
+    return Math.max(0, guestValue);
+  }
+
   /** {@code GetStats}. */
   public PodStats stats(String containerId, Duration deadline) {
     try {
       GetStatsResponse r = blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
           .getStats(GetStatsRequest.newBuilder().setContainerId(containerId).build());
-      return new PodStats(r.getCpuUsageUsec(), r.getMemoryUsageBytes(),
-          r.getMemoryLimitBytes(), r.getIoReadBytes(), r.getIoWriteBytes(), r.getGuestMemTotalBytes(),
-          r.getGuestMemAvailableBytes(), r.getGuestLoad1(), r.getOomKills(),
-          // The guest is untrusted: a negative counter (hostile, or a wrapped sum) reads as 0.
-          Math.max(0, r.getNetRxBytes()), Math.max(0, r.getNetRxPackets()),
-          Math.max(0, r.getNetTxBytes()), Math.max(0, r.getNetTxPackets()));
+      // The guest is untrusted: a negative counter (hostile, or a wrapped sum) reads as 0, and
+      // so does a load that is negative, NaN or infinite (gauges and tables downstream).
+      double load = r.getGuestLoad1();
+      return new PodStats(atLeast0(r.getCpuUsageUsec()), atLeast0(r.getMemoryUsageBytes()),
+          atLeast0(r.getMemoryLimitBytes()), atLeast0(r.getIoReadBytes()), atLeast0(r.getIoWriteBytes()),
+          atLeast0(r.getGuestMemTotalBytes()), atLeast0(r.getGuestMemAvailableBytes()),
+          Double.isFinite(load) && load > 0 ? load : 0.0, atLeast0(r.getOomKills()),
+          atLeast0(r.getNetRxBytes()), atLeast0(r.getNetRxPackets()),
+          atLeast0(r.getNetTxBytes()), atLeast0(r.getNetTxPackets()));
     } catch (StatusRuntimeException e) {
       throw map(e, "GetStats", null, deadline);
     }

@@ -87,7 +87,14 @@ class HostileAgentTest {
 
     @Override
     public void getStats(GetStatsRequest req, StreamObserver<GetStatsResponse> out) {
-      // hung: never answers
+      if (req.getContainerId().equals("lies")) {
+        out.onNext(GetStatsResponse.newBuilder().setCpuUsageUsec(-1).setMemoryUsageBytes(Long.MIN_VALUE)
+            .setMemoryLimitBytes(-5).setIoReadBytes(-1).setIoWriteBytes(-2).setGuestMemTotalBytes(-3)
+            .setGuestMemAvailableBytes(-4).setGuestLoad1(Double.NaN).setOomKills(-6).setNetRxBytes(-7)
+            .setNetRxPackets(-8).setNetTxBytes(-9).setNetTxPackets(-10).build());
+        out.onCompleted();
+      }
+      // else hung: never answers
     }
 
     @Override
@@ -272,6 +279,13 @@ class HostileAgentTest {
           assertThat(e.status()).isEqualTo(AgentStatus.RESOURCE_EXHAUSTED);
           assertThat(e).hasMessageContaining(Long.toString(SMALL));
         });
+  }
+
+  @Test
+  void negativeOrNonFiniteStatsFromTheGuestReadAsZero() {
+    io.micropod.PodStats st = client.stats("lies", Duration.ofSeconds(20));
+
+    assertThat(st).isEqualTo(new io.micropod.PodStats(0, 0, 0, 0, 0, 0, 0, 0.0, 0, 0, 0, 0, 0));
   }
 
   @Test
