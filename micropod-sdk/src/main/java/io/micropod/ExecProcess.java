@@ -29,9 +29,12 @@ public interface ExecProcess {
 
   /**
    * The process's stdout as it arrives, from the first byte (with a TTY: the terminal's output,
-   * stdout and stderr merged); it ends (-1) once the process exited. The same bytes are also in
-   * {@link #await()}'s result: reading here copies nothing and skipping it is free. Read it from
-   * one thread at a time; {@code close()} only ends this stream, not the process.
+   * stdout and stderr merged); it ends (-1) once the process exited. {@link #await()}'s result
+   * keeps the first 16 MiB of the same bytes (then a truncation marker); this stream, taken before
+   * that limit was passed, carries <b>all</b> of them, however long the session runs. Once taken,
+   * read it: past the limit at most 4 MiB wait here unread, then the process's writes wait for
+   * the reader, as on a pipe ({@code close()} ends this stream, not the process, and lets the
+   * process write on). Read it from one thread at a time.
    *
    * @return the stream of the process's output; always the same instance
    */

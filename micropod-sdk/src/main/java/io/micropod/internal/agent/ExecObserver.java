@@ -18,6 +18,8 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
   private ClientCallStreamObserver<ExecRequest> call;
   private final Object ready = new Object();
   private Integer exitCode;
+  /** Messages asked for ahead of those being handled. */
+  private static final int IN_FLIGHT = 4;
 
   ExecObserver(CompletableFuture<ExecResult> result, AgentLimits limits) {
     this.result = result;
@@ -28,6 +30,9 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
   @Override
   public void beforeStart(ClientCallStreamObserver<ExecRequest> call) {
     this.call = call;
+    // Messages are asked for one by one (a few in flight), so that a streaming reader's full
+    // window holds the agent back through HTTP/2 flow control instead of filling the heap.
+    call.disableAutoRequestWithInitial(IN_FLIGHT);
     call.setOnReadyHandler(() -> {
       synchronized (ready) {
         ready.notifyAll();
@@ -54,15 +59,20 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
     switch (r.getKindCase()) {
       case STDOUT:
         stdout.append(r.getStdout());
+        if (stdout.acceptsMore(this::requestNext)) {
+          requestNext();
+        }
         break;
       case STDERR:
         stderr.append(r.getStderr());
+        requestNext();
         break;
       case EXIT:
         exitCode = r.getExit().getExitCode();
         synchronized (this) {
           call.onCompleted();
         }
+        requestNext();
         break;
       default:
         // a message with no known kind: a broken or hostile agent; fail the exec clearly
@@ -95,6 +105,12 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
         new String(stdout.toByteArray(), StandardCharsets.UTF_8),
         new String(stderr.toByteArray(), StandardCharsets.UTF_8)));
     stdout.end();
+  }
+
+  private void requestNext() {
+    synchronized (this) {
+      call.request(1);
+    }
   }
 
   void cancel(String why) {

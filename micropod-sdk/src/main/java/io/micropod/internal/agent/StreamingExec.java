@@ -67,7 +67,7 @@ final class StreamingExec implements ExecProcess {
 
   @Override
   public InputStream stdout() {
-    return observer.stdout.reader();
+    return observer.stdout.reader(); // the same instance each time
   }
 
   @Override

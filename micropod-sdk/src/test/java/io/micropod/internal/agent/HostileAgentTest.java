@@ -195,43 +195,59 @@ class HostileAgentTest {
   }
 
   @Test
-  void endlessExecStdoutIsHeldBoundedAndTheReaderGetsTheMarker() throws Exception {
+  void aStreamingReaderGetsEverythingPastTheLimitWhileTheHostHoldsAWindowAndTheResultIsBounded()
+      throws Exception {
+    // an interactive session (micropod exec -it) must not stop after the result's limit, and an
+    // endless writer still cannot fill the host's heap: a reader that stops holds the agent back
     ExecProcess p = client.execStreaming("c1", cmd("endless"), null);
-    String marker = AgentLimits.truncationMarker(SMALL);
-    CompletableFuture<String> seen = CompletableFuture.supplyAsync(() -> {
-      byte[] buf = new byte[64 << 10];
-      StringBuilder tail = new StringBuilder();
-      long total = 0;
-      try (InputStream in = p.stdout()) {
-        int n;
-        while ((n = in.read(buf)) > 0) {
-          total += n;
-          tail.append(new String(buf, 0, n, StandardCharsets.UTF_8));
-          if (tail.length() > 2 * marker.length()) {
-            tail.delete(0, tail.length() - 2 * marker.length());
-          }
-          if (tail.toString().contains(marker)) {
-            return "marker after " + total;
-          }
-        }
-      } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
-      return "ended without marker after " + total;
-    });
-
     ExecObserver o = observerOf(p);
-    long t1 = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (!seen.isDone() && System.nanoTime() < t1) {
-      Thread.onSpinWait();
+        InputStream in = p.stdout();
+    assertThat(p.stdout()).isSameAs(in);
+    byte[] buf = new byte[64 << 10];
+    long total = 0;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (total < 3 * SMALL && System.nanoTime() < deadline) {
+      int n = in.read(buf);
+      assertThat(n).isPositive();
+      for (int i = 0; i < n; i++) {
+        if (buf[i] != 'z') {
+          throw new AssertionError("byte " + (total + i) + " of the stream is not the guest's: "
+              + new String(buf, i, Math.min(80, n - i), StandardCharsets.UTF_8));
+        }
+      }
+      total += n;
     }
-    assertThat(seen.getNow("not done; held " + o.stdout.size() + " truncated " + o.stdout.truncated())).startsWith("marker after");
-    // the guest keeps writing; what the host holds stays at the limit plus the marker
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
-    while (System.nanoTime() < deadline) {
-      assertThat((long) o.stdout.size()).isLessThanOrEqualTo(SMALL + marker.length() + 2);
-    }
+    assertThat(total).as("bytes streamed past the 1 MiB result limit").isGreaterThanOrEqualTo(3 * SMALL);
     assertThat(o.stdout.truncated()).isTrue();
+    assertThat((long) o.stdout.size()).isLessThanOrEqualTo(SMALL + AgentLimits.truncationMarker(SMALL).length() + 2);
+
+    // the reader pauses: the queue fills (to between half its window, where a held-back call
+    // resumes, and the window plus what was in flight) and stays there; the guest keeps trying
+    until("the queue fills", Duration.ofSeconds(20),
+        () -> o.stdout.unreadOverflow() > OutputBuffer.STREAM_WINDOW / 2);
+    long pause = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+    while (System.nanoTime() < pause) {
+      assertThat(o.stdout.unreadOverflow())
+          .isLessThanOrEqualTo(OutputBuffer.STREAM_WINDOW + (32L << 10) * 8);
+    }
+    // and the stream goes on once it reads again
+    assertThat(in.read(buf)).isPositive();
+    in.close();
+    // a closed reader lets the guest run on into the bounded result
+    until("the queue is dropped once the reader closed", Duration.ofSeconds(5),
+        () -> o.stdout.unreadOverflow() == 0);
+  }
+
+  @Test
+  void aReaderTakenAfterBytesWereDroppedGetsTheKeptBytesAndTheMarker() throws Exception {
+    ExecProcess p = client.execStreaming("c1", cmd("endless"), null);
+    ExecObserver o = observerOf(p);
+    until("bytes dropped", Duration.ofSeconds(20), o.stdout::truncated);
+    String marker = AgentLimits.truncationMarker(SMALL);
+
+    byte[] all = p.stdout().readNBytes((int) SMALL + marker.length() + 2);
+
+    assertThat(new String(all, StandardCharsets.UTF_8)).endsWith(marker + "\n");
   }
 
   @Test
@@ -296,6 +312,16 @@ class HostileAgentTest {
     assertThatThrownBy(() -> client.exec("c1", cmd("hang"), Duration.ofMillis(300)))
         .isInstanceOf(AgentTimeoutException.class).hasMessageContaining("ExecProcess");
     assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
+  }
+
+  private static void until(String what, Duration timeout, java.util.function.BooleanSupplier condition) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not within " + timeout + ": " + what);
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+    }
   }
 
   private static ExecObserver observerOf(ExecProcess p) throws Exception {
