@@ -1,9 +1,9 @@
 package io.micropod.internal.image;
 
+import io.micropod.internal.base.HostCommand;
 import io.micropod.internal.files.FileLocks;
 import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -12,9 +12,9 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,22 +101,10 @@ public final class BlockImages {
           "-m", "0", "-N", Long.toString(inodes), "-O", "^has_journal,^resize_inode",
           "-L", "micropod-rootfs", "-E", "root_owner=0:0", "-d", tree.toString(),
           tmp.toString(), (size / 1024) + "k");
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      p.getOutputStream().close();
-      byte[] out;
       try {
-        if (!p.waitFor(MKFS_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-          throw new IOException("mkfs.ext4 did not finish within " + MKFS_TIMEOUT_SECONDS + " s: " + cmd);
-        }
-        out = p.getInputStream().readAllBytes();
-      } catch (InterruptedException e) {
-        p.destroyForcibly();
-        throw e;
-      }
-      if (p.exitValue() != 0) {
-        throw new IOException("mkfs.ext4 failed with exit code " + p.exitValue() + " building the block image of "
-            + tree + ": " + new String(out, StandardCharsets.UTF_8).strip() + " (command: " + cmd + ")");
+        HostCommand.run(cmd, Duration.ofSeconds(MKFS_TIMEOUT_SECONDS));
+      } catch (IOException e) {
+        throw new IOException("cannot build the block image of " + tree + ": " + e.getMessage(), e);
       }
       Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("r--r--r--"));
       try {

@@ -1,11 +1,13 @@
 package io.micropod.internal.vm;
 
+import io.micropod.internal.base.HostCommand;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 
 /** Copies guest RAM files leaving their zero pages out, so the copy is as sparse as it can be. */
 public final class SparseFiles {
@@ -46,6 +48,51 @@ public final class SparseFiles {
    * @throws IOException as the file system reports it
    */
   public static long copy(Path from, Path to, boolean sync) throws IOException {
+    if (Files.isExecutable(CP) && Files.isExecutable(STAT)) {
+      return copyWithCp(from, to, sync);
+    }
+    return copyInJava(from, to, sync);
+  }
+
+  /** GNU coreutils, on every Debian host; absent elsewhere: the Java copy then. */
+  private static final Path CP = Path.of("/usr/bin/cp");
+  private static final Path STAT = Path.of("/usr/bin/stat");
+
+  /**
+   * {@code cp --sparse=always}: it skips the source's holes with {@code SEEK_DATA} (Java has no
+   * way to) and punches the zero pages it reads, so a restore's copy of a 512 MiB RAM file with
+   * ~330 MB in use takes ~140 ms instead of ~450 ms (measured here; docs/snapshots.md). The bytes
+   * in use are the copy's allocated blocks ({@code stat %b}).
+   */
+  static long copyWithCp(Path from, Path to, boolean sync) throws IOException {
+    if (Files.exists(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      throw new java.nio.file.FileAlreadyExistsException(to.toString());
+    }
+    try {
+      HostCommand.run(List.of(CP.toString(), "--sparse=always", "--no-preserve=all", "--no-dereference",
+          "--", from.toString(), to.toString()), COPY_TIMEOUT);
+      if (sync) {
+        try (FileChannel c = FileChannel.open(to, StandardOpenOption.WRITE)) {
+          c.force(true);
+        }
+      }
+      String[] blocks = HostCommand.run(List.of(STAT.toString(), "--format=%b %B", "--", to.toString()),
+          COPY_TIMEOUT).strip().split(" ");
+      return Math.min(Files.size(to), Long.parseLong(blocks[0]) * Long.parseLong(blocks[1]));
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(to);
+      if (e instanceof IOException io && isNoSpace(io) && !(e instanceof NoSpaceException)) {
+        throw new NoSpaceException(to, inUse(from, 0), io);
+      }
+      throw e;
+    }
+  }
+
+  /** A RAM file of many GiB on a slow disk still copies well within this. */
+  private static final java.time.Duration COPY_TIMEOUT = java.time.Duration.ofMinutes(10);
+
+  /** The copy where there is no GNU cp: reads every page and writes those with a non-zero byte. */
+  static long copyInJava(Path from, Path to, boolean sync) throws IOException {
     long written = 0;
     long counted = 0; // the bytes of {@code from} looked at: those before it are in written
     try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ);

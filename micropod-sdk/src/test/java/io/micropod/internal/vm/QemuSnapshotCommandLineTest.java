@@ -1,6 +1,7 @@
 package io.micropod.internal.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -60,5 +61,29 @@ class QemuSnapshotCommandLineTest {
     assertThat(written).isEqualTo(2 * 4096);
     assertThat(Files.size(to)).isEqualTo(8L << 20);
     assertThat(Files.mismatch(from, to)).isEqualTo(-1);
+  }
+
+  @Test
+  void gnuCpAndTheJavaCopyGiveTheSameSparseFileAndCount(@TempDir Path tmp) throws IOException {
+    assertThat(Path.of("/usr/bin/cp")).as("GNU cp, which .ci/run's Debian has").isExecutable();
+    Path from = tmp.resolve("ram");
+    byte[] page = new byte[4096];
+    java.util.Arrays.fill(page, (byte) 7);
+    try (FileChannel c = FileChannel.open(from, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      c.write(ByteBuffer.wrap(page), 0);
+      c.write(ByteBuffer.wrap(new byte[8192]), 4096); // written zeros: left out of both copies
+      c.write(ByteBuffer.wrap(page), 5L << 20);
+      c.write(ByteBuffer.wrap(new byte[] {1}), (16L << 20) - 1);
+    }
+
+    long byCp = SparseFiles.copyWithCp(from, tmp.resolve("cp"), false);
+    long byJava = SparseFiles.copyInJava(from, tmp.resolve("java"), false);
+
+    assertThat(byCp).isEqualTo(byJava).isEqualTo(3 * 4096);
+    assertThat(Files.mismatch(from, tmp.resolve("cp"))).isEqualTo(-1);
+    assertThat(Files.mismatch(from, tmp.resolve("java"))).isEqualTo(-1);
+    assertThatThrownBy(() -> SparseFiles.copyWithCp(from, tmp.resolve("cp"), false))
+        .isInstanceOf(java.nio.file.FileAlreadyExistsException.class);
+    assertThat(Files.mismatch(from, tmp.resolve("cp"))).as("the existing target is left alone").isEqualTo(-1);
   }
 }
