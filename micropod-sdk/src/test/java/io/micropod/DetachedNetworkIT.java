@@ -63,6 +63,7 @@ class DetachedNetworkIT {
     String db = null;
     String app = null;
     Path socketDir = null;
+    MicroPod appPod = null;
     try (ChildJvm child = ChildJvm.start("net-detached", name, how)) {
       db = child.await("DB ", Duration.ofMinutes(4));
       app = child.await("APP ", Duration.ofMinutes(4));
@@ -82,33 +83,39 @@ class DetachedNetworkIT {
           .satisfies(i -> assertThat(i.members()).containsExactlyInAnyOrder(dbId, appId));
       assertThat(holders(name)).hasSize(1);
 
-      try (MicroPod appPod = runtime.attach(app)) {
-        assertThat(fetch(appPod, "http://db:8080/")).isEqualTo("hello from db\n");
-        if (how.equals("exit")) {
-          // a later process (this one) joins by name and reaches the survivors
-          try (Network net = runtime.network(name);
-               MicroPod late = MicroPod.builder().image(TestImages.busybox()).memoryMib(256).network(net)
-                   .networkAliases("late").command("sleep", "3600").start()) {
-            assertThat(fetch(late, "http://db:8080/")).isEqualTo("hello from db\n");
-            assertThat(net.members()).containsExactlyInAnyOrder(dbId, appId, late.id());
-          }
+      appPod = runtime.attach(app);
+      assertThat(fetch(appPod, "http://db:8080/")).isEqualTo("hello from db\n");
+      if (how.equals("exit")) {
+        // a later process (this one) joins by name and reaches the survivors
+        try (Network net = runtime.network(name);
+             MicroPod late = MicroPod.builder().image(TestImages.busybox()).memoryMib(256).network(net)
+                 .networkAliases("late").command("sleep", "3600").start()) {
+          assertThat(fetch(late, "http://db:8080/")).isEqualTo("hello from db\n");
+          assertThat(net.members()).containsExactlyInAnyOrder(dbId, appId, late.id());
         }
       }
-      runtime.attach(db).close();
-      runtime.attach(app).close();
+      runtime.attach(db).close(); // closing an attached handle stops the pod
+      appPod.close();
       eventually(Duration.ofSeconds(60), "the network goes once its pods are stopped",
           () -> runtime.networks().stream().noneMatch(i -> i.name().equals(name)));
       eventually(Duration.ofSeconds(30), "its holder exits", () -> holders(name).isEmpty());
       assertThat(record).doesNotExist();
       assertThat(socketDir).doesNotExist();
     } finally {
+      if (appPod != null) {
+        appPod.close();
+      }
       for (String id : new String[] {db, app}) {
         if (id != null) {
-          stopQuietly(runtime, id); // a failed run leaves no detached pod behind
+          if (!Leaks.of(id).isEmpty()) {
+            runtime.list(); // sweeps what a stopped pod may leave
+          }
+          if (!Leaks.of(id).isEmpty()) {
+            stopQuietly(runtime, id); // a failed run leaves no detached pod behind
+          }
           eventually(Duration.ofSeconds(30), "nothing of pod " + id + " is left", () -> Leaks.of(id).isEmpty());
         }
       }
-      assertThat(holders(name)).isEmpty();
     }
   }
 

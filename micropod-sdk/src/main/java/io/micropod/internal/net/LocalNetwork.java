@@ -441,7 +441,7 @@ public final class LocalNetwork {
     if (link != null) {
       if (!left.isEmpty()) {
         log.warn("network {}: handle closed while pods of this process are still on it: {}; they leave its"
-            + " membership", name, left);
+            + " membership (detached ones stay while their VM runs)", name, left);
       }
       link.close();
       refresherThread.shutdown();
