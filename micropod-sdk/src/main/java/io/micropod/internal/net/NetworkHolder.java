@@ -113,7 +113,16 @@ public final class NetworkHolder {
     cmd.add("-XX:TieredStopAtLevel=1"); // starts faster; the switch is I/O-bound
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
-    cmd.add(NetworkHolder.class.getName());
+    Module sdk = NetworkHolder.class.getModule();
+    String modulePath = System.getProperty("jdk.module.path");
+    if (sdk.isNamed() && modulePath != null) { // an application on the module path: the same there
+      cmd.add("-p");
+      cmd.add(modulePath);
+      cmd.add("-m");
+      cmd.add(sdk.getName() + "/" + NetworkHolder.class.getName());
+    } else {
+      cmd.add(NetworkHolder.class.getName());
+    }
     cmd.add(name);
     cmd.add(home.toString());
     cmd.add(mode.arg);
