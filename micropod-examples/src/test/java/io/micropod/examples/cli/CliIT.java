@@ -639,7 +639,8 @@ class CliIT {
 
       assertThat(run("stop", "-t", "1", db, app).exit).isZero();
       long left = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (run("network", "inspect", net).out.contains(suffix)) {
+      for (String inspect = run("network", "inspect", net).out; inspect.contains(db) || inspect.contains(app);
+          inspect = run("network", "inspect", net).out) {
         assertThat(System.nanoTime()).as("the stopped pods left the network").isLessThan(left);
         java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
       }
