@@ -1,5 +1,6 @@
 package io.micropod;
 
+import static io.micropod.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -7,8 +8,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -18,16 +17,6 @@ import org.junit.jupiter.api.Timeout;
  * and once they are stopped the network's holder process exits and leaves nothing.
  */
 class DetachedNetworkIT {
-
-  private static void eventually(Duration timeout, String what, BooleanSupplier condition) {
-    Instant deadline = Instant.now().plus(timeout);
-    while (!condition.getAsBoolean()) {
-      if (Instant.now().isAfter(deadline)) {
-        throw new AssertionError(what + ": not within " + timeout);
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
-    }
-  }
 
   /** Live processes whose command line names network {@code name}'s holder. */
   private static List<String> holders(String name) {

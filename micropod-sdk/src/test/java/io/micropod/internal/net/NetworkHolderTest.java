@@ -1,5 +1,6 @@
 package io.micropod.internal.net;
 
+import static io.micropod.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -7,11 +8,7 @@ import io.micropod.NetworkException;
 import io.micropod.internal.state.ProcStat;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,16 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class NetworkHolderTest {
   @TempDir Path home;
-
-  private static void eventually(Duration timeout, String what, BooleanSupplier condition) {
-    Instant deadline = Instant.now().plus(timeout);
-    while (!condition.getAsBoolean()) {
-      if (Instant.now().isAfter(deadline)) {
-        throw new AssertionError(what + ": not within " + timeout);
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
-    }
-  }
 
   private List<NetworkRegistry.Recorded> recorded(String name) {
     return NetworkRegistry.list(home).stream().filter(r -> r.name().equals(name)).toList();
