@@ -254,6 +254,44 @@ public final class MicroPodRuntime implements AutoCloseable {
   }
 
   /**
+   * Creates network {@code name} in a holder process of the SDK's own (this JVM's java and class
+   * path, in a session of its own; no daemon), as {@code micropod network create} does: the
+   * network outlives this process, until {@link #removeNetwork} ends its holder. Pods of any
+   * process sharing this home join it through {@link #network(String)}, detached pods included
+   * (they stay members while their VM runs, after their JVM ended).
+   *
+   * @param name 1-63 of {@code [a-zA-Z0-9_.-]}, starting with a letter or digit
+   * @return the network as recorded, its {@link NetworkInfo#ownerPid()} the holder's
+   * @throws IllegalArgumentException when the name is not valid
+   * @throws NetworkException when a network of that name exists, or the holder fails or is not
+   *     ready within 30 s (what it said is in the message)
+   */
+  public NetworkInfo createHeldNetwork(String name) {
+    Network.checkName(name);
+    long holder = io.micropod.internal.net.NetworkHolder.spawn(name, home(),
+        io.micropod.internal.net.NetworkHolder.Mode.UNTIL_REMOVED);
+    return networks().stream().filter(n -> n.name().equals(name) && n.ownerPid() == holder).findFirst()
+        .orElseThrow(() -> new NetworkException(name, "network " + name + ": its holder, process " + holder
+            + ", exited at once", null));
+  }
+
+  /**
+   * Removes network {@code name} of a holder process ({@link #createHeldNetwork}, {@code micropod
+   * network create}, or a network this SDK handed to a holder for its detached pods): ends the
+   * holder and waits until it exited and the network's record and sockets are gone.
+   *
+   * @param name the network's name
+   * @throws NetworkException when there is no such network, pods are on it (it names them: stop
+   *     them first), it belongs to an application's process (it ends with that process), or the
+   *     holder does not exit within 30 s
+   */
+  public void removeNetwork(String name) {
+    List<PodInfo> pods = list();
+    io.micropod.internal.net.NetworkHolder.remove(home(), name, id -> pods.stream()
+        .filter(p -> p.id().equals(id)).findFirst().flatMap(PodInfo::name).orElse(id));
+  }
+
+  /**
    * A handle to network {@code name}, created by this runtime or by another process sharing this
    * runtime's home: this runtime's pods can join it with {@link MicroPodSpec.Builder#network}
    * and reach its members (of every process) by id and alias, and they reach this runtime's. A

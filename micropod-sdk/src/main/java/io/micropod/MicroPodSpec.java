@@ -414,9 +414,11 @@ public final class MicroPodSpec {
    * loopback), as with Docker. That needs the {@code qemu} driver and {@link NetworkMode#NAT}
    * ({@code build()} refuses {@code NONE}; the firecracker driver fails the start).
    *
-   * <p>A detached pod cannot join a {@link #networks() network} yet ({@code build()} refuses it):
-   * its membership ends with the process that started it, and the network's switch with the
-   * process that created the network.
+   * <p>A detached pod keeps its {@link #networks() networks} after its JVM exits: the network's
+   * owner keeps it a member while its VMM runs. A network that this process created moves, when
+   * its first detached pod joins it, into a holder process of the SDK's own (it must not be in
+   * use yet then); a network made with {@link MicroPodRuntime#createHeldNetwork} or
+   * {@code micropod network create} is held by one from the start. See docs/networking.md.
    *
    * @return {@code true} when the pod outlives its JVM; {@code false} by default
    */
@@ -1341,7 +1343,7 @@ public final class MicroPodSpec {
      * @throws IllegalStateException "image is required" when no image was set
      * @throws IllegalStateException when {@link #containerMemoryMib} is above {@link #memoryMib},
      *     when {@link NetworkMode#NONE} is combined with a network or with a detached pod's
-     *     published ports, when a {@link #detached detached} pod joins a network, or when network
+     *     published ports, or when network
      *     aliases are set without a network
      */
     public MicroPodSpec build() {
@@ -1369,16 +1371,6 @@ public final class MicroPodSpec {
         throw new IllegalStateException("a detached pod's published ports " + ports + " are served by"
             + " its NAT device (they outlive this JVM), which networkMode NONE lacks: use NAT, or do not"
             + " detach the pod (its ports then go through the guest agent while this JVM runs)");
-      }
-      if (detached && !networks.isEmpty()) {
-        // The switch lives in the network's owner process and the membership in the starter's: a
-        // detached pod would run on after them with a dead link and stale names.
-        throw new IllegalStateException("a detached pod cannot join a network yet (network "
-            + networks.stream().map(Network::name).toList() + "): its place on the network (its switch"
-            + " port, its address, the other members' /etc/hosts) ends with the process that started it,"
-            + " and the network's switch with the process that created the network, while a detached pod"
-            + " runs on: do not detach the pod (it then lives as long as this process, on the network), or"
-            + " reach a detached pod through its published ports");
       }
       if (!networkAliases.isEmpty() && networks.isEmpty()) {
         throw new IllegalStateException("networkAliases " + networkAliases

@@ -35,7 +35,16 @@ import java.util.regex.Pattern;
  * process's switch) and resolve every member by id and alias, in both directions. Closing such
  * a handle, or the process ending (SIGKILL included), takes its pods off the network; when the
  * owner closes the network or dies, the handles of other processes close by themselves
- * ({@link #isClosed()}) and their pods lose the link. Thread-safe.
+ * ({@link #isClosed()}) and their pods lose the link.
+ *
+ * <h2>Detached pods</h2>
+ * A {@link MicroPodSpec#detached() detached} pod stays on the network after its JVM ended, while
+ * its VM runs. For that the switch runs in a holder process of the SDK's own: when the first
+ * detached pod starts on a network this process created, the network (unused until then: no
+ * pods, no other processes) moves into a holder, and this handle then stands for the joined
+ * network ({@link #owned()} false, {@link #ownerPid()} the holder's); the holder exits once no
+ * process and no pod uses it. {@link MicroPodRuntime#createHeldNetwork} makes a network held from
+ * the start, until {@link MicroPodRuntime#removeNetwork}. Thread-safe.
  */
 public final class Network implements AutoCloseable {
   /** The host as seen from pods with {@link NetworkMode#NAT}: its loopback services included. */
@@ -109,7 +118,8 @@ public final class Network implements AutoCloseable {
 
   /**
    * Whether this process created the network (its switch runs here); false for a handle from
-   * {@link MicroPodRuntime#network(String)} to another process's network.
+   * {@link MicroPodRuntime#network(String)} to another process's network, and once the network
+   * moved into a holder for a detached pod.
    *
    * @return {@code true} when this process owns the network
    */
@@ -118,7 +128,8 @@ public final class Network implements AutoCloseable {
   }
 
   /**
-   * The process that created the network; the network lives at most as long as it.
+   * The process that runs the network's switch (its creator, or its holder); the network lives at
+   * most as long as it.
    *
    * @return the owner's process id
    */

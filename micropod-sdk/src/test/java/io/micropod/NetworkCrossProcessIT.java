@@ -1,5 +1,6 @@
 package io.micropod;
 
+import static io.micropod.Eventually.eventually;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,8 +9,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,16 +17,6 @@ import org.junit.jupiter.api.Test;
  * side leaves (nothing) and the errors afterwards.
  */
 class NetworkCrossProcessIT {
-
-  private static void eventually(Duration timeout, String what, BooleanSupplier condition) {
-    Instant deadline = Instant.now().plus(timeout);
-    while (!condition.getAsBoolean()) {
-      if (Instant.now().isAfter(deadline)) {
-        throw new AssertionError(what + ": not within " + timeout);
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
-    }
-  }
 
   @Test
   void aSecondJvmJoinsByNameAndPodsOfBothReachEachOtherByAliasUntilItIsKilled() throws Exception {

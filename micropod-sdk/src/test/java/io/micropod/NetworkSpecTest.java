@@ -66,21 +66,17 @@ class NetworkSpecTest {
   }
 
   /**
-   * A network's switch and a pod's membership live in processes (the network's owner, the pod's
-   * starter), so a detached pod would outlive its place on the network: refused at build() with
-   * what to do, instead of a pod that silently loses its link and names.
+   * A detached pod may join a network: its membership is kept by the network's holder while its
+   * VM runs (DetachedNetworkIT proves the rest with VMs).
    */
   @Test
-  void aDetachedPodCannotJoinANetworkYet() {
+  void aDetachedPodMayJoinANetwork() {
     try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(home).build();
          Network net = runtime.newNetwork("front")) {
-      assertThatThrownBy(() -> MicroPodSpec.builder().image("oci:/x").runtime(runtime).network(net)
-              .detached(true).build())
-          .isInstanceOf(IllegalStateException.class)
-          .hasMessageStartingWith("a detached pod cannot join a network yet (network [front]): ")
-          .hasMessageContaining("ends with the process that started it")
-          .hasMessageContaining("do not detach the pod");
-      MicroPodSpec.builder().image("oci:/x").runtime(runtime).network(net).build();
+      MicroPodSpec spec = MicroPodSpec.builder().image("oci:/x").runtime(runtime).network(net)
+          .networkAliases("db").detached(true).build();
+      assertThat(spec.detached()).isTrue();
+      assertThat(spec.networks()).containsExactly(net);
     }
   }
 

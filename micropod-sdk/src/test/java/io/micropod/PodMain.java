@@ -177,6 +177,31 @@ public final class PodMain {
         System.out.flush();
         System.in.read(); // until killed
       }
+      case "net-detached" -> {
+        // creates network args[1] and starts two detached pods on it: "db" (httpd, 8080) and "app";
+        // prints their ids once app reaches db by alias, then exits (args[2] "exit") or blocks
+        // until killed ("block"), closing nothing
+        Network net = MicroPodRuntime.defaultRuntime().newNetwork(args[1]);
+        MicroPod db = MicroPod.builder().image(TestImages.busybox()).memoryMib(256).detached(true)
+            .network(net).networkAliases("db")
+            .command("sh", "-c", "mkdir -p /www; echo hello from db > /www/index.html;"
+                + " exec httpd -f -p 8080 -h /www").start();
+        MicroPod app = MicroPod.builder().image(TestImages.busybox()).memoryMib(256).detached(true)
+            .network(net).networkAliases("app").command("sleep", "3600").start();
+        System.out.println("DB " + db.id());
+        System.out.println("APP " + app.id());
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        ExecResult r;
+        do {
+          r = app.exec("timeout", "5", "wget", "-q", "-O-", "http://db:8080/");
+        } while (r.exitCode() != 0 && System.nanoTime() - deadline < 0);
+        System.out.println("REACHED " + r.stdout().trim() + r.stderr().trim());
+        System.out.flush();
+        if (args[2].equals("exit")) {
+          System.exit(0);
+        }
+        System.in.read(); // until killed
+      }
       case "net-own" -> {
         // creates network args[1] and blocks until killed
         Network net = MicroPodRuntime.defaultRuntime().newNetwork(args[1]);

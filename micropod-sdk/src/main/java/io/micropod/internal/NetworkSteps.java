@@ -64,6 +64,10 @@ final class NetworkSteps {
     List<GuestNetworkConfig.Nic> nics = new ArrayList<>();
     List<LocalNetwork> joined = new ArrayList<>();
     for (LocalNetwork n : b.joining) {
+      if (b.spec.detached() && n.owned()) {
+        // the pod outlives this JVM, so its network's switch must too: a holder takes it over
+        b.runtime.networks().handOver(n);
+      }
       LocalNetwork.Member m = n.attach(b.id, b.spec.networkAliases());
       cleanup.push("network.detach", () -> n.detach(b.id));
       joined.add(n);
@@ -140,8 +144,15 @@ final class NetworkSteps {
       }
     });
     refresh.run();
+    long vmm = -1;
+    long vmmStart = -1;
+    if (b.spec.detached()) {
+      // the holder keeps a detached pod on the network while this VMM runs, after this JVM ends
+      vmm = b.vm.get().process().pid();
+      vmmStart = io.micropod.internal.state.ProcStat.startTime(vmm).orElse(-1);
+    }
     for (LocalNetwork n : networks) {
-      n.announce(b.id);
+      n.announce(b.id, vmm, vmmStart);
     }
   }
 

@@ -4,18 +4,12 @@ import io.micropod.MicroPodRuntime;
 import io.micropod.Network;
 import io.micropod.NetworkInfo;
 import io.micropod.PodInfo;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -25,28 +19,16 @@ import picocli.CommandLine.ParentCommand;
  * {@code micropod network create|ls|rm|inspect}: the SDK's pod networks ({@link Network}) for
  * processes that come and go.
  *
- * <p>An SDK network lives exactly as long as the process that created it (its switch runs
- * there), so a {@code network create} that returned and exited would take the network with it.
- * {@code create} therefore starts a <em>holder</em>: this CLI again, {@code network serve NAME}
- * (hidden), in a session of its own, which creates the network and keeps it until
- * {@code network rm} sends it SIGTERM (its exit closes the network and removes its record). No
- * daemon: one small JVM per network, started and ended by the user's own commands.
- *
- * <p>A pod's membership of a network lasts as long as the process that started the pod (the SDK
- * detaches a process's pods when it ends), so {@code run --network} is for foreground pods;
- * {@code run -d --network} is refused (see {@link RunCommand}).
+ * <p>{@code create} asks the SDK for a network held by a holder process of its own
+ * ({@link MicroPodRuntime#createHeldNetwork}): it outlives the command, until {@code network rm}
+ * ({@link MicroPodRuntime#removeNetwork}) ends it. No daemon: one small JVM per network, started
+ * and ended by the user's own commands. Foreground and detached pods ({@code run -d --network})
+ * join it; a detached pod stays on it while its VM runs.
  */
 @Command(name = "network", description = "Manage pod networks (create, ls, rm, inspect).",
     subcommands = {NetworkCommand.Create.class, NetworkCommand.Ls.class, NetworkCommand.Rm.class,
-        NetworkCommand.Inspect.class, NetworkCommand.Serve.class})
+        NetworkCommand.Inspect.class})
 final class NetworkCommand implements Callable<Integer> {
-  /** How long {@code create} waits for its holder's network, and {@code rm} for the holder's exit. */
-  static final Duration HOLDER_DEADLINE = Duration.ofSeconds(30);
-  /** The holder's first JVM option, followed by the network's name: how {@code rm} knows it. */
-  static final String HOLDER_MARK = "-Dmicropod.cli.network-holder=";
-  /** The hidden verb the holder runs. */
-  static final String SERVE = "serve";
-
   @ParentCommand
   Main main;
 
@@ -91,7 +73,7 @@ final class NetworkCommand implements Callable<Integer> {
     String name;
 
     @Override
-    public Integer call() throws IOException, InterruptedException {
+    public Integer call() {
       checkName(name);
       PrintWriter err = parent.err();
       try (MicroPodRuntime runtime = Pods.runtime(parent.main.env)) {
@@ -102,86 +84,17 @@ final class NetworkCommand implements Callable<Integer> {
           err.flush();
           return ExitCodes.PARTIAL;
         }
-        Path log = Files.createTempFile("micropod-network-" + name + "-", ".log");
         try {
-          Process holder = startHolder(name, log);
-          Instant deadline = Instant.now().plus(HOLDER_DEADLINE);
-          while (Instant.now().isBefore(deadline)) {
-            Optional<NetworkInfo> n = find(runtime.networks(), name);
-            if (n.isPresent() && n.get().ownerPid() == holder.pid()) {
-              parent.out().println(name);
-              parent.out().flush();
-              return 0;
-            }
-            if (!holder.isAlive()) {
-              String why = Files.readString(log, StandardCharsets.UTF_8).strip();
-              err.println(why.isEmpty() ? "micropod: the process holding network " + name + " exited with status "
-                  + holder.exitValue() : why.lines().reduce((a, b) -> b).orElse(why));
-              err.flush();
-              return holder.exitValue() == 0 ? ExitCodes.FAILURE : holder.exitValue();
-            }
-            Thread.sleep(100);
-          }
-          holder.destroyForcibly();
-          err.println("micropod: network " + name + " was not created within " + HOLDER_DEADLINE.toSeconds()
-              + " s (its holder, process " + holder.pid() + ", is killed); run again with MICROPOD_DEBUG=1");
+          runtime.createHeldNetwork(name);
+        } catch (io.micropod.NetworkException e) {
+          err.println("micropod: " + e.getMessage());
           err.flush();
           return ExitCodes.FAILURE;
-        } finally {
-          Files.deleteIfExists(log);
         }
+        parent.out().println(name);
+        parent.out().flush();
+        return 0;
       }
-    }
-
-    /**
-     * This CLI again ({@code network serve NAME}), with this JVM's java and class path, in a
-     * session of its own ({@code setsid}) so that the terminal's Ctrl-C and hang-up do not reach
-     * it; stdout discarded, stderr to {@code log} until it is ready.
-     */
-    static Process startHolder(String name, Path log) throws IOException {
-      List<String> cmd = new ArrayList<>();
-      if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
-        cmd.add("/usr/bin/setsid");
-      }
-      cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      cmd.add(HOLDER_MARK + name); // first: /proc/PID/cmdline as Java reads it may cut a long class path
-      cmd.add("-Xmx128m"); // the switch copies every frame of its pods: room for their queues
-      cmd.add("-XX:+UseSerialGC");
-      String home = System.getProperty("micropod.home");
-      if (home != null && !home.isBlank()) {
-        cmd.add("-Dmicropod.home=" + home); // the SDK's home wins over MICROPOD_HOME: share this one
-      }
-      cmd.add("-cp");
-      cmd.add(System.getProperty("java.class.path"));
-      cmd.add(Main.class.getName());
-      cmd.add("network");
-      cmd.add(SERVE);
-      cmd.add(name);
-      ProcessBuilder pb = new ProcessBuilder(cmd);
-      pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-      pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
-      pb.redirectError(log.toFile());
-      return pb.start();
-    }
-  }
-
-  /** The holder: creates the network and keeps it until SIGTERM (the JVM's exit closes it). */
-  @Command(name = SERVE, hidden = true, description = "Create a network and hold it until SIGTERM (run by create).")
-  static final class Serve implements Callable<Integer> {
-    @ParentCommand
-    NetworkCommand parent;
-
-    @Parameters(index = "0", paramLabel = "NAME")
-    String name;
-
-    @Override
-    public Integer call() throws InterruptedException {
-      MicroPodRuntime runtime = Pods.runtime(parent.main.env);
-      // Not closed here: SIGTERM ends the JVM, whose shutdown hook closes the runtime and with it
-      // the network (switch, sockets, record).
-      runtime.newNetwork(name);
-      new CountDownLatch(1).await();
-      return 0;
     }
   }
 
@@ -240,7 +153,7 @@ final class NetworkCommand implements Callable<Integer> {
     List<String> names = new ArrayList<>();
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() {
       PrintWriter err = parent.err();
       int code = 0;
       try (MicroPodRuntime runtime = Pods.runtime(parent.main.env)) {
@@ -260,50 +173,13 @@ final class NetworkCommand implements Callable<Integer> {
     }
 
     /** Removes {@code name}; null when done, else why not. */
-    static String remove(MicroPodRuntime runtime, String name) throws InterruptedException {
-      Optional<NetworkInfo> n = find(runtime.networks(), name);
-      if (n.isEmpty()) {
-        return "network " + name + " not found";
+    static String remove(MicroPodRuntime runtime, String name) {
+      try {
+        runtime.removeNetwork(name);
+        return null;
+      } catch (io.micropod.NetworkException e) {
+        return e.getMessage();
       }
-      if (!n.get().members().isEmpty()) {
-        List<String> pods = podNames(runtime.list(), n.get().members());
-        return "network " + name + " is in use by pod" + (pods.size() == 1 ? " " : "s ") + String.join(", ", pods)
-            + ": stop " + (pods.size() == 1 ? "it" : "them") + " first (micropod stop " + String.join(" ", pods) + ")";
-      }
-      long owner = n.get().ownerPid();
-      Optional<ProcessHandle> holder = ProcessHandle.of(owner);
-      if (holder.isEmpty()) {
-        return null; // the owner is gone: the next look removes the record (networks() above did)
-      }
-      if (!isHolder(holder.get(), name)) {
-        return "network " + name + " belongs to process " + owner + " (an application or a `micropod run`),"
-            + " not to `micropod network create`: it ends when that process closes it or exits";
-      }
-      holder.get().destroy();
-      Instant deadline = Instant.now().plus(HOLDER_DEADLINE);
-      while (Instant.now().isBefore(deadline)) {
-        if (!holder.get().isAlive() && find(runtime.networks(), name).isEmpty()) {
-          return null;
-        }
-        Thread.sleep(50);
-      }
-      return "network " + name + ": its holder, process " + owner + ", did not exit within "
-          + HOLDER_DEADLINE.toSeconds() + " s of SIGTERM";
-    }
-
-    /** Whether {@code p} is the holder {@code create} started for {@code name} (its first JVM option says so). */
-    static boolean isHolder(ProcessHandle p, String name) {
-      // commandLine(), not arguments(): Java gives no arguments when it had to cut a long command line
-      return p.info().commandLine().orElse("").contains(" " + HOLDER_MARK + name + " ");
-    }
-
-    /** The pods' names (their ids where they have none), in {@code ids}' order. */
-    static List<String> podNames(List<PodInfo> live, List<String> ids) {
-      List<String> names = new ArrayList<>();
-      for (String id : ids) {
-        names.add(Pods.find(live, id).flatMap(PodInfo::name).orElse(id));
-      }
-      return names;
     }
   }
 

@@ -131,7 +131,7 @@ final class RunCommand implements Callable<Integer> {
   List<String> securityOpts = new ArrayList<>();
 
   @Option(names = "--network", paramLabel = "NAME",
-      description = "Join a network made with `micropod network create NAME` (repeatable; foreground pods only); "
+      description = "Join a network made with `micropod network create NAME` (repeatable; -d pods stay on it while they run); "
           + "none: only loopback; bridge or default: the NAT to the outside, which pods have anyway.")
   List<String> networks = new ArrayList<>();
 
@@ -313,8 +313,8 @@ final class RunCommand implements Callable<Integer> {
   /**
    * Applies Docker's built-in {@code --network} values to {@code b} ({@code none}: only loopback;
    * {@code bridge}, {@code default}: the NAT, MicroPod's default) and the aliases, and returns the
-   * networks to join. {@code -d} with a network is refused: the SDK keeps a pod on a network only
-   * while the process that started it lives, and {@code run -d} exits at once.
+   * networks to join ({@code -d} included: the network's holder keeps a detached pod on it while
+   * its VM runs).
    *
    * @throws IllegalArgumentException naming the option that cannot be honoured
    */
@@ -343,11 +343,6 @@ final class RunCommand implements Callable<Integer> {
     if (!networkAliases.isEmpty() && joining.isEmpty()) {
       throw new IllegalArgumentException("--network-alias " + String.join(", ", networkAliases)
           + " needs a network made with `micropod network create`: add --network NAME");
-    }
-    if (detach && !joining.isEmpty()) {
-      throw new IllegalArgumentException("--network " + String.join(", ", joining) + " with -d is not supported"
-          + " yet: a pod stays on a network only while the process that started it runs, and run -d exits at"
-          + " once; run the pod in the foreground (without -d)");
     }
     if (none) {
       b.networkMode(io.micropod.NetworkMode.NONE);

@@ -605,6 +605,58 @@ class CliIT {
     }
   }
 
+  /**
+   * Detached pods on a network the CLI created keep reaching each other after the CLI processes
+   * that started them exited: run -d --network --network-alias db, run -d --network, exec into the
+   * second fetches http://db:8080/; network rm is refused while they run; after stop, rm leaves
+   * no process (no holder, no qemu). Two VM boots.
+   */
+  @Test
+  void detachedPodsOnANetworkReachEachOtherAfterTheirCliExitedAndRmLeavesNothing() throws Exception {
+    String suffix = UUID.randomUUID().toString().substring(0, 8);
+    String net = "dnet-" + suffix;
+    String db = "db-" + suffix;
+    String app = "app-" + suffix;
+    Result created = run("network", "create", net);
+    assertThat(created.exit).as(created.err).isZero();
+    try {
+      Result dbRun = run("run", "-d", "--name", db, "--memory", "256m", "--network", net, "--network-alias", "db",
+          IMAGE, "sh", "-c", "mkdir -p /www; echo hi-db > /www/index.html; exec httpd -f -p 8080 -h /www");
+      assertThat(dbRun.exit).as(dbRun.err).isZero();
+      Result appRun = run("run", "-d", "--name", app, "--memory", "256m", "--network", net, IMAGE, "sleep", "600");
+      assertThat(appRun.exit).as(appRun.err).isZero();
+
+      Result fetched = run("exec", app, "sh", "-c",
+          "for i in $(seq 60); do wget -q -O- http://db:8080/ && exit 0; sleep 1; done; exit 1");
+      assertThat(fetched.exit).as(fetched.err).isZero();
+      assertThat(fetched.out).isEqualTo("hi-db\n");
+      assertThat(run("network", "ls").out.lines().filter(l -> l.startsWith(net + " ")).findFirst().orElseThrow())
+          .contains(" 2 ");
+
+      Result inUse = run("network", "rm", net);
+      assertThat(inUse.exit).isEqualTo(1);
+      assertThat(inUse.err).startsWith("micropod: network " + net + " is in use by pods ").contains(db, app);
+
+      assertThat(run("stop", "-t", "1", db, app).exit).isZero();
+      long left = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      for (String inspect = run("network", "inspect", net).out; inspect.contains(db) || inspect.contains(app);
+          inspect = run("network", "inspect", net).out) {
+        assertThat(System.nanoTime()).as("the stopped pods left the network").isLessThan(left);
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+      }
+      Result removed = run("network", "rm", net);
+      assertThat(removed.exit).as(removed.err).isZero();
+      assertThat(run("network", "ls", "-q").out.lines()).doesNotContain(net);
+      assertThat(ProcessHandle.allProcesses().filter(h -> h.info().commandLine().orElse("")
+          .contains("-Dmicropod.network-holder=" + net + " ")).toList()).as("the network's holder").isEmpty();
+      assertThat(vmmProcessesOf(dbRun.out.strip())).as("db's qemu and virtiofsd").isEmpty();
+      assertThat(vmmProcessesOf(appRun.out.strip())).as("app's qemu and virtiofsd").isEmpty();
+    } finally {
+      run("stop", "-t", "0", db, app);
+      run("network", "rm", net);
+    }
+  }
+
   /** The host processes whose command line names the pod (QEMU, virtiofsd). */
   private static List<ProcessHandle> vmmProcessesOf(String id) {
     return ProcessHandle.allProcesses()

@@ -39,10 +39,11 @@ public final class LocalNetwork {
 
   private final NetworkRegistry registry;
   private final String name;
-  private final int index;
-  private final EthernetSwitch ethernet;
-  private final Path switchDirectory;
-  private final long ownerPid;
+  // not final: an owned network becomes joined when it is handed to a holder (handOver)
+  private volatile int index;
+  private volatile EthernetSwitch ethernet;
+  private volatile Path switchDirectory;
+  private volatile long ownerPid;
   private final java.time.Instant created = java.time.Instant.now();
   private volatile Object handle;
   private final Map<String, Member> members = new LinkedHashMap<>();
@@ -76,6 +77,51 @@ public final class LocalNetwork {
 
   void control(NetworkControl control) {
     this.control = control;
+  }
+
+  NetworkControl control() {
+    return control;
+  }
+
+  /**
+   * Owned and unused: stops this process's switch and control socket (the caller removes the
+   * record) so that a holder can create the network anew. Nothing else changes.
+   *
+   * @throws NetworkException when pods or other processes are on it
+   */
+  void releaseForHolder() {
+    synchronized (this) {
+      NetworkControl c = control;
+      if (closed || ethernet == null) {
+        throw new IllegalStateException("network " + name + " is not owned by this process");
+      }
+      if (!members.isEmpty() || (c != null && c.peers() > 0)) {
+        throw new NetworkException(name, "a detached pod cannot join network " + name + ": its switch runs in this"
+            + " process, which would take it along when it exits, and it is in use (pods " + members.keySet()
+            + (c != null && c.peers() > 0 ? ", " + c.peers() + " other processes" : "") + "), so it cannot move to a"
+            + " holder process. Start the detached pods on it before any other pod, or create it with"
+            + " runtime.createHeldNetwork(\"" + name + "\") (or `micropod network create " + name + "`)", null);
+      }
+      if (c != null) {
+        c.close();
+      }
+      ethernet.close();
+    }
+  }
+
+  /**
+   * After {@link #releaseForHolder}: the network now runs in holder process {@code ownerPid}
+   * (subnet {@code index}, ports in {@code switchDirectory}); this object joins it there.
+   */
+  void joinHolder(int index, Path switchDirectory, long ownerPid, Path controlSocket) {
+    synchronized (this) {
+      this.index = index;
+      this.switchDirectory = switchDirectory;
+      this.ownerPid = ownerPid;
+      this.ethernet = null;
+      this.control = null;
+    }
+    link(controlSocket);
   }
 
   /** Connects a joined network to its owner ({@code controlSocket}). */
@@ -333,10 +379,19 @@ public final class LocalNetwork {
    * processes, that the membership changed: their hosts refreshers run.
    */
   public void announce(String changedPodId) {
+    announce(changedPodId, -1, -1);
+  }
+
+  /**
+   * {@link #announce(String)} for a detached pod, whose VMM ({@code vmmPid} with start time
+   * {@code vmmStart}) keeps it on the network after this process ends; the network must be
+   * held by another process (a holder).
+   */
+  public void announce(String changedPodId, long vmmPid, long vmmStart) {
     NetworkLink l = link;
     if (l != null) {
       try {
-        l.announce(changedPodId);
+        l.announce(changedPodId, vmmPid, vmmStart);
       } catch (NetworkException e) {
         log.warn("network {}: cannot tell the other members about pod {}: {}", name, changedPodId, e.getMessage());
       }
@@ -386,7 +441,7 @@ public final class LocalNetwork {
     if (link != null) {
       if (!left.isEmpty()) {
         log.warn("network {}: handle closed while pods of this process are still on it: {}; they leave its"
-            + " membership", name, left);
+            + " membership (detached ones stay while their VM runs)", name, left);
       }
       link.close();
       refresherThread.shutdown();

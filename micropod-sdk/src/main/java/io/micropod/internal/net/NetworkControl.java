@@ -33,14 +33,18 @@ import org.slf4j.LoggerFactory;
  * <h2>Protocol</h2>
  * One JSON object per line, both ways. Requests carry an {@code id} and an {@code op}:
  * {@code hello} ({@code pid}), {@code attach} ({@code pod}, {@code aliases}), {@code detach}
- * ({@code pod}), {@code announce} ({@code pod}); each gets one reply {@code {"reply":id,
+ * ({@code pod}), {@code announce} ({@code pod}, and for a detached pod {@code vmmPid} and
+ * {@code vmmStart}: its VMM's pid and start time); each gets one reply {@code {"reply":id,
  * "ok":true|false, "error", "member", "version", "members"}}. Whenever the membership changes
  * the owner pushes {@code {"version":v, "members":[...]}} to every connection; a peer keeps the
  * highest version it saw. Members are {@code {"pod","address","mac","host","aliases"}}.
  *
  * <h2>Lifetimes</h2>
  * A peer's pods belong to its connection: when it closes (the peer closed its handle, exited
- * or was killed, SIGKILL included), the owner detaches them and tells the others. When the owner
+ * or was killed, SIGKILL included), the owner detaches them and tells the others, except the
+ * detached pods it announced with their VMM: they stay until that VMM exits (polled every
+ * {@link #WATCH_PERIOD} by a {@code micropod-net-<name>-watch} thread) or a {@code detach}
+ * says they left. When the owner
  * closes the network or dies, every connection closes and the peers know the network is gone.
  *
  * <p>Threads: {@code micropod-net-<name>-control} accepts, one {@code micropod-net-<name>-peer}
@@ -54,6 +58,9 @@ final class NetworkControl implements AutoCloseable {
   private final Path socket;
   private final ServerSocketChannel server;
   private final List<Peer> peers = new CopyOnWriteArrayList<>();
+  /** Detached pods that stay while their VMM runs: pod id to {pid, start time}. */
+  private final java.util.Map<String, long[]> kept = new java.util.concurrent.ConcurrentHashMap<>();
+  private Thread watch;
   private volatile boolean closed;
 
   private NetworkControl(LocalNetwork network, Path socket, ServerSocketChannel server) {
@@ -80,6 +87,44 @@ final class NetworkControl implements AutoCloseable {
 
   Path socket() {
     return socket;
+  }
+
+  /** How often the VMMs of detached pods are looked at. */
+  static final java.time.Duration WATCH_PERIOD = java.time.Duration.ofSeconds(1);
+
+  /** How many processes are connected. */
+  int peers() {
+    return peers.size();
+  }
+
+  /**
+   * Keeps {@code pod} on the network after its peer's connection ends, until its VMM
+   * ({@code pid} with start time {@code start}) exits.
+   */
+  private synchronized void keep(String pod, long pid, long start) {
+    kept.put(pod, new long[] {pid, start});
+    if (watch == null) {
+      watch = new Thread(this::watchLoop, "micropod-net-" + network.name() + "-watch");
+      watch.setDaemon(true);
+      watch.start();
+    }
+  }
+
+  private void watchLoop() {
+    while (!closed) {
+      java.util.concurrent.locks.LockSupport.parkNanos(WATCH_PERIOD.toNanos());
+      for (java.util.Map.Entry<String, long[]> e : kept.entrySet()) {
+        if (!io.micropod.internal.state.ProcStat.isAlive(e.getValue()[0], e.getValue()[1])
+            && kept.remove(e.getKey(), e.getValue())) {
+          log.info("network {}: detached pod {} left (its VMM, process {}, exited)", network.name(), e.getKey(),
+              e.getValue()[0]);
+          for (Peer p : peers) {
+            p.forget(e.getKey());
+          }
+          network.detach(e.getKey());
+        }
+      }
+    }
   }
 
   /** Pushes {@code members} (of membership {@code version}) to every peer. */
@@ -202,6 +247,7 @@ final class NetworkControl implements AutoCloseable {
           left = new ArrayList<>(pods);
           pods.clear();
         }
+        left.removeIf(kept::containsKey); // detached pods stay while their VMM runs
         if (!left.isEmpty() && !closed) {
           log.info("network {}: process {} left; its pods {} leave the network", network.name(), pid, left);
         }
@@ -235,11 +281,22 @@ final class NetworkControl implements AutoCloseable {
             synchronized (pods) {
               mine = pods.remove(pod);
             }
+            kept.remove(pod);
             if (mine) {
               after = () -> network.detach(pod);
             }
           }
-          case "announce" -> after = () -> network.announce(pod);
+          case "announce" -> {
+            long vmm = req.path("vmmPid").asLong(-1);
+            boolean mine;
+            synchronized (pods) {
+              mine = pods.contains(pod);
+            }
+            if (vmm > 0 && mine) {
+              keep(pod, vmm, req.path("vmmStart").asLong(-1));
+            }
+            after = () -> network.announce(pod);
+          }
           default -> throw new IllegalArgumentException("unknown op '" + op + "'");
         }
         reply.put("ok", true);
@@ -265,6 +322,12 @@ final class NetworkControl implements AutoCloseable {
           log.debug("network {}: cannot write to peer {}: {}", network.name(), pid, e.toString());
           close();
         }
+      }
+    }
+
+    void forget(String pod) {
+      synchronized (pods) {
+        pods.remove(pod);
       }
     }
 

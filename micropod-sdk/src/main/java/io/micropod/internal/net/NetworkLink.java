@@ -100,9 +100,17 @@ final class NetworkLink implements AutoCloseable {
     request(NetworkControl.JSON.createObjectNode().put("op", "detach").put("pod", podId), podId);
   }
 
-  /** Tells every member (in every process) that {@code podId} is up. */
-  void announce(String podId) {
-    request(NetworkControl.JSON.createObjectNode().put("op", "announce").put("pod", podId), podId);
+  /**
+   * Tells every member (in every process) that {@code podId} is up. A detached pod names its VMM
+   * ({@code vmmPid} with start time {@code vmmStart}; -1 for others): the owner keeps it on the
+   * network while that VMM runs, after this connection ends.
+   */
+  void announce(String podId, long vmmPid, long vmmStart) {
+    ObjectNode req = NetworkControl.JSON.createObjectNode().put("op", "announce").put("pod", podId);
+    if (vmmPid > 0) {
+      req.put("vmmPid", vmmPid).put("vmmStart", vmmStart);
+    }
+    request(req, podId);
   }
 
   private JsonNode request(ObjectNode req, String podId) {

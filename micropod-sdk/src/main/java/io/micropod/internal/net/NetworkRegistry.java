@@ -147,6 +147,46 @@ public final class NetworkRegistry {
     }
   }
 
+  /**
+   * Moves owned network {@code n} into a {@link NetworkHolder} of its own (mode while-used) and
+   * joins it there, {@code n} now standing for the joined network: a detached pod is about to
+   * join it, and the network must outlive this process as the pod does. Only an unused network
+   * moves (its switch's connections cannot); nothing to do for a joined one.
+   *
+   * @throws NetworkException when it is in use, or the holder fails (the network is then closed)
+   */
+  public synchronized void handOver(LocalNetwork n) {
+    if (!n.owned()) {
+      return;
+    }
+    Path oldPorts = n.switchDirectory();
+    n.releaseForHolder();
+    synchronized (PROCESS_LOCK) {
+      try {
+        Files.deleteIfExists(recordOf(n.name()));
+        deleteSocketDir(oldPorts);
+      } catch (IOException e) {
+        log.warn("network {}: cannot delete its record or socket: {}", n.name(), e.toString());
+      }
+    }
+    JsonNode r;
+    long holder;
+    try {
+      holder = NetworkHolder.spawn(n.name(), dir.getParent(), NetworkHolder.Mode.WHILE_USED);
+      r = read(recordOf(n.name()));
+      if (r == null) {
+        throw new NetworkException(n.name(), "network " + n.name() + ": its holder's record vanished", null);
+      }
+      n.joinHolder(indexOf(r.path("subnet").asText("")), Path.of(r.path("switchDirectory").asText()), holder,
+          Path.of(r.path("controlSocket").asText()));
+    } catch (RuntimeException e) {
+      n.close();
+      networks.remove(n.name(), n);
+      throw e;
+    }
+    log.debug("network {}: handed over to holder process {} ({})", n.name(), holder, n.subnet());
+  }
+
   /** The live network whose public object is {@code handle}, or null. */
   public LocalNetwork find(Object handle) {
     for (LocalNetwork n : networks.values()) {
