@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Timeout;
 class PauseResumeAcrossProcessesIT {
   private static final Duration CHILD = Duration.ofMinutes(2);
   /** What the agent's server logs when a host's preface lands inside an older HTTP/2 session. */
-  private static final String PREFACE_IN_OLD_SESSION = "Frame length: 5263945";
+  static final String PREFACE_IN_OLD_SESSION = "Frame length: 5263945";
 
   @Test
   void eachProcessThatResumesAPausedPodGetsAFreshAgentConnection() throws Exception {
