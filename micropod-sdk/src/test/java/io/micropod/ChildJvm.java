@@ -42,6 +42,22 @@ final class ChildJvm implements AutoCloseable {
     return start(Map.of(), List.of(), args);
   }
 
+  /**
+   * Starts a detached pod named {@code name} from a child JVM that exits without closing it
+   * ({@link PodMain} {@code start-detached}); returns the pod's id.
+   */
+  static String startDetached(String name) throws IOException, InterruptedException {
+    try (ChildJvm first = start("start-detached", name)) {
+      String id = first.await("POD ", Duration.ofMinutes(4));
+      int exit = first.waitFor(Duration.ofSeconds(30));
+      if (exit != 0) {
+        throw new AssertionError("the child JVM that started pod " + id + " exited with " + exit
+            + ":\n" + first.output());
+      }
+      return id;
+    }
+  }
+
   private void pump() {
     try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       String line;

@@ -79,6 +79,26 @@ public final class PodMain {
         System.out.flush();
         System.exit(0);
       }
+      case "pause-of" -> {
+        // attaches to pod args[1], pauses it and exits without closing it (micropod pause)
+        MicroPod pod = MicroPodRuntime.defaultRuntime().attach(args[1]);
+        pod.pause();
+        System.out.println("PAUSED " + pod.id());
+        System.out.flush();
+        System.exit(0);
+      }
+      case "resume-and-exec" -> {
+        // attaches to paused pod args[1] (attach lets it run for the handshake), resumes it, runs
+        // echo args[2] and exits without closing it (micropod resume, then micropod exec)
+        long t0 = System.nanoTime();
+        MicroPod pod = MicroPodRuntime.defaultRuntime().attach(args[1]);
+        long attachMs = (System.nanoTime() - t0) / 1_000_000;
+        pod.resume();
+        System.out.println("EXEC " + pod.exec("echo", args[2]).stdout().trim());
+        System.out.println("ATTACH_MS " + attachMs);
+        System.out.flush();
+        System.exit(0);
+      }
       case "snapshot-of" -> {
         // attaches to pod args[1] and snapshots it as args[2]; the test kills this JVM meanwhile
         MicroPod pod = MicroPodRuntime.defaultRuntime().attach(args[1]);

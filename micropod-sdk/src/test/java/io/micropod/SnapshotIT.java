@@ -98,6 +98,20 @@ class SnapshotIT {
     assertThat(forkA.exec("cat", "/tmp/before.txt").stdout()).isEqualTo("kept\n");
   }
 
+  /**
+   * A restored guest resumes inside the snapshot host's agent session and misses that host's
+   * disconnect: the new host's HTTP/2 preface must begin a fresh session, not be read (and
+   * refused) inside the old one, which cost every restore gRPC's 1 s reconnect backoff.
+   */
+  @Test
+  void aRestoredPodsAgentServesTheNewHostsFirstConnection() throws IOException {
+    for (MicroPod fork : List.of(forkA, forkB)) {
+      Path console = runtime.configDir().resolve("logs").resolve(fork.id() + ".log");
+      assertThat(Files.readString(console)).as("the console of %s", fork.id())
+          .doesNotContain(PauseResumeAcrossProcessesIT.PREFACE_IN_OLD_SESSION);
+    }
+  }
+
   @Test
   void theSourcePodRunsOnAfterTheSnapshot() {
     long now = count(source);

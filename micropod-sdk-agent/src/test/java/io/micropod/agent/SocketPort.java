@@ -20,8 +20,19 @@ final class SocketPort implements AutoCloseable {
   private final ServerSocketChannel server;
   private final LinkedBlockingQueue<SocketChannel> waiting = new LinkedBlockingQueue<>();
   private volatile SocketChannel host;
+  private final boolean hideDisconnects;
 
   SocketPort(Path socket) throws IOException {
+    this(socket, false);
+  }
+
+  /**
+   * @param hideDisconnects when a host goes away, reads do not return EOF but block for the next
+   *     host and go on with its bytes: what the guest sees when the host changes while it is
+   *     paused, or when it resumes from a snapshot
+   */
+  SocketPort(Path socket, boolean hideDisconnects) throws IOException {
+    this.hideDisconnects = hideDisconnects;
     server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     server.bind(UnixDomainSocketAddress.of(socket));
     Thread t = new Thread(() -> {
@@ -62,6 +73,19 @@ final class SocketPort implements AutoCloseable {
       if (n < 0) {
         host = null;
         h.close();
+        if (hideDisconnects) {
+          try {
+            while (host == null) {
+              if (!server.isOpen()) {
+                return -1;
+              }
+              host = waiting.poll(20, java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
+          } catch (InterruptedException e) {
+            throw new java.io.InterruptedIOException();
+          }
+          return read(b, off, len);
+        }
       }
       return n;
     }

@@ -32,6 +32,10 @@ final class TestClient implements AutoCloseable {
     channel = UdsTransport.channel(socket, group);
   }
 
+  ManagedChannel channel() {
+    return channel;
+  }
+
   AgentServiceGrpc.AgentServiceBlockingStub blocking() {
     return AgentServiceGrpc.newBlockingStub(channel)
         .withWaitForReady()

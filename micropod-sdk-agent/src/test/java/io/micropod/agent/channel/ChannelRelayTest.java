@@ -59,6 +59,39 @@ class ChannelRelayTest {
   }
 
   @Test
+  void aNewHostsPrefaceWithoutAnEofBetweenEndsTheOldConnectionAndStartsAFreshOne()
+      throws Exception {
+    Path socket = dir.resolve("agent.sock");
+    FakePort port = new FakePort();
+    byte[] settings = {0, 0, 0, 4, 0, 0, 0, 0, 0};
+    try (UdsServer server = new UdsServer(socket, false);
+        ChannelRelay relay = relayOver(port, socket)) {
+      port.connect();
+      port.send(ClientFrames.PREFACE);
+      port.send(settings);
+      Poll.until("the first host's bytes", TIMEOUT, () -> server.received().length() == 33);
+      // the host changes while the guest is paused: no EOF, the next host's preface arrives
+      port.send(concat(settings, ClientFrames.PREFACE, settings));
+      Poll.until("the old connection closed", TIMEOUT, () -> server.closed() == 1);
+      Poll.until("the new host's bytes", TIMEOUT, () -> server.received().length() == 33 + 33);
+      assertThat(server.accepted()).isEqualTo(2);
+      assertThat(relay.sessions()).isEqualTo(2);
+      String preface = new String(ClientFrames.PREFACE, StandardCharsets.ISO_8859_1);
+      // what the old host sent just before the new preface went nowhere: its host is gone
+      assertThat(server.received()).isEqualTo(preface + "\0\0\0\4\0\0\0\0\0"
+          + preface + "\0\0\0\4\0\0\0\0\0");
+    }
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      out.writeBytes(p);
+    }
+    return out.toByteArray();
+  }
+
+  @Test
   void aReadErrorEndsTheSessionButNotTheRelay() throws Exception {
     Path socket = dir.resolve("agent.sock");
     FakePort port = new FakePort();

@@ -79,8 +79,12 @@ final class FakePort {
   }
 
   void send(String text) {
+    send(text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  void send(byte[] data) {
     synchronized (lock) {
-      incoming.add(text.getBytes(StandardCharsets.UTF_8));
+      incoming.add(data.clone());
       lock.notifyAll();
     }
   }
