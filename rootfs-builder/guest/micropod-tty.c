@@ -222,41 +222,138 @@ static void type_veof(int master) {
  * forks of one snapshot read the same /dev/urandom bytes until the next scheduled reseed, up
  * to a minute later); sets CLOCK_REALTIME; with PID, joins that process's UTS namespace and
  * sets its hostname. The JDK can do none of these (ioctl, setns).
+ *
+ * micropod-tty --restored-server: the same for each request on stdin, until EOF. The agent
+ * starts it before a snapshot is taken (PrepareSnapshot), so that a restored guest's agent only
+ * writes to a process that already runs: a process spawn from the guest JVM costs ~100-200 ms
+ * under TCG, on the path of every restore. Request: a line "SECONDS NANOS PID HOSTNAME LEN"
+ * (PID 0 and HOSTNAME "-": keep the hostname) then LEN (32 to 512) bytes of entropy. Answer: a
+ * line "ok" or "error MESSAGE". The hostname is set from a forked child, so that this process
+ * stays in its own UTS namespace.
  */
 #include <linux/random.h>
 #include <sched.h>
+#define ENTROPY_MAX 512
+
+/* Applies one identity; returns NULL or what failed (in err). */
+static const char *apply_identity(long long secs, long nanos, int pid, const char *hostname,
+    const unsigned char *entropy, size_t n, char *err, size_t errlen) {
+  struct { struct rand_pool_info info; unsigned char buf[ENTROPY_MAX]; } e;
+  if (n < 32 || n > ENTROPY_MAX) {
+    snprintf(err, errlen, "want 32 to %d bytes of entropy, got %zu", ENTROPY_MAX, n);
+    return err;
+  }
+  memcpy(e.buf, entropy, n);
+  e.info.entropy_count = (int) (n * 8);
+  e.info.buf_size = (int) n;
+  int fd = open("/dev/urandom", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "open /dev/urandom: %s", strerror(errno));
+    return err;
+  }
+  int bad = ioctl(fd, RNDADDENTROPY, &e.info) < 0 ? 1 : ioctl(fd, RNDRESEEDCRNG) < 0 ? 2 : 0;
+  int saved = errno;
+  close(fd);
+  if (bad) {
+    snprintf(err, errlen, "%s: %s", bad == 1 ? "RNDADDENTROPY" : "RNDRESEEDCRNG", strerror(saved));
+    return err;
+  }
+  struct timespec ts = { .tv_sec = secs, .tv_nsec = nanos };
+  if (clock_settime(CLOCK_REALTIME, &ts) < 0) {
+    snprintf(err, errlen, "clock_settime: %s", strerror(errno));
+    return err;
+  }
+  if (pid > 0) {
+    char ns[64];
+    snprintf(ns, sizeof ns, "/proc/%d/ns/uts", pid);
+    int nfd = open(ns, O_RDONLY | O_CLOEXEC);
+    if (nfd < 0) {
+      snprintf(err, errlen, "open %s: %s", ns, strerror(errno));
+      return err;
+    }
+    if (setns(nfd, CLONE_NEWUTS) < 0) {
+      snprintf(err, errlen, "setns %s: %s", ns, strerror(errno));
+      close(nfd);
+      return err;
+    }
+    close(nfd);
+    if (sethostname(hostname, strlen(hostname)) < 0) {
+      snprintf(err, errlen, "sethostname: %s", strerror(errno));
+      return err;
+    }
+  }
+  return NULL;
+}
+
 static int restored(int argc, char **argv) {
   if (argc != 4 && argc != 6) {
     fprintf(stderr, "usage: micropod-tty --restored SECONDS NANOS [PID HOSTNAME]\n");
     return 2;
   }
-  struct { struct rand_pool_info info; unsigned char buf[512]; } e;
+  unsigned char buf[ENTROPY_MAX];
   size_t n = 0;
   ssize_t r;
-  while (n < sizeof e.buf && (r = read(0, e.buf + n, sizeof e.buf - n)) > 0) n += (size_t) r;
-  if (n < 32) die("want at least 32 bytes of entropy on stdin, got %zu", n);
-  e.info.entropy_count = (int) (n * 8);
-  e.info.buf_size = (int) n;
-  int fd = open("/dev/urandom", O_RDWR | O_CLOEXEC);
-  if (fd < 0) die("open /dev/urandom: %s", strerror(errno));
-  if (ioctl(fd, RNDADDENTROPY, &e.info) < 0) die("RNDADDENTROPY: %s", strerror(errno));
-  if (ioctl(fd, RNDRESEEDCRNG) < 0) die("RNDRESEEDCRNG: %s", strerror(errno));
-  close(fd);
-  struct timespec ts = { .tv_sec = atoll(argv[2]), .tv_nsec = atol(argv[3]) };
-  if (clock_settime(CLOCK_REALTIME, &ts) < 0) die("clock_settime: %s", strerror(errno));
-  if (argc == 6) {
-    char ns[64];
-    snprintf(ns, sizeof ns, "/proc/%d/ns/uts", atoi(argv[4]));
-    int nfd = open(ns, O_RDONLY | O_CLOEXEC);
-    if (nfd < 0) die("open %s: %s", ns, strerror(errno));
-    if (setns(nfd, CLONE_NEWUTS) < 0) die("setns %s: %s", ns, strerror(errno));
-    if (sethostname(argv[5], strlen(argv[5])) < 0) die("sethostname: %s", strerror(errno));
+  while (n < sizeof buf && (r = read(0, buf + n, sizeof buf - n)) > 0) n += (size_t) r;
+  char err[256];
+  if (apply_identity(atoll(argv[2]), atol(argv[3]), argc == 6 ? atoi(argv[4]) : 0,
+          argc == 6 ? argv[5] : "", buf, n, err, sizeof err)) {
+    die("%s", err);
+  }
+  return 0;
+}
+
+static int restored_server(void) {
+  char line[256];
+  char err[256];
+  unsigned char buf[ENTROPY_MAX];
+  signal(SIGPIPE, SIG_IGN);
+  while (fgets(line, sizeof line, stdin)) {
+    long long secs;
+    long nanos;
+    int pid;
+    char hostname[65];
+    size_t n;
+    if (sscanf(line, "%lld %ld %d %64s %zu", &secs, &nanos, &pid, hostname, &n) != 5 || n > ENTROPY_MAX) {
+      printf("error bad request\n");
+      fflush(stdout);
+      return 2; /* out of step with the agent: it falls back to --restored */
+    }
+    if (fread(buf, 1, n, stdin) != n) return 2;
+    const char *failed = NULL;
+    if (pid <= 0) {
+      failed = apply_identity(secs, nanos, 0, "", buf, n, err, sizeof err);
+    } else {
+      /* the child joins the container's UTS namespace; this process stays in its own */
+      pid_t child = fork();
+      if (child < 0) {
+        snprintf(err, sizeof err, "fork: %s", strerror(errno));
+        failed = err;
+      } else if (child == 0) {
+        const char *f = apply_identity(secs, nanos, pid, hostname, buf, n, err, sizeof err);
+        if (f) fprintf(stderr, "micropod-tty: %s\n", f);
+        _exit(f ? 1 : 0);
+      } else {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+          snprintf(err, sizeof err, "identity child failed (status %d; its message is on stderr)", status);
+          failed = err;
+        }
+      }
+    }
+    if (failed) {
+      printf("error %s\n", failed);
+    } else {
+      printf("ok\n");
+    }
+    fflush(stdout);
   }
   return 0;
 }
 
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "--restored") == 0) return restored(argc, argv);
+  if (argc == 2 && strcmp(argv[1], "--restored-server") == 0) return restored_server();
   if (argc < 7 || strcmp(argv[5], "--") != 0) {
     fprintf(stderr,
         "usage: micropod-tty CONSOLE_SOCKET PID_FILE ROWS COLS -- RUNTIME_ARGV...\n");

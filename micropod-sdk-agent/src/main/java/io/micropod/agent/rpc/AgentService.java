@@ -161,4 +161,10 @@ public final class AgentService extends AgentServiceGrpc.AgentServiceImplBase {
       StreamObserver<io.micropod.agent.v1.RestoredResponse> observer) {
     containers.restored(request, observer);
   }
+
+  @Override
+  public void prepareSnapshot(io.micropod.agent.v1.PrepareSnapshotRequest request,
+      StreamObserver<io.micropod.agent.v1.PrepareSnapshotResponse> observer) {
+    containers.prepareSnapshot(request, observer);
+  }
 }

@@ -205,4 +205,14 @@ final class ContainerHandler {
           return io.micropod.agent.v1.RestoredResponse.getDefaultInstance();
         });
   }
+
+  void prepareSnapshot(io.micropod.agent.v1.PrepareSnapshotRequest request,
+      StreamObserver<io.micropod.agent.v1.PrepareSnapshotResponse> observer) {
+    Statuses.reply(
+        observer,
+        () -> {
+          containers.prepareSnapshot();
+          return io.micropod.agent.v1.PrepareSnapshotResponse.getDefaultInstance();
+        });
+  }
 }

@@ -50,6 +50,7 @@ public final class ContainerManager {
   private final ConcurrentHashMap<String, HelperSlot> helpers = new ConcurrentHashMap<>();
   private final Cgroups cgroups = new Cgroups(Path.of("/sys/fs/cgroup"), Path.of("/proc"));
   private final Freezer freezer = new Freezer(cgroups.parent(), FREEZE_TIMEOUT);
+  private final IdentityHelper identity;
   /** How long a copy waits for the container's processes to freeze. */
   static final java.time.Duration FREEZE_TIMEOUT = java.time.Duration.ofSeconds(10);
 
@@ -75,6 +76,7 @@ public final class ContainerManager {
     this.work = work;
     this.logBytes = logBytes;
     this.nofileLimit = nofileLimit;
+    this.identity = new IdentityHelper(timer);
   }
 
   private Container get(String id) {
@@ -105,10 +107,19 @@ public final class ContainerManager {
   }
 
   /**
+   * Before a snapshot is taken: starts what a restored guest needs running, so that its {@link
+   * #restored} spawns no process ({@link IdentityHelper}). Idempotent; a failure only makes
+   * restores slower.
+   */
+  public void prepareSnapshot() {
+    identity.prepare();
+  }
+
+  /**
    * After a restore from a snapshot: reseeds the kernel's random generator with the host's
    * {@code entropy}, sets the clock to {@code unixTimeNanos}, gives the container its new
    * {@code hostname} (empty: keep) in its UTS namespace, then {@link #rename renames} it. The
-   * first three through the guest image's {@code micropod-tty --restored} (ioctl, setns).
+   * first three through the guest image's {@code micropod-tty} ({@link IdentityHelper}).
    *
    * @throws ContainerException when a step fails, with the helper's message
    */
@@ -117,36 +128,18 @@ public final class ContainerManager {
     if (entropy.length < 32 || entropy.length > 512) {
       throw ContainerException.invalid("entropy must be 32 to 512 bytes: " + entropy.length);
     }
-    List<String> argv = new ArrayList<>(List.of(TtyExec.helper().toString(), "--restored",
-        Long.toString(Math.floorDiv(unixTimeNanos, 1_000_000_000L)),
-        Long.toString(Math.floorMod(unixTimeNanos, 1_000_000_000L))));
+    int pid = 0;
     if (!hostname.isEmpty()) {
       if (!hostname.matches("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")) {
         throw ContainerException.invalid("not a host name: " + hostname);
       }
-      Integer pid = readPid(c);
-      if (pid == null) {
+      Integer p = readPid(c);
+      if (p == null) {
         throw ContainerException.precondition("container " + from + " has no running process");
       }
-      argv.add(pid.toString());
-      argv.add(hostname);
+      pid = p;
     }
-    try {
-      Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-      try (java.io.OutputStream in = p.getOutputStream()) {
-        in.write(entropy);
-      }
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-      if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
-        p.destroyForcibly();
-        throw ContainerException.internal("micropod-tty --restored failed: " + out, null);
-      }
-    } catch (IOException e) {
-      throw ContainerException.internal("cannot run " + argv.get(0) + ": " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw ContainerException.internal("interrupted", e);
-    }
+    identity.apply(unixTimeNanos, pid, hostname, entropy);
     rename(from, to);
   }
 

@@ -562,6 +562,19 @@ public final class AgentClient implements AutoCloseable {
     }
   }
 
+  /**
+   * Before a snapshot: the agent starts what {@link #restored} needs running, so that a restored
+   * guest spawns no process on the restore's path.
+   */
+  public void prepareSnapshot(Duration deadline) {
+    try {
+      blocking.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS)
+          .prepareSnapshot(io.micropod.agent.v1.PrepareSnapshotRequest.getDefaultInstance());
+    } catch (StatusRuntimeException e) {
+      throw map(e, "PrepareSnapshot", null, deadline);
+    }
+  }
+
   /** Fails every call in flight now (the VM is gone). */
   public void shutdownNow() {
     channel.shutdownNow();
