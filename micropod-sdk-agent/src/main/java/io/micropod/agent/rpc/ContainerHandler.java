@@ -212,7 +212,21 @@ final class ContainerHandler {
         observer,
         () -> {
           containers.prepareSnapshot();
+          warmRestored();
           return io.micropod.agent.v1.PrepareSnapshotResponse.getDefaultInstance();
         });
+  }
+
+  /** A restored guest's first Restored then finds its message classes loaded and linked. */
+  private static void warmRestored() {
+    try {
+      io.micropod.agent.v1.RestoredRequest.parseFrom(io.micropod.agent.v1.RestoredRequest.newBuilder()
+          .setContainerId("c").setNewContainerId("c").setHostname("h")
+          .setEntropy(com.google.protobuf.ByteString.copyFrom(new byte[32])).setUnixTimeNanos(1).build()
+          .toByteArray());
+      io.micropod.agent.v1.RestoredResponse.getDefaultInstance().toByteArray();
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new IllegalStateException("a RestoredRequest of our own does not parse", e);
+    }
   }
 }

@@ -51,6 +51,9 @@ public final class ContainerManager {
   private final Cgroups cgroups = new Cgroups(Path.of("/sys/fs/cgroup"), Path.of("/proc"));
   private final Freezer freezer = new Freezer(cgroups.parent(), FREEZE_TIMEOUT);
   private final IdentityHelper identity;
+  /** A host name {@link #restored} accepts (RFC 1123 label). */
+  private static final java.util.regex.Pattern HOSTNAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
   /** How long a copy waits for the container's processes to freeze. */
   static final java.time.Duration FREEZE_TIMEOUT = java.time.Duration.ofSeconds(10);
 
@@ -113,6 +116,7 @@ public final class ContainerManager {
    */
   public void prepareSnapshot() {
     identity.prepare();
+    HOSTNAME.matcher("warm-up").matches();
   }
 
   /**
@@ -130,7 +134,7 @@ public final class ContainerManager {
     }
     int pid = 0;
     if (!hostname.isEmpty()) {
-      if (!hostname.matches("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")) {
+      if (!HOSTNAME.matcher(hostname).matches()) {
         throw ContainerException.invalid("not a host name: " + hostname);
       }
       Integer p = readPid(c);

@@ -38,18 +38,29 @@ final class IdentityHelper {
     this.timer = timer;
   }
 
-  /** Starts the server unless it runs. A failure is logged: restores then spawn the one-shot helper. */
+  /**
+   * Starts the server unless it runs, and pings it: the ping runs the agent's side of a request
+   * (its classes loaded, its call sites linked) before the snapshot rather than on the restore's
+   * path, where the interpreted guest JVM pays for each of them. A failure is logged: restores
+   * then spawn the one-shot helper.
+   */
   synchronized void prepare() {
-    if (server != null && server.isAlive()) {
-      return;
+    if (server == null || !server.isAlive()) {
+      try {
+        server = new ProcessBuilder(TtyExec.helper().toString(), "--restored-server")
+            .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        replies = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.US_ASCII));
+      } catch (IOException e) {
+        server = null;
+        Log.warn("cannot start " + TtyExec.helper() + " --restored-server (restores will spawn it): " + e.getMessage());
+        return;
+      }
     }
-    try {
-      server = new ProcessBuilder(TtyExec.helper().toString(), "--restored-server")
-          .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-      replies = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.US_ASCII));
-    } catch (IOException e) {
+    String answer = ask(0, 0, 0, "", new byte[0]);
+    if (!"ok".equals(answer)) {
+      Log.warn("micropod-tty --restored-server did not answer its ping (" + answer + "): restores will spawn it");
+      server.destroyForcibly();
       server = null;
-      Log.warn("cannot start " + TtyExec.helper() + " --restored-server (restores will spawn it): " + e.getMessage());
     }
   }
 
