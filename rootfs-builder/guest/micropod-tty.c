@@ -225,7 +225,7 @@ static void type_veof(int master) {
  *
  * micropod-tty --restored-server: the same for each request on stdin, until EOF. The agent
  * starts it before a snapshot is taken (PrepareSnapshot), so that a restored guest's agent only
- * writes to a process that already runs: a process spawn from the guest JVM costs ~100-200 ms
+ * writes to a process that already runs: a process spawn from the guest JVM costs ~100 ms
  * under TCG, on the path of every restore. Request: a line "SECONDS NANOS PID HOSTNAME LEN"
  * (PID 0 and HOSTNAME "-": keep the hostname) then LEN (32 to 512) bytes of entropy; LEN 0 is a
  * ping that changes nothing. Answer: a line "ok" or "error MESSAGE". After setting a hostname it

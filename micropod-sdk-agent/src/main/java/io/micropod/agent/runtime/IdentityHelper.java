@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * A restored guest's new identity (entropy and reseed, clock, hostname) through the guest image's
  * {@code micropod-tty} (ioctl, clock_settime, setns: the JDK can do none of them).
  *
- * <p>Under TCG a process spawn from the guest JVM costs ~100-200 ms, on the path of every
+ * <p>Under TCG a process spawn from the guest JVM costs ~100 ms, on the path of every
  * restore. So before a snapshot is taken ({@link #prepare}) the agent starts {@code micropod-tty
  * --restored-server}, which the snapshot then holds running: a restored guest's agent writes its
  * request to that process. When there is none (a snapshot taken by an older SDK, or the server
@@ -89,7 +89,7 @@ final class IdentityHelper {
     spawnOnce(secs, nanos, pid, hostname, entropy);
   }
 
-  /** The server's answer; null when it is gone or silent (nothing was applied, or all of it). */
+  /** The server's answer; null when it is gone or silent (part of it may be applied: all is applied again). */
   private String ask(long secs, long nanos, int pid, String hostname, byte[] entropy) {
     Process p = server;
     // a server that hangs is killed: the read below then ends
