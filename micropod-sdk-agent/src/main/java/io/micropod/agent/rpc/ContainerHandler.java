@@ -206,6 +206,9 @@ final class ContainerHandler {
         });
   }
 
+  /** Not a container id (ids start with a letter or digit): no container can ever have it. */
+  private static final String WARM_UP_ID = "-warm-up";
+
   void prepareSnapshot(io.micropod.agent.v1.PrepareSnapshotRequest request,
       StreamObserver<io.micropod.agent.v1.PrepareSnapshotResponse> observer) {
     Statuses.reply(
@@ -221,13 +224,13 @@ final class ContainerHandler {
    * A restored guest's first {@code Restored} then finds its message classes loaded and its call
    * sites (the reply lambda's invokedynamic, the error path) linked: the interpreted guest JVM pays
    * tens of milliseconds for each on first use, and the snapshot keeps the linked state. Runs the
-   * handler for a container that does not exist, which changes nothing.
+   * handler with {@link #WARM_UP_ID}, which it refuses before it changes anything.
    */
   private void warmRestored() {
     io.micropod.agent.v1.RestoredRequest request;
     try {
       request = io.micropod.agent.v1.RestoredRequest.parseFrom(io.micropod.agent.v1.RestoredRequest.newBuilder()
-          .setContainerId("micropod-warm-up").setNewContainerId("micropod-warm-up").setHostname("h")
+          .setContainerId(WARM_UP_ID).setNewContainerId(WARM_UP_ID).setHostname("h")
           .setEntropy(com.google.protobuf.ByteString.copyFrom(new byte[32])).setUnixTimeNanos(1).build()
           .toByteArray());
       io.micropod.agent.v1.RestoredResponse.getDefaultInstance().toByteArray();
