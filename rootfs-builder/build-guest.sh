@@ -362,12 +362,6 @@ if [ "$jdk_feature" -ge 25 ]; then
     # that on stderr (the console) unless native access is granted.
     common_flags="$common_flags --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow"
     archive_flag=-XX:AOTCache=$archive
-    # Map the cache at the address it was dumped for instead of a random one: relocating it
-    # (ArchiveRelocationMode=1, the default since JDK 20) rewrites every pointer in its ~17 MB of
-    # metadata, ~0.5 s of the JVM's start under TCG (-Xlog:startuptime "Genesis": 630-880 ms
-    # relocated, 96-112 ms mapped in place) and makes a private copy of each page it patches,
-    # beside the page cache. The JVM still relocates when that address is taken (docs/security.md).
-    archive_flag="-XX:+UnlockDiagnosticVMOptions -XX:ArchiveRelocationMode=0 $archive_flag"
 else
     archive=/opt/micropod/agent/agent.jsa
     archive_flag=-XX:SharedArchiveFile=$archive
