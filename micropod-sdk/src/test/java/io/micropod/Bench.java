@@ -20,7 +20,7 @@ import java.util.function.Function;
  *
  * <pre>
  * mvn -q test-compile exec:java -pl micropod-sdk -Dexec.mainClass=io.micropod.Bench \
- *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --p6-mem 512 --p6-idle 20 --only P1,P2,P4,P5,P6"]
+ *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --p6-mem 512 --p6-idle 20 --forks 8 --only P1,P2,P4,P5,P6,P7"]
  * </pre>
  *
  * Uses the busybox test image the build installs ({@code $MICROPOD_HOME/oci/busybox}) or
@@ -36,6 +36,7 @@ public final class Bench {
   private int p6Mem = MicroPodSpec.DEFAULT_MEMORY_MIB;
   private int p6Idle = 20;
   private int streamMb = 50;
+  private int forks = 8;
   private String only = "P1,P2,P3,P4,P5,P6";
   /** P1's median, for P2's ratio; null when P1 did not run. */
   private Duration p1Median;
@@ -51,10 +52,11 @@ public final class Bench {
         case "--p6-mem" -> b.p6Mem = Integer.parseInt(args[++i]);
         case "--p6-idle" -> b.p6Idle = Integer.parseInt(args[++i]);
         case "--stream-mb" -> b.streamMb = Integer.parseInt(args[++i]);
+        case "--forks" -> b.forks = Integer.parseInt(args[++i]);
         case "--only" -> b.only = args[++i].toUpperCase();
         case "--image" -> b.image = args[++i];
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --p6-idle S, --stream-mb N, --only P1,P2,P3,P4,P5,P6, --image REF)");
+            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --p6-idle S, --stream-mb N, --forks N, --only P1,P2,P3,P4,P5,P6,P7, --image REF)");
       }
     }
     b.run();
@@ -106,6 +108,73 @@ public final class Bench {
     if (only.contains("P6")) {
       p6();
     }
+    if (only.contains("P7")) {
+      p7(rt);
+    }
+  }
+
+  /**
+   * P7 (issue 18's fork figure): {@code --forks} pods restored from one snapshot, all alive at
+   * once, against as many cold starts of the same snapshottable spec alive at once: the time to
+   * have them all answering an exec, and the host memory they hold (QEMU RSS and PSS summed, and
+   * the drop of the host's MemAvailable, which also counts each restored pod's RAM file in the
+   * page cache).
+   */
+  private void p7(MicroPodRuntime rt) throws Exception {
+    MicroPodSpec spec = MicroPod.builder().image(image).command("sh", "-c", "echo ready; exec sleep 3600")
+        .snapshottable(true).build();
+    String name = "bench-p7-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+    PodSnapshot snapshot;
+    try (MicroPod source = MicroPod.start(spec)) {
+      source.exec("true");
+      snapshot = source.snapshot(name);
+    }
+    try {
+      String restored = forkRound(MicroPod.builder().fromSnapshot(snapshot).build());
+      String cold = forkRound(spec);
+      System.out.printf("P7 %d pods restored from one snapshot, alive at once: %s%n", forks, restored);
+      System.out.printf("   %d cold starts of the same snapshottable spec, alive at once: %s%n", forks, cold);
+    } finally {
+      rt.removeSnapshot(name);
+    }
+  }
+
+  /** Starts {@code forks} pods of {@code spec} one after another, each answering an exec; then measures. */
+  private String forkRound(MicroPodSpec spec) throws Exception {
+    List<MicroPod> pods = new ArrayList<>();
+    long available0 = memAvailableKib();
+    long t0 = System.nanoTime();
+    try {
+      for (int i = 0; i < forks; i++) {
+        MicroPod pod = MicroPod.start(spec);
+        pods.add(pod);
+        pod.exec("true");
+      }
+      long total = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+      long rss = 0;
+      long pss = 0;
+      for (MicroPod p : pods) {
+        long[] m = BenchProbes.hostMemoryKib(p);
+        rss += m[0];
+        pss += m[1];
+      }
+      long used = available0 - memAvailableKib();
+      return String.format("%d ms in all (%d ms each); QEMU RSS %d MiB, PSS %d MiB in all; host MemAvailable"
+          + " down %d MiB", total, total / forks, rss / 1024, pss / 1024, used / 1024);
+    } finally {
+      for (MicroPod p : pods) {
+        p.close();
+      }
+    }
+  }
+
+  private static long memAvailableKib() throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+      if (line.startsWith("MemAvailable:")) {
+        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+      }
+    }
+    throw new IllegalStateException("no MemAvailable in /proc/meminfo");
   }
 
   private void p1(MicroPodRuntime rt) throws Exception {
