@@ -57,6 +57,7 @@ final class PodStarter {
     HostCapabilities host = runtime.host();
     List<LocalNetwork> joining = NetworkSteps.check(spec, runtime);
     MountSteps.check(spec, runtime, id);
+    SnapshotSteps.checkDriver(spec, runtime, id);
     Boot boot = new Boot(id, spec, runtime, host, PodPaths.of(id, runtime), joining);
     if (spec.fromSnapshot().isPresent()) {
       boot.restoredFrom = SnapshotSteps.check(spec, runtime, id);

@@ -45,6 +45,23 @@ final class SnapshotSteps {
   }
 
   /**
+   * Before anything starts: the runtime's driver can snapshot (a pod started snapshottable) or
+   * restore (a pod from a snapshot).
+   *
+   * @throws SnapshotException naming the driver and what to do instead
+   */
+  static void checkDriver(MicroPodSpec spec, RuntimeServices runtime, String podId) {
+    if (!spec.snapshottable() && spec.fromSnapshot().isEmpty()) {
+      return;
+    }
+    String unsupported = runtime.driver().snapshotsUnsupported();
+    if (unsupported != null) {
+      String what = spec.fromSnapshot().map(n -> "restoring snapshot \"" + n + "\"").orElse("snapshottable(true)");
+      throw new SnapshotException(unsupported + " (" + what + ")", null, podId, spec.fromSnapshot().orElse(null));
+    }
+  }
+
+  /**
    * The checked manifest of the spec's snapshot, before anything starts.
    *
    * @throws SnapshotException when it is missing, broken, or of another SDK or guest image

@@ -180,6 +180,11 @@ class FakeVmPodTest {
     }
 
     @Override
+    public String snapshotsUnsupported() {
+      return null; // it plays QEMU's block share of a snapshottable pod
+    }
+
+    @Override
     public RootfsShare shareRootfs(VmConfig config, Path tree, Instant deadline) {
       sharedTree = tree;
       events.add("share");
@@ -425,6 +430,38 @@ class FakeVmPodTest {
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> pod.updateEgress(io.micropod.EgressPolicy.allowAll()))
           .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("cannot enforce egress rules");
     }
+  }
+
+  /**
+   * The public snapshot path runs on QEMU only: a runtime of the real Firecracker driver refuses a
+   * snapshottable pod and a restore with a message naming the driver and the way out, before any
+   * directory, record or process of the pod exists (the binary here does not even exist: nothing
+   * may be spawned). Wiring Firecracker's snapshot calls in is issue 18's remaining part.
+   */
+  @Test
+  void theFirecrackerDriverRefusesASnapshottablePodAndARestoreBeforeAnythingStarts() {
+    HostCapabilities host = new HostCapabilities(Path.of("/fake/qemu"), Path.of("/fake/virtiofsd"), List.of(),
+        Path.of("/fake/vmlinux"), Path.of("/fake/initramfs.cpio"), Accel.TCG, "fake", Machine.MICROVM, 0, false);
+    RuntimeServices fc = new RuntimeServices(new RuntimeConfig(home, "firecracker", null, null, null, null, Map.of()),
+        () -> host, new io.micropod.internal.vm.firecracker.FirecrackerDriver(tmp.resolve("no-such-firecracker"),
+            new io.micropod.internal.image.BlockImages(home, null),
+            io.micropod.internal.vm.firecracker.FirecrackerDriver.Options.DEFAULT));
+    extraRuntimes.add(fc);
+    io.micropod.PodSnapshot warm = new io.micropod.PodSnapshot("warm", home.resolve("snapshots/warm"), "oci:" + layout, "abc",
+        java.time.Instant.EPOCH, 1, 512, 1, "g", "v");
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> RealMicroPod.start(
+            spec().command("sleep", "60").snapshottable(true).build(), fc))
+        .isInstanceOf(io.micropod.SnapshotException.class)
+        .hasMessageContaining("the firecracker driver cannot snapshot or restore pods")
+        .hasMessageContaining("MICROPOD_VMM=qemu").hasMessageContaining("(snapshottable(true))");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> RealMicroPod.start(
+            io.micropod.MicroPod.builder().fromSnapshot(warm).listener(recorder).build(), fc))
+        .isInstanceOfSatisfying(io.micropod.SnapshotException.class, e -> assertThat(e.snapshot()).isEqualTo("warm"))
+        .hasMessageContaining("the firecracker driver cannot snapshot or restore pods")
+        .hasMessageContaining("restoring snapshot \"warm\"");
+    assertThat(home.resolve("pods")).doesNotExist();
+    assertThat(fc.state().all()).isEmpty();
   }
 
   @Test

@@ -117,6 +117,12 @@ public final class QemuDriver implements VmmDriver {
     return null;
   }
 
+  /** Migration to a file and {@code -incoming} (docs/snapshots.md). */
+  @Override
+  public String snapshotsUnsupported() {
+    return null;
+  }
+
   /** A virtiofsd per mount; see {@link VirtiofsDaemon#mountCommand}. */
   @Override
   public RootfsShare shareMount(VmConfig config, io.micropod.Mount mount, VmConfig.MountDevice device,

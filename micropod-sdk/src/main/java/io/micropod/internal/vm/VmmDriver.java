@@ -38,6 +38,16 @@ public interface VmmDriver {
   }
 
   /**
+   * Null when pods of this driver can be snapshotted and restored through the public snapshot path
+   * ({@link io.micropod.MicroPodSpec.Builder#snapshottable}, {@link io.micropod.MicroPod#snapshot},
+   * {@code fromSnapshot}); else why not and what to do instead, for the user. Checked before
+   * anything of such a pod starts.
+   */
+  default String snapshotsUnsupported() {
+    return "the " + name() + " driver cannot snapshot or restore pods";
+  }
+
+  /**
    * Starts what shares {@code mount} with the VM about to be spawned, as the device
    * {@code device} (which the caller adds to the VM's config). Only called when
    * {@link #mountsUnsupported()} is null.

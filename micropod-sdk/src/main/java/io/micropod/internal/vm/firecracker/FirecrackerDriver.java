@@ -347,6 +347,22 @@ public final class FirecrackerDriver implements VmmDriver {
     return BlockRootfs.prepare(blockImages, config.podId(), tree);
   }
 
+  /**
+   * The public snapshot path is not wired to this driver yet: {@link #restore} and
+   * {@link FirecrackerVm#snapshot(Path, Path, boolean)} are contract-tested against the stand-in
+   * only and have never met a real KVM, and the pod steps around them (a restore spawns its VMM
+   * through {@link #restore}, not {@link #spawn}; the snapshot's manifest would record the VMM)
+   * are QEMU's. Refused before anything starts rather than half working.
+   */
+  @Override
+  public String snapshotsUnsupported() {
+    return "the firecracker driver cannot snapshot or restore pods yet: MicroPod's snapshots"
+        + " (MicroPodSpec.Builder.snapshottable(true), MicroPod.snapshot, fromSnapshot) run on QEMU only;"
+        + " the Firecracker driver's own snapshot calls have never met a real KVM (docs/firecracker.md)."
+        + " Use the qemu driver for pods you snapshot or restore (MICROPOD_VMM=qemu, or"
+        + " MicroPodRuntime.builder().vmm(\"qemu\"))";
+  }
+
   /** Firecracker has no virtio-fs, by its maintainers' decision. */
   @Override
   public String mountsUnsupported() {
