@@ -522,7 +522,9 @@ public final class MicroPodSpec {
    * boots its image from a read-only block device instead of virtio-fs, keeps its guest RAM in a
    * file (in the pod's socket directory) and cannot have host directory {@link #mounts()}: neither
    * a virtio-fs device nor a live host mount can be carried into a snapshot. A pod restored from a
-   * snapshot is snapshottable too. See docs/snapshots.md.
+   * snapshot is snapshottable too. Under the firecracker driver, starting such a pod (or one
+   * {@link #fromSnapshot()}) throws a {@link SnapshotException} before anything starts. See
+   * docs/snapshots.md.
    *
    * @return whether the pod can be snapshotted
    */
