@@ -67,7 +67,8 @@ final class SnapshotSteps {
    * @throws SnapshotException when it is missing, broken, or of another SDK or guest image
    */
   static Snapshots.Manifest check(MicroPodSpec spec, RuntimeServices runtime, String podId) {
-    return Snapshots.forRestore(runtime.config().home(), spec.fromSnapshot().orElseThrow(), runtime.host(), podId);
+    return Snapshots.forRestore(runtime.config().home(), spec.fromSnapshot().orElseThrow(), runtime.host(),
+        runtime.driver().name(), podId);
   }
 
   /** The RAM of a snapshottable pod: {@code <socketDir>/ram}; a restore's comes from its snapshot. */

@@ -47,9 +47,12 @@ final class Snapshots {
 
   private Snapshots() {}
 
-  /** What a snapshot's manifest records. */
+  /**
+   * What a snapshot's manifest records; {@code vmm} is the driver that took it ({@code qemu} for a
+   * manifest written before the field existed: only QEMU could take one then).
+   */
   record Manifest(PodSnapshot snapshot, String stateSha256, long ramBytes, String blockImage,
-      long blockImageBytes, String containerId, boolean hostnameSet, String machine) {}
+      long blockImageBytes, String containerId, boolean hostnameSet, String machine, String vmm) {}
 
   static Path dir(Path home) {
     return home.resolve("snapshots");
@@ -145,6 +148,8 @@ final class Snapshots {
       m.put("guestVersion", s.guestVersion());
       m.put("sdkVersion", s.sdkVersion());
       m.put("machine", host.machine().qemuName());
+      // the pod's own driver (an attached pod's record says which), not necessarily this runtime's
+      m.put("vmm", b.record() != null ? b.record().driver() : b.runtime.driver().name());
       m.put("hostnameSet", b.spec.hostname().isPresent());
       m.put("blockImage", block.toString());
       m.put("blockImageBytes", Files.size(block));
@@ -333,7 +338,7 @@ final class Snapshots {
           m.get("cpus").asInt(), m.get("guestVersion").asText(), m.get("sdkVersion").asText());
       return new Manifest(s, m.get("stateSha256").asText(), m.get("ramBytes").asLong(),
           m.get("blockImage").asText(), m.get("blockImageBytes").asLong(), m.get("containerId").asText(),
-          m.get("hostnameSet").asBoolean(), m.get("machine").asText());
+          m.get("hostnameSet").asBoolean(), m.get("machine").asText(), m.path("vmm").asText("qemu"));
     } catch (RuntimeException e) {
       throw new SnapshotException("snapshot \"" + name + "\" in " + p + " has a broken " + MANIFEST
           + " (" + e + "): remove it", e, null, name);
@@ -341,18 +346,24 @@ final class Snapshots {
   }
 
   /**
-   * The manifest of snapshot {@code name}, checked before a restore: this SDK and guest image,
+   * The manifest of snapshot {@code name}, checked before a restore: the VMM driver {@code vmm}
+   * took it (a QEMU device state means nothing to Firecracker, nor the reverse), this SDK and guest image,
    * the same machine type, the device state's checksum, the RAM file's size.
    *
    * @throws SnapshotException naming what does not match and what to do
    */
-  static Manifest forRestore(Path home, String name, HostCapabilities host, String podId) {
+  static Manifest forRestore(Path home, String name, HostCapabilities host, String vmm, String podId) {
     Path p = dir(home).resolve(checkName(name));
     if (!Files.isDirectory(p)) {
       throw new SnapshotException("no snapshot named \"" + name + "\" in " + dir(home)
           + ": see MicroPodRuntime.snapshots()", null, podId, name);
     }
     Manifest m = read(p);
+    if (!m.vmm().equals(vmm)) {
+      throw new SnapshotException("snapshot \"" + name + "\" was taken on the " + m.vmm() + " VMM and this runtime"
+          + " runs the " + vmm + " driver, which cannot load it: restore it with MICROPOD_VMM=" + m.vmm()
+          + " (MicroPodRuntime.builder().vmm(\"" + m.vmm() + "\")), or take it again on " + vmm, null, podId, name);
+    }
     PodSnapshot s = m.snapshot();
     if (!s.sdkVersion().equals(SdkVersion.get())) {
       throw new SnapshotException("snapshot \"" + name + "\" was taken by SDK " + s.sdkVersion()

@@ -50,4 +50,31 @@ class SnapshotsTest {
     assertThat(broken).doesNotExist();
     assertThat(Snapshots.remove(home, "broken")).isFalse();
   }
+
+  /** A manifest as {@link Snapshots#take} writes it; {@code vmm} null: one written before the field. */
+  private static void writeManifest(Path home, String name, String vmm) throws IOException {
+    Path dir = Snapshots.dir(home).resolve(name);
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve(Snapshots.MANIFEST), "{\"format\":" + Snapshots.FORMAT + ",\"name\":\"" + name
+        + "\",\"image\":\"oci:/i\",\"sourcePodId\":\"abc\",\"containerId\":\"abc\","
+        + "\"createdAt\":\"2026-01-01T00:00:00Z\",\"sizeBytes\":1,\"memoryMib\":512,\"cpus\":1,"
+        + "\"guestVersion\":\"g\",\"sdkVersion\":\"" + io.micropod.internal.base.SdkVersion.get() + "\","
+        + "\"machine\":\"microvm\",\"hostnameSet\":false,\"blockImage\":\"/b\",\"blockImageBytes\":1,"
+        + "\"ramBytes\":1,\"stateSha256\":\"sha256:00\"" + (vmm == null ? "" : ",\"vmm\":\"" + vmm + "\"") + "}");
+  }
+
+  @Test
+  void aSnapshotOfOneVmmIsRefusedByARuntimeOfTheOtherNamingBoth(@TempDir Path home) throws IOException {
+    writeManifest(home, "fc", "firecracker");
+    writeManifest(home, "old", null);
+
+    assertThatThrownBy(() -> Snapshots.forRestore(home, "fc", null, "qemu", "pod1"))
+        .isInstanceOfSatisfying(SnapshotException.class, e -> assertThat(e.snapshot()).isEqualTo("fc"))
+        .hasMessageContaining("taken on the firecracker VMM").hasMessageContaining("runs the qemu driver")
+        .hasMessageContaining("MICROPOD_VMM=firecracker");
+    assertThat(Snapshots.read(Snapshots.dir(home).resolve("old")).vmm()).isEqualTo("qemu");
+    assertThatThrownBy(() -> Snapshots.forRestore(home, "old", null, "firecracker", "pod1"))
+        .isInstanceOf(SnapshotException.class).hasMessageContaining("taken on the qemu VMM")
+        .hasMessageContaining("MICROPOD_VMM=qemu");
+  }
 }
