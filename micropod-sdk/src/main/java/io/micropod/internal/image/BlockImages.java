@@ -103,6 +103,11 @@ public final class BlockImages {
           tmp.toString(), (size / 1024) + "k");
       try {
         HostCommand.run(cmd, Duration.ofSeconds(MKFS_TIMEOUT_SECONDS));
+      } catch (java.io.InterruptedIOException e) {
+        // as before HostCommand: an interrupt stays an InterruptedException for prepare()'s callers
+        // (HostCommand re-set the flag; an InterruptedException carries it instead)
+        Thread.interrupted();
+        throw new InterruptedException("interrupted while building the block image of " + tree);
       } catch (IOException e) {
         throw new IOException("cannot build the block image of " + tree + ": " + e.getMessage(), e);
       }
