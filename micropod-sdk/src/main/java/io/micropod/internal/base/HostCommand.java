@@ -2,7 +2,6 @@ package io.micropod.internal.base;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -27,13 +26,19 @@ public final class HostCommand {
   public static String run(List<String> cmd, Duration timeout) throws IOException {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     p.getOutputStream().close();
-    CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> {
+    // A thread of its own, not the common pool: a pool whose threads are all blocked (by another
+    // long host command, or by the application) would leave this read queued while the command,
+    // done, waits for nobody, and the read's grace period below would fail a command that worked.
+    CompletableFuture<String> output = new CompletableFuture<>();
+    Thread reader = new Thread(() -> {
       try {
-        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+        output.complete(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+      } catch (IOException | RuntimeException e) {
+        output.completeExceptionally(e);
       }
-    });
+    }, "micropod-host-command-output");
+    reader.setDaemon(true);
+    reader.start();
     try {
       if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         p.destroyForcibly();
