@@ -137,7 +137,7 @@ final class InspectCommand implements Callable<Integer> {
     Map<String, Object> ports = new LinkedHashMap<>();
     new TreeMap<>(p.ports()).forEach((container, host) -> {
       Map<String, Object> binding = new LinkedHashMap<>();
-      binding.put("HostIp", "127.0.0.1");
+      binding.put("HostIp", Pods.PUBLISHED_ADDRESS);
       binding.put("HostPort", host.toString());
       ports.put(container + "/tcp", List.of(binding));
     });

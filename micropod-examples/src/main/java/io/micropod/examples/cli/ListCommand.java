@@ -89,7 +89,7 @@ final class ListCommand implements Callable<Integer> {
 
   static String ports(PodInfo p) {
     return new java.util.TreeMap<>(p.ports()).entrySet().stream()
-        .map(e -> "127.0.0.1:" + e.getValue() + "->" + e.getKey() + "/tcp")
+        .map(e -> Pods.PUBLISHED_ADDRESS + ":" + e.getValue() + "->" + e.getKey() + "/tcp")
         .collect(java.util.stream.Collectors.joining(", "));
   }
 }

@@ -16,6 +16,7 @@ import picocli.CommandLine.Spec;
  * micropod run [--rm] [-d] [--name N] [-e K=V] [-p [HOST:]CONTAINER] [--pull POLICY] [--memory MiB] [--cpus N] IMAGE [CMD...]
  * micropod pull IMAGE | images | rmi IMAGE...
  * micropod list | ps [-q], stop [-t SECONDS] ID|NAME..., logs [-f] ID|NAME, exec ID|NAME CMD...
+ * micropod kill [-s SIGNAL] ID|NAME..., wait ID|NAME..., port ID|NAME [PORT]
  * micropod network create NAME | ls | rm NAME... | inspect NAME...; run --network NAME --network-alias A
  * micropod doctor
  * </pre>
@@ -35,6 +36,7 @@ import picocli.CommandLine.Spec;
         NetworkCommand.class,
         PullCommand.class, ImagesCommand.class, RmiCommand.class,
         DoctorCommand.class, SnapshotCommand.class, PauseCommand.Pause.class, PauseCommand.Resume.class,
+        KillCommand.class, WaitCommand.class, PortCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
 

@@ -1,12 +1,9 @@
 package io.micropod.examples.cli;
 
 import io.micropod.MicroPod;
-import io.micropod.MicroPodRuntime;
-import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -19,26 +16,6 @@ import picocli.CommandLine.ParentCommand;
  */
 final class PauseCommand {
   private PauseCommand() {}
-
-  static int each(Main main, List<String> pods, Consumer<MicroPod> action) {
-    PrintWriter out = main.spec.commandLine().getOut();
-    PrintWriter err = main.spec.commandLine().getErr();
-    int code = 0;
-    try (MicroPodRuntime runtime = Pods.runtime(main.env)) {
-      for (String p : pods) {
-        try {
-          action.accept(Pods.attach(runtime, p)); // not closed: that would stop the pod
-          out.println(p);
-        } catch (RuntimeException e) {
-          err.println("Error: " + p + ": " + e.getMessage());
-          code = ExitCodes.FAILURE;
-        }
-      }
-    }
-    out.flush();
-    err.flush();
-    return code;
-  }
 
   @Command(name = "pause", description = "Pause pods: their vCPUs stop, memory and processes stay.")
   static final class Pause implements Callable<Integer> {
@@ -53,7 +30,7 @@ final class PauseCommand {
 
     @Override
     public Integer call() {
-      return each(main, pods, MicroPod::pause);
+      return Pods.attachEach(main, pods, MicroPod::pause);
     }
   }
 
@@ -70,7 +47,7 @@ final class PauseCommand {
 
     @Override
     public Integer call() {
-      return each(main, pods, MicroPod::resume);
+      return Pods.attachEach(main, pods, MicroPod::resume);
     }
   }
 }

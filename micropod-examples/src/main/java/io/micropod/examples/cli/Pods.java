@@ -23,6 +23,9 @@ import java.util.function.Consumer;
  * attached handle, so an application that wants to detach without exiting cannot use this pattern.
  */
 final class Pods {
+  /** The host address published ports listen on (the SDK publishes on loopback only). */
+  static final String PUBLISHED_ADDRESS = "127.0.0.1";
+
   private Pods() {}
 
   /** A runtime for the pods of {@code MICROPOD_HOME} (the config directory as the SDK finds it). */
@@ -86,5 +89,49 @@ final class Pods {
     }
     err.flush();
     return code;
+  }
+
+  /**
+   * For each pod: attaches, runs {@code action} and leaves the pod running (the handle is never
+   * closed: that would stop it), printing the pod as given on stdout; a pod that fails gets one
+   * line on stderr and the others are still done ({@code pause}, {@code resume}, {@code kill}).
+   *
+   * @return 0, or the exit status of the last failure: {@value ExitCodes#NO_SUCH_POD} for a pod
+   *     that does not exist, {@value ExitCodes#NOT_RUNNING} for {@link NotRunningException},
+   *     else {@value ExitCodes#FAILURE}
+   */
+  static int attachEach(Main main, List<String> pods, Consumer<MicroPod> action) {
+    PrintWriter out = main.spec.commandLine().getOut();
+    PrintWriter err = main.spec.commandLine().getErr();
+    int code = 0;
+    try (MicroPodRuntime runtime = runtime(main.env)) {
+      for (String p : pods) {
+        try {
+          action.accept(attach(runtime, p));
+          out.println(p);
+        } catch (PodNotFoundException e) {
+          err.println("micropod: " + Errors.noSuchPod(e));
+          code = ExitCodes.NO_SUCH_POD;
+        } catch (NotRunningException e) {
+          err.println("micropod: " + e.getMessage());
+          code = ExitCodes.NOT_RUNNING;
+        } catch (RuntimeException e) {
+          err.println("micropod: " + p + ": " + Errors.firstLine(e.getMessage(), main.debug()));
+          code = ExitCodes.FAILURE;
+        }
+      }
+    }
+    out.flush();
+    err.flush();
+    return code;
+  }
+
+  /** The pod's main process does not run, so the action cannot be done (Docker's "is not running"). */
+  static final class NotRunningException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    NotRunningException(String message, Throwable cause) {
+      super(message, cause);
+    }
   }
 }

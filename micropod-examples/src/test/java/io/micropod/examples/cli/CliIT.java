@@ -254,6 +254,16 @@ class CliIT {
           .contains("\"Name\": \"" + name + "\"", "\"Status\": \"running\"", "\"Detached\": true")
           .containsPattern("\"80/tcp\": \\[\\s*\\{\\s*\"HostIp\": \"127.0.0.1\",\\s*\"HostPort\": \"[0-9]+\"\\s*}\\s*]");
 
+      Result ports = run("port", name);
+      assertThat(ports.exit).as(ports.err).isZero();
+      assertThat(ports.out).matches("80/tcp -> 127\\.0\\.0\\.1:[0-9]+\n");
+      String hostPort = ports.out.strip().substring(ports.out.indexOf(':') + 1);
+      assertThat(run("port", name, "80/tcp").out).isEqualTo("127.0.0.1:" + hostPort + "\n");
+      Result unpublished = run("port", name, "81");
+      assertThat(unpublished.exit).isEqualTo(1);
+      assertThat(unpublished.err).isEqualTo("micropod: no public port '81/tcp' published for " + name
+          + " (published: 80/tcp)\n");
+
       Result stats = run("stats", "--no-stream", name);
       assertThat(stats.exit).as(stats.err).isZero();
       assertThat(stats.out).startsWith("ID ").contains("CPU %", "MEM USAGE / LIMIT");
@@ -323,11 +333,26 @@ class CliIT {
   @Test
   void anExitedDetachedPodKeepsItsExitCodeAndLogsUntilRmAndIsListedOnlyWithA() throws Exception {
     String name = "job-" + UUID.randomUUID().toString().substring(0, 8);
+    // it runs until `micropod kill -s TERM`, then exits 3 (its trap: as PID 1 it ignores an untrapped TERM)
     Result started = run("run", "-d", "--name", name, "-e", "SECRET=do-not-show", IMAGE, "sh", "-c",
-        "echo done-its-work; echo on-stderr >&2; exit 3");
+        "echo done-its-work; echo on-stderr >&2; trap 'exit 3' TERM; while :; do sleep 1; done");
     assertThat(started.exit).as(started.err).isZero();
     String id = started.out.strip();
     try {
+      // `wait` blocks until the main process exits, in a process of its own, as docker wait
+      Process waiting = cli("wait", name).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      CompletableFuture<String> waited = CompletableFuture.supplyAsync(() -> readAll(waiting.getInputStream()));
+      assertThat(waiting.waitFor(3, TimeUnit.SECONDS)).as("wait returned before the pod exited").isFalse();
+      Result port = run("port", name);
+      assertThat(port.exit).as(port.err).isZero();
+      assertThat(port.out).as("no ports published").isEmpty();
+      Result killed = run("kill", "--signal", "SIGTERM", name);
+      assertThat(killed.exit).as(killed.err).isZero();
+      assertThat(killed.out).isEqualTo(name + "\n");
+      assertThat(waiting.waitFor(120, TimeUnit.SECONDS)).isTrue();
+      assertThat(waiting.exitValue()).isZero();
+      assertThat(waited.get(10, TimeUnit.SECONDS)).isEqualTo("3\n");
+
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
       Result all = run("list", "-a");
       while (!all.out.contains("Exited (3)")) {
@@ -359,6 +384,13 @@ class CliIT {
         assertThat(refused.out).isEmpty();
       }
       assertThat(run("list", "-a").out).contains(id).contains("Exited (3)");
+      // an exited pod: `wait` prints the status it kept at once, `kill` is Docker's "is not running"
+      Result again = run("wait", id);
+      assertThat(again.exit).as(again.err).isZero();
+      assertThat(again.out).isEqualTo("3\n");
+      Result notKilled = run("kill", name);
+      assertThat(notKilled.exit).isEqualTo(1);
+      assertThat(notKilled.err).startsWith("micropod: cannot kill pod ").contains("main process is not running");
 
       Result inspect = run("inspect", name);
       assertThat(inspect.exit).as(inspect.err).isZero();

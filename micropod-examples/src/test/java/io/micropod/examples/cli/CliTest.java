@@ -179,8 +179,10 @@ class CliTest {
   void pauseAndResumeNeedAPod() {
     assertThat(runAnew("pause")).isEqualTo(ExitCodes.USAGE);
     assertThat(runAnew("resume")).isEqualTo(ExitCodes.USAGE);
-    assertThat(runAnew("pause", "no-such-pod-" + System.nanoTime())).isEqualTo(ExitCodes.FAILURE);
-    assertThat(err.toString()).contains("no-such-pod");
+    // as stop, logs and exec (and Docker): exit 1 and "no such pod"
+    String missing = "no-such-pod-" + System.nanoTime();
+    assertThat(runAnew("pause", missing)).isEqualTo(ExitCodes.NO_SUCH_POD);
+    assertThat(err.toString()).isEqualTo("micropod: no such pod: " + missing + "\n");
   }
 
   @Test
@@ -771,5 +773,31 @@ class CliTest {
     assertThat(report).containsPattern("(?m)^MISSING qemu +qemu-system-x86_64 binary not found on PATH \\(" + tmp)
         .containsPattern("(?m)^ +fix: apt-get install qemu-system-x86")
         .contains("No pod can start on this host: missing qemu.");
+  }
+
+  @ParameterizedTest
+  @CsvSource({"KILL,9", "kill,9", "SIGKILL,9", "TERM,15", "sigterm,15", "USR1,10", "HUP,1", "15,15", "64,64",
+      "RTMIN,34", "RTMIN+3,37", "RTMAX,64", "RTMAX-2,62", "WINCH,28"})
+  void killTakesDockersSignalNamesAndNumbers(String given, int number) {
+    assertThat(KillCommand.number(given)).isEqualTo(number);
+  }
+
+  @Test
+  void killWaitAndPortRefuseBadArgumentsAndUnknownPodsInOneLine() {
+    for (String bad : new String[] {"0", "65", "SIGNOPE", "RTMIN+40", "-9", ""}) {
+      assertThat(runAnew("kill", "-s", bad, "some-pod")).as(bad).isEqualTo(ExitCodes.USAGE);
+      assertThat(err.toString()).as(bad).contains("invalid signal").contains("KILL").hasLineCount(1);
+    }
+    String missing = "no-such-pod-" + System.nanoTime();
+    assertThat(runAnew("kill", missing)).isEqualTo(ExitCodes.NO_SUCH_POD);
+    assertThat(err.toString()).isEqualTo("micropod: no such pod: " + missing + "\n");
+    assertThat(runAnew("wait", missing)).isEqualTo(ExitCodes.NO_SUCH_POD);
+    assertThat(err.toString()).isEqualTo("micropod: no such pod: " + missing + "\n");
+    assertThat(runAnew("port", missing)).isEqualTo(ExitCodes.NO_SUCH_POD);
+    assertThat(err.toString()).startsWith("micropod: no such pod: " + missing).hasLineCount(1);
+    for (String bad : new String[] {"0", "65536", "80/udp", "http"}) {
+      assertThat(runAnew("port", missing, bad)).as(bad).isEqualTo(ExitCodes.USAGE);
+      assertThat(err.toString()).as(bad).contains("invalid port").hasLineCount(1);
+    }
   }
 }
