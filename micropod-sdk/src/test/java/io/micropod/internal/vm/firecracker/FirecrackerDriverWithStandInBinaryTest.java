@@ -85,20 +85,7 @@ class FirecrackerDriverWithStandInBinaryTest {
 
   /** fake-firecracker.sh playing Firecracker {@code version} ("": the peer's default, 1.16.1). */
   private Path fakeBinary(String fail, String version) throws IOException {
-    String template;
-    try (InputStream in = getClass().getResourceAsStream("fake-firecracker.sh")) {
-      template = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-    String script = template
-        .replace("@RECORD@", record.toString())
-        .replace("@FAIL@", fail)
-        .replace("@VERSION@", version)
-        .replace("@JAVA@", Path.of(System.getProperty("java.home"), "bin", "java").toString())
-        .replace("@CLASSPATH@", System.getProperty("java.class.path"));
-    Path bin = dir.resolve("fake-firecracker");
-    Files.writeString(bin, script);
-    Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwx------"));
-    return bin;
+    return FakeFirecracker.binary(dir, record, fail, version, null);
   }
 
   private VmConfig config(int cpus) throws IOException {
