@@ -360,11 +360,16 @@ public final class PodStates {
     r.ports().forEach((container, host) -> ports.put(Integer.parseInt(container), host));
     b.ports.set(new PublishedPorts(Map.of(), ports));
     b.networks.set(JoinedNetworks.NONE);
-    b.vm.set(new SpawnedVm(new RecordedVm(r, paths.podDir(), paths.consoleLog()), 0, null));
+    b.vm.set(new SpawnedVm(recordedVm(r, paths), 0, null));
     b.started = true;
     b.recordWritten(r);
     b.paused = PodRecord.PAUSED.equals(r.status());
     return b;
+  }
+
+  /** The VMM of an attached pod: its recorded process, paused, resumed and snapshotted through its own sockets. */
+  static VmProcess recordedVm(PodRecord r, PodPaths paths) {
+    return new RecordedVm(r, paths.podDir(), paths.consoleLog());
   }
 
   /** The console log of a record; records written before it was recorded: the pod directory's. */

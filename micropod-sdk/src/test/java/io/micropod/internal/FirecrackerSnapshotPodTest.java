@@ -94,11 +94,18 @@ class FirecrackerSnapshotPodTest {
 
   /** A runtime of the firecracker driver whose binary is the stand-in ({@code fail}, {@code version}: its knobs). */
   private RuntimeServices runtime(String fail, String version) throws IOException {
-    Path bin = FakeFirecracker.binary(Files.createDirectories(tmp.resolve("bin-" + runtimes.size())), record, fail,
-        version, agentSocket);
-    FirecrackerDriver driver = new FirecrackerDriver(bin, new BlockImages(home, null), new FirecrackerDriver.Options(
-        true, null, new HybridVsockConnector.Timeouts(Duration.ofSeconds(1), Duration.ofSeconds(2),
-            Duration.ofSeconds(5), Duration.ofMillis(20))));
+    return runtime(fail, version, null);
+  }
+
+  /** {@link #runtime(String, String)} with the (fake, see FakeFirecracker.driverWithTaps) TAPs {@code taps}. */
+  private RuntimeServices runtime(String fail, String version, String taps) throws IOException {
+    Path dir = Files.createDirectories(tmp.resolve("bin-" + runtimes.size()));
+    Path bin = FakeFirecracker.binary(dir, record, fail, version, agentSocket);
+    HybridVsockConnector.Timeouts timeouts = new HybridVsockConnector.Timeouts(Duration.ofSeconds(1),
+        Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofMillis(20));
+    FirecrackerDriver driver = taps == null
+        ? new FirecrackerDriver(bin, new BlockImages(home, null), new FirecrackerDriver.Options(true, null, timeouts))
+        : FakeFirecracker.driverWithTaps(bin, dir, new BlockImages(home, null), taps, timeouts);
     RuntimeServices rt = new RuntimeServices(new RuntimeConfig(home, "firecracker", null, null, null, null, Map.of()),
         () -> host, driver);
     runtimes.add(rt);
@@ -118,7 +125,7 @@ class FirecrackerSnapshotPodTest {
 
   /**
    * The requests from line {@code from} once one of them contains {@code last} (or at the
-   * deadline): a stand-in records an exchange after it answered it.
+   * deadline): a stand-in records an exchange, in its own process, just before it answers it.
    */
   private List<String> requestsThrough(int from, String last) throws IOException {
     Instant deadline = Instant.now().plusSeconds(10);
@@ -186,15 +193,18 @@ class FirecrackerSnapshotPodTest {
    * that says {@code vmm=firecracker}) and the source pod runs on (its agent reached again after
    * the vsock reset). A restore spawns a new Firecracker that is asked its version, given this
    * pod's logger and metrics and then {@code PUT /snapshot/load} with the snapshot's files, this
-   * pod's vsock socket and {@code resume_vm}; the restored pod has its own id and record, and the
+   * pod's vsock socket, its own TAP ({@code network_overrides}: the source pod holds mp0, the
+   * restored one gets mp1) and {@code resume_vm}; the restored pod has its own id and record, and the
    * agent was told its new identity.
    */
   @Test
   @Timeout(120)
   void aRunningPodIsSnapshottedAndRestoredThroughFirecrackersApiAndTheRestoredPodHasItsOwnIdentity()
       throws Exception {
-    RuntimeServices rt = runtime("", "");
+    RuntimeServices rt = runtime("", "", "mp0,mp1");
     try (MicroPod warm = RealMicroPod.start(spec().snapshottable(true).build(), rt)) {
+      assertThat(requests(0)).contains("204 PUT /network-interfaces/eth0 {\"iface_id\":\"eth0\","
+          + "\"host_dev_name\":\"mp0\",\"guest_mac\":\"02:6d:70:00:00:01\"}");
       int before = requestCount();
 
       PodSnapshot snap = warm.snapshot("fc1");
@@ -240,6 +250,7 @@ class FirecrackerSnapshotPodTest {
         expected.putObject("mem_backend").put("backend_type", "File").put("backend_path", dir.resolve("ram").toString());
         expected.put("resume_vm", true);
         expected.putObject("vsock_override").put("uds_path", "/tmp/micropod-" + restored.id() + "/vsock.sock");
+        expected.putArray("network_overrides").addObject().put("iface_id", "eth0").put("host_dev_name", "mp1");
         assertThat(load.get(3)).isEqualTo("204 PUT /snapshot/load " + expected);
 
         assertThat(restored.id()).isNotEqualTo(warm.id());
@@ -285,6 +296,33 @@ class FirecrackerSnapshotPodTest {
       assertThat(requestsThrough(beforeResume, "PATCH /vm")).containsExactly("204 PATCH /vm {\"state\":\"Resumed\"}");
       assertThat(rt.state().read(pod.id()).orElseThrow().status()).isEqualTo(PodRecord.RUNNING);
       assertThat(pod.exec("echo", "resumed").stdout()).isEqualTo("echo resumed\n");
+    }
+  }
+
+  /**
+   * A process that attached to a Firecracker pod (it holds only the pod's record) pauses and
+   * resumes it through the pod's API socket, each call on a connection of its own; it refuses to
+   * snapshot it, saying where to: only the process that started the pod holds the agent relay
+   * whose connections a snapshot's vsock reset must end.
+   */
+  @Test
+  @Timeout(120)
+  void anAttachedFirecrackerPodIsPausedAndResumedThroughItsApiSocket() throws Exception {
+    RuntimeServices rt = runtime("", "");
+    try (MicroPod pod = RealMicroPod.start(spec().snapshottable(true).build(), rt)) {
+      PodRecord r = rt.state().read(pod.id()).orElseThrow();
+      io.micropod.internal.vm.VmProcess attached = PodStates.recordedVm(r, PodPaths.of(pod.id(), rt));
+      int before = requestCount();
+
+      attached.pause();
+      attached.resume();
+
+      assertThat(requestsThrough(before, "\"state\":\"Resumed\"")).containsExactly(
+          "204 PATCH /vm {\"state\":\"Paused\"}", "204 PATCH /vm {\"state\":\"Resumed\"}");
+      assertThatThrownBy(() -> attached.snapshot(tmp.resolve("state"), tmp.resolve("ram")))
+          .isInstanceOf(UnsupportedOperationException.class)
+          .hasMessageContaining("snapshot it from the process that started it");
+      assertThat(pod.exec("echo", "runs").exitCode()).isZero();
     }
   }
 

@@ -10,8 +10,9 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * STAND-IN for the {@code firecracker} executable (run through {@code fake-firecracker.sh}):
- * {@code --api-sock <path>} is served by a {@link FirecrackerContractPeer}; every answered
- * request is appended to {@code $FAKE_FC_RECORD} as {@code <status> <method> <path> <body>};
+ * {@code --api-sock <path>} is served by a {@link FirecrackerContractPeer}; every request is
+ * appended to {@code $FAKE_FC_RECORD} as {@code <status> <method> <path> <body>} just before it
+ * is answered;
  * {@code $FAKE_FC_FAIL} ({@code "PUT /machine-config=message"}) makes that call fail with 400.
  * After {@code InstanceStart} it writes a line to stdout (the console) and to the logger's
  * {@code log_path}, and serves the hybrid vsock {@code uds_path} with an echo on guest port
@@ -66,6 +67,16 @@ public final class FakeFirecracker {
     }
     System.out.println("fake-firecracker (MicroPod stand-in, no VM): serving " + apiSock);
     System.out.flush();
+    // recorded before the answer: a driver that kills this VMM right after an answer (a refused
+    // restore) must not lose the line
+    peer.beforeAnswer(ex -> {
+      try {
+        Files.writeString(record, ex.status() + " " + ex.call() + " " + ex.body() + "\n", StandardCharsets.UTF_8,
+            StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      } catch (IOException e) {
+        e.printStackTrace();
+      }
+    });
     // what Firecracker has done when it answers a snapshot create: files written, vsock reset
     peer.beforeAnswer(ex -> {
       if (ex.status() != 204 || !ex.call().equals("PUT /snapshot/create")) {
@@ -88,8 +99,6 @@ public final class FakeFirecracker {
     });
     peer.onExchange(ex -> {
       try {
-        Files.writeString(record, ex.status() + " " + ex.call() + " " + ex.body() + "\n", StandardCharsets.UTF_8,
-            StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         if (ex.status() == 204 && ex.call().startsWith("PUT /network-interfaces/")) {
           tap[0] = ex.body().get("host_dev_name").asText();
         }
@@ -154,6 +163,26 @@ public final class FakeFirecracker {
         }
       }
     }
+  }
+
+  /**
+   * A driver running {@code binary} with the TAP devices {@code taps} (comma-separated), on a
+   * FAKE {@code <dir>/sys} standing for {@code /sys/class/net} where each exists as a TAP
+   * anybody may open, for a process with CAP_NET_ADMIN (a fake {@code /proc/self/status}): no
+   * real TAP is made or opened.
+   */
+  public static FirecrackerDriver driverWithTaps(Path binary, Path dir, io.micropod.internal.image.BlockImages images,
+      String taps, io.micropod.internal.transport.HybridVsockConnector.Timeouts timeouts) throws IOException {
+    Path sys = Files.createDirectories(dir.resolve("sys"));
+    for (String t : taps.split(",")) {
+      Path tap = Files.createDirectories(sys.resolve(t.trim()));
+      Files.writeString(tap.resolve("tun_flags"), "0x1002\n");
+      Files.writeString(tap.resolve("owner"), "-1\n");
+      Files.writeString(tap.resolve("group"), "-1\n");
+    }
+    FirecrackerNetwork net = new FirecrackerNetwork(sys,
+        "Uid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000001000\n");
+    return new FirecrackerDriver(binary, images, new FirecrackerDriver.Options(true, taps, timeouts), net);
   }
 
   /**
