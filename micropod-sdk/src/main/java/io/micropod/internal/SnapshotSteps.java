@@ -24,7 +24,11 @@ import org.slf4j.LoggerFactory;
  * the container's creation: {@code snapshot.verify} (the block image is the snapshot's),
  * {@code snapshot.copy} (the snapshot's RAM into the pod's own RAM file), {@code vmm.spawn}
  * waiting for the device state, {@code snapshot.load}, {@code agent.connect} (a new session on the
- * agent channel), {@code snapshot.identity} (reseed, clock, container id and hostname).
+ * agent channel), {@code snapshot.identity} (reseed, clock, container id and hostname). On
+ * Firecracker ({@link VmmDriver#restoresBySpawning()}), one {@code snapshot.load}
+ * ({@link #spawnRestored}) replaces {@code snapshot.copy}, {@code vmm.spawn} and
+ * {@code snapshot.load}; every other step is the same. That path has run only against a stand-in
+ * Firecracker, never a real one on KVM (docs/firecracker.md).
  */
 final class SnapshotSteps {
   private static final Logger log = LoggerFactory.getLogger(SnapshotSteps.class);
