@@ -75,7 +75,9 @@ import org.slf4j.LoggerFactory;
  * ({@link JailerCgroups}) ran with stand-in jailers, never a real one. Snapshots ({@link #restore},
  * {@link FirecrackerVm#snapshot(Path, Path, boolean)}) follow the contract of releases 1.13.0 to
  * 1.16.1 and ran only against the stand-in: no snapshot file, resumed guest, VMGenID reseed or
- * reopened TAP of a real Firecracker.
+ * reopened TAP of a real Firecracker. The same holds for their use by MicroPod's public snapshot
+ * path ({@link #restoresBySpawning}, {@link #snapshotFiles}): whole pods ran against the stand-in
+ * with an in-process agent ({@code FirecrackerSnapshotPodTest}), never a guest resumed on KVM.
  */
 public final class FirecrackerDriver implements VmmDriver {
   private static final Logger log = LoggerFactory.getLogger(FirecrackerDriver.class);
@@ -757,7 +759,12 @@ public final class FirecrackerDriver implements VmmDriver {
    * Path, Path, boolean, boolean, Runnable) taken} (a VM {@code paused} before stays paused, any
    * other runs on), then the memory file's zero pages punched out ({@link SparseFiles#digHoles}:
    * Firecracker writes every page of guest memory) and both files fsynced. Used by the pod that
-   * started the VM and by a process that attached to it.
+   * started the VM.
+   *
+   * <p>Never met a real Firecracker (only the stand-in, which writes a whole file of
+   * {@code mem_size_mib} before it answers): that the memory file is closed and complete when
+   * {@code /snapshot/create} answers (else punching its holes would race Firecracker's writes),
+   * and that its size is exactly the guest's memory (the restore checks it: {@code Snapshots}).
    *
    * @return the bytes of guest memory in use (the memory file's allocated blocks)
    */
