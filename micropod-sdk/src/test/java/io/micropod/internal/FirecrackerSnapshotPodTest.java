@@ -385,6 +385,32 @@ class FirecrackerSnapshotPodTest {
   }
 
   /**
+   * A load that Firecracker itself refuses (here: a state file of another Firecracker release,
+   * which passes MicroPod's checks) is a {@link SnapshotException} carrying Firecracker's
+   * {@code fault_message}; the refused VMM is stopped and nothing of the new pod is left.
+   */
+  @Test
+  @Timeout(120)
+  void aLoadThatFirecrackerRefusesIsASnapshotExceptionWithItsFaultAndLeavesNothing() throws Exception {
+    RuntimeServices rt = runtime("PUT /snapshot/load=Load snapshot error: Failed to restore from snapshot:"
+        + " Failed to get snapshot state from file: Invalid data version", "");
+    try (MicroPod warm = RealMicroPod.start(spec().snapshottable(true).build(), rt)) {
+      PodSnapshot snap = warm.snapshot("other-release");
+      int before = requestCount();
+
+      assertThatThrownBy(() -> RealMicroPod.start(MicroPod.builder().fromSnapshot(snap).build(), rt))
+          .isInstanceOfSatisfying(SnapshotException.class, e -> assertThat(e.snapshot()).isEqualTo("other-release"))
+          .hasMessageContaining("could not load snapshot \"other-release\"")
+          .hasMessageContaining("vm.snapshot.load").hasMessageContaining("Invalid data version");
+
+      assertThat(requestsThrough(before, "PUT /snapshot/load")).extracting(FirecrackerSnapshotPodTest::call)
+          .containsExactly("200 GET /version", "204 PUT /logger", "204 PUT /metrics", "400 PUT /snapshot/load");
+      assertThat(rt.state().all()).extracting(PodRecord::id).containsExactly(warm.id());
+      assertThat(warm.exec("echo", "source").exitCode()).isZero();
+    }
+  }
+
+  /**
    * The faults a QEMU snapshot is checked for before a restore are a Firecracker snapshot's too,
    * with the same messages, before any Firecracker is spawned: a corrupt state file, a truncated
    * memory file, another guest image, another SDK version, and a snapshot of the other VMM.
