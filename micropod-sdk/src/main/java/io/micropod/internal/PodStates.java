@@ -468,7 +468,9 @@ public final class PodStates {
     /**
      * A snapshot through a QMP connection of its own; only for a pod recorded snapshottable. A
      * Firecracker pod is snapshotted only by the process that started it: the snapshot resets the
-     * guest's vsock, and only that process's agent relay can end the connections it holds.
+     * guest's vsock, and only that process's agent relay can end the connections it holds (an
+     * {@link IllegalStateException}, as for a pod not snapshottable: `micropod snapshot create`
+     * prints its message).
      */
     @Override
     public long snapshot(Path stateFile, Path ramOut) throws java.io.IOException {
@@ -476,7 +478,7 @@ public final class PodStates {
         throw new IllegalStateException("pod " + id + " was not started snapshottable");
       }
       if (FIRECRACKER.equals(driver)) {
-        throw new UnsupportedOperationException("pod " + id + " runs on Firecracker: snapshot it from the"
+        throw new IllegalStateException("pod " + id + " runs on Firecracker: snapshot it from the"
             + " process that started it (MicroPod.snapshot there), whose agent relay reconnects after the"
             + " snapshot resets the guest's vsock");
       }

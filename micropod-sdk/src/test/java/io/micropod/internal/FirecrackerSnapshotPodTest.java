@@ -320,7 +320,7 @@ class FirecrackerSnapshotPodTest {
       assertThat(requestsThrough(before, "\"state\":\"Resumed\"")).containsExactly(
           "204 PATCH /vm {\"state\":\"Paused\"}", "204 PATCH /vm {\"state\":\"Resumed\"}");
       assertThatThrownBy(() -> attached.snapshot(tmp.resolve("state"), tmp.resolve("ram")))
-          .isInstanceOf(UnsupportedOperationException.class)
+          .isInstanceOf(IllegalStateException.class)
           .hasMessageContaining("snapshot it from the process that started it");
       assertThat(pod.exec("echo", "runs").exitCode()).isZero();
     }
