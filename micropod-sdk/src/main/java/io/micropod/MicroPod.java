@@ -330,13 +330,15 @@ public interface MicroPod extends AutoCloseable {
   }
 
   /**
-   * Pauses the guest: its CPUs stop (QMP {@code stop}), its memory and the VMM stay. While paused,
+   * Pauses the guest: its CPUs stop (QMP {@code stop}; Firecracker: {@code PATCH /vm Paused}), its
+   * memory and the VMM stay. While paused,
    * {@code exec}, {@code copyIn}/{@code copyOut}, {@code stats} and the like throw
    * {@link IllegalStateException} (as {@code docker exec} on a paused container errors);
    * {@link #close()} resumes it first. {@code MicroPodRuntime.list()} shows it
    * {@link PodInfo.Status#PAUSED}. Idempotent.
    *
-   * @throws UnsupportedOperationException when the pod's VMM driver cannot pause (Firecracker, for now)
+   * @throws UnsupportedOperationException when the pod's VMM driver cannot pause (QEMU and
+   *     Firecracker can)
    * @throws IllegalStateException when the pod is closed
    */
   default void pause() {
@@ -358,7 +360,8 @@ public interface MicroPod extends AutoCloseable {
    * JVM): its memory, devices, container processes and files. The guest is paused while it is
    * written (about the time to copy its RAM in use) and runs on afterwards, unless it was paused.
    * Start pods from it with {@link MicroPodSpec.Builder#fromSnapshot(PodSnapshot)}. Only for a pod
-   * started {@link MicroPodSpec#snapshottable()} (QEMU). Live host mounts and open TCP connections
+   * started {@link MicroPodSpec#snapshottable()} (QEMU, or Firecracker run without its jailer).
+   * Live host mounts and open TCP connections
    * to the host are not carried over; see docs/snapshots.md.
    *
    * @param name 1 to 63 letters, digits, {@code '_'}, {@code '.'}, {@code '-'}; unique in the home
@@ -366,7 +369,7 @@ public interface MicroPod extends AutoCloseable {
    * @throws IllegalArgumentException naming {@code name} when it is not such a name
    * @throws IllegalStateException when the pod is not snapshottable or is closed
    * @throws SnapshotException when it cannot be written (a snapshot of that name exists, a full
-   *     disk, QEMU refused): the pod runs on and no snapshot of that name is left
+   *     disk, the VMM refused): the pod runs on and no snapshot of that name is left
    */
   default PodSnapshot snapshot(String name) {
     throw new UnsupportedOperationException("this pod cannot be snapshotted");

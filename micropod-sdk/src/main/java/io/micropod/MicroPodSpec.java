@@ -518,11 +518,12 @@ public final class MicroPodSpec {
   }
 
   /**
-   * Whether {@link MicroPod#snapshot} works on the pod (QEMU only; default false). Such a pod
-   * boots its image from a read-only block device instead of virtio-fs, keeps its guest RAM in a
-   * file (in the pod's socket directory) and cannot have host directory {@link #mounts()}: neither
-   * a virtio-fs device nor a live host mount can be carried into a snapshot. A pod restored from a
-   * snapshot is snapshottable too. Under the firecracker driver, starting such a pod (or one
+   * Whether {@link MicroPod#snapshot} works on the pod (default false). Such a pod boots its image
+   * from a read-only block device instead of virtio-fs, keeps its guest RAM in a file (QEMU: in the
+   * pod's socket directory; Firecracker writes its memory file at the snapshot) and cannot have
+   * host directory {@link #mounts()}: neither a virtio-fs device nor a live host mount can be
+   * carried into a snapshot. A pod restored from a snapshot is snapshottable too. Under the
+   * firecracker driver run through its jailer (MicroPod as root), starting such a pod (or one
    * {@link #fromSnapshot()}) throws a {@link SnapshotException} before anything starts. See
    * docs/snapshots.md.
    *

@@ -69,7 +69,7 @@ final class PodStarter {
     claimName(boot, cleanup);
     log.debug("pod {}: starting {}", id, spec);
     Map<String, Duration> took = new BootSequence<>(id, spec.listener(),
-        boot.restoredFrom != null ? SnapshotSteps.steps() : steps()).run(boot, cleanup);
+        boot.restoredFrom != null ? SnapshotSteps.steps(runtime.driver()) : steps()).run(boot, cleanup);
     boot.started = true;
     BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
     RealMicroPod pod = new RealMicroPod(boot, cleanup, timings);

@@ -21,6 +21,8 @@ import io.micropod.internal.state.StateDirectory;
 import io.micropod.internal.vm.FileTail;
 import io.micropod.internal.vm.RootfsShare;
 import io.micropod.internal.vm.VmProcess;
+import io.micropod.internal.vm.firecracker.FirecrackerApi;
+import io.micropod.internal.vm.firecracker.FirecrackerDriver;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -358,11 +360,16 @@ public final class PodStates {
     r.ports().forEach((container, host) -> ports.put(Integer.parseInt(container), host));
     b.ports.set(new PublishedPorts(Map.of(), ports));
     b.networks.set(JoinedNetworks.NONE);
-    b.vm.set(new SpawnedVm(new RecordedVm(r, paths.podDir(), paths.consoleLog()), 0, null));
+    b.vm.set(new SpawnedVm(recordedVm(r, paths), 0, null));
     b.started = true;
     b.recordWritten(r);
     b.paused = PodRecord.PAUSED.equals(r.status());
     return b;
+  }
+
+  /** The VMM of an attached pod: its recorded process, paused, resumed and snapshotted through its own sockets. */
+  static VmProcess recordedVm(PodRecord r, PodPaths paths) {
+    return new RecordedVm(r, paths.podDir(), paths.consoleLog());
   }
 
   /** The console log of a record; records written before it was recorded: the pod directory's. */
@@ -434,21 +441,46 @@ public final class PodStates {
     /** The pod's socket directory (QMP); null when not recorded. */
     private final Path socketDir;
 
+    /** QMP {@code stop}, or Firecracker's {@code PATCH /vm Paused}, through a connection of its own. */
     @Override
     public void pause() throws java.io.IOException {
+      if (FIRECRACKER.equals(driver)) {
+        try (FirecrackerApi api = firecrackerApi()) {
+          api.pause();
+        }
+        return;
+      }
       io.micropod.internal.vm.QemuControl.pause(qmpDir());
     }
 
+    /** QMP {@code cont}, or Firecracker's {@code PATCH /vm Resumed}. */
     @Override
     public void resume() throws java.io.IOException {
+      if (FIRECRACKER.equals(driver)) {
+        try (FirecrackerApi api = firecrackerApi()) {
+          api.resume();
+        }
+        return;
+      }
       io.micropod.internal.vm.QemuControl.resume(qmpDir());
     }
 
-    /** A snapshot through a QMP connection of its own; only for a pod recorded snapshottable. */
+    /**
+     * A snapshot through a QMP connection of its own; only for a pod recorded snapshottable. A
+     * Firecracker pod is snapshotted only by the process that started it: the snapshot resets the
+     * guest's vsock, and only that process's agent relay can end the connections it holds (an
+     * {@link IllegalStateException}, as for a pod not snapshottable: `micropod snapshot create`
+     * prints its message).
+     */
     @Override
     public long snapshot(Path stateFile, Path ramOut) throws java.io.IOException {
       if (guestRam == null) {
         throw new IllegalStateException("pod " + id + " was not started snapshottable");
+      }
+      if (FIRECRACKER.equals(driver)) {
+        throw new IllegalStateException("pod " + id + " runs on Firecracker: snapshot it from the"
+            + " process that started it (MicroPod.snapshot there), whose agent relay reconnects after the"
+            + " snapshot resets the guest's vsock");
       }
       return io.micropod.internal.vm.QemuControl.snapshot(qmpDir(), guestRam, stateFile, ramOut);
     }
@@ -459,6 +491,16 @@ public final class PodStates {
       }
       return socketDir;
     }
+
+    /** The API socket of the pod's Firecracker (run directly: the jailer's is in its jail). */
+    private FirecrackerApi firecrackerApi() {
+      if (socketDir == null) {
+        throw new UnsupportedOperationException("pod " + id + " has no recorded socket directory");
+      }
+      return new FirecrackerApi(socketDir.resolve(FirecrackerDriver.API_SOCKET_NAME));
+    }
+
+    private static final String FIRECRACKER = "firecracker";
 
     private final String driver;
 

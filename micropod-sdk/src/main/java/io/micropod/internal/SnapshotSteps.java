@@ -3,9 +3,13 @@ package io.micropod.internal;
 import io.micropod.MicroPodException;
 import io.micropod.MicroPodSpec;
 import io.micropod.SnapshotException;
+import io.micropod.VmStartException;
 import io.micropod.event.Phase;
 import io.micropod.internal.vm.Snapshotting;
 import io.micropod.internal.vm.SparseFiles;
+import io.micropod.internal.vm.VmConfig;
+import io.micropod.internal.vm.VmProcess;
+import io.micropod.internal.vm.VmmDriver;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +24,11 @@ import org.slf4j.LoggerFactory;
  * the container's creation: {@code snapshot.verify} (the block image is the snapshot's),
  * {@code snapshot.copy} (the snapshot's RAM into the pod's own RAM file), {@code vmm.spawn}
  * waiting for the device state, {@code snapshot.load}, {@code agent.connect} (a new session on the
- * agent channel), {@code snapshot.identity} (reseed, clock, container id and hostname).
+ * agent channel), {@code snapshot.identity} (reseed, clock, container id and hostname). On
+ * Firecracker ({@link VmmDriver#restoresBySpawning()}), one {@code snapshot.load}
+ * ({@link #spawnRestored}) replaces {@code snapshot.copy}, {@code vmm.spawn} and
+ * {@code snapshot.load}; every other step is the same. That path has run only against a stand-in
+ * Firecracker, never a real one on KVM (docs/firecracker.md).
  */
 final class SnapshotSteps {
   private static final Logger log = LoggerFactory.getLogger(SnapshotSteps.class);
@@ -30,18 +38,37 @@ final class SnapshotSteps {
 
   private SnapshotSteps() {}
 
-  /** The steps of a restore, in order. */
+  /** The steps of a restore on QEMU, in order. */
   static List<BootStep<Boot>> steps() {
-    return List.of(PodStarter.IMAGE_RESOLVE, PodStarter.ROOTFS_PREPARE, PodStarter.CONSOLE_LOG_CREATE,
-        PodStarter.STATE_WRITE, PodStarter.PODDIR_CREATE, PodStarter.SOCKDIR_CREATE, PodStarter.VIRTIOFS_START,
+    return steps(BootStep.of("snapshot.copy", Phase.RESTORE, SnapshotSteps::copyRam), PodStarter.VMM_SPAWN,
+        BootStep.of("snapshot.load", Phase.RESTORE, SnapshotSteps::load));
+  }
+
+  /**
+   * The steps of a restore with {@code driver}, in order: QEMU's ({@link #steps()}), or, for a
+   * driver that spawns its VMM from the snapshot's files ({@link VmmDriver#restoresBySpawning()}:
+   * Firecracker), one {@code snapshot.load} in place of {@code snapshot.copy}, {@code vmm.spawn}
+   * and {@code snapshot.load}: no RAM copy (Firecracker maps the snapshot's memory file privately,
+   * so forks share its clean pages and never write it).
+   */
+  static List<BootStep<Boot>> steps(VmmDriver driver) {
+    return driver.restoresBySpawning()
+        ? steps(BootStep.of("snapshot.load", Phase.RESTORE, SnapshotSteps::spawnRestored))
+        : steps();
+  }
+
+  /** The restore's steps with {@code load}, the steps that bring the VM up from the snapshot. */
+  @SafeVarargs
+  private static List<BootStep<Boot>> steps(BootStep<Boot>... load) {
+    List<BootStep<Boot>> steps = new java.util.ArrayList<>(List.of(PodStarter.IMAGE_RESOLVE,
+        PodStarter.ROOTFS_PREPARE, PodStarter.CONSOLE_LOG_CREATE, PodStarter.STATE_WRITE, PodStarter.PODDIR_CREATE,
+        PodStarter.SOCKDIR_CREATE, PodStarter.VIRTIOFS_START,
         BootStep.of("snapshot.verify", Phase.RESTORE, SnapshotSteps::verifyBlockImage),
-        PodStarter.MOUNTS_SHARE, PodStarter.PORTS_BIND, PodStarter.NETWORK_ATTACH,
-        BootStep.of("snapshot.copy", Phase.RESTORE, SnapshotSteps::copyRam),
-        PodStarter.VMM_SPAWN,
-        BootStep.of("snapshot.load", Phase.RESTORE, SnapshotSteps::load),
-        PodStarter.AGENT_CONNECT, PodStarter.AGENT_RELAY,
-        BootStep.of("snapshot.identity", Phase.RESTORE, SnapshotSteps::identity),
-        PodStarter.PORTS_START);
+        PodStarter.MOUNTS_SHARE, PodStarter.PORTS_BIND, PodStarter.NETWORK_ATTACH));
+    steps.addAll(List.of(load));
+    steps.addAll(List.of(PodStarter.AGENT_CONNECT, PodStarter.AGENT_RELAY,
+        BootStep.of("snapshot.identity", Phase.RESTORE, SnapshotSteps::identity), PodStarter.PORTS_START));
+    return List.copyOf(steps);
   }
 
   /**
@@ -112,6 +139,33 @@ final class SnapshotSteps {
       throw new SnapshotException("pod " + b.id + ": QEMU could not load snapshot \""
           + b.restoredFrom.snapshot().name() + "\": " + e.getMessage(), e, b.id, b.restoredFrom.snapshot().name());
     }
+  }
+
+  /**
+   * {@code snapshot.load} of a driver that spawns from the snapshot's files (Firecracker): the VMM
+   * starts with the snapshot's device state and memory file, moved to this pod's vsock socket and
+   * TAP ({@link VmmDriver#restore}). A VMM that refuses the snapshot (too old a release, a state
+   * it cannot read) is a {@link SnapshotException} carrying its reason; one that does not start at
+   * all stays a {@link VmStartException} of {@code vmm.spawn}, as for a cold start.
+   */
+  static void spawnRestored(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
+    VmConfig config = VmSteps.vmConfig(b);
+    Path snapshot = b.restoredFrom.snapshot().path();
+    String name = b.restoredFrom.snapshot().name();
+    long spawnNanos = System.nanoTime();
+    Instant deadline = Instant.now().plus(b.spec.startupTimeout());
+    VmProcess vm;
+    try {
+      vm = b.runtime.driver().restore(config, snapshot.resolve(Snapshots.STATE), snapshot.resolve(Snapshots.RAM),
+          Instant.now().plus(RealMicroPod.SOCKET_TIMEOUT));
+    } catch (VmStartException e) {
+      if (PodStarter.VMM_SPAWN.id().equals(e.stepId())) {
+        throw e;
+      }
+      throw new SnapshotException("pod " + b.id + ": the " + b.runtime.driver().name() + " VMM could not load"
+          + " snapshot \"" + name + "\": " + e.getMessage(), e, b.id, name);
+    }
+    VmSteps.spawned(b, cleanup, config, vm, spawnNanos, deadline);
   }
 
   /**

@@ -30,8 +30,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The snapshots under {@code <home>/snapshots/}: one directory per snapshot holding
- * {@value #STATE} (QEMU's device state, a migration stream without RAM), {@value #RAM} (a sparse
- * copy of the guest RAM file) and {@value #MANIFEST}, written last. A snapshot is written into
+ * {@value #STATE} (the VMM's device state: QEMU's migration stream without RAM, or Firecracker's
+ * microVM state file), {@value #RAM} (the guest memory, sparse: QEMU's a copy of the guest RAM
+ * file, Firecracker's its memory file with the zero pages punched out) and {@value #MANIFEST},
+ * written last, naming the VMM ({@code vmm}). A snapshot is written into
  * {@code .tmp-<name>-<pid>}, every file fsynced, then renamed into place: a crash (a SIGKILL)
  * leaves only a temp directory, which {@link #list} ignores and removes once its writer is dead,
  * never a directory that looks whole. Removal renames first, for the same reason.
@@ -113,8 +115,8 @@ final class Snapshots {
     checkName(name);
     if (!b.spec.snapshottable()) { // an attached pod's spec is what its record says
       throw new IllegalStateException("pod " + b.id + " cannot be snapshotted: start it with"
-          + " MicroPodSpec.Builder.snapshottable(true) or `micropod run --snapshottable` (QEMU only;"
-          + " no host directory mounts)");
+          + " MicroPodSpec.Builder.snapshottable(true) or `micropod run --snapshottable` (QEMU, or"
+          + " Firecracker without its jailer; no host directory mounts)");
     }
     // an attached pod boots nothing here: this runtime's host (same home, same guest image)
     HostCapabilities host = b.host != null ? b.host : b.runtime.host();

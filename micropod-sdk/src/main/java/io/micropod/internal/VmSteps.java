@@ -112,11 +112,25 @@ final class VmSteps {
    * the start's deadline counts from here.
    */
   static void spawnVmm(Boot b, CleanupStack cleanup) throws IOException, InterruptedException {
-    VmConfig config = b.baseVmConfig().withMounts(b.mounts.get().devices())
-        .withNetwork(b.networks.get().guest());
+    VmConfig config = vmConfig(b);
     long spawnNanos = System.nanoTime();
     Instant deadline = Instant.now().plus(b.spec.startupTimeout());
     VmProcess vm = b.runtime.driver().spawn(config, b.rootfsShare.get(), Instant.now().plus(SOCKET_TIMEOUT));
+    spawned(b, cleanup, config, vm, spawnNanos, deadline);
+  }
+
+  /** The VM's config: the base one with the devices of the mounts and the networks. */
+  static VmConfig vmConfig(Boot b) {
+    return b.baseVmConfig().withMounts(b.mounts.get().devices()).withNetwork(b.networks.get().guest());
+  }
+
+  /**
+   * What follows a VMM's spawn, however it was spawned (cold, or from a snapshot's files): the
+   * {@link SpawnedVm} result, its undo, its pid and what a snapshot by another process needs in
+   * the record, the sockets restricted.
+   */
+  static void spawned(Boot b, CleanupStack cleanup, VmConfig config, VmProcess vm, long spawnNanos,
+      Instant deadline) throws IOException {
     b.vm.set(new SpawnedVm(vm, spawnNanos, deadline));
     PodResources.vmm(b, cleanup);
     // what another process needs to snapshot it (micropod snapshot create)

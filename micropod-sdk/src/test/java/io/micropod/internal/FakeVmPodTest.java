@@ -157,6 +157,24 @@ class FakeVmPodTest {
       };
     }
 
+    /** Records {@code Restored <container> -> <new id> hostname=<h> entropy=<n> bytes}. */
+    @Override
+    public void restored(io.micropod.agent.v1.RestoredRequest req,
+        StreamObserver<io.micropod.agent.v1.RestoredResponse> out) {
+      calls.add("Restored " + req.getContainerId() + " -> " + req.getNewContainerId() + " hostname="
+          + req.getHostname() + " entropy=" + req.getEntropy().size() + " bytes");
+      out.onNext(io.micropod.agent.v1.RestoredResponse.getDefaultInstance());
+      out.onCompleted();
+    }
+
+    @Override
+    public void prepareSnapshot(io.micropod.agent.v1.PrepareSnapshotRequest req,
+        StreamObserver<io.micropod.agent.v1.PrepareSnapshotResponse> out) {
+      calls.add("PrepareSnapshot");
+      out.onNext(io.micropod.agent.v1.PrepareSnapshotResponse.getDefaultInstance());
+      out.onCompleted();
+    }
+
     @Override
     public void shutdown(ShutdownRequest req, StreamObserver<ShutdownResponse> out) {
       calls.add("Shutdown");
@@ -213,12 +231,7 @@ class FakeVmPodTest {
           java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
       CompletableFuture<Integer> exit = new CompletableFuture<>();
       EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-      Server server = dieDuringBoot ? null
-          : NettyServerBuilder.forAddress(new DomainSocketAddress(config.agentSocket().toString()))
-              .channelType(EpollServerDomainSocketChannel.class)
-              .bossEventLoopGroup(group).workerEventLoopGroup(group)
-              .withChildOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_KEEPALIVE, null)
-              .addService(agent).build().start();
+      Server server = dieDuringBoot ? null : serve(agent, config.agentSocket(), group);
       Runnable powerOff = () -> {
         if (server != null) {
           server.shutdownNow();
@@ -271,6 +284,15 @@ class FakeVmPodTest {
         }
       };
     }
+  }
+
+  /** {@code agent} served on the Unix socket {@code socket} (Netty epoll, as the SDK's client uses). */
+  static Server serve(FakeAgent agent, Path socket, EventLoopGroup group) throws IOException {
+    return NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+        .channelType(EpollServerDomainSocketChannel.class)
+        .bossEventLoopGroup(group).workerEventLoopGroup(group)
+        .withChildOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_KEEPALIVE, null)
+        .addService(agent).build().start();
   }
 
   /** Records listener events as "start PHASE" / "end PHASE" / "failed PHASE". */
@@ -433,19 +455,22 @@ class FakeVmPodTest {
   }
 
   /**
-   * The public snapshot path runs on QEMU only: a runtime of the real Firecracker driver refuses a
-   * snapshottable pod and a restore with a message naming the driver and the way out, before any
-   * directory, record or process of the pod exists (the binary here does not even exist: nothing
-   * may be spawned). Wiring Firecracker's snapshot calls in is issue 18's remaining part.
+   * Jailed (MicroPod as root), the Firecracker driver cannot reach snapshot files from inside the
+   * jail (not implemented): a snapshottable pod and a restore are refused with a message naming
+   * the jailer and the ways out, before any directory, record or process of the pod exists (the
+   * binaries here do not even exist: nothing may be spawned).
    */
   @Test
-  void theFirecrackerDriverRefusesASnapshottablePodAndARestoreBeforeAnythingStarts() {
+  void aJailedFirecrackerDriverRefusesASnapshottablePodAndARestoreBeforeAnythingStarts() {
     HostCapabilities host = new HostCapabilities(Path.of("/fake/qemu"), Path.of("/fake/virtiofsd"), List.of(),
         Path.of("/fake/vmlinux"), Path.of("/fake/initramfs.cpio"), Accel.TCG, "fake", Machine.MICROVM, 0, false);
+    var fcOptions = new io.micropod.internal.vm.firecracker.FirecrackerDriver.Options(true, null,
+        io.micropod.internal.transport.HybridVsockConnector.Timeouts.DEFAULT,
+        new io.micropod.internal.vm.firecracker.FirecrackerDriver.Jailer(tmp.resolve("no-such-jailer"),
+            home.resolve("jailer"), 2));
     RuntimeServices fc = new RuntimeServices(new RuntimeConfig(home, "firecracker", null, null, null, null, Map.of()),
         () -> host, new io.micropod.internal.vm.firecracker.FirecrackerDriver(tmp.resolve("no-such-firecracker"),
-            new io.micropod.internal.image.BlockImages(home, null),
-            io.micropod.internal.vm.firecracker.FirecrackerDriver.Options.DEFAULT));
+            new io.micropod.internal.image.BlockImages(home, null), fcOptions));
     extraRuntimes.add(fc);
     io.micropod.PodSnapshot warm = new io.micropod.PodSnapshot("warm", home.resolve("snapshots/warm"), "oci:" + layout, "abc",
         java.time.Instant.EPOCH, 1, 512, 1, "g", "v");
@@ -453,12 +478,13 @@ class FakeVmPodTest {
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> RealMicroPod.start(
             spec().command("sleep", "60").snapshottable(true).build(), fc))
         .isInstanceOf(io.micropod.SnapshotException.class)
-        .hasMessageContaining("the firecracker driver cannot snapshot or restore pods")
+        .hasMessageContaining("cannot snapshot or restore pods through its jailer")
+        .hasMessageContaining("Run MicroPod as an ordinary user")
         .hasMessageContaining("MICROPOD_VMM=qemu").hasMessageContaining("(snapshottable(true))");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> RealMicroPod.start(
             io.micropod.MicroPod.builder().fromSnapshot(warm).listener(recorder).build(), fc))
         .isInstanceOfSatisfying(io.micropod.SnapshotException.class, e -> assertThat(e.snapshot()).isEqualTo("warm"))
-        .hasMessageContaining("the firecracker driver cannot snapshot or restore pods")
+        .hasMessageContaining("through its jailer")
         .hasMessageContaining("restoring snapshot \"warm\"");
     assertThat(home.resolve("pods")).doesNotExist();
     assertThat(fc.state().all()).isEmpty();
@@ -771,7 +797,7 @@ class FakeVmPodTest {
     }
   }
 
-  private static Path writeLayout(Path dir) throws Exception {
+  static Path writeLayout(Path dir) throws Exception {
     Files.createDirectories(dir.resolve("blobs/sha256"));
     Files.writeString(dir.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
     ByteArrayOutputStream tarBytes = new ByteArrayOutputStream();

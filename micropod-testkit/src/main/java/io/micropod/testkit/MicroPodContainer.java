@@ -92,9 +92,9 @@ public @interface MicroPodContainer {
    * classes and parallel workers alike: the first that needs it makes it, the others wait), made
    * with the wait strategies of that first field, and removed when the run ends. The wait
    * strategies do not run again on restored pods: they continue from the ready state. The spec
-   * must allow snapshots: QEMU, no host directory mounts, no networks (see docs/snapshots.md);
-   * otherwise the tests fail with the reason. Not with {@link Scope#SESSION} (one shared pod needs
-   * no snapshot).
+   * must allow snapshots: QEMU or Firecracker without its jailer, no host directory mounts, no
+   * networks (see docs/snapshots.md); otherwise the tests fail with the reason. Not with
+   * {@link Scope#SESSION} (one shared pod needs no snapshot).
    *
    * @return whether the field's pods are restored from a snapshot of a pod made ready once
    */

@@ -48,6 +48,31 @@ public interface VmmDriver {
   }
 
   /**
+   * Whether this driver restores a snapshot by spawning its VMM from the snapshot's files in one
+   * call ({@link #restore}: Firecracker, which maps the memory file itself and loads the state
+   * before its API answers anything else), instead of the pod's steps copying the RAM into the
+   * pod's RAM file, {@link #spawn} waiting for the device state and {@link VmProcess#restore}
+   * (QEMU).
+   */
+  default boolean restoresBySpawning() {
+    return false;
+  }
+
+  /**
+   * Spawns a VM from snapshot files, running, its agent channel at {@code config.agentSocket()}
+   * (only when {@link #restoresBySpawning()}).
+   *
+   * @param stateFile the VMM's device state ({@code <snapshot>/state})
+   * @param memFile the guest memory ({@code <snapshot>/ram}), read, never written
+   * @throws io.micropod.VmStartException when the VMM does not start or refuses the snapshot; its
+   *     step id is {@code vmm.spawn} when the VMM did not start at all
+   */
+  default VmProcess restore(VmConfig config, Path stateFile, Path memFile, Instant deadline)
+      throws IOException, InterruptedException {
+    throw new UnsupportedOperationException("the " + name() + " driver restores through spawn and VmProcess.restore");
+  }
+
+  /**
    * Starts what shares {@code mount} with the VM about to be spawned, as the device
    * {@code device} (which the caller adds to the VM's config). Only called when
    * {@link #mountsUnsupported()} is null.

@@ -14,6 +14,7 @@ import io.micropod.internal.vm.ManagedProcess;
 import io.micropod.internal.vm.QemuDriver;
 import io.micropod.internal.vm.QemuLaunch;
 import io.micropod.internal.vm.RootfsShare;
+import io.micropod.internal.vm.SparseFiles;
 import io.micropod.internal.vm.VmConfig;
 import io.micropod.internal.vm.VmProcess;
 import io.micropod.internal.vm.VmmDriver;
@@ -74,7 +75,9 @@ import org.slf4j.LoggerFactory;
  * ({@link JailerCgroups}) ran with stand-in jailers, never a real one. Snapshots ({@link #restore},
  * {@link FirecrackerVm#snapshot(Path, Path, boolean)}) follow the contract of releases 1.13.0 to
  * 1.16.1 and ran only against the stand-in: no snapshot file, resumed guest, VMGenID reseed or
- * reopened TAP of a real Firecracker.
+ * reopened TAP of a real Firecracker. The same holds for their use by MicroPod's public snapshot
+ * path ({@link #restoresBySpawning}, {@link #snapshotFiles}): whole pods ran against the stand-in
+ * with an in-process agent ({@code FirecrackerSnapshotPodTest}), never a guest resumed on KVM.
  */
 public final class FirecrackerDriver implements VmmDriver {
   private static final Logger log = LoggerFactory.getLogger(FirecrackerDriver.class);
@@ -348,19 +351,29 @@ public final class FirecrackerDriver implements VmmDriver {
   }
 
   /**
-   * The public snapshot path is not wired to this driver yet: {@link #restore} and
-   * {@link FirecrackerVm#snapshot(Path, Path, boolean)} are contract-tested against the stand-in
-   * only and have never met a real KVM, and the pod steps around them (a restore spawns its VMM
-   * through {@link #restore}, not {@link #spawn}; the snapshot's manifest would record the VMM)
-   * are QEMU's. Refused before anything starts rather than half working.
+   * The public snapshot path ({@code snapshottable(true)}, {@code MicroPod.snapshot},
+   * {@code fromSnapshot}) runs on this driver for a Firecracker run directly: a snapshot is
+   * {@link FirecrackerVm#snapshot(Path, Path)}, a restore {@link #restore}. Both follow the
+   * contract of releases 1.13.0 to 1.16.1 and have run only against the stand-in, never a real
+   * KVM. Jailed (MicroPod as root), refused before anything starts: the jail holds only what
+   * {@link Jail} links into it, so Firecracker could neither write a snapshot into the snapshot
+   * directory nor read one from it (placing them in the jail is not implemented).
    */
   @Override
   public String snapshotsUnsupported() {
-    return "the firecracker driver cannot snapshot or restore pods yet: MicroPod's snapshots"
-        + " (MicroPodSpec.Builder.snapshottable(true), MicroPod.snapshot, fromSnapshot) run on QEMU only;"
-        + " the Firecracker driver's own snapshot calls have never met a real KVM (docs/firecracker.md)."
-        + " Use the qemu driver for pods you snapshot or restore (MICROPOD_VMM=qemu, or"
-        + " MicroPodRuntime.builder().vmm(\"qemu\"))";
+    if (options.jailer() == null) {
+      return null;
+    }
+    return "the firecracker driver cannot snapshot or restore pods through its jailer (MicroPod runs as root,"
+        + " so Firecracker runs jailed, and the jail cannot reach the snapshot files: not implemented)."
+        + " Run MicroPod as an ordinary user (Firecracker then runs without the jailer), or use the qemu"
+        + " driver for pods you snapshot or restore (MICROPOD_VMM=qemu, or MicroPodRuntime.builder().vmm(\"qemu\"))";
+  }
+
+  /** Firecracker loads a snapshot into a fresh VMM: {@link #restore}. */
+  @Override
+  public boolean restoresBySpawning() {
+    return true;
   }
 
   /** Firecracker has no virtio-fs, by its maintainers' decision. */
@@ -372,9 +385,12 @@ public final class FirecrackerDriver implements VmmDriver {
         + "before start or copyIn(..) after";
   }
 
+  /** The API socket's name in a pod's socket directory (Firecracker run directly). */
+  public static final String API_SOCKET_NAME = "firecracker.sock";
+
   /** The API socket of a pod. */
   public static Path apiSocket(VmConfig config) {
-    return config.socketDir().resolve("firecracker.sock");
+    return config.socketDir().resolve(API_SOCKET_NAME);
   }
 
   /** The host end of the pod's hybrid vsock ({@code uds_path}). */
@@ -629,11 +645,11 @@ public final class FirecrackerDriver implements VmmDriver {
    * (the agent's {@code SecureRandom}, ids) is a copy of the snapshot's in every restored VM:
    * the caller reseeds it through the agent after this returns, as for QEMU.
    */
+  @Override
   public FirecrackerVm restore(VmConfig config, Path snapshot, Path memFile, Instant deadline)
       throws IOException, InterruptedException {
     if (options.jailer() != null) {
-      throw new IllegalStateException("restoring a snapshot through the jailer is not implemented"
-          + " (the snapshot and memory file would have to be placed in the jail)");
+      throw new IllegalStateException(snapshotsUnsupported());
     }
     Files.createDirectories(config.podDir());
     touch(firecrackerLog(config));
@@ -707,6 +723,65 @@ public final class FirecrackerDriver implements VmmDriver {
   }
 
   /**
+   * {@code PATCH /vm Paused} (unless {@code pause} is false: the VM is paused already),
+   * {@code PUT /snapshot/create} ({@code Full}), then {@code PATCH /vm Resumed} when
+   * {@code resume}. A failed create leaves Firecracker's VM paused: it is resumed here unless it
+   * was paused before ({@code pause} false), so that the source pod keeps running, and the
+   * create's error is thrown with a failed resume attached as suppressed. {@code vsockReset} runs
+   * after the create either way: the snapshot reset the VM's vsock device.
+   */
+  static void snapshot(FirecrackerApi api, Path snapshot, Path memFile, boolean pause, boolean resume,
+      Runnable vsockReset) throws FirecrackerApiException {
+    if (pause) {
+      api.pause();
+    }
+    try {
+      api.createSnapshot(snapshot, memFile, "Full");
+    } catch (FirecrackerApiException e) {
+      if (pause) {
+        try {
+          api.resume();
+        } catch (FirecrackerApiException r) {
+          e.addSuppressed(r);
+        }
+      }
+      vsockReset.run();
+      throw e;
+    }
+    if (resume) {
+      api.resume();
+    }
+    vsockReset.run();
+  }
+
+  /**
+   * A snapshot of the VM behind {@code api} as MicroPod keeps it: {@link #snapshot(FirecrackerApi,
+   * Path, Path, boolean, boolean, Runnable) taken} (a VM {@code paused} before stays paused, any
+   * other runs on), then the memory file's zero pages punched out ({@link SparseFiles#digHoles}:
+   * Firecracker writes every page of guest memory) and both files fsynced. Used by the pod that
+   * started the VM.
+   *
+   * <p>Never met a real Firecracker (only the stand-in, which writes a whole file of
+   * {@code mem_size_mib} before it answers): that the memory file is closed and complete when
+   * {@code /snapshot/create} answers (else punching its holes would race Firecracker's writes),
+   * and that its size is exactly the guest's memory (the restore checks it: {@code Snapshots}).
+   *
+   * @return the bytes of guest memory in use (the memory file's allocated blocks)
+   */
+  public static long snapshotFiles(FirecrackerApi api, Path stateFile, Path memFile, boolean paused,
+      Runnable vsockReset) throws IOException {
+    snapshot(api, stateFile, memFile, !paused, !paused, vsockReset);
+    long inUse = SparseFiles.digHoles(memFile);
+    for (Path f : new Path[] {stateFile, memFile}) {
+      try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(f,
+          java.nio.file.StandardOpenOption.WRITE)) {
+        c.force(true);
+      }
+    }
+    return inUse;
+  }
+
+  /**
    * A running Firecracker VM: its process, API client and agent relay, with pause, resume and
    * snapshot in the shape {@link VmProcess}'s QEMU counterparts take; none has met a real
    * Firecracker.
@@ -718,6 +793,8 @@ public final class FirecrackerDriver implements VmmDriver {
     private final Path logOnHost;
     private volatile HybridVsockRelay relay;
     private volatile FirecrackerVersion version;
+    /** Whether the guest is paused by {@link #pause} (a snapshot leaves it as it found it). */
+    private volatile boolean paused;
 
     FirecrackerVm(VmConfig config, ManagedProcess process, FirecrackerApi api, Path logOnHost) {
       this.config = config;
@@ -740,13 +817,17 @@ public final class FirecrackerDriver implements VmmDriver {
     }
 
     /** {@code PATCH /vm Paused}. */
+    @Override
     public void pause() throws FirecrackerApiException {
       api.pause();
+      paused = true;
     }
 
     /** {@code PATCH /vm Resumed}. */
+    @Override
     public void resume() throws FirecrackerApiException {
       api.resume();
+      paused = false;
     }
 
     /**
@@ -765,34 +846,24 @@ public final class FirecrackerDriver implements VmmDriver {
      * @throws FirecrackerApiException the failed call (pause, create or resume)
      */
     public void snapshot(Path snapshot, Path memFile, boolean resume) throws FirecrackerApiException {
-      api.pause();
-      try {
-        api.createSnapshot(snapshot, memFile, "Full");
-      } catch (FirecrackerApiException e) {
-        try {
-          api.resume();
-        } catch (FirecrackerApiException r) {
-          e.addSuppressed(r);
-        }
-        resetAgentConnections();
-        throw e;
-      }
-      if (resume) {
-        api.resume();
-      }
-      resetAgentConnections();
+      FirecrackerDriver.snapshot(api, snapshot, memFile, true, resume, this::resetAgentConnections);
+      paused = !resume;
     }
 
     /**
-     * {@link #snapshot(Path, Path, boolean)} into {@code stateFile} (Firecracker's microVM state)
-     * and {@code memFile}, the VM running again afterwards: the shape a driver-neutral snapshot
-     * of a {@link VmProcess} takes (QEMU's is the same).
+     * The driver-neutral snapshot of {@link VmProcess#snapshot}: Firecracker's microVM state into
+     * {@code stateFile}, its guest memory into {@code memFile}, both made sparse and fsynced
+     * ({@link #snapshotFiles}); a VM that was {@link #pause paused} stays paused (and is not
+     * paused again), any other runs on, also after a failed create.
      *
-     * @return the size of the memory file in bytes
+     * @return the bytes of guest memory in use (the memory file's allocated blocks)
+     * @throws IOException the failed API call ({@link FirecrackerApiException}, with
+     *     Firecracker's {@code fault_message}, e.g. "No space left on device") or file operation
      */
+    @Override
     public long snapshot(Path stateFile, Path memFile) throws IOException {
-      snapshot(stateFile, memFile, true);
-      return Files.size(memFile);
+      boolean wasPaused = paused;
+      return snapshotFiles(api, stateFile, memFile, wasPaused, this::resetAgentConnections);
     }
 
     /** Ends the agent relay's connections after a vsock reset; gRPC reconnects through the relay. */

@@ -10,18 +10,22 @@ import java.util.concurrent.CountDownLatch;
 
 /**
  * STAND-IN for the {@code firecracker} executable (run through {@code fake-firecracker.sh}):
- * {@code --api-sock <path>} is served by a {@link FirecrackerContractPeer}; every answered
- * request is appended to {@code $FAKE_FC_RECORD} as {@code <status> <method> <path> <body>};
+ * {@code --api-sock <path>} is served by a {@link FirecrackerContractPeer}; every request is
+ * appended to {@code $FAKE_FC_RECORD} as {@code <status> <method> <path> <body>} just before it
+ * is answered;
  * {@code $FAKE_FC_FAIL} ({@code "PUT /machine-config=message"}) makes that call fail with 400.
  * After {@code InstanceStart} it writes a line to stdout (the console) and to the logger's
  * {@code log_path}, and serves the hybrid vsock {@code uds_path} with an echo on guest port
  * 1024. {@code SendCtrlAltDel} makes it exit 0, as Firecracker exits when its guest reboots.
  * {@code $FAKE_FC_VERSION} is the release it plays ({@link FirecrackerContractPeer#playVersion}).
- * {@code /snapshot/create} resets the vsock device as Firecracker does (open connections go dead,
+ * {@code /snapshot/create}, before it is answered, resets the vsock device as Firecracker does (open connections go dead,
  * {@link HybridVsockPeer#resetSilently}) and writes the vsock and network settings as the
  * "snapshot"; {@code /snapshot/load} serves the hybrid vsock at {@code vsock_override}, else at
  * the snapshot's {@code uds_path}, and writes the TAP it opened ({@code network_overrides}, else
- * the snapshot's) to {@code <snapshot_path>.tap-<pid>}.
+ * the snapshot's) to {@code <snapshot_path>.tap-<pid>}. The memory file is written whole, every
+ * page of {@code mem_size_mib} (as Firecracker dumps guest memory), its first page not zero.
+ * {@code $FAKE_FC_AGENT}, when set, is a Unix socket that serves guest port 1024 instead of the
+ * echo: a test's in-process agent, so that a whole pod runs against this stand-in.
  */
 public final class FakeFirecracker {
   private FakeFirecracker() {}
@@ -53,29 +57,50 @@ public final class FakeFirecracker {
     if (!version.isEmpty()) {
       peer.playVersion(version);
     }
+    String agentEnv = System.getenv().getOrDefault("FAKE_FC_AGENT", "");
+    Path agent = agentEnv.isEmpty() ? null : Path.of(agentEnv);
     HybridVsockPeer[] guest = new HybridVsockPeer[1];
+    int[] memMib = {0};
     String[] tap = new String[1];
     if (fail.contains("=")) {
       peer.failNext(fail.substring(0, fail.indexOf('=')), fail.substring(fail.indexOf('=') + 1));
     }
     System.out.println("fake-firecracker (MicroPod stand-in, no VM): serving " + apiSock);
     System.out.flush();
-    peer.onExchange(ex -> {
+    // recorded before the answer: a driver that kills this VMM right after an answer (a refused
+    // restore) must not lose the line
+    peer.beforeAnswer(ex -> {
       try {
         Files.writeString(record, ex.status() + " " + ex.call() + " " + ex.body() + "\n", StandardCharsets.UTF_8,
             StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+      } catch (IOException e) {
+        e.printStackTrace();
+      }
+    });
+    // what Firecracker has done when it answers a snapshot create: files written, vsock reset
+    peer.beforeAnswer(ex -> {
+      if (ex.status() != 204 || !ex.call().equals("PUT /snapshot/create")) {
+        return;
+      }
+      try {
+        if (guest[0] != null) {
+          guest[0].resetSilently();
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode state = FirecrackerApi.object();
+        state.put("uds_path", peer.vsock() == null ? null : peer.vsock().get("uds_path").asText());
+        state.put("tap", tap[0]);
+        int mib = memMib[0] > 0 ? memMib[0] : peer.machineConfig().get("mem_size_mib").asInt();
+        state.put("mem_size_mib", mib);
+        Files.writeString(inJail(ex.body().get("snapshot_path").asText()), state.toString());
+        writeMemory(inJail(ex.body().get("mem_file_path").asText()), mib);
+      } catch (IOException e) {
+        e.printStackTrace();
+      }
+    });
+    peer.onExchange(ex -> {
+      try {
         if (ex.status() == 204 && ex.call().startsWith("PUT /network-interfaces/")) {
           tap[0] = ex.body().get("host_dev_name").asText();
-        }
-        if (ex.status() == 204 && ex.call().equals("PUT /snapshot/create")) {
-          if (guest[0] != null) {
-            guest[0].resetSilently();
-          }
-          com.fasterxml.jackson.databind.node.ObjectNode state = FirecrackerApi.object();
-          state.put("uds_path", peer.vsock() == null ? null : peer.vsock().get("uds_path").asText());
-          state.put("tap", tap[0]);
-          Files.writeString(inJail(ex.body().get("snapshot_path").asText()), state.toString());
-          Files.writeString(inJail(ex.body().get("mem_file_path").asText()), "stand-in guest memory");
         }
         if (ex.status() == 204 && ex.call().equals("PUT /snapshot/load")) {
           com.fasterxml.jackson.databind.JsonNode state = FirecrackerApi.MAPPER.readTree(
@@ -91,7 +116,8 @@ public final class FakeFirecracker {
           Path partial = tapRecord.resolveSibling(tapRecord.getFileName() + ".partial");
           Files.writeString(partial, opened);
           Files.move(partial, tapRecord, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-          guest[0] = HybridVsockPeer.start(inJail(uds), 1024, null);
+          memMib[0] = state.path("mem_size_mib").asInt();
+          guest[0] = HybridVsockPeer.start(inJail(uds), 1024, agent);
         }
         if (ex.status() == 204 && ex.call().equals("PUT /actions")) {
           String action = ex.body().get("action_type").asText();
@@ -103,7 +129,7 @@ public final class FakeFirecracker {
                   "[stand-in] Running Firecracker stand-in\n", StandardOpenOption.APPEND);
             }
             if (peer.vsock() != null) {
-              guest[0] = HybridVsockPeer.start(inJail(peer.vsock().get("uds_path").asText()), 1024, null);
+              guest[0] = HybridVsockPeer.start(inJail(peer.vsock().get("uds_path").asText()), 1024, agent);
             }
           } else if (action.equals("SendCtrlAltDel")) {
             System.out.println("stand-in guest console: Ctrl-Alt-Del, rebooting -> VMM exits");
@@ -117,5 +143,69 @@ public final class FakeFirecracker {
       }
     });
     new CountDownLatch(1).await();
+  }
+
+  /** Guest memory as Firecracker dumps it: {@code mib} MiB, every page written, the first not zero. */
+  private static void writeMemory(Path file, int mib) throws IOException {
+    try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(file, StandardOpenOption.CREATE,
+        StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      byte[] mibOfZeros = new byte[1 << 20];
+      for (int i = 0; i < mib; i++) {
+        java.nio.ByteBuffer chunk = java.nio.ByteBuffer.wrap(mibOfZeros);
+        if (i == 0) {
+          byte[] first = new byte[1 << 20];
+          byte[] marker = "stand-in guest memory".getBytes(StandardCharsets.UTF_8);
+          System.arraycopy(marker, 0, first, 0, marker.length);
+          chunk = java.nio.ByteBuffer.wrap(first);
+        }
+        while (chunk.hasRemaining()) {
+          c.write(chunk);
+        }
+      }
+    }
+  }
+
+  /**
+   * A driver running {@code binary} with the TAP devices {@code taps} (comma-separated), on a
+   * FAKE {@code <dir>/sys} standing for {@code /sys/class/net} where each exists as a TAP
+   * anybody may open, for a process with CAP_NET_ADMIN (a fake {@code /proc/self/status}): no
+   * real TAP is made or opened.
+   */
+  public static FirecrackerDriver driverWithTaps(Path binary, Path dir, io.micropod.internal.image.BlockImages images,
+      String taps, io.micropod.internal.transport.HybridVsockConnector.Timeouts timeouts) throws IOException {
+    Path sys = Files.createDirectories(dir.resolve("sys"));
+    for (String t : taps.split(",")) {
+      Path tap = Files.createDirectories(sys.resolve(t.trim()));
+      Files.writeString(tap.resolve("tun_flags"), "0x1002\n");
+      Files.writeString(tap.resolve("owner"), "-1\n");
+      Files.writeString(tap.resolve("group"), "-1\n");
+    }
+    FirecrackerNetwork net = new FirecrackerNetwork(sys,
+        "Uid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000001000\n");
+    return new FirecrackerDriver(binary, images, new FirecrackerDriver.Options(true, taps, timeouts), net);
+  }
+
+  /**
+   * {@code fake-firecracker.sh} filled in, as {@code <dir>/fake-firecracker}: requests recorded
+   * to {@code record}, {@code fail} ({@code "PUT /x=message"}, "" for none), playing release
+   * {@code version} ("" for the peer's default), guest port 1024 served by {@code agent} (null:
+   * an echo).
+   */
+  public static Path binary(Path dir, Path record, String fail, String version, Path agent) throws IOException {
+    String template;
+    try (java.io.InputStream in = FakeFirecracker.class.getResourceAsStream("fake-firecracker.sh")) {
+      template = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    String script = template
+        .replace("@RECORD@", record.toString())
+        .replace("@FAIL@", fail)
+        .replace("@VERSION@", version)
+        .replace("@AGENT@", agent == null ? "" : agent.toString())
+        .replace("@JAVA@", Path.of(System.getProperty("java.home"), "bin", "java").toString())
+        .replace("@CLASSPATH@", System.getProperty("java.class.path"));
+    Path bin = dir.resolve("fake-firecracker");
+    Files.writeString(bin, script);
+    Files.setPosixFilePermissions(bin, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    return bin;
   }
 }

@@ -117,11 +117,13 @@ final class FirecrackerContractPeer implements AutoCloseable {
   private final Map<String, String> faults = new ConcurrentHashMap<>();
   private final Set<SocketChannel> clients = ConcurrentHashMap.newKeySet();
   private final List<Consumer<Exchange>> listeners = new CopyOnWriteArrayList<>();
+  private final List<Consumer<Exchange>> beforeAnswer = new CopyOnWriteArrayList<>();
   private volatile String state = "Not started";
   private volatile boolean configured;
   private volatile boolean bootSourceSet;
   private volatile JsonNode vsock;
   private volatile JsonNode logger;
+  private volatile JsonNode machineConfig;
   private volatile String version = "1.16.1";
   /** Whether logger and metrics were configured in this VMM before its snapshot load. */
   private volatile boolean loggerBeforeLoad;
@@ -173,6 +175,14 @@ final class FirecrackerContractPeer implements AutoCloseable {
     faults.put(call, DROP);
   }
 
+  /**
+   * Called for each request before it is answered (on the connection's thread): what Firecracker
+   * has done by the time it answers (a snapshot's files written, its vsock reset).
+   */
+  void beforeAnswer(Consumer<Exchange> listener) {
+    beforeAnswer.add(listener);
+  }
+
   /** Called after each answered request (on the connection's thread). */
   void onExchange(Consumer<Exchange> listener) {
     listeners.add(listener);
@@ -199,6 +209,11 @@ final class FirecrackerContractPeer implements AutoCloseable {
 
   JsonNode vsock() {
     return vsock;
+  }
+
+  /** The last {@code PUT /machine-config} accepted; null before. */
+  JsonNode machineConfig() {
+    return machineConfig;
   }
 
   JsonNode logger() {
@@ -254,6 +269,9 @@ final class FirecrackerContractPeer implements AutoCloseable {
         exchanges.add(ex);
         if (ex.status() == 0) {
           return;
+        }
+        for (Consumer<Exchange> l : beforeAnswer) {
+          l.accept(ex);
         }
         respond(out, ex);
         for (Consumer<Exchange> l : listeners) {
@@ -501,6 +519,10 @@ final class FirecrackerContractPeer implements AutoCloseable {
         configured = true;
       }
       case "PUT /logger" -> logger = body;
+      case "PUT /machine-config" -> {
+        machineConfig = body;
+        configured = true;
+      }
       case "PUT /metrics" -> metricsSet = true;
       case "PUT /actions" -> {
         if (body.get("action_type").asText().equals("InstanceStart")) {

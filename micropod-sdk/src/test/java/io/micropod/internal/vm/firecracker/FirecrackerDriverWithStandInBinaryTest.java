@@ -85,20 +85,7 @@ class FirecrackerDriverWithStandInBinaryTest {
 
   /** fake-firecracker.sh playing Firecracker {@code version} ("": the peer's default, 1.16.1). */
   private Path fakeBinary(String fail, String version) throws IOException {
-    String template;
-    try (InputStream in = getClass().getResourceAsStream("fake-firecracker.sh")) {
-      template = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-    String script = template
-        .replace("@RECORD@", record.toString())
-        .replace("@FAIL@", fail)
-        .replace("@VERSION@", version)
-        .replace("@JAVA@", Path.of(System.getProperty("java.home"), "bin", "java").toString())
-        .replace("@CLASSPATH@", System.getProperty("java.class.path"));
-    Path bin = dir.resolve("fake-firecracker");
-    Files.writeString(bin, script);
-    Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwx------"));
-    return bin;
+    return FakeFirecracker.binary(dir, record, fail, version, null);
   }
 
   private VmConfig config(int cpus) throws IOException {
@@ -141,18 +128,11 @@ class FirecrackerDriverWithStandInBinaryTest {
             Duration.ofMillis(20))));
   }
 
-  /** A driver with TAPs {@code taps} on a FAKE /sys/class/net where mp0 exists, for a process with CAP_NET_ADMIN. */
+  /** A driver with TAPs {@code taps} on a FAKE /sys/class/net where they exist, for a process with CAP_NET_ADMIN. */
   private FirecrackerDriver driverWithTaps(Path binary, String taps) throws IOException {
-    Path sys = Files.createDirectories(dir.resolve("sys"));
-    Path mp0 = Files.createDirectories(sys.resolve("mp0"));
-    Files.writeString(mp0.resolve("tun_flags"), "0x1002\n");
-    Files.writeString(mp0.resolve("owner"), "-1\n");
-    Files.writeString(mp0.resolve("group"), "-1\n");
-    FirecrackerNetwork net = new FirecrackerNetwork(sys,
-        "Uid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000001000\n");
-    return new FirecrackerDriver(binary, new BlockImages(dir, null), new FirecrackerDriver.Options(true, taps,
+    return FakeFirecracker.driverWithTaps(binary, dir, new BlockImages(dir, null), taps,
         new HybridVsockConnector.Timeouts(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5),
-            Duration.ofMillis(20))), net);
+            Duration.ofMillis(20)));
   }
 
   private static String call(String line) {
@@ -163,10 +143,6 @@ class FirecrackerDriverWithStandInBinaryTest {
     return Files.exists(record) ? Files.readAllLines(record) : List.of();
   }
 
-  /**
-   * The stand-in writes its record after it has answered, so the driver can be a step ahead of
-   * it: wait (to a deadline) until it has recorded the last exchange of interest.
-   */
   /**
    * The console log once it holds {@code text} (or at the deadline): the stand-in prints after
    * answering the call, and in the jailed path the capper copies it to the file later still.
@@ -181,6 +157,10 @@ class FirecrackerDriverWithStandInBinaryTest {
     return console;
   }
 
+  /**
+   * The stand-in records an exchange just before it answers, in its own process: wait (to a
+   * deadline) until the last exchange of interest is in the file as read from here.
+   */
   private List<String> recordedThrough(String lastCall) throws IOException, InterruptedException {
     Instant deadline = Instant.now().plusSeconds(10);
     List<String> lines = recorded();

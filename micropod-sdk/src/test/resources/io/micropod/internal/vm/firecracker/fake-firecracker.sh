@@ -7,5 +7,6 @@
 FAKE_FC_RECORD='@RECORD@'
 FAKE_FC_FAIL='@FAIL@'
 FAKE_FC_VERSION='@VERSION@'
-export FAKE_FC_RECORD FAKE_FC_FAIL FAKE_FC_VERSION
+FAKE_FC_AGENT='@AGENT@'
+export FAKE_FC_RECORD FAKE_FC_FAIL FAKE_FC_VERSION FAKE_FC_AGENT
 exec '@JAVA@' -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '@CLASSPATH@' io.micropod.internal.vm.firecracker.FakeFirecracker "$@"
