@@ -183,22 +183,16 @@ public final class Bench {
   }
 
   private void p1(MicroPodRuntime rt) throws Exception {
-    List<Duration> bare = new ArrayList<>();
-    for (int i = 0; i < reps; i++) {
-      bare.add(BenchProbes.bareBoot(rt.home(), MicroPodSpec.DEFAULT_MEMORY_MIB));
-    }
+    List<Duration> bare = bareBoots(rt);
     List<Duration> first = new ArrayList<>();
     List<BootTimings> timings = new ArrayList<>();
     List<long[]> guest = new ArrayList<>();
     String runtime = "";
-    MicroPodSpec spec = MicroPod.builder().image(image).command("sh", "-c", "echo first-output; exec sleep 3600").build();
+    MicroPodSpec spec = firstOutputSpec().build();
     for (int i = 0; i < reps; i++) {
       long t0 = System.nanoTime();
       try (MicroPod pod = MicroPod.start(spec)) {
-        while (!pod.logs().contains("first-output")) {
-          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
-        }
-        first.add(Duration.ofNanos(System.nanoTime() - t0));
+        first.add(awaitFirstOutput(pod, t0));
         timings.add(pod.bootTimings());
         guest.add(BenchProbes.guestTimings(pod));
         runtime = BenchProbes.runtimeVersion(pod);
@@ -222,22 +216,36 @@ public final class Bench {
     System.out.printf("   samples (ms): first output %s; bare boot %s%n", ms(first), ms(bare));
   }
 
+  /** P1's and P1W's bare boots: QEMU spawn to the /init marker, {@code reps} times. */
+  private List<Duration> bareBoots(MicroPodRuntime rt) throws Exception {
+    List<Duration> bare = new ArrayList<>();
+    for (int i = 0; i < reps; i++) {
+      bare.add(BenchProbes.bareBoot(rt.home(), MicroPodSpec.DEFAULT_MEMORY_MIB));
+    }
+    return bare;
+  }
+
+  /** P1's and P1W's pod: prints {@code first-output}, then sleeps. */
+  private MicroPodSpec.Builder firstOutputSpec() {
+    return MicroPod.builder().image(image).command("sh", "-c", "echo first-output; exec sleep 3600");
+  }
+
+  /** Waits for the pod's first output line; the time since {@code t0} (nanoTime). */
+  private static Duration awaitFirstOutput(MicroPod pod, long t0) {
+    while (!pod.logs().contains("first-output")) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+    }
+    return Duration.ofNanos(System.nanoTime() - t0);
+  }
+
   /**
    * P1W: a warm start ({@code warmStart(true)}: restored from the configuration's template, then
    * the container created) to the container's first output, as P1 times it; the template is made
    * by one start before the timed ones. Against P1's bare boot (measured here when P1 did not run).
    */
   private void p1w(MicroPodRuntime rt) throws Exception {
-    Duration b = bareMedian;
-    if (b == null) {
-      List<Duration> bare = new ArrayList<>();
-      for (int i = 0; i < reps; i++) {
-        bare.add(BenchProbes.bareBoot(rt.home(), MicroPodSpec.DEFAULT_MEMORY_MIB));
-      }
-      b = median(bare);
-    }
-    MicroPodSpec spec = MicroPod.builder().image(image).command("sh", "-c", "echo first-output; exec sleep 3600")
-        .warmStart(true).build();
+    Duration b = bareMedian != null ? bareMedian : median(bareBoots(rt));
+    MicroPodSpec spec = firstOutputSpec().warmStart(true).build();
     long m0 = System.nanoTime();
     try (MicroPod pod = MicroPod.start(spec)) {
       System.out.printf("P1W template: made by a cold start() of %d ms (%s)%n",
@@ -248,10 +256,7 @@ public final class Bench {
     for (int i = 0; i < reps; i++) {
       long t0 = System.nanoTime();
       try (MicroPod pod = MicroPod.start(spec)) {
-        while (!pod.logs().contains("first-output")) {
-          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
-        }
-        first.add(Duration.ofNanos(System.nanoTime() - t0));
+        first.add(awaitFirstOutput(pod, t0));
         timings.add(pod.bootTimings());
       }
     }
