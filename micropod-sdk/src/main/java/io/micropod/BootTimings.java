@@ -16,7 +16,9 @@ import java.util.Objects;
  * </ul>
  *
  * {@code vmBoot} is part of {@code agentReady}; the parts do not add up to {@code total}, which
- * also holds the work between them (virtiofsd start-up, waiting for sockets).
+ * also holds the work between them (virtiofsd start-up, waiting for sockets). A pod restored from
+ * a snapshot or started {@linkplain #warmStart() warm} boots no kernel: its {@code vmBoot} is zero
+ * and its {@code agentReady} counts from the VMM's spawn until the restored agent answered.
  */
 public final class BootTimings {
   private final Duration image;
@@ -24,14 +26,16 @@ public final class BootTimings {
   private final Duration agentReady;
   private final Duration containerStart;
   private final Duration total;
+  private final boolean warmStart;
 
-  private BootTimings(
-      Duration image, Duration vmBoot, Duration agentReady, Duration containerStart, Duration total) {
+  private BootTimings(Duration image, Duration vmBoot, Duration agentReady, Duration containerStart,
+      Duration total, boolean warmStart) {
     this.image = Objects.requireNonNull(image, "image");
     this.vmBoot = Objects.requireNonNull(vmBoot, "vmBoot");
     this.agentReady = Objects.requireNonNull(agentReady, "agentReady");
     this.containerStart = Objects.requireNonNull(containerStart, "containerStart");
     this.total = Objects.requireNonNull(total, "total");
+    this.warmStart = warmStart;
   }
 
   /**
@@ -46,7 +50,27 @@ public final class BootTimings {
    */
   public static BootTimings of(
       Duration image, Duration vmBoot, Duration agentReady, Duration containerStart, Duration total) {
-    return new BootTimings(image, vmBoot, agentReady, containerStart, total);
+    return new BootTimings(image, vmBoot, agentReady, containerStart, total, false);
+  }
+
+  /**
+   * These timings, marked as those of a warm start or not.
+   *
+   * @param warmStart see {@link #warmStart()}
+   * @return timings with the same durations
+   */
+  public BootTimings withWarmStart(boolean warmStart) {
+    return new BootTimings(image, vmBoot, agentReady, containerStart, total, warmStart);
+  }
+
+  /**
+   * Whether the pod was started warm: restored from its configuration's template, then its
+   * container created ({@link MicroPodSpec.Builder#warmStart}).
+   *
+   * @return true for a warm start; false for a cold start (including the one that made the template)
+   */
+  public boolean warmStart() {
+    return warmStart;
   }
 
   /**
@@ -104,12 +128,12 @@ public final class BootTimings {
     }
     BootTimings t = (BootTimings) o;
     return image.equals(t.image) && vmBoot.equals(t.vmBoot) && agentReady.equals(t.agentReady)
-        && containerStart.equals(t.containerStart) && total.equals(t.total);
+        && containerStart.equals(t.containerStart) && total.equals(t.total) && warmStart == t.warmStart;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(image, vmBoot, agentReady, containerStart, total);
+    return Objects.hash(image, vmBoot, agentReady, containerStart, total, warmStart);
   }
 
   /** One line, e.g. {@code image 12 ms, vm boot 2.1 s, agent ready 5.3 s, container start 1.1 s, total 6.6 s}. */
@@ -117,7 +141,7 @@ public final class BootTimings {
   public String toString() {
     return "image " + format(image) + ", vm boot " + format(vmBoot) + ", agent ready "
         + format(agentReady) + ", container start " + format(containerStart) + ", total "
-        + format(total);
+        + format(total) + (warmStart ? ", warm start" : "");
   }
 
   private static String format(Duration d) {

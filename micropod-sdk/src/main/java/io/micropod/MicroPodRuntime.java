@@ -55,7 +55,9 @@ import java.util.regex.Pattern;
  * initramfs; {@code MICROPOD_QEMU_MACHINE} ({@code microvm}, the default, or {@code q35}) picks
  * the QEMU machine; {@code MICROPOD_ACCEL} ({@code kvm} or {@code tcg}) overrides the choice of
  * accelerator; {@code MICROPOD_DEBUG=1} keeps each pod's logs after close and turns on verbose
- * guest logs. Builder settings win over the environment.
+ * guest logs; {@code MICROPOD_WARM_START=1} starts warm every pod whose spec does not say
+ * otherwise and that can be ({@link MicroPodSpec.Builder#warmStart}, templates in
+ * {@code <home>/templates/}). Builder settings win over the environment.
  *
  * <h2>Closing</h2>
  * Close pods before their runtime: closing a runtime stops its threads, which breaks the pods

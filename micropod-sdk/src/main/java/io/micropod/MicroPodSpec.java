@@ -104,6 +104,7 @@ public final class MicroPodSpec {
 
   private final boolean snapshottable;
   private final String fromSnapshot; // null: a cold start
+  private final Boolean warmStart; // null: the runtime's MICROPOD_WARM_START decides
   private final EgressPolicy egress;
 
   private MicroPodSpec(Builder b) {
@@ -116,6 +117,7 @@ public final class MicroPodSpec {
     this.stdinOpen = b.stdinOpen;
     this.snapshottable = b.snapshottable || b.fromSnapshot != null;
     this.fromSnapshot = b.fromSnapshot;
+    this.warmStart = b.warmStart;
     this.entrypoint = b.entrypoint == null ? null : List.copyOf(b.entrypoint);
     this.user = b.user;
     this.hostname = b.hostname;
@@ -545,6 +547,17 @@ public final class MicroPodSpec {
     return Optional.ofNullable(fromSnapshot);
   }
 
+  /**
+   * Whether the pod is started warm ({@link Builder#warmStart}); empty (the default) when the
+   * spec does not say, and the runtime's environment decides: {@code MICROPOD_WARM_START=1} starts
+   * warm every pod that can be, the others cold.
+   *
+   * @return the spec's choice, or empty
+   */
+  public Optional<Boolean> warmStart() {
+    return Optional.ofNullable(warmStart);
+  }
+
   @Override
   public boolean equals(Object o) {
     if (!(o instanceof MicroPodSpec)) {
@@ -566,7 +579,8 @@ public final class MicroPodSpec {
         && Objects.equals(healthcheck, s.healthcheck)
         && restart.equals(s.restart) && Objects.equals(maxLifetime, s.maxLifetime)
         && Objects.equals(idleTimeout, s.idleTimeout) && snapshottable == s.snapshottable
-        && Objects.equals(fromSnapshot, s.fromSnapshot) && egress.equals(s.egress);
+        && Objects.equals(fromSnapshot, s.fromSnapshot) && Objects.equals(warmStart, s.warmStart)
+        && egress.equals(s.egress);
   }
 
   @Override
@@ -595,7 +609,8 @@ public final class MicroPodSpec {
         + (restart.mode() != RestartPolicy.Mode.NO ? ", restart=" + restart : "")
         + (maxLifetime != null ? ", maxLifetime=" + maxLifetime : "")
         + (idleTimeout != null ? ", idleTimeout=" + idleTimeout : "")
-        + (fromSnapshot != null ? ", fromSnapshot=" + fromSnapshot : snapshottable ? ", snapshottable" : "") + "}";
+        + (fromSnapshot != null ? ", fromSnapshot=" + fromSnapshot : snapshottable ? ", snapshottable" : "")
+        + (warmStart != null ? ", warmStart=" + warmStart : "") + "}";
   }
 
   /**
@@ -637,6 +652,7 @@ public final class MicroPodSpec {
     private Duration idleTimeout;
     private boolean snapshottable;
     private String fromSnapshot;
+    private Boolean warmStart;
     private EgressPolicy.Builder egress = EgressPolicy.builder();
 
     private Builder() {}
@@ -653,6 +669,7 @@ public final class MicroPodSpec {
       this.idleTimeout = spec.idleTimeout;
       this.snapshottable = spec.snapshottable;
       this.fromSnapshot = spec.fromSnapshot;
+      this.warmStart = spec.warmStart;
       this.detached = spec.detached;
       this.exitGracePeriod = spec.exitGracePeriod;
       this.seccomp = spec.seccomp;
@@ -1359,6 +1376,9 @@ public final class MicroPodSpec {
         throw new IllegalStateException("a snapshottable pod cannot join networks " + networks.stream()
             .map(Network::name).toList() + " yet: drop network(..) (NAT and NONE work)");
       }
+      if (Boolean.TRUE.equals(warmStart)) {
+        checkWarmStart();
+      }
       if (image == null) {
         throw new IllegalStateException("image is required");
       }
@@ -1390,6 +1410,46 @@ public final class MicroPodSpec {
      */
     public Builder snapshottable(boolean snapshottable) {
       this.snapshottable = snapshottable;
+      return this;
+    }
+
+    /** What {@code warmStart(true)} can never work with: a template holds no live mount, network or snapshot. */
+    private void checkWarmStart() {
+      String why = !mounts.isEmpty() ? "host directory mounts " + mounts + " (a live host mount cannot be kept in"
+          + " a template)"
+          : !networks.isEmpty() ? "networks " + networks.stream().map(Network::name).toList()
+              + " (their devices cannot be kept in a template yet)"
+          : fromSnapshot != null ? "fromSnapshot(\"" + fromSnapshot + "\") (a restore is already warm)"
+          : null;
+      if (why != null) {
+        throw new IllegalStateException("warmStart(true) cannot be combined with " + why
+            + ": drop warmStart(true) for a cold start, or drop what it names");
+      }
+    }
+
+    /**
+     * Starts the pod warm, or cold ({@code false}). A warm start restores a template of this
+     * configuration: a snapshot of a booted guest whose agent serves and that has no container
+     * yet, taken by the first start of the configuration (which boots cold) and kept under the
+     * runtime's home ({@code templates/}); then creates and starts this spec's container as a cold
+     * start does. Kept from the template: the guest kernel and agent, booted (the same memory image
+     * in every warm pod); not kept: nothing of the container (command, environment, user, working
+     * directory, hostname, files, ports, egress and health check are this spec's). Each pod gets
+     * its own id, hostname, fresh kernel randomness and the host's clock, as a pod restored from a
+     * snapshot does. The template's configuration is the image, memory, cpus, network mode,
+     * detached, the VMM driver, the machine, the guest image and the SDK version: a pod of another
+     * configuration makes its own. A template that cannot be restored is removed and the pod starts
+     * cold. A warm-started pod is {@link #snapshottable snapshottable}. Default: not set, and the
+     * runtime's {@code MICROPOD_WARM_START=1} starts warm every pod that can be (the others cold,
+     * with a debug log); this setting wins over it. Only the QEMU driver starts pods warm; under
+     * another the pod starts cold. See docs/snapshots.md.
+     *
+     * @param warmStart whether to start warm ({@code true}) or cold ({@code false})
+     * @return this builder; {@link #build()} throws {@link IllegalStateException} for
+     *     {@code warmStart(true)} with host directory mounts, networks or {@link #fromSnapshot}
+     */
+    public Builder warmStart(boolean warmStart) {
+      this.warmStart = warmStart;
       return this;
     }
 

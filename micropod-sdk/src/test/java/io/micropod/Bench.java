@@ -20,7 +20,7 @@ import java.util.function.Function;
  *
  * <pre>
  * mvn -q test-compile exec:java -pl micropod-sdk -Dexec.mainClass=io.micropod.Bench \
- *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --p6-mem 512 --p6-idle 20 --forks 8 --only P1,P2,P4,P5,P6,P7"]
+ *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --p6-mem 512 --p6-idle 20 --forks 8 --only P1,P1W,P2,P4,P5,P6,P7"]
  * </pre>
  *
  * Uses the busybox test image the build installs ({@code $MICROPOD_HOME/oci/busybox}) or
@@ -37,9 +37,11 @@ public final class Bench {
   private int p6Idle = 20;
   private int streamMb = 50;
   private int forks = 8;
-  private String only = "P1,P2,P3,P4,P5,P6";
+  private String only = "P1,P1W,P2,P3,P4,P5,P6";
   /** P1's median, for P2's ratio; null when P1 did not run. */
   private Duration p1Median;
+  /** P1's bare boot median, for P1W's ratio; null when P1 did not run. */
+  private Duration bareMedian;
   private String image;
 
   public static void main(String[] args) throws Exception {
@@ -56,7 +58,7 @@ public final class Bench {
         case "--only" -> b.only = args[++i].toUpperCase();
         case "--image" -> b.image = args[++i];
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --p6-idle S, --stream-mb N, --forks N, --only P1,P2,P3,P4,P5,P6,P7, --image REF)");
+            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --p6-idle S, --stream-mb N, --forks N, --only P1,P1W,P2,P3,P4,P5,P6,P7, --image REF)");
       }
     }
     b.run();
@@ -78,8 +80,11 @@ public final class Bench {
     try (MicroPod pod = MicroPod.builder().image(image).command("true").start()) {
       pod.waitFor();
     }
-    if (only.contains("P1")) {
+    if (only.matches(".*P1(,.*|$)")) {
       p1(rt);
+    }
+    if (only.contains("P1W")) {
+      p1w(rt);
     }
     if (only.contains("P2")) {
       p2(rt);
@@ -178,22 +183,16 @@ public final class Bench {
   }
 
   private void p1(MicroPodRuntime rt) throws Exception {
-    List<Duration> bare = new ArrayList<>();
-    for (int i = 0; i < reps; i++) {
-      bare.add(BenchProbes.bareBoot(rt.home(), MicroPodSpec.DEFAULT_MEMORY_MIB));
-    }
+    List<Duration> bare = bareBoots(rt);
     List<Duration> first = new ArrayList<>();
     List<BootTimings> timings = new ArrayList<>();
     List<long[]> guest = new ArrayList<>();
     String runtime = "";
-    MicroPodSpec spec = MicroPod.builder().image(image).command("sh", "-c", "echo first-output; exec sleep 3600").build();
+    MicroPodSpec spec = firstOutputSpec().build();
     for (int i = 0; i < reps; i++) {
       long t0 = System.nanoTime();
       try (MicroPod pod = MicroPod.start(spec)) {
-        while (!pod.logs().contains("first-output")) {
-          LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
-        }
-        first.add(Duration.ofNanos(System.nanoTime() - t0));
+        first.add(awaitFirstOutput(pod, t0));
         timings.add(pod.bootTimings());
         guest.add(BenchProbes.guestTimings(pod));
         runtime = BenchProbes.runtimeVersion(pod);
@@ -202,6 +201,7 @@ public final class Bench {
     Duration b = median(bare);
     Duration f = median(first);
     p1Median = f;
+    bareMedian = b;
     System.out.printf("P1 start() -> first container output (%s): median %d ms; bare boot (QEMU spawn -> /init"
         + " marker, same QEMU settings): median %d ms; ratio %.2fx%n", runtime, f.toMillis(), b.toMillis(),
         ratio(f, b));
@@ -214,6 +214,60 @@ public final class Bench {
         medL(guest, g -> g[0]), medL(guest, g -> g[1] - g[0]), medL(guest, g -> g[2] - g[1]),
         medL(guest, g -> g[3] - g[2]));
     System.out.printf("   samples (ms): first output %s; bare boot %s%n", ms(first), ms(bare));
+  }
+
+  /** P1's and P1W's bare boots: QEMU spawn to the /init marker, {@code reps} times. */
+  private List<Duration> bareBoots(MicroPodRuntime rt) throws Exception {
+    List<Duration> bare = new ArrayList<>();
+    for (int i = 0; i < reps; i++) {
+      bare.add(BenchProbes.bareBoot(rt.home(), MicroPodSpec.DEFAULT_MEMORY_MIB));
+    }
+    return bare;
+  }
+
+  /** P1's and P1W's pod: prints {@code first-output}, then sleeps. */
+  private MicroPodSpec.Builder firstOutputSpec() {
+    return MicroPod.builder().image(image).command("sh", "-c", "echo first-output; exec sleep 3600");
+  }
+
+  /** Waits for the pod's first output line; the time since {@code t0} (nanoTime). */
+  private static Duration awaitFirstOutput(MicroPod pod, long t0) {
+    while (!pod.logs().contains("first-output")) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+    }
+    return Duration.ofNanos(System.nanoTime() - t0);
+  }
+
+  /**
+   * P1W: a warm start ({@code warmStart(true)}: restored from the configuration's template, then
+   * the container created) to the container's first output, as P1 times it; the template is made
+   * by one start before the timed ones. Against P1's bare boot (measured here when P1 did not run).
+   */
+  private void p1w(MicroPodRuntime rt) throws Exception {
+    Duration b = bareMedian != null ? bareMedian : median(bareBoots(rt));
+    MicroPodSpec spec = firstOutputSpec().warmStart(true).build();
+    long m0 = System.nanoTime();
+    try (MicroPod pod = MicroPod.start(spec)) {
+      System.out.printf("P1W template: made by a cold start() of %d ms (%s)%n",
+          (System.nanoTime() - m0) / 1_000_000, pod.bootTimings());
+    }
+    List<Duration> first = new ArrayList<>();
+    List<BootTimings> timings = new ArrayList<>();
+    for (int i = 0; i < reps; i++) {
+      long t0 = System.nanoTime();
+      try (MicroPod pod = MicroPod.start(spec)) {
+        first.add(awaitFirstOutput(pod, t0));
+        timings.add(pod.bootTimings());
+      }
+    }
+    Duration f = median(first);
+    System.out.printf("P1W warm start() -> first container output: median %d ms; bare boot median %d ms; ratio"
+        + " %.2fx%s; %d of %d starts warm%n", f.toMillis(), b.toMillis(), ratio(f, b),
+        p1Median == null ? "" : String.format(" (P1 cold %d ms)", p1Median.toMillis()),
+        timings.stream().filter(BootTimings::warmStart).count(), timings.size());
+    System.out.printf("   start() breakdown, medians: VM spawn -> agent ready %d ms, container create+start %d ms,"
+            + " start() total %d ms; samples (ms) %s%n", med(timings, BootTimings::agentReady),
+        med(timings, BootTimings::containerStart), med(timings, BootTimings::total), ms(first));
   }
 
   /**

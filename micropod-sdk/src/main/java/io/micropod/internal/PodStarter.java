@@ -52,15 +52,25 @@ final class PodStarter {
 
   /** One boot attempt: a new pod id, every step, undone on failure. */
   private static MicroPod startOnce(MicroPodSpec spec, RuntimeServices runtime) {
+    return startOnce(spec, runtime, WarmStarts.plan(spec, runtime));
+  }
+
+  /**
+   * One boot attempt, warm ({@code warm} not null: from its template, or cold writing the template)
+   * or cold. A warm start whose template failed is undone and starts again cold.
+   */
+  private static MicroPod startOnce(MicroPodSpec spec, RuntimeServices runtime, WarmStarts.Plan warm) {
     long started = System.nanoTime();
     String id = Ids.newPodId();
     HostCapabilities host = runtime.host();
     List<LocalNetwork> joining = NetworkSteps.check(spec, runtime);
     MountSteps.check(spec, runtime, id);
     SnapshotSteps.checkDriver(spec, runtime, id);
-    Boot boot = new Boot(id, spec, runtime, host, PodPaths.of(id, runtime), joining);
+    Boot boot = new Boot(id, warm != null ? warm.spec() : spec, runtime, host, PodPaths.of(id, runtime), joining);
     if (spec.fromSnapshot().isPresent()) {
       boot.restoredFrom = SnapshotSteps.check(spec, runtime, id);
+    } else if (warm != null) {
+      boot.restoredFrom = WarmStarts.find(warm, runtime, id);
     }
     CleanupStack cleanup = new CleanupStack(id);
     runtime.sweepOnce();
@@ -68,10 +78,21 @@ final class PodStarter {
     cleanup.push("runtime.untrack", () -> runtime.untrack(id));
     claimName(boot, cleanup);
     log.debug("pod {}: starting {}", id, spec);
-    Map<String, Duration> took = new BootSequence<>(id, spec.listener(),
-        boot.restoredFrom != null ? SnapshotSteps.steps(runtime.driver()) : steps()).run(boot, cleanup);
+    List<BootStep<Boot>> steps = warm == null ? (boot.restoredFrom != null ? SnapshotSteps.steps(runtime.driver()) : steps())
+        : boot.restoredFrom != null ? SnapshotSteps.warmSteps(runtime.driver()) : WarmStarts.coldSteps(warm);
+    Map<String, Duration> took;
+    try {
+      took = new BootSequence<>(id, spec.listener(), steps).run(boot, cleanup);
+    } catch (MicroPodException e) {
+      if (warm == null || boot.restoredFrom == null || !WarmStarts.templateFailed(e)) {
+        throw e;
+      }
+      WarmStarts.discard(warm, id, e);
+      return startOnce(spec, runtime, warm.cold());
+    }
     boot.started = true;
-    BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started));
+    BootTimings timings = timings(boot, took, Duration.ofNanos(System.nanoTime() - started))
+        .withWarmStart(warm != null && boot.restoredFrom != null);
     RealMicroPod pod = new RealMicroPod(boot, cleanup, timings);
     try {
       boot.updateRecord(r -> r.withStarted(Instant.now().toString()).withDetails(details(spec, boot.supervising().health(),
@@ -87,7 +108,10 @@ final class PodStarter {
     if (!spec.exitGracePeriod().isZero() && !spec.detached()) {
       runtime.track(id, pod::stopForJvmExit);
     }
-    if (boot.restoredFrom != null) {
+    if (warm != null && boot.restoredFrom != null) {
+      log.info("pod {} warm-started from template {} in {} ms: {}", id, warm.template(), timings.total().toMillis(),
+          stepTimes(took));
+    } else if (boot.restoredFrom != null) {
       // a restore has no kernel boot to time: where it went is its steps (docs/snapshots.md)
       log.info("pod {} restored from snapshot {} in {} ms: {}", id, boot.restoredFrom.snapshot().name(),
           timings.total().toMillis(), stepTimes(took));
@@ -203,7 +227,9 @@ final class PodStarter {
     Duration agentReady = Duration.ofNanos(agent.readyNanos() - b.vm.get().spawnNanos());
     Duration containerStart = took.getOrDefault("container.create", Duration.ZERO)
         .plus(took.getOrDefault("container.start", Duration.ZERO));
-    return BootTimings.of(image, vmBoot(agent.info(), agentReady), agentReady, containerStart, total);
+    // a restored guest boots no kernel: its /init time is the snapshotted guest's
+    Duration vmBoot = b.restoredFrom != null ? Duration.ZERO : vmBoot(agent.info(), agentReady);
+    return BootTimings.of(image, vmBoot, agentReady, containerStart, total);
   }
 
   /**

@@ -57,6 +57,18 @@ final class SnapshotSteps {
         : steps();
   }
 
+  /**
+   * The steps of a warm start ({@link WarmStarts}): the restore of a template without a container,
+   * then the container's steps of a cold start, then what follows them.
+   */
+  static List<BootStep<Boot>> warmSteps(VmmDriver driver) {
+    List<BootStep<Boot>> steps = new java.util.ArrayList<>(steps(driver));
+    steps.remove(PodStarter.PORTS_START);
+    steps.addAll(List.of(PodStarter.CONTAINER_CREATE, PodStarter.CONTAINER_COPY, PodStarter.CONTAINER_START,
+        PodStarter.PORTS_START, PodStarter.NETWORK_ANNOUNCE));
+    return List.copyOf(steps);
+  }
+
   /** The restore's steps with {@code load}, the steps that bring the VM up from the snapshot. */
   @SafeVarargs
   private static List<BootStep<Boot>> steps(BootStep<Boot>... load) {
@@ -171,11 +183,13 @@ final class SnapshotSteps {
   /**
    * The restored guest's own identity: fresh kernel randomness, the host's clock, the container
    * known by this pod's id, and its hostname (the spec's; else this pod's id unless the snapshot's
-   * pod had one set, which it keeps).
+   * pod had one set, which it keeps). A template without a container (a warm start) has no
+   * container to rename: the one created next gets this pod's id and hostname.
    */
   static void identity(Boot b, CleanupStack cleanup) {
     Snapshots.Manifest m = b.restoredFrom;
-    String hostname = b.spec.hostname().orElse(m.hostnameSet() ? "" : b.id);
+    boolean container = !m.containerId().isEmpty();
+    String hostname = !container ? "" : b.spec.hostname().orElse(m.hostnameSet() ? "" : b.id);
     byte[] entropy = new byte[ENTROPY_BYTES];
     RANDOM.nextBytes(entropy);
     Instant now = Instant.now();
@@ -186,6 +200,6 @@ final class SnapshotSteps {
       throw new SnapshotException("pod " + b.id + ": the guest agent could not take its new identity after"
           + " the restore: " + e.getMessage(), e, b.id, m.snapshot().name());
     }
-    b.containerCreated = true;
+    b.containerCreated = container;
   }
 }

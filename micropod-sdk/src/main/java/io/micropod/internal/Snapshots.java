@@ -113,6 +113,14 @@ final class Snapshots {
    */
   static PodSnapshot take(Boot b, String name) {
     checkName(name);
+    return take(b, name, dir(b.runtime.config().home()), containerIdOf(b));
+  }
+
+  /**
+   * Takes snapshot {@code name} of the pod of {@code b} into {@code root}, its guest knowing its
+   * container as {@code containerId} (empty: none yet, a warm start's template, {@link WarmStarts}).
+   */
+  static PodSnapshot take(Boot b, String name, Path root, String containerId) {
     if (!b.spec.snapshottable()) { // an attached pod's spec is what its record says
       throw new IllegalStateException("pod " + b.id + " cannot be snapshotted: start it with"
           + " MicroPodSpec.Builder.snapshottable(true) or `micropod run --snapshottable` (QEMU, or"
@@ -120,7 +128,6 @@ final class Snapshots {
     }
     // an attached pod boots nothing here: this runtime's host (same home, same guest image)
     HostCapabilities host = b.host != null ? b.host : b.runtime.host();
-    Path root = dir(b.runtime.config().home());
     Path target = root.resolve(name);
     if (Files.exists(target)) {
       throw new SnapshotException("a snapshot named \"" + name + "\" exists in " + root
@@ -142,7 +149,7 @@ final class Snapshots {
       m.put("name", name);
       m.put("image", s.image());
       m.put("sourcePodId", b.id);
-      m.put("containerId", containerIdOf(b));
+      m.put("containerId", containerId);
       m.put("createdAt", created.toString());
       m.put("sizeBytes", s.sizeBytes());
       m.put("memoryMib", s.memoryMib());
@@ -209,9 +216,12 @@ final class Snapshots {
     return (bytes + (1 << 20) - 1) >> 20;
   }
 
-  /** The id the guest knows the container by: the first pod's, carried through restores. */
+  /**
+   * The id the guest knows the container by: the first pod's, carried through restores; a pod
+   * restored from a template without a container (a warm start) created its own, named by its id.
+   */
   static String containerIdOf(Boot b) {
-    return b.restoredFrom != null ? b.restoredFrom.containerId()
+    return b.restoredFrom != null && !b.restoredFrom.containerId().isEmpty() ? b.restoredFrom.containerId()
         : b.recordedContainerId != null ? b.recordedContainerId : b.id;
   }
 
@@ -259,7 +269,11 @@ final class Snapshots {
 
   /** Removes the temp directories of dead writers (a SIGKILL mid snapshot), as {@link #list} does. */
   static void sweepTemps(Path home) {
-    Path root = dir(home);
+    sweepTempsIn(dir(home));
+  }
+
+  /** Removes the temp directories of dead writers in {@code root} (snapshots or templates). */
+  static void sweepTempsIn(Path root) {
     if (!Files.isDirectory(root)) {
       return;
     }
@@ -297,11 +311,16 @@ final class Snapshots {
 
   static boolean remove(Path home, String name) {
     checkName(name);
-    Path p = dir(home).resolve(name);
+    return removeDir(dir(home).resolve(name));
+  }
+
+  /** Removes snapshot directory {@code p} (renamed first: never half removed); false when it is not there. */
+  static boolean removeDir(Path p) {
+    String name = p.getFileName().toString();
     if (!Files.isDirectory(p)) {
       return false;
     }
-    Path tmp = dir(home).resolve(".tmp-rm-" + name + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+    Path tmp = p.resolveSibling(".tmp-rm-" + name + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
     try {
       Files.move(p, tmp, StandardCopyOption.ATOMIC_MOVE);
     } catch (AtomicMoveNotSupportedException e) {
@@ -360,6 +379,12 @@ final class Snapshots {
       throw new SnapshotException("no snapshot named \"" + name + "\" in " + dir(home)
           + ": see MicroPodRuntime.snapshots()", null, podId, name);
     }
+    return forRestore(p, host, vmm, podId);
+  }
+
+  /** {@link #forRestore(Path, String, HostCapabilities, String, String)} of snapshot directory {@code p}. */
+  static Manifest forRestore(Path p, HostCapabilities host, String vmm, String podId) {
+    String name = p.getFileName().toString();
     Manifest m = read(p);
     if (!m.vmm().equals(vmm)) {
       throw new SnapshotException("snapshot \"" + name + "\" was taken on the " + m.vmm() + " VMM and this runtime"

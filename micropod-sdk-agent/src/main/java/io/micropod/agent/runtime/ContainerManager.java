@@ -123,14 +123,20 @@ public final class ContainerManager {
    * After a restore from a snapshot: reseeds the kernel's random generator with the host's
    * {@code entropy}, sets the clock to {@code unixTimeNanos}, gives the container its new
    * {@code hostname} (empty: keep) in its UTS namespace, then {@link #rename renames} it. The
-   * first three through the guest image's {@code micropod-tty} ({@link IdentityHelper}).
+   * first three through the guest image's {@code micropod-tty} ({@link IdentityHelper}). An empty
+   * {@code from} is a guest snapshotted before any container existed (a warm start's template): only
+   * the entropy and the clock are applied; the container the host creates next gets its own host name.
    *
    * @throws ContainerException when a step fails, with the helper's message
    */
   public void restored(String from, String to, String hostname, byte[] entropy, long unixTimeNanos) {
-    Container c = get(from);
+    Container c = from.isEmpty() ? null : get(from);
     if (entropy.length < 32 || entropy.length > 512) {
       throw ContainerException.invalid("entropy must be 32 to 512 bytes: " + entropy.length);
+    }
+    if (c == null) {
+      identity.apply(unixTimeNanos, 0, "", entropy);
+      return;
     }
     int pid = 0;
     if (!hostname.isEmpty()) {

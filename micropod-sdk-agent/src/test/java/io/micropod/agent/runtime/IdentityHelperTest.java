@@ -82,4 +82,24 @@ class IdentityHelperTest {
     h.apply(5_000_000_007L, 0, "", new byte[32]);
     assertThat(Files.readAllLines(record)).isEqualTo(List.of("server 0 0 0 - 0 0", "once 5 7 32"));
   }
+
+  /**
+   * A warm start's template was snapshotted before any container existed: its restore reseeds and
+   * sets the clock, with no container to rename and no hostname to set; a named container that
+   * does not exist is still refused.
+   */
+  @Test
+  void aRestoreWithoutAContainerAppliesEntropyAndClockOnly() throws IOException {
+    helper(100);
+    ContainerManager containers = new ContainerManager(dir.resolve("c"), null, null, timer, Runnable::run, 1024, 1024);
+    containers.prepareSnapshot();
+
+    containers.restored("", "newpod", "ignored", new byte[64], 7_000_000_003L);
+
+    assertThat(Files.readAllLines(record)).containsExactly("server 0 0 0 - 0 0", "server 7 3 0 - 64 64");
+    assertThat(containers.ids()).isEmpty();
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> containers.restored("gone", "newpod", "", new byte[64], 1))
+        .isInstanceOf(ContainerException.class);
+  }
 }

@@ -547,7 +547,8 @@ public final class AgentClient implements AutoCloseable {
   /**
    * After a restore from a snapshot: the agent reseeds the guest's random generator with
    * {@code entropy}, sets its clock to {@code unixTimeNanos}, renames container {@code from} to
-   * {@code to} and, unless {@code hostname} is empty, sets its hostname.
+   * {@code to} and, unless {@code hostname} is empty, sets its hostname. An empty {@code from} is
+   * a guest snapshotted before it had a container (a warm start's template): reseed and clock only.
    */
   public void restored(String from, String to, String hostname, byte[] entropy, long unixTimeNanos,
       Duration deadline) {
