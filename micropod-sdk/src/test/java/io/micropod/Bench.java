@@ -37,6 +37,8 @@ public final class Bench {
   private int p6Mem = MicroPodSpec.DEFAULT_MEMORY_MIB;
   private int p6Idle = 20;
   private int p6FloorMib = 2048;
+  private int p6BudgetS = 0;
+  private int p6CheckEvery = 1;
   private int streamMb = 50;
   private int forks = 8;
   private String only = "P1,P2,P3,P4,P5,P6,MIN";
@@ -54,12 +56,15 @@ public final class Bench {
         case "--p6-mem" -> b.p6Mem = Integer.parseInt(args[++i]);
         case "--p6-idle" -> b.p6Idle = Integer.parseInt(args[++i]);
         case "--p6-floor-mib" -> b.p6FloorMib = Integer.parseInt(args[++i]);
+        case "--p6-budget-s" -> b.p6BudgetS = Integer.parseInt(args[++i]);
+        case "--p6-check-every" -> b.p6CheckEvery = Math.max(1, Integer.parseInt(args[++i]));
         case "--stream-mb" -> b.streamMb = Integer.parseInt(args[++i]);
         case "--forks" -> b.forks = Integer.parseInt(args[++i]);
         case "--only" -> b.only = args[++i].toUpperCase();
         case "--image" -> b.image = args[++i];
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --p6-idle S, --p6-floor-mib MiB, --stream-mb N,"
+            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --p6-idle S, --p6-floor-mib MiB, --p6-budget-s S,"
+            + " --p6-check-every N, --stream-mb N,"
             + " --forks N, --only P1,P2,P3,P4,P5,P6,P7,MIN, --image REF)");
       }
     }
@@ -259,6 +264,15 @@ public final class Bench {
     return null;
   }
 
+  /** The above, or that {@code --p6-budget-s} (0: none) is spent, so a long run ends in its slot. */
+  static String p6StopReason(int alive, int max, long availableKib, int floorMib, long elapsedS, int budgetS) {
+    String r = p6StopReason(alive, max, availableKib, floorMib);
+    if (r == null && budgetS > 0 && elapsedS >= budgetS) {
+      r = "--p6-budget-s " + budgetS + " spent (" + elapsedS + " s)";
+    }
+    return r;
+  }
+
   private void p1(MicroPodRuntime rt) throws Exception {
     List<Duration> bare = new ArrayList<>();
     for (int i = 0; i < reps; i++) {
@@ -442,19 +456,17 @@ public final class Bench {
     long available0 = memAvailableKib();
     long t0 = System.nanoTime();
     try {
-      while ((stopped = p6StopReason(pods.size(), p6Max, memAvailableKib(), p6FloorMib)) == null) {
+      while ((stopped = p6StopReason(pods.size(), p6Max, memAvailableKib(), p6FloorMib,
+          TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0), p6BudgetS)) == null) {
         try {
           pods.add(MicroPod.builder().image(image).memoryMib(p6Mem).command("sleep", "3600").start());
         } catch (RuntimeException e) {
           stopped = "start " + (pods.size() + 1) + " failed: " + e.getMessage().lines().findFirst().orElse("");
           break;
         }
-        String silent = null;
-        for (MicroPod p : pods) {
-          if (p.exec("true").exitCode() != 0) {
-            silent = "pod " + p.id() + " stopped answering";
-          }
-        }
+        // every pod after every start (--p6-check-every 1), else the new one each time and all of
+        // them every N starts and at the end: a full round costs one exec per pod alive
+        String silent = silentPod(pods.size() % p6CheckEvery == 0 ? pods : pods.subList(pods.size() - 1, pods.size()));
         if (silent != null) {
           stopped = silent;
           break;
@@ -463,6 +475,10 @@ public final class Bench {
           System.out.printf("   P6 %d pods alive, %d s, host MemAvailable %d MiB%n", pods.size(),
               TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0), memAvailableKib() / 1024);
         }
+      }
+      String silent = silentPod(pods);
+      if (silent != null) {
+        stopped += "; then " + silent;
       }
       long available = memAvailableKib();
       System.out.printf("P6 pods alive at once, each answering exec: %d of the goal %d (ratio %.2fx; %d MiB each;"
@@ -474,6 +490,15 @@ public final class Bench {
     } finally {
       pods.forEach(MicroPod::close);
     }
+  }
+
+  private static String silentPod(List<MicroPod> pods) {
+    for (MicroPod p : pods) {
+      if (p.exec("true").exitCode() != 0) {
+        return "pod " + p.id() + " stopped answering";
+      }
+    }
+    return null;
   }
 
   /**

@@ -36,4 +36,12 @@ class BenchTest {
         .isEqualTo("host MemAvailable 2047 MiB < --p6-floor-mib 2048");
     assertThat(Bench.p6StopReason(40, 64, 2048L * 1024, 2048)).isNull();
   }
+
+  @Test
+  void p6StopsWhenItsTimeBudgetIsSpentAndNeverWithoutOne() {
+    assertThat(Bench.p6StopReason(30, 64, 10L << 20, 2048, 1200, 1200)).isEqualTo("--p6-budget-s 1200 spent (1200 s)");
+    assertThat(Bench.p6StopReason(30, 64, 10L << 20, 2048, 1199, 1200)).isNull();
+    assertThat(Bench.p6StopReason(30, 64, 10L << 20, 2048, 99_999, 0)).isNull();
+    assertThat(Bench.p6StopReason(64, 64, 10L << 20, 2048, 99_999, 10)).isEqualTo("reached --p6-max 64");
+  }
 }
