@@ -20,7 +20,8 @@ import java.util.function.Function;
  *
  * <pre>
  * mvn -q test-compile exec:java -pl micropod-sdk -Dexec.mainClass=io.micropod.Bench \
- *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --p6-mem 512 --p6-idle 20 --forks 8 --only P1,P1W,P2,P4,P5,P6,P7"]
+ *     [-Dexec.args="--reps 5 --exec-reps 20 --p6-max 8 --p6-mem 512 --p6-idle 20 --p6-floor-mib 2048 --forks 8
+ *         --only P1,P1W,P2,P4,P5,P6,P7,MIN"]
  * </pre>
  *
  * Uses the busybox test image the build installs ({@code $MICROPOD_HOME/oci/busybox}) or
@@ -35,9 +36,12 @@ public final class Bench {
   private int p6Max = 8;
   private int p6Mem = MicroPodSpec.DEFAULT_MEMORY_MIB;
   private int p6Idle = 20;
+  private int p6FloorMib = 2048;
+  private int p6BudgetS = 0;
+  private int p6CheckEvery = 1;
   private int streamMb = 50;
   private int forks = 8;
-  private String only = "P1,P1W,P2,P3,P4,P5,P6";
+  private String only = "P1,P1W,P2,P3,P4,P5,P6,MIN";
   /** P1's median, for P2's ratio; null when P1 did not run. */
   private Duration p1Median;
   /** P1's bare boot median, for P1W's ratio; null when P1 did not run. */
@@ -53,12 +57,17 @@ public final class Bench {
         case "--p6-max" -> b.p6Max = Integer.parseInt(args[++i]);
         case "--p6-mem" -> b.p6Mem = Integer.parseInt(args[++i]);
         case "--p6-idle" -> b.p6Idle = Integer.parseInt(args[++i]);
+        case "--p6-floor-mib" -> b.p6FloorMib = Integer.parseInt(args[++i]);
+        case "--p6-budget-s" -> b.p6BudgetS = Integer.parseInt(args[++i]);
+        case "--p6-check-every" -> b.p6CheckEvery = Math.max(1, Integer.parseInt(args[++i]));
         case "--stream-mb" -> b.streamMb = Integer.parseInt(args[++i]);
         case "--forks" -> b.forks = Integer.parseInt(args[++i]);
         case "--only" -> b.only = args[++i].toUpperCase();
         case "--image" -> b.image = args[++i];
         default -> throw new IllegalArgumentException("unknown option " + args[i]
-            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --p6-idle S, --stream-mb N, --forks N, --only P1,P1W,P2,P3,P4,P5,P6,P7, --image REF)");
+            + " (known: --reps N, --exec-reps N, --p6-max N, --p6-mem MiB, --p6-idle S, --p6-floor-mib MiB, --p6-budget-s S,"
+            + " --p6-check-every N, --stream-mb N,"
+            + " --forks N, --only P1,P1W,P2,P3,P4,P5,P6,P7,MIN, --image REF)");
       }
     }
     b.run();
@@ -115,6 +124,64 @@ public final class Bench {
     }
     if (only.contains("P7")) {
       p7(rt);
+    }
+    if (only.contains("MIN")) {
+      smallestPod();
+    }
+  }
+
+  /** The issue's goal for P6: pods of 256 MiB alive at once on a 2-core, 24 GiB host (issue 14). */
+  static final int P6_GOAL = 64;
+
+  /** The issue's goal for the smallest pod, MiB (issue 14). */
+  static final int SMALLEST_GOAL_MIB = 256;
+
+  /**
+   * The smallest pod that boots: a busybox pod of {@link MicroPodSpec#DEFAULT_MEMORY_MIB}, then
+   * 256 MiB and {@link MicroPodSpec#MIN_MEMORY_MIB}, each to its first exec answer (three boots);
+   * below the minimum the spec refuses, so no guest smaller than it is tried.
+   */
+  private void smallestPod() {
+    Duration reference = startToFirstExec(MicroPodSpec.DEFAULT_MEMORY_MIB);
+    int smallest = -1;
+    Duration took = null;
+    List<String> tried = new ArrayList<>();
+    for (int mib : new int[] {SMALLEST_GOAL_MIB, MicroPodSpec.MIN_MEMORY_MIB}) {
+      try {
+        Duration d = startToFirstExec(mib);
+        tried.add(mib + " MiB boots, " + d.toMillis() + " ms");
+        smallest = mib;
+        took = d;
+      } catch (RuntimeException e) {
+        tried.add(mib + " MiB fails: " + e.getMessage().lines().findFirst().orElse(""));
+        break;
+      }
+    }
+    String below;
+    try {
+      MicroPod.builder().memoryMib(MicroPodSpec.MIN_MEMORY_MIB - 1);
+      below = (MicroPodSpec.MIN_MEMORY_MIB - 1) + " MiB is accepted by the spec but not tried";
+    } catch (IllegalArgumentException e) {
+      below = "below it the spec refuses (" + e.getMessage() + ")";
+    }
+    if (smallest < 0) {
+      System.out.printf("MIN smallest pod that boots: none of %s (%s)%n", tried, below);
+      return;
+    }
+    System.out.printf("MIN smallest pod that boots: %d MiB (goal %d MiB: ratio %.2fx); start() -> first exec %d ms"
+        + " against %d ms at %d MiB (ratio %.2fx); %s; %s%n", smallest, SMALLEST_GOAL_MIB,
+        (double) smallest / SMALLEST_GOAL_MIB, took.toMillis(), reference.toMillis(), MicroPodSpec.DEFAULT_MEMORY_MIB,
+        ratio(took, reference), tried, below);
+  }
+
+  private Duration startToFirstExec(int mib) {
+    long t0 = System.nanoTime();
+    try (MicroPod pod = MicroPod.builder().image(image).memoryMib(mib).command("sleep", "3600").start()) {
+      ExecResult r = pod.exec("true");
+      if (r.exitCode() != 0) {
+        throw new IllegalStateException("exec true exited " + r.exitCode() + " in a " + mib + " MiB pod");
+      }
+      return Duration.ofNanos(System.nanoTime() - t0);
     }
   }
 
@@ -174,12 +241,41 @@ public final class Bench {
   }
 
   private static long memAvailableKib() throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+    return memAvailableKib(Files.readString(Path.of("/proc/meminfo")));
+  }
+
+  /** MemAvailable of a {@code /proc/meminfo} text, KiB. */
+  static long memAvailableKib(String meminfo) {
+    for (String line : meminfo.split("\n")) {
       if (line.startsWith("MemAvailable:")) {
         return Long.parseLong(line.replaceAll("[^0-9]", ""));
       }
     }
     throw new IllegalStateException("no MemAvailable in /proc/meminfo");
+  }
+
+  /**
+   * Why P6 must not start another pod, or null: {@code --p6-max} reached, or the host's
+   * MemAvailable under the floor (a pod more could push the host into swapping or its OOM killer,
+   * which would kill other people's work too, not only the bench's).
+   */
+  static String p6StopReason(int alive, int max, long availableKib, int floorMib) {
+    if (alive >= max) {
+      return "reached --p6-max " + max;
+    }
+    if (availableKib < floorMib * 1024L) {
+      return "host MemAvailable " + availableKib / 1024 + " MiB < --p6-floor-mib " + floorMib;
+    }
+    return null;
+  }
+
+  /** The above, or that {@code --p6-budget-s} (0: none) is spent, so a long run ends in its slot. */
+  static String p6StopReason(int alive, int max, long availableKib, int floorMib, long elapsedS, int budgetS) {
+    String r = p6StopReason(alive, max, availableKib, floorMib);
+    if (r == null && budgetS > 0 && elapsedS >= budgetS) {
+      r = "--p6-budget-s " + budgetS + " spent (" + elapsedS + " s)";
+    }
+    return r;
   }
 
   private void p1(MicroPodRuntime rt) throws Exception {
@@ -408,30 +504,55 @@ public final class Bench {
     }
   }
 
-  private void p6() {
+  private void p6() throws IOException {
     List<MicroPod> pods = new ArrayList<>();
-    String stopped = "reached --p6-max";
+    String stopped;
+    long available0 = memAvailableKib();
     long t0 = System.nanoTime();
     try {
-      while (pods.size() < p6Max) {
+      while ((stopped = p6StopReason(pods.size(), p6Max, memAvailableKib(), p6FloorMib,
+          TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0), p6BudgetS)) == null) {
         try {
           pods.add(MicroPod.builder().image(image).memoryMib(p6Mem).command("sleep", "3600").start());
         } catch (RuntimeException e) {
           stopped = "start " + (pods.size() + 1) + " failed: " + e.getMessage().lines().findFirst().orElse("");
           break;
         }
-        for (MicroPod p : pods) {
-          if (p.exec("true").exitCode() != 0) {
-            stopped = "pod " + p.id() + " stopped answering";
-          }
+        // every pod after every start (--p6-check-every 1), else the new one each time and all of
+        // them every N starts and at the end: a full round costs one exec per pod alive
+        String silent = silentPod(pods.size() % p6CheckEvery == 0 ? pods : pods.subList(pods.size() - 1, pods.size()));
+        if (silent != null) {
+          stopped = silent;
+          break;
+        }
+        if (pods.size() % 8 == 0) {
+          System.out.printf("   P6 %d pods alive, %d s, host MemAvailable %d MiB%n", pods.size(),
+              TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0), memAvailableKib() / 1024);
         }
       }
-      System.out.printf("P6 pods alive at once, each answering exec: %d (%d MiB each; %s; %d s)%n",
-          pods.size(), p6Mem, stopped, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
+      String silent = silentPod(pods);
+      if (silent != null) {
+        stopped += "; then " + silent;
+      }
+      long available = memAvailableKib();
+      System.out.printf("P6 pods alive at once, each answering exec: %d of the goal %d (ratio %.2fx; %d MiB each;"
+              + " stopped: %s; %d s; host MemAvailable %d -> %d MiB, load %s)%n",
+          pods.size(), P6_GOAL, (double) pods.size() / P6_GOAL, p6Mem, stopped,
+          TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0), available0 / 1024, available / 1024,
+          Files.readString(Path.of("/proc/loadavg")).strip());
       hostMemory(pods);
     } finally {
       pods.forEach(MicroPod::close);
     }
+  }
+
+  private static String silentPod(List<MicroPod> pods) {
+    for (MicroPod p : pods) {
+      if (p.exec("true").exitCode() != 0) {
+        return "pod " + p.id() + " stopped answering";
+      }
+    }
+    return null;
   }
 
   /**

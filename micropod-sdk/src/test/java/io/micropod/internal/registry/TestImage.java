@@ -200,7 +200,8 @@ public final class TestImage {
    * Writes {@code out}: an OCI image layout of the first image of layout {@code base} plus one
    * more gzip layer ({@code layerTar}, a tar), its config changed by {@code editConfig} (after the
    * layer's diff_id was added). Built beside {@code out} and moved into place, so a reader never
-   * sees a half-written layout; an existing {@code out} is replaced.
+   * sees a half-written layout; an existing {@code out} is replaced. A null {@code base} is an
+   * empty {@code linux/amd64} image ({@code FROM scratch}).
    */
   public static Path extendLayout(Path base, byte[] layerTar, java.util.function.Consumer<ObjectNode> editConfig,
       Path out) throws IOException {
@@ -208,6 +209,9 @@ public final class TestImage {
     io.micropod.internal.files.FileTrees.deleteTree(work);
     Path blobs = work.resolve("blobs").resolve("sha256");
     Files.createDirectories(blobs);
+    if (base == null) {
+      base = scratch(work.resolveSibling(work.getFileName() + "-scratch"));
+    }
     try (var s = Files.list(base.resolve("blobs").resolve("sha256"))) {
       for (Path b : s.toList()) {
         Files.copy(b, blobs.resolve(b.getFileName()));
@@ -235,7 +239,36 @@ public final class TestImage {
     Files.copy(base.resolve("oci-layout"), work.resolve("oci-layout"));
     io.micropod.internal.files.FileTrees.deleteTree(out);
     Files.move(work, out, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    if (base.getFileName().toString().endsWith("-scratch")) {
+      io.micropod.internal.files.FileTrees.deleteTree(base);
+    }
     return out;
+  }
+
+  /** A layout at {@code dir} of an image with no layers, for {@link #extendLayout}. */
+  private static Path scratch(Path dir) throws IOException {
+    io.micropod.internal.files.FileTrees.deleteTree(dir);
+    Path blobs = dir.resolve("blobs").resolve("sha256");
+    Files.createDirectories(blobs);
+    ObjectNode config = JSON.createObjectNode();
+    config.put("architecture", "amd64").put("os", "linux").put("created", "1970-01-01T00:00:00Z");
+    config.putObject("config");
+    config.putObject("rootfs").put("type", "layers").putArray("diff_ids");
+    Blob configBlob = put(blobs, JSON.writeValueAsBytes(config));
+    ObjectNode m = JSON.createObjectNode();
+    m.put("schemaVersion", 2).put("mediaType", RegistryClient.OCI_MANIFEST);
+    m.putObject("config").put("mediaType", "application/vnd.oci.image.config.v1+json")
+        .put("digest", configBlob.digest()).put("size", configBlob.bytes().length);
+    m.putArray("layers");
+    Blob manifestBlob = put(blobs, JSON.writeValueAsBytes(m));
+    ObjectNode index = JSON.createObjectNode();
+    index.put("schemaVersion", 2).put("mediaType", RegistryClient.OCI_INDEX);
+    index.putArray("manifests").addObject().put("mediaType", RegistryClient.OCI_MANIFEST)
+        .put("digest", manifestBlob.digest()).put("size", manifestBlob.bytes().length)
+        .putObject("annotations").put(io.micropod.internal.image.OciLayout.REF_NAME, "latest");
+    Files.write(dir.resolve("index.json"), JSON.writeValueAsBytes(index));
+    Files.writeString(dir.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+    return dir;
   }
 
   /**
