@@ -28,7 +28,7 @@ public final class BulkPort implements AutoCloseable {
   public static final int END = 3;
   public static final int HEADER_BYTES = 9;
   /** Bytes one frame carries at most (the host refuses longer frames). */
-  public static final int MAX_PAYLOAD = 256 * 1024;
+  public static final int MAX_PAYLOAD = 1024 * 1024;
 
   private final FileChannel out;
   private final String path;

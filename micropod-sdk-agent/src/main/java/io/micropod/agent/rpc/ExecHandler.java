@@ -294,6 +294,12 @@ final class ExecHandler {
       this.stream = stream;
     }
 
+    /** One frame per read of up to a whole (enlarged, 1 MiB) pipe: a port write costs little per call. */
+    @Override
+    public int readBytes() {
+      return BulkPort.MAX_PAYLOAD;
+    }
+
     @Override
     public void write(OutputLog.Stream which, byte[] data, int offset, int length) {
       if (failed != null) {

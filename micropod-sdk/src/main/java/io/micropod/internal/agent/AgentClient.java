@@ -141,6 +141,12 @@ public final class AgentClient implements AutoCloseable {
     this.bulk = channel;
   }
 
+  /** Whether collecting execs ask for the bulk channel now (it is connected and not broken). */
+  public boolean usesBulk() {
+    BulkChannel b = bulk;
+    return b != null && b.broken() == null;
+  }
+
   /** A client over the Unix socket {@code socket} (Netty epoll). */
   public static AgentClient overUnixSocket(
       String podId, Path socket, EventLoopGroup group, Executor executor) {

@@ -35,8 +35,8 @@ public final class BulkChannel implements AutoCloseable {
   static final int STDERR = 2;
   static final int END = 3;
   static final int HEADER_BYTES = 9;
-  /** Bytes one frame may carry (the agent's frames carry at most this much, usually 64 KiB). */
-  static final int MAX_PAYLOAD = 256 * 1024;
+  /** Bytes one frame may carry: the agent's frames carry at most one read of a 1 MiB pipe. */
+  static final int MAX_PAYLOAD = 1024 * 1024;
 
   private final String podId;
   private final ReadableByteChannel in;
