@@ -87,4 +87,25 @@ class BulkExecIT {
     assertThat(r.stdout()).isEqualTo("after\n");
     assertThat(BenchProbes.usesBulk(pod)).isTrue();
   }
+
+  @Test
+  void aPodRestoredFromASnapshotReconnectsItsBulkPort() {
+    try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(TestImages.home()).build();
+        MicroPod source = MicroPod.builder().runtime(runtime).image(TestImages.busybox())
+            .command("sleep", "3600").snapshottable(true).start()) {
+      assertThat(source.exec("echo", "before").stdout()).isEqualTo("before\n"); // the agent opened the port
+      PodSnapshot snapshot = source.snapshot("bulk-it-" + source.id());
+      try (MicroPod fork = MicroPod.builder().runtime(runtime).fromSnapshot(snapshot).start()) {
+        assertThat(BenchProbes.usesBulk(fork)).as("the restored pod's host end is connected").isTrue();
+        ExecResult r = fork.exec("sh", "-c", "dd if=/dev/zero bs=65536 count=64 2>/dev/null | wc -c; echo e >&2");
+        assertThat(r.stdout().trim()).isEqualTo("4194304");
+        assertThat(r.stderr()).isEqualTo("e\n");
+        ExecResult big = fork.exec("dd", "if=/dev/zero", "bs=65536", "count=64");
+        assertThat(big.stdout()).hasSize(4 << 20);
+        assertThat(BenchProbes.usesBulk(fork)).as("no bad frame after the restore").isTrue();
+      } finally {
+        runtime.removeSnapshot(snapshot.name());
+      }
+    }
+  }
 }
