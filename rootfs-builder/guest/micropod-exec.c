@@ -413,6 +413,11 @@ static int broker_exec(int sock, uint32_t seq, unsigned char *buf, uint32_t len)
   for (int i = piped_stdin ? 0 : 1; ok && i < 3; i++) ok = pipe2(p[i], O_CLOEXEC) == 0;
   int err = ok ? 0 : (nheld < MAX_EXECS ? errno : EAGAIN);
   if (ok) {
+    /* stdout's pipe holds 1 MiB (pipe-max-size) instead of 64 KiB: a fast writer blocks and the
+       agent's pump wakes 16x less often, each a process switch (a TLB flush under TCG); the agent
+       reads up to 1 MiB at once for the bulk port (docs/performance.md, "P5: the bulk port").
+       Pages are allocated only as the pipe fills. Best effort: the default size works too. */
+    (void) fcntl(p[1][0], F_SETPIPE_SZ, 1 << 20);
     /* the process's ends: stdin's read end, stdout's and stderr's write ends */
     int send_fds[3];
     int n = 0;

@@ -7,6 +7,7 @@ import io.micropod.MicroPodException;
 import io.micropod.VmStartException;
 import io.micropod.event.Phase;
 import io.micropod.internal.agent.AgentClient;
+import io.micropod.internal.agent.BulkChannel;
 import io.micropod.internal.agent.GuestInfo;
 import io.micropod.internal.base.Durations;
 import io.micropod.internal.state.ConsoleLogs;
@@ -184,12 +185,30 @@ final class VmSteps {
       throw new MicroPodException("GetInfo failed: " + failure, failure, b.id, Phase.AGENT_CONNECT);
     }
     GuestInfo g = info.join();
+    connectBulk(b.id, vm, agent);
     long readyNanos = System.nanoTime();
     b.agent.set(new ConnectedAgent(agent, g, readyNanos));
     log.debug("pod {}: agent {} answered {} ms after the VM's spawn ({}; kernel {}; {}; guest uptime at"
             + " /init {} ms, agent main {} ms, agent ready {} ms, answer {} ms)", b.id, g.agentVersion(),
         (readyNanos - spawned.spawnNanos()) / 1_000_000, socket, g.kernelRelease(),
         g.runtimeVersion(), g.initStartedMs(), g.agentMainMs(), g.agentReadyMs(), g.nowMs());
+  }
+
+  /**
+   * Connects the pod's bulk channel (QEMU's second virtio-serial port) for collecting execs'
+   * output; without one (Firecracker, a socket that does not answer) output stays on gRPC.
+   */
+  static void connectBulk(String podId, VmProcess vm, AgentClient agent) {
+    Path bulk = vm.bulkSocket();
+    if (bulk == null) {
+      return;
+    }
+    try {
+      agent.useBulk(BulkChannel.connect(podId, bulk));
+    } catch (IOException | RuntimeException e) {
+      log.warn("pod {}: no bulk channel on {} ({}): exec output uses the agent's gRPC channel", podId, bulk,
+          e.toString());
+    }
   }
 
   /** The VMM's exit code; it may take a moment after the process ended to be reported. */

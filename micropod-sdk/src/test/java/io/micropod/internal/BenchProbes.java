@@ -157,6 +157,11 @@ public final class BenchProbes {
     }
   }
 
+  /** Whether {@code pod}'s collecting execs ask for the bulk channel (QEMU's bulk port). */
+  public static boolean usesBulk(MicroPod pod) {
+    return ((RealMicroPod) pod).agent().usesBulk();
+  }
+
   /** One GetInfo round trip on {@code pod}'s agent channel. */
   public static Duration ping(MicroPod pod) {
     RealMicroPod p = (RealMicroPod) pod;

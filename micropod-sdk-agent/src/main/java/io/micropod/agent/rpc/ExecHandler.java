@@ -6,6 +6,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micropod.agent.base.Log;
+import io.micropod.agent.channel.BulkPort;
 import io.micropod.agent.runtime.ContainerManager;
 import io.micropod.agent.runtime.ExecSession;
 import io.micropod.agent.runtime.ExitStatus;
@@ -16,6 +17,7 @@ import io.micropod.agent.v1.ExecRequest;
 import io.micropod.agent.v1.ExecResponse;
 import io.micropod.agent.v1.ExecStart;
 import java.io.IOException;
+import java.util.function.Supplier;
 
 /**
  * ExecProcess: the first request must carry {@code start}; later ones carry stdin bytes,
@@ -25,17 +27,42 @@ import java.io.IOException;
  * pipes (backpressure, bounded memory). The last response is the exit. Cancelling the call
  * stops the process. With {@code start.attach_main} no process starts: the call attaches to the
  * container's own process ({@link ContainerManager#attach}), and cancelling only detaches.
+ *
+ * <p>With {@code start.bulk_stream} set, no terminal and a bulk port ({@link BulkPort}), the
+ * output goes to the port as frames of that stream instead of as responses; the exit follows
+ * the stream's end frame and says so ({@code bulk_ended}).
  */
 final class ExecHandler {
   private final ContainerManager containers;
+  private final Supplier<BulkPort> bulkPort;
 
-  ExecHandler(ContainerManager containers) {
+  /** @param bulkPort the bulk port, or null when there is none; asked at each bulk exec */
+  ExecHandler(ContainerManager containers, Supplier<BulkPort> bulkPort) {
     this.containers = containers;
+    this.bulkPort = bulkPort;
+  }
+
+  /** {@code find} once, on first use (ports appear asynchronously at boot); null while failed. */
+  static Supplier<BulkPort> lazy(Supplier<BulkPort> find) {
+    return new Supplier<>() {
+      private boolean looked;
+      private BulkPort port;
+
+      @Override
+      public synchronized BulkPort get() {
+        if (!looked) {
+          looked = true;
+          port = find.get();
+          Log.debug(port == null ? "no bulk port: exec output stays on gRPC" : "exec output over the " + port);
+        }
+        return port;
+      }
+    };
   }
 
   StreamObserver<ExecRequest> exec(StreamObserver<ExecResponse> responses) {
     ServerCallStreamObserver<ExecResponse> call = (ServerCallStreamObserver<ExecResponse>) responses;
-    ExecCall exec = new ExecCall(containers, call);
+    ExecCall exec = new ExecCall(containers, call, bulkPort);
     StreamWindow.apply(call);
     call.setOnReadyHandler(exec::onReady);
     call.setOnCancelHandler(exec::onCancel);
@@ -49,15 +76,20 @@ final class ExecHandler {
 
     private final ContainerManager containers;
     private final ServerCallStreamObserver<ExecResponse> call;
+    private final Supplier<BulkPort> bulkPort;
+    /** Where the output goes when it goes to the bulk port; null: as responses. */
+    private volatile BulkSink bulk;
     private final Object lock = new Object();
     private volatile ExecSession session;
     private volatile boolean attachStdin;
     private boolean finished;
     private volatile boolean cancelled;
 
-    ExecCall(ContainerManager containers, ServerCallStreamObserver<ExecResponse> call) {
+    ExecCall(ContainerManager containers, ServerCallStreamObserver<ExecResponse> call,
+        Supplier<BulkPort> bulkPort) {
       this.containers = containers;
       this.call = call;
+      this.bulkPort = bulkPort;
     }
 
     @Override
@@ -106,6 +138,14 @@ final class ExecHandler {
       }
       try {
         attachStdin = start.getAttachStdin();
+        OutputSink sink = this;
+        if (start.getBulkStream() != 0 && !start.getAttachMain() && !start.getProcess().getTerminal()) {
+          BulkPort port = bulkPort.get();
+          if (port != null) {
+            bulk = new BulkSink(port, start.getBulkStream());
+            sink = bulk;
+          }
+        }
         ExecSession s = start.getAttachMain()
             ? containers.attach(start.getContainerId(), start.getAttachStdin(), this)
             : containers.exec(
@@ -114,13 +154,17 @@ final class ExecHandler {
                 start.getAttachStdin(),
                 start.getTerminalSize().getRows(),
                 start.getTerminalSize().getColumns(),
-                this);
+                sink);
         session = s;
         if (cancelled) {
           s.kill();
         }
         s.exit().whenComplete(this::exited);
       } catch (RuntimeException e) {
+        BulkSink b = bulk;
+        if (b != null) {
+          b.end(); // no process: end the stream the host opened
+        }
         fail(Statuses.toStatus(e));
       }
     }
@@ -190,6 +234,11 @@ final class ExecHandler {
     }
 
     private void exited(ExitStatus exit, Throwable failure) {
+      // Every output frame was written (the exit completes after the pumps' last write): the end
+      // frame now, so that the host has all bytes before it sees the exit. Written even for a
+      // cancelled call: the host keeps the stream open until its end frame.
+      BulkSink b = bulk;
+      String lost = b == null ? null : b.end();
       synchronized (lock) {
         if (finished || cancelled) {
           return;
@@ -199,10 +248,15 @@ final class ExecHandler {
           call.onError(Statuses.toStatus(failure));
           return;
         }
+        if (lost != null) {
+          call.onError(Status.DATA_LOSS.withDescription(lost).asRuntimeException());
+          return;
+        }
         call.onNext(
             ExecResponse.newBuilder()
                 .setExit(
-                    ExecExit.newBuilder().setExitCode(exit.exitCode()).setSignal(exit.signal()))
+                    ExecExit.newBuilder().setExitCode(exit.exitCode()).setSignal(exit.signal())
+                        .setBulkEnded(b != null))
                 .build());
         call.onCompleted();
       }
@@ -222,6 +276,54 @@ final class ExecHandler {
       if (s != null) {
         s.kill();
       }
+    }
+  }
+
+  /**
+   * An exec's output as frames of one stream on the bulk port. A failed write is remembered and
+   * later output dropped (the pumps keep draining the pipes, so the process does not block); the
+   * exec then ends with DATA_LOSS instead of an exit.
+   */
+  static final class BulkSink implements OutputSink {
+    private final BulkPort port;
+    private final int stream;
+    private volatile String failed;
+
+    BulkSink(BulkPort port, int stream) {
+      this.port = port;
+      this.stream = stream;
+    }
+
+    /** One frame per read of up to a whole (enlarged, 1 MiB) pipe: a port write costs little per call. */
+    @Override
+    public int readBytes() {
+      return BulkPort.MAX_PAYLOAD;
+    }
+
+    @Override
+    public void write(OutputLog.Stream which, byte[] data, int offset, int length) {
+      if (failed != null) {
+        return;
+      }
+      try {
+        port.write(stream, which == OutputLog.Stream.STDOUT ? BulkPort.STDOUT : BulkPort.STDERR,
+            data, offset, length);
+      } catch (IOException e) {
+        failed = "writing the exec's output to the " + port + " failed: " + e.getMessage();
+        Log.warn(failed, null);
+      }
+    }
+
+    /** Writes the end frame; returns why output was lost, or null. */
+    String end() {
+      if (failed == null) {
+        try {
+          port.end(stream);
+        } catch (IOException e) {
+          failed = "writing the end frame to the " + port + " failed: " + e.getMessage();
+        }
+      }
+      return failed;
     }
   }
 }

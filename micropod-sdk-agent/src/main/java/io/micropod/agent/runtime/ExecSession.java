@@ -54,7 +54,9 @@ public final class ExecSession {
     OutputSink tee = s::forward;
     CompletableFuture<Void> output =
         CompletableFuture.allOf(
-            StreamPump.start(process.getInputStream(), OutputLog.Stream.STDOUT, tee, name + "-out"),
+            StreamPump.start(process.getInputStream(), OutputLog.Stream.STDOUT, tee, name + "-out",
+                sink.readBytes()),
+            // stderr's pipe keeps the default 64 KiB (only stdout's is enlarged: micropod-exec.c)
             StreamPump.start(process.getErrorStream(), OutputLog.Stream.STDERR, tee, name + "-err"));
     process
         .onExit()

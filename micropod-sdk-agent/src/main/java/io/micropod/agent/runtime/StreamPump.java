@@ -15,25 +15,33 @@ final class StreamPump implements Runnable {
    * process writing fast costs one read and one message per 64 KiB; every message costs the
    * interpreted agent (TCG) about the same, whatever its size.
    */
-  private static final int BUFFER_BYTES = 64 * 1024;
+  static final int BUFFER_BYTES = 64 * 1024;
 
   private final InputStream in;
   private final OutputLog.Stream stream;
   private final OutputSink sink;
   private final String name;
+  private final int bufferBytes;
   private final CompletableFuture<Void> done = new CompletableFuture<>();
 
-  private StreamPump(InputStream in, OutputLog.Stream stream, OutputSink sink, String name) {
+  private StreamPump(InputStream in, OutputLog.Stream stream, OutputSink sink, String name, int bufferBytes) {
     this.in = in;
     this.stream = stream;
     this.sink = sink;
     this.name = name;
+    this.bufferBytes = bufferBytes;
   }
 
   /** Starts a pump thread named {@code name}; the future completes at EOF (or read error). */
   static CompletableFuture<Void> start(
       InputStream in, OutputLog.Stream stream, OutputSink sink, String name) {
-    StreamPump pump = new StreamPump(in, stream, sink, name);
+    return start(in, stream, sink, name, BUFFER_BYTES);
+  }
+
+  /** Like {@link #start(InputStream, OutputLog.Stream, OutputSink, String)}, reading up to {@code bufferBytes}. */
+  static CompletableFuture<Void> start(
+      InputStream in, OutputLog.Stream stream, OutputSink sink, String name, int bufferBytes) {
+    StreamPump pump = new StreamPump(in, stream, sink, name, bufferBytes);
     Thread t = new Thread(pump, name);
     t.setDaemon(true);
     t.start();
@@ -42,7 +50,7 @@ final class StreamPump implements Runnable {
 
   @Override
   public void run() {
-    byte[] buffer = new byte[BUFFER_BYTES];
+    byte[] buffer = new byte[bufferBytes];
     try (InputStream input = in) {
       int n;
       while ((n = input.read(buffer)) >= 0) {

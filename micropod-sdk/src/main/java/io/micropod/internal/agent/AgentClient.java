@@ -104,6 +104,8 @@ public final class AgentClient implements AutoCloseable {
   private final AgentServiceGrpc.AgentServiceBlockingStub blocking;
   private final AgentServiceGrpc.AgentServiceStub async;
   private final AgentLimits limits;
+  /** The pod's bulk channel for collecting execs' output; null: none (all output on gRPC). */
+  private volatile BulkChannel bulk;
 
   /**
    * @param target what the channel connects to, for messages (the socket path)
@@ -128,6 +130,21 @@ public final class AgentClient implements AutoCloseable {
     this.target = target;
     this.blocking = AgentServiceGrpc.newBlockingStub(channel);
     this.async = AgentServiceGrpc.newStub(channel);
+  }
+
+  /**
+   * From now on collecting execs ({@link #exec}) without a terminal ask the agent to send their
+   * output over {@code channel} (which this client then closes); an agent without the bulk port
+   * sends it as responses, and a broken channel sends later execs back to gRPC.
+   */
+  public void useBulk(BulkChannel channel) {
+    this.bulk = channel;
+  }
+
+  /** Whether collecting execs ask for the bulk channel now (it is connected and not broken). */
+  public boolean usesBulk() {
+    BulkChannel b = bulk;
+    return b != null && b.broken() == null;
   }
 
   /** A client over the Unix socket {@code socket} (Netty epoll). */
@@ -283,8 +300,16 @@ public final class AgentClient implements AutoCloseable {
     if (timeout != null) {
       stub = stub.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
+    ExecStart start = start(containerId, process, tty, attachStdin);
+    BulkChannel channel = bulk;
+    if (channel != null && tty == null && !process.getTerminal()) {
+      BulkChannel.Stream stream = observer.openBulk(channel);
+      if (stream != null) {
+        start = start.toBuilder().setBulkStream(stream.id()).build();
+      }
+    }
     StreamObserver<ExecRequest> requests = stub.execProcess(observer);
-    requests.onNext(ExecRequest.newBuilder().setStart(start(containerId, process, tty, attachStdin)).build());
+    requests.onNext(ExecRequest.newBuilder().setStart(start).build());
     return requests;
   }
 
@@ -583,6 +608,10 @@ public final class AgentClient implements AutoCloseable {
 
   @Override
   public void close() {
+    BulkChannel b = bulk;
+    if (b != null) {
+      b.close();
+    }
     channel.shutdownNow();
     try {
       if (!channel.awaitTermination(2, TimeUnit.SECONDS)) {

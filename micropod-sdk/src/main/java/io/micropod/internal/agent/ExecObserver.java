@@ -6,11 +6,17 @@ import io.grpc.stub.ClientResponseObserver;
 import io.micropod.ExecResult;
 import io.micropod.agent.v1.ExecRequest;
 import io.micropod.agent.v1.ExecResponse;
+import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
-/** Collects an exec's output; half-closes once the exit arrived. */
+/**
+ * Collects an exec's output; half-closes once the exit arrived. With a bulk stream
+ * ({@link #useBulk}) the output arrives on the pod's {@link BulkChannel} and the result waits for
+ * the stream's end frame (which the agent writes before the exit).
+ */
 final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResponse> {
   private final CompletableFuture<ExecResult> result;
   final OutputBuffer stdout;
@@ -18,6 +24,13 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
   private ClientCallStreamObserver<ExecRequest> call;
   private final Object ready = new Object();
   private Integer exitCode;
+  private boolean bulkEnded;
+  private volatile BulkChannel.Stream bulk;
+  /**
+   * How long the result waits, after the exit, for the end frame the agent wrote before it: only
+   * a broken or hostile agent makes this wait at all.
+   */
+  static final long BULK_END_WAIT_SECONDS = 30;
   /** Messages asked for ahead of those being handled. */
   private static final int IN_FLIGHT = 4;
 
@@ -25,6 +38,30 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
     this.result = result;
     this.stdout = new OutputBuffer(limits.maxOutputBytes());
     this.stderr = new OutputBuffer(limits.maxOutputBytes());
+  }
+
+  /**
+   * Opens a stream on {@code channel} into this exec's buffers; null when the channel is broken.
+   * The output then comes as frames of it, and a broken channel fails the exec.
+   */
+  BulkChannel.Stream openBulk(BulkChannel channel) {
+    BulkChannel.Stream stream = channel.open(stdout, stderr);
+    if (stream != null) {
+      useBulk(stream);
+    }
+    return stream;
+  }
+
+  private void useBulk(BulkChannel.Stream stream) {
+    this.bulk = stream;
+    stream.ended().whenComplete((v, t) -> {
+      if (t != null && !result.isDone()) {
+        result.completeExceptionally(new IOException("exec output over the pod's bulk channel was lost ("
+            + t.getMessage() + "); the exec was cancelled; later execs use the agent's gRPC channel", t));
+        stdout.end();
+        cancel("bulk channel ended");
+      }
+    });
   }
 
   @Override
@@ -69,6 +106,7 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
         break;
       case EXIT:
         exitCode = r.getExit().getExitCode();
+        bulkEnded = r.getExit().getBulkEnded();
         synchronized (this) {
           call.onCompleted();
         }
@@ -89,6 +127,10 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
 
   @Override
   public void onError(Throwable t) {
+    BulkChannel.Stream s = bulk;
+    if (s != null) {
+      s.abandon();
+    }
     result.completeExceptionally(t);
     stdout.end();
   }
@@ -101,6 +143,28 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
       stdout.end();
       return;
     }
+    BulkChannel.Stream s = bulk;
+    if (s != null && bulkEnded) {
+      s.ended().orTimeout(BULK_END_WAIT_SECONDS, TimeUnit.SECONDS).whenComplete((v, t) -> {
+        if (t == null) {
+          complete();
+        } else if (!result.isDone()) {
+          s.abandon();
+          result.completeExceptionally(new IOException("the agent reported the exec's output complete on the"
+              + " pod's bulk channel, but its end frame did not arrive within " + BULK_END_WAIT_SECONDS
+              + " s (" + t + ")", t));
+          stdout.end();
+        }
+      });
+      return;
+    }
+    if (s != null) {
+      s.unused(); // the agent sent the output as responses (no bulk port, or an older agent)
+    }
+    complete();
+  }
+
+  private void complete() {
     result.complete(ExecResult.of(exitCode,
         new String(stdout.toByteArray(), StandardCharsets.UTF_8),
         new String(stderr.toByteArray(), StandardCharsets.UTF_8)));

@@ -13,6 +13,11 @@ import java.util.List;
 public final class QemuCommandLine {
   /** The virtio-serial port name the guest's /init looks for. */
   public static final String AGENT_PORT_NAME = "io.micropod.agent.0";
+  /**
+   * The virtio-serial port of bulk exec output (the agent's {@code BulkPort}); its host end is
+   * {@link Paths#bulkSocket()}. Keep in step with the agent's {@code BulkPort.NAME}.
+   */
+  public static final String BULK_PORT_NAME = "io.micropod.bulk.0";
   /** The virtio-fs tag the guest's /init mounts. */
   public static final String ROOTFS_TAG = "micropod-rootfs";
   /** The virtio-fs tag of host directory mount {@code i}: {@code micropod-mount-<i>}. */
@@ -22,8 +27,17 @@ public final class QemuCommandLine {
 
   private QemuCommandLine() {}
 
-  /** Where the VM's files are. */
-  public record Paths(Path consoleLog, Path agentSocket, Path virtiofsSocket) {}
+  /**
+   * Where the VM's files are.
+   *
+   * @param bulkSocket the host end of the bulk port ({@link #BULK_PORT_NAME}); null: no bulk port
+   */
+  public record Paths(Path consoleLog, Path agentSocket, Path virtiofsSocket, Path bulkSocket) {
+    /** Without a bulk port. */
+    public Paths(Path consoleLog, Path agentSocket, Path virtiofsSocket) {
+      this(consoleLog, agentSocket, virtiofsSocket, null);
+    }
+  }
 
   public static List<String> build(
       HostCapabilities host, int memoryMib, int cpus, Paths paths, boolean debug) {
@@ -177,6 +191,13 @@ public final class QemuCommandLine {
     a.add("socket,id=agent,path=" + paths.agentSocket() + ",server=on,wait=off");
     a.add("-device");
     a.add("virtserialport,chardev=agent,name=" + AGENT_PORT_NAME);
+    if (paths.bulkSocket() != null) {
+      // exec output as raw frames, past gRPC (docs/internals/bulk-channel.md)
+      a.add("-chardev");
+      a.add("socket,id=bulk,path=" + paths.bulkSocket() + ",server=on,wait=off");
+      a.add("-device");
+      a.add("virtserialport,chardev=bulk,name=" + BULK_PORT_NAME);
+    }
     // Free page reporting: the guest tells QEMU which 2 MiB blocks it has freed and QEMU drops
     // them from the pod's RAM (the memfd or RAM file), so memory a container used and freed goes
     // back to the host. No inflation: the guest keeps all of its memory.

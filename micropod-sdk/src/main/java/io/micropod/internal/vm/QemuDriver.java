@@ -188,7 +188,8 @@ public final class QemuDriver implements VmmDriver {
       throw new IllegalStateException("block rootfs mode but no block image was prepared");
     }
     QemuCommandLine.Paths paths =
-        new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket());
+        new QemuCommandLine.Paths(config.consoleLog(), config.agentSocket(), config.virtiofsSocket(),
+            config.bulkSocket());
     java.util.Map<String, String> env = netguardEnv(config.host(), config.network(), config.socketDir());
     VmmUser user = null;
     if (VmmUser.applies(config.host())) {
@@ -327,6 +328,11 @@ public final class QemuDriver implements VmmDriver {
     @Override
     public Path agentSocket() {
       return config.agentSocket();
+    }
+
+    @Override
+    public Path bulkSocket() {
+      return config.bulkSocket();
     }
 
     @Override

@@ -100,6 +100,11 @@ public record VmConfig(
     return socketDir.resolve("agent.sock");
   }
 
+  /** The host end of a QEMU pod's bulk port ({@link QemuCommandLine#BULK_PORT_NAME}). */
+  public Path bulkSocket() {
+    return socketDir.resolve("bulk.sock");
+  }
+
   public Path virtiofsSocket() {
     return socketDir.resolve("virtiofs.sock");
   }

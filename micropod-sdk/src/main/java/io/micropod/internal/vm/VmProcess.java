@@ -9,6 +9,14 @@ public interface VmProcess {
   /** The host end of the agent channel: a Unix socket gRPC connects to. */
   Path agentSocket();
 
+  /**
+   * The host end of the bulk port that carries exec output past gRPC (QEMU's second
+   * virtio-serial port); null when the VM has none (Firecracker), and exec output stays on gRPC.
+   */
+  default Path bulkSocket() {
+    return null;
+  }
+
   boolean isAlive();
 
   /** Completes with the VMM's exit code when it exits. */

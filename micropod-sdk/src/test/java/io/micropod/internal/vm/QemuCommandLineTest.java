@@ -95,4 +95,17 @@ class QemuCommandLineTest {
         GuestNetworkConfig.NONE, List.of(new VmConfig.MountDevice("micropod-mount-0", Path.of("/s"))))
     ).contains("vhost-user-fs-pci,chardev=mount0,tag=micropod-mount-0");
   }
+
+  @Test
+  void aBulkSocketAddsTheBulkPortBesideTheAgentPortAndNoneWithoutIt() {
+    QemuCommandLine.Paths withBulk = new QemuCommandLine.Paths(PATHS.consoleLog(), PATHS.agentSocket(),
+        PATHS.virtiofsSocket(), Path.of("/run/p/bulk.sock"));
+    String line = String.join(" ", QemuCommandLine.build(host(Accel.TCG, Machine.MICROVM, 0), 512, 1, withBulk, false));
+    assertThat(line).contains("-chardev socket,id=bulk,path=/run/p/bulk.sock,server=on,wait=off"
+        + " -device virtserialport,chardev=bulk,name=" + QemuCommandLine.BULK_PORT_NAME);
+    assertThat(line.indexOf("name=" + QemuCommandLine.AGENT_PORT_NAME))
+        .as("the agent's port stays the first").isLessThan(line.indexOf("name=io.micropod.bulk.0"));
+    assertThat(String.join(" ", QemuCommandLine.build(host(Accel.TCG, Machine.MICROVM, 0), 512, 1, PATHS, false)))
+        .doesNotContain("bulk");
+  }
 }
