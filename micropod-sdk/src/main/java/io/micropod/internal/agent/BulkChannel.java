@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +41,12 @@ public final class BulkChannel implements AutoCloseable {
   private final ReadableByteChannel in;
   private final Closeable closer;
   private final Map<Integer, Stream> streams = new ConcurrentHashMap<>();
-  private final AtomicInteger nextId = new AtomicInteger();
+  /**
+   * Stream ids are random, not counted: a process that reaches this pod's agent through the
+   * owner's relay can put any id in its own exec request, and a counted id would be easy to guess,
+   * letting its exec's output be read into the owner's exec.
+   */
+  private static final java.security.SecureRandom IDS = new java.security.SecureRandom();
   private volatile String broken;
 
   BulkChannel(String podId, ReadableByteChannel in, Closeable closer) {
@@ -79,8 +83,8 @@ public final class BulkChannel implements AutoCloseable {
     }
     int id;
     do {
-      id = nextId.incrementAndGet();
-    } while (id == 0 || streams.containsKey(id));
+      id = IDS.nextInt(Integer.MAX_VALUE - 1) + 1;
+    } while (streams.containsKey(id));
     Stream s = new Stream(id, stdout, stderr);
     streams.put(id, s);
     if (broken != null) { // broke meanwhile: fail(..) may have missed it

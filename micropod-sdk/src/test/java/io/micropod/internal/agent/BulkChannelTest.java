@@ -69,6 +69,22 @@ class BulkChannelTest {
   }
 
   @Test
+  void streamIdsAreNotCountedSoAnotherProcessCannotGuessTheOwnersNextOne() {
+    java.util.List<Integer> ids = new java.util.ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      ids.add(channel.open(new OutputBuffer(100), new OutputBuffer(100)).id());
+    }
+    assertThat(ids).doesNotHaveDuplicates().allSatisfy(id -> assertThat(id).isPositive());
+    int consecutive = 0;
+    for (int i = 1; i < ids.size(); i++) {
+      if (ids.get(i) - ids.get(i - 1) == 1) {
+        consecutive++;
+      }
+    }
+    assertThat(consecutive).as("ids %s", ids).isLessThan(2);
+  }
+
+  @Test
   void framesOfInterleavedStreamsLandInTheirOwnStdoutAndStderrInOrder() throws Exception {
     OutputBuffer out1 = new OutputBuffer(1 << 20);
     OutputBuffer err1 = new OutputBuffer(1 << 20);
