@@ -48,6 +48,7 @@ public final class BulkChannel implements AutoCloseable {
    */
   private static final java.security.SecureRandom IDS = new java.security.SecureRandom();
   private volatile String broken;
+  private volatile boolean closedByGuest;
 
   BulkChannel(String podId, ReadableByteChannel in, Closeable closer) {
     this.podId = podId;
@@ -106,7 +107,7 @@ public final class BulkChannel implements AutoCloseable {
       while (true) {
         header.clear();
         if (!readFully(header)) {
-          fail("the guest closed the bulk port");
+          fail("the guest closed the bulk port", true);
           return;
         }
         header.flip();
@@ -158,11 +159,17 @@ public final class BulkChannel implements AutoCloseable {
 
   /** Breaks the channel for good: closes it and fails every open stream with {@code why}. */
   private void fail(String why) {
+    fail(why, false);
+  }
+
+  /** {@link #fail(String)}; {@code byGuest}: the guest closed the port (its VM or agent went away). */
+  private void fail(String why, boolean byGuest) {
     boolean first;
     synchronized (this) {
       first = broken == null;
       if (first) {
         broken = why;
+        closedByGuest = byGuest;
       }
     }
     if (first && !"closed".equals(why)) {
@@ -176,7 +183,7 @@ public final class BulkChannel implements AutoCloseable {
     }
     for (Stream s : streams.values()) {
       streams.remove(s.id);
-      s.ended.completeExceptionally(new IOException("the pod's bulk channel ended: " + broken));
+      s.ended.completeExceptionally(new EndedException(broken, closedByGuest));
     }
   }
 
@@ -231,6 +238,24 @@ public final class BulkChannel implements AutoCloseable {
     void abandon() {
       stdout = null;
       stderr = null;
+    }
+  }
+
+  /**
+   * Why a stream's output was lost: {@link #closedByGuest()} when the guest closed the port (its VM
+   * or agent went away: the agent channel is gone too), else the guest broke the frame rules.
+   */
+  static final class EndedException extends IOException {
+    private static final long serialVersionUID = 1L;
+    private final boolean closedByGuest;
+
+    EndedException(String why, boolean closedByGuest) {
+      super("the pod's bulk channel ended: " + why);
+      this.closedByGuest = closedByGuest;
+    }
+
+    boolean closedByGuest() {
+      return closedByGuest;
     }
   }
 }

@@ -231,7 +231,61 @@ class BulkChannelTest {
     }
   }
 
-  private ExecResult execAgainst(FakeAgent agent) throws Exception {
+  /**
+   * An agent whose guest side fails mid-exec: it sends part of the output, then closes the port (its
+   * VM died) or writes garbage (a broken guest); the call itself never ends (as when the VM is
+   * killed, where the gRPC failure comes later, or never with a stalled transport).
+   */
+  private final class FailingAgent extends AgentServiceGrpc.AgentServiceImplBase {
+    private final boolean garbage;
+
+    FailingAgent(boolean garbage) {
+      this.garbage = garbage;
+    }
+
+    @Override
+    public StreamObserver<ExecRequest> execProcess(StreamObserver<ExecResponse> out) {
+      return new StreamObserver<>() {
+        @Override
+        public void onNext(ExecRequest r) {
+          try {
+            frame(r.getStart().getBulkStream(), BulkChannel.STDOUT, bytes("partial"));
+            if (garbage) {
+              write(ByteBuffer.wrap(bytes("GET / HTTP/1.1\r\n\r\n")));
+            } else {
+              pipe.sink().close();
+            }
+          } catch (IOException e) {
+            out.onError(e);
+          }
+        }
+
+        @Override
+        public void onError(Throwable t) {}
+
+        @Override
+        public void onCompleted() {}
+      };
+    }
+  }
+
+  @Test
+  void aGuestThatClosesTheBulkPortMidExecFailsTheExecAsUnavailableAsTheAgentChannelDoes() {
+    assertThatThrownBy(() -> execAgainst(new FailingAgent(false)))
+        .isInstanceOf(io.micropod.AgentException.class)
+        .hasMessageContaining("the guest closed the bulk port")
+        .satisfies(e -> assertThat(((io.micropod.AgentException) e).status()).isEqualTo(io.micropod.AgentStatus.UNAVAILABLE));
+  }
+
+  @Test
+  void garbageOnTheBulkPortMidExecFailsTheExecAsDataLoss() {
+    assertThatThrownBy(() -> execAgainst(new FailingAgent(true)))
+        .isInstanceOf(io.micropod.AgentException.class)
+        .hasMessageContaining("unknown kind")
+        .satisfies(e -> assertThat(((io.micropod.AgentException) e).status()).isEqualTo(io.micropod.AgentStatus.DATA_LOSS));
+  }
+
+  private ExecResult execAgainst(AgentServiceGrpc.AgentServiceImplBase agent) throws Exception {
     String name = InProcessServerBuilder.generateName();
     Server server = InProcessServerBuilder.forName(name).directExecutor().addService(agent).build().start();
     ManagedChannel ch = InProcessChannelBuilder.forName(name).directExecutor().build();
