@@ -3,6 +3,7 @@ package io.micropod.agent.channel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.micropod.agent.GuestC;
 import io.micropod.agent.Poll;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -41,20 +42,7 @@ class BulkDaemonTest {
 
   @BeforeAll
   static void compile(@TempDir Path out) throws Exception {
-    Path gcc = Path.of("/usr/bin/gcc");
-    // not a skip: without gcc the guest image cannot be built either (build-guest.sh needs it)
-    assertThat(Files.isExecutable(gcc))
-        .as("gcc (/usr/bin/gcc) compiles rootfs-builder/guest/micropod-bulk.c for this test and for"
-            + " the guest image; install gcc and libc6-dev (bin/setup-host does)")
-        .isTrue();
-    binary = out.resolve("micropod-bulk");
-    Process p = new ProcessBuilder(gcc.toString(), "-std=gnu11", "-O2", "-Wall", "-Wextra",
-        "-Werror", "-static", "-o", binary.toString(),
-        Path.of("../rootfs-builder/guest/micropod-bulk.c").toAbsolutePath().normalize().toString())
-        .redirectErrorStream(true).start();
-    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(output).isZero();
+    binary = GuestC.compile("micropod-bulk", out);
   }
 
   @BeforeEach
