@@ -123,8 +123,9 @@ static void header(uint32_t id, int kind, uint32_t len) {
 
 /* Moves exactly n bytes that the pipe holds to the port. */
 static void move(int from, size_t n) {
+    int copy = !splice_works;
     while (n > 0) {
-        if (splice_works) {
+        if (!copy) {
             ssize_t s = splice(from, NULL, port, NULL, n, SPLICE_F_MOVE);
             if (s > 0) {
                 n -= (size_t)s;
@@ -135,9 +136,16 @@ static void move(int from, size_t n) {
             }
             if (s < 0 && errno == EINVAL) {
                 splice_works = 0; /* a port (or stand-in file) without splice_write */
+                copy = 1;
                 continue;
             }
-            port_failed(s < 0 ? errno : EIO);
+            if (s == 0) {
+                /* virtio_console's splice_write says 0 when the virtqueue took no buffer: copy
+                 * the rest of this frame instead (write waits for room) */
+                copy = 1;
+                continue;
+            }
+            port_failed(errno);
         }
         size_t chunk = n < sizeof copy_buf ? n : sizeof copy_buf;
         ssize_t r = read(from, copy_buf, chunk);
