@@ -83,7 +83,7 @@ if [ "$jdk_feature" -ge 25 ] && [ ! -f "$classlist" ]; then
     [ $update_classlist = 1 ] || die "$classlist not found: record it with $0 --update-classlist"
     : > "$classlist"  # an input of the hash below; written before the image is
 fi
-builder_files=(packages.lock agent.classlist build-guest.sh guest/init guest/micropod-tty.c guest/micropod-exec.c guest/micropod-bulk.c $(ls scripts/*.py scripts/*.sh) $(ls host/*.c 2>/dev/null))
+builder_files=(packages.lock agent.classlist build-guest.sh guest/init guest/micropod-tty.c guest/micropod-exec.c $(ls scripts/*.py scripts/*.sh) $(ls host/*.c 2>/dev/null))
 compute_inputs_hash() {
     inputs_hash=$(python3 "$S/inputs_hash.py" --text "version=$version" --text "jdk=$jdk_desc" \
         --text "jreExclude=${MICROPOD_JRE_EXCLUDE_MODULES-(default)}" --text "epoch=$epoch" \
@@ -272,10 +272,6 @@ gcc "${cflags[@]}" -s -static -o "$R/usr/bin/micropod-tty" guest/micropod-tty.c 
 # copy, a helper inside each container that forks the execs): see guest/micropod-exec.c.
 gcc "${cflags[@]}" -s -static -o "$R/usr/bin/micropod-exec" guest/micropod-exec.c \
     || die "cannot compile guest/micropod-exec.c (gcc and libc6-dev installed?)"
-# micropod-bulk: the bulk port's native pump (splices execs' pipes to the port as frames; the
-# agent starts it on the first collecting exec): see guest/micropod-bulk.c.
-gcc "${cflags[@]}" -s -static -o "$R/usr/bin/micropod-bulk" guest/micropod-bulk.c \
-    || die "cannot compile guest/micropod-bulk.c (gcc and libc6-dev installed?)"
 
 # socat: the guest end of the vsock agent channel (guest/init starts it with
 # micropod.channel=vsock).

@@ -15,8 +15,7 @@
  * Why a broker: the JDK can neither create a pipe for another process nor pass a descriptor
  * (SCM_RIGHTS). The broker creates each exec's three pipes, passes the process's ends to the
  * helper and keeps the agent's ends open until the agent has opened them through
- * /proc/<broker pid>/fd/N (or micropod-bulk, the agent's other child, opened the output
- * pipes that way on its behalf; the broker is the agent's own trusted child; no descriptor ever
+ * /proc/<broker pid>/fd/N (the broker is the agent's own trusted child; no descriptor ever
  * flows from the container to the agent, so a hostile helper cannot hand the agent a file).
  *
  * Confinement: the helper never changes its identity: the agent runs one helper per

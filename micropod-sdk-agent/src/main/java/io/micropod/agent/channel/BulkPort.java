@@ -18,12 +18,7 @@ import java.nio.file.StandardOpenOption;
  * {@link #STDOUT}, {@link #STDERR}, {@link #END} (length 0). Payloads are at most
  * {@link #MAX_PAYLOAD} bytes. Frames of several streams interleave; each frame is written whole
  * under this object's lock. A write blocks while the host does not read (backpressure), which is
- * why the host reads the port all the time.
- *
- * <p>The port has one writer: this object, or, once {@link #startDaemon} succeeded, the native
- * {@link BulkDaemon} (then {@link #write} refuses, and execs the daemon cannot take use gRPC).
- * The device is opened on the first {@link #write}, so that the daemon can open it instead
- * (a virtio port opens once at a time). Thread-safe.
+ * why the host reads the port all the time. Thread-safe.
  */
 public final class BulkPort implements AutoCloseable {
   /** The virtio-serial port name the host's QEMU command line gives the bulk port. */
@@ -35,13 +30,13 @@ public final class BulkPort implements AutoCloseable {
   /** Bytes one frame carries at most (the host refuses longer frames). */
   public static final int MAX_PAYLOAD = 1024 * 1024;
 
-  private FileChannel out;
-  private final Path path;
-  private volatile BulkDaemon daemon;
+  private final FileChannel out;
+  private final String path;
   private final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_BYTES);
   private final ByteBuffer[] frame = new ByteBuffer[2];
 
-  BulkPort(Path path) {
+  BulkPort(FileChannel out, String path) {
+    this.out = out;
     this.path = path;
   }
 
@@ -59,35 +54,13 @@ public final class BulkPort implements AutoCloseable {
         Path name = port.resolve("name");
         if (Files.isReadable(name) && Files.readString(name).trim().equals(NAME)) {
           Path device = dev.resolve(port.getFileName().toString());
-          return Files.isWritable(device) ? new BulkPort(device) : null;
+          return new BulkPort(FileChannel.open(device, StandardOpenOption.WRITE), device.toString());
         }
       }
     } catch (IOException e) {
       Log.warn("bulk port: cannot open it (" + e.getMessage() + "); exec output stays on gRPC", null);
     }
     return null;
-  }
-
-  /**
-   * Hands the port to {@code binary} ({@link BulkDaemon}); false (and this object stays the
-   * writer) when it cannot start. Call before any {@link #write}.
-   */
-  public synchronized boolean startDaemon(Path binary) {
-    if (out != null || daemon != null) {
-      return daemon != null;
-    }
-    try {
-      daemon = BulkDaemon.start(binary, path.toString());
-      return true;
-    } catch (IOException e) {
-      Log.warn("bulk port: " + e.getMessage() + "; the agent writes the port itself", null);
-      return false;
-    }
-  }
-
-  /** The native writer that owns the port, or null when this object writes it. */
-  public BulkDaemon daemon() {
-    return daemon;
   }
 
   /** Writes one frame; blocks while the host does not read. */
@@ -99,12 +72,6 @@ public final class BulkPort implements AutoCloseable {
       return;
     }
     synchronized (this) {
-      if (daemon != null) {
-        throw new IOException("the " + daemon + " owns the bulk port");
-      }
-      if (out == null) {
-        out = FileChannel.open(path, StandardOpenOption.WRITE);
-      }
       header.clear();
       header.putInt(stream).put((byte) kind).putInt(length).flip();
       frame[0] = header;
@@ -127,12 +94,7 @@ public final class BulkPort implements AutoCloseable {
   }
 
   @Override
-  public synchronized void close() throws IOException {
-    if (daemon != null) {
-      daemon.close();
-    }
-    if (out != null) {
-      out.close();
-    }
+  public void close() throws IOException {
+    out.close();
   }
 }

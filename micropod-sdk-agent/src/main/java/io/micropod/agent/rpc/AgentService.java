@@ -65,9 +65,8 @@ public final class AgentService extends AgentServiceGrpc.AgentServiceImplBase {
     this.info = new InfoHandler(info);
     this.containers = new ContainerHandler(containers, deadlines);
     this.logs = new LogsHandler(containers);
-    this.exec = new ExecHandler(containers, ExecHandler.lazy(() -> ExecHandler.withDaemon(
-        io.micropod.agent.channel.BulkPort.find(
-            java.nio.file.Path.of("/sys/class/virtio-ports"), java.nio.file.Path.of("/dev")))));
+    this.exec = new ExecHandler(containers, ExecHandler.lazy(() -> io.micropod.agent.channel.BulkPort.find(
+        java.nio.file.Path.of("/sys/class/virtio-ports"), java.nio.file.Path.of("/dev"))));
     this.shutdown = new ShutdownHandler(shutdown);
     this.forward = new PortForwardHandler(work);
     this.copy = new CopyHandler(containers, work);

@@ -6,21 +6,17 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micropod.agent.base.Log;
-import io.micropod.agent.channel.BulkDaemon;
 import io.micropod.agent.channel.BulkPort;
 import io.micropod.agent.runtime.ContainerManager;
 import io.micropod.agent.runtime.ExecSession;
 import io.micropod.agent.runtime.ExitStatus;
 import io.micropod.agent.runtime.OutputLog;
 import io.micropod.agent.runtime.OutputSink;
-import io.micropod.agent.runtime.PipeTaker;
 import io.micropod.agent.v1.ExecExit;
 import io.micropod.agent.v1.ExecRequest;
 import io.micropod.agent.v1.ExecResponse;
 import io.micropod.agent.v1.ExecStart;
 import java.io.IOException;
-import java.nio.file.Path;
-import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
 
 /**
@@ -34,9 +30,7 @@ import java.util.function.Supplier;
  *
  * <p>With {@code start.bulk_stream} set, no terminal and a bulk port ({@link BulkPort}), the
  * output goes to the port as frames of that stream instead of as responses; the exit follows
- * the stream's end frame and says so ({@code bulk_ended}). When the native {@link BulkDaemon}
- * owns the port, it takes the pipes of execs through the exec helper ({@link NativeSink}); the
- * output of any other exec goes as responses (the port has one writer).
+ * the stream's end frame and says so ({@code bulk_ended}).
  */
 final class ExecHandler {
   private final ContainerManager containers;
@@ -46,18 +40,6 @@ final class ExecHandler {
   ExecHandler(ContainerManager containers, Supplier<BulkPort> bulkPort) {
     this.containers = containers;
     this.bulkPort = bulkPort;
-  }
-
-  /**
-   * Hands {@code port} to the native daemon when the guest has one ({@link BulkDaemon#binary});
-   * returns {@code port} (null stays null).
-   */
-  static BulkPort withDaemon(BulkPort port) {
-    Path binary = BulkDaemon.binary();
-    if (port != null && binary != null && port.startDaemon(binary)) {
-      Log.debug("exec output spliced to the bulk port by " + port.daemon());
-    }
-    return port;
   }
 
   /** {@code find} once, on first use (ports appear asynchronously at boot); null while failed. */
@@ -97,8 +79,6 @@ final class ExecHandler {
     private final Supplier<BulkPort> bulkPort;
     /** Where the output goes when it goes to the bulk port; null: as responses. */
     private volatile BulkSink bulk;
-    /** Where the output goes when the bulk daemon may take it; null: not offered. */
-    private volatile NativeSink nativeSink;
     private final Object lock = new Object();
     private volatile ExecSession session;
     private volatile boolean attachStdin;
@@ -161,13 +141,7 @@ final class ExecHandler {
         OutputSink sink = this;
         if (start.getBulkStream() != 0 && !start.getAttachMain() && !start.getProcess().getTerminal()) {
           BulkPort port = bulkPort.get();
-          BulkDaemon daemon = port == null ? null : port.daemon();
-          if (daemon != null) {
-            if (daemon.broken() == null) {
-              nativeSink = new NativeSink(daemon, start.getBulkStream(), this);
-              sink = nativeSink;
-            }
-          } else if (port != null) {
+          if (port != null) {
             bulk = new BulkSink(port, start.getBulkStream());
             sink = bulk;
           }
@@ -190,10 +164,6 @@ final class ExecHandler {
         BulkSink b = bulk;
         if (b != null) {
           b.end(); // no process: end the stream the host opened
-        }
-        NativeSink n = nativeSink;
-        if (n != null) {
-          n.end(true);
         }
         fail(Statuses.toStatus(e));
       }
@@ -268,11 +238,7 @@ final class ExecHandler {
       // frame now, so that the host has all bytes before it sees the exit. Written even for a
       // cancelled call: the host keeps the stream open until its end frame.
       BulkSink b = bulk;
-      NativeSink n = nativeSink;
-      boolean ended = b != null || (n != null && n.taken());
-      // an exec the daemon did not take ends its stream only when the exit will not say
-      // bulk_ended (the host forgets such a stream at the exit; a failed call keeps it open)
-      String lost = b != null ? b.end() : n != null ? n.end(failure != null || cancelled) : null;
+      String lost = b == null ? null : b.end();
       synchronized (lock) {
         if (finished || cancelled) {
           return;
@@ -290,7 +256,7 @@ final class ExecHandler {
             ExecResponse.newBuilder()
                 .setExit(
                     ExecExit.newBuilder().setExitCode(exit.exitCode()).setSignal(exit.signal())
-                        .setBulkEnded(ended))
+                        .setBulkEnded(b != null))
                 .build());
         call.onCompleted();
       }
@@ -358,75 +324,6 @@ final class ExecHandler {
         }
       }
       return failed;
-    }
-  }
-
-  /**
-   * An exec's output when the bulk daemon owns the port: an exec through the exec helper offers
-   * its pipes ({@link PipeTaker}) and the daemon splices them to the port as frames of the
-   * stream, then its end frame; any other exec's output (the OCI runtime path, or the daemon
-   * refused) is written here and goes as responses.
-   */
-  static final class NativeSink implements OutputSink, PipeTaker {
-    private final BulkDaemon daemon;
-    private final int stream;
-    private final OutputSink responses;
-    private volatile CompletableFuture<Void> taken;
-
-    NativeSink(BulkDaemon daemon, int stream, OutputSink responses) {
-      this.daemon = daemon;
-      this.stream = stream;
-      this.responses = responses;
-    }
-
-    @Override
-    public void write(OutputLog.Stream which, byte[] data, int offset, int length)
-        throws InterruptedException {
-      responses.write(which, data, offset, length);
-    }
-
-    @Override
-    public PipeTaker pipeTaker() {
-      return this;
-    }
-
-    @Override
-    public CompletableFuture<Void> take(String stdout, String stderr) throws IOException {
-      CompletableFuture<Void> t = daemon.take(stream, stdout, stderr);
-      taken = t;
-      return t;
-    }
-
-    /** Whether the daemon took the exec's pipes (its stream ends on the port). */
-    boolean taken() {
-      return taken != null;
-    }
-
-    /**
-     * After the exit: makes sure the stream's end frame is written (cutting pipes that a
-     * leftover process still holds open); returns why output was lost, or null.
-     *
-     * @param failed the call fails: a stream the daemon never took is ended too
-     */
-    String end(boolean failed) {
-      CompletableFuture<Void> t = taken;
-      try {
-        if (t == null) {
-          if (failed) {
-            daemon.endUntaken(stream);
-          }
-          return null;
-        }
-        if (!t.isDone()) {
-          daemon.cut(stream);
-        }
-        t.getNow(null);
-        return null;
-      } catch (IOException | RuntimeException e) {
-        String why = "the exec's output on the bulk port was lost: " + e.getMessage();
-        Log.warn(why, null);
-        return why;
-      }
     }
   }
 }

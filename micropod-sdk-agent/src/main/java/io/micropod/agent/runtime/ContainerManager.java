@@ -937,7 +937,7 @@ public final class ContainerManager {
     int seq = execSeq.incrementAndGet();
     if (!tty) {
       long t0 = System.nanoTime();
-      ExecHelper.HelperProcess hp = execThroughHelper(c, process, attachStdin, sink.pipeTaker());
+      ExecHelper.HelperProcess hp = execThroughHelper(c, process, attachStdin);
       if (hp != null) {
         ExecSession session = ExecSession.start(hp, "micropod-agent-" + id + "-exec" + seq, sink,
             this, hp::failure);
@@ -1011,7 +1011,7 @@ public final class ContainerManager {
    * exec; nothing was started then).
    */
   private ExecHelper.HelperProcess execThroughHelper(
-      Container c, ProcessConfig process, boolean attachStdin, PipeTaker taker) {
+      Container c, ProcessConfig process, boolean attachStdin) {
     Path binary = ExecHelper.binary();
     if (binary == null) {
       return null;
@@ -1040,7 +1040,7 @@ public final class ContainerManager {
       helper = slot.helper;
     }
     try {
-      return (ExecHelper.HelperProcess) helper.exec(process, attachStdin, taker);
+      return (ExecHelper.HelperProcess) helper.exec(process, attachStdin);
     } catch (ExecHelper.Unavailable e) {
       Log.info("container " + c.id + ": exec through the helper failed, using the OCI runtime: "
           + e.getMessage());

@@ -131,15 +131,6 @@ final class ExecHelper implements AutoCloseable {
    * @throws Unavailable when nothing was started: the caller runs it with the OCI runtime
    */
   Process exec(ProcessConfig process, boolean attachStdin) throws Unavailable {
-    return exec(process, attachStdin, null);
-  }
-
-  /**
-   * Like {@link #exec(ProcessConfig, boolean)}; when {@code taker} takes stdout and stderr,
-   * the process's streams are empty and its {@link HelperProcess#taken()} says when the output
-   * ended (when it refuses, the agent reads them as usual).
-   */
-  Process exec(ProcessConfig process, boolean attachStdin, PipeTaker taker) throws Unavailable {
     byte[] payload = payload(process, attachStdin);
     if (payload.length > MAX_PAYLOAD) {
       throw new Unavailable("the exec's argv and env (" + payload.length + " bytes) exceed "
@@ -159,7 +150,6 @@ final class ExecHelper implements AutoCloseable {
     InputStream stdout = null;
     InputStream stderr = null;
     OutputStream stdin = null;
-    CompletableFuture<Void> taken = null;
     try {
       synchronized (out) {
         out.writeByte('E');
@@ -172,20 +162,9 @@ final class ExecHelper implements AutoCloseable {
       // The broker is our own child: its descriptors are the exec's pipes, nothing else.
       String dir = "/proc/" + broker.pid() + "/fd/";
       try {
-        if (taker != null) {
-          try {
-            taken = taker.take(dir + fds[1], dir + fds[2]);
-            stdout = InputStream.nullInputStream();
-            stderr = InputStream.nullInputStream();
-          } catch (IOException e) {
-            Log.debug(what + ": exec " + n + "'s output stays with the agent: " + e.getMessage());
-          }
-        }
-        if (taken == null) {
-          // buffered as a Process's own streams are (FileInputStream.readAllBytes would seek)
-          stdout = new BufferedInputStream(new FileInputStream(dir + fds[1]), 8192);
-          stderr = new BufferedInputStream(new FileInputStream(dir + fds[2]), 8192);
-        }
+        // buffered as a Process's own streams are (FileInputStream.readAllBytes would seek)
+        stdout = new BufferedInputStream(new FileInputStream(dir + fds[1]), 8192);
+        stderr = new BufferedInputStream(new FileInputStream(dir + fds[2]), 8192);
         stdin = attachStdin
             ? new BufferedOutputStream(new FileOutputStream(dir + fds[0]), 8192)
             : OutputStream.nullOutputStream();
@@ -201,7 +180,7 @@ final class ExecHelper implements AutoCloseable {
       if (Log.isDebug()) {
         Log.debug(what + ": exec " + n + " forked " + (call.forkedNanos - t0) / 1000 + " us after the request");
       }
-      return new HelperProcess(this, call, stdin, stdout, stderr, taken);
+      return new HelperProcess(this, call, stdin, stdout, stderr);
     } catch (IOException | Unavailable e) {
       calls.remove(n);
       closeQuietly(stdin);
@@ -415,21 +394,14 @@ final class ExecHelper implements AutoCloseable {
     private final OutputStream stdin;
     private final InputStream stdout;
     private final InputStream stderr;
-    private final CompletableFuture<Void> taken;
 
     HelperProcess(ExecHelper helper, Call call, OutputStream stdin, InputStream stdout,
-        InputStream stderr, CompletableFuture<Void> taken) {
+        InputStream stderr) {
       this.helper = helper;
       this.call = call;
       this.stdin = stdin;
       this.stdout = stdout;
       this.stderr = stderr;
-      this.taken = taken;
-    }
-
-    /** When a {@link PipeTaker} took the output: completes when it ended; else null. */
-    CompletableFuture<Void> taken() {
-      return taken;
     }
 
     /** Why the exec failed (its helper went away), or null. */

@@ -57,11 +57,7 @@ public final class ExecSession {
             StreamPump.start(process.getInputStream(), OutputLog.Stream.STDOUT, tee, name + "-out",
                 sink.readBytes()),
             // stderr's pipe keeps the default 64 KiB (only stdout's is enlarged: micropod-exec.c)
-            StreamPump.start(process.getErrorStream(), OutputLog.Stream.STDERR, tee, name + "-err"),
-            // a PipeTaker's end: the exit waits for it as for the pumps (its failure is the sink's)
-            process instanceof ExecHelper.HelperProcess hp && hp.taken() != null
-                ? hp.taken().exceptionally(e -> null)
-                : CompletableFuture.completedFuture(null));
+            StreamPump.start(process.getErrorStream(), OutputLog.Stream.STDERR, tee, name + "-err"));
     process
         .onExit()
         .thenRun(() -> manager.afterOutput(output, () -> s.finish(process.exitValue(), runtimeError.get())));

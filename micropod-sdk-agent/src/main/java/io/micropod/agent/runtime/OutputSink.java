@@ -15,12 +15,4 @@ public interface OutputSink {
   default int readBytes() {
     return StreamPump.BUFFER_BYTES;
   }
-
-  /**
-   * Who may take the exec's pipes instead of this sink being written (see {@link PipeTaker});
-   * null: this sink gets the output.
-   */
-  default PipeTaker pipeTaker() {
-    return null;
-  }
 }
