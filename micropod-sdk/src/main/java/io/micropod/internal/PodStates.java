@@ -21,6 +21,7 @@ import io.micropod.internal.state.StateDirectory;
 import io.micropod.internal.vm.FileTail;
 import io.micropod.internal.vm.RootfsShare;
 import io.micropod.internal.vm.VmProcess;
+import io.micropod.internal.vm.VmmSelection;
 import io.micropod.internal.vm.firecracker.FirecrackerApi;
 import io.micropod.internal.vm.firecracker.FirecrackerDriver;
 import java.io.IOException;
@@ -444,7 +445,7 @@ public final class PodStates {
     /** QMP {@code stop}, or Firecracker's {@code PATCH /vm Paused}, through a connection of its own. */
     @Override
     public void pause() throws java.io.IOException {
-      if (FIRECRACKER.equals(driver)) {
+      if (VmmSelection.FIRECRACKER.equals(driver)) {
         try (FirecrackerApi api = firecrackerApi()) {
           api.pause();
         }
@@ -456,7 +457,7 @@ public final class PodStates {
     /** QMP {@code cont}, or Firecracker's {@code PATCH /vm Resumed}. */
     @Override
     public void resume() throws java.io.IOException {
-      if (FIRECRACKER.equals(driver)) {
+      if (VmmSelection.FIRECRACKER.equals(driver)) {
         try (FirecrackerApi api = firecrackerApi()) {
           api.resume();
         }
@@ -477,7 +478,7 @@ public final class PodStates {
       if (guestRam == null) {
         throw new IllegalStateException("pod " + id + " was not started snapshottable");
       }
-      if (FIRECRACKER.equals(driver)) {
+      if (VmmSelection.FIRECRACKER.equals(driver)) {
         throw new IllegalStateException("pod " + id + " runs on Firecracker: snapshot it from the"
             + " process that started it (MicroPod.snapshot there), whose agent relay reconnects after the"
             + " snapshot resets the guest's vsock");
@@ -499,8 +500,6 @@ public final class PodStates {
       }
       return new FirecrackerApi(socketDir.resolve(FirecrackerDriver.API_SOCKET_NAME));
     }
-
-    private static final String FIRECRACKER = "firecracker";
 
     private final String driver;
 

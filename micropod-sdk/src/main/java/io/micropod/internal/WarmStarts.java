@@ -94,18 +94,18 @@ final class WarmStarts {
     return null;
   }
 
-  /** Why {@code spec} cannot start warm with any driver; null when it can. */
+  /**
+   * Why {@code spec} cannot start warm with any driver; null when it can. The rule is
+   * {@code MicroPodSpec.Builder.warmStart(true)}'s, which {@code build()} enforces: a spec that
+   * did not ask (warm starts from {@link #ENV}) is checked by asking.
+   */
   static String cannot(MicroPodSpec spec) {
-    if (spec.fromSnapshot().isPresent()) {
-      return "it is restored from snapshot " + spec.fromSnapshot().get();
+    try {
+      spec.newBuilder().warmStart(true).build();
+      return null;
+    } catch (IllegalStateException e) {
+      return e.getMessage();
     }
-    if (!spec.mounts().isEmpty()) {
-      return "it has host directory mounts, which a template cannot hold";
-    }
-    if (!spec.networks().isEmpty()) {
-      return "it joins networks, whose devices a template cannot hold yet";
-    }
-    return null;
   }
 
   /**
