@@ -11,6 +11,7 @@ import io.micropod.internal.base.Ids;
 import io.micropod.internal.net.LocalNetwork;
 import io.micropod.internal.state.PodRecord;
 import io.micropod.internal.vm.HostCapabilities;
+import io.micropod.internal.vm.VmmDriver;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -50,6 +51,18 @@ final class PodStarter {
     }
   }
 
+  /**
+   * The steps of {@code b}'s start: a restore (from a snapshot, or a warm start's template, then
+   * its container's steps), a cold start, or a cold start that writes the template of {@code warm}.
+   */
+  private static List<BootStep<Boot>> steps(Boot b, WarmStarts.Plan warm) {
+    VmmDriver driver = b.runtime.driver();
+    if (b.restoredFrom != null) {
+      return warm != null ? SnapshotSteps.warmSteps(driver) : SnapshotSteps.steps(driver);
+    }
+    return warm != null ? WarmStarts.coldSteps(warm) : steps();
+  }
+
   /** One boot attempt: a new pod id, every step, undone on failure. */
   private static MicroPod startOnce(MicroPodSpec spec, RuntimeServices runtime) {
     return startOnce(spec, runtime, WarmStarts.plan(spec, runtime));
@@ -78,8 +91,7 @@ final class PodStarter {
     cleanup.push("runtime.untrack", () -> runtime.untrack(id));
     claimName(boot, cleanup);
     log.debug("pod {}: starting {}", id, spec);
-    List<BootStep<Boot>> steps = warm == null ? (boot.restoredFrom != null ? SnapshotSteps.steps(runtime.driver()) : steps())
-        : boot.restoredFrom != null ? SnapshotSteps.warmSteps(runtime.driver()) : WarmStarts.coldSteps(warm);
+    List<BootStep<Boot>> steps = steps(boot, warm);
     Map<String, Duration> took;
     try {
       took = new BootSequence<>(id, spec.listener(), steps).run(boot, cleanup);

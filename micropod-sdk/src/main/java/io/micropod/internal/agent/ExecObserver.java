@@ -59,11 +59,10 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
         // as the agent channel reports it (an AgentException with its status): a guest that closed
         // the port went away (UNAVAILABLE, as the VM's death on the gRPC call), one that broke the
         // frame rules lost the output (DATA_LOSS)
-        Throwable why = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
-        boolean gone = why instanceof BulkChannel.EndedException e && e.closedByGuest();
+        boolean gone = t instanceof BulkChannel.EndedException e && e.closedByGuest();
         result.completeExceptionally((gone ? Status.UNAVAILABLE : Status.DATA_LOSS).withDescription(
-            "the exec's output over the pod's bulk channel was lost (" + why.getMessage() + "); the exec was"
-                + " cancelled" + (gone ? "" : "; later execs use the agent's gRPC channel")).withCause(why)
+            "the exec's output over the pod's bulk channel was lost (" + t.getMessage() + "); the exec was"
+                + " cancelled" + (gone ? "" : "; later execs use the agent's gRPC channel")).withCause(t)
             .asRuntimeException());
         stdout.end();
         cancel("bulk channel ended");
