@@ -87,6 +87,21 @@ public final class PodMain {
         System.out.flush();
         System.exit(0);
       }
+      case "attach-paused" -> {
+        // attaches to paused pod args[1] (attach lets it run for the handshake and pauses it
+        // again), tries an exec and exits without closing it (micropod exec on a paused pod)
+        long t0 = System.nanoTime();
+        MicroPod pod = MicroPodRuntime.defaultRuntime().attach(args[1]);
+        try {
+          pod.exec("true");
+          System.out.println("REFUSED no");
+        } catch (IllegalStateException e) {
+          System.out.println("REFUSED " + (e.getMessage().contains("paused") ? "paused" : e.getMessage()));
+        }
+        System.out.println("ATTACH_MS " + (System.nanoTime() - t0) / 1_000_000);
+        System.out.flush();
+        System.exit(0);
+      }
       case "resume-and-exec" -> {
         // attaches to paused pod args[1] (attach lets it run for the handshake), resumes it, runs
         // echo args[2] and exits without closing it (micropod resume, then micropod exec)

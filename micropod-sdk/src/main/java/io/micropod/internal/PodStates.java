@@ -38,6 +38,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +51,8 @@ public final class PodStates {
   private static final Logger log = LoggerFactory.getLogger(PodStates.class);
   /** How long {@code attach} waits for the agent's first answer. */
   static final Duration ATTACH_TIMEOUT = Duration.ofSeconds(30);
+  /** How long an attach waits for the agent's answer to the HTTP/2 handshake before it connects again. */
+  static final Duration HANDSHAKE_SILENCE = Duration.ofSeconds(3);
   /** The image a reaped pod's spec names when its record's cannot be parsed (the undo reads none). */
   private static final String UNREADABLE_IMAGE = "oci:/unreadable-record";
 
@@ -211,33 +214,34 @@ public final class PodStates {
     me = found.withOwner(self);
     Boot b = boot(runtime, services, me);
     Path socket = Path.of(me.agentSocket());
-    AgentClient agent = services.connectAgent(b.id, socket);
-    if (b.paused) {
-      // a paused guest's agent cannot answer: let it run for the handshake, pause it again below
-      try {
-        b.vmProcess().resume();
-      } catch (java.io.IOException | RuntimeException e) {
-        log.debug("pod {}: cannot resume the paused pod to attach: {}", b.id, e.toString());
-      }
-    }
-    CompletableFuture<GuestInfo> info = agent.getInfoAsync(ATTACH_TIMEOUT);
+    ConnectedAgent connected = null;
     try {
-      b.agent.set(new ConnectedAgent(agent, info.get(ATTACH_TIMEOUT.toMillis() + 2000, TimeUnit.MILLISECONDS), 0));
+      if (b.paused) {
+        // a paused guest's agent cannot answer: let it run for the handshake, pause it again below
+        b.vmProcess().resume();
+      }
+      connected = handshake(services, b.id, socket);
       if (b.paused) {
         b.vmProcess().pause();
       }
+      b.agent.set(connected);
     } catch (Exception e) {
-      info.cancel(true);
-      agent.close();
-      PodRecord back = found;
+      if (connected != null) {
+        connected.client().close();
+      }
       try {
-        state.write(back); // give it back, so that a later attach can try again
+        state.write(found); // give it back, so that a later attach can try again
       } catch (RuntimeException ignored) {
         // the next sweep decides
       }
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
         throw new MicroPodException("interrupted while attaching to pod " + b.id, e, b.id, Phase.AGENT_CONNECT);
+      }
+      if (e instanceof java.io.IOException) {
+        throw new MicroPodException("cannot " + (connected == null ? "resume" : "pause again") + " paused pod "
+            + b.id + " through its VMM to attach (" + e.getMessage() + "); see " + b.paths.consoleLog(),
+            e, b.id, Phase.AGENT_CONNECT);
       }
       Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
       throw new AgentTimeoutException("the agent of pod " + b.id + " did not answer on " + socket + " within "
@@ -251,6 +255,41 @@ public final class PodStates {
     log.info("pod {}: attached (started by pid {}, VMM pid {})", b.id,
         found.owner() == null ? "?" : found.owner().pid(), me.vmm().pid());
     return RealMicroPod.attached(b, cleanup);
+  }
+
+  /**
+   * Connects to the agent of pod {@code id} on {@code socket} and asks {@code GetInfo}, within
+   * {@link #ATTACH_TIMEOUT}. A connection whose HTTP/2 handshake goes unanswered for
+   * {@link #HANDSHAKE_SILENCE} (then twice, four times that) is dropped and made again: when a
+   * host left a paused guest with a request in flight (grpc-java pings after it reads data), the
+   * guest answers it as soon as it runs again, to a host that is gone, and from then on QEMU's
+   * port passes none of the guest's bytes to the next host, until a host leaves while the guest
+   * runs (PauseResumeAcrossProcessesIT). Leaving is what clears it, so the next connection is
+   * answered.
+   */
+  private static ConnectedAgent handshake(RuntimeServices services, String id, Path socket)
+      throws InterruptedException, ExecutionException, TimeoutException {
+    long deadline = System.nanoTime() + ATTACH_TIMEOUT.toNanos();
+    Duration silence = HANDSHAKE_SILENCE;
+    while (true) {
+      AgentClient agent = services.connectAgent(id, socket);
+      try {
+        Duration left = Duration.ofNanos(deadline - System.nanoTime());
+        if (left.compareTo(silence) > 0 && !agent.awaitConnected(silence)) {
+          log.debug("pod {}: the agent did not answer the HTTP/2 handshake on {} within {}: connecting again",
+              id, socket, Durations.human(silence));
+          agent.close();
+          silence = silence.multipliedBy(2);
+          continue;
+        }
+        left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+        GuestInfo info = agent.getInfoAsync(left).get(left.toMillis() + 2000, TimeUnit.MILLISECONDS);
+        return new ConnectedAgent(agent, info, 0);
+      } catch (InterruptedException | ExecutionException | TimeoutException | RuntimeException e) {
+        agent.close();
+        throw e;
+      }
+    }
   }
 
   /**

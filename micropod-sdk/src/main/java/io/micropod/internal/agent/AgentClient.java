@@ -1,6 +1,7 @@
 package io.micropod.internal.agent;
 
 import com.google.protobuf.ByteString;
+import io.grpc.ConnectivityState;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -59,6 +60,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
@@ -183,6 +185,27 @@ public final class AgentClient implements AutoCloseable {
 
   String podId() {
     return podId;
+  }
+
+  /**
+   * Asks the channel to connect and waits up to {@code timeout} for the HTTP/2 connection to be
+   * up: grpc-netty calls a transport ready when the agent's server answered the client preface
+   * with its SETTINGS, so false means no answer to the handshake (or no connection at all).
+   */
+  public boolean awaitConnected(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    ConnectivityState state = channel.getState(true);
+    while (state != ConnectivityState.READY) {
+      long left = deadline - System.nanoTime();
+      if (state == ConnectivityState.SHUTDOWN || left <= 0) {
+        return false;
+      }
+      CountDownLatch changed = new CountDownLatch(1);
+      channel.notifyWhenStateChanged(state, changed::countDown);
+      changed.await(left, TimeUnit.NANOSECONDS);
+      state = channel.getState(true);
+    }
+    return true;
   }
 
   /**
