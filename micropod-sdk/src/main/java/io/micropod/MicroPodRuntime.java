@@ -5,6 +5,7 @@ import io.micropod.event.Phase;
 import io.micropod.internal.Listeners;
 import io.micropod.internal.PodStates;
 import io.micropod.internal.base.RuntimeConfig;
+import io.micropod.internal.base.SdkVersion;
 import io.micropod.internal.RuntimeServices;
 import io.micropod.internal.image.ResolvedImage;
 import java.io.IOException;
@@ -92,6 +93,17 @@ public final class MicroPodRuntime implements AutoCloseable {
    */
   public static Builder builder() {
     return new Builder();
+  }
+
+  /**
+   * This SDK's version (its Maven version, such as {@code 0.1.0}). It also names the guest image
+   * every runtime of this SDK boots: {@code <home>/guest/<version>} ({@link #checkHost()} reports
+   * that image, and the VMM's and virtiofsd's versions).
+   *
+   * @return the version; never empty
+   */
+  public static String sdkVersion() {
+    return SdkVersion.get();
   }
 
   /**

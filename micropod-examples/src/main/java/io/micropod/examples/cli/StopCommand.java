@@ -1,7 +1,5 @@
 package io.micropod.examples.cli;
 
-import io.micropod.MicroPodRuntime;
-import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,10 +34,6 @@ final class StopCommand implements Callable<Integer> {
     if (seconds < 0) {
       throw new IllegalArgumentException("--time must be 0 or more seconds: " + seconds);
     }
-    PrintWriter out = main.spec.commandLine().getOut();
-    PrintWriter err = main.spec.commandLine().getErr();
-    try (MicroPodRuntime runtime = Pods.runtime(main.env)) {
-      return Pods.closeEach(runtime, pods, out, err, main.debug(), pod -> pod.stop(Duration.ofSeconds(seconds)));
-    }
+    return Pods.each(main, pods, Pods.closing(pod -> pod.stop(Duration.ofSeconds(seconds))));
   }
 }
