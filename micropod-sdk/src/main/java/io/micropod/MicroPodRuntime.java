@@ -406,6 +406,26 @@ public final class MicroPodRuntime implements AutoCloseable {
   }
 
   /**
+   * Renames a live pod, as {@code docker rename}: under the lock of the pod records, so that names
+   * stay unique among live pods. Later {@link #attach(String) attach} and {@link #list()} calls, by
+   * any process, see the new name. A handle that holds the pod already keeps the spec it had
+   * ({@link MicroPod#spec()} still names the pod as it was started), and the JVM that started the
+   * pod does not reuse the old name before that pod is closed.
+   *
+   * @param idOrName a live pod's id or current name
+   * @param newName the new name: 1 to 63 of {@code [A-Za-z0-9_.-]}, starting with a letter or digit
+   *     (as {@link MicroPodSpec.Builder#name(String)})
+   * @return the pod's id (which does not change)
+   * @throws IllegalArgumentException when {@code newName} is not of that form
+   * @throws PodNotFoundException when no live pod has that id or name
+   * @throws MicroPodException when another live pod has {@code newName}
+   */
+  public String rename(String idOrName, String newName) {
+    java.util.Objects.requireNonNull(idOrName, "idOrName");
+    return PodStates.rename(services, idOrName, Validation.podName(newName));
+  }
+
+  /**
    * The snapshots kept in this runtime's home ({@code <home>/snapshots/}), oldest first. Half-written
    * snapshots (their writer crashed) are never listed, and are removed once their writer is gone.
    *

@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
  * micropod list | ps [-q], stop [-t SECONDS] ID|NAME..., logs [-f] ID|NAME, exec ID|NAME CMD...
  * micropod kill [-s SIGNAL] ID|NAME..., wait ID|NAME..., port ID|NAME [PORT]
  * micropod network create NAME | ls | rm NAME... | inspect NAME...; run --network NAME --network-alias A
- * micropod top ID|NAME [PS_OPTIONS], restart [-t SECONDS] ID|NAME...
+ * micropod top ID|NAME [PS_OPTIONS], restart [-t SECONDS] ID|NAME..., rename ID|NAME NEW_NAME
  * micropod doctor, version [--format json], --version
  * </pre>
  *
@@ -38,7 +38,7 @@ import picocli.CommandLine.Spec;
         PullCommand.class, ImagesCommand.class, RmiCommand.class,
         DoctorCommand.class, SnapshotCommand.class, PauseCommand.Pause.class, PauseCommand.Resume.class,
         KillCommand.class, WaitCommand.class, PortCommand.class, TopCommand.class, RestartCommand.class,
-        VersionCommand.class, CommandLine.HelpCommand.class},
+        RenameCommand.class,         VersionCommand.class, CommandLine.HelpCommand.class},
     versionProvider = VersionCommand.Short.class)
 public final class Main implements Callable<Integer> {
 

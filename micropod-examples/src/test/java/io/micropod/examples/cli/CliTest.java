@@ -457,7 +457,7 @@ class CliTest {
   }
 
   @ParameterizedTest
-  @org.junit.jupiter.params.provider.ValueSource(strings = {"rm", "inspect", "stats", "cp", "top", "restart", "version"})
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"rm", "inspect", "stats", "cp", "top", "restart", "rename", "version"})
   void newVerbsHaveHelp(String verb) {
     assertThat(run(verb, "--help")).isZero();
     assertThat(out.toString()).startsWith("Usage: micropod " + verb);
@@ -727,7 +727,7 @@ class CliTest {
 
     assertThat(code).isZero();
     assertThat(out.toString()).contains("run", "list", "stop", "logs", "exec", "pull", "images", "rmi", "doctor",
-        "top", "restart", "version", "--version");
+        "top", "restart", "rename", "version", "--version");
   }
 
   @Test
@@ -806,6 +806,19 @@ class CliTest {
     String two = one + "-2";
     assertThat(runAnew("restart", one, two)).isEqualTo(ExitCodes.NO_SUCH_POD);
     assertThat(err.toString()).isEqualTo("micropod: no such pod: " + one + "\nmicropod: no such pod: " + two + "\n");
+    assertThat(out.toString()).isEmpty();
+  }
+
+  @Test
+  void renameNeedsAPodAndAValidNewNameAndSaysWhichPodIsMissing() {
+    assertThat(runAnew("rename", "web")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).isEqualTo("micropod: Missing required parameter: 'NEW_NAME' (see 'micropod rename --help')\n");
+    assertThat(runAnew("rename", "web", "bad name")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).isEqualTo("micropod: invalid NEW_NAME: name must be 1-63 of [A-Za-z0-9_.-], starting"
+        + " with a letter or digit: bad name\n");
+    String missing = "no-such-pod-" + System.nanoTime();
+    assertThat(runAnew("rename", missing, "web2")).isEqualTo(ExitCodes.NO_SUCH_POD);
+    assertThat(err.toString()).isEqualTo("micropod: no such pod: " + missing + "\n");
     assertThat(out.toString()).isEmpty();
   }
 

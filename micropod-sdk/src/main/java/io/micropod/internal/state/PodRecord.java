@@ -105,6 +105,12 @@ public record PodRecord(
     }
   }
 
+  /** {@return this record with {@code n} as the pod's name} (a rename: PodStates.rename) */
+  public PodRecord withName(String n) {
+    return new PodRecord(version, id, n, image, driver, status, detached, owner, vmm, virtiofsd, user,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details, snapshottable);
+  }
+
   public PodRecord withStatus(String s) {
     return new PodRecord(version, id, name, image, driver, s, detached, owner, vmm, virtiofsd, user,
         podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details, snapshottable);
