@@ -147,7 +147,11 @@ final class Pods {
     }
   }
 
-  /** The pod's main process does not run, so the action cannot be done (Docker's "is not running"). */
+  /**
+   * The pod's main process does not run, so the action cannot be done (Docker's "is not running"):
+   * exit {@value ExitCodes#NOT_RUNNING} and the message as it is, per pod ({@link #each}) or for a
+   * command of one pod ({@link Errors}).
+   */
   static final class NotRunningException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 

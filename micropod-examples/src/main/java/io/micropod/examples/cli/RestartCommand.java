@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -46,22 +47,20 @@ final class RestartCommand implements Callable<Integer> {
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
   boolean help;
 
-  @Option(names = {"-t", "--time"}, paramLabel = "SECONDS", description = "Seconds to wait before killing; default ${DEFAULT-VALUE}.")
-  int seconds = 10;
+  @Mixin
+  StopTimeout timeout = new StopTimeout();
 
   @Parameters(arity = "1..*", paramLabel = "ID|NAME")
   List<String> pods = new ArrayList<>();
 
   @Override
   public Integer call() {
-    if (seconds < 0) {
-      throw new IllegalArgumentException("--time must be 0 or more seconds: " + seconds);
-    }
-    return Pods.each(main, pods, this::restart);
+    Duration grace = timeout.duration();
+    return Pods.each(main, pods, (runtime, p) -> restart(runtime, p, grace));
   }
 
   /** Restarts {@code p}; returns the new pod's id. */
-  private String restart(MicroPodRuntime runtime, String p) {
+  private String restart(MicroPodRuntime runtime, String p, Duration grace) {
     MicroPodSpec spec;
     String oldId;
     try (MicroPod old = Pods.attach(runtime, p)) {
@@ -71,7 +70,7 @@ final class RestartCommand implements Callable<Integer> {
       // the spec first: a pod whose spec cannot be rebuilt is left running
       spec = spec(info, environment(old, info, p), Pods.runtime(main.env));
       if (info.status() != PodInfo.Status.EXITED) {
-        old.stop(Duration.ofSeconds(seconds));
+        old.stop(grace);
       } // else closing removes it, as rm does
 
     }

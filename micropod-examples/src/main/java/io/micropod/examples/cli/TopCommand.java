@@ -49,9 +49,7 @@ final class TopCommand implements Callable<Integer> {
     MicroPodRuntime runtime = Pods.runtime(main.env);
     Optional<String> exited = Pods.exited(runtime, pod);
     if (exited.isPresent()) {
-      err.println("micropod: " + exited.get());
-      err.flush();
-      return ExitCodes.NOT_RUNNING;
+      throw new Pods.NotRunningException(exited.get(), null);
     }
     // not closed: closing would stop the pod; the JVM's exit lets go of it (see Pods)
     ExecResult r = Pods.attach(runtime, pod).exec(argv());

@@ -247,9 +247,9 @@ class CliTest {
   @Test
   void stopTakesSeveralPodsAndATimeout() {
     StopCommand stop = parse(StopCommand.class, "stop", "-t", "3", "web", "0123456789ab");
-    assertThat(stop.seconds).isEqualTo(3);
+    assertThat(stop.timeout.seconds).isEqualTo(3);
     assertThat(stop.pods).containsExactly("web", "0123456789ab");
-    assertThat(parse(StopCommand.class, "stop", "web").seconds).isEqualTo(10);
+    assertThat(parse(StopCommand.class, "stop", "web").timeout.seconds).isEqualTo(10);
   }
 
   @Test
@@ -796,7 +796,7 @@ class CliTest {
     CommandLine cl = Main.commandLine(new Main(HOST_ENV), new PrintWriter(out), new PrintWriter(err));
     RestartCommand restart = (RestartCommand) cl.parseArgs("restart", "-t", "3", "a", "b").subcommand()
         .commandSpec().userObject();
-    assertThat(restart.seconds).isEqualTo(3);
+    assertThat(restart.timeout.duration()).isEqualTo(Duration.ofSeconds(3));
     assertThat(restart.pods).containsExactly("a", "b");
 
     assertThat(runAnew("restart")).isEqualTo(ExitCodes.USAGE);
