@@ -183,7 +183,9 @@ public final class PodStates {
       return new PodInfo.Config(d.entrypoint(), d.command(), d.user(), d.hostname(),
           d.workingDir(), d.labels(), r.mounts(), d.networks(), d.networkAliases(),
           io.micropod.RestartPolicy.parse(d.restart() == null ? "no" : d.restart()), health,
-          d.egress() == null ? io.micropod.EgressPolicy.allowAll() : d.egress().toPolicy());
+          d.egress() == null ? io.micropod.EgressPolicy.allowAll() : d.egress().toPolicy(),
+          d.networkMode() == null ? io.micropod.NetworkMode.NAT : io.micropod.NetworkMode.valueOf(d.networkMode()),
+          d.memoryMib(), d.cpus());
     } catch (RuntimeException e) {
       log.debug("pod {}: its recorded spec is unreadable: {}", r.id(), e.toString());
       return null;

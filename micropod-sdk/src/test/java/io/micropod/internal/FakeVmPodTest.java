@@ -598,6 +598,24 @@ class FakeVmPodTest {
   }
 
   /**
+   * What {@code micropod restart} in another process needs to start the pod again: memory, vCPUs
+   * and the network mode are recorded.
+   */
+  @Test
+  void aStartedPodsRecordHoldsItsMemoryVcpusAndNetworkModeForOtherProcesses() {
+    RuntimeServices rt = runtimeWithConfig(tmp.resolve("config"), Map.of());
+    try (MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").memoryMib(640).cpus(2)
+        .networkMode(io.micropod.NetworkMode.NONE).build(), rt)) {
+      io.micropod.PodInfo.Config c = PodStates.list(rt).stream().filter(i -> i.id().equals(pod.id())).findFirst()
+          .orElseThrow().config().orElseThrow();
+
+      assertThat(c.memoryMib()).hasValue(640);
+      assertThat(c.cpus()).hasValue(2);
+      assertThat(c.networkMode()).isEqualTo(io.micropod.NetworkMode.NONE);
+    }
+  }
+
+  /**
    * A rename by another process ({@code MicroPodRuntime.rename}) runs under the state lock against
    * every live record, and the owner's next record update (here a pause) keeps the new name: the
    * owner changes the record as written, not its own copy.

@@ -24,19 +24,19 @@ import picocli.CommandLine.ParentCommand;
 /**
  * {@code micropod restart [-t SECONDS] ID|NAME...}: as {@code docker restart}, stops each pod
  * (SIGTERM, SIGKILL after {@code -t}) and starts it again, detached, with what its record keeps:
- * image, name, command, entrypoint, user, hostname, working directory, labels, volumes, published
- * ports (the same host ports), networks and aliases, restart policy, health check and egress
- * rules. A pod is a VM, and the SDK starts a new one: the restarted pod has a new id, which is
+ * image, name, command, entrypoint, user, hostname, working directory, labels, memory, vCPUs,
+ * network mode, volumes, published ports (the same host ports), networks and aliases, restart policy, health
+ * check and egress rules. A pod is a VM, and the SDK starts a new one: the restarted pod has a new id, which is
  * printed.
  *
  * <p>The environment is never recorded on the host (SecurityIT), so it is read from the running
  * container ({@code /proc/1/environ}, with the image's {@code cat}) and handed to the new pod in
  * memory only; when the main process no longer runs it cannot be, and the new pod gets the image's
- * environment (a warning says so). Memory and CPUs are not recorded either: the new pod gets
- * {@code run}'s defaults.
+ * environment (a warning says so). Memory and vCPUs are the recorded ones (a pod of an SDK that
+ * did not record them gets {@code run}'s defaults).
  */
 @Command(name = "restart", description = "Stop pods and start them again with the same settings, detached:"
-    + " a new VM, so a new pod id (printed); memory and CPUs go back to the defaults.")
+    + " a new VM, so a new pod id (printed).")
 final class RestartCommand implements Callable<Integer> {
   /** How long a pod of another live process may take to be removed by it once stopped. */
   static final Duration REMOVAL = Duration.ofSeconds(30);
@@ -96,6 +96,9 @@ final class RestartCommand implements Callable<Integer> {
     c.workingDir().ifPresent(b::workingDir);
     c.labels().forEach(b::label);
     c.healthcheck().ifPresent(b::healthcheck);
+    c.memoryMib().ifPresent(b::memoryMib);
+    c.cpus().ifPresent(b::cpus);
+    b.networkMode(c.networkMode());
     for (String m : c.mounts()) {
       b.mount(RunCommand.volume(m));
     }

@@ -845,7 +845,7 @@ class CliTest {
         io.micropod.RestartPolicy.onFailure(2),
         io.micropod.HealthCheck.builder().command("true").interval(Duration.ofSeconds(5)).build(),
         io.micropod.EgressPolicy.builder().defaultAction(io.micropod.EgressPolicy.Action.DENY)
-            .allow("198.51.100.0/24").build());
+            .allow("198.51.100.0/24").build(), io.micropod.NetworkMode.NONE, 640, 2);
     io.micropod.PodInfo info = new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.RUNNING, null, config, null);
 
     try (io.micropod.MicroPodRuntime runtime = io.micropod.MicroPodRuntime.builder().build()) {
@@ -866,6 +866,9 @@ class CliTest {
       assertThat(spec.restart()).isEqualTo(io.micropod.RestartPolicy.onFailure(2));
       assertThat(spec.healthcheck()).isEqualTo(config.healthcheck());
       assertThat(spec.egress()).isEqualTo(config.egress());
+      assertThat(spec.memoryMib()).isEqualTo(640);
+      assertThat(spec.cpus()).isEqualTo(2);
+      assertThat(spec.networkMode()).isEqualTo(io.micropod.NetworkMode.NONE);
     }
     io.micropod.PodInfo starting = new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.STARTING, null, null, null);
     assertThatThrownBy(() -> RestartCommand.spec(starting, Map.of(), null)).isInstanceOf(IllegalStateException.class)
