@@ -845,7 +845,7 @@ class CliTest {
         io.micropod.RestartPolicy.onFailure(2),
         io.micropod.HealthCheck.builder().command("true").interval(Duration.ofSeconds(5)).build(),
         io.micropod.EgressPolicy.builder().defaultAction(io.micropod.EgressPolicy.Action.DENY)
-            .allow("198.51.100.0/24").build(), io.micropod.NetworkMode.NONE, 640, 2);
+            .allow("198.51.100.0/24").build(), io.micropod.NetworkMode.NAT, 640, 2);
     io.micropod.PodInfo info = new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.RUNNING, null, config, null);
 
     try (io.micropod.MicroPodRuntime runtime = io.micropod.MicroPodRuntime.builder().build()) {
@@ -868,7 +868,17 @@ class CliTest {
       assertThat(spec.egress()).isEqualTo(config.egress());
       assertThat(spec.memoryMib()).isEqualTo(640);
       assertThat(spec.cpus()).isEqualTo(2);
-      assertThat(spec.networkMode()).isEqualTo(io.micropod.NetworkMode.NONE);
+      assertThat(spec.networkMode()).isEqualTo(io.micropod.NetworkMode.NAT);
+
+      io.micropod.PodInfo.Config loopbackOnly = new io.micropod.PodInfo.Config(null, List.of(), null, null, null,
+          Map.of(), List.of(), List.of(), List.of(), io.micropod.RestartPolicy.no(), null,
+          io.micropod.EgressPolicy.allowAll(), io.micropod.NetworkMode.NONE, 0, 0);
+      io.micropod.PodInfo none = new io.micropod.PodInfo(new io.micropod.PodInfo("0123456789ac", null,
+          "oci:/images/busybox", "qemu", io.micropod.PodInfo.Status.RUNNING, false, 42, 43, Map.of(), Instant.now(),
+          Instant.now()), io.micropod.PodInfo.Status.RUNNING, null, loopbackOnly, null);
+      MicroPodSpec isolated = RestartCommand.spec(none, Map.of(), runtime);
+      assertThat(isolated.networkMode()).isEqualTo(io.micropod.NetworkMode.NONE);
+      assertThat(isolated.memoryMib()).as("not recorded: the default").isEqualTo(MicroPodSpec.DEFAULT_MEMORY_MIB);
     }
     io.micropod.PodInfo starting = new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.STARTING, null, null, null);
     assertThatThrownBy(() -> RestartCommand.spec(starting, Map.of(), null)).isInstanceOf(IllegalStateException.class)
