@@ -5,6 +5,7 @@ import io.micropod.event.Phase;
 import io.micropod.internal.Listeners;
 import io.micropod.internal.PodStates;
 import io.micropod.internal.base.RuntimeConfig;
+import io.micropod.internal.base.SdkVersion;
 import io.micropod.internal.RuntimeServices;
 import io.micropod.internal.image.ResolvedImage;
 import java.io.IOException;
@@ -92,6 +93,17 @@ public final class MicroPodRuntime implements AutoCloseable {
    */
   public static Builder builder() {
     return new Builder();
+  }
+
+  /**
+   * This SDK's version (its Maven version, such as {@code 0.1.0}). It also names the guest image
+   * every runtime of this SDK boots: {@code <home>/guest/<version>} ({@link #checkHost()} reports
+   * that image, and the VMM's and virtiofsd's versions).
+   *
+   * @return the version; never empty
+   */
+  public static String sdkVersion() {
+    return SdkVersion.get();
   }
 
   /**
@@ -391,6 +403,26 @@ public final class MicroPodRuntime implements AutoCloseable {
   public MicroPod attach(String idOrName) {
     java.util.Objects.requireNonNull(idOrName, "idOrName");
     return PodStates.attach(this, services, idOrName);
+  }
+
+  /**
+   * Renames a live pod, as {@code docker rename}: under the lock of the pod records, so that names
+   * stay unique among live pods. Later {@link #attach(String) attach} and {@link #list()} calls, by
+   * any process, see the new name. A handle that holds the pod already keeps the spec it had
+   * ({@link MicroPod#spec()} still names the pod as it was started), and the JVM that started the
+   * pod does not reuse the old name before that pod is closed.
+   *
+   * @param idOrName a live pod's id or current name
+   * @param newName the new name: 1 to 63 of {@code [A-Za-z0-9_.-]}, starting with a letter or digit
+   *     (as {@link MicroPodSpec.Builder#name(String)})
+   * @return the pod's id (which does not change)
+   * @throws IllegalArgumentException when {@code newName} is not of that form
+   * @throws PodNotFoundException when no live pod has that id or name
+   * @throws MicroPodException when another live pod has {@code newName}
+   */
+  public String rename(String idOrName, String newName) {
+    java.util.Objects.requireNonNull(idOrName, "idOrName");
+    return PodStates.rename(services, idOrName, Validation.podName(newName));
   }
 
   /**

@@ -771,12 +771,7 @@ public final class MicroPodSpec {
      * @throws IllegalArgumentException when {@code name} is not of that form
      */
     public Builder name(String name) {
-      Objects.requireNonNull(name, "name");
-      if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
-        throw new IllegalArgumentException("name must be 1-63 of [A-Za-z0-9_.-], starting with a "
-            + "letter or digit: " + name);
-      }
-      this.name = name;
+      this.name = Validation.podName(name);
       return this;
     }
 

@@ -49,6 +49,9 @@ public final class PodInfo {
     private final RestartPolicy restart;
     private final HealthCheck healthcheck;
     private final EgressPolicy egress;
+    private final NetworkMode networkMode;
+    private final int memoryMib;
+    private final int cpus;
 
     /**
      * For the SDK; not meant to be called by applications.
@@ -92,6 +95,36 @@ public final class PodInfo {
         String hostname, String workingDir, Map<String, String> labels, List<String> mounts,
         List<String> networks, List<String> networkAliases, RestartPolicy restart, HealthCheck healthcheck,
         EgressPolicy egress) {
+      this(entrypoint, command, user, hostname, workingDir, labels, mounts, networks, networkAliases, restart,
+          healthcheck, egress, NetworkMode.NAT, 0, 0);
+    }
+
+    /**
+     * For the SDK; not meant to be called by applications.
+     *
+     * @param entrypoint the entrypoint, or null for the image's
+     * @param command the command (empty: the image's)
+     * @param user the user, or null for the image's
+     * @param hostname the hostname, or null
+     * @param workingDir the working directory, or null for the image's
+     * @param labels the labels
+     * @param mounts the host directory mounts as {@code host:container:ro|rw}
+     * @param networks the names of the pod networks joined
+     * @param networkAliases the aliases on those networks
+     * @param restart the restart policy
+     * @param healthcheck the health check, or null without one
+     * @param egress the current egress rules
+     * @param networkMode the network mode
+     * @param memoryMib the guest's memory in MiB, or 0 when not recorded
+     * @param cpus the guest's vCPUs, or 0 when not recorded
+     */
+    public Config(List<String> entrypoint, List<String> command, String user,
+        String hostname, String workingDir, Map<String, String> labels, List<String> mounts,
+        List<String> networks, List<String> networkAliases, RestartPolicy restart, HealthCheck healthcheck,
+        EgressPolicy egress, NetworkMode networkMode, int memoryMib, int cpus) {
+      this.networkMode = Objects.requireNonNull(networkMode, "networkMode");
+      this.memoryMib = memoryMib;
+      this.cpus = cpus;
       this.egress = Objects.requireNonNull(egress, "egress");
       this.entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
       this.command = List.copyOf(command);
@@ -104,6 +137,36 @@ public final class PodInfo {
       this.networkAliases = List.copyOf(networkAliases);
       this.restart = Objects.requireNonNull(restart, "restart");
       this.healthcheck = healthcheck;
+    }
+
+    /**
+     * The network mode ({@link MicroPodSpec#networkMode()}).
+     *
+     * @return {@link NetworkMode#NONE} for a pod with only loopback, else {@link NetworkMode#NAT}
+     *     (also for a pod started by an SDK that did not record it)
+     */
+    public NetworkMode networkMode() {
+      return networkMode;
+    }
+
+    /**
+     * The guest's memory.
+     *
+     * @return MiB ({@link MicroPodSpec#memoryMib()}); empty for a pod started by an SDK that did not
+     *     record it
+     */
+    public OptionalInt memoryMib() {
+      return memoryMib > 0 ? OptionalInt.of(memoryMib) : OptionalInt.empty();
+    }
+
+    /**
+     * The guest's vCPUs.
+     *
+     * @return the count ({@link MicroPodSpec#cpus()}); empty for a pod started by an SDK that did not
+     *     record it
+     */
+    public OptionalInt cpus() {
+      return cpus > 0 ? OptionalInt.of(cpus) : OptionalInt.empty();
     }
 
     /** {@return the entrypoint, or empty for the image's} */

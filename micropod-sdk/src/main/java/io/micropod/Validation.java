@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 
 /**
  * The one rule for each input that a pod spec and an exec spec share (argv, env, working
- * directory, user), so that a value one builder accepts the other does too, with the same message.
+ * directory, user) or that a spec and the runtime share (a pod's name), so that a value one builder accepts the other does too, with the same message.
  * Package-private: the rules are part of the builders' contracts, not API of their own.
  */
 final class Validation {
@@ -16,6 +16,20 @@ final class Validation {
       Pattern.compile("[A-Za-z0-9_.][A-Za-z0-9_.-]*(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?");
 
   private Validation() {}
+
+  /**
+   * A pod's name: 1 to 63 of {@code [A-Za-z0-9_.-]}, starting with a letter or digit.
+   *
+   * @throws IllegalArgumentException naming the bad value
+   */
+  static String podName(String name) {
+    Objects.requireNonNull(name, "name");
+    if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
+      throw new IllegalArgumentException("name must be 1-63 of [A-Za-z0-9_.-], starting with a "
+          + "letter or digit: " + name);
+    }
+    return name;
+  }
 
   /**
    * A copy of {@code argv}: no null element, a non-empty first element, and at least one element

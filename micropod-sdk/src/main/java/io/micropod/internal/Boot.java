@@ -162,15 +162,22 @@ final class Boot {
     record = r;
   }
 
-  /** Updates and writes this pod's record (atomic, locked); nothing before it was written. */
+  /**
+   * Updates and writes this pod's record (atomic, locked); nothing before it was written. The
+   * change applies to the record as written, read under the lock, so that what another process
+   * changed meanwhile (a rename: {@link PodStates#rename}) stays; to this JVM's copy when the file
+   * is gone.
+   */
   synchronized void updateRecord(UnaryOperator<PodRecord> change) {
-    PodRecord r = record;
-    if (r == null) {
+    if (record == null) {
       return;
     }
-    r = change.apply(r);
-    runtime.state().write(r);
-    record = r;
+    io.micropod.internal.state.StateDirectory state = runtime.state();
+    record = state.locked(() -> {
+      PodRecord r = change.apply(state.read(id).orElse(record));
+      state.writeLocked(r);
+      return r;
+    });
   }
 
   /**

@@ -229,7 +229,8 @@ final class PodStarter {
         spec.user().orElse(null),
         spec.hostname().orElse(null), spec.workingDir().orElse(null), spec.labels(),
         spec.networks().stream().map(io.micropod.Network::name).toList(), spec.networkAliases(),
-        spec.restart().toString(), health, boot, PodRecord.Egress.of(spec.egress()));
+        spec.restart().toString(), health, boot, PodRecord.Egress.of(spec.egress()), spec.networkMode().name(),
+        spec.memoryMib(), spec.cpus());
   }
 
   static BootTimings timings(Boot b, Map<String, Duration> took, Duration total) {

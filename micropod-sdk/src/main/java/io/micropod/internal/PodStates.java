@@ -74,18 +74,55 @@ public final class PodStates {
     StateDirectory state = b.runtime.state();
     state.locked(() -> {
       if (name != null) {
-        for (PodRecord r : state.all()) {
-          if (name.equals(r.name()) && OrphanReaper.isLive(r)) {
-            throw new MicroPodException("the name '" + name + "' is taken by live pod " + r.id()
-                + " (owner pid " + (r.owner() == null ? "?" : r.owner().pid()) + "): choose another name,"
-                + " or stop that pod first", null, b.id, Phase.ROOTFS_PREPARE);
-          }
-        }
+        checkNameFree(state, name, b.id, Phase.ROOTFS_PREPARE);
       }
       state.writeLocked(record);
       return null;
     });
     b.recordWritten(record);
+  }
+
+  /**
+   * Throws when a live pod other than {@code podId} has {@code name}; the caller holds the state
+   * lock, so that no other pod can take the name before the caller writes it.
+   */
+  private static void checkNameFree(StateDirectory state, String name, String podId, Phase phase) {
+    for (PodRecord r : state.all()) {
+      if (name.equals(r.name()) && !r.id().equals(podId) && OrphanReaper.isLive(r)) {
+        throw new MicroPodException("the name '" + name + "' is taken by live pod " + r.id()
+            + " (owner pid " + (r.owner() == null ? "?" : r.owner().pid()) + "): choose another name,"
+            + " or stop that pod first", null, podId, phase);
+      }
+    }
+  }
+
+  /**
+   * Gives the live pod {@code idOrName} the name {@code newName} (already validated), under the
+   * state lock: names stay unique among live pods. Its owner's later record updates keep the new
+   * name ({@link Boot#updateRecord} applies them to the file).
+   *
+   * @return the pod's id
+   * @throws PodNotFoundException when no live pod has that id or name
+   * @throws MicroPodException when another live pod has {@code newName}
+   */
+  public static String rename(RuntimeServices services, String idOrName, String newName) {
+    services.sweep();
+    StateDirectory state = services.state();
+    return state.locked(() -> {
+      PodRecord match = null;
+      for (PodRecord r : state.all()) {
+        if ((r.id().equals(idOrName) || idOrName.equals(r.name())) && OrphanReaper.isLive(r)) {
+          match = r;
+        }
+      }
+      if (match == null) {
+        throw new PodNotFoundException(idOrName, "no live pod has the id or name '" + idOrName + "' in "
+            + state.dir());
+      }
+      checkNameFree(state, newName, match.id(), null);
+      state.writeLocked(match.withName(newName));
+      return match.id();
+    });
   }
 
   /** Makes the sockets in {@code socketDir} 0600 (their directory is 0700 already). */
@@ -149,7 +186,9 @@ public final class PodStates {
       return new PodInfo.Config(d.entrypoint(), d.command(), d.user(), d.hostname(),
           d.workingDir(), d.labels(), r.mounts(), d.networks(), d.networkAliases(),
           io.micropod.RestartPolicy.parse(d.restart() == null ? "no" : d.restart()), health,
-          d.egress() == null ? io.micropod.EgressPolicy.allowAll() : d.egress().toPolicy());
+          d.egress() == null ? io.micropod.EgressPolicy.allowAll() : d.egress().toPolicy(),
+          d.networkMode() == null ? io.micropod.NetworkMode.NAT : io.micropod.NetworkMode.valueOf(d.networkMode()),
+          d.memoryMib(), d.cpus());
     } catch (RuntimeException e) {
       log.debug("pod {}: its recorded spec is unreadable: {}", r.id(), e.toString());
       return null;

@@ -282,6 +282,11 @@ class FakeVmPodTest {
         public void kill() {
           powerOff.run();
         }
+
+        @Override
+        public void pause() {
+          events.add("pause");
+        }
       };
     }
   }
@@ -589,6 +594,55 @@ class FakeVmPodTest {
       vmm.destroyForcibly();
       share.destroyForcibly();
       FileTrees.deleteTree(sockDir);
+    }
+  }
+
+  /**
+   * What {@code micropod restart} in another process needs to start the pod again: memory, vCPUs
+   * and the network mode are recorded.
+   */
+  @Test
+  void aStartedPodsRecordHoldsItsMemoryVcpusAndNetworkModeForOtherProcesses() {
+    RuntimeServices rt = runtimeWithConfig(tmp.resolve("config"), Map.of());
+    try (MicroPod pod = RealMicroPod.start(spec().command("sleep", "60").memoryMib(640).cpus(2)
+        .networkMode(io.micropod.NetworkMode.NONE).build(), rt)) {
+      io.micropod.PodInfo.Config c = PodStates.list(rt).stream().filter(i -> i.id().equals(pod.id())).findFirst()
+          .orElseThrow().config().orElseThrow();
+
+      assertThat(c.memoryMib()).hasValue(640);
+      assertThat(c.cpus()).hasValue(2);
+      assertThat(c.networkMode()).isEqualTo(io.micropod.NetworkMode.NONE);
+    }
+  }
+
+  /**
+   * A rename by another process ({@code MicroPodRuntime.rename}) runs under the state lock against
+   * every live record, and the owner's next record update (here a pause) keeps the new name: the
+   * owner changes the record as written, not its own copy.
+   */
+  @Test
+  void aRenameKeepsNamesUniqueAmongLivePodsAndSurvivesTheOwnersNextRecordUpdate() {
+    RuntimeServices rt = runtimeWithConfig(tmp.resolve("config"), Map.of());
+    String otherId = Ids.newPodId();
+    rt.state().write(new PodRecord(PodRecord.VERSION, otherId, "other", "oci:" + layout, "qemu", PodRecord.RUNNING,
+        false, PodRecord.Proc.self(), null, null, "", tmp.resolve(otherId).toString(), tmp.resolve("s").toString(),
+        tmp.resolve("s/agent.sock").toString(), Map.of(), Instant.now().toString(), null));
+    try (MicroPod pod = RealMicroPod.start(spec().name("first").command("sleep", "60").build(), rt)) {
+      assertThat(PodStates.rename(rt, "first", "second")).isEqualTo(pod.id());
+      assertThat(rt.state().read(pod.id()).orElseThrow().name()).isEqualTo("second");
+      assertThat(PodStates.rename(rt, pod.id(), "second")).as("its own name again").isEqualTo(pod.id());
+      assertThatThrownBy(() -> PodStates.rename(rt, "second", "other")).isInstanceOf(MicroPodException.class)
+          .hasMessageContaining("the name 'other' is taken by live pod " + otherId);
+      assertThatThrownBy(() -> PodStates.rename(rt, "first", "third"))
+          .isInstanceOf(io.micropod.PodNotFoundException.class).hasMessageContaining("'first'");
+
+      pod.pause();
+
+      PodRecord r = rt.state().read(pod.id()).orElseThrow();
+      assertThat(r.status()).isEqualTo(PodRecord.PAUSED);
+      assertThat(r.name()).isEqualTo("second");
+    } finally {
+      rt.state().delete(otherId);
     }
   }
 

@@ -37,6 +37,9 @@ final class Errors {
     if (e instanceof IllegalArgumentException) {
       code = ExitCodes.USAGE;
       line = e.getMessage();
+    } else if (e instanceof Pods.NotRunningException) {
+      code = ExitCodes.NOT_RUNNING;
+      line = e.getMessage();
     } else if (e instanceof PodNotFoundException) {
       code = ExitCodes.NO_SUCH_POD;
       line = noSuchPod((PodNotFoundException) e);

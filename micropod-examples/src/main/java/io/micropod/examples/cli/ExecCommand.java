@@ -75,7 +75,7 @@ final class ExecCommand implements Callable<Integer> {
     MicroPodRuntime runtime = Pods.runtime(main.env);
     Optional<String> exited = Pods.exited(runtime, pod);
     if (exited.isPresent()) {
-      return notRunning(exited.get());
+      throw new Pods.NotRunningException(exited.get(), null);
     }
     // not closed: closing would stop the pod; the JVM's exit lets go of it (see Pods)
     MicroPod attached = Pods.attach(runtime, pod);
@@ -85,16 +85,10 @@ final class ExecCommand implements Callable<Integer> {
       // its main process exited since the check above: the agent's "not running" said as Docker says it
       exited = Pods.exited(runtime, pod);
       if (exited.isPresent()) {
-        return notRunning(exited.get());
+        throw new Pods.NotRunningException(exited.get(), e);
       }
       throw e;
     }
-  }
-
-  private int notRunning(String why) {
-    main.spec.commandLine().getErr().println("micropod: " + why);
-    main.spec.commandLine().getErr().flush();
-    return ExitCodes.NOT_RUNNING;
   }
 
   private int plain(MicroPod attached, ExecSpec spec) {

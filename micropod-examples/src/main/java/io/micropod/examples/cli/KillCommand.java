@@ -47,7 +47,7 @@ final class KillCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     int number = number(signal);
-    return Pods.attachEach(main, pods, pod -> {
+    return Pods.each(main, pods, Pods.leavingRunning(pod -> {
       try {
         pod.signal(number);
       } catch (AgentException e) {
@@ -57,7 +57,7 @@ final class KillCommand implements Callable<Integer> {
         }
         throw e;
       }
-    });
+    }));
   }
 
   /**

@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
  * micropod list | ps [-q], stop [-t SECONDS] ID|NAME..., logs [-f] ID|NAME, exec ID|NAME CMD...
  * micropod kill [-s SIGNAL] ID|NAME..., wait ID|NAME..., port ID|NAME [PORT]
  * micropod network create NAME | ls | rm NAME... | inspect NAME...; run --network NAME --network-alias A
- * micropod doctor
+ * micropod top ID|NAME [PS_OPTIONS], restart [-t SECONDS] ID|NAME..., rename ID|NAME NEW_NAME
+ * micropod doctor, version [--format json], --version
  * </pre>
  *
  * Exit status: the container's own with {@code run}; {@value ExitCodes#HOST_NOT_READY} from
@@ -36,8 +37,9 @@ import picocli.CommandLine.Spec;
         NetworkCommand.class,
         PullCommand.class, ImagesCommand.class, RmiCommand.class,
         DoctorCommand.class, SnapshotCommand.class, PauseCommand.Pause.class, PauseCommand.Resume.class,
-        KillCommand.class, WaitCommand.class, PortCommand.class,
-        CommandLine.HelpCommand.class})
+        KillCommand.class, WaitCommand.class, PortCommand.class, TopCommand.class, RestartCommand.class,
+        RenameCommand.class,         VersionCommand.class, CommandLine.HelpCommand.class},
+    versionProvider = VersionCommand.Short.class)
 public final class Main implements Callable<Integer> {
 
   @Spec
@@ -45,6 +47,9 @@ public final class Main implements Callable<Integer> {
 
   @CommandLine.Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
   boolean help;
+
+  @CommandLine.Option(names = {"-v", "--version"}, versionHelp = true, description = "Print MicroPod's version and exit.")
+  boolean version;
 
   final Map<String, String> env;
   private final boolean terminal;
@@ -90,9 +95,10 @@ public final class Main implements Callable<Integer> {
     CommandLine cl = new CommandLine(main);
     cl.setOut(out);
     cl.setErr(err);
-    // Everything after IMAGE (run) or ID (exec) is the command, flags included: `run img ls -l`.
+    // Everything after IMAGE (run) or ID (exec, top) is the command, flags included: `run img ls -l`.
     cl.getSubcommands().get("run").setStopAtPositional(true);
     cl.getSubcommands().get("exec").setStopAtPositional(true);
+    cl.getSubcommands().get("top").setStopAtPositional(true); // `top web -o pid,comm`: ps's options
     Errors errors = new Errors(main.debug());
     cl.setParameterExceptionHandler(errors::onParameterError);
     cl.setExecutionExceptionHandler(errors::onExecutionError);

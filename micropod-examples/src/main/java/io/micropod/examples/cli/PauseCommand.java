@@ -30,7 +30,7 @@ final class PauseCommand {
 
     @Override
     public Integer call() {
-      return Pods.attachEach(main, pods, MicroPod::pause);
+      return Pods.each(main, pods, Pods.leavingRunning(MicroPod::pause));
     }
   }
 
@@ -47,7 +47,7 @@ final class PauseCommand {
 
     @Override
     public Integer call() {
-      return Pods.attachEach(main, pods, MicroPod::resume);
+      return Pods.each(main, pods, Pods.leavingRunning(MicroPod::resume));
     }
   }
 }

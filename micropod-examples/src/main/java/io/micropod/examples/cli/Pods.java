@@ -1,7 +1,7 @@
 package io.micropod.examples.cli;
 
 import io.micropod.MicroPod;
-import io.micropod.MicroPodException;
+import io.micropod.HostUnsupportedException;
 import io.micropod.MicroPodRuntime;
 import io.micropod.PodInfo;
 import io.micropod.PodNotFoundException;
@@ -12,8 +12,8 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * Pods of other CLI processes: {@code list}, {@code logs}, {@code exec} and {@code stop} find them
- * through the SDK's pod records ({@link MicroPodRuntime#list()}, {@link MicroPodRuntime#attach}).
+ * Pods of other CLI processes: {@code list}, {@code logs}, {@code exec}, {@code stop} and the other
+ * verbs of several pods ({@link #each}) find them through the SDK's pod records ({@link MicroPodRuntime#list()}, {@link MicroPodRuntime#attach}).
  *
  * <p>Letting go without stopping: an attached handle that is not closed leaves its pod running,
  * and the pod can be attached again once the attaching JVM is gone (see
@@ -62,71 +62,96 @@ final class Pods {
             + " (an exited pod cannot be started again: `micropod run` a new one)");
   }
 
-  /**
-   * For each pod: attaches, runs {@code action}, closes the handle (which removes a pod this
-   * process now owns) and prints the pod as given on {@code out}; a pod that fails gets one line
-   * on {@code err} and the others are still done.
-   *
-   * @return 0, or the exit status of the last failure
-   */
-  static int closeEach(MicroPodRuntime runtime, List<String> pods, PrintWriter out, PrintWriter err,
-      boolean debug, Consumer<MicroPod> action) {
-    int code = 0;
-    for (String p : pods) {
-      try (MicroPod pod = attach(runtime, p)) {
-        action.accept(pod);
-      } catch (PodNotFoundException e) {
-        err.println("micropod: " + Errors.noSuchPod(e));
-        code = ExitCodes.NO_SUCH_POD;
-        continue;
-      } catch (MicroPodException e) {
-        err.println("micropod: " + Errors.firstLine(e.getMessage(), debug));
-        code = ExitCodes.FAILURE;
-        continue;
-      }
-      out.println(p);
-      out.flush();
-    }
-    err.flush();
-    return code;
+  /** What a verb of several pods does with one: the line to print on stdout once it is done. */
+  @FunctionalInterface
+  interface Verb {
+    String apply(MicroPodRuntime runtime, String pod);
   }
 
   /**
-   * For each pod: attaches, runs {@code action} and leaves the pod running (the handle is never
-   * closed: that would stop it), printing the pod as given on stdout; a pod that fails gets one
-   * line on stderr and the others are still done ({@code pause}, {@code resume}, {@code kill}).
+   * A verb that attaches, runs {@code action}, closes the handle (which stops and removes a pod
+   * this process now owns, even when {@code action} failed) and prints the pod as given
+   * ({@code stop}, {@code rm}).
+   */
+  static Verb closing(Consumer<MicroPod> action) {
+    return (runtime, p) -> {
+      try (MicroPod pod = attach(runtime, p)) {
+        action.accept(pod);
+      }
+      return p;
+    };
+  }
+
+  /**
+   * A verb that attaches, runs {@code action} and leaves the pod running (the handle is never
+   * closed: that would stop it), printing the pod as given ({@code pause}, {@code resume},
+   * {@code kill}).
+   */
+  static Verb leavingRunning(Consumer<MicroPod> action) {
+    return (runtime, p) -> {
+      action.accept(attach(runtime, p));
+      return p;
+    };
+  }
+
+  /**
+   * The one loop of the verbs that take several pods ({@code stop}, {@code rm}, {@code pause},
+   * {@code resume}, {@code kill}, {@code wait}, {@code restart}): for each pod, in the order given,
+   * runs {@code verb} and prints its line on stdout as soon as it is done. As Docker does, a pod
+   * that fails gets one line on stderr and the others are still done: no such pod, a main process
+   * that does not run, and any other failure of that pod ({@code micropod: POD: what went wrong}).
+   * Only a host that cannot run MicroPod at all ({@link HostUnsupportedException}, the same for
+   * every pod) ends the command at once, with the one line {@link Errors} gives it.
    *
    * @return 0, or the exit status of the last failure: {@value ExitCodes#NO_SUCH_POD} for a pod
    *     that does not exist, {@value ExitCodes#NOT_RUNNING} for {@link NotRunningException},
    *     else {@value ExitCodes#FAILURE}
    */
-  static int attachEach(Main main, List<String> pods, Consumer<MicroPod> action) {
+  static int each(Main main, MicroPodRuntime runtime, List<String> pods, Verb verb) {
     PrintWriter out = main.spec.commandLine().getOut();
     PrintWriter err = main.spec.commandLine().getErr();
     int code = 0;
-    try (MicroPodRuntime runtime = runtime(main.env)) {
+    try {
       for (String p : pods) {
         try {
-          action.accept(attach(runtime, p));
-          out.println(p);
+          out.println(verb.apply(runtime, p));
+          out.flush();
         } catch (PodNotFoundException e) {
           err.println("micropod: " + Errors.noSuchPod(e));
           code = ExitCodes.NO_SUCH_POD;
         } catch (NotRunningException e) {
           err.println("micropod: " + e.getMessage());
           code = ExitCodes.NOT_RUNNING;
+        } catch (HostUnsupportedException e) {
+          throw e;
         } catch (RuntimeException e) {
-          err.println("micropod: " + p + ": " + Errors.firstLine(e.getMessage(), main.debug()));
+          if (main.debug()) {
+            e.printStackTrace(err);
+          }
+          String why = e.getMessage() == null ? e.toString() : Errors.firstLine(e.getMessage(), main.debug());
+          err.println("micropod: " + p + ": " + why);
           code = ExitCodes.FAILURE;
         }
       }
+    } finally {
+      out.flush();
+      err.flush();
     }
-    out.flush();
-    err.flush();
     return code;
   }
 
-  /** The pod's main process does not run, so the action cannot be done (Docker's "is not running"). */
+  /** {@link #each} with a runtime of its own. */
+  static int each(Main main, List<String> pods, Verb verb) {
+    try (MicroPodRuntime runtime = runtime(main.env)) {
+      return each(main, runtime, pods, verb);
+    }
+  }
+
+  /**
+   * The pod's main process does not run, so the action cannot be done (Docker's "is not running"):
+   * exit {@value ExitCodes#NOT_RUNNING} and the message as it is, per pod ({@link #each}) or for a
+   * command of one pod ({@link Errors}).
+   */
   static final class NotRunningException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 

@@ -35,11 +35,10 @@ final class RmCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    PrintWriter out = main.spec.commandLine().getOut();
     PrintWriter err = main.spec.commandLine().getErr();
     try (MicroPodRuntime runtime = Pods.runtime(main.env)) {
       if (force) {
-        return Pods.closeEach(runtime, pods, out, err, main.debug(), pod -> pod.stop(Duration.ZERO));
+        return Pods.each(main, runtime, pods, Pods.closing(pod -> pod.stop(Duration.ZERO)));
       }
       List<PodInfo> known = runtime.list();
       List<String> exited = new ArrayList<>();
@@ -58,7 +57,7 @@ final class RmCommand implements Callable<Integer> {
       }
       err.flush();
       // its main process is gone: closing the attached handle removes the VM, logs and files
-      int removed = Pods.closeEach(runtime, exited, out, err, main.debug(), pod -> { });
+      int removed = Pods.each(main, runtime, exited, Pods.closing(pod -> { }));
       return code != 0 ? code : removed;
     }
   }

@@ -1,12 +1,11 @@
 package io.micropod.examples.cli;
 
-import io.micropod.MicroPodRuntime;
-import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -25,21 +24,15 @@ final class StopCommand implements Callable<Integer> {
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help.")
   boolean help;
 
-  @Option(names = {"-t", "--time"}, paramLabel = "SECONDS", description = "Seconds to wait before killing; default ${DEFAULT-VALUE}.")
-  int seconds = 10;
+  @Mixin
+  StopTimeout timeout = new StopTimeout();
 
   @Parameters(arity = "1..*", paramLabel = "ID|NAME")
   List<String> pods = new ArrayList<>();
 
   @Override
   public Integer call() {
-    if (seconds < 0) {
-      throw new IllegalArgumentException("--time must be 0 or more seconds: " + seconds);
-    }
-    PrintWriter out = main.spec.commandLine().getOut();
-    PrintWriter err = main.spec.commandLine().getErr();
-    try (MicroPodRuntime runtime = Pods.runtime(main.env)) {
-      return Pods.closeEach(runtime, pods, out, err, main.debug(), pod -> pod.stop(Duration.ofSeconds(seconds)));
-    }
+    Duration grace = timeout.duration();
+    return Pods.each(main, pods, Pods.closing(pod -> pod.stop(grace)));
   }
 }

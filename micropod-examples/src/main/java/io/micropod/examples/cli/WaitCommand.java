@@ -1,9 +1,6 @@
 package io.micropod.examples.cli;
 
-import io.micropod.MicroPodRuntime;
 import io.micropod.PodInfo;
-import io.micropod.PodNotFoundException;
-import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -31,29 +28,12 @@ final class WaitCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    PrintWriter out = main.spec.commandLine().getOut();
-    PrintWriter err = main.spec.commandLine().getErr();
-    int code = 0;
-    try (MicroPodRuntime runtime = Pods.runtime(main.env)) {
-      for (String p : pods) {
-        try {
-          Optional<PodInfo> exited = Pods.find(runtime.list(), p)
-              .filter(i -> i.status() == PodInfo.Status.EXITED && i.lastExitCode().isPresent());
-          // never closed: that would stop the pod (Pods)
-          int status = exited.isPresent() ? exited.get().lastExitCode().getAsInt()
-              : Pods.attach(runtime, p).waitFor();
-          out.println(status);
-          out.flush();
-        } catch (PodNotFoundException e) {
-          err.println("micropod: " + Errors.noSuchPod(e));
-          code = ExitCodes.NO_SUCH_POD;
-        } catch (RuntimeException e) {
-          err.println("micropod: " + p + ": " + Errors.firstLine(e.getMessage(), main.debug()));
-          code = ExitCodes.FAILURE;
-        }
-      }
-    }
-    err.flush();
-    return code;
+    return Pods.each(main, pods, (runtime, p) -> {
+      Optional<PodInfo> exited = Pods.find(runtime.list(), p)
+          .filter(i -> i.status() == PodInfo.Status.EXITED && i.lastExitCode().isPresent());
+      // never closed: that would stop the pod (Pods)
+      return String.valueOf(exited.isPresent() ? exited.get().lastExitCode().getAsInt()
+          : Pods.attach(runtime, p).waitFor());
+    });
   }
 }

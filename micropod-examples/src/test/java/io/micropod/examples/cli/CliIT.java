@@ -194,6 +194,72 @@ class CliIT {
   }
 
   /**
+   * The verbs a Docker user types without thinking, against one detached pod: version and
+   * --version, top (ps in the container), rename (the id stays), restart (a new VM with a new id,
+   * the same name, environment and host port). One VM boot, then the restart's.
+   */
+  @Test
+  void versionTopRenameAndRestartWorkOnADetachedPod() throws Exception {
+    String sdk = io.micropod.MicroPodRuntime.sdkVersion();
+    Result flag = run("--version");
+    assertThat(flag.exit).as(flag.err).isZero();
+    assertThat(flag.out).isEqualTo("MicroPod version " + sdk + "\n");
+    Result version = run("version");
+    assertThat(version.exit).as(version.err).isZero();
+    assertThat(version.out).startsWith("Client:\n Version:     " + sdk + "\n")
+        .contains("Guest image:\n Version:     " + sdk + "\n", "\nVMM:\n Driver:      qemu")
+        .containsPattern("(?m)^ Accelerator: +\\S");
+
+    String name = "verbs-" + UUID.randomUUID().toString().substring(0, 8);
+    String renamed = name + "-b";
+    Result started = run("run", "-d", "--name", name, "-e", "GREETING=hello again", "-p", "0:8080", IMAGE, "sh",
+        "-c", "mkdir -p /www; echo hi > /www/index.html; exec httpd -f -p 8080 -h /www");
+    assertThat(started.exit).as(started.err).isZero();
+    String id = started.out.strip();
+    String newId = null;
+    try {
+      Result top = run("top", name);
+      assertThat(top.exit).as(top.err).isZero();
+      assertThat(top.out.lines().findFirst().orElseThrow()).contains("PID");
+      assertThat(top.out).contains("httpd -f -p 8080");
+      Result columns = run("top", name, "-o", "pid,comm");
+      assertThat(columns.exit).as(columns.err).isZero();
+      assertThat(columns.out.lines().findFirst().orElseThrow()).contains("PID").contains("COMMAND");
+      assertThat(columns.out).contains("httpd").doesNotContain("-p 8080");
+      Result noPs = run("top", name, "--no-such-ps-option");
+      assertThat(noPs.exit).as("ps's own status for a bad option").isNotZero();
+
+      Result rename = run("rename", name, renamed);
+      assertThat(rename.exit).as(rename.err).isZero();
+      assertThat(rename.out).isEmpty();
+      assertThat(run("ps").out.lines().filter(l -> l.startsWith(id)).findFirst().orElseThrow()).contains(renamed);
+      assertThat(run("top", name).err).isEqualTo("micropod: no such pod: " + name + "\n");
+      Result port = run("port", renamed, "8080");
+      assertThat(port.exit).as(port.err).isZero();
+
+      Result restart = run("restart", "-t", "1", renamed);
+      assertThat(restart.exit).as(restart.err).isZero();
+      assertThat(restart.err).isEmpty();
+      newId = restart.out.strip();
+      assertThat(newId).matches("[0-9a-f]{12}").isNotEqualTo(id);
+      assertThat(vmmProcessesOf(id)).as("the old pod's VM").isEmpty();
+      assertThat(run("ps", "-q").out.lines()).contains(newId).doesNotContain(id);
+      Result env = run("exec", renamed, "sh", "-c", "echo $GREETING");
+      assertThat(env.exit).as(env.err).isZero();
+      assertThat(env.out).as("the environment, carried in memory").isEqualTo("hello again\n");
+      assertThat(run("port", renamed, "8080").out).as("the same host port").isEqualTo(port.out);
+      assertThat(httpGet(Integer.parseInt(port.out.strip().replaceAll(".*:", "")), Duration.ofSeconds(60)))
+          .isEqualTo("hi\n");
+    } finally {
+      for (String pod : new String[] {id, newId}) {
+        if (pod != null && !vmmProcessesOf(pod).isEmpty()) {
+          run("rm", "-f", pod);
+        }
+      }
+    }
+  }
+
+  /**
    * {@code snapshot create} in a process of its own snapshots a pod that another process started
    * detached and {@code --snapshottable}; {@code run -d --from-snapshot} in a third restores it:
    * the restored pod has the file written before the snapshot, not the one written after, and a

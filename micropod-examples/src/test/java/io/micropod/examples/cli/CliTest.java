@@ -247,9 +247,9 @@ class CliTest {
   @Test
   void stopTakesSeveralPodsAndATimeout() {
     StopCommand stop = parse(StopCommand.class, "stop", "-t", "3", "web", "0123456789ab");
-    assertThat(stop.seconds).isEqualTo(3);
+    assertThat(stop.timeout.seconds).isEqualTo(3);
     assertThat(stop.pods).containsExactly("web", "0123456789ab");
-    assertThat(parse(StopCommand.class, "stop", "web").seconds).isEqualTo(10);
+    assertThat(parse(StopCommand.class, "stop", "web").timeout.seconds).isEqualTo(10);
   }
 
   @Test
@@ -457,7 +457,7 @@ class CliTest {
   }
 
   @ParameterizedTest
-  @org.junit.jupiter.params.provider.ValueSource(strings = {"rm", "inspect", "stats", "cp"})
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"rm", "inspect", "stats", "cp", "top", "restart", "rename", "version"})
   void newVerbsHaveHelp(String verb) {
     assertThat(run(verb, "--help")).isZero();
     assertThat(out.toString()).startsWith("Usage: micropod " + verb);
@@ -726,7 +726,170 @@ class CliTest {
     int code = run("--help");
 
     assertThat(code).isZero();
-    assertThat(out.toString()).contains("run", "list", "stop", "logs", "exec", "pull", "images", "rmi", "doctor");
+    assertThat(out.toString()).contains("run", "list", "stop", "logs", "exec", "pull", "images", "rmi", "doctor",
+        "top", "restart", "rename", "version", "--version");
+  }
+
+  @Test
+  void versionFlagPrintsTheSdkVersionOnOneLineAtOnce() {
+    for (String flag : new String[] {"--version", "-v"}) {
+      assertThat(runAnew(flag)).as(flag).isZero();
+      assertThat(out.toString()).as(flag).isEqualTo("MicroPod version " + io.micropod.MicroPodRuntime.sdkVersion() + "\n");
+      assertThat(err.toString()).isEmpty();
+    }
+    assertThat(io.micropod.MicroPodRuntime.sdkVersion()).matches("[0-9]+\\.[0-9]+.*");
+  }
+
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void versionShowsTheClientTheGuestImageTheVmmAndTheAcceleratorAsTextOrJson(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+    String path = System.getenv("PATH");
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.util.Arrays.stream(path.split(":"))
+        .anyMatch(d -> java.nio.file.Files.isExecutable(java.nio.file.Path.of(d, "qemu-system-x86_64"))),
+        "needs qemu-system-x86_64 on PATH");
+    Map<String, String> env = Map.of("PATH", path, "MICROPOD_HOME", tmp.resolve("home").toString());
+    String version = io.micropod.MicroPodRuntime.sdkVersion();
+
+    int code = Main.execute(new String[] {"version"}, env, new PrintWriter(out, true), new PrintWriter(err, true));
+
+    assertThat(code).as(out + "" + err).isZero();
+    assertThat(out.toString()).startsWith("Client:\n Version:     " + version + "\n Java:        ")
+        .contains("\n\nGuest image:\n Version:     " + version + "\n Image:       not installed yet: ")
+        .containsPattern("\nVMM:\n Driver: +\\S")
+        .containsPattern("(?m)^ QEMU: +/\\S*qemu-system-x86_64, version \\d+\\.\\d+")
+        .containsPattern("(?m)^ Accelerator: +(KVM \\(|WARN: TCG \\([^)]+\\))");
+
+    out.getBuffer().setLength(0);
+    code = Main.execute(new String[] {"version", "--format", "json"}, env, new PrintWriter(out, true),
+        new PrintWriter(err, true));
+
+    assertThat(code).as(out + "" + err).isZero();
+    assertThat(out.toString()).startsWith("{\n  \"Client\": {\n    \"Version\": \"" + version + "\",\n")
+        .contains("\"Guest image\": {", "\"VMM\": {", "\"Accelerator\": ").endsWith("}\n");
+    assertThat(tmp.resolve("home")).as("version writes nothing").doesNotExist();
+    assertThat(runAnew("version", "--format", "{{.Client.Version}}")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).isEqualTo("micropod: invalid --format \"{{.Client.Version}}\": only json is supported"
+        + " (Go templates are not)\n");
+  }
+
+  @Test
+  void topRunsPsInThePodWithTheOptionsAfterItOrDashEf() {
+    CommandLine cl = Main.commandLine(new Main(HOST_ENV), new PrintWriter(out), new PrintWriter(err));
+    TopCommand top = (TopCommand) cl.parseArgs("top", "web").subcommand().commandSpec().userObject();
+    assertThat(top.argv()).containsExactly("ps", "-ef");
+    cl = Main.commandLine(new Main(HOST_ENV), new PrintWriter(out), new PrintWriter(err));
+    top = (TopCommand) cl.parseArgs("top", "web", "-o", "pid,comm", "--help").subcommand().commandSpec().userObject();
+    assertThat(top.pod).isEqualTo("web");
+    assertThat(top.argv()).containsExactly("ps", "-o", "pid,comm", "--help");
+
+    assertThat(runAnew("top")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).isEqualTo("micropod: Missing required parameter: 'ID|NAME' (see 'micropod top --help')\n");
+    String missing = "no-such-pod-" + System.nanoTime();
+    assertThat(runAnew("top", missing)).isEqualTo(ExitCodes.NO_SUCH_POD);
+    assertThat(err.toString()).isEqualTo("micropod: no such pod: " + missing + "\n");
+    assertThat(TopCommand.noPs("web")).contains("its image has no ps", "micropod exec web");
+  }
+
+  @Test
+  void restartTakesSeveralPodsAndATimeoutAndReportsEachMissingOne() {
+    CommandLine cl = Main.commandLine(new Main(HOST_ENV), new PrintWriter(out), new PrintWriter(err));
+    RestartCommand restart = (RestartCommand) cl.parseArgs("restart", "-t", "3", "a", "b").subcommand()
+        .commandSpec().userObject();
+    assertThat(restart.timeout.duration()).isEqualTo(Duration.ofSeconds(3));
+    assertThat(restart.pods).containsExactly("a", "b");
+
+    assertThat(runAnew("restart")).isEqualTo(ExitCodes.USAGE);
+    assertThat(runAnew("restart", "-t", "-1", "a")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).isEqualTo("micropod: --time must be 0 or more seconds: -1\n");
+    String one = "no-such-pod-" + System.nanoTime();
+    String two = one + "-2";
+    assertThat(runAnew("restart", one, two)).isEqualTo(ExitCodes.NO_SUCH_POD);
+    assertThat(err.toString()).isEqualTo("micropod: no such pod: " + one + "\nmicropod: no such pod: " + two + "\n");
+    assertThat(out.toString()).isEmpty();
+  }
+
+  @Test
+  void renameNeedsAPodAndAValidNewNameAndSaysWhichPodIsMissing() {
+    assertThat(runAnew("rename", "web")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).isEqualTo("micropod: Missing required parameter: 'NEW_NAME' (see 'micropod rename --help')\n");
+    assertThat(runAnew("rename", "web", "bad name")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).isEqualTo("micropod: invalid NEW_NAME: name must be 1-63 of [A-Za-z0-9_.-], starting"
+        + " with a letter or digit: bad name\n");
+    String missing = "no-such-pod-" + System.nanoTime();
+    assertThat(runAnew("rename", missing, "web2")).isEqualTo(ExitCodes.NO_SUCH_POD);
+    assertThat(err.toString()).isEqualTo("micropod: no such pod: " + missing + "\n");
+    assertThat(out.toString()).isEmpty();
+  }
+
+  @Test
+  void everyVerbOfSeveralPodsReportsEachMissingPodAndGoesOn() {
+    String one = "no-such-pod-" + System.nanoTime();
+    String two = one + "-2";
+    for (String verb : new String[] {"stop", "rm -f", "pause", "resume", "kill", "wait", "restart"}) {
+      List<String> args = new java.util.ArrayList<>(List.of(verb.split(" ")));
+      args.addAll(List.of(one, two));
+      assertThat(runAnew(args.toArray(String[]::new))).as(verb).isEqualTo(ExitCodes.NO_SUCH_POD);
+      assertThat(err.toString()).as(verb).isEqualTo("micropod: no such pod: " + one + "\nmicropod: no such pod: "
+          + two + "\n");
+    }
+  }
+
+  @Test
+  void restartRebuildsTheRecordedSpecDetachedWithTheEnvironmentGivenAndTheSameHostPorts() {
+    io.micropod.PodInfo base = new io.micropod.PodInfo("0123456789ab", "web", "oci:/images/busybox", "qemu",
+        io.micropod.PodInfo.Status.RUNNING, false, 42, 43, Map.of(80, 28080), Instant.now(), Instant.now(),
+        null, 0, null, null);
+    io.micropod.PodInfo.Config config = new io.micropod.PodInfo.Config(List.of("/bin/sh", "-c"), List.of("exec httpd -f"),
+        "1000", "box", "/srv", Map.of("app", "web"), List.of("/tmp:/srv/data:ro"), List.of(), List.of(),
+        io.micropod.RestartPolicy.onFailure(2),
+        io.micropod.HealthCheck.builder().command("true").interval(Duration.ofSeconds(5)).build(),
+        io.micropod.EgressPolicy.builder().defaultAction(io.micropod.EgressPolicy.Action.DENY)
+            .allow("198.51.100.0/24").build(), io.micropod.NetworkMode.NAT, 640, 2);
+    io.micropod.PodInfo info = new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.RUNNING, null, config, null);
+
+    try (io.micropod.MicroPodRuntime runtime = io.micropod.MicroPodRuntime.builder().build()) {
+      MicroPodSpec spec = RestartCommand.spec(info, Map.of("GREETING", "hi"), runtime);
+
+      assertThat(spec.detached()).isTrue();
+      assertThat(spec.name()).hasValue("web");
+      assertThat(spec.image().toString()).isEqualTo("oci:/images/busybox:latest");
+      assertThat(spec.entrypoint()).hasValue(List.of("/bin/sh", "-c"));
+      assertThat(spec.command()).containsExactly("exec httpd -f");
+      assertThat(spec.env()).containsExactly(Map.entry("GREETING", "hi"));
+      assertThat(spec.user()).hasValue("1000");
+      assertThat(spec.hostname()).hasValue("box");
+      assertThat(spec.workingDir()).hasValue("/srv");
+      assertThat(spec.labels()).containsExactly(Map.entry("app", "web"));
+      assertThat(spec.mounts()).extracting(Object::toString).containsExactly("/tmp:/srv/data:ro");
+      assertThat(spec.ports()).containsExactly(PortMapping.of(28080, 80));
+      assertThat(spec.restart()).isEqualTo(io.micropod.RestartPolicy.onFailure(2));
+      assertThat(spec.healthcheck()).isEqualTo(config.healthcheck());
+      assertThat(spec.egress()).isEqualTo(config.egress());
+      assertThat(spec.memoryMib()).isEqualTo(640);
+      assertThat(spec.cpus()).isEqualTo(2);
+      assertThat(spec.networkMode()).isEqualTo(io.micropod.NetworkMode.NAT);
+
+      io.micropod.PodInfo.Config loopbackOnly = new io.micropod.PodInfo.Config(null, List.of(), null, null, null,
+          Map.of(), List.of(), List.of(), List.of(), io.micropod.RestartPolicy.no(), null,
+          io.micropod.EgressPolicy.allowAll(), io.micropod.NetworkMode.NONE, 0, 0);
+      io.micropod.PodInfo none = new io.micropod.PodInfo(new io.micropod.PodInfo("0123456789ac", null,
+          "oci:/images/busybox", "qemu", io.micropod.PodInfo.Status.RUNNING, false, 42, 43, Map.of(), Instant.now(),
+          Instant.now()), io.micropod.PodInfo.Status.RUNNING, null, loopbackOnly, null);
+      MicroPodSpec isolated = RestartCommand.spec(none, Map.of(), runtime);
+      assertThat(isolated.networkMode()).isEqualTo(io.micropod.NetworkMode.NONE);
+      assertThat(isolated.memoryMib()).as("not recorded: the default").isEqualTo(MicroPodSpec.DEFAULT_MEMORY_MIB);
+    }
+    io.micropod.PodInfo starting = new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.STARTING, null, null, null);
+    assertThatThrownBy(() -> RestartCommand.spec(starting, Map.of(), null)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("still starting");
+  }
+
+  @Test
+  void restartReadsTheEnvironmentAsProcEnvironHoldsIt() {
+    assertThat(RestartCommand.environ("PATH=/bin:/usr/bin\0A=x=y\0EMPTY=\0MULTI=one\ntwo\0"))
+        .containsExactly(Map.entry("PATH", "/bin:/usr/bin"), Map.entry("A", "x=y"), Map.entry("EMPTY", ""),
+            Map.entry("MULTI", "one\ntwo"));
   }
 
   /** The real host, with an empty home: the guest image is installable from the classpath, not installed. */

@@ -105,6 +105,12 @@ public record PodRecord(
     }
   }
 
+  /** {@return this record with {@code n} as the pod's name} (a rename: PodStates.rename) */
+  public PodRecord withName(String n) {
+    return new PodRecord(version, id, n, image, driver, status, detached, owner, vmm, virtiofsd, user,
+        podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details, snapshottable);
+  }
+
   public PodRecord withStatus(String s) {
     return new PodRecord(version, id, name, image, driver, s, detached, owner, vmm, virtiofsd, user,
         podDir, socketDir, agentSocket, ports, createdAt, startedAt, consoleLog, mounts, mountDaemons, details, snapshottable);
@@ -218,24 +224,27 @@ public record PodRecord(
    *     {@code agentReady}, {@code containerStart}, {@code total}
    * @param egress the pod's current egress rules (changed by {@code updateEgress}), or null for
    *     none (allow all)
+   * @param networkMode {@code NAT} or {@code NONE}; null in records written before it was recorded
+   * @param memoryMib the guest's memory, MiB; 0 in records written before it was recorded
+   * @param cpus the guest's vCPUs; 0 in records written before it was recorded
    */
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Details(List<String> entrypoint, List<String> command, String user,
       String hostname, String workingDir, Map<String, String> labels, List<String> networks,
       List<String> networkAliases, String restart, Health health, Map<String, Long> bootMillis,
-      Egress egress) {
-    /** Without egress rules (records written before them read the same way). */
+      Egress egress, String networkMode, int memoryMib, int cpus) {
+    /** Without egress rules, network mode, memory and vCPUs (records written before them read the same way). */
     public Details(List<String> entrypoint, List<String> command, String user,
         String hostname, String workingDir, Map<String, String> labels, List<String> networks,
         List<String> networkAliases, String restart, Health health, Map<String, Long> bootMillis) {
       this(entrypoint, command, user, hostname, workingDir, labels, networks, networkAliases, restart, health,
-          bootMillis, null);
+          bootMillis, null, null, 0, 0);
     }
 
     /** {@return these details with {@code e} as the egress rules} */
     public Details withEgress(Egress e) {
       return new Details(entrypoint, command, user, hostname, workingDir, labels, networks, networkAliases,
-          restart, health, bootMillis, e);
+          restart, health, bootMillis, e, networkMode, memoryMib, cpus);
     }
 
     @com.fasterxml.jackson.annotation.JsonCreator

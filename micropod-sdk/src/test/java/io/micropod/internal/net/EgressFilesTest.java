@@ -93,7 +93,7 @@ class EgressFilesTest {
     var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
     var egress = new io.micropod.internal.state.PodRecord.Egress("DENY", List.of("192.0.2.0/24"), List.of());
     var details = new io.micropod.internal.state.PodRecord.Details(null, List.of("sh"), null, null, null,
-        java.util.Map.of(), List.of(), List.of(), "no", null, java.util.Map.of(), egress);
+        java.util.Map.of(), List.of(), List.of(), "no", null, java.util.Map.of(), egress, "NAT", 512, 1);
 
     var read = mapper.readValue(mapper.writeValueAsString(details), io.micropod.internal.state.PodRecord.Details.class);
 
