@@ -6,10 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
@@ -98,11 +96,8 @@ class BulkPortTest {
 
   @Test
   void aWriteTheHostDoesNotReadFailsAfterTheStallTimeAndSoDoesEveryLaterOne() throws Exception {
-    Path fifo = dir.resolve("port");
-    assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
     // a host that connected and stopped reading: the FIFO's 64 KiB fill, then writes block
-    try (FileChannel host = FileChannel.open(fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        BulkPort p = BulkPort.open(fifo, 300)) {
+    try (FifoPort fifo = FifoPort.in(dir); BulkPort p = BulkPort.open(fifo.path, 300)) {
       assertThat(p.usable()).isTrue();
       long t0 = System.nanoTime();
       assertThatThrownBy(() -> p.write(1, BulkPort.STDOUT, new byte[BulkPort.MAX_PAYLOAD], 0, BulkPort.MAX_PAYLOAD))
@@ -117,18 +112,15 @@ class BulkPortTest {
   @Test
   void aHostThatReadsSlowlyButSteadilyIsNotAStallThoughTheFramesTakeLongerThanTheStallTime()
       throws Exception {
-    Path fifo = dir.resolve("port");
-    assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
     long total = 4L * (BulkPort.HEADER_BYTES + BulkPort.MAX_PAYLOAD);
-    try (FileChannel host = FileChannel.open(fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        BulkPort p = BulkPort.open(fifo, 200)) {
+    try (FifoPort fifo = FifoPort.in(dir); BulkPort p = BulkPort.open(fifo.path, 200)) {
       long[] got = new long[1];
       Thread reader = new Thread(() -> {
         ByteBuffer b = ByteBuffer.allocate(16 * 1024); // 256 reads of 16 KiB, 5 ms apart: ~1.3 s
         try {
           while (got[0] < total) {
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
-            got[0] += host.read(b.clear());
+            got[0] += fifo.host.read(b.clear());
           }
         } catch (IOException e) {
           throw new IllegalStateException(e);

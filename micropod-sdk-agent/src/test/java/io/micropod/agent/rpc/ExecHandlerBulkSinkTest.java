@@ -3,12 +3,11 @@ package io.micropod.agent.rpc;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micropod.agent.channel.BulkPort;
+import io.micropod.agent.channel.FifoPort;
 import io.micropod.agent.runtime.OutputLog;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -26,10 +25,7 @@ class ExecHandlerBulkSinkTest {
 
   @Test
   void aStalledPortFailsTheStreamWithItsReasonDropsLaterOutputAndLaterExecsUseGrpc() throws Exception {
-    Path fifo = dir.resolve("port");
-    assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
-    try (FileChannel host = FileChannel.open(fifo, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        BulkPort port = BulkPort.open(fifo, 300)) {
+    try (FifoPort fifo = FifoPort.in(dir); BulkPort port = BulkPort.open(fifo.path, 300)) {
       Supplier<BulkPort> ports = ExecHandler.lazy(() -> port);
       assertThat(ports.get()).isSameAs(port);
       ExecHandler.BulkSink sink = new ExecHandler.BulkSink(port, 3);
@@ -40,7 +36,7 @@ class ExecHandlerBulkSinkTest {
         }
       });
       pump.get(10, TimeUnit.SECONDS);
-      assertThat(sink.end()).startsWith("writing the exec's output to the bulk port " + fifo + " failed: ")
+      assertThat(sink.end()).startsWith("writing the exec's output to the bulk port " + fifo.path + " failed: ")
           .contains("took no bytes for 300 ms");
       assertThat(ports.get()).as("later execs: no bulk port, so gRPC").isNull();
     }
