@@ -68,6 +68,24 @@ class BulkExecIT {
     assertThat(r.stderr()).isEqualTo(err + "stderr last\n");
   }
 
+  /**
+   * Bench P5's exec: dd writing 50 MiB in 64 KiB blocks as fast as it can, read by the agent's
+   * direct pump (the pipe into a direct buffer, straight to the port). The native splice pump
+   * tried before stalled on exactly this (docs/performance.md).
+   */
+  @Test
+  void ddWritingFiftyMebibytesAsFastAsItCanArrivesWholeAndThePortStaysUsable() {
+    long kept = AgentLimits.MAX_OUTPUT_BYTES;
+    ExecResult r = pod.exec("dd", "if=/dev/zero", "bs=65536", "count=800");
+    assertThat(r.exitCode()).isZero();
+    assertThat(r.stderr()).isEqualTo("800+0 records in\n800+0 records out\n");
+    String out = r.stdout();
+    assertThat(out.substring(0, (int) kept)).isEqualTo("\0".repeat((int) kept));
+    assertThat(out.substring((int) kept)).contains(AgentLimits.truncationMarker(kept));
+    assertThat(pod.exec("echo", "next").stdout()).isEqualTo("next\n");
+    assertThat(BenchProbes.usesBulk(pod)).as("no bad frame").isTrue();
+  }
+
   @Test
   void smallOutputsOfManyExecsStayApartAndComplete() {
     for (int i = 0; i < 5; i++) {

@@ -7,6 +7,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.micropod.agent.base.Log;
 import io.micropod.agent.channel.BulkPort;
+import io.micropod.agent.runtime.BufferSink;
 import io.micropod.agent.runtime.ContainerManager;
 import io.micropod.agent.runtime.ExecSession;
 import io.micropod.agent.runtime.ExitStatus;
@@ -17,6 +18,7 @@ import io.micropod.agent.v1.ExecRequest;
 import io.micropod.agent.v1.ExecResponse;
 import io.micropod.agent.v1.ExecStart;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.function.Supplier;
 
 /**
@@ -42,7 +44,10 @@ final class ExecHandler {
     this.bulkPort = bulkPort;
   }
 
-  /** {@code find} once, on first use (ports appear asynchronously at boot); null while failed. */
+  /**
+   * {@code find} once, on first use (ports appear asynchronously at boot); null while failed, and
+   * for good once the port stalled ({@link BulkPort#usable()}).
+   */
   static Supplier<BulkPort> lazy(Supplier<BulkPort> find) {
     return new Supplier<>() {
       private boolean looked;
@@ -55,7 +60,7 @@ final class ExecHandler {
           port = find.get();
           Log.debug(port == null ? "no bulk port: exec output stays on gRPC" : "exec output over the " + port);
         }
-        return port;
+        return port != null && port.usable() ? port : null;
       }
     };
   }
@@ -284,7 +289,7 @@ final class ExecHandler {
    * later output dropped (the pumps keep draining the pipes, so the process does not block); the
    * exec then ends with DATA_LOSS instead of an exit.
    */
-  static final class BulkSink implements OutputSink {
+  static final class BulkSink implements BufferSink {
     private final BulkPort port;
     private final int stream;
     private volatile String failed;
@@ -302,12 +307,17 @@ final class ExecHandler {
 
     @Override
     public void write(OutputLog.Stream which, byte[] data, int offset, int length) {
+      write(which, ByteBuffer.wrap(data, offset, length));
+    }
+
+    /** From a direct buffer (stdout through the exec helper): no copy on the way to the port. */
+    @Override
+    public void write(OutputLog.Stream which, ByteBuffer data) {
       if (failed != null) {
         return;
       }
       try {
-        port.write(stream, which == OutputLog.Stream.STDOUT ? BulkPort.STDOUT : BulkPort.STDERR,
-            data, offset, length);
+        port.write(stream, which == OutputLog.Stream.STDOUT ? BulkPort.STDOUT : BulkPort.STDERR, data);
       } catch (IOException e) {
         failed = "writing the exec's output to the " + port + " failed: " + e.getMessage();
         Log.warn(failed, null);

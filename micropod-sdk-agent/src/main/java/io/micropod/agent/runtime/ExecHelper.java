@@ -12,6 +12,7 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -147,7 +148,7 @@ final class ExecHelper implements AutoCloseable {
       calls.remove(n);
       throw new Unavailable(what + " is gone: " + gone);
     }
-    InputStream stdout = null;
+    FileInputStream stdout = null;
     InputStream stderr = null;
     OutputStream stdin = null;
     try {
@@ -162,8 +163,8 @@ final class ExecHelper implements AutoCloseable {
       // The broker is our own child: its descriptors are the exec's pipes, nothing else.
       String dir = "/proc/" + broker.pid() + "/fd/";
       try {
+        stdout = new FileInputStream(dir + fds[1]); // HelperProcess buffers it, or pumps its channel
         // buffered as a Process's own streams are (FileInputStream.readAllBytes would seek)
-        stdout = new BufferedInputStream(new FileInputStream(dir + fds[1]), 8192);
         stderr = new BufferedInputStream(new FileInputStream(dir + fds[2]), 8192);
         stdin = attachStdin
             ? new BufferedOutputStream(new FileOutputStream(dir + fds[0]), 8192)
@@ -392,16 +393,27 @@ final class ExecHelper implements AutoCloseable {
     private final ExecHelper helper;
     private final Call call;
     private final OutputStream stdin;
+    private final FileInputStream stdoutFile;
     private final InputStream stdout;
     private final InputStream stderr;
 
-    HelperProcess(ExecHelper helper, Call call, OutputStream stdin, InputStream stdout,
+    HelperProcess(ExecHelper helper, Call call, OutputStream stdin, FileInputStream stdout,
         InputStream stderr) {
       this.helper = helper;
       this.call = call;
       this.stdin = stdin;
-      this.stdout = stdout;
+      this.stdoutFile = stdout;
+      // buffered as a Process's own streams are (FileInputStream.readAllBytes would seek)
+      this.stdout = new BufferedInputStream(stdout, 8192);
       this.stderr = stderr;
+    }
+
+    /**
+     * Stdout's pipe as a channel, for a direct pump ({@link StreamPump#startDirect}); read it or
+     * {@link #getInputStream()}, not both. Closing it closes the pipe.
+     */
+    FileChannel stdoutChannel() {
+      return stdoutFile.getChannel();
     }
 
     /** Why the exec failed (its helper went away), or null. */

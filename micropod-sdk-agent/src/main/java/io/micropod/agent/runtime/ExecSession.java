@@ -52,10 +52,16 @@ public final class ExecSession {
     ExecSession s = new ExecSession(new ProcessInput(process.getOutputStream(), tty, "the exec"),
         sink, process::destroy, new CompletableFuture<>());
     OutputSink tee = s::forward;
+    // stdout straight from its pipe to a sink that takes buffers (the bulk port): no heap copies
+    CompletableFuture<Void> stdout =
+        sink instanceof BufferSink direct && process instanceof ExecHelper.HelperProcess hp
+            ? StreamPump.startDirect(hp.stdoutChannel(), OutputLog.Stream.STDOUT, direct,
+                name + "-out", sink.readBytes())
+            : StreamPump.start(process.getInputStream(), OutputLog.Stream.STDOUT, tee, name + "-out",
+                sink.readBytes());
     CompletableFuture<Void> output =
         CompletableFuture.allOf(
-            StreamPump.start(process.getInputStream(), OutputLog.Stream.STDOUT, tee, name + "-out",
-                sink.readBytes()),
+            stdout,
             // stderr's pipe keeps the default 64 KiB (only stdout's is enlarged: micropod-exec.c)
             StreamPump.start(process.getErrorStream(), OutputLog.Stream.STDERR, tee, name + "-err"));
     process

@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.micropod.agent.Poll;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -102,6 +105,25 @@ class ExecHelperTest {
     assertThat(r.out()).isEqualTo("bar\n/tmp\nhome=" + System.getProperty("user.home") + "\n");
     assertThat(r.err()).isEqualTo("oops\n");
     assertThat(r.exit()).isEqualTo(7);
+  }
+
+  @Test
+  void stdoutIsReadableAsAChannelForADirectPump() throws Exception {
+    ExecHelper.HelperProcess p = (ExecHelper.HelperProcess) helper.exec(
+        process("sh", "-c", "printf abc; printf def; echo err >&2; exit 3"), false);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (FileChannel stdout = p.stdoutChannel()) {
+      ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
+      while (stdout.read(b.clear()) >= 0) {
+        b.flip();
+        while (b.hasRemaining()) {
+          out.write(b.get());
+        }
+      }
+    }
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("abcdef");
+    assertThat(new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("err\n");
+    assertThat(p.onExit().get(30, TimeUnit.SECONDS).exitValue()).isEqualTo(3);
   }
 
   @Test
