@@ -67,52 +67,6 @@ public final class PodInfo {
      * @param networkAliases the aliases on those networks
      * @param restart the restart policy
      * @param healthcheck the health check, or null without one
-     */
-    public Config(List<String> entrypoint, List<String> command, String user,
-        String hostname, String workingDir, Map<String, String> labels, List<String> mounts,
-        List<String> networks, List<String> networkAliases, RestartPolicy restart, HealthCheck healthcheck) {
-      this(entrypoint, command, user, hostname, workingDir, labels, mounts, networks, networkAliases, restart,
-          healthcheck, EgressPolicy.allowAll());
-    }
-
-    /**
-     * For the SDK; not meant to be called by applications.
-     *
-     * @param entrypoint the entrypoint, or null for the image's
-     * @param command the command (empty: the image's)
-     * @param user the user, or null for the image's
-     * @param hostname the hostname, or null
-     * @param workingDir the working directory, or null for the image's
-     * @param labels the labels
-     * @param mounts the host directory mounts as {@code host:container:ro|rw}
-     * @param networks the names of the pod networks joined
-     * @param networkAliases the aliases on those networks
-     * @param restart the restart policy
-     * @param healthcheck the health check, or null without one
-     * @param egress the current egress rules
-     */
-    public Config(List<String> entrypoint, List<String> command, String user,
-        String hostname, String workingDir, Map<String, String> labels, List<String> mounts,
-        List<String> networks, List<String> networkAliases, RestartPolicy restart, HealthCheck healthcheck,
-        EgressPolicy egress) {
-      this(entrypoint, command, user, hostname, workingDir, labels, mounts, networks, networkAliases, restart,
-          healthcheck, egress, NetworkMode.NAT, 0, 0);
-    }
-
-    /**
-     * For the SDK; not meant to be called by applications.
-     *
-     * @param entrypoint the entrypoint, or null for the image's
-     * @param command the command (empty: the image's)
-     * @param user the user, or null for the image's
-     * @param hostname the hostname, or null
-     * @param workingDir the working directory, or null for the image's
-     * @param labels the labels
-     * @param mounts the host directory mounts as {@code host:container:ro|rw}
-     * @param networks the names of the pod networks joined
-     * @param networkAliases the aliases on those networks
-     * @param restart the restart policy
-     * @param healthcheck the health check, or null without one
      * @param egress the current egress rules
      * @param networkMode the network mode
      * @param memoryMib the guest's memory in MiB, or 0 when not recorded
