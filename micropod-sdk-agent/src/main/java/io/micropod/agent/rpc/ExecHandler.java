@@ -239,8 +239,9 @@ final class ExecHandler {
     }
 
     private void exited(ExitStatus exit, Throwable failure) {
-      // Every output frame was written (the exit completes after the pumps' last write): the end
-      // frame now, so that the host has all bytes before it sees the exit. Written even for a
+      // The exit completes after the pumps' last write, or after the output grace when a
+      // background child still holds the pipes (BulkSink drops what it writes from now on): the
+      // end frame now, so that the host has all bytes before it sees the exit. Written even for a
       // cancelled call: the host keeps the stream open until its end frame.
       BulkSink b = bulk;
       String lost = b == null ? null : b.end();
