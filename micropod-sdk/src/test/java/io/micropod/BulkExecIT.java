@@ -106,6 +106,35 @@ class BulkExecIT {
     assertThat(BenchProbes.usesBulk(pod)).isTrue();
   }
 
+  /**
+   * The exec's process exits at once, but a background child keeps its stdout and writes past the
+   * agent's 2 s output grace: the exec returns with what came before its end, the late lines are
+   * dropped (as docker exec drops them), and no frame of the ended stream reaches the host, which
+   * would break the pod's bulk channel (failing the exec reading it then) and send later execs
+   * to gRPC.
+   */
+  @Test
+  void aBackgroundChildWritingAfterTheExecEndedLeavesTheNextExecsOutputOnTheBulkPortIntact() {
+    assertThat(BenchProbes.usesBulk(pod)).isTrue();
+    ExecResult first = pod.exec("sh", "-c",
+        "rm -f /tmp/late-done; (sleep 4; echo late; sleep 1; echo later >&2; sleep 1; touch /tmp/late-done) &"
+            + " echo now");
+    assertThat(first.exitCode()).isZero();
+    assertThat(first.stdout()).isEqualTo("now\n");
+    assertThat(first.stderr()).isEmpty();
+    // this exec's stream is open while the child writes its late lines (bounded: 60 s)
+    ExecResult second = pod.exec("sh", "-c",
+        "i=0; while [ ! -e /tmp/late-done ] && [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done;"
+            + " test -e /tmp/late-done || exit 9; echo second; echo second-err >&2");
+    assertThat(second.exitCode()).as("the child finished its late writes").isZero();
+    assertThat(second.stdout()).isEqualTo("second\n");
+    assertThat(second.stderr()).isEqualTo("second-err\n");
+    assertThat(BenchProbes.usesBulk(pod)).as("no frame after an end frame broke the channel").isTrue();
+    ExecResult third = pod.exec("sh", "-c", "dd if=/dev/zero bs=65536 count=16 2>/dev/null | wc -c");
+    assertThat(third.stdout().trim()).isEqualTo("1048576");
+    assertThat(BenchProbes.usesBulk(pod)).as("still on the bulk port").isTrue();
+  }
+
   @Test
   void aPodRestoredFromASnapshotReconnectsItsBulkPort() {
     try (MicroPodRuntime runtime = MicroPodRuntime.builder().home(TestImages.home()).build();

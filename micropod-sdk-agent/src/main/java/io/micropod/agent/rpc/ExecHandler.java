@@ -239,8 +239,9 @@ final class ExecHandler {
     }
 
     private void exited(ExitStatus exit, Throwable failure) {
-      // Every output frame was written (the exit completes after the pumps' last write): the end
-      // frame now, so that the host has all bytes before it sees the exit. Written even for a
+      // The exit completes after the pumps' last write, or after the output grace when a
+      // background child still holds the pipes (BulkSink drops what it writes from now on): the
+      // end frame now, so that the host has all bytes before it sees the exit. Written even for a
       // cancelled call: the host keeps the stream open until its end frame.
       BulkSink b = bulk;
       String lost = b == null ? null : b.end();
@@ -288,11 +289,21 @@ final class ExecHandler {
    * An exec's output as frames of one stream on the bulk port. A failed write is remembered and
    * later output dropped (the pumps keep draining the pipes, so the process does not block); the
    * exec then ends with DATA_LOSS instead of an exit.
+   *
+   * <p>No frame of the stream follows its end frame: the host forgets a stream at its end, and a
+   * frame for a stream it does not know breaks the pod's bulk channel for good (and fails every
+   * exec reading it then). Output that arrives after the end, from a background child that still
+   * holds the exec's stdout or stderr past the output grace, is dropped, as over gRPC once the
+   * exit went out; the pumps keep draining the pipes so that the child neither blocks nor gets
+   * SIGPIPE. Writes and the end are serialized on this sink, so a write in progress finishes
+   * before the end frame and none starts after it.
    */
   static final class BulkSink implements BufferSink {
     private final BulkPort port;
     private final int stream;
     private volatile String failed;
+    /** Set, under this sink's lock, once the end frame was written (or its write failed). */
+    private boolean ended;
 
     BulkSink(BulkPort port, int stream) {
       this.port = port;
@@ -312,8 +323,13 @@ final class ExecHandler {
 
     /** From a direct buffer (stdout through the exec helper): no copy on the way to the port. */
     @Override
-    public void write(OutputLog.Stream which, ByteBuffer data) {
-      if (failed != null) {
+    public synchronized void write(OutputLog.Stream which, ByteBuffer data) {
+      if (failed != null || ended) {
+        if (ended && failed == null) {
+          Log.debug("bulk stream " + Integer.toUnsignedString(stream) + ": dropped " + data.remaining()
+              + " bytes of " + which + " written after the exec's exit (a background child holds it)");
+        }
+        data.position(data.limit()); // consumed, as a BufferSink must
         return;
       }
       try {
@@ -324,15 +340,19 @@ final class ExecHandler {
       }
     }
 
-    /** Writes the end frame; returns why output was lost, or null. */
-    String end() {
-      if (failed == null) {
+    /**
+     * Writes the end frame once (later calls write nothing) and drops every later write; returns
+     * why output was lost, or null.
+     */
+    synchronized String end() {
+      if (!ended && failed == null) {
         try {
           port.end(stream);
         } catch (IOException e) {
           failed = "writing the end frame to the " + port + " failed: " + e.getMessage();
         }
       }
+      ended = true;
       return failed;
     }
   }
