@@ -309,7 +309,8 @@ class CliTest {
         List.of("backend"), List.of("db"), io.micropod.RestartPolicy.onFailure(2),
         io.micropod.HealthCheck.builder().command("true").interval(Duration.ofSeconds(5)).build(),
         io.micropod.EgressPolicy.builder().defaultAction(io.micropod.EgressPolicy.Action.DENY)
-            .allow("198.51.100.0/24", "*.example.org").build());
+            .allow("198.51.100.0/24", "*.example.org").build(),
+        io.micropod.NetworkMode.NAT, 0, 0);
     io.micropod.PodInfo exited = new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.EXITED,
         now.minusSeconds(60), config, io.micropod.BootTimings.of(Duration.ofMillis(100), Duration.ofMillis(2000),
             Duration.ofMillis(2500), Duration.ofMillis(300), Duration.ofMillis(3000)));
