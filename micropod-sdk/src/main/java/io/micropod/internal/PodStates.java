@@ -109,16 +109,7 @@ public final class PodStates {
     services.sweep();
     StateDirectory state = services.state();
     return state.locked(() -> {
-      PodRecord match = null;
-      for (PodRecord r : state.all()) {
-        if ((r.id().equals(idOrName) || idOrName.equals(r.name())) && OrphanReaper.isLive(r)) {
-          match = r;
-        }
-      }
-      if (match == null) {
-        throw new PodNotFoundException(idOrName, "no live pod has the id or name '" + idOrName + "' in "
-            + state.dir());
-      }
+      PodRecord match = liveRecord(state, idOrName);
       checkNameFree(state, newName, match.id(), null);
       state.writeLocked(match.withName(newName));
       return match.id();
@@ -205,6 +196,31 @@ public final class PodStates {
         d.apply("containerStart"), d.apply("total"));
   }
 
+  /**
+   * The record of the live pod whose id or name is {@code idOrName}; the caller holds the state
+   * lock.
+   *
+   * @throws PodNotFoundException naming the live pods there are
+   */
+  private static PodRecord liveRecord(StateDirectory state, String idOrName) {
+    PodRecord match = null;
+    List<String> known = new ArrayList<>();
+    for (PodRecord r : state.all()) {
+      if (!OrphanReaper.isLive(r)) {
+        continue;
+      }
+      known.add(r.name() == null ? r.id() : r.id() + " (" + r.name() + ")");
+      if (r.id().equals(idOrName) || idOrName.equals(r.name())) {
+        match = r;
+      }
+    }
+    if (match == null) {
+      throw new PodNotFoundException(idOrName, "no live pod has the id or name '" + idOrName + "' in "
+          + state.dir() + (known.isEmpty() ? " (there are none)" : "; live pods: " + known));
+    }
+    return match;
+  }
+
   /** See {@link MicroPodRuntime#attach(String)}. */
   public static MicroPod attach(MicroPodRuntime runtime, RuntimeServices services, String idOrName) {
     services.sweep();
@@ -214,21 +230,7 @@ public final class PodStates {
     PodRecord.Proc self = PodRecord.Proc.self();
     // take ownership under the lock, so that two attaching JVMs cannot both win
     found = state.locked(() -> {
-      PodRecord match = null;
-      List<String> known = new ArrayList<>();
-      for (PodRecord r : state.all()) {
-        if (!OrphanReaper.isLive(r)) {
-          continue;
-        }
-        known.add(r.name() == null ? r.id() : r.id() + " (" + r.name() + ")");
-        if (r.id().equals(idOrName) || idOrName.equals(r.name())) {
-          match = r;
-        }
-      }
-      if (match == null) {
-        throw new PodNotFoundException(idOrName, "no live pod has the id or name '" + idOrName + "' in "
-            + state.dir() + (known.isEmpty() ? " (there are none)" : "; live pods: " + known));
-      }
+      PodRecord match = liveRecord(state, idOrName);
       if (match.owner() != null && match.owner().isAlive()) {
         boolean ours = match.owner().equals(self);
         if (!ours && match.socketDir() != null

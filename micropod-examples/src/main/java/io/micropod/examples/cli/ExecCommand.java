@@ -73,17 +73,13 @@ final class ExecCommand implements Callable<Integer> {
   public Integer call() {
     ExecSpec spec = execSpec();
     MicroPodRuntime runtime = Pods.runtime(main.env);
-    Optional<String> exited = Pods.exited(runtime, pod);
-    if (exited.isPresent()) {
-      throw new Pods.NotRunningException(exited.get(), null);
-    }
     // not closed: closing would stop the pod; the JVM's exit lets go of it (see Pods)
-    MicroPod attached = Pods.attach(runtime, pod);
+    MicroPod attached = Pods.attachRunning(runtime, pod);
     try {
       return interactive || tty ? streaming(attached, spec) : plain(attached, spec);
     } catch (MicroPodException e) {
-      // its main process exited since the check above: the agent's "not running" said as Docker says it
-      exited = Pods.exited(runtime, pod);
+      // its main process exited since attachRunning looked: the agent's "not running" said as Docker says it
+      Optional<String> exited = Pods.exited(runtime, pod);
       if (exited.isPresent()) {
         throw new Pods.NotRunningException(exited.get(), e);
       }

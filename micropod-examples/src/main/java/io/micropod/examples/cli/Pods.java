@@ -62,6 +62,20 @@ final class Pods {
             + " (an exited pod cannot be started again: `micropod run` a new one)");
   }
 
+  /**
+   * Attaches to {@code idOrName} for a verb that needs its main process ({@code exec}, {@code top});
+   * the handle is not to be closed (that would stop the pod: the JVM's exit lets go of it).
+   *
+   * @throws NotRunningException when the pod's main process exited ({@link #exited})
+   */
+  static MicroPod attachRunning(MicroPodRuntime runtime, String idOrName) {
+    Optional<String> exited = exited(runtime, idOrName);
+    if (exited.isPresent()) {
+      throw new NotRunningException(exited.get(), null);
+    }
+    return attach(runtime, idOrName);
+  }
+
   /** What a verb of several pods does with one: the line to print on stdout once it is done. */
   @FunctionalInterface
   interface Verb {

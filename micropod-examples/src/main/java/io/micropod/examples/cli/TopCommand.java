@@ -1,11 +1,9 @@
 package io.micropod.examples.cli;
 
 import io.micropod.ExecResult;
-import io.micropod.MicroPodRuntime;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -46,13 +44,8 @@ final class TopCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = main.spec.commandLine().getOut();
     PrintWriter err = main.spec.commandLine().getErr();
-    MicroPodRuntime runtime = Pods.runtime(main.env);
-    Optional<String> exited = Pods.exited(runtime, pod);
-    if (exited.isPresent()) {
-      throw new Pods.NotRunningException(exited.get(), null);
-    }
     // not closed: closing would stop the pod; the JVM's exit lets go of it (see Pods)
-    ExecResult r = Pods.attach(runtime, pod).exec(argv());
+    ExecResult r = Pods.attachRunning(Pods.runtime(main.env), pod).exec(argv());
     if (r.exitCode() == NOT_FOUND) {
       err.println("micropod: " + noPs(pod));
       err.flush();
