@@ -148,13 +148,22 @@ class FirecrackerDriverWithStandInBinaryTest {
    * answering the call, and in the jailed path the capper copies it to the file later still.
    */
   private static String consoleOnceItHas(VmConfig config, String text) throws IOException {
+    return onceItHas(config.consoleLog(), text);
+  }
+
+  /**
+   * {@code file} once it holds {@code text} (or at the deadline). The stand-in writes its console
+   * line, then its log line, after answering InstanceStart: seeing one says nothing of the other
+   * (CI read the log empty once).
+   */
+  private static String onceItHas(Path file, String text) throws IOException {
     Instant deadline = Instant.now().plusSeconds(10);
-    String console = Files.readString(config.consoleLog());
-    while (!console.contains(text) && Instant.now().isBefore(deadline)) {
+    String content = Files.readString(file);
+    while (!content.contains(text) && Instant.now().isBefore(deadline)) {
       Thread.onSpinWait();
-      console = Files.readString(config.consoleLog());
+      content = Files.readString(file);
     }
-    return console;
+    return content;
   }
 
   /**
@@ -208,7 +217,8 @@ class FirecrackerDriverWithStandInBinaryTest {
         config.socketDir().resolve("firecracker.sock").toString(), "--id", "pod0123abcd", "--enable-pci");
     assertThat(consoleOnceItHas(config, "stand-in guest console: InstanceStart"))
         .contains("stand-in guest console: InstanceStart");
-    assertThat(Files.readString(FirecrackerDriver.firecrackerLog(config))).contains("Running Firecracker stand-in");
+    assertThat(onceItHas(FirecrackerDriver.firecrackerLog(config), "Running Firecracker stand-in"))
+        .contains("Running Firecracker stand-in");
 
     assertTheAgentChannelEchoes(vm);
   }
@@ -251,7 +261,7 @@ class FirecrackerDriverWithStandInBinaryTest {
     vm = driver.spawn(config, image(), Instant.now().plus(START));
 
     recordedThrough("InstanceStart");
-    assertThat(Files.readString(config.consoleLog())).as("what the guest printed is in the log while the VMM runs")
+    assertThat(onceItHas(config.consoleLog(), "early")).as("what the guest printed is in the log while the VMM runs")
         .startsWith("early");
     Files.createFile(go);
     String marker = "\n[micropod: console log truncated after 1000 bytes]\n";
