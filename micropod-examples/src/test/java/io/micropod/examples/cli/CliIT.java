@@ -274,7 +274,8 @@ class CliIT {
     String id = started.out.strip();
     String restoredId = null;
     try {
-      assertThat(run("exec", name, "sh", "-c", "echo before > /tmp/mark").exit).isZero();
+      Result marked = run("exec", name, "sh", "-c", "echo before > /tmp/mark");
+      assertThat(marked.exit).as(marked.err).isZero();
 
       Result created = run("snapshot", "create", name, snapshot);
       assertThat(created.exit).as(created.err).isZero();
@@ -684,7 +685,8 @@ class CliIT {
       assertThat(inUse.err).isEqualTo("micropod: network " + net + " is in use by pod " + name + ": stop it first"
           + " (micropod stop " + name + ")\n");
 
-      assertThat(run("stop", name).exit).isZero();
+      Result stopped = run("stop", name);
+      assertThat(stopped.exit).as(stopped.err).isZero();
       assertThat(web.waitFor(120, TimeUnit.SECONDS)).as("the web pod's run ends after stop").isTrue();
       long left = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (run("network", "inspect", net).out.contains(name)) {
@@ -735,7 +737,8 @@ class CliIT {
       assertThat(inUse.exit).isEqualTo(1);
       assertThat(inUse.err).startsWith("micropod: network " + net + " is in use by pods ").contains(db, app);
 
-      assertThat(run("stop", "-t", "1", db, app).exit).isZero();
+      Result stopped = run("stop", "-t", "1", db, app);
+      assertThat(stopped.exit).as(stopped.err).isZero();
       long left = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       for (String inspect = run("network", "inspect", net).out; inspect.contains(db) || inspect.contains(app);
           inspect = run("network", "inspect", net).out) {

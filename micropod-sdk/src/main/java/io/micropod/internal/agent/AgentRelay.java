@@ -45,6 +45,8 @@ public final class AgentRelay implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AgentRelay.class);
   /** The relay's socket in a pod's socket directory. */
   public static final String SOCKET_NAME = "control.sock";
+  /** How long {@link #close()} lets relayed calls finish before it ends them. */
+  static final java.time.Duration DRAIN = java.time.Duration.ofSeconds(2);
 
   private final Server server;
   private final Path socket;
@@ -92,10 +94,23 @@ public final class AgentRelay implements AutoCloseable {
     return socket;
   }
 
+  /**
+   * Stops taking calls, lets the calls in flight finish for up to {@link #DRAIN}, then ends the
+   * rest. The drain is for answers the agent has already sent: when a foreground pod's container
+   * exits (say, after a visitor's {@code stop} sent SIGTERM), the agent answers the owner's wait
+   * and the visitor's at once, and the owner closes the pod at once; ending the relay outright
+   * cancelled the visitor's answer on its way (its {@code stop} failed with the pod gone). Calls
+   * that would run on (a visitor following the logs of a container that is being removed) end
+   * with the container or at the bound.
+   */
   @Override
   public void close() {
-    server.shutdownNow();
+    server.shutdown();
     try {
+      if (!server.awaitTermination(DRAIN.toMillis(), TimeUnit.MILLISECONDS)) {
+        log.debug("relay {}: calls still open after {} ms, ending them", socket, DRAIN.toMillis());
+      }
+      server.shutdownNow();
       server.awaitTermination(2, TimeUnit.SECONDS);
       Files.deleteIfExists(socket);
     } catch (InterruptedException e) {

@@ -21,11 +21,17 @@ import io.micropod.agent.v1.LogChunk;
 import io.micropod.agent.v1.ReadLogsRequest;
 import io.micropod.agent.v1.SignalContainerRequest;
 import io.micropod.agent.v1.SignalContainerResponse;
+import io.micropod.agent.v1.WaitContainerRequest;
+import io.micropod.agent.v1.WaitContainerResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -55,6 +61,16 @@ class AgentRelayTest {
         out.onNext(LogChunk.newBuilder().setData(ByteString.copyFrom(data)).build());
       }
       out.onCompleted();
+    }
+
+    /** Set by a test: counted down once the agent has answered a WaitContainer. */
+    volatile CountDownLatch waitAnswered = new CountDownLatch(1);
+
+    @Override
+    public void waitContainer(WaitContainerRequest request, StreamObserver<WaitContainerResponse> out) {
+      out.onNext(WaitContainerResponse.newBuilder().setExitCode(143).build());
+      out.onCompleted();
+      waitAnswered.countDown();
     }
 
     @Override
@@ -96,6 +112,78 @@ class AgentRelayTest {
       first.close();
       second.close();
       relay.close();
+      owner.close();
+      agent.shutdownNow();
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+    assertThat(relay.socket()).doesNotExist();
+  }
+
+  /**
+   * The race of `micropod stop` on a foreground pod (CliIT failed on it under load): the visitor's
+   * WaitContainer and the owner's own are answered at the same moment, the container having exited;
+   * the owner then closes the pod, relay first. An answer the agent already sent must still reach
+   * the visitor: before, the relay's close cancelled it ("stop" exited 125 with the pod gone). The
+   * owner's executor is slowed, as on a loaded host, so that the answer is still in the relay when
+   * the close begins.
+   */
+  @Test
+  void anAnswerTheAgentAlreadySentReachesTheVisitorWhenTheOwnerClosesTheRelay(@TempDir Path dir) throws Exception {
+    EventLoopGroup group = new EpollEventLoopGroup(2);
+    Path agentSocket = dir.resolve("agent.sock");
+    Agent fake = new Agent();
+    Server agent = NettyServerBuilder.forAddress(new DomainSocketAddress(agentSocket.toString()))
+        .channelType(EpollServerDomainSocketChannel.class)
+        .bossEventLoopGroup(group).workerEventLoopGroup(group)
+        .addService(fake).build().start();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newCachedThreadPool();
+    Executor loaded = task -> pool.execute(() -> {
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300));
+      task.run();
+    });
+    AgentClient owner = AgentClient.overUnixSocket("pod1", agentSocket, group, loaded);
+    AgentRelay relay = AgentRelay.start("pod1", owner.channel(), dir, group, pool);
+    AgentClient visitor = AgentClient.overUnixSocket("pod1", relay.socket(), group, Runnable::run);
+    try {
+      CompletableFuture<OptionalInt> waited = CompletableFuture.supplyAsync(
+          () -> visitor.waitContainer("c1", Duration.ofSeconds(30)), pool);
+      assertThat(fake.waitAnswered.await(20, TimeUnit.SECONDS)).as("the agent answered").isTrue();
+      relay.close();
+      assertThat(waited.get(20, TimeUnit.SECONDS)).hasValue(143);
+    } finally {
+      visitor.close();
+      relay.close();
+      owner.close();
+      agent.shutdownNow();
+      pool.shutdownNow();
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * The drain waits for calls, not for connections: a visitor that is connected but has no call
+   * open (an attached handle between calls) does not hold the owner's close for {@link
+   * AgentRelay#DRAIN}.
+   */
+  @Test
+  void anIdleVisitorConnectionDoesNotHoldTheClose(@TempDir Path dir) throws Exception {
+    EventLoopGroup group = new EpollEventLoopGroup(2);
+    Path agentSocket = dir.resolve("agent.sock");
+    Server agent = NettyServerBuilder.forAddress(new DomainSocketAddress(agentSocket.toString()))
+        .channelType(EpollServerDomainSocketChannel.class)
+        .bossEventLoopGroup(group).workerEventLoopGroup(group)
+        .addService(new Agent()).build().start();
+    AgentClient owner = AgentClient.overUnixSocket("pod1", agentSocket, group, Runnable::run);
+    AgentRelay relay = AgentRelay.start("pod1", owner.channel(), dir, group,
+        java.util.concurrent.Executors.newCachedThreadPool());
+    AgentClient visitor = AgentClient.overUnixSocket("pod1", relay.socket(), group, Runnable::run);
+    try {
+      assertThat(visitor.getInfoAsync(Duration.ofSeconds(10)).get().agentVersion()).isEqualTo("fake-1");
+      long start = System.nanoTime();
+      relay.close();
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(AgentRelay.DRAIN);
+    } finally {
+      visitor.close();
       owner.close();
       agent.shutdownNow();
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
