@@ -68,8 +68,8 @@ final class InspectCommand implements Callable<Integer> {
   }
 
   /**
-   * The pod in Docker's shapes where they exist ({@code State}, {@code Config}, {@code HostConfig.
-   * RestartPolicy}, {@code Mounts}, {@code NetworkSettings}), then MicroPod's. The spec's environment
+   * The pod in Docker's shapes where they exist ({@code State}, {@code Config}, {@code HostConfig}'s
+   * {@code Memory} (bytes), {@code NanoCpus}, {@code NetworkMode} and {@code RestartPolicy}, {@code Mounts}, {@code NetworkSettings}), then MicroPod's. The spec's environment
    * is not shown: neither its values nor its names are recorded (Docker's {@code Env} shows them). Durations of {@code Healthcheck} in nanoseconds as Docker's; {@code BootTimings} in ms.
    */
   static Map<String, Object> tree(PodInfo p) {
@@ -121,6 +121,11 @@ final class InspectCommand implements Callable<Integer> {
       restart.put("Name", c.restart().toString().replaceFirst(":.*", ""));
       restart.put("MaximumRetryCount", c.restart().maxRetries());
       Map<String, Object> hostConfig = new LinkedHashMap<>();
+      // Docker's units: bytes and billionths of a CPU; null where the record predates them
+      hostConfig.put("Memory", c.memoryMib().isPresent() ? (long) c.memoryMib().getAsInt() << 20 : null);
+      hostConfig.put("NanoCpus", c.cpus().isPresent() ? c.cpus().getAsInt() * 1_000_000_000L : null);
+      // MicroPod's mode, not Docker's driver name: `run --network bridge` (and no --network) is "nat"
+      hostConfig.put("NetworkMode", c.networkMode().name().toLowerCase(java.util.Locale.ROOT));
       hostConfig.put("RestartPolicy", restart);
       Map<String, Object> egress = new LinkedHashMap<>();
       egress.put("Default", c.egress().defaultAction().name().toLowerCase(java.util.Locale.ROOT));

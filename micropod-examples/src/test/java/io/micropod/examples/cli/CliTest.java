@@ -359,6 +359,9 @@ class CliTest {
         + "      }\n"
         + "    },\n"
         + "    \"HostConfig\": {\n"
+        + "      \"Memory\": null,\n"
+        + "      \"NanoCpus\": null,\n"
+        + "      \"NetworkMode\": \"nat\",\n"
         + "      \"RestartPolicy\": {\n"
         + "        \"Name\": \"on-failure\",\n"
         + "        \"MaximumRetryCount\": 2\n"
@@ -410,6 +413,27 @@ class CliTest {
         + "      \"TotalMs\": 3000\n"
         + "    }\n"
         + "  }");
+  }
+
+  @Test
+  void inspectShowsMemoryInBytesCpusInNanoCpusAndTheNetworkModeAsDockersHostConfig() {
+    Instant now = Instant.parse("2026-11-28T12:00:00Z");
+    io.micropod.PodInfo base = new io.micropod.PodInfo("0123456789ab", null, "oci:/images/busybox", "qemu",
+        io.micropod.PodInfo.Status.RUNNING, false, 42, 43, Map.of(), now, now, null, 0, 0, null);
+    io.micropod.PodInfo.Config config = new io.micropod.PodInfo.Config(null, List.of("sleep", "60"), null, null,
+        null, Map.of(), List.of(), List.of(), List.of(), io.micropod.RestartPolicy.no(), null,
+        io.micropod.EgressPolicy.allowAll(), io.micropod.NetworkMode.NONE, 768, 2);
+
+    Map<String, Object> tree = InspectCommand.tree(new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.RUNNING,
+        null, config, null));
+
+    @SuppressWarnings("unchecked")
+    Map<String, Object> hostConfig = (Map<String, Object>) tree.get("HostConfig");
+    assertThat(hostConfig).containsEntry("Memory", 768L * 1024 * 1024).containsEntry("NanoCpus", 2_000_000_000L)
+        .containsEntry("NetworkMode", "none");
+    assertThat(InspectCommand.json(new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.RUNNING, null, config,
+        null))).contains("\"Memory\": 805306368,").contains("\"NanoCpus\": 2000000000,")
+        .contains("\"NetworkMode\": \"none\",");
   }
 
   @Test
