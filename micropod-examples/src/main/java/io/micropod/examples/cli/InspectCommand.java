@@ -192,6 +192,19 @@ final class InspectCommand implements Callable<Integer> {
    * {@code value} (maps, lists, strings, numbers, booleans, null) as JSON; nested lines start with
    * {@code indent} plus two spaces per level. Empty maps and lists stay on one line.
    */
+  /**
+   * Refuses a {@code --format} other than {@code json} (the commands that take one print JSON or
+   * their text; Go templates are not supported).
+   *
+   * @throws IllegalArgumentException naming {@code format}
+   */
+  static void checkJsonFormat(String format) {
+    if (format != null && !format.equals("json")) {
+      throw new IllegalArgumentException("invalid --format \"" + format + "\": only json is supported"
+          + " (Go templates are not)");
+    }
+  }
+
   static String write(Object value, String indent) {
     if (value == null) {
       return "null";
