@@ -112,22 +112,10 @@ final class TemplateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      PrintWriter out = parent.main.spec.commandLine().getOut();
-      PrintWriter err = parent.main.spec.commandLine().getErr();
-      int code = 0;
       try (MicroPodRuntime runtime = Pods.runtime(parent.main.env)) {
-        for (String id : ids) {
-          if (runtime.removeTemplate(id)) {
-            out.println(id);
-          } else {
-            err.println("Error: no template with ID " + id + ": see `micropod template ls`");
-            code = ExitCodes.FAILURE;
-          }
-        }
+        return SnapshotCommand.removeEach(ids, runtime::removeTemplate,
+            id -> "no template with ID " + id + ": see `micropod template ls`", parent.main.spec.commandLine());
       }
-      out.flush();
-      err.flush();
-      return code;
     }
   }
 
