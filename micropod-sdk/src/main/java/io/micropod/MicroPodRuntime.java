@@ -459,6 +459,54 @@ public final class MicroPodRuntime implements AutoCloseable {
     return io.micropod.internal.SnapshotStore.remove(services, name);
   }
 
+  /**
+   * The warm-start templates kept in this runtime's home ({@code <home>/templates/}, one per pod
+   * configuration, {@link MicroPodSpec.Builder#warmStart(boolean)}), oldest first, each with its
+   * size on disk measured now. A template whose manifest cannot be read is listed with its
+   * {@link PodTemplate#problem()}; half-written ones are never listed.
+   *
+   * @return the templates; empty when there are none
+   */
+  public List<PodTemplate> templates() {
+    return io.micropod.internal.SnapshotStore.templates(services);
+  }
+
+  /**
+   * The warm-start template {@code id}.
+   *
+   * @param id its id, 32 hex digits ({@link PodTemplate#id()})
+   * @return it, or empty when there is none of that id
+   * @throws IllegalArgumentException when {@code id} is not a template id
+   */
+  public java.util.Optional<PodTemplate> template(String id) {
+    return io.micropod.internal.SnapshotStore.template(services, id);
+  }
+
+  /**
+   * Removes the warm-start template {@code id}, freeing its disk; the next warm start of its
+   * configuration boots cold and makes it again. A pod restoring from it at that moment starts
+   * from it all the same (it reads its own links to the template's files); pods started from it
+   * run on.
+   *
+   * @param id its id, 32 hex digits ({@link PodTemplate#id()})
+   * @return whether there was one
+   * @throws IllegalArgumentException when {@code id} is not a template id (a path such as
+   *     {@code ../x} is refused)
+   */
+  public boolean removeTemplate(String id) {
+    return io.micropod.internal.SnapshotStore.removeTemplate(services, id);
+  }
+
+  /**
+   * Removes every warm-start template, unreadable ones included, as {@link #removeTemplate} does.
+   *
+   * @return the templates removed, each with the bytes it held on disk ({@link PodTemplate#sizeBytes()});
+   *     empty when there were none
+   */
+  public List<PodTemplate> pruneTemplates() {
+    return io.micropod.internal.SnapshotStore.pruneTemplates(services);
+  }
+
   /** For the SDK's own implementation; not API. */
   RuntimeServices services() {
     return services;

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Warm starts on the real QEMU driver (docs/snapshots.md) under {@code MICROPOD_WARM_START=1}: the
  * first pod boots cold and writes the template, two more are restored from it with their own
- * commands and identities; a corrupted template, then a spec with a mount, start cold.
+ * commands and identities; a corrupted template, then a spec with a mount, start cold; the
+ * template is listed, removed while a pod restores from it, and made again by the next start.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -150,6 +151,56 @@ class WarmStartIT {
     assertThat(mounted.bootTimings().warmStart()).isFalse();
     assertThat(mounted.exec("cat", "/data/f.txt").stdout()).isEqualTo("mounted\n");
     assertThat(templateDirs()).isEqualTo(before);
+  }
+
+  @Test
+  @Order(6)
+  void templatesAreListedOneRemovedDuringARestoreLeavesThatPodWarmAndTheNextStartMakesItAgain() {
+    PodTemplate before = runtime.templates().get(0);
+    assertThat(runtime.templates()).singleElement().satisfies(t -> {
+      assertThat(t.path()).isEqualTo(templateDirs().get(0));
+      assertThat(t.id()).isEqualTo(t.path().getFileName().toString()).matches("[0-9a-f]{32}");
+      assertThat(t.image()).isEqualTo(spec("x", "x").image().toString());
+      assertThat(t.imageDigest()).hasValueSatisfying(d -> assertThat(d).startsWith("sha256:"));
+      assertThat(t.memoryMib()).isEqualTo(MicroPodSpec.DEFAULT_MEMORY_MIB);
+      assertThat(t.cpus()).isEqualTo(1);
+      assertThat(t.networkMode()).hasValue(NetworkMode.NAT);
+      assertThat(t.vmm()).isEqualTo("qemu");
+      assertThat(t.sdkVersion()).isEqualTo(MicroPodRuntime.sdkVersion());
+      assertThat(t.problem()).isEmpty();
+      assertThat(t.sizeBytes()).as("allocated: the guest RAM in use, not its %s MiB", t.memoryMib())
+          .isPositive().isLessThan((long) t.memoryMib() << 20);
+      assertThat(t.lastUsedAt()).as("rewritten by the cold start of test 4, restored by none since").isEmpty();
+    });
+    java.util.concurrent.atomic.AtomicReference<PodTemplate> seenByTheRestore = new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.atomic.AtomicBoolean removed = new java.util.concurrent.atomic.AtomicBoolean();
+    MicroPodListener removeAtRestore = new MicroPodListener() {
+      @Override
+      public void phaseStart(String podId, Phase phase) {
+        // the start's thread, after the template was found and before its RAM and state are read
+        if (phase == Phase.RESTORE && seenByTheRestore.get() == null) {
+          seenByTheRestore.set(runtime.template(before.id()).orElseThrow());
+          removed.set(runtime.removeTemplate(before.id()));
+        }
+      }
+    };
+
+    MicroPod warm = start(spec("fifth", "five").newBuilder().listener(removeAtRestore).build());
+
+    assertThat(removed).isTrue();
+    assertThat(seenByTheRestore.get().lastUsedAt()).hasValueSatisfying(t -> assertThat(t).isAfter(before.createdAt()));
+    assertThat(warm.bootTimings().warmStart()).as("restored from its pin of the removed template").isTrue();
+    assertThat(warm.exec("cat", "/tmp/out").stdout()).isEqualTo("cmd=fifth foo=five user=0 pwd=/\n");
+    assertThat(runtime.templates()).as("the removal stands").isEmpty();
+    assertThat(templates()).isEmptyDirectory();
+
+    MicroPod next = start(spec("sixth", "six"));
+
+    assertThat(next.bootTimings().warmStart()).isFalse();
+    assertThat(runtime.templates()).singleElement().satisfies(t -> {
+      assertThat(t.id()).isEqualTo(before.id());
+      assertThat(t.createdAt()).isAfter(before.createdAt());
+    });
   }
 
   private static Path templates() {

@@ -94,7 +94,11 @@ final class PodStarter {
     List<BootStep<Boot>> steps = steps(boot, warm);
     Map<String, Duration> took;
     try {
-      took = new BootSequence<>(id, spec.listener(), steps).run(boot, cleanup);
+      try {
+        took = new BootSequence<>(id, spec.listener(), steps).run(boot, cleanup);
+      } finally {
+        WarmStarts.unpin(boot.restoredFrom); // read: the pod has its RAM copy, QEMU loaded the state
+      }
     } catch (MicroPodException e) {
       if (warm == null || boot.restoredFrom == null || !WarmStarts.templateFailed(e)) {
         throw e;

@@ -54,7 +54,8 @@ final class Snapshots {
    * manifest written before the field existed: only QEMU could take one then).
    */
   record Manifest(PodSnapshot snapshot, String stateSha256, long ramBytes, String blockImage,
-      long blockImageBytes, String containerId, boolean hostnameSet, String machine, String vmm) {}
+      long blockImageBytes, String containerId, boolean hostnameSet, String machine, String vmm,
+      String networkMode, String imageDigest) {}
 
   static Path dir(Path home) {
     return home.resolve("snapshots");
@@ -160,6 +161,12 @@ final class Snapshots {
       // the pod's own driver (an attached pod's record says which), not necessarily this runtime's
       m.put("vmm", b.record() != null ? b.record().driver() : b.runtime.driver().name());
       m.put("hostnameSet", b.spec.hostname().isPresent());
+      // shown by MicroPodRuntime.templates(): what a template is for, in a user's words
+      m.put("networkMode", b.spec.networkMode().name());
+      PreparedImage prepared = b.prepared.orNull(); // an attached pod prepared nothing here
+      if (prepared != null) {
+        m.put("imageDigest", prepared.image().manifestDigest());
+      }
       m.put("blockImage", block.toString());
       m.put("blockImageBytes", Files.size(block));
       m.put("ramBytes", Files.size(tmp.resolve(RAM)));
@@ -359,7 +366,8 @@ final class Snapshots {
           m.get("cpus").asInt(), m.get("guestVersion").asText(), m.get("sdkVersion").asText());
       return new Manifest(s, m.get("stateSha256").asText(), m.get("ramBytes").asLong(),
           m.get("blockImage").asText(), m.get("blockImageBytes").asLong(), m.get("containerId").asText(),
-          m.get("hostnameSet").asBoolean(), m.get("machine").asText(), m.path("vmm").asText("qemu"));
+          m.get("hostnameSet").asBoolean(), m.get("machine").asText(), m.path("vmm").asText("qemu"),
+          m.path("networkMode").asText(""), m.path("imageDigest").asText(""));
     } catch (RuntimeException e) {
       throw new SnapshotException("snapshot \"" + name + "\" in " + p + " has a broken " + MANIFEST
           + " (" + e + "): remove it", e, null, name);

@@ -2,20 +2,36 @@ package io.micropod.internal;
 
 import io.micropod.MicroPodException;
 import io.micropod.MicroPodSpec;
+import io.micropod.NetworkMode;
+import io.micropod.PodSnapshot;
+import io.micropod.PodTemplate;
 import io.micropod.SnapshotException;
 import io.micropod.event.Phase;
 import io.micropod.internal.base.RuntimeConfig;
 import io.micropod.internal.base.SdkVersion;
 import io.micropod.internal.vm.HostCapabilities;
+import io.micropod.internal.vm.SparseFiles;
 import io.micropod.internal.vm.VmmDriver;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,6 +43,8 @@ import org.slf4j.LoggerFactory;
  * Templates live in {@code <home>/templates/<key>/}, written as snapshots are (a temp directory,
  * renamed when whole); the key ({@link #key}) is everything a restored VM must share with the one
  * that was snapshotted. A template that fails to restore is removed and the pod starts cold.
+ * {@link #list}, {@link #remove} and {@link #prune} are {@code MicroPodRuntime}'s templates API;
+ * a restore reads a pinned copy ({@link #pin}), so removing a template never breaks one.
  */
 final class WarmStarts {
   private static final Logger log = LoggerFactory.getLogger(WarmStarts.class);
@@ -34,6 +52,11 @@ final class WarmStarts {
   static final String ENV = "MICROPOD_WARM_START";
   /** Bumped when what a template holds changes: old templates are then simply not found. */
   private static final int FORMAT = 1;
+  /** A template's id is its key: 32 hex digits, never a path ('/', '.') out of the templates. */
+  private static final Pattern ID = Pattern.compile("[0-9a-f]{32}");
+  /** The directory a restore reads a template through: {@code .tmp-use-<pid>-<n>/<id>/} ({@link #pin}). */
+  private static final String PIN = ".tmp-use-";
+  private static final List<String> FILES = List.of(Snapshots.MANIFEST, Snapshots.STATE, Snapshots.RAM);
 
   private WarmStarts() {}
 
@@ -140,12 +163,208 @@ final class WarmStarts {
     if (!plan.restore() || !Files.isDirectory(plan.template())) {
       return null;
     }
+    Path pinned = pin(plan.template());
     try {
-      return Snapshots.forRestore(plan.template(), runtime.host(), runtime.driver().name(), podId);
+      Snapshots.Manifest m = Snapshots.forRestore(pinned != null ? pinned : plan.template(), runtime.host(),
+          runtime.driver().name(), podId);
+      markUsed(plan.template());
+      return m;
     } catch (SnapshotException e) {
+      unpin(pinned);
       discard(plan, podId, e);
       return null;
     }
+  }
+
+  /**
+   * Pins template directory {@code template} for one restore: hard links to its files in
+   * {@code <templates>/.tmp-use-<pid>-<n>/<id>/}, which the restore then reads (its checks, the RAM
+   * copy, QEMU's load of the device state) instead of the template. This is why removing a
+   * template ({@link #remove}, {@link #prune}, {@code rm -rf}) while a pod restores from it is safe
+   * for that pod: a removal renames the template away, then unlinks its files, and a file lives on
+   * while another link (the pin's) names it, so the restore reads the template whole, and the
+   * removal stands (the pod does not fall back to a cold start that would write the template
+   * again). The links are checked to be the very files (inodes) the template directory holds once
+   * all are made: a removal or replacement between two links would give a pin of mixed or missing
+   * files, which is dropped. The pin goes once the pod has started or failed ({@link #unpin}), or
+   * with the sweep of temp directories once its process is dead; until then its files hold their
+   * disk space.
+   *
+   * @return the pinned directory; null when there is no whole pin (the template is broken, being
+   *     removed, or on a file system without hard links): the restore then reads the template
+   *     itself, whose checks fail if it is gone, and the pod starts cold
+   */
+  static Path pin(Path template) {
+    Path root = template.resolveSibling(PIN + ProcessHandle.current().pid() + "-" + System.nanoTime());
+    Path pinned = root.resolve(template.getFileName().toString());
+    try {
+      Files.createDirectory(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      Files.createDirectory(pinned);
+      for (String f : FILES) {
+        Files.createLink(pinned.resolve(f), template.resolve(f));
+      }
+      for (String f : FILES) {
+        if (!Objects.equals(fileKey(pinned.resolve(f)), fileKey(template.resolve(f)))) {
+          throw new IOException(template.resolve(f) + " was replaced while it was pinned");
+        }
+      }
+      return pinned;
+    } catch (IOException | UnsupportedOperationException e) {
+      log.debug("cannot pin template {} ({}): the restore reads it in place", template, e.toString());
+      Snapshots.deleteTree(root);
+      return null;
+    }
+  }
+
+  private static Object fileKey(Path file) throws IOException {
+    return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+  }
+
+  /** Removes the pin {@code restoredFrom} was read through, if any: the restore no longer reads it. */
+  static void unpin(Snapshots.Manifest restoredFrom) {
+    if (restoredFrom != null) {
+      unpin(restoredFrom.snapshot().path());
+    }
+  }
+
+  private static void unpin(Path pinned) {
+    if (pinned != null && pinned.getParent().getFileName().toString().startsWith(PIN)) {
+      Snapshots.deleteTree(pinned.getParent());
+    }
+  }
+
+  /**
+   * Records that a pod starts from {@code template}: its directory's modification time, which
+   * nothing else changes once the template is whole (its entries never change), so a directory
+   * newer than its manifest (written last) was used then ({@link #describe}).
+   */
+  private static void markUsed(Path template) {
+    try {
+      Files.setLastModifiedTime(template, FileTime.from(Instant.now()));
+    } catch (IOException e) {
+      log.debug("cannot mark template {} used: {}", template, e.toString());
+    }
+  }
+
+  /**
+   * @throws IllegalArgumentException naming {@code id} when it is not a template id (anything but
+   *     32 hex digits, such as a path: {@code ../snapshots})
+   */
+  static String checkId(String id) {
+    Objects.requireNonNull(id, "id");
+    if (!ID.matcher(id).matches()) {
+      throw new IllegalArgumentException("template id must be 32 hex digits as MicroPodRuntime.templates() and"
+          + " `micropod template ls` list them: " + id);
+    }
+    return id;
+  }
+
+  /**
+   * The templates in {@code home}, oldest first; an unreadable one is listed with its problem.
+   * Removes the temp directories of dead writers and pins first.
+   */
+  static List<PodTemplate> list(Path home) {
+    Path root = dir(home);
+    Snapshots.sweepTempsIn(root);
+    List<PodTemplate> out = new ArrayList<>();
+    if (!Files.isDirectory(root)) {
+      return out;
+    }
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(root)) {
+      for (Path p : ds) {
+        // only template directories: temp directories, pins and anything else are not templates
+        if (ID.matcher(p.getFileName().toString()).matches() && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+          out.add(describe(p));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + root, e);
+    }
+    out.sort(Comparator.comparing(PodTemplate::createdAt).thenComparing(PodTemplate::id));
+    return out;
+  }
+
+  /** The template {@code id} in {@code home}; empty when there is none. */
+  static Optional<PodTemplate> find(Path home, String id) {
+    Path p = dir(home).resolve(checkId(id));
+    return Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? Optional.of(describe(p)) : Optional.empty();
+  }
+
+  /**
+   * Removes template {@code id} as a snapshot is removed (renamed away first: never half removed);
+   * a pod restoring from it meanwhile reads its pin ({@link #pin}). False when there is none.
+   */
+  static boolean remove(Path home, String id) {
+    return Snapshots.removeDir(dir(home).resolve(checkId(id)));
+  }
+
+  /** Removes every template in {@code home}, unreadable ones included; returns those removed. */
+  static List<PodTemplate> prune(Path home) {
+    List<PodTemplate> removed = new ArrayList<>();
+    for (PodTemplate t : list(home)) {
+      if (Snapshots.removeDir(t.path())) {
+        removed.add(t);
+      }
+    }
+    return removed;
+  }
+
+  /** Template directory {@code p} as listed; never throws: what cannot be read is its problem. */
+  static PodTemplate describe(Path p) {
+    String id = p.getFileName().toString();
+    long size = allocatedBytes(p);
+    try {
+      Snapshots.Manifest m = Snapshots.read(p);
+      PodSnapshot s = m.snapshot();
+      return new PodTemplate(id, p, s.image(), m.imageDigest().isEmpty() ? null : m.imageDigest(), s.memoryMib(),
+          s.cpus(), networkMode(m.networkMode()), m.vmm(), s.sdkVersion(), s.guestVersion(), size, s.createdAt(),
+          lastUsed(p), null);
+    } catch (RuntimeException e) { // SnapshotException, or a manifest of another shape
+      return new PodTemplate(id, p, "", null, 0, 0, null, "", "", "", size, modified(p), null,
+          e instanceof SnapshotException ? e.getMessage() : "template " + id + " is broken (" + e + "): remove it");
+    }
+  }
+
+  private static NetworkMode networkMode(String name) {
+    try {
+      return name.isEmpty() ? null : NetworkMode.valueOf(name);
+    } catch (IllegalArgumentException e) {
+      return null; // a mode of a later SDK
+    }
+  }
+
+  /** When a pod last started from {@code p}: its directory's time when newer than its manifest's ({@link #markUsed}). */
+  private static Instant lastUsed(Path p) {
+    try {
+      FileTime dir = Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS);
+      FileTime manifest = Files.getLastModifiedTime(p.resolve(Snapshots.MANIFEST), LinkOption.NOFOLLOW_LINKS);
+      return dir.compareTo(manifest) > 0 ? dir.toInstant() : null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private static Instant modified(Path p) {
+    try {
+      return Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS).toInstant();
+    } catch (IOException e) {
+      return Instant.EPOCH;
+    }
+  }
+
+  /** The bytes the files of {@code dir} hold on disk (allocated, not apparent: the RAM file is sparse). */
+  private static long allocatedBytes(Path dir) {
+    long total = 0;
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+      for (Path f : ds) {
+        if (Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+          total += SparseFiles.allocatedBytes(f);
+        }
+      }
+    } catch (IOException | UncheckedIOException e) {
+      log.debug("cannot measure template {}: {}", dir, e.toString());
+    }
+    return total;
   }
 
   /** Whether a warm start's failure {@code e} came from its template (then it starts cold). */

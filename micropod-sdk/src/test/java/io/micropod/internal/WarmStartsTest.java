@@ -7,11 +7,14 @@ import io.micropod.MicroPodSpec;
 import io.micropod.Mount;
 import io.micropod.NetworkMode;
 import io.micropod.internal.base.RuntimeConfig;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(10)
 class WarmStartsTest {
@@ -70,5 +73,46 @@ class WarmStartsTest {
 
   private static RuntimeConfig config(Map<String, String> env) {
     return new RuntimeConfig(Path.of("/h"), "qemu", null, null, null, null, env, Path.of("/c"));
+  }
+
+  private static Path template(Path home, String id) throws IOException {
+    Path dir = Files.createDirectories(WarmStarts.dir(home).resolve(id));
+    Files.writeString(dir.resolve(Snapshots.MANIFEST), "manifest");
+    Files.writeString(dir.resolve(Snapshots.STATE), "state");
+    Files.writeString(dir.resolve(Snapshots.RAM), "ram");
+    return dir;
+  }
+
+  @Test
+  void aRestoreReadsItsPinOfTheTemplateWholeWhenTheTemplateIsRemovedMeanwhile(@TempDir Path home) throws IOException {
+    String id = "0123456789abcdef0123456789abcdef";
+    Path template = template(home, id);
+
+    Path pinned = WarmStarts.pin(template);
+    assertThat(WarmStarts.remove(home, id)).isTrue();
+
+    assertThat(template).doesNotExist();
+    assertThat(pinned.getFileName().toString()).isEqualTo(id);
+    assertThat(Files.readString(pinned.resolve(Snapshots.MANIFEST))).isEqualTo("manifest");
+    assertThat(Files.readString(pinned.resolve(Snapshots.STATE))).isEqualTo("state");
+    assertThat(Files.readString(pinned.resolve(Snapshots.RAM))).isEqualTo("ram");
+    assertThat(WarmStarts.list(home)).as("a pin is not a template").isEmpty();
+    WarmStarts.unpin(new Snapshots.Manifest(new io.micropod.PodSnapshot(id, pinned, "oci:/i", "p", java.time.Instant.EPOCH,
+        0, 512, 1, "g", "s"), "", 0, "", 0, "", false, "microvm", "qemu", "", ""));
+    try (var left = Files.list(WarmStarts.dir(home))) {
+      assertThat(left).isEmpty();
+    }
+  }
+
+  @Test
+  void aTemplateMissingAFileIsNotPinnedAndLeavesNoPinBehind(@TempDir Path home) throws IOException {
+    Path template = template(home, "0123456789abcdef0123456789abcdef");
+    Files.delete(template.resolve(Snapshots.RAM));
+
+    assertThat(WarmStarts.pin(template)).isNull();
+
+    try (var left = Files.list(WarmStarts.dir(home))) {
+      assertThat(left).containsExactly(template);
+    }
   }
 }

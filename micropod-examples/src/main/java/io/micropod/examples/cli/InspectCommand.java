@@ -68,8 +68,8 @@ final class InspectCommand implements Callable<Integer> {
   }
 
   /**
-   * The pod in Docker's shapes where they exist ({@code State}, {@code Config}, {@code HostConfig.
-   * RestartPolicy}, {@code Mounts}, {@code NetworkSettings}), then MicroPod's. The spec's environment
+   * The pod in Docker's shapes where they exist ({@code State}, {@code Config}, {@code HostConfig}'s
+   * {@code Memory} (bytes), {@code NanoCpus}, {@code NetworkMode} and {@code RestartPolicy}, {@code Mounts}, {@code NetworkSettings}), then MicroPod's. The spec's environment
    * is not shown: neither its values nor its names are recorded (Docker's {@code Env} shows them). Durations of {@code Healthcheck} in nanoseconds as Docker's; {@code BootTimings} in ms.
    */
   static Map<String, Object> tree(PodInfo p) {
@@ -121,6 +121,11 @@ final class InspectCommand implements Callable<Integer> {
       restart.put("Name", c.restart().toString().replaceFirst(":.*", ""));
       restart.put("MaximumRetryCount", c.restart().maxRetries());
       Map<String, Object> hostConfig = new LinkedHashMap<>();
+      // Docker's units: bytes and billionths of a CPU; null where the record predates them
+      hostConfig.put("Memory", c.memoryMib().isPresent() ? (long) c.memoryMib().getAsInt() << 20 : null);
+      hostConfig.put("NanoCpus", c.cpus().isPresent() ? c.cpus().getAsInt() * 1_000_000_000L : null);
+      // MicroPod's mode, not Docker's driver name: `run --network bridge` (and no --network) is "nat"
+      hostConfig.put("NetworkMode", c.networkMode().name().toLowerCase(java.util.Locale.ROOT));
       hostConfig.put("RestartPolicy", restart);
       Map<String, Object> egress = new LinkedHashMap<>();
       egress.put("Default", c.egress().defaultAction().name().toLowerCase(java.util.Locale.ROOT));
@@ -187,6 +192,19 @@ final class InspectCommand implements Callable<Integer> {
    * {@code value} (maps, lists, strings, numbers, booleans, null) as JSON; nested lines start with
    * {@code indent} plus two spaces per level. Empty maps and lists stay on one line.
    */
+  /**
+   * Refuses a {@code --format} other than {@code json} (the commands that take one print JSON or
+   * their text; Go templates are not supported).
+   *
+   * @throws IllegalArgumentException naming {@code format}
+   */
+  static void checkJsonFormat(String format) {
+    if (format != null && !format.equals("json")) {
+      throw new IllegalArgumentException("invalid --format \"" + format + "\": only json is supported"
+          + " (Go templates are not)");
+    }
+  }
+
   static String write(Object value, String indent) {
     if (value == null) {
       return "null";

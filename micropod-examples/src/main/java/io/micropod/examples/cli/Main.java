@@ -19,6 +19,7 @@ import picocli.CommandLine.Spec;
  * micropod kill [-s SIGNAL] ID|NAME..., wait ID|NAME..., port ID|NAME [PORT]
  * micropod network create NAME | ls | rm NAME... | inspect NAME...; run --network NAME --network-alias A
  * micropod top ID|NAME [PS_OPTIONS], restart [-t SECONDS] ID|NAME..., rename ID|NAME NEW_NAME
+ * micropod template ls [--format json] | rm ID... | prune
  * micropod doctor, version [--format json], --version
  * </pre>
  *
@@ -36,7 +37,7 @@ import picocli.CommandLine.Spec;
         ExecCommand.class, RmCommand.class, InspectCommand.class, StatsCommand.class, CpCommand.class,
         NetworkCommand.class,
         PullCommand.class, ImagesCommand.class, RmiCommand.class,
-        DoctorCommand.class, SnapshotCommand.class, PauseCommand.Pause.class, PauseCommand.Resume.class,
+        DoctorCommand.class, SnapshotCommand.class, TemplateCommand.class, PauseCommand.Pause.class, PauseCommand.Resume.class,
         KillCommand.class, WaitCommand.class, PortCommand.class, TopCommand.class, RestartCommand.class,
         RenameCommand.class,         VersionCommand.class, CommandLine.HelpCommand.class},
     versionProvider = VersionCommand.Short.class)

@@ -108,22 +108,36 @@ final class SnapshotCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      PrintWriter out = parent.main.spec.commandLine().getOut();
-      PrintWriter err = parent.main.spec.commandLine().getErr();
-      int code = 0;
       try (MicroPodRuntime runtime = Pods.runtime(parent.main.env)) {
-        for (String n : names) {
-          if (runtime.removeSnapshot(n)) {
-            out.println(n);
-          } else {
-            err.println("Error: no snapshot named " + n + ": see `micropod snapshot ls`");
-            code = ExitCodes.FAILURE;
-          }
+        return removeEach(names, runtime::removeSnapshot, n -> "no snapshot named " + n + ": see `micropod snapshot ls`",
+            parent.main.spec.commandLine());
+      }
+    }
+  }
+
+  /**
+   * The {@code rm} of snapshots and templates: removes each of {@code keys}, printing each one
+   * removed; one that is not there gets one line on stderr ({@code notFound}'s) and the status is
+   * then {@link ExitCodes#FAILURE}, after the others are removed.
+   */
+  static int removeEach(List<String> keys, java.util.function.Predicate<String> remove,
+      java.util.function.UnaryOperator<String> notFound, picocli.CommandLine cl) {
+    PrintWriter out = cl.getOut();
+    PrintWriter err = cl.getErr();
+    int code = 0;
+    try {
+      for (String k : keys) {
+        if (remove.test(k)) {
+          out.println(k);
+        } else {
+          err.println("Error: " + notFound.apply(k));
+          code = ExitCodes.FAILURE;
         }
       }
+    } finally {
       out.flush();
       err.flush();
-      return code;
     }
+    return code;
   }
 }

@@ -42,10 +42,7 @@ final class VersionCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (format != null && !format.equals("json")) {
-      throw new IllegalArgumentException("invalid --format \"" + format + "\": only json is supported"
-          + " (Go templates are not)");
-    }
+    InspectCommand.checkJsonFormat(format);
     HostReport report;
     // the CLI's environment, as doctor's
     try (MicroPodRuntime runtime = MicroPodRuntime.builder().environment(main.env).build()) {

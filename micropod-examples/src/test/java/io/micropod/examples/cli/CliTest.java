@@ -298,6 +298,97 @@ class CliTest {
         .hasMessageStartingWith("--egress-deny: egress rule 'a.*.org'");
   }
 
+  /** A template directory as a warm start leaves it, with a sparse RAM file of 64 MiB (one page in use). */
+  private static java.nio.file.Path fakeTemplate(java.nio.file.Path home, String id) throws java.io.IOException {
+    java.nio.file.Path dir = java.nio.file.Files.createDirectories(home.resolve("templates").resolve(id));
+    java.nio.file.Files.writeString(dir.resolve("state"), "device state");
+    try (java.io.RandomAccessFile ram = new java.io.RandomAccessFile(dir.resolve("ram").toFile(), "rw")) {
+      ram.setLength(64L << 20);
+      ram.write(new byte[4096]);
+    }
+    java.nio.file.Files.writeString(dir.resolve("manifest.json"), "{\"format\":1,\"name\":\"" + id + "\","
+        + "\"image\":\"oci:/images/busybox:latest\",\"sourcePodId\":\"abc123\",\"containerId\":\"\","
+        + "\"createdAt\":\"2026-01-01T00:00:00Z\",\"sizeBytes\":4096,\"memoryMib\":768,\"cpus\":2,"
+        + "\"guestVersion\":\"g\",\"sdkVersion\":\"s\",\"machine\":\"microvm\",\"vmm\":\"qemu\",\"hostnameSet\":false,"
+        + "\"networkMode\":\"NAT\",\"blockImage\":\"/x\",\"blockImageBytes\":1,\"ramBytes\":1,\"stateSha256\":\"sha256:00\"}");
+    return dir;
+  }
+
+  private static String randomTemplateId() {
+    return java.util.HexFormat.of().formatHex(java.nio.ByteBuffer.allocate(16)
+        .putLong(System.nanoTime()).putLong(new java.util.Random().nextLong()).array());
+  }
+
+  @Test
+  void templateLsShowsEachTemplatesConfigurationAndSizeAsATableOrJsonAndRmRemovesIt() throws java.io.IOException {
+    java.nio.file.Path home;
+    try (io.micropod.MicroPodRuntime r = io.micropod.MicroPodRuntime.builder().build()) {
+      home = r.home();
+    }
+    String id = randomTemplateId();
+    String broken = randomTemplateId();
+    java.nio.file.Path dir = fakeTemplate(home, id);
+    java.nio.file.Path brokenDir = java.nio.file.Files.createDirectories(home.resolve("templates").resolve(broken));
+    try {
+      assertThat(runAnew("template", "ls")).isZero();
+      assertThat(out.toString()).startsWith("ID ").contains("IMAGE").contains("SIZE").contains("LAST USED");
+      String row = out.toString().lines().filter(l -> l.startsWith(id)).findFirst().orElseThrow();
+      assertThat(row).contains("oci:/images/busybox:latest").contains("768 MiB").contains(" 2 ").contains("nat")
+          .contains("qemu").contains("never").doesNotContain("67.1MB");
+      assertThat(out.toString().lines().filter(l -> l.startsWith(broken))).singleElement()
+          .satisfies(l -> assertThat(l).contains("(broken: ").contains("manifest.json"));
+
+      assertThat(runAnew("template", "ls", "--format", "json")).isZero();
+      assertThat(out.toString()).startsWith("[").contains("\"ID\": \"" + id + "\"")
+          .contains("\"MemoryMiB\": 768").contains("\"Cpus\": 2").contains("\"NetworkMode\": \"nat\"")
+          .contains("\"Driver\": \"qemu\"").contains("\"LastUsedAt\": null");
+      assertThat(runAnew("template", "ls", "--format", "{{.ID}}")).isEqualTo(ExitCodes.USAGE);
+      assertThat(err.toString()).contains("invalid --format \"{{.ID}}\": only json is supported");
+
+      assertThat(runAnew("template", "rm", id, broken)).isZero();
+      assertThat(out.toString()).isEqualTo(id + "\n" + broken + "\n");
+      assertThat(dir).doesNotExist();
+      assertThat(brokenDir).doesNotExist();
+      assertThat(runAnew("template", "rm", id)).isEqualTo(ExitCodes.FAILURE);
+      assertThat(err.toString()).contains("no template with ID " + id + ": see `micropod template ls`");
+    } finally {
+      for (java.nio.file.Path d : List.of(dir, brokenDir)) {
+        if (java.nio.file.Files.exists(d)) {
+          try (var w = java.nio.file.Files.walk(d)) {
+            for (java.nio.file.Path q : w.sorted(java.util.Comparator.reverseOrder()).toList()) {
+              java.nio.file.Files.delete(q);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void templateRmRefusesAnIdThatIsAPathWithOneLineAndStatus2() {
+    assertThat(runAnew("template", "rm", "../snapshots")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).isEqualTo("micropod: template id must be 32 hex digits as MicroPodRuntime.templates()"
+        + " and `micropod template ls` list them: ../snapshots\n");
+    assertThat(runAnew("template", "rm")).isEqualTo(ExitCodes.USAGE);
+    assertThat(runAnew("template")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("ls").contains("rm").contains("prune");
+  }
+
+  @Test
+  void templatePruneSaysWhichTemplatesItRemovedAndTheSpaceItFreedAsDockerPruneDoes() {
+    io.micropod.PodTemplate a = new io.micropod.PodTemplate("0123456789abcdef0123456789abcdef",
+        java.nio.file.Path.of("/h/templates/a"), "oci:/i", null, 512, 1, null, "qemu", "s", "g", 153_000_000L,
+        Instant.EPOCH, null, null);
+    io.micropod.PodTemplate b = new io.micropod.PodTemplate("fedcba9876543210fedcba9876543210",
+        java.nio.file.Path.of("/h/templates/b"), "", null, 0, 0, null, "", "", "", 4096, Instant.EPOCH, null, "broken");
+
+    assertThat(TemplateCommand.pruned(List.of(a, b))).isEqualTo("Deleted Templates:\n"
+        + "0123456789abcdef0123456789abcdef\nfedcba9876543210fedcba9876543210\n\nTotal reclaimed space: 153MB\n");
+    assertThat(TemplateCommand.pruned(List.of())).isEqualTo("Total reclaimed space: 0B\n");
+    assertThat(runAnew("template", "prune", "--help")).isZero();
+    assertThat(out.toString()).contains("Remove every template");
+  }
+
   @Test
   void inspectIsDockerShapedJsonWithTheSpecWithoutEnvValuesTheStateAndTheTimings() {
     Instant now = Instant.parse("2026-11-28T12:00:00Z");
@@ -359,6 +450,9 @@ class CliTest {
         + "      }\n"
         + "    },\n"
         + "    \"HostConfig\": {\n"
+        + "      \"Memory\": null,\n"
+        + "      \"NanoCpus\": null,\n"
+        + "      \"NetworkMode\": \"nat\",\n"
         + "      \"RestartPolicy\": {\n"
         + "        \"Name\": \"on-failure\",\n"
         + "        \"MaximumRetryCount\": 2\n"
@@ -410,6 +504,27 @@ class CliTest {
         + "      \"TotalMs\": 3000\n"
         + "    }\n"
         + "  }");
+  }
+
+  @Test
+  void inspectShowsMemoryInBytesCpusInNanoCpusAndTheNetworkModeAsDockersHostConfig() {
+    Instant now = Instant.parse("2026-11-28T12:00:00Z");
+    io.micropod.PodInfo base = new io.micropod.PodInfo("0123456789ab", null, "oci:/images/busybox", "qemu",
+        io.micropod.PodInfo.Status.RUNNING, false, 42, 43, Map.of(), now, now, null, 0, 0, null);
+    io.micropod.PodInfo.Config config = new io.micropod.PodInfo.Config(null, List.of("sleep", "60"), null, null,
+        null, Map.of(), List.of(), List.of(), List.of(), io.micropod.RestartPolicy.no(), null,
+        io.micropod.EgressPolicy.allowAll(), io.micropod.NetworkMode.NONE, 768, 2);
+
+    Map<String, Object> tree = InspectCommand.tree(new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.RUNNING,
+        null, config, null));
+
+    @SuppressWarnings("unchecked")
+    Map<String, Object> hostConfig = (Map<String, Object>) tree.get("HostConfig");
+    assertThat(hostConfig).containsEntry("Memory", 768L * 1024 * 1024).containsEntry("NanoCpus", 2_000_000_000L)
+        .containsEntry("NetworkMode", "none");
+    assertThat(InspectCommand.json(new io.micropod.PodInfo(base, io.micropod.PodInfo.Status.RUNNING, null, config,
+        null))).contains("\"Memory\": 805306368,").contains("\"NanoCpus\": 2000000000,")
+        .contains("\"NetworkMode\": \"none\",");
   }
 
   @Test

@@ -100,6 +100,14 @@ public final class SparseFiles {
     if (Files.isExecutable(FALLOCATE)) {
       HostCommand.run(List.of(FALLOCATE.toString(), "--dig-holes", "--", file.toString()), COPY_TIMEOUT);
     }
+    return allocatedBytes(file);
+  }
+
+  /**
+   * The bytes {@code file} holds on disk: its allocated blocks ({@code stat %b %B}), at most its
+   * size; its size where there is no {@code stat}.
+   */
+  public static long allocatedBytes(Path file) throws IOException {
     return Files.isExecutable(STAT) ? allocated(file) : Files.size(file);
   }
 
