@@ -273,11 +273,7 @@ public final class ExecSpec {
      * @throws IllegalArgumentException when {@code timeout} is zero or negative
      */
     public Builder timeout(Duration timeout) {
-      Objects.requireNonNull(timeout, "timeout");
-      if (timeout.isZero() || timeout.isNegative()) {
-        throw new IllegalArgumentException("timeout is not positive: " + timeout);
-      }
-      this.timeout = timeout;
+      this.timeout = Validation.positive(timeout, "timeout");
       return this;
     }
 
