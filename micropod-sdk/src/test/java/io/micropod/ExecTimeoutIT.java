@@ -50,8 +50,12 @@ class ExecTimeoutIT {
   @Test
   void aBlockingExecPastItsTimeoutIsKilledWithItsBackgroundChildAndThrowsWithItsOutput() {
     assertThat(BenchProbes.usesBulk(pod)).as("a plain exec's output comes over the bulk port").isTrue();
+    // tag::exec-timeout[]
     ExecSpec spec = ExecSpec.builder("sh", "-c", "echo before; echo err >&2; sleep 61 & sleep 62")
-        .timeout(TIMEOUT).build();
+        .timeout(Duration.ofSeconds(2)) // then kill it, and its background sleep too
+        .build();
+    // pod.exec(spec) throws ExecTimeoutException: stdout() "before\n", stderr() "err\n"
+    // end::exec-timeout[]
     long t0 = System.nanoTime();
 
     assertThatThrownBy(() -> pod.exec(spec)).isInstanceOfSatisfying(ExecTimeoutException.class, e -> {
