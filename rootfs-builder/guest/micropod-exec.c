@@ -32,7 +32,7 @@
  *   'E' u32 seq, u32 len, payload   run: payload is NUL-terminated fields: stdin ("i" piped,
  *                                   "-" /dev/null), cwd, argc (decimal), argv..., env...
  *   'C' u32 seq                     the agent opened its ends: close the broker's copies
- *   'K' u32 seq, u32 signal         signal the process
+ *   'K' u32 seq, u32 signal         signal the process (as i32 < 0: -signal to its group)
  *   EOF                             kill the helper (its processes die with it) and exit
  * Broker -> agent (stdout), 9-byte records kind, u32 seq, i32 value, except 'P':
  *   'R' 0 helper-pid-in-container   the helper is up
@@ -337,7 +337,9 @@ static int serve(void) {
     if (h[0] == 'K') {
       int sig = (int) get32(h + 5);
       for (int i = 0; i < nrunning; i++) {
-        if (running[i].seq == seq) kill(running[i].pid, sig);
+        /* negative: the exec's whole process group (run_child made it a session and group
+           leader), so that what it started in the background dies with it (a deadline) */
+        if (running[i].seq == seq) kill(sig < 0 ? -running[i].pid : running[i].pid, sig < 0 ? -sig : sig);
       }
       for (int i = 0; i < nfds; i++) close(fds[i]);
       continue;

@@ -60,6 +60,8 @@ public interface ExecProcess {
    *
    * @return the exit code and output of the process, once it has exited
    * @throws AgentException when the agent could not run it
+   * @throws ExecTimeoutException when the spec's {@link ExecSpec#timeout()} ended it (the
+   *     output until then is in the exception)
    */
   ExecResult await();
 
@@ -68,6 +70,7 @@ public interface ExecProcess {
    *
    * @param timeout how long to wait at most; zero or negative only looks whether it has exited
    * @return the result, or empty when the process is still running after {@code timeout}
+   * @throws ExecTimeoutException when the spec's {@link ExecSpec#timeout()} ended it
    */
   Optional<ExecResult> await(Duration timeout);
 }

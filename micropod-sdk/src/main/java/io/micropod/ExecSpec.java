@@ -1,5 +1,6 @@
 package io.micropod;
 
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,14 +31,33 @@ import java.util.Optional;
  * {@code 0x03} (Ctrl-C) interrupts and closing stdin types the EOF character (Ctrl-D) once.
  * Without stdin ({@link MicroPod#exec(ExecSpec)} with no {@link #stdin()}) the EOF character is
  * typed at once. Resize a running one with {@link ExecProcess#resize(int, int)}.
+ *
+ * <h2>Deadline</h2>
+ * With {@link Builder#timeout(Duration)} the host kills the process when the deadline passes:
+ * the agent sends SIGKILL to its process group, so that what it started in the background
+ * ({@code sh -c 'a & b'}) ends too (a process that left the group with {@code setsid} or
+ * {@code setpgid} survives it; so do processes of a TTY exec's terminal session beyond the one
+ * SIGTERM reaches). The blocking {@link MicroPod#exec(ExecSpec)}, and {@link ExecProcess#await()}
+ * of a {@link MicroPod#execStreaming(ExecSpec)}, then throw {@link ExecTimeoutException} with the
+ * output read until then. The deadline is the host's: when the agent does not confirm the kill
+ * within {@link #KILL_GRACE} the call is cancelled and fails all the same, so
+ * that a wedged or hostile guest cannot hold the caller past {@code timeout + KILL_GRACE}.
  */
 public final class ExecSpec {
+  /**
+   * How long, after an exec's {@link #timeout()} passed and the host asked for the kill, the
+   * host waits for the agent to confirm it (the process's exit) before it cancels the call and
+   * fails the exec anyway: 5 seconds.
+   */
+  public static final Duration KILL_GRACE = Duration.ofSeconds(5);
+
   private final List<String> command;
   private final Map<String, String> env;
   private final String workingDir;
   private final String user;
   private final byte[] stdin;
   private final TerminalSize tty;
+  private final Duration timeout;
 
   private ExecSpec(Builder b) {
     this.command = List.copyOf(b.command);
@@ -46,6 +66,7 @@ public final class ExecSpec {
     this.user = b.user;
     this.stdin = b.stdin;
     this.tty = b.tty;
+    this.timeout = b.timeout;
   }
 
   /**
@@ -128,6 +149,16 @@ public final class ExecSpec {
     return Optional.ofNullable(tty);
   }
 
+  /**
+   * How long the process may run before the host kills it (see the class doc).
+   *
+   * @return the deadline, counted from the start of the exec; empty: none (the default), the
+   *     exec waits as long as the process runs
+   */
+  public Optional<Duration> timeout() {
+    return Optional.ofNullable(timeout);
+  }
+
   byte[] stdinUnsafe() {
     return stdin;
   }
@@ -138,7 +169,8 @@ public final class ExecSpec {
         + (workingDir != null ? ", workingDir=" + workingDir : "")
         + (user != null ? ", user=" + user : "")
         + (stdin != null ? ", stdin=" + stdin.length + " bytes" : "")
-        + (tty != null ? ", tty=" + tty : "") + "}";
+        + (tty != null ? ", tty=" + tty : "")
+        + (timeout != null ? ", timeout=" + timeout : "") + "}";
   }
 
   /** Builds an {@link ExecSpec}; setters validate eagerly. Not thread-safe. */
@@ -149,6 +181,7 @@ public final class ExecSpec {
     private String user;
     private byte[] stdin;
     private TerminalSize tty;
+    private Duration timeout;
 
     private Builder(List<String> argv) {
       this.command = Validation.argv(argv, "argv", false);
@@ -228,6 +261,19 @@ public final class ExecSpec {
      */
     public Builder tty(TerminalSize size) {
       this.tty = Objects.requireNonNull(size, "size");
+      return this;
+    }
+
+    /**
+     * Kills the process when it still runs {@code timeout} after the exec started; the exec then
+     * throws {@link ExecTimeoutException} (see the class doc). Default: no deadline.
+     *
+     * @param timeout how long the process may run; positive
+     * @return this builder
+     * @throws IllegalArgumentException when {@code timeout} is zero or negative
+     */
+    public Builder timeout(Duration timeout) {
+      this.timeout = Validation.positive(timeout, "timeout");
       return this;
     }
 

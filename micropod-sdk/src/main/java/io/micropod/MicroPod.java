@@ -156,6 +156,8 @@ public interface MicroPod extends AutoCloseable {
    * @throws ImageException when {@link ExecSpec#user()} names a user the image does not have
    * @throws AgentException when the agent cannot run it (status {@code FAILED_PRECONDITION} when
    *     the container is no longer running)
+   * @throws ExecTimeoutException when it still ran at {@link ExecSpec#timeout()}: it was killed
+   *     (with its process group), and the exception holds its output until then
    */
   ExecResult exec(ExecSpec spec);
 
@@ -164,7 +166,8 @@ public interface MicroPod extends AutoCloseable {
    * {@link ExecProcess#stdin()} as you go (the spec's {@code stdin} bytes, if any, are ignored),
    * close it for EOF, then {@link ExecProcess#await()}.
    *
-   * @param spec the process to start; its {@link ExecSpec#stdin()} is ignored
+   * @param spec the process to start; its {@link ExecSpec#stdin()} is ignored; its {@link
+   *     ExecSpec#timeout()} kills it as for {@link #exec(ExecSpec)}, whether or not anyone awaits it
    * @return the running process
    * @throws IllegalStateException when the pod is closed
    */

@@ -1021,11 +1021,7 @@ public final class MicroPodSpec {
      * @throws IllegalArgumentException when {@code timeout} is zero or negative
      */
     public Builder startupTimeout(Duration timeout) {
-      Objects.requireNonNull(timeout, "startupTimeout");
-      if (timeout.isNegative() || timeout.isZero()) {
-        throw new IllegalArgumentException("startupTimeout <= 0: " + timeout);
-      }
-      this.startupTimeout = timeout;
+      this.startupTimeout = Validation.positive(timeout, "startupTimeout");
       return this;
     }
 

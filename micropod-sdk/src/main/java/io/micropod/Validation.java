@@ -1,5 +1,6 @@
 package io.micropod;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -64,6 +65,15 @@ final class Validation {
     if (value.indexOf('\0') >= 0) {
       throw new IllegalArgumentException("env value of " + key + " contains NUL");
     }
+  }
+
+  /** {@code d} when it is more than zero; else IAE naming {@code what} and the value. */
+  static Duration positive(Duration d, String what) {
+    Objects.requireNonNull(d, what);
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(what + " is not positive: " + d);
+    }
+    return d;
   }
 
   static String workingDir(String absPath) {

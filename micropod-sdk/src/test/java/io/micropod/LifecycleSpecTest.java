@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -65,6 +66,19 @@ class LifecycleSpecTest {
         .hasMessageContaining("relative");
     assertThatThrownBy(() -> base().copyToContainer(new byte[0], "/x", 01777))
         .hasMessageContaining("1777");
+  }
+
+  @Test
+  void execTimeoutIsNoneByDefaultAndMustBePositive() {
+    assertThat(ExecSpec.of("x").timeout()).isEmpty();
+    assertThat(ExecSpec.builder("x").timeout(Duration.ofMillis(1500)).build().timeout())
+        .contains(Duration.ofMillis(1500));
+    assertThat(ExecSpec.builder("x").timeout(Duration.ofSeconds(2)).build().toString()).contains("timeout=PT2S");
+    assertThatThrownBy(() -> ExecSpec.builder("x").timeout(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("timeout is not positive: PT0S");
+    assertThatThrownBy(() -> ExecSpec.builder("x").timeout(Duration.ofSeconds(-3)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PT-3S");
+    assertThatThrownBy(() -> ExecSpec.builder("x").timeout(null)).isInstanceOf(NullPointerException.class);
   }
 
   @Test

@@ -22,7 +22,7 @@ class DocSnippetsTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"docs/testing.md", "docs/getting-started.md", "README.md",
-      "docs/tty.md", "docs/mounts.md", "docs/metrics.md"})
+      "docs/tty.md", "docs/mounts.md", "docs/metrics.md", "docs/lifecycle.md"})
   void snippetsEqualTheirTaggedRegions(String doc) throws IOException {
     String text = Files.readString(ROOT.resolve(doc));
     Matcher m = SNIPPET.matcher(text);

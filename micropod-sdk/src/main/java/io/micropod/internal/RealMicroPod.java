@@ -342,7 +342,8 @@ public final class RealMicroPod implements MicroPod {
       checkOpen();
       AgentProcess process = Lifecycle.process(boot, spec);
       byte[] stdin = spec.stdin().orElse(null);
-      return call(() -> boot.agentClient().exec(boot.id, process, spec.tty().orElse(null), stdin, null));
+      return call(() -> boot.agentClient().exec(boot.id, process, spec.tty().orElse(null), stdin,
+          spec.timeout().orElse(null)));
     });
   }
 
@@ -354,7 +355,8 @@ public final class RealMicroPod implements MicroPod {
     try {
       checkOpen();
       AgentProcess process = Lifecycle.process(boot, spec);
-      p = boot.agentClient().execStreaming(boot.id, process, spec.tty().orElse(null));
+      p = boot.agentClient().execStreaming(boot.id, process, spec.tty().orElse(null),
+          spec.timeout().orElse(null));
     } catch (RuntimeException e) {
       Listeners.execFailed(boot.spec.listener(), boot.id, Duration.ofNanos(System.nanoTime() - started), e);
       throw e;

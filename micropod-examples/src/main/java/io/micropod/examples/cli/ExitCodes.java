@@ -14,6 +14,8 @@ final class ExitCodes {
   static final int USAGE = 2;
   /** MicroPod could not run the pod or pull the image (host, image, registry, VM or agent failure), as Docker's 125. */
   static final int FAILURE = 125;
+  /** {@code exec --timeout}: the command ran past its deadline and was killed, as GNU {@code timeout(1)}'s 124. */
+  static final int TIMED_OUT = 124;
   /** Stopped by Ctrl-C (SIGINT): 128 + 2. */
   static final int INTERRUPTED = 130;
 

@@ -151,6 +151,11 @@ class CliIT {
       assertThat(three.exit).isEqualTo(3);
       assertThat(three.out).isEqualTo("out\n");
       assertThat(three.err).isEqualTo("err\n");
+      // --timeout: killed at the deadline, what it printed before, one line on stderr, 124 as timeout(1)
+      Result late = run("exec", "--timeout", "2s", name, "sh", "-c", "echo before; sleep 60");
+      assertThat(late.exit).as(late.err).isEqualTo(124);
+      assertThat(late.out).isEqualTo("before\n");
+      assertThat(late.err).isEqualTo("micropod: sh -c echo before; sleep 60 ran past --timeout 2s and was killed\n");
       Result piped = run(stdin("abc\n"), "exec", "-i", name, "cat");
       assertThat(piped.out).isEqualTo("abc\n");
       // -t: a terminal (80x24: this test's stdin is no terminal), output merged, "\r\n" line ends

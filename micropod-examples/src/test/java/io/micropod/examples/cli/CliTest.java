@@ -279,6 +279,26 @@ class CliTest {
   }
 
   @Test
+  void execTimeoutTakesTheCliDurationsAndIsNoneByDefault() {
+    assertThat(parse(ExecCommand.class, "exec", "web", "ls").execSpec().timeout()).isEmpty();
+    assertThat(parse(ExecCommand.class, "exec", "--timeout", "1m30s", "web", "sleep", "99").execSpec().timeout())
+        .contains(java.time.Duration.ofSeconds(90));
+    assertThat(parse(ExecCommand.class, "exec", "--timeout", "500ms", "web", "ls").execSpec().timeout())
+        .contains(java.time.Duration.ofMillis(500));
+    // after the pod, --timeout is the command's own argument
+    assertThat(parse(ExecCommand.class, "exec", "web", "ls", "--timeout", "5s").command)
+        .containsExactly("ls", "--timeout", "5s");
+    assertThat(parse(ExecCommand.class, "exec", "--timeout", "5", "web", "ls").execSpec().timeout())
+        .as("plain seconds, as stop -t and timeout(1)").contains(java.time.Duration.ofSeconds(5));
+    assertThatThrownBy(() -> parse(ExecCommand.class, "exec", "--timeout", "5x", "web", "ls").execSpec())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--timeout").hasMessageContaining("5x");
+    assertThatThrownBy(() -> parse(ExecCommand.class, "exec", "--timeout", "0s", "web", "ls").execSpec())
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("--timeout must be more than 0: 0s");
+    assertThatThrownBy(() -> parse(ExecCommand.class, "exec", "--timeout", "0", "web", "ls").execSpec())
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("--timeout must be more than 0: 0");
+  }
+
+  @Test
   void egressFlagsBecomeTheSpecsRules() {
     MicroPodSpec spec = parseRun("run", "--egress-allow", "198.51.100.0/24", "--egress-allow", "*.Example.org",
         "--egress-deny", "bad.example.org", "--egress-deny-all", "oci:/i").spec();

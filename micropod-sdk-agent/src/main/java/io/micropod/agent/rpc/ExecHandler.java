@@ -23,8 +23,8 @@ import java.util.function.Supplier;
 
 /**
  * ExecProcess: the first request must carry {@code start}; later ones carry stdin bytes,
- * {@code close_stdin} (a half-close by the client also closes stdin) or, with a terminal,
- * {@code resize}. Output is sent as it
+ * {@code close_stdin} (a half-close by the client also closes stdin), {@code kill} (the host's
+ * deadline: the process and its group get SIGKILL) or, with a terminal, {@code resize}. Output is sent as it
  * comes; while the call is not ready the output pumps wait, which stops reading the process's
  * pipes (backpressure, bounded memory). The last response is the exit. Cancelling the call
  * stops the process. With {@code start.attach_main} no process starts: the call attaches to the
@@ -87,6 +87,7 @@ final class ExecHandler {
     private final Object lock = new Object();
     private volatile ExecSession session;
     private volatile boolean attachStdin;
+    private volatile boolean attachMain;
     private boolean finished;
     private volatile boolean cancelled;
 
@@ -123,6 +124,11 @@ final class ExecHandler {
             session.closeStdin();
           }
           break;
+        case KILL:
+          if (!attachMain) { // an attachment must not kill the container's own process
+            session.killGroup();
+          }
+          break;
         case RESIZE:
           try {
             session.resize(request.getResize().getRows(), request.getResize().getColumns());
@@ -143,6 +149,7 @@ final class ExecHandler {
       }
       try {
         attachStdin = start.getAttachStdin();
+        attachMain = start.getAttachMain();
         OutputSink sink = this;
         if (start.getBulkStream() != 0 && !start.getAttachMain() && !start.getProcess().getTerminal()) {
           BulkPort port = bulkPort.get();

@@ -210,7 +210,10 @@ final class ExecHelper implements AutoCloseable {
     }
   }
 
-  /** Sends {@code signal} to exec {@code n}'s process (nothing once the helper is gone). */
+  /**
+   * Sends {@code signal} to exec {@code n}'s process, or, when negative, {@code -signal} to its
+   * process group (nothing once the helper is gone).
+   */
   void signal(int n, int signal) {
     if (gone != null) {
       return;
@@ -458,6 +461,14 @@ final class ExecHelper implements AutoCloseable {
     @Override
     public void destroy() {
       helper.signal(call.n, 15);
+    }
+
+    /**
+     * SIGKILL to the process's whole process group: the helper's child leads its own session
+     * and group (micropod-exec.c), so this reaches what it started that did not leave it.
+     */
+    void destroyGroup() {
+      helper.signal(call.n, -9);
     }
 
     @Override

@@ -18,6 +18,7 @@ public final class ExecSession {
   private final ProcessInput input;
   private final OutputSink sink;
   private final Runnable kill;
+  private final Runnable killGroup;
   private final CompletableFuture<ExitStatus> exit;
   private final StringBuilder stderrTail = new StringBuilder();
 
@@ -26,9 +27,16 @@ public final class ExecSession {
    * @param exit completes with the process's exit
    */
   ExecSession(ProcessInput input, OutputSink sink, Runnable kill, CompletableFuture<ExitStatus> exit) {
+    this(input, sink, kill, kill, exit);
+  }
+
+  /** @param killGroup what {@link #killGroup()} does */
+  ExecSession(ProcessInput input, OutputSink sink, Runnable kill, Runnable killGroup,
+      CompletableFuture<ExitStatus> exit) {
     this.input = input;
     this.sink = sink;
     this.kill = kill;
+    this.killGroup = killGroup;
     this.exit = exit;
   }
 
@@ -49,8 +57,12 @@ public final class ExecSession {
       ContainerManager manager,
       Supplier<String> runtimeError,
       boolean tty) {
+    // Through the helper the process leads its own session and group (micropod-exec.c), which
+    // the helper can kill whole; through the runtime only the runtime's forwarded SIGTERM reaches
+    // it (a SIGKILL to runc would kill runc, not the process).
+    Runnable killGroup = process instanceof ExecHelper.HelperProcess hp ? hp::destroyGroup : process::destroy;
     ExecSession s = new ExecSession(new ProcessInput(process.getOutputStream(), tty, "the exec"),
-        sink, process::destroy, new CompletableFuture<>());
+        sink, process::destroy, killGroup, new CompletableFuture<>());
     OutputSink tee = s::forward;
     // stdout straight from its pipe to a sink that takes buffers (the bulk port): no heap copies
     CompletableFuture<Void> stdout =
@@ -142,5 +154,14 @@ public final class ExecSession {
    */
   public void kill() {
     kill.run();
+  }
+
+  /**
+   * Kills the exec's process and its process group with SIGKILL (an exec's deadline): what it
+   * started in the background dies too, unless it left the group. Through the OCI runtime (a
+   * terminal, or no helper) only SIGTERM to the process. A no-op for an attachment.
+   */
+  public void killGroup() {
+    killGroup.run();
   }
 }

@@ -60,6 +60,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -108,6 +109,11 @@ public final class AgentClient implements AutoCloseable {
   private final AgentLimits limits;
   /** The pod's bulk channel for collecting execs' output; null: none (all output on gRPC). */
   private volatile BulkChannel bulk;
+  /**
+   * Execs' deadlines ({@link io.micropod.ExecSpec#timeout()}): one daemon thread, started on the
+   * first deadline and gone when idle; its tasks only send a message or cancel a call.
+   */
+  private final ScheduledThreadPoolExecutor deadlines;
 
   /**
    * @param target what the channel connects to, for messages (the socket path)
@@ -132,6 +138,21 @@ public final class AgentClient implements AutoCloseable {
     this.target = target;
     this.blocking = AgentServiceGrpc.newBlockingStub(channel);
     this.async = AgentServiceGrpc.newStub(channel);
+    this.deadlines = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "micropod-" + podId + "-exec-deadline");
+      t.setDaemon(true);
+      return t;
+    });
+    deadlines.setRemoveOnCancelPolicy(true); // a long deadline of an exec that ended holds nothing
+    deadlines.setKeepAliveTime(10, TimeUnit.SECONDS);
+    deadlines.allowCoreThreadTimeOut(true);
+  }
+
+  /** Arms {@code observer}'s exec deadline (null: none) with {@link io.micropod.ExecSpec#KILL_GRACE}. */
+  void armDeadline(ExecObserver observer, Duration killAfter) {
+    if (killAfter != null) {
+      observer.armDeadline(deadlines, killAfter, io.micropod.ExecSpec.KILL_GRACE);
+    }
   }
 
   /**
@@ -311,13 +332,13 @@ public final class AgentClient implements AutoCloseable {
    * @param timeout null for none
    */
   ExecResult exec(String containerId, ProcessSpec process, Duration timeout) {
-    return exec(containerId, process, null, null, timeout);
+    return exec(containerId, process, null, null, timeout, null);
   }
 
 
   /** Opens an {@code ExecProcess} call and sends its {@code start} message; the caller holds the observer's lock. */
   private StreamObserver<ExecRequest> startExec(String containerId, ProcessSpec process,
-      TerminalSize tty, boolean attachStdin, Duration timeout,
+      TerminalSize tty, boolean attachStdin, Duration timeout, Duration killAfter,
       ExecObserver observer) {
     AgentServiceGrpc.AgentServiceStub stub = async;
     if (timeout != null) {
@@ -333,6 +354,7 @@ public final class AgentClient implements AutoCloseable {
     }
     StreamObserver<ExecRequest> requests = stub.execProcess(observer);
     requests.onNext(ExecRequest.newBuilder().setStart(start).build());
+    armDeadline(observer, killAfter);
     return requests;
   }
 
@@ -350,8 +372,9 @@ public final class AgentClient implements AutoCloseable {
 
   ExecResult awaitExec(CompletableFuture<ExecResult> result, ExecObserver observer,
       ProcessSpec process, Duration timeout) {
+    ExecResult r;
     try {
-      return result.get();
+      r = result.get();
     } catch (InterruptedException e) {
       observer.cancel("interrupted");
       Thread.currentThread().interrupt();
@@ -359,6 +382,9 @@ public final class AgentClient implements AutoCloseable {
           + " in pod " + podId, e, podId, null);
     } catch (ExecutionException e) {
       Throwable c = e.getCause();
+      if (observer.deadlinePassed()) {
+        throw observer.timedOut(podId, process.getArgsList(), null, c);
+      }
       if (c instanceof StatusRuntimeException) {
         throw map((StatusRuntimeException) c, "ExecProcess", null, timeout);
       }
@@ -367,6 +393,10 @@ public final class AgentClient implements AutoCloseable {
       }
       throw new MicroPodException("exec in pod " + podId + " failed: " + c, c, podId, null);
     }
+    if (observer.deadlinePassed()) {
+      throw observer.timedOut(podId, process.getArgsList(), r, null);
+    }
+    return r;
   }
 
   /**
@@ -484,13 +514,19 @@ public final class AgentClient implements AutoCloseable {
    * {@code stdin()} under flow control (writes wait while the call is not ready).
    */
   public ExecProcess execStreaming(String containerId, AgentProcess process,
-      io.micropod.TerminalSize tty) {
-    return execStreaming(containerId, process.toProto(), terminalSize(tty));
+      io.micropod.TerminalSize tty, Duration killAfter) {
+    return execStreaming(containerId, process.toProto(), terminalSize(tty), killAfter);
   }
 
   ExecProcess execStreaming(String containerId, ProcessSpec process,
       TerminalSize tty) {
-    return new StreamingExec(this, async, containerId, process, tty);
+    return execStreaming(containerId, process, tty, null);
+  }
+
+  /** @param killAfter the exec's deadline ({@link ExecObserver#armDeadline}), null for none */
+  ExecProcess execStreaming(String containerId, ProcessSpec process,
+      TerminalSize tty, Duration killAfter) {
+    return new StreamingExec(this, async, containerId, process, tty, killAfter);
   }
 
   /**
@@ -524,11 +560,12 @@ public final class AgentClient implements AutoCloseable {
    * (then closes it) when not null; on a terminal of size {@code tty} when not null
    * ({@code process.terminal} must then be set).
    *
-   * @param timeout null for none
+   * @param killAfter the exec's deadline ({@link ExecObserver#armDeadline}), null for none: past
+   *     it the process is killed and this throws {@link io.micropod.ExecTimeoutException}
    */
   public ExecResult exec(String containerId, AgentProcess process,
-      io.micropod.TerminalSize tty, byte[] stdin, Duration timeout) {
-    return exec(containerId, process.toProto(), terminalSize(tty), stdin, timeout);
+      io.micropod.TerminalSize tty, byte[] stdin, Duration killAfter) {
+    return exec(containerId, process.toProto(), terminalSize(tty), stdin, null, killAfter);
   }
 
   private static TerminalSize terminalSize(io.micropod.TerminalSize tty) {
@@ -542,7 +579,7 @@ public final class AgentClient implements AutoCloseable {
    * @param timeout null for none
    */
   ExecResult exec(String containerId, ProcessSpec process, byte[] stdin, Duration timeout) {
-    return exec(containerId, process, null, stdin, timeout);
+    return exec(containerId, process, null, stdin, timeout, null);
   }
 
   /**
@@ -551,17 +588,26 @@ public final class AgentClient implements AutoCloseable {
    */
   ExecResult exec(String containerId, ProcessSpec process,
       TerminalSize tty, byte[] stdin, Duration timeout) {
+    return exec(containerId, process, tty, stdin, timeout, null);
+  }
+
+  /**
+   * Like {@link #exec(String, ProcessSpec, TerminalSize, byte[], Duration)}, killed when {@code
+   * killAfter} (not null) passes ({@link ExecObserver#armDeadline}).
+   */
+  ExecResult exec(String containerId, ProcessSpec process,
+      TerminalSize tty, byte[] stdin, Duration timeout, Duration killAfter) {
     CompletableFuture<ExecResult> result = new CompletableFuture<>();
     ExecObserver observer = new ExecObserver(result, limits);
     if (stdin == null) {
       synchronized (observer) {
-        startExec(containerId, process, tty, false, timeout, observer);
+        startExec(containerId, process, tty, false, timeout, killAfter, observer);
       }
       return awaitExec(result, observer, process, timeout);
     }
     synchronized (observer) {
       StreamObserver<ExecRequest> requests =
-          startExec(containerId, process, tty, true, timeout, observer);
+          startExec(containerId, process, tty, true, timeout, killAfter, observer);
       for (int off = 0; off < stdin.length; off += 32 * 1024) {
         requests.onNext(ExecRequest.newBuilder().setStdin(ByteString.copyFrom(
             stdin, off, Math.min(32 * 1024, stdin.length - off))).build());
@@ -631,6 +677,7 @@ public final class AgentClient implements AutoCloseable {
 
   @Override
   public void close() {
+    deadlines.shutdownNow();
     BulkChannel b = bulk;
     if (b != null) {
       b.close();

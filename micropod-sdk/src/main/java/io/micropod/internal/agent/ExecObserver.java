@@ -4,13 +4,22 @@ import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.micropod.ExecResult;
+import io.micropod.ExecTimeoutException;
+import io.micropod.internal.base.Durations;
 import io.micropod.agent.v1.ExecRequest;
 import io.micropod.agent.v1.ExecResponse;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Collects an exec's output; half-closes once the exit arrived. With a bulk stream
@@ -18,6 +27,7 @@ import java.util.concurrent.TimeUnit;
  * the stream's end frame (which the agent writes before the exit).
  */
 final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResponse> {
+  private static final Logger log = LoggerFactory.getLogger(ExecObserver.class);
   private final CompletableFuture<ExecResult> result;
   final OutputBuffer stdout;
   private final OutputBuffer stderr;
@@ -26,6 +36,12 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
   private Integer exitCode;
   private boolean bulkEnded;
   private volatile BulkChannel.Stream bulk;
+  /** The exec's deadline ({@link #armDeadline}); null: none. */
+  private volatile Duration deadline;
+  /** How long the agent had to confirm the kill. */
+  private volatile Duration grace;
+  /** Set when the deadline passed before the exec ended: the kill was asked for. */
+  private volatile boolean deadlinePassed;
   /**
    * How long the result waits, after the exit, for the end frame the agent wrote before it: only
    * a broken or hostile agent makes this wait at all.
@@ -68,6 +84,86 @@ final class ExecObserver implements ClientResponseObserver<ExecRequest, ExecResp
         cancel("bulk channel ended");
       }
     });
+  }
+
+  /**
+   * The exec's deadline, counted from now (the call was just opened): when it passes before the
+   * exec ended, asks the agent to kill the process and its group; when the exec then has not
+   * ended within {@code grace} either (a wedged or hostile agent), fails it and cancels the call,
+   * so that nothing waits on the guest past {@code timeout + grace}. The timers run on {@code
+   * timers} and are cancelled when the exec ends.
+   */
+  void armDeadline(ScheduledExecutorService timers, Duration timeout, Duration grace) {
+    this.deadline = timeout;
+    this.grace = grace;
+    try {
+      ScheduledFuture<?> kill = timers.schedule(() -> deadlinePassed(timers), timeout.toNanos(),
+          TimeUnit.NANOSECONDS);
+      result.whenComplete((r, t) -> kill.cancel(false));
+    } catch (RejectedExecutionException e) {
+      // the client is closing: the call fails with the channel
+    }
+  }
+
+  private void deadlinePassed(ScheduledExecutorService timers) {
+    if (result.isDone()) {
+      return;
+    }
+    deadlinePassed = true;
+    try {
+      ScheduledFuture<?> giveUp = timers.schedule(this::killUnconfirmed, grace.toNanos(),
+          TimeUnit.NANOSECONDS);
+      result.whenComplete((r, t) -> giveUp.cancel(false));
+    } catch (RejectedExecutionException e) {
+      return; // the client is closing: the call fails with the channel
+    }
+    synchronized (this) {
+      try {
+        call.onNext(ExecRequest.newBuilder().setKill(true).build());
+      } catch (RuntimeException e) {
+        // half-closed: the exit arrived meanwhile and the result follows
+        log.debug("exec deadline: kill not sent: {}", e.toString());
+      }
+    }
+  }
+
+  private void killUnconfirmed() {
+    if (result.isDone()) {
+      return;
+    }
+    BulkChannel.Stream s = bulk;
+    if (s != null) {
+      s.abandon();
+    }
+    result.completeExceptionally(Status.DEADLINE_EXCEEDED.withDescription("the agent did not confirm the"
+        + " kill within " + Durations.human(grace)).asRuntimeException());
+    stdout.end();
+    cancel("the exec's deadline passed and the agent did not confirm the kill");
+  }
+
+  /** Whether the exec's deadline passed before it ended: then {@link #timedOut} is the outcome. */
+  boolean deadlinePassed() {
+    return deadlinePassed;
+  }
+
+  /**
+   * The exec ended by its deadline, as {@code r} (the exit after the kill) or, with null,
+   * by giving up on the agent ({@code cause}); the output is what arrived until then.
+   */
+  ExecTimeoutException timedOut(String podId, List<String> command, ExecResult r, Throwable cause) {
+    String out = r != null ? r.stdout() : new String(stdout.toByteArray(), StandardCharsets.UTF_8);
+    String err = r != null ? r.stderr() : new String(stderr.toByteArray(), StandardCharsets.UTF_8);
+    String what = "exec of " + command + " in pod " + podId + " ran past its timeout of "
+        + Durations.human(deadline);
+    String message = r != null
+        ? what + " and was killed (with its process group); its output until then is in the exception's"
+            + " stdout() and stderr(). Raise ExecSpec.Builder.timeout, or make the command end sooner"
+        : what + "; the host asked the agent to kill it, but the agent did not confirm within "
+            + Durations.human(grace) + " (" + (cause == null ? "no answer" : cause.getMessage()) + "), so the"
+            + " call was cancelled: the process may still run and the guest may be wedged or paused."
+            + " Check the pod (another exec, or stats), or close it";
+    return new ExecTimeoutException(message, r != null ? null : cause, podId, command, deadline, out, err,
+        r != null);
   }
 
   @Override

@@ -38,8 +38,8 @@ final class StreamingExec implements ExecProcess {
 
   /** Opens the call and sends its {@code start} message. */
   StreamingExec(AgentClient client, AgentServiceGrpc.AgentServiceStub async, String containerId,
-      ProcessSpec process, TerminalSize tty) {
-    this(client, async, AgentClient.start(containerId, process, tty, true), tty);
+      ProcessSpec process, TerminalSize tty, Duration killAfter) {
+    this(client, async, AgentClient.start(containerId, process, tty, true), tty, killAfter);
   }
 
   /**
@@ -48,6 +48,12 @@ final class StreamingExec implements ExecProcess {
    */
   StreamingExec(AgentClient client, AgentServiceGrpc.AgentServiceStub async, ExecStart start,
       TerminalSize tty) {
+    this(client, async, start, tty, null);
+  }
+
+  /** @param killAfter the exec's deadline ({@link ExecObserver#armDeadline}), null for none */
+  StreamingExec(AgentClient client, AgentServiceGrpc.AgentServiceStub async, ExecStart start,
+      TerminalSize tty, Duration killAfter) {
     ProcessSpec process = start.getProcess();
     this.client = client;
     this.process = process;
@@ -57,6 +63,7 @@ final class StreamingExec implements ExecProcess {
     this.requests = async.execProcess(observer);
     synchronized (observer) {
       requests.onNext(ExecRequest.newBuilder().setStart(start).build());
+      client.armDeadline(observer, killAfter);
     }
   }
 
@@ -99,15 +106,14 @@ final class StreamingExec implements ExecProcess {
    */
   void whenEnded(java.util.function.BiConsumer<ExecResult, RuntimeException> done) {
     result.whenComplete((r, e) -> {
-      if (e == null) {
-        done.accept(r, null);
+      ExecResult mapped;
+      try {
+        mapped = client.awaitExec(result, observer, process, null); // at once: the call ended
+      } catch (RuntimeException failure) { // also an exit after the deadline's kill
+        done.accept(null, failure);
         return;
       }
-      try {
-        done.accept(client.awaitExec(result, observer, process, null), null);
-      } catch (RuntimeException mapped) {
-        done.accept(null, mapped);
-      }
+      done.accept(mapped, null);
     });
   }
 

@@ -14,6 +14,8 @@ import io.micropod.AgentException;
 import io.micropod.AgentStatus;
 import io.micropod.AgentTimeoutException;
 import io.micropod.ExecProcess;
+import io.micropod.ExecSpec;
+import io.micropod.ExecTimeoutException;
 import io.micropod.agent.v1.AgentServiceGrpc;
 import io.micropod.agent.v1.CopyOutChunk;
 import io.micropod.agent.v1.CopyOutRequest;
@@ -128,6 +130,9 @@ class HostileAgentTest {
               break;
             case "empty-kind":
               out.onNext(ExecResponse.getDefaultInstance()); // no oneof case set
+              break;
+            case "hung-with-output": // answers nothing more, not even the deadline's kill
+              out.onNext(ExecResponse.newBuilder().setStdout(ByteString.copyFromUtf8("before\n")).build());
               break;
             case "no-exit":
               out.onNext(ExecResponse.newBuilder().setStdout(ByteString.copyFromUtf8("x")).build());
@@ -248,6 +253,33 @@ class HostileAgentTest {
     byte[] all = p.stdout().readNBytes((int) SMALL + marker.length() + 2);
 
     assertThat(new String(all, StandardCharsets.UTF_8)).endsWith(marker + "\n");
+  }
+
+  @Test
+  void anAgentThatIgnoresTheDeadlinesKillFailsTheExecWithinTimeoutPlusGraceWithItsOutput() {
+    Duration timeout = Duration.ofMillis(300);
+    long t0 = System.nanoTime();
+
+    assertThatThrownBy(() -> client.exec("c1", cmd("hung-with-output"), null, null, null, timeout))
+        .isInstanceOfSatisfying(ExecTimeoutException.class, e -> {
+          assertThat(e.killConfirmed()).isFalse();
+          assertThat(e.timeout()).isEqualTo(timeout);
+          assertThat(e.command()).containsExactly("hung-with-output");
+          assertThat(e.stdout()).isEqualTo("before\n");
+          assertThat(e.podId()).isEqualTo("pod1");
+          assertThat(e).hasMessageContaining("did not confirm").hasMessageContaining("300 ms");
+        });
+    Duration took = Duration.ofNanos(System.nanoTime() - t0);
+    assertThat(took).isBetween(timeout.plus(ExecSpec.KILL_GRACE), timeout.plus(ExecSpec.KILL_GRACE).plusSeconds(3));
+  }
+
+  @Test
+  void theDeadlinesKillEndsAStreamingExecThatIgnoresItAndAwaitSaysSo() {
+    ExecProcess p = client.execStreaming("c1", cmd("hung-with-output"), null, Duration.ofMillis(200));
+
+    assertThat(p.await(Duration.ofMillis(100))).isEmpty(); // not yet at the deadline
+    assertThatThrownBy(p::await).isInstanceOfSatisfying(ExecTimeoutException.class,
+        e -> assertThat(e.stdout()).isEqualTo("before\n"));
   }
 
   @Test
