@@ -104,6 +104,9 @@ public final class AgentClient implements AutoCloseable {
   private final String podId;
   private final ManagedChannel channel;
   private final String target;
+  /** How much later than the host a bounded {@code WaitContainer}'s own deadline is (see waitResponse). */
+  static final Duration WAIT_MARGIN = Duration.ofSeconds(5);
+
   private final AgentServiceGrpc.AgentServiceBlockingStub blocking;
   private final AgentServiceGrpc.AgentServiceStub async;
   private final AgentLimits limits;
@@ -431,20 +434,41 @@ public final class AgentClient implements AutoCloseable {
     return waitResponse(containerId, timeout).map(r -> new ExitStatus(r.getExitCode(), r.getOomKilled()));
   }
 
+  /**
+   * A bounded wait is ended by the host, at {@code timeout}; the call's own deadline is
+   * {@link #WAIT_MARGIN} later. The guest's clock can run ahead of the host's (TCG under load), and
+   * a guest that ends the call at its own deadline first answers CANCELLED, which said "the agent
+   * failed" where the answer is "still running" (a visitor's {@code stop} then never sent SIGKILL).
+   */
   private Optional<WaitContainerResponse> waitResponse(
       String containerId, Duration timeout) {
-    AgentServiceGrpc.AgentServiceBlockingStub stub = blocking;
-    if (timeout != null) {
-      stub = stub.withDeadlineAfter(Math.max(1, timeout.toNanos()), TimeUnit.NANOSECONDS);
-    }
-    try {
-      return Optional.of(
-          stub.waitContainer(WaitContainerRequest.newBuilder().setContainerId(containerId).build()));
-    } catch (StatusRuntimeException e) {
-      if (timeout != null && e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
-        return Optional.empty();
+    WaitContainerRequest request = WaitContainerRequest.newBuilder().setContainerId(containerId).build();
+    if (timeout == null) {
+      try {
+        return Optional.of(blocking.waitContainer(request));
+      } catch (StatusRuntimeException e) {
+        throw map(e, "WaitContainer", null, null);
       }
-      throw map(e, "WaitContainer", null, timeout);
+    }
+    CompletableFuture<WaitContainerResponse> answer = new CompletableFuture<>();
+    async.withDeadlineAfter(Math.max(1, timeout.plus(WAIT_MARGIN).toNanos()), TimeUnit.NANOSECONDS)
+        .waitContainer(request, new UnaryObserver<WaitContainerResponse, WaitContainerResponse>(
+            answer, r -> r, "WaitContainer", null, timeout.plus(WAIT_MARGIN)));
+    try {
+      return Optional.of(answer.get(Math.max(1, timeout.toNanos()), TimeUnit.NANOSECONDS));
+    } catch (java.util.concurrent.TimeoutException e) {
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AgentException("interrupted while waiting for container " + containerId + " of pod " + podId,
+          e, podId, null, AgentStatus.CANCELLED, "WaitContainer");
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof AgentException a && a.status() == AgentStatus.DEADLINE_EXCEEDED) {
+        return Optional.empty(); // the margin passed too: as late as this host can tell, still running
+      }
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    } finally {
+      answer.cancel(false); // ends the call when the host's timeout came first
     }
   }
 

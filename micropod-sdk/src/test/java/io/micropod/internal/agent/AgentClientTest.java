@@ -55,6 +55,8 @@ class AgentClientTest {
     volatile Status startStatus;
     volatile Status createStatus;
     volatile boolean waitNeverAnswers;
+    /** A guest whose clock runs ahead: it ends a WaitContainer this long before the call's deadline. */
+    volatile Duration waitEndsEarlyBy;
     volatile boolean getInfoNeverAnswers;
     final List<ExecRequest> execRequests = new CopyOnWriteArrayList<>();
     final List<String> calls = new CopyOnWriteArrayList<>();
@@ -97,6 +99,15 @@ class AgentClientTest {
     @Override
     public void waitContainer(WaitContainerRequest req, StreamObserver<WaitContainerResponse> out) {
       if (waitNeverAnswers) {
+        return;
+      }
+      io.grpc.Deadline deadline = io.grpc.Context.current().getDeadline();
+      if (waitEndsEarlyBy != null && deadline != null) {
+        // what grpc-java's server does when its deadline passes: it ends the call, CANCELLED
+        long left = Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS) - waitEndsEarlyBy.toNanos());
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor().schedule(() -> out.onError(
+            Status.CANCELLED.withDescription("RST_STREAM closed stream. HTTP/2 error code: CANCEL").asRuntimeException()),
+            left, TimeUnit.NANOSECONDS);
         return;
       }
       out.onNext(WaitContainerResponse.newBuilder().setExitCode(3).build());
@@ -307,6 +318,18 @@ class AgentClientTest {
 
     agent.waitNeverAnswers = true;
     assertThat(client.waitContainer("pod1", Duration.ofMillis(100))).isEmpty();
+  }
+
+  /**
+   * A bounded wait is the host's to end: the guest's clock may run ahead of the host's (TCG under
+   * load), so its end of the call's deadline can come first, as CANCELLED. Before, that failed the
+   * wait, and with it `micropod stop` of a foreground pod (SIGKILL never sent, exit 125, "failed
+   * WaitContainer: CANCELLED: RST_STREAM closed stream", reproduced 2 rounds in 9 under load).
+   */
+  @Test
+  void aBoundedWaitIsEmptyAtItsTimeoutEvenWhenTheGuestEndsTheCallFirst() {
+    agent.waitEndsEarlyBy = Duration.ofMillis(150);
+    assertThat(client.waitContainer("pod1", Duration.ofMillis(300))).isEmpty();
   }
 
   @Test
