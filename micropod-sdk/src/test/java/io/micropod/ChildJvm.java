@@ -30,6 +30,10 @@ final class ChildJvm implements AutoCloseable {
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add("-Dmicropod.home=" + TestImages.home());
+    // C1 only and the serial GC: a child lives seconds, and C2's compiler threads took a core of
+    // the two that the guest's TCG needs; what the child does is the same (jvmArgs may override)
+    cmd.add("-XX:TieredStopAtLevel=1");
+    cmd.add("-XX:+UseSerialGC");
     cmd.addAll(jvmArgs);
     cmd.add(PodMain.class.getName());
     cmd.addAll(List.of(args));

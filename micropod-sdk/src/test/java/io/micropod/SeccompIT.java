@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -36,6 +37,27 @@ class SeccompIT {
         .command("sh", "-c", "/bin/sysprobe " + String.join(" ", DANGEROUS)
             + " > /tmp/init-probe; grep Seccomp: /proc/self/status >> /tmp/init-probe;"
             + " exec sleep 3600");
+  }
+
+  /**
+   * The pod of the default profile under crun, shared by the tests that only exec in it (one boot
+   * for two): started by the first that needs it.
+   */
+  private static MicroPod defaultPod;
+
+  private static synchronized MicroPod defaultPod() throws Exception {
+    if (defaultPod == null) {
+      defaultPod = spec().start();
+    }
+    return defaultPod;
+  }
+
+  @AfterAll
+  static void closeDefaultPod() {
+    if (defaultPod != null) {
+      defaultPod.close();
+      assertThat(Leaks.of(defaultPod.id())).isEmpty();
+    }
   }
 
   /** {@code NAME -> result} of sysprobe run by exec. */
@@ -89,10 +111,9 @@ class SeccompIT {
   @Test
   void theDefaultProfileRefusesKeyringsNamespacesBpfPerfKexecAndMountWithEpermUnderCrun()
       throws Exception {
-    try (MicroPod pod = spec().start()) {
-      assertThat(pod.spec().seccomp()).isEqualTo(SeccompProfile.DEFAULT);
-      assertConfined(pod);
-    }
+    MicroPod pod = defaultPod();
+    assertThat(pod.spec().seccomp()).isEqualTo(SeccompProfile.DEFAULT);
+    assertConfined(pod);
   }
 
   @Test
@@ -129,14 +150,13 @@ class SeccompIT {
 
   @Test
   void aSetuidBinaryOfTheImageStillRunsAsItsOwnerUnderTheDefaultProfile() throws Exception {
-    try (MicroPod pod = spec().start()) {
-      ExecResult r = pod.exec(ExecSpec.builder("/bin/sysprobe-suid", "id").user("1000:1000")
-          .build());
-      assertThat(r.exitCode()).as(r.stderr()).isZero();
-      assertThat(r.stdout()).isEqualTo("uid=1000 euid=0\n");
-      assertThat(pod.exec(ExecSpec.builder("/bin/sysprobe", "id").user("1000").build()).stdout())
-          .isEqualTo("uid=1000 euid=1000\n");
-    }
+    MicroPod pod = defaultPod();
+    ExecResult r = pod.exec(ExecSpec.builder("/bin/sysprobe-suid", "id").user("1000:1000")
+        .build());
+    assertThat(r.exitCode()).as(r.stderr()).isZero();
+    assertThat(r.stdout()).isEqualTo("uid=1000 euid=0\n");
+    assertThat(pod.exec(ExecSpec.builder("/bin/sysprobe", "id").user("1000").build()).stdout())
+        .isEqualTo("uid=1000 euid=1000\n");
   }
 
   /**

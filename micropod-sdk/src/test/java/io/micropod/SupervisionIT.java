@@ -69,7 +69,9 @@ class SupervisionIT {
     MicroPod pod = MicroPod.builder().image(TestImages.busybox()).listener(recorder)
         .healthcheck(HealthCheck.builder().shell("echo probing; [ -f /tmp/ok ]")
             .interval(Duration.ofMillis(500)).timeout(Duration.ofSeconds(20)).retries(2).build())
-        .idleTimeout(Duration.ofSeconds(20))
+        // waited out whole after the exec below; the probes before it take ~2 s (health probes are
+        // not activity): 10 s leaves room on a loaded host
+        .idleTimeout(Duration.ofSeconds(10))
         .command("sleep", "3600").start();
     try {
       poll("unhealthy", () -> pod.health().map(h -> h.status() == HealthState.Status.UNHEALTHY).orElse(false));
@@ -102,7 +104,9 @@ class SupervisionIT {
   @Test
   void aDetachedPodPastItsMaxLifetimeIsGoneWithNothingLeftAfterItsJvmExited() throws Exception {
     String id;
-    try (ChildJvm first = ChildJvm.start("start-detached-lifetime", "20")) {
+    // 10 s from the container's start (the agent arms it), waited out whole: the child JVM's exit
+    // and the first list() below come well within it
+    try (ChildJvm first = ChildJvm.start("start-detached-lifetime", "10")) {
       id = first.await("POD ", Duration.ofMinutes(4));
       assertThat(first.waitFor(Duration.ofSeconds(30))).isZero();
     }

@@ -293,12 +293,23 @@ class FakeVmPodTest {
 
   /** {@code agent} served on the Unix socket {@code socket} (Netty epoll, as the SDK's client uses). */
   static Server serve(FakeAgent agent, Path socket, EventLoopGroup group) throws IOException {
+    io.grpc.ServerInterceptor peer = new io.grpc.ServerInterceptor() {
+      @Override
+      public <Q, A> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, A> call,
+          io.grpc.Metadata headers, io.grpc.ServerCallHandler<Q, A> next) {
+        return io.grpc.Contexts.interceptCall(io.grpc.Context.current().withValue(PEER,
+            call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR)), call, headers, next);
+      }
+    };
     return NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
         .channelType(EpollServerDomainSocketChannel.class)
         .bossEventLoopGroup(group).workerEventLoopGroup(group)
         .withChildOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.SO_KEEPALIVE, null)
-        .addService(agent).build().start();
+        .addService(io.grpc.ServerInterceptors.intercept(agent, peer)).build().start();
   }
+
+  /** In a call of an agent {@link #serve}d: the peer address of the connection it came on. */
+  static final io.grpc.Context.Key<java.net.SocketAddress> PEER = io.grpc.Context.key("agent-call-peer");
 
   /** Records listener events as "start PHASE" / "end PHASE" / "failed PHASE". */
   static final class Recorder implements MicroPodListener {

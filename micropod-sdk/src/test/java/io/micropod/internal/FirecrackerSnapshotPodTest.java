@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.micropod.MicroPod;
@@ -83,6 +84,18 @@ class FirecrackerSnapshotPodTest {
     agentSocket = tmp.resolve("agent.sock");
     group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
     agentServer = FakeVmPodTest.serve(agent, agentSocket, group);
+    // the guest whose agent answered Shutdown powers off, as a real one does: its stand-in exits
+    // and the pod's stop does not wait out VMM_EXIT_GRACE (5 s a pod)
+    agent.onShutdown = () -> {
+      String peer = ((DomainSocketAddress) FakeVmPodTest.PEER.get()).path();
+      try {
+        if (!FakeFirecracker.powerOffGuestBehind(peer)) {
+          throw new IllegalStateException("Shutdown did not come through a stand-in Firecracker: " + peer);
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    };
   }
 
   @AfterEach
@@ -324,6 +337,10 @@ class FirecrackerSnapshotPodTest {
           .hasMessageContaining("snapshot it from the process that started it");
       assertThat(pod.exec("echo", "runs").exitCode()).isZero();
     }
+    // the stop's Shutdown powered the stand-in's guest off: the VMM was not waited out and rebooted
+    assertThat(agent.calls).contains("Shutdown");
+    assertThat(requests(0)).as("the VMM exited with its guest: the stop sent no Ctrl-Alt-Del")
+        .noneMatch(l -> l.contains("SendCtrlAltDel"));
   }
 
   /**

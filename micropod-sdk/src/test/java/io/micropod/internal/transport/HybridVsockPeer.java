@@ -31,6 +31,7 @@ public final class HybridVsockPeer implements AutoCloseable {
   private final ServerSocketChannel server;
   private final int listeningPort;
   private final Path target;
+  private final Path nameConnections;
   private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
   /** The CONNECT lines received, in order. */
   public final List<String> connectLines = new CopyOnWriteArrayList<>();
@@ -44,11 +45,13 @@ public final class HybridVsockPeer implements AutoCloseable {
   /** Bumped by {@link #resetSilently()}: connections of an earlier generation are dead. */
   private final AtomicInteger generation = new AtomicInteger();
 
-  private HybridVsockPeer(Path socket, ServerSocketChannel server, int listeningPort, Path target) {
+  private HybridVsockPeer(Path socket, ServerSocketChannel server, int listeningPort, Path target,
+      Path nameConnections) {
     this.socket = socket;
     this.server = server;
     this.listeningPort = listeningPort;
     this.target = target;
+    this.nameConnections = nameConnections;
   }
 
   /**
@@ -56,9 +59,19 @@ public final class HybridVsockPeer implements AutoCloseable {
    * {@code target}, or echoes when {@code target} is null.
    */
   public static HybridVsockPeer start(Path socket, int listeningPort, Path target) throws IOException {
+    return start(socket, listeningPort, target, null);
+  }
+
+  /**
+   * {@link #start(Path, int, Path)}, each connection to {@code target} bound first to the name
+   * {@code <nameConnections>-<n>} (its file removed once connected): the service behind
+   * {@code target} tells by a call's peer address which peer it came through.
+   */
+  public static HybridVsockPeer start(Path socket, int listeningPort, Path target, Path nameConnections)
+      throws IOException {
     ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     s.bind(UnixDomainSocketAddress.of(socket));
-    HybridVsockPeer peer = new HybridVsockPeer(socket, s, listeningPort, target);
+    HybridVsockPeer peer = new HybridVsockPeer(socket, s, listeningPort, target, nameConnections);
     Thread t = new Thread(peer::acceptLoop, "hybrid-vsock-peer");
     t.setDaemon(true);
     t.start();
@@ -105,8 +118,17 @@ public final class HybridVsockPeer implements AutoCloseable {
       first.write(("OK " + (1073741824 + n) + "\n").getBytes(StandardCharsets.US_ASCII));
       first.write(extraWithOk);
       if (target != null) {
-        guest = SocketChannel.open(UnixDomainSocketAddress.of(target));
+        guest = SocketChannel.open(StandardProtocolFamily.UNIX);
         open.add(guest);
+        if (nameConnections != null) {
+          // the kernel keeps the bound name as the peer address after the file is gone
+          Path name = nameConnections.resolveSibling(nameConnections.getFileName() + "-" + n);
+          guest.bind(UnixDomainSocketAddress.of(name));
+          guest.connect(UnixDomainSocketAddress.of(target));
+          Files.deleteIfExists(name);
+        } else {
+          guest.connect(UnixDomainSocketAddress.of(target));
+        }
         if (!collectGuestBytes.isZero()) {
           guest.configureBlocking(false);
           ByteBuffer b = ByteBuffer.allocate(4096);

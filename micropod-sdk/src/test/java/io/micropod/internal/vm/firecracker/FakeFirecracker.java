@@ -2,6 +2,10 @@ package io.micropod.internal.vm.firecracker;
 
 import io.micropod.internal.transport.HybridVsockPeer;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +29,11 @@ import java.util.concurrent.CountDownLatch;
  * the snapshot's) to {@code <snapshot_path>.tap-<pid>}. The memory file is written whole, every
  * page of {@code mem_size_mib} (as Firecracker dumps guest memory), its first page not zero.
  * {@code $FAKE_FC_AGENT}, when set, is a Unix socket that serves guest port 1024 instead of the
- * echo: a test's in-process agent, so that a whole pod runs against this stand-in.
+ * echo: a test's in-process agent, so that a whole pod runs against this stand-in; its
+ * connections there are named after this process ({@link #powerOffGuestBehind}), and the guest
+ * "powers off" (this stand-in exits 0, as Firecracker does when its guest reboots) when the agent
+ * answered {@code Shutdown} and the test says so: without it every pod's stop waited out
+ * {@code VMM_EXIT_GRACE} for a VMM that never exits by itself.
  */
 public final class FakeFirecracker {
   private FakeFirecracker() {}
@@ -52,13 +60,17 @@ public final class FakeFirecracker {
     }
     Path record = Path.of(System.getenv("FAKE_FC_RECORD"));
     String fail = System.getenv().getOrDefault("FAKE_FC_FAIL", "");
-    FirecrackerContractPeer peer = FirecrackerContractPeer.start(apiSock);
+    // bound, answering only once the version, faults and recorders below are set: the driver
+    // connects as soon as the socket exists, and its first call (GET /version) was once answered
+    // unrecorded
+    FirecrackerContractPeer peer = FirecrackerContractPeer.bind(apiSock);
     String version = System.getenv().getOrDefault("FAKE_FC_VERSION", "");
     if (!version.isEmpty()) {
       peer.playVersion(version);
     }
     String agentEnv = System.getenv().getOrDefault("FAKE_FC_AGENT", "");
     Path agent = agentEnv.isEmpty() ? null : Path.of(agentEnv);
+    Path connections = agent == null ? null : agentSide(agent, ProcessHandle.current().pid());
     HybridVsockPeer[] guest = new HybridVsockPeer[1];
     int[] memMib = {0};
     String[] tap = new String[1];
@@ -117,7 +129,7 @@ public final class FakeFirecracker {
           Files.writeString(partial, opened);
           Files.move(partial, tapRecord, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
           memMib[0] = state.path("mem_size_mib").asInt();
-          guest[0] = HybridVsockPeer.start(inJail(uds), 1024, agent);
+          guest[0] = HybridVsockPeer.start(inJail(uds), 1024, agent, connections);
         }
         if (ex.status() == 204 && ex.call().equals("PUT /actions")) {
           String action = ex.body().get("action_type").asText();
@@ -129,7 +141,8 @@ public final class FakeFirecracker {
                   "[stand-in] Running Firecracker stand-in\n", StandardOpenOption.APPEND);
             }
             if (peer.vsock() != null) {
-              guest[0] = HybridVsockPeer.start(inJail(peer.vsock().get("uds_path").asText()), 1024, agent);
+              guest[0] = HybridVsockPeer.start(inJail(peer.vsock().get("uds_path").asText()), 1024, agent,
+                  connections);
             }
           } else if (action.equals("SendCtrlAltDel")) {
             System.out.println("stand-in guest console: Ctrl-Alt-Del, rebooting -> VMM exits");
@@ -142,7 +155,57 @@ public final class FakeFirecracker {
         e.printStackTrace();
       }
     });
+    if (agent != null) {
+      awaitPowerOff(peer.socket(), connections);
+    }
+    peer.serve();
     new CountDownLatch(1).await();
+  }
+
+  /** The name of the agent side of stand-in {@code pid}'s connections to {@code agent}, less {@code -<n>}. */
+  private static Path agentSide(Path agent, long pid) {
+    return agent.resolveSibling(agent.getFileName() + ".fc-" + pid);
+  }
+
+  private static Path powerOffSocket(Path agentSide) {
+    return agentSide.resolveSibling(agentSide.getFileName() + ".poweroff");
+  }
+
+  /** A connection to {@code <agentSide>.poweroff} is the guest powering off: the VMM exits 0. */
+  private static void awaitPowerOff(Path apiSocket, Path agentSide) throws IOException {
+    Path off = powerOffSocket(agentSide);
+    ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    s.bind(UnixDomainSocketAddress.of(off));
+    Thread t = new Thread(() -> {
+      try {
+        s.accept();
+        System.out.println("stand-in guest console: the agent powered the guest off -> VMM exits");
+        System.out.flush();
+        Files.deleteIfExists(off);
+        Files.deleteIfExists(apiSocket);
+      } catch (IOException e) {
+        e.printStackTrace();
+        return;
+      }
+      Runtime.getRuntime().halt(0);
+    }, "fake-firecracker-power-off");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  /**
+   * The guest behind the agent connection whose peer address is {@code peerPath} powers off, as
+   * a real guest does once its agent answered {@code Shutdown}: the stand-in that made that
+   * connection exits. False when no stand-in made it (the path is not one of their names).
+   */
+  public static boolean powerOffGuestBehind(String peerPath) throws IOException {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(.*\\.fc-[0-9]+)-[0-9]+").matcher(peerPath);
+    if (!m.matches()) {
+      return false;
+    }
+    try (SocketChannel c = SocketChannel.open(UnixDomainSocketAddress.of(powerOffSocket(Path.of(m.group(1)))))) {
+      return true;
+    }
   }
 
   /** Guest memory as Firecracker dumps it: {@code mib} MiB, every page written, the first not zero. */

@@ -136,13 +136,26 @@ final class FirecrackerContractPeer implements AutoCloseable {
   }
 
   static FirecrackerContractPeer start(Path socket) throws IOException {
+    FirecrackerContractPeer peer = bind(socket);
+    peer.serve();
+    return peer;
+  }
+
+  /**
+   * Listens on {@code socket} but answers nothing before {@link #serve()}: a caller's knobs and
+   * listeners are in place before the first request (a client that connected at once waits).
+   */
+  static FirecrackerContractPeer bind(Path socket) throws IOException {
     ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     server.bind(UnixDomainSocketAddress.of(socket));
-    FirecrackerContractPeer peer = new FirecrackerContractPeer(socket, server);
-    Thread t = new Thread(peer::acceptLoop, "fc-contract-peer");
+    return new FirecrackerContractPeer(socket, server);
+  }
+
+  /** Starts answering the connections of {@link #bind}'s socket. */
+  void serve() {
+    Thread t = new Thread(this::acceptLoop, "fc-contract-peer");
     t.setDaemon(true);
     t.start();
-    return peer;
   }
 
   Path socket() {
