@@ -140,7 +140,11 @@ class ChannelRelayTest {
             () -> server.received().equals("hello from the host"));
       } finally {
         relay.close();
-        host.write('!'); // wakes the relay's blocked read so that its thread ends
+        try {
+          host.write('!'); // wakes the relay's blocked read so that its thread ends
+        } catch (java.io.IOException brokenPipe) {
+          // the relay's end is closed already: nothing left to wake (failed once so under load)
+        }
         host.close();
       }
     }
