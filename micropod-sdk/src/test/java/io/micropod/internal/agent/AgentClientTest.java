@@ -324,7 +324,7 @@ class AgentClientTest {
    * A bounded wait is the host's to end: the guest's clock may run ahead of the host's (TCG under
    * load), so its end of the call's deadline can come first, as CANCELLED. Before, that failed the
    * wait, and with it `micropod stop` of a foreground pod (SIGKILL never sent, exit 125, "failed
-   * WaitContainer: CANCELLED: RST_STREAM closed stream", reproduced 2 rounds in 9 under load).
+   * WaitContainer: CANCELLED: RST_STREAM closed stream", reproduced in 2 of 8 rounds under load).
    */
   @Test
   void aBoundedWaitIsEmptyAtItsTimeoutEvenWhenTheGuestEndsTheCallFirst() {
