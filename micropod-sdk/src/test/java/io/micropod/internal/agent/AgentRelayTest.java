@@ -79,14 +79,19 @@ class AgentRelayTest {
     }
   }
 
+  /** The in-process agent, served on a Unix socket as the guest's agent is reached. */
+  private static Server serve(Path socket, EventLoopGroup group, Agent agent) throws java.io.IOException {
+    return NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
+        .channelType(EpollServerDomainSocketChannel.class)
+        .bossEventLoopGroup(group).workerEventLoopGroup(group)
+        .addService(agent).build().start();
+  }
+
   @Test
   void callsPassThroughTheRelayToTheAgentForSeveralClients(@TempDir Path dir) throws Exception {
     EventLoopGroup group = new EpollEventLoopGroup(2);
     Path agentSocket = dir.resolve("agent.sock");
-    Server agent = NettyServerBuilder.forAddress(new DomainSocketAddress(agentSocket.toString()))
-        .channelType(EpollServerDomainSocketChannel.class)
-        .bossEventLoopGroup(group).workerEventLoopGroup(group)
-        .addService(new Agent()).build().start();
+    Server agent = serve(agentSocket, group, new Agent());
     AgentClient owner = AgentClient.overUnixSocket("pod1", agentSocket, group, Runnable::run);
     Files.createFile(AgentRelay.socketOf(dir)); // a stale socket of an owner that is gone
     AgentRelay relay = AgentRelay.start("pod1", owner.channel(), dir, group,
@@ -132,10 +137,7 @@ class AgentRelayTest {
     EventLoopGroup group = new EpollEventLoopGroup(2);
     Path agentSocket = dir.resolve("agent.sock");
     Agent fake = new Agent();
-    Server agent = NettyServerBuilder.forAddress(new DomainSocketAddress(agentSocket.toString()))
-        .channelType(EpollServerDomainSocketChannel.class)
-        .bossEventLoopGroup(group).workerEventLoopGroup(group)
-        .addService(fake).build().start();
+    Server agent = serve(agentSocket, group, fake);
     java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newCachedThreadPool();
     Executor loaded = task -> pool.execute(() -> {
       java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300));
@@ -169,10 +171,7 @@ class AgentRelayTest {
   void anIdleVisitorConnectionDoesNotHoldTheClose(@TempDir Path dir) throws Exception {
     EventLoopGroup group = new EpollEventLoopGroup(2);
     Path agentSocket = dir.resolve("agent.sock");
-    Server agent = NettyServerBuilder.forAddress(new DomainSocketAddress(agentSocket.toString()))
-        .channelType(EpollServerDomainSocketChannel.class)
-        .bossEventLoopGroup(group).workerEventLoopGroup(group)
-        .addService(new Agent()).build().start();
+    Server agent = serve(agentSocket, group, new Agent());
     AgentClient owner = AgentClient.overUnixSocket("pod1", agentSocket, group, Runnable::run);
     AgentRelay relay = AgentRelay.start("pod1", owner.channel(), dir, group,
         java.util.concurrent.Executors.newCachedThreadPool());
