@@ -163,8 +163,9 @@ final class Snapshots {
       m.put("hostnameSet", b.spec.hostname().isPresent());
       // shown by MicroPodRuntime.templates(): what a template is for, in a user's words
       m.put("networkMode", b.spec.networkMode().name());
-      PreparedImage prepared = b.prepared.orNull(); // an attached pod prepared nothing here
-      if (prepared != null) {
+      // an attached pod prepared nothing here; a pod restored from a snapshot resolved no image
+      PreparedImage prepared = b.prepared.orNull();
+      if (prepared != null && prepared.image() != null) {
         m.put("imageDigest", prepared.image().manifestDigest());
       }
       m.put("blockImage", block.toString());

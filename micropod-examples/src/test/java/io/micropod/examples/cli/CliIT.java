@@ -785,8 +785,12 @@ class CliIT {
       Result stopped = run("stop", "-t", "1", db, app);
       assertThat(stopped.exit).as(stopped.err).isZero();
       long left = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      for (String inspect = run("network", "inspect", net).out; inspect.contains(db) || inspect.contains(app);
-          inspect = run("network", "inspect", net).out) {
+      // by id too: once a stopped pod's record is gone, the network lists it by id until it left
+      // (CI's `network rm` met "in use by pod <id>" when this loop looked for the names only)
+      String dbId = dbRun.out.strip();
+      String appId = appRun.out.strip();
+      for (String inspect = run("network", "inspect", net).out; inspect.contains(db) || inspect.contains(app)
+          || inspect.contains(dbId) || inspect.contains(appId); inspect = run("network", "inspect", net).out) {
         assertThat(System.nanoTime()).as("the stopped pods left the network").isLessThan(left);
         java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
       }
